@@ -1,0 +1,37 @@
+# The commands the README opens with. `make setup` is what every target uses.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export PYTHON VENV
+
+.PHONY: setup test-deps demo test lint typecheck pytest bench clean
+
+setup: $(VENV)/.setup-done
+
+$(VENV)/.setup-done: pyproject.toml scripts/setup.sh
+	scripts/setup.sh
+	touch $@
+
+test-deps:
+	scripts/setup.sh --test
+
+demo: setup
+	$(BIN)/packseal --config config.yaml demo
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+pytest: setup test-deps
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+bench: setup
+	$(BIN)/python -m bench $(ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-data

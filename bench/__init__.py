@@ -1,0 +1,1 @@
+"""packseal benchmarks: `python -m bench NAME [args]`; each prints its figures."""

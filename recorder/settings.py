@@ -1,0 +1,92 @@
+"""The station's settings: the ``station:`` slice of config.yaml, validated once.
+
+Each part of the station takes only its own slice (``Scanner(settings.scan, ...)``).
+Defaults are the measured choices recorded in bench/README.md.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+ORDER_PATTERN = r"[A-Za-z0-9_-]{6,40}"
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CameraSettings(_Settings):
+    device: int | str = Field(0, description="V4L2 index (0 = /dev/video0) or device path")
+    width: int = Field(1280, ge=160, le=3840)
+    height: int = Field(720, ge=120, le=2160)
+    fps: int = Field(30, ge=1, le=60)
+    fourcc: str = Field("MJPG", min_length=4, max_length=4)
+    reconnect_seconds: float = Field(2.0, gt=0, le=60)
+
+
+class GunSettings(_Settings):
+    input: str | None = Field(None, description="'stdin', a device/FIFO path, or null for none")
+    submit_after_ms: int = Field(120, ge=20, le=2000, description="guns without Enter")
+
+
+class ScanSettings(_Settings):
+    rate_hz: float = Field(5.0, gt=0, le=30)
+    decoders: tuple[Literal["zxing", "pyzbar"], ...] = ("zxing", "pyzbar")
+    confirm_window_ms: int = Field(2000, ge=100, le=10_000)
+    rearm_ms: int = Field(3000, ge=0, le=60_000)
+    zone: tuple[float, float, float, float] | None = Field(
+        None, description="x, y, w, h as fractions of the frame; null = whole frame"
+    )
+    order_pattern: str = ORDER_PATTERN
+    tracking_patterns: tuple[str, ...] = (
+        r"1Z[0-9A-Z]{16}",  # UPS
+        r"[A-Z]{2}[0-9]{9}[A-Z]{2}",  # UPU S10 (postal)
+        r"(SF|JT|YT|ZT|JD|TBA)[0-9A-Z]{9,20}",  # SF, J&T, YTO, ZTO, JD, Amazon
+        r"TRK[0-9A-Z-]{6,30}",  # the demo's waybills
+    )
+    product_symbologies: tuple[str, ...] = ("EAN-13", "EAN-8", "UPC-A", "UPC-E")
+    stop_code: str = "PACKSEAL-STOP"
+    cancel_code: str = "PACKSEAL-CANCEL"
+    gun: GunSettings = GunSettings()
+
+    @field_validator("order_pattern", "tracking_patterns")
+    @classmethod
+    def _compiles(cls, value: str | tuple[str, ...]) -> str | tuple[str, ...]:
+        for pattern in (value,) if isinstance(value, str) else value:
+            try:
+                re.compile(pattern)
+            except re.error as e:
+                raise ValueError(f"not a regular expression: {pattern!r} ({e})") from e
+        return value
+
+
+class EncoderSettings(_Settings):
+    ffmpeg: str | None = Field(None, description="ffmpeg path; null = the one imageio-ffmpeg ships")
+    preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = "veryfast"
+    crf: int = Field(28, ge=0, le=51)
+    segment_seconds: int = Field(2, ge=1, le=10)
+    threads: int | None = Field(None, ge=1, le=64)
+
+
+class ClipSettings(_Settings):
+    record: Literal["continuous", "orders-only"] = "continuous"
+    pre_roll_seconds: float = Field(2.0, ge=0, le=30)
+    post_roll_seconds: float = Field(2.0, ge=0, le=30)
+    idle_seconds: float = Field(60.0, ge=5, le=3600, description="no motion this long ends a clip")
+    max_seconds: float = Field(900.0, ge=10, le=4 * 3600)
+    motion_threshold: float = Field(2.0, gt=0, le=255, description="mean abs diff, 0-255 gray")
+
+
+class StationSettings(_Settings):
+    id: str = Field("station-01", pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    name: str = Field("Packing station 1", min_length=1, max_length=128)
+    operator: str = Field("", max_length=128)
+    timezone: str | None = Field(None, description="IANA zone for the overlay; null = system")
+    checkpoint_seconds: int = Field(60, ge=5, le=3600)
+    camera: CameraSettings = CameraSettings()
+    scan: ScanSettings = ScanSettings()
+    encoder: EncoderSettings = EncoderSettings()
+    clips: ClipSettings = ClipSettings()

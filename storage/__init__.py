@@ -1,0 +1,75 @@
+"""packseal's evidence store and its formats (the bottom layer: imports nothing of packseal).
+
+Formats and math are pure (:mod:`canonical`, :mod:`merkle`, :mod:`note`,
+:mod:`checkpoint`, :mod:`entries`, :mod:`trust`); the store keeps them durable
+(:mod:`log` on SQLAlchemy, :mod:`blobs` on files, :mod:`store` composing both).
+"""
+
+from storage._errors import (
+    BlobError,
+    BlobHashError,
+    BlobMissingError,
+    DiskFullError,
+    FormatError,
+    KeyFileError,
+    LogIntegrityError,
+    LogStateError,
+    PacksealError,
+    ProofError,
+    SignatureError,
+    StorageError,
+    VerificationError,
+)
+from storage.blobs import BlobInfo, BlobStore
+from storage.checkpoint import Checkpoint, SignedCheckpoint, TlogProof, open_checkpoint
+from storage.entries import Clip, Entry, Gap, Purge, Scan, Segment, SegmentRef, StationKey, Video
+from storage.keys import generate_key_file, load_private_key, load_signer
+from storage.log import Appended, Log, StoredCheckpoint
+from storage.note import Ed25519Signer, Ed25519Verifier
+from storage.store import ClipQuery, ClipRow, SegmentRow, Store
+from storage.trust import TrustedLog, TrustFile
+
+__all__ = [
+    "Appended",
+    "BlobError",
+    "BlobHashError",
+    "BlobInfo",
+    "BlobMissingError",
+    "BlobStore",
+    "Checkpoint",
+    "Clip",
+    "ClipQuery",
+    "ClipRow",
+    "DiskFullError",
+    "Ed25519Signer",
+    "Ed25519Verifier",
+    "Entry",
+    "FormatError",
+    "Gap",
+    "KeyFileError",
+    "Log",
+    "LogIntegrityError",
+    "LogStateError",
+    "PacksealError",
+    "ProofError",
+    "Purge",
+    "Scan",
+    "Segment",
+    "SegmentRef",
+    "SegmentRow",
+    "SignatureError",
+    "SignedCheckpoint",
+    "StationKey",
+    "StorageError",
+    "Store",
+    "StoredCheckpoint",
+    "TlogProof",
+    "TrustFile",
+    "TrustedLog",
+    "VerificationError",
+    "Video",
+    "generate_key_file",
+    "load_private_key",
+    "load_signer",
+    "open_checkpoint",
+]
