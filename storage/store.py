@@ -93,9 +93,13 @@ class Store:
         min_free_bytes: int = 0,
     ) -> Store:
         engine = connect(url)
-        migrate(engine)
-        log = Log.open(engine, origin, create=create)
-        return cls(engine, log, BlobStore(blob_dir, min_free_bytes=min_free_bytes))
+        try:
+            migrate(engine)
+            log = Log.open(engine, origin, create=create)
+            return cls(engine, log, BlobStore(blob_dir, min_free_bytes=min_free_bytes))
+        except BaseException:
+            engine.dispose()
+            raise
 
     def close(self) -> None:
         self.engine.dispose()

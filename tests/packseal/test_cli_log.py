@@ -1,0 +1,113 @@
+"""The storage commands, driven through main([...]) on a real store."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from packseal.cli import main
+from storage import TrustFile, merkle
+from storage.checkpoint import Checkpoint, TlogProof
+from storage.note import Ed25519Verifier, parse
+
+
+def test_init_is_idempotent(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["init"]) == 0
+    first = capsys.readouterr().out
+    assert "created root key" in first
+    assert "created log packseal.local/test/station-01" in first
+    assert main(["init"]) == 0
+    again = capsys.readouterr().out
+    assert "created" not in again.replace("existing", "")
+    assert (workdir / "data" / "keys" / "station.pem").stat().st_mode & 0o777 == 0o600
+
+
+def test_trust_and_checkpoint(initialised: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["keys", "trust"]) == 0
+    trust = TrustFile.from_bytes(capsys.readouterr().out.encode())
+    assert trust.merchant == "Test Shop"
+    assert main(["log", "checkpoint"]) == 0
+    note = capsys.readouterr().out.encode()
+    text, _ = parse(note)
+    cp = Checkpoint.from_text(text)
+    assert (cp.origin, cp.size) == ("packseal.local/test/station-01", 1)
+    assert main(["log", "entry", "0"]) == 0
+    entry = capsys.readouterr().out.encode()
+    assert json.loads(entry)["kind"] == "station-key"
+    assert main(["log", "proof", "0"]) == 0
+    proof = TlogProof.from_bytes(capsys.readouterr().out.encode())
+    proof.verify(entry, trust.log_verifiers())
+    assert cp.root_hash == merkle.leaf_hash(entry)
+
+
+def test_keys_show(initialised: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["keys", "show"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert Ed25519Verifier.from_vkey(lines[0].split()[-1]).name == "test"
+
+
+def test_consistency(initialised: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["log", "consistency", "1"]) == 0
+    assert capsys.readouterr().out == ""
+    assert main(["log", "consistency", "0", "1"]) == 0
+    assert main(["log", "consistency", "2"]) == 2
+    assert "no consistency proof from size 2" in capsys.readouterr().err
+
+
+def test_verify_and_tamper(initialised: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["log", "verify"]) == 0
+    assert "valid — 1 entries" in capsys.readouterr().out
+    db = sqlite3.connect(initialised / "data" / "packseal.db")
+    with db:
+        edited = "CAST(replace(CAST(data AS TEXT), 'Test Shop', 'Evil Shop') AS BLOB)"
+        db.execute(f"UPDATE entries SET data = {edited}")  # noqa: S608
+    db.close()
+    assert main(["log", "verify"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: entry 0: stored leaf hash")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["log", "entry", "7"], "has no entry 7"),
+        (["log", "entry", "-1"], "No such option"),
+        (["log", "proof", "0", "--size", "9"], "not covered by a signed checkpoint"),
+        (["nonsense"], "No such command"),
+    ],
+)
+def test_usage_and_unusable_input_exit_2(
+    initialised: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_commands_before_init(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["log", "checkpoint"]) == 2
+    err = capsys.readouterr().err
+    assert "error: no log with origin" in err
+    assert "hint: run `packseal init`" in err
+
+
+def test_config_check(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config", "check"]) == 0
+    assert "OK" in capsys.readouterr().out
+    bad = workdir / "bad.yaml"
+    bad.write_text("station:\n  camera: {fps: 0}\n  typo: 1\n")
+    assert main(["config", "check", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "station.camera.fps: Input should be greater than or equal to 1 (found 0)" in err
+    assert "station.typo: unknown key" in err
+
+
+def test_checkpoint_root_is_base64_of_leaf(
+    initialised: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["log", "checkpoint"])
+    lines = capsys.readouterr().out.splitlines()
+    assert len(base64.b64decode(lines[2])) == 32
