@@ -92,6 +92,7 @@ segments = Table(
     Column("dropped", Integer, nullable=False),
     Column("bytes", BigInteger, nullable=False),
     Index(None, "log_id", "start_ms"),
+    Index(None, "log_id", "run"),
 )
 
 clips = Table(

@@ -262,6 +262,15 @@ class Store:
             ).all()
         return [_segment_row(r) for r in rows]
 
+    def segments_of_run(self, run: str) -> list[SegmentRow]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(segments)
+                .where(segments.c.log_id == self.log.log_id, segments.c.run == run)
+                .order_by(segments.c.seq)
+            ).all()
+        return [_segment_row(r) for r in rows]
+
     def last_segment(self) -> SegmentRow | None:
         with self.engine.connect() as conn:
             row = conn.execute(

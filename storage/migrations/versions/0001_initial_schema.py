@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 01:48:46.158554
+Create Date: 2026-11-29
 """
 
 from __future__ import annotations
@@ -102,6 +102,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('log_id', 'seq', name=op.f('pk_segments'))
     )
     with op.batch_alter_table('segments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_segments_log_id_run'), ['log_id', 'run'], unique=False)
         batch_op.create_index(batch_op.f('ix_segments_log_id_start_ms'), ['log_id', 'start_ms'], unique=False)
 
     op.create_table('clip_tracking',
@@ -124,6 +125,7 @@ def downgrade() -> None:
     op.drop_table('clip_tracking')
     with op.batch_alter_table('segments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_segments_log_id_start_ms'))
+        batch_op.drop_index(batch_op.f('ix_segments_log_id_run'))
 
     op.drop_table('segments')
     op.drop_table('nodes')

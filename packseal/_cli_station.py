@@ -1,0 +1,169 @@
+"""Station commands: record, clips, demo."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import click
+
+from packseal._cli import Lazy, pass_lazy
+from packseal.app import App
+from packseal.runner import make_source, make_station, parse_epoch, run_station
+from storage import ClipQuery, ClipRow
+
+
+def rfc3339(t_ms: int) -> str:
+    return (
+        dt.datetime.fromtimestamp(t_ms / 1000, dt.UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
+
+
+def clip_json(row: ClipRow) -> dict[str, object]:
+    return {
+        "clip_id": row.clip_id,
+        "order_id": row.order_id,
+        "tracking_ids": list(row.tracking_ids),
+        "status": row.status,
+        "end_reason": row.end_reason,
+        "station": row.station,
+        "started_at": rfc3339(row.start_ms),
+        "ended_at": rfc3339(row.end_ms),
+        "duration_s": round(row.duration_ms / 1000, 3),
+        "segments": row.segment_count,
+        "bytes": row.bytes,
+        "log_index": row.idx,
+        "repeat_of": row.repeat_of,
+    }
+
+
+@click.command()
+@click.option(
+    "--source",
+    default="camera",
+    show_default=True,
+    help="camera, camera:N, camera:/dev/videoN, file:PATH, demo or demo:SEED",
+)
+@click.option("--fast", is_flag=True, help="Files and demo: as fast as possible, not in real time.")
+@click.option("--epoch", help="Files and demo: RFC 3339 time of the first frame.")
+@click.option(
+    "--for", "for_seconds", type=click.FloatRange(min=0.1), help="Seconds of footage to record."
+)
+@click.option(
+    "--stats-json",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write counters here at exit.",
+)
+@click.option(
+    "--gun", "gun_input", help="Scanner gun input (stdin or a device path); overrides config."
+)
+@pass_lazy
+def record(
+    lazy: Lazy,
+    source: str,
+    fast: bool,
+    epoch: str | None,
+    for_seconds: float | None,
+    stats_json: Path | None,
+    gun_input: str | None,
+) -> int:
+    """Run the station headless: record, scan, cut clips, seal. Ctrl-C stops cleanly."""
+    app = lazy.app
+    try:
+        epoch_ms = parse_epoch(epoch) if epoch else None
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--epoch") from None
+    frames = make_source(app, source, realtime=not fast, epoch_ms=epoch_ms)
+    station = make_station(
+        app, frames, realtime=not fast, for_ms=round(for_seconds * 1000) if for_seconds else None
+    )
+    try:
+        run_station(app, station, gun_input=gun_input, echo=click.echo)
+    finally:
+        if stats_json is not None:
+            stats_json.write_text(json.dumps(station.stats(), indent=2) + "\n")
+    s = station.status()
+    click.echo(
+        f"stopped: {s.frames_encoded} frames encoded, {s.frames_dropped} dropped, "
+        f"{s.segments_sealed} segments and {s.clips_sealed} clips sealed"
+    )
+    return 0
+
+
+@click.command()
+@click.option("--order", "order_id", help="Only clips of this order.")
+@click.option("--tracking", "tracking_id", help="Only clips with this waybill.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON array, for scripts.")
+@pass_lazy
+def clips(
+    lazy: Lazy, order_id: str | None, tracking_id: str | None, limit: int, as_json: bool
+) -> int:
+    """List sealed clips, newest first."""
+    rows = lazy.app.store.clips(ClipQuery(order_id=order_id, tracking_id=tracking_id, limit=limit))
+    if as_json:
+        click.echo(json.dumps([clip_json(r) for r in rows], indent=2))
+        return 0
+    if not rows:
+        click.echo("no clips")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(
+        "clip", "order", "tracking", "status", "started (UTC)", "duration", "segments", "MB", "log"
+    )
+    for r in rows:
+        table.add_row(
+            r.clip_id,
+            r.order_id,
+            ", ".join(r.tracking_ids) or "-",
+            r.status if r.status == "sealed" else f"[yellow]{r.status}[/]",
+            rfc3339(r.start_ms),
+            f"{r.duration_ms / 1000:.1f} s",
+            str(r.segment_count),
+            f"{r.bytes / 1e6:.1f}",
+            str(r.idx),
+        )
+    Console().print(table)
+    return 0
+
+
+@click.command()
+@click.option("--orders", type=click.IntRange(1, 50), default=3, show_default=True)
+@click.option(
+    "--realtime", is_flag=True, help="Record at the camera's pace (default: as fast as possible)."
+)
+@click.pass_context
+def demo(ctx: click.Context, orders: int, realtime: bool) -> int:
+    """Record the demo packing table into ./demo-data and show what was sealed."""
+    lazy: Lazy = ctx.obj
+    if lazy.data_dir is None:
+        lazy.data_dir = lazy.config_path.resolve().parent / "demo-data"
+    app: App = lazy.app
+    result = app.init()
+    click.echo(f"demo store: {app.config.data_dir} (log {result.origin})")
+    source = make_source(app, "demo", realtime=realtime, epoch_ms=None, orders=orders)
+    station = make_station(app, source, realtime=realtime)
+    pace = "in real time" if realtime else "as fast as this machine can"
+    click.echo(f"recording {orders} demo orders {pace}...")
+    run_station(app, station, echo=click.echo)
+    rows = app.store.clips(ClipQuery(limit=orders + 5))
+    click.echo(f"\nsealed {len(rows)} clip(s):")
+    for r in reversed(rows):
+        click.echo(
+            f"  {r.order_id:16} {r.status:11} {r.duration_ms / 1000:5.1f} s  "
+            f"waybill {', '.join(r.tracking_ids) or '-'}  (clip {r.clip_id})"
+        )
+    click.echo(
+        "\nlook at them:\n"
+        f"  packseal --data-dir {app.config.data_dir} clips\n"
+        f"  packseal --data-dir {app.config.data_dir} log verify"
+    )
+    return 0
+
+
+COMMANDS = [record, clips, demo]

@@ -1,0 +1,148 @@
+"""Running a station from the face: build it from config, stop it cleanly on signals,
+and show its state (a live status line on a terminal, event lines otherwise)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+from rich.console import Console
+from rich.live import Live
+from rich.text import Text
+
+from packseal.app import App
+from recorder.demo import DemoScene
+from recorder.gun import GunReader
+from recorder.sources import DemoSource, FrameSource, open_source
+from recorder.station import Station, StationStatus
+
+
+def parse_epoch(text: str) -> int:
+    """RFC 3339 -> ms since the epoch (``Z`` or an offset is required)."""
+    try:
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as e:
+        raise ValueError(
+            f"--epoch {text!r} is not an RFC 3339 time such as 2026-11-29T08:00:00Z"
+        ) from e
+    if when.tzinfo is None:
+        raise ValueError(f"--epoch {text!r} has no zone; add Z or an offset like +08:00")
+    return round(when.timestamp() * 1000)
+
+
+def make_source(
+    app: App, spec: str, *, realtime: bool, epoch_ms: int | None, orders: int | None = None
+) -> FrameSource:
+    cam = app.config.station.camera
+    if spec.startswith("demo") and orders is not None:
+        seed = int(spec.partition(":")[2] or 1)
+        scene = DemoScene(cam.width, cam.height, cam.fps, seed=seed, orders=orders)
+        return DemoSource(scene, app.clock, realtime=realtime, epoch_ms=epoch_ms)
+    return open_source(spec, cam, app.clock, realtime=realtime, epoch_ms=epoch_ms)
+
+
+def make_station(
+    app: App, source: FrameSource, *, realtime: bool, for_ms: int | None = None
+) -> Station:
+    cfg = app.config
+    return Station(
+        cfg.station,
+        app.store,
+        app.station_signer,
+        source,
+        clock=app.clock,
+        workdir=cfg.recordings_dir,
+        realtime=realtime,
+        for_ms=for_ms,
+    )
+
+
+@contextmanager
+def stop_on_signals(station: Station) -> Iterator[None]:
+    """First Ctrl-C / SIGTERM: stop and seal what is open. A second one: stop waiting."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    hits = 0
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        nonlocal hits
+        hits += 1
+        station.stop()
+        if hits > 1:
+            raise KeyboardInterrupt
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def status_text(s: StationStatus) -> Text:
+    if s.alarms:
+        head = Text(f" ALARM {s.alarms[-1]} ", style="bold black on yellow")
+    elif s.order_id and s.clip_started is not None:
+        secs = max(0, (s.now_ms - s.clip_started) // 1000)
+        head = Text(
+            f" REC {s.order_id} {secs // 60:02d}:{secs % 60:02d} ", style="bold white on red"
+        )
+    else:
+        head = Text(f" {s.state.upper()} ", style="bold black on green")
+    last = f"{s.last_scan.kind} {s.last_scan.text}" if s.last_scan else "-"
+    return head + Text(
+        f"  {s.fps:4.1f} fps  drops {s.frames_dropped}  segments {s.segments_sealed}  "
+        f"clips {s.clips_sealed}  last scan {last}"
+    )
+
+
+def run_station(
+    app: App,
+    station: Station,
+    *,
+    gun_input: str | None = None,
+    echo: Callable[[str], None] | None = None,
+) -> None:
+    """Run until stopped, with scanner-gun input and a status display on stderr."""
+    console = Console(stderr=True)
+    gun_settings = app.config.station.scan.gun
+    gun = None
+    source = gun_input or gun_settings.input
+    if source:
+        gun = GunReader(source, gun_settings, station.classifier, station.events, app.clock)  # type: ignore[arg-type]
+    done = threading.Event()
+
+    def show() -> None:
+        if console.is_terminal:
+            with Live(status_text(station.status()), console=console, refresh_per_second=4) as live:
+                while not done.wait(0.25):
+                    live.update(status_text(station.status()))
+            return
+        seen = (0, 0, 0)
+        while not done.wait(0.25):
+            s = station.status()
+            now = (s.clips_opened, s.clips_sealed, s.alarm_count)
+            if now != seen:
+                seen = now
+                (echo or console.print)(status_text(s).plain)
+
+    display = threading.Thread(target=show, name="packseal-status", daemon=True)
+    display.start()
+    try:
+        with stop_on_signals(station):
+            if gun is not None:
+                gun.start()
+            station.run()
+    finally:
+        done.set()
+        display.join(timeout=2)
+        if gun is not None:
+            gun.stop()
+    if sys.stderr.isatty():
+        console.print(status_text(station.status()))

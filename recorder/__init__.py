@@ -1,0 +1,1 @@
+"""The station: frame sources, scanning, the clip controller, encoding and sealing."""

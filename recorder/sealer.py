@@ -1,0 +1,140 @@
+"""Sealing: closed segments and closed clips become blobs, log entries and checkpoints.
+
+The sealer is the station's only writer to the store. A segment is stored (fsynced,
+content-addressed) before its entry is appended, so the log never names a segment
+that is not on disk; a failure to store raises before anything is logged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from recorder.clock import Clock
+from recorder.controller import ClipClosed
+from storage import Ed25519Signer, Store, StoredCheckpoint
+from storage.entries import GENESIS, Clip, Gap, Segment, SegmentRef, Video
+
+
+@dataclass(frozen=True, slots=True)
+class ClipPlan:
+    """A closed clip waiting for its post-roll segments."""
+
+    closed: ClipClosed
+    run: str
+    start_at: int  # started - pre-roll
+    end_at: int  # ended + post-roll
+    pre_roll: int
+    post_roll: int
+
+
+def select_segments(segments: Sequence[Segment], start_at: int, end_at: int) -> list[Segment]:
+    """The whole segments (of one run, in order) that cover ``[start_at, end_at]``."""
+    chosen = [s for s in segments if s.end > start_at and s.start < end_at]
+    if not chosen and segments:
+        # A clip shorter than a segment, or one that fell between two: take the nearest.
+        chosen = [min(segments, key=lambda s: abs(s.start - start_at))]
+    return chosen
+
+
+class Sealer:
+    def __init__(
+        self,
+        store: Store,
+        signer: Ed25519Signer,
+        clock: Clock,
+        *,
+        station: str,
+        operator: str,
+    ) -> None:
+        self.store = store
+        self.signer = signer
+        self.clock = clock
+        self.station = station
+        self.operator = operator
+        last = store.last_segment()
+        self.next_seq = 0 if last is None else last.seq + 1
+        self.last_segment_end: int | None = None if last is None else last.end_ms
+
+    def seal_init(self, path: Path) -> str:
+        return self.store.put_blob_file(path, self.clock.now_ms()).sha256
+
+    def seal_segment(
+        self,
+        *,
+        run: str,
+        index: int,
+        path: Path,
+        init: str,
+        start: int,
+        end: int,
+        frames: int,
+        dropped: int,
+    ) -> Segment:
+        info = self.store.put_blob_file(path, self.clock.now_ms())
+        entry = Segment(
+            prev=GENESIS,
+            time=self.clock.now_ms(),
+            seq=self.next_seq,
+            run=run,
+            index=index,
+            sha256=info.sha256,
+            init=init,
+            start=start,
+            end=end,
+            frames=frames,
+            dropped=dropped,
+            bytes=info.size,
+        )
+        (appended,) = self.store.append([entry])
+        self.next_seq += 1
+        self.last_segment_end = end
+        assert isinstance(appended.entry, Segment)
+        return appended.entry
+
+    def seal_clip(self, plan: ClipPlan, segments: Sequence[Segment], video: Video) -> Clip:
+        closed = plan.closed
+        clip = closed.clip
+        entry = Clip(
+            prev=GENESIS,
+            time=self.clock.now_ms(),
+            clip_id=clip.clip_id,
+            order_id=clip.order_id,
+            status=closed.status,
+            end_reason=closed.end_reason,
+            started=clip.started,
+            ended=closed.ended,
+            pre_roll=plan.pre_roll,
+            post_roll=plan.post_roll,
+            station=self.station,
+            operator=self.operator,
+            run=plan.run,
+            init=segments[0].init,
+            segments=tuple(SegmentRef(s.seq, s.sha256, s.start, s.end, s.bytes) for s in segments),
+            scans=clip.scans,
+            video=video,
+            tracking_ids=clip.tracking_ids,
+            repeat_of=clip.repeat_of,
+        ).signed_by(self.signer)
+        (appended,) = self.store.append([entry])
+        self.checkpoint()
+        assert isinstance(appended.entry, Clip)
+        return appended.entry
+
+    def log_gap(self, start: int, end: int, reason: str, detail: str = "") -> Gap:
+        entry = Gap(
+            prev=GENESIS,
+            time=self.clock.now_ms(),
+            start=start,
+            end=max(start, end),
+            reason=reason,
+            after_seq=self.next_seq - 1 if self.next_seq else None,
+            detail=detail[:500],
+        )
+        (appended,) = self.store.append([entry])
+        assert isinstance(appended.entry, Gap)
+        return appended.entry
+
+    def checkpoint(self) -> StoredCheckpoint:
+        return self.store.log.sign_checkpoint(self.signer, self.clock.now_ms())

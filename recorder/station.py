@@ -1,0 +1,701 @@
+"""The station: capture -> overlay -> encoder, scanner -> controller, sealer, all at once.
+
+Threads (data flows one way; only the main loop writes to the store)::
+
+    capture  source.read() -> frame queue (bounded; a late writer drops, counted)
+             `-> newest frame -> scanner (<= rate_hz) -> events
+    writer   frame queue -> overlay -> I420 -> ffmpeg (one Run per encoder process)
+    main     events -> controller -> clip plans; closed segments -> sealer; checkpoints
+
+A run ends when the camera is lost, the encoder dies, or the station stops; the next
+run starts with the next frame. Whatever footage is missing between two runs is logged
+as a ``gap`` entry when the first segment of the next run is sealed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import queue
+import resource
+import statistics
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from pathlib import Path
+from typing import Literal, cast
+
+from recorder._errors import EncoderError, SourceError, SourceLost
+from recorder.clock import Clock
+from recorder.controller import (
+    Alarm,
+    ClipClosed,
+    ClipOpened,
+    ClipUpdated,
+    Controller,
+    ControllerSettings,
+    EncoderDied,
+    Event,
+    Motion,
+    ScanEvent,
+    Shutdown,
+    Tick,
+)
+from recorder.controller import SourceLost as SourceLostEvent
+from recorder.encoder import ffmpeg_path, to_i420
+from recorder.overlay import Overlay, OverlayState, local_zone
+from recorder.run import Run
+from recorder.scanner import Classifier, LatestFrame, Reads, Scanner
+from recorder.scanner import Motion as ScanMotion
+from recorder.sealer import ClipPlan, Sealer, select_segments
+from recorder.settings import StationSettings
+from recorder.sources import Frame, FrameSource
+from recorder.state import StationState
+from storage import DiskFullError, Ed25519Signer, Store
+from storage.entries import Clip, Scan, Segment, Video
+
+_STOP = object()  # writer: finish the run and exit
+_END_RUN = object()  # writer: finish the current run (the source was lost)
+_GAP_TOLERANCE_MS = 250
+
+
+@dataclass(frozen=True, slots=True)
+class ClipSummary:
+    clip_id: str
+    order_id: str
+    state: Literal["recording", "sealing", "sealed", "cancelled", "interrupted", "lost"]
+    started: int
+    ended: int | None = None
+    end_reason: str | None = None
+    tracking_ids: tuple[str, ...] = ()
+    repeat_of: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StationStatus:
+    state: Literal["starting", "idle", "recording", "alarm", "stopped"]
+    now_ms: int
+    order_id: str | None
+    clip_started: int | None
+    tracking_ids: tuple[str, ...]
+    alarms: tuple[str, ...]
+    last_scan: Scan | None
+    recent: tuple[ClipSummary, ...]
+    frames_captured: int
+    frames_encoded: int
+    frames_dropped: int
+    fps: float
+    segments_sealed: int
+    clips_opened: int
+    clips_sealed: int
+    alarm_count: int
+    log_size: int
+
+
+@dataclass(slots=True)
+class _Counters:
+    captured: int = 0
+    encoded: int = 0
+    dropped: int = 0
+    scans: int = 0
+    segments: int = 0
+    clips_opened: int = 0
+    clips_sealed: int = 0
+    alarms: int = 0
+    scan_to_open_ms: list[int] = field(default_factory=list)
+    close_to_sealed_ms: list[int] = field(default_factory=list)
+    segment_to_sealed_ms: list[int] = field(default_factory=list)
+
+
+class Station:
+    def __init__(
+        self,
+        settings: StationSettings,
+        store: Store,
+        signer: Ed25519Signer,
+        source: FrameSource,
+        *,
+        clock: Clock,
+        workdir: Path,
+        realtime: bool = True,
+        for_ms: int | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.source = source
+        self.clock = clock
+        self.workdir = workdir
+        self.realtime = realtime
+        self.for_ms = for_ms
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.state_path = workdir / "station-state.json"
+        self.ffmpeg = ffmpeg_path(settings.encoder)
+        self.fps = Fraction(source.fps)
+        self.video = Video(
+            codec="h264",
+            width=source.width,
+            height=source.height,
+            fps_num=self.fps.numerator,
+            fps_den=self.fps.denominator,
+            pix_fmt="yuv420p",
+            segment_ms=settings.encoder.segment_seconds * 1000,
+            encoder=f"libx264 {settings.encoder.preset} crf={settings.encoder.crf}",
+        )
+        self.sealer = Sealer(store, signer, clock, station=settings.id, operator=settings.operator)
+        clips = settings.clips
+        self.controller = Controller(
+            ControllerSettings(
+                idle_ms=round(clips.idle_seconds * 1000),
+                max_ms=round(clips.max_seconds * 1000),
+                motion_threshold=clips.motion_threshold,
+                stop_code=settings.scan.stop_code,
+                cancel_code=settings.scan.cancel_code,
+            ),
+            sealed_before=self._sealed_before,
+        )
+        self.classifier = Classifier(settings.scan)
+        self.events: queue.Queue[object] = queue.Queue()
+        self.slot = LatestFrame()
+        self.scanner = Scanner(settings.scan, self.slot, self.events, clock)  # type: ignore[arg-type]
+        self.overlay = Overlay(source.width, source.height, local_zone(settings.timezone))
+        self._overlay_state = OverlayState(settings.id, settings.operator)
+        self._frames: queue.Queue[object] = queue.Queue(maxsize=max(8, int(self.fps * 2)))
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._runs: deque[Run] = deque()  # oldest first; sealed strictly in order
+        self._run_segments: dict[str, list[Segment]] = {}
+        self._current_run: str | None = None
+        self._next_gap_reason = "restart"
+        self._pending: list[ClipPlan] = []
+        self._open_run: str | None = None
+        self._state = StationState()
+        self._counters = _Counters()
+        self._recent: deque[ClipSummary] = deque(maxlen=10)
+        self._alarms: deque[str] = deque(maxlen=5)
+        self._last_scan: Scan | None = None
+        self._last_frame_t: int | None = None
+        self._first_frame_t: int | None = None
+        self._fps_window: deque[float] = deque(maxlen=60)
+        self._thread_error: BaseException | None = None
+        self._fatal: BaseException | None = None
+        self._started = False
+        self.latest_frame: Frame | None = None
+
+    # -- public ------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Record until :meth:`stop`, the end of the source, or ``for_ms`` of footage."""
+        self.recover()
+        self._state.running = True
+        self._state.save(self.state_path)
+        threads = [
+            threading.Thread(target=self._capture, name="packseal-capture", daemon=True),
+            threading.Thread(target=self._writer, name="packseal-writer", daemon=True),
+        ]
+        if self.realtime:
+            self.scanner.start()
+        for t in threads:
+            t.start()
+        self._started = True
+        try:
+            self._main_loop(threads)
+        finally:
+            self._stop.set()
+            self.scanner.stop()
+            for t in threads:
+                t.join(timeout=30)
+            for r in self._runs:
+                r.kill()
+            self.source.close()
+            if self._fatal is None:
+                self._state.running = False
+            self._state.save(self.state_path)
+        if self._fatal is not None:
+            raise self._fatal
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def submit(self, text: str, source: Literal["gun", "web"] = "web") -> Scan | None:
+        """A code typed by a scanner gun or on the station page: it counts at once."""
+        from recorder.gun import gun_scan
+
+        scan = gun_scan(text, self.clock.now_ms(), self.classifier, source)
+        if scan is not None:
+            self.events.put(scan)
+        return scan
+
+    def last_reads(self) -> Reads:
+        return self.scanner.last_reads()
+
+    def status(self) -> StationStatus:
+        with self._lock:
+            clip = self.controller.current
+            c = self._counters
+            alarms = tuple(self._alarms)
+            fps = 0.0
+            if len(self._fps_window) > 1:
+                span = self._fps_window[-1] - self._fps_window[0]
+                fps = (len(self._fps_window) - 1) / span if span > 0 else 0.0
+            if not self._started:
+                state: Literal["starting", "idle", "recording", "alarm", "stopped"] = "starting"
+            elif self._stop.is_set() and not self._runs:
+                state = "stopped"
+            elif alarms:
+                state = "alarm"
+            else:
+                state = "recording" if clip is not None else "idle"
+            return StationStatus(
+                state=state,
+                now_ms=self.clock.now_ms(),
+                order_id=clip.order_id if clip else None,
+                clip_started=clip.started if clip else None,
+                tracking_ids=clip.tracking_ids if clip else (),
+                alarms=alarms,
+                last_scan=self._last_scan,
+                recent=tuple(reversed(self._recent)),
+                frames_captured=c.captured,
+                frames_encoded=c.encoded,
+                frames_dropped=c.dropped,
+                fps=round(fps, 1),
+                segments_sealed=c.segments,
+                clips_opened=c.clips_opened,
+                clips_sealed=c.clips_sealed,
+                alarm_count=c.alarms,
+                log_size=self.sealer.next_seq,
+            )
+
+    def clear_alarms(self) -> None:
+        with self._lock:
+            self._alarms.clear()
+        self._overlay_state = replace(self._overlay_state, alarm=None)
+
+    def stats(self) -> dict[str, object]:
+        """What ``--stats-json`` writes at exit."""
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        c = self._counters
+        scan = self.scanner.stats()
+
+        def dist(values: list[int]) -> dict[str, float] | None:
+            if not values:
+                return None
+            s = sorted(values)
+            return {
+                "n": len(s),
+                "median": float(statistics.median(s)),
+                "p95": float(s[min(len(s) - 1, int(0.95 * len(s)))]),
+                "max": float(s[-1]),
+            }
+
+        footage = (self._last_frame_t or 0) - (self._first_frame_t or 0)
+        return {
+            "frames_captured": c.captured,
+            "frames_encoded": c.encoded,
+            "frames_dropped": c.dropped,
+            "footage_seconds": round(footage / 1000, 3),
+            "segments_sealed": c.segments,
+            "scans": c.scans,
+            "clips_opened": c.clips_opened,
+            "clips_sealed": c.clips_sealed,
+            "alarms": c.alarms,
+            "cpu_seconds": round(
+                usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime, 3
+            ),
+            "cpu_seconds_ffmpeg": round(children.ru_utime + children.ru_stime, 3),
+            "scan_decode_ms_median": scan.decode_ms_median,
+            "scan_decode_ms_p95": scan.decode_ms_p95,
+            "scan_frames": scan.frames,
+            "scan_errors": scan.errors,
+            "latency_scan_to_open_ms": dist(c.scan_to_open_ms),
+            "latency_close_to_sealed_ms": dist(c.close_to_sealed_ms),
+            "latency_last_segment_to_sealed_ms": dist(c.segment_to_sealed_ms),
+        }
+
+    # -- recovery ----------------------------------------------------------------------
+
+    def recover(self) -> None:
+        """Seal what a previous crash left: closed segments, pending and open clips."""
+        previous = StationState.load(self.state_path)
+        crashed = previous.running
+        for directory in sorted(p for p in self.workdir.iterdir() if p.is_dir()):
+            try:
+                run_id = Run.run_id_of(directory)
+            except (OSError, ValueError, KeyError):
+                continue  # not a run directory: leave it alone
+            sealed = self._segments_of_run(run_id)
+            run = Run.recover(directory, frozenset(s.index for s in sealed))
+            if sealed:
+                run.init_sha = sealed[0].init
+                run.sealed_segments = len(sealed)
+            self._runs.append(run)
+            self._run_segments[run.id] = sealed
+            self._next_gap_reason = "crash" if crashed else "restart"
+            self._seal_closed_segments()
+        for plan in previous.pending:
+            self._pending.append(plan)
+        if previous.open is not None:
+            clip, open_run = previous.open
+            segs = self._run_segments.get(open_run or "", [])
+            ended = segs[-1].end if segs else clip.started
+            self._pending.append(
+                self._plan(
+                    ClipClosed(clip, max(ended, clip.started), "crash", "interrupted"), open_run
+                )
+            )
+        self._seal_ready_clips(final=True)
+        if crashed:
+            self._next_gap_reason = "crash"
+        self._state = StationState(running=False, open=None, pending=list(self._pending))
+
+    def _segments_of_run(self, run_id: str) -> list[Segment]:
+        from storage.entries import parse_as
+
+        rows = self.store.segments_of_run(run_id)
+        return [parse_as(Segment, self.store.log.entry(r.idx)) for r in rows]
+
+    # -- threads -----------------------------------------------------------------------
+
+    def _capture(self) -> None:
+        interval = 1000 / float(self.fps)
+        next_scan_t: float | None = None
+        scan_period = 1000 / self.settings.scan.rate_hz
+        try:
+            while not self._stop.is_set():
+                try:
+                    frame = self.source.read()
+                except SourceLost as e:
+                    self.events.put(
+                        SourceLostEvent(self._last_frame_t or self.clock.now_ms(), str(e))
+                    )
+                    self._frames.put(_END_RUN)
+                    if not self._reconnect():
+                        break
+                    continue
+                if frame is None:
+                    break
+                if self._first_frame_t is None:
+                    self._first_frame_t = frame.t_ms
+                if self.for_ms is not None and frame.t_ms - self._first_frame_t >= self.for_ms:
+                    break
+                dropped = 0
+                if self._last_frame_t is not None:
+                    dropped = max(0, round((frame.t_ms - self._last_frame_t) / interval) - 1)
+                self._last_frame_t = frame.t_ms
+                self.latest_frame = frame
+                with self._lock:
+                    self._counters.captured += 1
+                    self._fps_window.append(time.monotonic())
+                if self.realtime:
+                    self.slot.put(frame)
+                    try:
+                        self._frames.put_nowait((frame, dropped))
+                    except queue.Full:
+                        with self._lock:
+                            self._counters.dropped += 1  # the writer fell behind: a real drop
+                else:
+                    if next_scan_t is None or frame.t_ms >= next_scan_t:
+                        # Fast mode scans by source time, so a file gives the same scans
+                        # however fast the machine is.
+                        next_scan_t = frame.t_ms + scan_period
+                        self.scanner.process(frame)
+                    self._frames.put((frame, dropped))
+                if dropped:
+                    with self._lock:
+                        self._counters.dropped += dropped
+        except BaseException as e:  # reported to the main loop, never lost
+            self._thread_error = e
+        finally:
+            self.events.put(Shutdown(self._last_frame_t or self.clock.now_ms()))
+            self._frames.put(_STOP)
+
+    def _reconnect(self) -> bool:
+        delay = self.settings.camera.reconnect_seconds
+        while not self._stop.is_set():
+            self.clock.sleep(delay)
+            try:
+                self.source.reopen()
+            except SourceError:
+                continue  # still gone; the alarm was raised when it was lost
+            return True
+        return False
+
+    def _writer(self) -> None:
+        run: Run | None = None
+        backoff_until = 0.0
+        try:
+            while True:
+                item = self._frames.get()
+                if item is _STOP:
+                    break
+                if item is _END_RUN:
+                    if run is not None:
+                        run.finish()
+                        run = None
+                        self._next_gap_reason = "camera-lost"
+                    continue
+                frame, dropped = cast(tuple[Frame, int], item)
+                if run is None:
+                    if self.clock.monotonic() < backoff_until:
+                        continue
+                    run = self._start_run(frame.t_ms)
+                image = frame.image.copy()
+                self.overlay.draw(image, self._overlay_state, frame.t_ms, frame.index)
+                try:
+                    run.write(frame.t_ms, dropped, to_i420(image))
+                except EncoderError as e:
+                    self.events.put(EncoderDied(frame.t_ms, e.message))
+                    run.kill()
+                    run = None
+                    self._next_gap_reason = "encoder-died"
+                    backoff_until = self.clock.monotonic() + 1.0
+                    continue
+                with self._lock:
+                    self._counters.encoded += 1
+        except BaseException as e:  # reported to the main loop, never lost
+            self._thread_error = e
+        finally:
+            if run is not None:
+                run.finish()
+
+    def _start_run(self, first_t: int) -> Run:
+        run_id = f"{first_t}-{os.urandom(3).hex()}"
+        run = Run.start(
+            run_id,
+            self.workdir,
+            self.settings.encoder,
+            width=self.source.width,
+            height=self.source.height,
+            fps=self.fps,
+            ffmpeg=self.ffmpeg,
+            started_ms=first_t,
+        )
+        with self._lock:
+            self._runs.append(run)
+            self._run_segments[run.id] = []
+            self._current_run = run.id
+        return run
+
+    # -- the main loop -------------------------------------------------------------------
+
+    def _main_loop(self, threads: list[threading.Thread]) -> None:
+        last_checkpoint = self.clock.monotonic()
+        shutdown_seen = False
+        while True:
+            try:
+                item = self.events.get(timeout=0.05)
+            except queue.Empty:
+                item = None
+            try:
+                if item is not None:
+                    shutdown_seen |= isinstance(item, Shutdown)
+                    self._handle(item)
+                if self._last_frame_t is not None:
+                    self._handle(Tick(self._last_frame_t))
+                self._seal_closed_segments()
+                self._seal_ready_clips(final=False)
+                if self.clock.monotonic() - last_checkpoint >= self.settings.checkpoint_seconds:
+                    self.sealer.checkpoint()
+                    last_checkpoint = self.clock.monotonic()
+            except DiskFullError as e:
+                self._raise_alarm(f"disk full: {e.message}")
+                self._fatal = e
+                self._stop.set()
+                self._drain_after_fatal(threads)
+                return
+            if self._thread_error is not None:
+                self._fatal = self._thread_error
+                self._stop.set()
+                self._drain_after_fatal(threads)
+                return
+            writer_done = not threads[1].is_alive()
+            if shutdown_seen and writer_done and self.events.empty():
+                self._seal_closed_segments()
+                self._seal_ready_clips(final=True)
+                if not self._pending and all(r.drained() for r in self._runs):
+                    self.sealer.checkpoint()
+                    return
+
+    def _drain_after_fatal(self, threads: list[threading.Thread]) -> None:
+        """Stop recording but keep what is sealed; log the open clip as interrupted."""
+        for t in threads:
+            t.join(timeout=30)
+        with contextlib.suppress(Exception):
+            self._handle(
+                SourceLostEvent(self._last_frame_t or self.clock.now_ms(), "recording stopped")
+            )
+            self._seal_ready_clips(final=True)
+
+    def _handle(self, item: object) -> None:
+        event: Event
+        if isinstance(item, Scan):
+            with self._lock:
+                self._counters.scans += 1
+                self._last_scan = item
+            event = ScanEvent(item)
+        elif isinstance(item, ScanMotion):
+            event = Motion(item.t_ms, item.level)
+        else:
+            event = item  # type: ignore[assignment]
+        for action in self.controller.handle(event):
+            self._apply(action)
+
+    def _apply(self, action: object) -> None:
+        if isinstance(action, ClipOpened):
+            clip = action.clip
+            self._open_run = self._current_run
+            with self._lock:
+                self._counters.clips_opened += 1
+                if self.realtime:
+                    self._counters.scan_to_open_ms.append(self.clock.now_ms() - clip.started)
+                self._recent.append(
+                    ClipSummary(clip.clip_id, clip.order_id, "recording", clip.started)
+                )
+            self._overlay_state = replace(
+                self._overlay_state, order_id=clip.order_id, tracking_id=None
+            )
+            self._state.open = (clip, self._open_run)
+            self._state.save(self.state_path)
+        elif isinstance(action, ClipUpdated):
+            clip = action.clip
+            tracking = clip.tracking_ids[-1] if clip.tracking_ids else None
+            self._overlay_state = replace(self._overlay_state, tracking_id=tracking)
+            self._state.open = (clip, self._open_run)
+            self._state.save(self.state_path)
+        elif isinstance(action, ClipClosed):
+            plan = self._plan(action, self._open_run)
+            self._pending.append(plan)
+            self._update_recent(
+                action.clip.clip_id,
+                state="sealing",
+                ended=action.ended,
+                end_reason=action.end_reason,
+            )
+            self._overlay_state = replace(self._overlay_state, order_id=None, tracking_id=None)
+            self._state.open = None
+            self._state.pending = list(self._pending)
+            self._state.save(self.state_path)
+        elif isinstance(action, Alarm):
+            self._raise_alarm(action.message)
+
+    def _raise_alarm(self, message: str) -> None:
+        with self._lock:
+            self._counters.alarms += 1
+            self._alarms.append(message)
+        self._overlay_state = replace(self._overlay_state, alarm=message[:60])
+
+    def _plan(self, closed: ClipClosed, run: str | None) -> ClipPlan:
+        pre = round(self.settings.clips.pre_roll_seconds * 1000)
+        post = round(self.settings.clips.post_roll_seconds * 1000)
+        return ClipPlan(
+            closed=closed,
+            run=run or self._current_run or "",
+            start_at=closed.clip.started - pre,
+            end_at=closed.ended + post,
+            pre_roll=pre,
+            post_roll=post,
+        )
+
+    def _update_recent(self, clip_id: str, **changes: object) -> None:
+        with self._lock:
+            for i, item in enumerate(self._recent):
+                if item.clip_id == clip_id:
+                    self._recent[i] = replace(item, **changes)  # type: ignore[arg-type]
+
+    # -- sealing -----------------------------------------------------------------------
+
+    def _seal_closed_segments(self) -> None:
+        while self._runs:
+            run = self._runs[0]
+            for seg, timing in run.closed_segments():
+                reported = self.clock.now_ms()
+                if run.init_sha is None:
+                    run.init_sha = self.sealer.seal_init(run.init_path)
+                self._log_gap_before(run, timing.start_ms)
+                entry = self.sealer.seal_segment(
+                    run=run.id,
+                    index=seg.index,
+                    path=seg.path,
+                    init=run.init_sha,
+                    start=timing.start_ms,
+                    end=timing.end_ms,
+                    frames=timing.frames,
+                    dropped=timing.dropped,
+                )
+                self._run_segments[run.id].append(entry)
+                self._segment_closed_at = reported
+                with self._lock:
+                    self._counters.segments += 1
+                seg.path.unlink(missing_ok=True)
+                run.release()
+            if not run.drained():
+                return
+            self._runs.popleft()
+            with contextlib.suppress(OSError):
+                run.remove()
+            self._trim_segments(run.id)
+
+    def _log_gap_before(self, run: Run, start: int) -> None:
+        if run.sealed_segments == 0:
+            last_end = self.sealer.last_segment_end
+            if last_end is not None and start - last_end > _GAP_TOLERANCE_MS:
+                self.sealer.log_gap(last_end, start, self._next_gap_reason, f"before run {run.id}")
+        run.sealed_segments += 1
+
+    def _trim_segments(self, run_id: str) -> None:
+        if not any(p.run == run_id for p in self._pending) and run_id != self._current_run:
+            self._run_segments.pop(run_id, None)
+
+    def _seal_ready_clips(self, *, final: bool) -> None:
+        still: list[ClipPlan] = []
+        for plan in self._pending:
+            segs = self._run_segments.get(plan.run, [])
+            run_open = any(r.id == plan.run for r in self._runs)
+            ready = final or not run_open or (segs and segs[-1].end >= plan.end_at)
+            if not ready:
+                still.append(plan)
+                continue
+            chosen = select_segments(segs, plan.start_at, plan.end_at)
+            clip_id = plan.closed.clip.clip_id
+            if not chosen:
+                self.sealer.log_gap(
+                    plan.closed.clip.started,
+                    plan.closed.ended,
+                    "encoder-died" if plan.closed.status == "interrupted" else "crash",
+                    f"order {plan.closed.clip.order_id}: no footage was sealed for clip {clip_id}",
+                )
+                self._update_recent(clip_id, state="lost")
+                self._raise_alarm(f"order {plan.closed.clip.order_id}: no footage sealed")
+                continue
+            entry: Clip = self.sealer.seal_clip(plan, chosen, self.video)
+            with self._lock:
+                self._counters.clips_sealed += 1
+                now = self.clock.now_ms()
+                if self.realtime:
+                    self._counters.close_to_sealed_ms.append(now - plan.closed.ended)
+                    last_reported = getattr(self, "_segment_closed_at", None)
+                    if last_reported is not None:
+                        self._counters.segment_to_sealed_ms.append(now - last_reported)
+            state = entry.status if entry.status != "sealed" else "sealed"
+            self._update_recent(
+                clip_id, state=state, tracking_ids=entry.tracking_ids, repeat_of=entry.repeat_of
+            )
+        if len(still) != len(self._pending):
+            self._pending = still
+            self._state.pending = list(still)
+            self._state.save(self.state_path)
+
+    def _sealed_before(self, order_id: str) -> str | None:
+        found = self.store.clips_of_order(order_id)
+        return found[0].clip_id if found else None
+
+
+def local_time(t_ms: int, zone: dt.tzinfo) -> str:
+    return dt.datetime.fromtimestamp(t_ms / 1000, zone).isoformat(timespec="seconds")
+
+
+StatusCallback = Callable[[StationStatus], None]
