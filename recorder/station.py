@@ -183,6 +183,7 @@ class Station:
         self._thread_error: BaseException | None = None
         self._fatal: BaseException | None = None
         self._started = False
+        self._recovering = False
         self.latest_frame: Frame | None = None
 
     # -- public ------------------------------------------------------------------------
@@ -322,6 +323,7 @@ class Station:
         """Seal what a previous crash left: closed segments, pending and open clips."""
         previous = StationState.load(self.state_path)
         crashed = previous.running
+        self._recovering = True
         for directory in sorted(p for p in self.workdir.iterdir() if p.is_dir()):
             try:
                 run_id = Run.run_id_of(directory)
@@ -348,6 +350,9 @@ class Station:
                 )
             )
         self._seal_ready_clips(final=True)
+        self._recovering = False
+        for run_id in list(self._run_segments):
+            self._trim_segments(run_id)
         if crashed:
             self._next_gap_reason = "crash"
         self._state = StationState(running=False, open=None, pending=list(self._pending))
@@ -647,6 +652,8 @@ class Station:
         run.sealed_segments += 1
 
     def _trim_segments(self, run_id: str) -> None:
+        if self._recovering:
+            return  # the crashed station's open clip is planned only after its runs are sealed
         if not any(p.run == run_id for p in self._pending) and run_id != self._current_run:
             self._run_segments.pop(run_id, None)
 
