@@ -3,16 +3,23 @@
 ::
 
     PacksealError (storage)
-    └── VerifierError
-        └── MediaFormatError     a clip that is not exactly init + whole fMP4 fragments
-                                 (``offset`` and ``box`` say where and what)
+    ├── VerificationError (storage)       a check failed: exit 1
+    │   └── NotVerified                   a bundle or store failed named checks
+    │                                     (``report`` holds every check and its result)
+    └── VerifierError                     the input cannot be checked: exit 2
+        ├── MediaFormatError              a clip that is not exactly init + whole fMP4
+        │                                 fragments (``offset`` and ``box`` say where)
+        └── BundleError                   not a bundle, or an unsafe zip (traversal, bomb,
+                                          duplicate names), or a member missing
 
 Caller mistakes (wrong types, impossible arguments) raise ``ValueError`` / ``TypeError``.
 """
 
 from __future__ import annotations
 
-from storage import PacksealError
+from typing import Any
+
+from storage import PacksealError, VerificationError
 
 
 class VerifierError(PacksealError):
@@ -31,3 +38,15 @@ class MediaFormatError(VerifierError):
         super().__init__(message, hint=hint)
         self.offset = offset
         self.box = box
+
+
+class BundleError(VerifierError):
+    pass
+
+
+class NotVerified(VerificationError):
+    """Verification ran and at least one named check failed; ``report`` says which."""
+
+    def __init__(self, message: str, *, report: Any, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.report = report

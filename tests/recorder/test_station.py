@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -13,10 +14,10 @@ import imageio_ffmpeg
 import pytest
 
 from packseal.runner import make_station
-from recorder.demo import DemoScene
-from recorder.sources import DemoSource, FileSource, Frame, FrameSource
 from recorder._errors import SourceError, SourceLost
 from recorder.clock import SystemClock
+from recorder.demo import DemoScene
+from recorder.sources import DemoSource, FileSource, Frame, FrameSource
 from storage import ClipQuery, DiskFullError, Store
 from storage.entries import Clip, Gap, Segment, from_bytes, parse_as
 from tests.recording import EPOCH_MS, SIZE, make_app, record_demo
@@ -97,7 +98,7 @@ def test_demo_recording_end_to_end(tmp_path: Path) -> None:
     assert [s.seq for s in segments] == list(range(len(segments)))
     assert not [e for e in entries if isinstance(e, Gap)]
     # continuous: each segment starts where the one before ended
-    for a, b in zip(segments, segments[1:], strict=False):
+    for a, b in itertools.pairwise(segments):
         assert b.start == a.end
     assert sum(s.frames for s in segments) == rec.station.stats()["frames_encoded"]
     assert rec.station.stats()["frames_dropped"] == 0

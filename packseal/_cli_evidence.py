@@ -1,0 +1,7 @@
+"""Commands: evidence (see the module that defines them)."""
+
+from __future__ import annotations
+
+import click
+
+COMMANDS: list[click.Command] = []
