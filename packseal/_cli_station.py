@@ -11,6 +11,7 @@ import click
 from packseal._cli import Lazy, pass_lazy
 from packseal.app import App
 from packseal.runner import make_source, make_station, parse_epoch, run_station
+from recorder._errors import SourceError
 from storage import ClipQuery, ClipRow
 
 
@@ -133,23 +134,51 @@ def clips(
 
 
 @click.command()
+@click.option(
+    "--source",
+    type=click.Choice(["auto", "camera", "demo"]),
+    default="auto",
+    show_default=True,
+    help="auto: the webcam if one answers, else the demo packing table.",
+)
 @click.option("--orders", type=click.IntRange(1, 50), default=3, show_default=True)
 @click.option(
-    "--realtime", is_flag=True, help="Record at the camera's pace (default: as fast as possible)."
+    "--seconds",
+    type=click.FloatRange(5, 3600),
+    default=60,
+    show_default=True,
+    help="How long to record from a webcam.",
+)
+@click.option(
+    "--realtime",
+    is_flag=True,
+    help="Demo table at the camera's pace (default: as fast as possible).",
 )
 @click.pass_context
-def demo(ctx: click.Context, orders: int, realtime: bool) -> int:
-    """Record the demo packing table into ./demo-data and show what was sealed."""
+def demo(ctx: click.Context, source: str, orders: int, seconds: float, realtime: bool) -> int:
+    """Run the station on ./demo-data (SQLite) and show what was sealed."""
     lazy: Lazy = ctx.obj
     if lazy.data_dir is None:
         lazy.data_dir = lazy.config_path.resolve().parent / "demo-data"
     app: App = lazy.app
     result = app.init()
     click.echo(f"demo store: {app.config.data_dir} (log {result.origin})")
-    source = make_source(app, "demo", realtime=realtime, epoch_ms=None, orders=orders)
-    station = make_station(app, source, realtime=realtime)
-    pace = "in real time" if realtime else "as fast as this machine can"
-    click.echo(f"recording {orders} demo orders {pace}...")
+    camera = None
+    if source in ("auto", "camera"):
+        try:
+            camera = make_source(app, "camera", realtime=True, epoch_ms=None)
+        except SourceError as e:
+            if source == "camera":
+                raise
+            click.echo(f"no webcam ({e.message}): using the demo packing table")
+    if camera is not None:
+        click.echo(f"recording {seconds:g} s from the webcam; show it an order barcode")
+        station = make_station(app, camera, realtime=True, for_ms=round(seconds * 1000))
+    else:
+        frames = make_source(app, "demo", realtime=realtime, epoch_ms=None, orders=orders)
+        station = make_station(app, frames, realtime=realtime)
+        pace = "in real time" if realtime else "as fast as this machine can"
+        click.echo(f"recording {orders} demo order{'s' if orders > 1 else ''} {pace}...")
     run_station(app, station, echo=click.echo)
     rows = app.store.clips(ClipQuery(limit=orders + 5))
     click.echo(f"\nsealed {len(rows)} clip(s):")

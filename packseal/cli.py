@@ -50,6 +50,13 @@ for _module in (_cli_store, _cli_station, _cli_evidence, _cli_audit, _cli_replay
 # -- entry point -------------------------------------------------------------------------
 
 
+def _quiet_opencv() -> None:
+    """OpenCV logs probing failures (e.g. no webcam) as warnings; the CLI reports them itself."""
+    import cv2
+
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
+
 def _error(e: PacksealError) -> None:
     click.echo(f"error: {e.message}", err=True)
     if e.hint:
@@ -57,6 +64,7 @@ def _error(e: PacksealError) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _quiet_opencv()
     try:
         result = cli.main(
             args=list(argv) if argv is not None else None,

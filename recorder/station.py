@@ -46,9 +46,9 @@ from recorder.controller import (
     Tick,
 )
 from recorder.controller import SourceLost as SourceLostEvent
-from recorder.encoder import ffmpeg_path, to_i420
+from recorder.encoder import ClosedSegment, ffmpeg_path, to_i420
 from recorder.overlay import Overlay, OverlayState, local_zone
-from recorder.run import Run
+from recorder.run import Run, SegmentTiming
 from recorder.scanner import Classifier, LatestFrame, Reads, Scanner
 from recorder.scanner import Motion as ScanMotion
 from recorder.sealer import ClipPlan, Sealer, select_segments
@@ -184,6 +184,16 @@ class Station:
         self._fatal: BaseException | None = None
         self._started = False
         self._recovering = False
+        self.orders_only = settings.clips.record == "orders-only"
+        self._pre_roll_ms = round(settings.clips.pre_roll_seconds * 1000)
+        # How long an unwanted segment may wait for a late order scan to claim it.
+        self._hold_ms = (
+            self._pre_roll_ms
+            + settings.scan.confirm_window_ms
+            + 2 * settings.encoder.segment_seconds * 1000
+        )
+        self._segment_closed_at: int | None = None
+        self._held: deque[tuple[Run, ClosedSegment, SegmentTiming, int]] = deque()
         self.latest_frame: Frame | None = None
 
     # -- public ------------------------------------------------------------------------
@@ -519,7 +529,7 @@ class Station:
                 return
             writer_done = not threads[1].is_alive()
             if shutdown_seen and writer_done and self.events.empty():
-                self._seal_closed_segments()
+                self._seal_closed_segments(final=True)
                 self._seal_ready_clips(final=True)
                 if not self._pending and all(r.drained() for r in self._runs):
                     self.sealer.checkpoint()
@@ -613,43 +623,75 @@ class Station:
 
     # -- sealing -----------------------------------------------------------------------
 
-    def _seal_closed_segments(self) -> None:
+    def _seal_closed_segments(self, *, final: bool = False) -> None:
         while self._runs:
             run = self._runs[0]
             for seg, timing in run.closed_segments():
-                reported = self.clock.now_ms()
-                if run.init_sha is None:
-                    run.init_sha = self.sealer.seal_init(run.init_path)
-                self._log_gap_before(run, timing.start_ms)
-                entry = self.sealer.seal_segment(
-                    run=run.id,
-                    index=seg.index,
-                    path=seg.path,
-                    init=run.init_sha,
-                    start=timing.start_ms,
-                    end=timing.end_ms,
-                    frames=timing.frames,
-                    dropped=timing.dropped,
-                )
-                self._run_segments[run.id].append(entry)
-                self._segment_closed_at = reported
-                with self._lock:
-                    self._counters.segments += 1
-                seg.path.unlink(missing_ok=True)
-                run.release()
-            if not run.drained():
+                self._held.append((run, seg, timing, self.clock.now_ms()))
+            self._settle_held(final=final or run.drained())
+            if not run.drained() or any(h[0] is run for h in self._held):
                 return
             self._runs.popleft()
             with contextlib.suppress(OSError):
                 run.remove()
             self._trim_segments(run.id)
 
-    def _log_gap_before(self, run: Run, start: int) -> None:
-        if run.sealed_segments == 0:
-            last_end = self.sealer.last_segment_end
-            if last_end is not None and start - last_end > _GAP_TOLERANCE_MS:
-                self.sealer.log_gap(last_end, start, self._next_gap_reason, f"before run {run.id}")
+    def _settle_held(self, *, final: bool) -> None:
+        """Seal closed segments in order; in orders-only mode, drop those no clip wants.
+
+        A dropped segment is one nobody will ever ask for: older than every open or
+        pending clip's pre-roll, and either past the window in which a late scan could
+        still claim it, or followed by one that is wanted.
+        """
+        horizon = (self._last_frame_t or 0) - self._hold_ms
+        while self._held:
+            run, seg, timing, reported = self._held[0]
+            if self._wanted(timing.start_ms, timing.end_ms):
+                self._held.popleft()
+                self._seal(run, seg, timing, reported)
+                continue
+            later_wanted = any(self._wanted(t.start_ms, t.end_ms) for _, _, t, _ in self._held)
+            if final or timing.end_ms < horizon or later_wanted:
+                self._held.popleft()
+                seg.path.unlink(missing_ok=True)
+                continue
+            return
+
+    def _wanted(self, start: int, end: int) -> bool:
+        if not self.orders_only:
+            return True
+        clip = self.controller.current
+        if clip is not None and end > clip.started - self._pre_roll_ms:
+            return True
+        return any(p.start_at < end and start < p.end_at for p in self._pending)
+
+    def _seal(self, run: Run, seg: ClosedSegment, timing: SegmentTiming, reported: int) -> None:
+        if run.init_sha is None:
+            run.init_sha = self.sealer.seal_init(run.init_path)
+        last_end = self.sealer.last_segment_end
+        if last_end is not None and timing.start_ms - last_end > _GAP_TOLERANCE_MS:
+            first_of_run = run.sealed_segments == 0
+            reason = self._next_gap_reason if first_of_run else "not-recording"
+            self.sealer.log_gap(
+                last_end, timing.start_ms, reason, f"before segment {seg.index} of run {run.id}"
+            )
         run.sealed_segments += 1
+        entry = self.sealer.seal_segment(
+            run=run.id,
+            index=seg.index,
+            path=seg.path,
+            init=run.init_sha,
+            start=timing.start_ms,
+            end=timing.end_ms,
+            frames=timing.frames,
+            dropped=timing.dropped,
+        )
+        self._run_segments[run.id].append(entry)
+        self._segment_closed_at = reported
+        with self._lock:
+            self._counters.segments += 1
+        seg.path.unlink(missing_ok=True)
+        run.release()
 
     def _trim_segments(self, run_id: str) -> None:
         if self._recovering:
@@ -684,7 +726,7 @@ class Station:
                 now = self.clock.now_ms()
                 if self.realtime:
                     self._counters.close_to_sealed_ms.append(now - plan.closed.ended)
-                    last_reported = getattr(self, "_segment_closed_at", None)
+                    last_reported = self._segment_closed_at
                     if last_reported is not None:
                         self._counters.segment_to_sealed_ms.append(now - last_reported)
             state = entry.status if entry.status != "sealed" else "sealed"

@@ -253,3 +253,28 @@ def test_disk_full_stops_recording_and_logs_nothing_half_written(
         store.blobs.verify(s.sha256)  # every logged segment is whole on disk
     store.log.verify([app.station_signer.verifier])
     assert Fraction(station.fps) == 15
+
+
+def test_orders_only_keeps_just_the_clips(tmp_path: Path) -> None:
+    rec = record_demo(
+        tmp_path / "data", orders=3, clips={"record": "orders-only", "max_seconds": 10}
+    )
+    store = rec.app.store
+    entries = _entries(store)
+    clips = [e for e in entries if isinstance(e, Clip)]
+    segments = [e for e in entries if isinstance(e, Segment)]
+    gaps = [e for e in entries if isinstance(e, Gap)]
+    assert [c.order_id for c in clips] == [o.order_id for o in rec.scene.orders()]
+    assert all(c.end_reason == "max-length" for c in clips)
+    assert {g.reason for g in gaps} == {"not-recording"}
+    # every sealed segment is part of some clip (with its pre/post-roll); nothing else kept
+    for s in segments:
+        assert any(
+            c.started - c.pre_roll < s.end and s.start < c.ended + c.post_roll for c in clips
+        )
+    # the log still accounts for every moment: segments and gaps tile the timeline
+    spans = sorted([(s.start, s.end) for s in segments] + [(g.start, g.end) for g in gaps])
+    for (_, a_end), (b_start, _) in zip(spans, spans[1:], strict=False):
+        assert abs(b_start - a_end) <= 250
+    store.log.verify([rec.app.station_signer.verifier])
+    assert [p.name for p in rec.app.config.recordings_dir.iterdir()] == ["station-state.json"]
