@@ -274,7 +274,7 @@ def test_orders_only_keeps_just_the_clips(tmp_path: Path) -> None:
         )
     # the log still accounts for every moment: segments and gaps tile the timeline
     spans = sorted([(s.start, s.end) for s in segments] + [(g.start, g.end) for g in gaps])
-    for (_, a_end), (b_start, _) in zip(spans, spans[1:], strict=False):
+    for (_, a_end), (b_start, _) in itertools.pairwise(spans):
         assert abs(b_start - a_end) <= 250
     store.log.verify([rec.app.station_signer.verifier])
     assert [p.name for p in rec.app.config.recordings_dir.iterdir()] == ["station-state.json"]
