@@ -77,7 +77,10 @@ def record(
         epoch_ms = parse_epoch(epoch) if epoch else None
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--epoch") from None
-    frames = make_source(app, source, realtime=not fast, epoch_ms=epoch_ms)
+    try:
+        frames = make_source(app, source, realtime=not fast, epoch_ms=epoch_ms)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--source") from None
     station = make_station(
         app, frames, realtime=not fast, for_ms=round(for_seconds * 1000) if for_seconds else None
     )
@@ -114,9 +117,11 @@ def clips(
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(
-        "clip", "order", "tracking", "status", "started (UTC)", "duration", "segments", "MB", "log"
-    )
+    table = Table()
+    for name in ("clip", "order", "tracking", "status", "started (UTC)", "duration", "segments"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("MB", no_wrap=True)
+    table.add_column("log", no_wrap=True)
     for r in rows:
         table.add_row(
             r.clip_id,
@@ -129,7 +134,10 @@ def clips(
             f"{r.bytes / 1e6:.1f}",
             str(r.idx),
         )
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=240)  # piped: never cut an id to fit 80 columns
+    console.print(table)
     return 0
 
 

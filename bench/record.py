@@ -1,0 +1,128 @@
+"""The station in real time on the demo scene: drops, CPU cores, MB/hour, latencies.
+
+    python -m bench record [--seconds 600] [--sizes 720p,1080p]
+
+Each size runs ``packseal record --source demo`` (real time, scanning on, default
+settings) for ``--seconds`` of footage in a fresh store, then reads its ``--stats-json``
+and the store. Baseline, in the same run: the demo source alone, paced in real time
+(what producing the frames costs), so the station's own cost is the difference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _baseline(width: int, height: int, seconds: float) -> float:
+    """CPU cores used by rendering the demo scene at 30 fps in real time."""
+    from recorder.clock import SystemClock
+    from recorder.demo import DemoScene
+    from recorder.sources import DemoSource
+
+    source = DemoSource(DemoScene(width, height, 30, seed=7), SystemClock(), realtime=True)
+    cpu0, wall0 = time.process_time(), time.monotonic()
+    while time.monotonic() - wall0 < seconds:
+        source.read()
+    return (time.process_time() - cpu0) / (time.monotonic() - wall0)
+
+
+def _run(name: str, width: int, height: int, seconds: float, workdir: Path) -> dict[str, object]:
+    cfg = {
+        "data_dir": str(workdir / name),
+        "station": {"camera": {"width": width, "height": height, "fps": 30}},
+    }
+    config = workdir / f"{name}.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    stats = workdir / f"{name}.json"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "packseal", "--config", str(config)]
+    subprocess.run([*cmd, "init"], check=True, env=env, capture_output=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall0 = time.monotonic()
+    subprocess.run(
+        [*cmd, "record", "--source", "demo:7", "--for", str(seconds), "--stats-json", str(stats)],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    wall = time.monotonic() - wall0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    s = json.loads(stats.read_text())
+    blobs = workdir / name / "blobs"
+    media = sum(p.stat().st_size for p in blobs.rglob("*") if p.is_file() and len(p.name) == 64)
+    footage_h = float(s["footage_seconds"]) / 3600
+    clips_json = subprocess.run(
+        [*cmd, "clips", "--json", "--limit", "1000"],
+        check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+    ).stdout
+    from recorder.demo import DemoScene
+
+    scene = DemoScene(width, height, 30, seed=7)
+    shown = [o for o in scene.orders() if o.end_ms <= float(s["footage_seconds"]) * 1000]
+    sealed = {c["order_id"] for c in json.loads(clips_json)}
+    return {
+        "size": name,
+        "wall_s": round(wall, 1),
+        "footage_s": s["footage_seconds"],
+        "frames_captured": s["frames_captured"],
+        "frames_dropped": s["frames_dropped"],
+        "cores": round(cpu / wall, 3),
+        "cores_ffmpeg": round(float(s["cpu_seconds_ffmpeg"]) / wall, 3),
+        "mb_per_hour": round(media / 1e6 / footage_h, 1) if footage_h else None,
+        "orders_shown": len(shown),
+        "orders_sealed": len(sealed & {o.order_id for o in shown}),
+        "scan_decode_ms_median": s["scan_decode_ms_median"],
+        "scan_decode_ms_p95": s["scan_decode_ms_p95"],
+        "scan_to_open_ms": s["latency_scan_to_open_ms"],
+        "close_to_sealed_ms": s["latency_close_to_sealed_ms"],
+        "last_segment_to_sealed_ms": s["latency_last_segment_to_sealed_ms"],
+    }
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench record", description=__doc__)
+    ap.add_argument("--seconds", type=float, default=600)
+    ap.add_argument("--sizes", default="720p,1080p")
+    args = ap.parse_args(argv)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="packseal-bench-") as tmp:
+        for name in args.sizes.split(","):
+            width, height = SIZES[name]
+            base = _baseline(width, height, min(30.0, args.seconds))
+            result = _run(name, width, height, args.seconds, Path(tmp))
+            result["baseline_render_cores"] = round(base, 3)
+            result["station_cores_over_baseline"] = round(float(result["cores"]) - base, 3)  # type: ignore[arg-type]
+            results.append(result)
+            print(json.dumps(result, indent=2), flush=True)
+    out = ROOT / "bench" / "out"
+    out.mkdir(exist_ok=True)
+    (out / "record.json").write_text(json.dumps(results, indent=2))
+    print("\nsize   dropped  cores (ffmpeg)  MB/h   orders  scan->open p95  seal p95 (ms)")
+    for r in results:
+
+        def p95(d: object) -> object:
+            return d["p95"] if isinstance(d, dict) else "-"
+
+        print(
+            f"{r['size']:6} {r['frames_dropped']:>7}  {r['cores']:.2f} ({r['cores_ffmpeg']:.2f})"
+            f"     {r['mb_per_hour']:>6}  {r['orders_sealed']}/{r['orders_shown']}"
+            f"     {p95(r['scan_to_open_ms'])}            {p95(r['last_segment_to_sealed_ms'])}"
+        )
+    return 0
