@@ -411,7 +411,7 @@ class Scanner:
     """The scanning thread: ``with Scanner(settings, slot, out, clock): ...``.
 
     ``out`` receives :class:`storage.entries.Scan` (``source="camera"``, ``t`` = capture
-    time of the first of the two agreeing frames) and :class:`Motion` values. Scans wait
+    time of the frame that confirmed it, whose box it carries) and :class:`Motion` values. Scans wait
     for room in a bounded queue; motion levels are dropped when it is full.
     """
 
@@ -535,7 +535,9 @@ class Scanner:
         for c in confirmed:
             d = c.decoded
             kind = self._classifier.classify(d.text, d.symbology)
-            scan = Scan(c.first_seen_ms, d.text, kind, d.symbology, "camera", d.box)
+            # Time and box of the same (confirming) frame, so a sheet or replay draws the
+            # box where the code was; the first sighting is at most confirm_window earlier.
+            scan = Scan(c.confirmed_ms, d.text, kind, d.symbology, "camera", d.box)
             if _put_until(self._out, scan, self._stop):
                 with self._lock:
                     self._confirmed += 1

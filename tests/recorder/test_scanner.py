@@ -420,7 +420,7 @@ def test_scanner_thread_end_to_end() -> None:
     motions = [x for x in items if isinstance(x, Motion)]
     assert len(scans) == 1
     [scan] = scans
-    assert scan.t == 1200  # the first of the two agreeing frames
+    assert scan.t == 1400  # the confirming frame, whose box the scan carries
     assert (scan.text, scan.kind, scan.symbology, scan.source) == (
         ORDER,
         "order",
