@@ -1,7 +1,242 @@
-"""Commands: evidence (see the module that defines them)."""
+"""Evidence commands: export a clip's bundle, verify a bundle against a trust file."""
 
 from __future__ import annotations
 
+import json
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
 import click
 
-COMMANDS: list[click.Command] = []
+from packseal._cli import Lazy, pass_lazy
+from recorder.overlay import local_zone
+from storage import PacksealError, TrustFile
+from storage.trust import MAX_TRUST_BYTES
+from verifier._errors import NotVerified
+from verifier.bundle import ExportResult, export_bundle
+from verifier.verify import Report, verify_bundle
+
+_UNITS = {
+    "B": 1,
+    "KB": 1000,
+    "MB": 1000**2,
+    "GB": 1000**3,
+    "KIB": 1024,
+    "MIB": 1024**2,
+    "GIB": 1024**3,
+}
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s?([A-Za-z]+)")
+_SPAN = re.compile(r"(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)")
+T = TypeVar("T")
+
+
+def parse_size(text: str) -> int:
+    """A byte size with a unit: 20MB (10^6 bytes), 5MiB (2^20 bytes), 800kB, 1GB."""
+    match = _SIZE.fullmatch(text.strip())
+    unit = _UNITS.get(match[2].upper()) if match else None
+    if match is None or unit is None:
+        raise click.BadParameter(
+            "expected a size like 20MB, 5MiB or 800kB (units B, kB, MB, GB, KiB, MiB, GiB), "
+            f"found {text!r}"
+        )
+    size = round(float(match[1]) * unit)
+    if size <= 0:
+        raise click.BadParameter(f"expected a size above zero, found {text!r}")
+    return size
+
+
+def parse_span(text: str) -> tuple[float, float]:
+    """START-END in seconds from the clip's start: 10-25, 0-7.5."""
+    match = _SPAN.fullmatch(text.strip())
+    if match is None:
+        raise click.BadParameter(
+            f"expected START-END in seconds, like 10-25 or 0-7.5, found {text!r}"
+        )
+    start, end = float(match[1]), float(match[2])
+    if end <= start:
+        raise click.BadParameter(f"expected END after START, found {text!r}")
+    return start, end
+
+
+def _optional(
+    parse: Callable[[str], T],
+) -> Callable[[click.Context, click.Parameter, str | None], T | None]:
+    return lambda _ctx, _param, value: None if value is None else parse(value)
+
+
+@click.command()
+@click.argument("order_or_clip")
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="Where to write the bundle (.zip).",
+)
+@click.option(
+    "--excerpt",
+    metavar="START-END",
+    callback=_optional(parse_span),
+    help="Only the whole segments covering START-END seconds from the clip's start.",
+)
+@click.option(
+    "--max-size",
+    metavar="SIZE",
+    callback=_optional(parse_size),
+    help="Upload limit, e.g. 20MB: a larger clip is carried as a re-encoded derived copy.",
+)
+@pass_lazy
+def export(
+    lazy: Lazy,
+    order_or_clip: str,
+    out: Path,
+    excerpt: tuple[float, float] | None,
+    max_size: int | None,
+) -> int:
+    """Write the evidence bundle of ORDER_OR_CLIP (an order's newest clip, or a clip id)."""
+    app = lazy.app
+    try:
+        result = export_bundle(
+            app.store,
+            app.certification(),
+            order_or_clip,
+            out,
+            signer=app.station_signer,
+            now_ms=app.clock.now_ms(),
+            excerpt=excerpt,
+            max_bytes=max_size,
+            zone=local_zone(app.config.station.timezone),
+        )
+    except ValueError as e:  # the library's word for a caller mistake: a usage error here
+        raise click.UsageError(str(e)) from e
+    _print_export(result)
+    return 0
+
+
+def _print_export(r: ExportResult) -> None:
+    s = r.summary
+    first, last, of = s.segments
+    span = f"segments {first}..{last} of {of}" + (" (excerpt)" if r.excerpt else "")
+    click.echo(f"wrote {r.path} ({_human(r.size)})")
+    click.echo(f"  order       {s.order_id}")
+    click.echo(f"  tracking    {', '.join(s.tracking_ids) or '-'}")
+    click.echo(f"  clip        {s.clip_id}, {span}, {(s.end_ms - s.start_ms) / 1000:.1f} s")
+    if r.derived:
+        click.echo(
+            f"  video       {s.video}: a re-encoded copy, sha256 {s.video_sha256}; derived from "
+            f"the sealed bytes sha256 {s.sealed_sha256} (verify reports it as a derived copy, "
+            "not as verified footage)"
+        )
+    else:
+        click.echo(f"  video       {s.video}, the sealed bytes, sha256 {s.video_sha256}")
+    click.echo(f"  entry       {s.entry_hash}")
+    click.echo(
+        f"  log         {s.origin}, index {s.log_index}, checkpoint size {s.checkpoint_size}"
+    )
+    click.echo(
+        f"verify with: packseal verify {r.path} --trust trust.json "
+        "(publish the trust file with `packseal keys trust`)"
+    )
+
+
+@click.command()
+@click.argument("bundle", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--trust",
+    "trust_path",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    required=True,
+    help="The merchant's trust file, obtained from the merchant (never from the bundle).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def verify(bundle: Path, trust_path: Path, as_json: bool) -> int:
+    """Check BUNDLE offline. Exit 0 verified, 1 not verified, 2 unusable input."""
+    try:
+        with open(trust_path, "rb") as f:
+            trust = TrustFile.from_bytes(f.read(MAX_TRUST_BYTES + 1))
+        report = verify_bundle(bundle, trust).report
+        code = 0
+    except NotVerified as e:
+        report, code = e.report, 1
+    except PacksealError as e:  # not a bundle, unreadable, or a bad trust file: exit 2
+        if not as_json:
+            raise
+        _json_error(bundle, e)
+        return 2
+    if as_json:
+        click.echo(report.to_json())
+    else:
+        _print_report(report)
+    return code
+
+
+def _json_error(bundle: Path, e: PacksealError) -> None:
+    doc = {
+        "format": "packseal-verify/v1",
+        "bundle": str(bundle),
+        "verified": False,
+        "verdict": f"UNUSABLE: {e.message}",
+        "error": e.message,
+        "hint": e.hint,
+        "checks": [],
+        "facts": None,
+    }
+    click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+
+
+def _print_report(report: Report) -> None:
+    marks = _marks()
+    click.echo(report.verdict())
+    for c in report.checks:
+        click.echo(f"  {marks[c.ok]} {c.name:<10} {c.message}")
+        if c.ok is not True and c.expected is not None:
+            click.echo(f"    {'':<10} expected: {c.expected}")
+        if c.ok is not True and c.found is not None:
+            click.echo(f"    {'':<10} found:    {c.found}")
+    f = report.facts
+    if f is None:
+        return
+    if report.verified:
+        head = "facts proven"
+    elif f.derived and not report.failed:
+        head = "facts proven by the entry and proofs (the video is a derived copy, not verified)"
+    else:
+        head = "facts the entry claims (NOT verified)"
+    click.echo(f"{head}:")
+    first, last, of = f.segments
+    rows = [
+        ("order", f.order_id),
+        ("tracking", ", ".join(f.tracking_ids) or "-"),
+        ("clip", f"{f.clip_id} ({f.status}, ended by {f.end_reason})"),
+        ("station", f.station + (f" ({f.station_name})" if f.station_name else "")),
+        ("merchant", f.merchant or "-"),
+        ("recorded", f"{f.start_utc} to {f.end_utc} ({f.duration_ms / 1000:.1f} s)"),
+        ("segments", f"{first}..{last} of {of}" + (" (excerpt)" if f.excerpt else "")),
+    ]
+    start_local, end_local = f.local(f.start_ms), f.local(f.end_ms)
+    if start_local and end_local and f.zone != "UTC":
+        rows.append(("local time", f"{start_local} to {end_local} ({f.zone}, from the bundle)"))
+    rows.append(("log", f"{f.origin}, index {f.log_index}, checkpoint size {f.checkpoint_size}"))
+    for label, value in rows:
+        click.echo(f"  {label:<11} {value}")
+
+
+def _marks() -> dict[bool | None, str]:
+    # A console that cannot print ✓ (a Windows code page, LANG=C) still gets a readable mark.
+    encoding = getattr(sys.stdout, "encoding", None) or "ascii"
+    try:
+        "✓✗–".encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return {True: "ok", False: "FAIL", None: "--"}
+    return {True: "✓", False: "✗", None: "–"}
+
+
+def _human(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 1e5 else f"{size} bytes"
+
+
+COMMANDS: list[click.Command] = [export, verify]

@@ -1,7 +1,124 @@
-"""Commands: replay (see the module that defines them)."""
+"""Commands: replay (re-hash a stored clip and write an annotated copy to watch)."""
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+
 import click
 
-COMMANDS: list[click.Command] = []
+from packseal._cli import Lazy, pass_lazy
+from recorder.overlay import local_zone
+from verifier._errors import VerifierError
+from verifier.replay import Replay, load_clip, write_keyframes
+from verifier.replay import replay as replay_clip
+
+
+@click.command()
+@click.argument("order_or_clip")
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Annotated copy to write (default: replay-<clip id>.mp4 here).",
+)
+@click.option(
+    "--frames",
+    "frames_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Also write the evidence sheet's keyframes as PNG images into this directory.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the verdicts as JSON.")
+@pass_lazy
+def replay(
+    lazy: Lazy, order_or_clip: str, out: Path | None, frames_dir: Path | None, as_json: bool
+) -> int:
+    """Re-hash ORDER_OR_CLIP's stored segments and write a copy annotated with the verdicts.
+
+    Exit 0 when every segment verified (or was purged by a logged retention policy), 1
+    when a segment's bytes changed or vanished without a purge entry.
+    """
+    app = lazy.app
+    store = app.store
+    clip = load_clip(store, order_or_clip)
+    target = out or Path(f"replay-{clip.clip_id}.mp4")
+    from rich.progress import Progress
+
+    with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("replaying", total=len(clip.segments))
+        result = replay_clip(
+            store,
+            clip,
+            target,
+            zone=local_zone(app.config.station.timezone),
+            merchant=app.config.merchant.name,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    keyframes: list[Path] = []
+    keyframe_error = None
+    if frames_dir is not None:
+        try:
+            keyframes = write_keyframes(store, clip, frames_dir, verdicts=result.segments)
+        except VerifierError as e:  # tampered footage: reported below, the replay stands
+            keyframe_error = e.message
+    if as_json:
+        click.echo(json.dumps(_as_json(result, keyframes, keyframe_error), indent=2))
+    else:
+        _print(result, clip.order_id, clip.clip_id, keyframes, keyframe_error)
+    return 1 if result.tampered or result.init.state in ("mismatch", "missing") else 0
+
+
+def _print(
+    r: Replay, order_id: str, clip_id: str, keyframes: list[Path], keyframe_error: str | None
+) -> None:
+    segs = r.segments
+    click.echo(f"clip {clip_id}, order {order_id}: {len(segs)} segments")
+    if not r.init.ok:
+        click.echo(f"  init section {r.init.state.upper()} ✗ (sha256 {r.init.expected})")
+    for s in segs:
+        if not s.ok:
+            click.echo(f"  {s.describe()}")
+    counts = {state: sum(s.state == state for s in segs) for state in _STATES}
+    click.echo(
+        f"{counts['verified']} of {len(segs)} segments verified"
+        + "".join(f", {n} {state}" for state, n in counts.items() if n and state != "verified")
+    )
+    click.echo(f"wrote {r.path} ({r.frames} frames, {r.width}x{r.height})")
+    for path in keyframes:
+        click.echo(f"keyframe {path}")
+    if keyframe_error:
+        click.echo(f"no keyframes: {keyframe_error}", err=True)
+
+
+_STATES = ("verified", "mismatch", "missing", "purged")
+
+
+def _as_json(r: Replay, keyframes: list[Path], keyframe_error: str | None) -> dict[str, object]:
+    return {
+        "verified": r.verified,
+        "tampered": [s.number for s in r.tampered],
+        "init": {"state": r.init.state, "expected": r.init.expected, "found": r.init.found},
+        "segments": [
+            {
+                "number": s.number,
+                "seq": s.seq,
+                "start_ms": s.start_ms,
+                "end_ms": s.end_ms,
+                "state": s.state,
+                "expected": s.expected,
+                "found": s.found,
+            }
+            for s in r.segments
+        ],
+        "output": str(r.path),
+        "frames": r.frames,
+        "keyframes": [str(p) for p in keyframes],
+        "keyframe_error": keyframe_error,
+    }
+
+
+COMMANDS: list[click.Command] = [replay]

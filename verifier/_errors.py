@@ -9,8 +9,11 @@
     └── VerifierError                     the input cannot be checked: exit 2
         ├── MediaFormatError              a clip that is not exactly init + whole fMP4
         │                                 fragments (``offset`` and ``box`` say where)
-        └── BundleError                   not a bundle, or an unsafe zip (traversal, bomb,
-                                          duplicate names), or a member missing
+        └── BundleError                   not a readable zip, not a packseal bundle (no
+                                          manifest.json), or another format version; an
+                                          unsafe or incomplete zip (traversal, bomb,
+                                          duplicate names, a member missing) is a failed
+                                          ``zip`` check of NotVerified, so it is reported
 
 Caller mistakes (wrong types, impossible arguments) raise ``ValueError`` / ``TypeError``.
 """

@@ -1,0 +1,206 @@
+"""`packseal export` and `packseal verify`, driven through main([...]) on a real recording."""
+
+# The verifier's session fixtures are imported below, and pytest passes them in by name,
+# which pyflakes reads as redefinitions.
+# ruff: noqa: F811
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import click
+import pytest
+import yaml
+
+from packseal._cli_evidence import parse_size, parse_span
+from packseal.cli import main
+from storage.entries import Clip
+from tests.recording import SIZE, Recording
+
+# The verifier's session fixtures (one recording, its bundles), shared rather than re-recorded.
+from tests.verifier.conftest import (  # noqa: F401
+    bundles,
+    clips,
+    honest_bundle,
+    merchant_trust,
+    recording,
+)
+
+
+@pytest.fixture
+def cli(recording: Recording, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """``packseal --config ... --data-dir ...`` for the recording's store, cwd a tmp dir."""
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {"merchant": {"name": "Test Shop", "id": "test"}, "station": {"camera": dict(SIZE)}}
+        )
+    )
+    monkeypatch.chdir(tmp_path)
+    return ["--config", str(config), "--data-dir", str(recording.data_dir)]
+
+
+@pytest.fixture
+def trust(cli: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    assert main([*cli, "keys", "trust"]) == 0
+    path = tmp_path / "trust.json"
+    path.write_text(capsys.readouterr().out)
+    return path
+
+
+def test_export_then_verify(
+    cli: list[str],
+    trust: Path,
+    clips: list[Clip],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    clip = clips[2]
+    out = tmp_path / "bundle.zip"
+    assert main([*cli, "export", clip.order_id, "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"wrote {out} (")
+    assert f"order       {clip.order_id}" in printed
+    assert f"clip        {clip.clip_id}, segments 1..{len(clip.segments)}" in printed
+    assert "video       clip.mp4, the sealed bytes, sha256 " in printed
+
+    assert main(["verify", str(out), "--trust", str(trust)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"VERIFIED: order {clip.order_id} packed at station station-01, ")
+    for name, line in zip(
+        ["zip", "media", "timeline", "signature", "inclusion", "facts"], lines[1:7], strict=True
+    ):
+        assert line.startswith(f"  ✓ {name}")
+    assert "facts proven:" in lines
+    assert f"  order       {clip.order_id}" in lines
+
+    assert main(["verify", str(out), "--trust", str(trust), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["verified"] is True
+    assert doc["facts"]["clip_id"] == clip.clip_id
+
+
+def test_export_an_excerpt(
+    cli: list[str],
+    trust: Path,
+    clips: list[Clip],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / "excerpt.zip"
+    assert main([*cli, "export", clips[1].clip_id, "-o", str(out), "--excerpt", "0-3.5"]) == 0
+    n = len(clips[1].segments)
+    assert f"segments 1..2 of {n} (excerpt)" in capsys.readouterr().out
+    assert main(["verify", str(out), "--trust", str(trust)]) == 0
+    assert capsys.readouterr().out.startswith(f"VERIFIED (excerpt: segments 1..2 of {n})")
+
+
+def test_a_tampered_bundle_exits_1_naming_the_check(
+    honest_bundle: Path, trust: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.verifier.attacks_bundle import BUNDLE_ATTACKS
+
+    tampered = tmp_path / "tampered.zip"
+    shutil.copy(honest_bundle, tampered)
+    flip = next(a for a in BUNDLE_ATTACKS if a.name == "flip a byte in a fragment")
+    flip.tamper(tampered, None)
+    assert main(["verify", str(tampered), "--trust", str(trust)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "NOT VERIFIED: 1 check(s) failed (media)"
+    assert lines[2].startswith("  ✗ media      fragment 3 (bytes ")
+    assert lines[3].strip().startswith("expected: ")
+    assert lines[4].strip().startswith("found:    ")
+    assert "facts the entry claims (NOT verified):" in lines
+
+    assert main(["verify", str(tampered), "--trust", str(trust), "--json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["verified"] is False
+    assert [c["name"] for c in doc["checks"] if c["ok"] is False] == ["media"]
+
+
+def test_unusable_input_exits_2(
+    trust: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    junk = tmp_path / "junk.zip"
+    junk.write_bytes(b"not a zip at all")
+    assert main(["verify", str(junk), "--trust", str(trust)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {junk} is not a readable zip file")
+    assert "hint: " in err
+
+    assert main(["verify", str(junk), "--trust", str(trust), "--json"]) == 2
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["verified"] is False
+    assert doc["verdict"].startswith("UNUSABLE: ")
+
+    bad_trust = tmp_path / "bad-trust.json"
+    bad_trust.write_text('{"format": "something else"}')
+    assert main(["verify", str(junk), "--trust", str(bad_trust)]) == 2
+    assert "trust file format must be 'packseal-trust/v1'" in capsys.readouterr().err
+
+    assert main(["verify", str(junk)]) == 2
+    assert "Missing option '--trust'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--max-size", "20 parsecs"], "expected a size like 20MB, 5MiB or 800kB"),
+        (["--max-size", "0MB"], "expected a size above zero"),
+        (["--excerpt", "9-5"], "expected END after START"),
+        (["--excerpt", "five-nine"], "expected START-END in seconds"),
+        (["--excerpt", "500-600"], "starts after the clip ends"),
+    ],
+)
+def test_export_usage_errors_exit_2(
+    cli: list[str],
+    clips: list[Clip],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    message: str,
+) -> None:
+    out = tmp_path / "x.zip"
+    assert main([*cli, "export", clips[0].clip_id, "-o", str(out), *args]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_export_of_an_unknown_order_exits_2(
+    cli: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*cli, "export", "SO-NOPE", "-o", str(tmp_path / "x.zip")]) == 2
+    err = capsys.readouterr().err
+    assert "error: no clip or order 'SO-NOPE' in this store" in err
+    assert "hint: list sealed clips with `packseal clips`" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [
+        ("20MB", 20_000_000),
+        ("5MiB", 5 * 2**20),
+        ("800kB", 800_000),
+        ("1.5GB", 1_500_000_000),
+        ("20 mb", 20_000_000),
+        ("4096B", 4096),
+    ],
+)
+def test_sizes(text: str, size: int) -> None:
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["20", "MB", "-5MB", "20MBs", "2e6B", "20 M B", "0.0KiB"])
+def test_bad_sizes(text: str) -> None:
+    with pytest.raises(click.BadParameter):
+        parse_size(text)
+
+
+def test_spans() -> None:
+    assert parse_span("10-25") == (10.0, 25.0)
+    assert parse_span("0-7.5") == (0.0, 7.5)
+    for bad in ("10", "10-", "-5-3", "5-5", "1:00-2:00"):
+        with pytest.raises(click.BadParameter):
+            parse_span(bad)

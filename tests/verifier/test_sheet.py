@@ -1,0 +1,336 @@
+"""The evidence sheet and its keyframes, on real demo footage recorded by the station."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import zoneinfo
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import zxingcpp
+from PIL import Image
+
+from storage import Store
+from storage.entries import Clip
+from tests.recording import Recording
+from verifier import fonts
+from verifier._errors import MediaFormatError, VerifierError
+from verifier.frames import locate_segments, read_frames
+from verifier.sheet import (
+    MAX_SHEET_BYTES,
+    SheetFacts,
+    _layout,
+    _Text,
+    make_sheet,
+    pick_keyframes,
+)
+
+ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")
+
+
+@dataclass
+class Recorded:
+    store: Store
+    clips: list[Clip]  # oldest first
+    dir: Path
+
+    def write_clip(self, clip: Clip, name: str, segments: list[int] | None = None) -> Path:
+        """The clip file as the bundle holds it: init + segments (all, or these positions)."""
+        path = self.dir / name
+        picked = clip.segments if segments is None else [clip.segments[k] for k in segments]
+        with open(path, "wb") as f:
+            f.write(self.store.blobs.read(clip.init))
+            for ref in picked:
+                f.write(self.store.blobs.read(ref.sha256))
+        return path
+
+
+@pytest.fixture
+def recorded(recording: Recording, clips: list[Clip], tmp_path: Path) -> Recorded:
+    """The session's demo recording (tests/verifier/conftest.py), read-only."""
+    return Recorded(recording.app.store, clips, tmp_path)
+
+
+def facts_for(clip: Clip, clip_path: Path, **changes: object) -> SheetFacts:
+    facts = SheetFacts(
+        merchant="Test Shop",
+        station=clip.station,
+        origin="packseal.local/test/station-01",
+        order_id=clip.order_id,
+        tracking_ids=clip.tracking_ids,
+        clip_id=clip.clip_id,
+        status=clip.status,
+        end_reason=clip.end_reason,
+        start_ms=clip.start_ms,
+        end_ms=clip.end_ms,
+        zone=ZONE,
+        clip_sha256=hashlib.sha256(clip_path.read_bytes()).hexdigest(),
+        entry_hash="5e" * 32,
+        log_index=17,
+        checkpoint_size=18,
+        checkpoint_root="q5Yv0VH2Zp1mKkz3Yx0m7D2gkP0o5iXn1bq8n5m4H2E=",
+        derived_from=None,
+        qr_payload=f"packseal-bundle:v1 order={clip.order_id} clip={clip.clip_id}",
+    )
+    return replace(facts, **changes)  # type: ignore[arg-type]
+
+
+def pdf_pages(pdf: bytes) -> int:
+    return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf))
+
+
+def frame_ms(clip: Clip) -> float:
+    return 1000 * clip.video.fps_den / clip.video.fps_num
+
+
+def test_sheet_is_one_a4_page_under_the_limit_in_both_formats(recorded: Recorded) -> None:
+    clip = recorded.clips[0]
+    path = recorded.write_clip(clip, "a.mp4")
+    sheet = make_sheet(facts_for(clip, path), clip, path)
+
+    assert len(sheet.png) <= MAX_SHEET_BYTES
+    image = Image.open(io.BytesIO(sheet.png))
+    assert image.format == "PNG"
+    assert image.size == (1240, 1754)  # A4 at 150 dpi
+    assert len(sheet.pdf) <= MAX_SHEET_BYTES
+    assert sheet.pdf.startswith(b"%PDF-")
+    assert sheet.pdf.rstrip().endswith(b"%%EOF")
+    assert pdf_pages(sheet.pdf) == 1
+    assert re.search(rb"/MediaBox\s*\[0 0 595.28 841.89\]", sheet.pdf)  # A4 in points
+    assert b"/FontFile2" in sheet.pdf  # the shipped TTF, embedded (text stays selectable)
+    assert 4 <= len(sheet.keyframes) <= 6
+
+
+def test_sheet_is_a_function_of_its_inputs(recorded: Recorded) -> None:
+    clip = recorded.clips[0]
+    path = recorded.write_clip(clip, "a.mp4")
+    facts = facts_for(clip, path)
+    first, second = make_sheet(facts, clip, path), make_sheet(facts, clip, path)
+    assert first.png == second.png
+    assert first.pdf == second.pdf
+
+
+@pytest.mark.parametrize("payload_chars", [60, 400])
+def test_qr_code_on_the_png_decodes_to_the_payload(recorded: Recorded, payload_chars: int) -> None:
+    clip = recorded.clips[1]
+    path = recorded.write_clip(clip, "b.mp4")
+    payload = ("packseal-bundle:v1 " + "sha256=" + "ab" * 32 + " ") * 8
+    payload = payload[:payload_chars]
+    sheet = make_sheet(facts_for(clip, path, qr_payload=payload), clip, path)
+    gray = np.asarray(Image.open(io.BytesIO(sheet.png)).convert("L"))
+    found = zxingcpp.read_barcodes(gray)
+    assert [b.text for b in found] == [payload]
+
+
+def test_keyframes_show_the_scans_at_their_boxes_and_times(recorded: Recorded) -> None:
+    clip = recorded.clips[0]
+    path = recorded.write_clip(clip, "a.mp4")
+    keyframes = pick_keyframes(clip, path)
+    labels = [k.label for k in keyframes]
+    assert labels[0] == "Order scan"
+    assert "Waybill scan" in labels
+    assert "Packing" in labels
+    assert labels[-1] == "Last frame"
+    assert [k.t_ms for k in keyframes] == sorted(k.t_ms for k in keyframes)
+
+    for kf in keyframes:
+        assert kf.image.shape == (clip.video.height, clip.video.width, 3)
+        if kf.label.endswith("scan"):
+            (scan,) = kf.scans
+            assert scan in clip.scans
+            assert kf.detail == scan.text
+            assert kf.boxes == (scan.box,)
+            # The box is from the read that confirmed the scan: at or after the first read,
+            # within the scanner's 2 s confirm window.
+            assert scan.t - frame_ms(clip) < kf.t_ms <= scan.t + 2000
+        else:
+            assert kf.boxes == ()
+    order = next(s for s in clip.scans if s.kind == "order")
+    waybill = next(s for s in clip.scans if s.kind == "tracking")
+    assert keyframes[0].scans == (order,)
+    assert next(k for k in keyframes if k.label == "Waybill scan").scans == (waybill,)
+    last = keyframes[-1]
+    assert clip.end_ms - frame_ms(clip) <= last.t_ms < clip.end_ms
+
+
+def test_scan_keyframe_is_the_frame_where_the_code_reads_in_its_box(recorded: Recorded) -> None:
+    clip = recorded.clips[0]
+    path = recorded.write_clip(clip, "a.mp4")
+    for kf in pick_keyframes(clip, path):
+        if not kf.boxes:
+            continue
+        (scan,) = kf.scans
+        _, y, _, h = kf.boxes[0]
+        band = cv2.cvtColor(kf.image[max(0, y - 32) : y + h + 32], cv2.COLOR_BGR2GRAY)
+        texts = [b.text for b in zxingcpp.read_barcodes(band)]
+        from pyzbar import pyzbar
+
+        texts += [d.data.decode() for d in pyzbar.decode(band)]
+        assert scan.text in texts, kf.label
+
+
+def test_keyframe_images_are_the_frames_at_their_indexes(recorded: Recorded) -> None:
+    clip = recorded.clips[0]
+    path = recorded.write_clip(clip, "a.mp4")
+    keyframes = pick_keyframes(clip, path)
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    sequential = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        sequential.append(frame)
+    cap.release()
+    placed = locate_segments(clip, path)
+    assert len(sequential) == sum(p.frames for p in placed)
+    for kf in keyframes:
+        assert np.array_equal(kf.image, sequential[kf.frame_index]), kf.label
+
+
+def test_segments_are_located_by_hash_with_frame_counts_from_the_file(
+    recorded: Recorded,
+) -> None:
+    clip = recorded.clips[1]
+    path = recorded.write_clip(clip, "b.mp4")
+    placed = locate_segments(clip, path)
+    assert [p.position for p in placed] == list(range(len(clip.segments)))
+    fps = clip.video.fps_num / clip.video.fps_den
+    for p in placed:
+        assert p.frames == round((p.ref.end - p.ref.start) * fps / 1000)
+        assert p.frame_at(p.frame_time(p.frames - 1)) == p.frames - 1
+        assert all(p.frame_at(p.frame_time(i)) == i for i in range(p.frames))
+    assert [p.first_frame for p in placed[:3]] == [0, placed[0].frames, 2 * placed[0].frames]
+
+
+def test_an_excerpt_shows_only_what_it_covers(recorded: Recorded) -> None:
+    clip = recorded.clips[0]
+    keep = [4, 5, 6, 7]
+    path = recorded.write_clip(clip, "excerpt.mp4", keep)
+    placed = locate_segments(clip, path)
+    assert [p.position for p in placed] == keep
+    start, end = clip.segments[keep[0]].start, clip.segments[keep[-1]].end
+    keyframes = pick_keyframes(clip, path)
+    assert keyframes
+    assert all(start <= k.t_ms < end for k in keyframes)
+    assert keyframes[-1].label == "Last frame"
+    images = read_frames(path, [k.frame_index for k in keyframes])
+    for kf in keyframes:
+        assert np.array_equal(images[kf.frame_index], kf.image)
+    sheet = make_sheet(facts_for(clip, path, start_ms=start, end_ms=end), clip, path)
+    assert pdf_pages(sheet.pdf) == 1
+
+
+def test_frames_are_read_right_across_a_gap(recorded: Recorded) -> None:
+    # OpenCV turns a frame index into a timestamp: seeking in a file with segments left
+    # out returned the wrong frames after the gap; read_frames decodes per fragment.
+    clip = recorded.clips[0]
+    path = recorded.write_clip(clip, "gappy.mp4", [0, 1, 2, 6, 7, 10, 11])
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    sequential = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        sequential.append(frame)
+    cap.release()
+    wanted = [0, 29, 44, 45, 60, 89, 120, 150, len(sequential) - 1]
+    got = read_frames(path, wanted)
+    for i in wanted:
+        assert np.array_equal(got[i], sequential[i]), i
+    with pytest.raises(MediaFormatError, match="could not be decoded"):
+        read_frames(path, [len(sequential)])
+
+
+def test_footage_of_another_clip_is_refused(recorded: Recorded) -> None:
+    first, second = recorded.clips[:2]
+    foreign = next(s for s in second.segments if s not in first.segments)
+    path = recorded.dir / "mixed.mp4"
+    path.write_bytes(
+        recorded.store.blobs.read(first.init)
+        + recorded.store.blobs.read(first.segments[0].sha256)
+        + recorded.store.blobs.read(foreign.sha256)
+    )
+    with pytest.raises(MediaFormatError, match=r"fragment 1 .* is not one of the"):
+        pick_keyframes(first, path)
+
+
+def test_a_file_that_is_not_a_clip_is_refused(recorded: Recorded, tmp_path: Path) -> None:
+    path = tmp_path / "junk.mp4"
+    path.write_bytes(b"\x00\x00\x00\x08free")
+    with pytest.raises(MediaFormatError):
+        pick_keyframes(recorded.clips[0], path)
+
+
+def test_a_derived_copy_and_a_bad_status_are_called_out(recorded: Recorded) -> None:
+    clip = recorded.clips[0]
+    path = recorded.write_clip(clip, "a.mp4")
+    keyframes = pick_keyframes(clip, path, max_frames=4)
+
+    def texts(facts: SheetFacts) -> list[_Text]:
+        return [op for op in _layout(facts, keyframes) if isinstance(op, _Text)]
+
+    def chip(facts: SheetFacts) -> str:  # the badge in the top right corner
+        return next(op.text for op in texts(facts) if op.align == "R" and op.y < 20)
+
+    assert chip(facts_for(clip, path)) == "SEALED CLIP"
+    derived = facts_for(clip, path, derived_from="cd" * 32)
+    assert chip(derived) == "DERIVED COPY"
+    text = " ".join(op.text for op in texts(derived))
+    assert "Derived copy." in text
+    assert "cd" * 32 in text.replace(" ", "")
+
+    interrupted = facts_for(clip, path, status="interrupted", end_reason="crash")
+    assert chip(interrupted) == "INTERRUPTED CLIP"
+    text = " ".join(op.text for op in texts(interrupted))
+    assert "packseal verify bundle.zip --trust <merchant trust file>" in text
+    assert "proves nothing on its own" in text
+    for value in (clip.order_id, *clip.tracking_ids, derived.entry_hash, derived.checkpoint_root):
+        assert value in text
+
+
+def test_long_values_wrap_or_shrink_inside_the_page(recorded: Recorded) -> None:
+    clip = recorded.clips[0]
+    path = recorded.write_clip(clip, "a.mp4")
+    keyframes = pick_keyframes(clip, path, max_frames=6)
+    facts = facts_for(
+        clip,
+        path,
+        order_id="SO-" + "9" * 60,
+        merchant="A Merchant With A Remarkably Long Registered Trading Name GmbH & Co. KG",
+        tracking_ids=tuple(f"TRK-{n:012d}" for n in range(6)),
+        checkpoint_root="x" * 120,
+    )
+    ops = _layout(facts, keyframes)
+    for op in ops:
+        assert 0 <= op.x <= 210, op
+        assert 0 <= op.y <= 297, op
+    sheet = make_sheet(facts, clip, path, keyframes=keyframes)
+    assert pdf_pages(sheet.pdf) == 1
+
+
+def test_a_limit_the_sheet_cannot_meet_raises(recorded: Recorded) -> None:
+    clip = recorded.clips[0]
+    path = recorded.write_clip(clip, "a.mp4")
+    keyframes = pick_keyframes(clip, path, max_frames=4)
+    with pytest.raises(VerifierError, match="bytes at its smallest, more than the 20000-byte"):
+        make_sheet(facts_for(clip, path), clip, path, keyframes=keyframes, max_bytes=20_000)
+
+
+def test_keyframes_need_at_least_one_frame(recorded: Recorded) -> None:
+    clip = recorded.clips[0]
+    path = recorded.write_clip(clip, "a.mp4")
+    with pytest.raises(ValueError, match="max_frames"):
+        pick_keyframes(clip, path, max_frames=0)
+    (only,) = pick_keyframes(clip, path, max_frames=1)
+    assert only.label == "Order scan"
+
+
+def test_the_fonts_ship_with_their_license() -> None:
+    for path in (fonts.SANS, fonts.SANS_BOLD, fonts.MONO):
+        assert path.read_bytes()[:4] == b"\x00\x01\x00\x00"  # TrueType
+    assert "Bitstream Vera" in fonts.LICENSE.read_text()

@@ -1,0 +1,196 @@
+"""The ``media`` check: the video's init section and fragments, hashed in one pass and
+matched with the clip entry's segments; or a derived copy, named as such."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from typing import BinaryIO, cast
+
+from storage.entries import Clip, SegmentRef
+from verifier._errors import MediaFormatError
+from verifier._manifest import Manifest
+from verifier._report import Check, failed
+from verifier._zip import BundleZip, MemberError, Problem, Readable, find
+from verifier.bundle import CAPS, CLIP, DERIVED, VIDEOS
+from verifier.fmp4 import Range, split_fragments
+
+_CHUNK = 1 << 20
+# The entry names every segment's size but not the init section's; ffmpeg's are ~1 kB.
+# A video larger than its segments plus this is refused before its boxes are walked, so
+# a bundle cannot make the verifier parse gigabytes of tiny boxes.
+MAX_INIT_BYTES = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Which of the entry's segments the video holds (positions, inclusive)."""
+
+    first: int
+    last: int
+    video: str | None = None
+    derived: bool = False
+
+
+def check_media(z: BundleZip, clip: Clip, m: Manifest | None) -> tuple[Check, Span | None]:
+    n = len(clip.segments)
+    first, last = (0, n - 1) if m is None else (m.first, m.last)
+    if m is not None and (m.segment_count != n or last >= n):
+        return Check(
+            "media",
+            False,
+            f"the manifest declares segments {first + 1}..{last + 1} of {m.segment_count}; "
+            f"the signed entry has {n}",
+            f"segments within 1..{n}",
+            f"{first + 1}..{last + 1} of {m.segment_count}",
+        ), None
+    name = next((v for v in VIDEOS if find(z.infos, v) is not None), None)
+    info = None if name is None else find(z.infos, name)
+    if name is None or info is None:
+        return Check("media", False, "the bundle holds no video", CLIP, "nothing"), None
+    try:
+        video = z.open_video(info, CAPS[name])
+    except MemberError as e:
+        return failed("media", [e.problem]), None
+    if name == DERIVED:
+        return _derived(video, clip, m, first, last), Span(first, last, name, True)
+    span = Span(first, last, name)
+    size = video.seek(0, io.SEEK_END)
+    segments = sum(r.bytes for r in clip.segments[first : last + 1])
+    if size > segments + MAX_INIT_BYTES:
+        return Check(
+            "media",
+            False,
+            f"{name} is {size} bytes, but segments {first + 1}..{last + 1} total {segments} "
+            "bytes (plus an init section of about a kilobyte): bytes were added",
+            f"at most {segments + MAX_INIT_BYTES} bytes",
+            f"{size} bytes",
+        ), span
+    try:
+        layout = split_fragments(cast(BinaryIO, video))
+        hashes = hash_ranges(video, [layout.init, *layout.fragments])
+    except MediaFormatError as e:
+        found = f"offset {e.offset}" if e.offset is not None else None
+        return Check("media", False, f"{name}: {e.message}", "init + whole fragments", found), span
+    init_hash, found_hashes = hashes[0], hashes[1:]
+    problems: list[Problem] = []
+    if init_hash != clip.init:
+        problems.append(
+            Problem(
+                f"init section (bytes 0-{layout.init.end}): sha256 does not match the entry",
+                clip.init,
+                init_hash,
+            )
+        )
+    mismatched, after = match_fragments(clip.segments, first, found_hashes, layout.fragments)
+    problems += mismatched
+    got_last = after - 1
+    if not problems and got_last != last:
+        problems.append(
+            Problem(
+                f"{name} holds segments {first + 1}..{got_last + 1} of {n}; the manifest "
+                f"declares {first + 1}..{last + 1}: "
+                + ("segments are missing" if got_last < last else "segments were added"),
+                f"segments {first + 1}..{last + 1}",
+                f"segments {first + 1}..{got_last + 1}",
+            )
+        )
+    if problems:
+        return failed("media", problems), span
+    what = (
+        f"excerpt: segments {first + 1}..{last + 1} of {n}"
+        if (first, last) != (0, n - 1)
+        else f"all {n} segments"
+    )
+    return Check(
+        "media",
+        True,
+        f"{what}; the init section and every fragment match the signed entry, in order, "
+        f"and nothing else is in {name}",
+    ), span
+
+
+def _derived(video: Readable, clip: Clip, m: Manifest | None, first: int, last: int) -> Check:
+    digest = hash_ranges(video, None)[0]
+    if m is not None and m.derived is not None and m.derived.sha256 != digest:
+        return Check(
+            "media",
+            False,
+            f"{DERIVED}: sha256 differs from the manifest's (changed after export)",
+            m.derived.sha256,
+            digest,
+        )
+    sealed = "" if m is None else f" (sealed bytes: sha256 {m.sealed_sha256})"
+    return Check(
+        "media",
+        None,
+        f"derived copy — not the sealed bytes: {DERIVED} (sha256 {digest}) is a re-encoded "
+        f"copy of segments {first + 1}..{last + 1} of sealed clip {clip.clip_id}{sealed}; "
+        "its bytes cannot match the signed entry and are not verified",
+        "the sealed bytes (clip.mp4)",
+        "a derived copy (derived.mp4)",
+    )
+
+
+def hash_ranges(f: Readable, ranges: list[Range] | None) -> list[str]:
+    """SHA-256 of each range, reading once, front to back, straight into one buffer.
+
+    The ranges from :func:`split_fragments` tile the file; ``None`` hashes the whole file.
+    """
+    buf = bytearray(_CHUNK)
+    view = memoryview(buf)
+    out = []
+    if ranges is None:
+        f.seek(0)
+        h = hashlib.sha256()
+        while n := f.readinto(view) or 0:
+            h.update(view[:n])
+        return [h.hexdigest()]
+    f.seek(ranges[0].start)
+    for r in ranges:
+        h = hashlib.sha256()
+        left = r.size
+        while left:
+            n = f.readinto(view[: min(left, _CHUNK)]) or 0
+            if not n:
+                raise MediaFormatError(
+                    f"the file ended inside the part at offset {r.start}", offset=r.start
+                )
+            h.update(view[:n])
+            left -= n
+        out.append(h.hexdigest())
+    return out
+
+
+def match_fragments(
+    refs: tuple[SegmentRef, ...], first: int, found: list[str], ranges: list[Range]
+) -> tuple[list[Problem], int]:
+    """Compare the file's fragments with the entry's segments from position ``first``.
+
+    After a mismatch the comparison re-aligns on the segment the fragment turned out to be,
+    so one dropped, repeated or inserted fragment is reported once, not as a cascade.
+    Returns the problems and the position after the last segment matched.
+    """
+    position = {r.sha256: i for i, r in enumerate(refs)}
+    problems = []
+    n = len(refs)
+    want = first
+    for k, (h, r) in enumerate(zip(found, ranges, strict=True)):
+        if want < n and h == refs[want].sha256:
+            want += 1
+            continue
+        where = f"fragment {k + 1} (bytes {r.start}-{r.end})"
+        expected = refs[want].sha256 if want < n else "the end of the file"
+        j = position.get(h)
+        if j is None:
+            what = f"is not a segment of this clip (expected segment {want + 1} of {n})"
+        elif j < want:
+            what = f"is segment {j + 1} again: duplicated or out of order (expected {want + 1})"
+        else:
+            what = f"is segment {j + 1}: segment(s) {want + 1}..{j} are missing or out of order"
+            want = j + 1
+        if expected == "the end of the file" and j is None:
+            what = f"is extra: the entry's {n} segments ended before it"
+        problems.append(Problem(f"{where} {what}", expected, h))
+    return problems, want

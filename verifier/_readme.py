@@ -1,0 +1,123 @@
+"""The bundle's README.txt: what it proves and does not, and how to check it by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from storage.entries import Clip, SegmentRef, StationKey
+from verifier._manifest import FORMAT, Manifest
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """A byte range of the sealed video: the init section or one segment."""
+
+    label: str
+    offset: int
+    length: int
+    sha256: str
+    ref: SegmentRef | None = None
+
+
+def utc(t_ms: int, *, ms: bool = False) -> str:
+    when = dt.datetime.fromtimestamp(t_ms / 1000, dt.UTC)
+    return when.isoformat(timespec="milliseconds" if ms else "seconds").replace("+00:00", "Z")
+
+
+def readme(
+    manifest: Manifest, clip: Clip, station: StationKey, parts: Sequence[Part], video: str
+) -> str:
+    refs = clip.segments[manifest.first : manifest.last + 1]
+    start, end = refs[0].start, refs[-1].end
+    n = manifest.segment_count
+    span = "the whole clip" if not manifest.is_excerpt else "an EXCERPT"
+    lines = [
+        f"PACKSEAL EVIDENCE BUNDLE ({FORMAT})",
+        "",
+        f"Order      {clip.order_id}",
+        f"Tracking   {', '.join(clip.tracking_ids) or '(none scanned)'}",
+        f"Clip       {clip.clip_id} ({clip.status}, ended by {clip.end_reason})",
+        f"Station    {station.station} ({station.station_name}) of {station.merchant}",
+        f"Recorded   {utc(start)} to {utc(end)} ({(end - start) / 1000:.1f} s), "
+        f"segments {manifest.first + 1}..{manifest.last + 1} of {n}: {span}",
+        f"Sealed in  log {station.origin}, entry {manifest.clip_index}, under the signed "
+        f"checkpoint of size {manifest.checkpoint_size}",
+        "",
+        "WHAT THIS BUNDLE PROVES (once `packseal verify` says VERIFIED)",
+        "- The clip entry (entries/clip.json) was signed by the station's key when the clip",
+        "  was sealed, and the merchant's root key certified that station key",
+        "  (entries/station-key.json).",
+        "- Both entries are in the merchant's append-only transparency log: each",
+        "  entries/*.proof is a C2SP tlog-proof against a checkpoint signed by the log's key.",
+        "  A later edit or deletion of an entry cannot produce the same checkpoint.",
+        "- The order id, tracking ids, station and times above are what that signed entry",
+        "  says; the video's init section and every segment hash to the values it names.",
+        "",
+        "WHAT IT DOES NOT PROVE",
+        "- Anything at all without the merchant's trust file, obtained from the merchant",
+        "  (their website, a marketplace profile), never from a bundle.",
+        "- Times beyond the station's clock: there is no third-party time-stamp yet. The",
+        "  log shows order and continuity; compare its checkpoints with ones saved earlier",
+        "  (or a witness's) to rule out a rewritten log.",
+        "- What the camera did not see. sheet.png, sheet.pdf, manifest.json and this README",
+        "  are made at export and are not signed: trust what `packseal verify` prints.",
+        "",
+        "HOW TO VERIFY",
+        "    packseal verify bundle.zip --trust trust.json",
+        "Exit 0: verified. 1: not verified (every failed check is named, with what was",
+        "expected and what was found). 2: not a readable bundle, or a bad trust file.",
+        "No ffmpeg or OpenCV is needed.",
+        "",
+    ]
+    if manifest.derived is not None:
+        d = manifest.derived
+        lines += [
+            "THE VIDEO IS A DERIVED COPY",
+            f"{video} is a re-encoded copy ({d.width}x{d.height}, {d.size} bytes, sha256",
+            f"{d.sha256}) made to fit a {d.max_bytes}-byte upload limit from the sealed",
+            f"clip {clip.clip_id} (sealed bytes: {manifest.sealed_size} bytes, sha256",
+            f"{manifest.sealed_sha256}). Re-encoding changes every byte, so its hashes cannot",
+            "match the signed entry and `packseal verify` reports it as a derived copy, not as",
+            "verified footage. To verify the footage itself, ask the merchant for the bundle",
+            "without --max-size.",
+            "",
+        ]
+    else:
+        lines += _by_hand(video, parts)
+    lines += [
+        "FILES",
+        "SHA256SUMS lists every file's SHA-256 (`sha256sum -c SHA256SUMS` after unzipping):",
+        "that shows the download is complete, not that it is genuine. The signed entry's",
+        "hashes, checked above or by `packseal verify`, show that.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _by_hand(video: str, parts: Sequence[Part]) -> list[str]:
+    lines = [
+        "CHECKING THE VIDEO BY HAND (a shell and sha256sum are enough)",
+        f"{video} is exactly the recorded init section followed by whole recorded segments.",
+        'The signed entry entries/clip.json names the SHA-256 of the init section ("init")',
+        'and of every segment ("segments", in order, field "sha256"). Cut each part out by',
+        "its byte offset and length and hash it; every hash must equal the entry's:",
+        "",
+        f"    tail -c +$((OFFSET + 1)) {video} | head -c LENGTH | sha256sum",
+        f"    dd if={video} iflag=skip_bytes,count_bytes skip=OFFSET count=LENGTH bs=1M"
+        " | sha256sum",
+        "",
+        f"{'part':<14} {'offset':>12} {'length':>10}  sha256 (as in the signed entry)",
+    ]
+    for p in parts:
+        lines.append(f"{p.label:<14} {p.offset:>12} {p.length:>10}  {p.sha256}")
+    lines += ["", "The same, as commands; each printed hash must equal the one after '#':", ""]
+    for p in parts:
+        when = "" if p.ref is None else f" {utc(p.ref.start, ms=True)}"
+        lines.append(
+            f"tail -c +{p.offset + 1} {video} | head -c {p.length} | sha256sum"
+            f"  # {p.sha256} {p.label}{when}"
+        )
+    lines.append("")
+    return lines

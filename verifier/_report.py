@@ -1,0 +1,198 @@
+"""The verifier's report: named checks with expected vs found, and the proven facts."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from verifier._readme import utc
+from verifier._zip import Problem
+
+CHECKS = ("zip", "media", "timeline", "signature", "inclusion", "facts")
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    ok: bool | None  # None: not checked (a derived copy, or its input is missing)
+    message: str
+    expected: str | None = None
+    found: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "ok": self.ok,
+            "message": self.message,
+            "expected": self.expected,
+            "found": self.found,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the signed clip entry says, plus where it is logged (proven only if verified)."""
+
+    order_id: str
+    tracking_ids: tuple[str, ...]
+    clip_id: str
+    status: str
+    end_reason: str
+    station: str
+    station_name: str | None
+    merchant: str | None
+    operator: str
+    origin: str
+    log_index: int | None
+    station_key_index: int | None
+    checkpoint_size: int | None
+    checkpoint_root: str | None  # base64
+    entry_hash: str  # RFC 6962 leaf hash of the clip entry, hex (the sheet's QR code has it)
+    start_ms: int  # the footage in the bundle (an excerpt: its segments)
+    end_ms: int
+    clip_start_ms: int  # the whole clip
+    clip_end_ms: int
+    started_ms: int  # the order scan
+    ended_ms: int  # the event that closed the clip
+    segments: tuple[int, int, int]  # first, last (1-based), of
+    video: str | None
+    derived: bool
+    zone: str | None  # display zone, from the bundle's manifest (not signed)
+
+    @property
+    def duration_ms(self) -> int:
+        return self.end_ms - self.start_ms
+
+    @property
+    def start_utc(self) -> str:
+        return utc(self.start_ms)
+
+    @property
+    def end_utc(self) -> str:
+        return utc(self.end_ms)
+
+    @property
+    def excerpt(self) -> bool:
+        first, last, of = self.segments
+        return (first, last) != (1, of)
+
+    def local(self, t_ms: int) -> str | None:
+        """``t_ms`` in the station's zone, if the bundle names one this machine knows."""
+        zone = _zone(self.zone)
+        if zone is None:
+            return None
+        return dt.datetime.fromtimestamp(t_ms / 1000, zone).isoformat(timespec="seconds")
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out["tracking_ids"] = list(self.tracking_ids)
+        out["segments"] = {
+            "first": self.segments[0],
+            "last": self.segments[1],
+            "of": self.segments[2],
+        }
+        out["excerpt"] = self.excerpt
+        out["duration_ms"] = self.duration_ms
+        out["start"] = self.start_utc
+        out["end"] = self.end_utc
+        out["start_local"] = self.local(self.start_ms)
+        out["end_local"] = self.local(self.end_ms)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    bundle: str
+    checks: list[Check]
+    facts: Facts | None = None
+
+    @property
+    def verified(self) -> bool:
+        return self.facts is not None and all(c.ok is True for c in self.checks)
+
+    @property
+    def failed(self) -> list[Check]:
+        return [c for c in self.checks if c.ok is False]
+
+    def check(self, name: str) -> Check:
+        return next(c for c in self.checks if c.name == name)
+
+    def verdict(self) -> str:
+        f = self.facts
+        if self.verified and f is not None:
+            first, last, of = f.segments
+            part = f" (excerpt: segments {first}..{last} of {of})" if f.excerpt else ""
+            # A cancelled or interrupted clip is genuine footage of an unfinished packing.
+            status = "" if f.status == "sealed" else f" ({f.status}: {f.end_reason})"
+            return (
+                f"VERIFIED{part}: order {f.order_id}{status} packed at station {f.station}, "
+                f"{utc(f.start_ms)} to {utc(f.end_ms)}, {secs(f.duration_ms)} s, "
+                f"sealed in log {f.origin} at index {f.log_index}"
+            )
+        failed = self.failed
+        if failed:
+            names = ", ".join(c.name for c in failed)
+            return f"NOT VERIFIED: {len(failed)} check(s) failed ({names})"
+        if f is not None and f.derived:
+            return (
+                f"NOT VERIFIED: the video is a derived copy — not the sealed bytes (the entry "
+                f"and proofs of order {f.order_id}, clip {f.clip_id}, verified)"
+            )
+        unchecked = ", ".join(c.name for c in self.checks if c.ok is None)
+        return f"NOT VERIFIED: not checked: {unchecked}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": "packseal-verify/v1",
+            "bundle": self.bundle,
+            "verified": self.verified,
+            "verdict": self.verdict(),
+            "checks": [c.to_dict() for c in self.checks],
+            "facts": None if self.facts is None else self.facts.to_dict(),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    report: Report
+    facts: Facts
+
+
+def failed(name: str, problems: list[Problem]) -> Check:
+    """A failed check: the first problem in full (with expected and found), then the rest."""
+    first, rest = problems[0], problems[1:]
+    message = first.message
+    if rest:
+        listed = "; ".join(p.message for p in rest[:3]) + ("; …" if len(rest) > 3 else "")
+        message += f" (and {len(rest)} more: {listed})"
+    return Check(name, False, message, first.expected, first.found)
+
+
+def secs(ms: int) -> str:
+    return f"{ms / 1000:.1f}"
+
+
+_OFFSET = re.compile(r"UTC([+-])(\d\d):(\d\d)")
+
+
+def _zone(name: str | None) -> dt.tzinfo | None:
+    if not name:
+        return None
+    if name == "UTC":
+        return dt.UTC
+    fixed = _OFFSET.fullmatch(name)
+    if fixed:
+        sign = 1 if fixed[1] == "+" else -1
+        return dt.timezone(sign * dt.timedelta(hours=int(fixed[2]), minutes=int(fixed[3])))
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None

@@ -1,0 +1,473 @@
+"""Evidence bundles: one zip that lets a stranger check an order's clip offline.
+
+Format ``packseal-bundle/v1``, a zip with exactly these members::
+
+    README.txt                 what the bundle proves and does not; how to verify it; the
+                               byte offset, length and signed SHA-256 of the init section
+                               and of every segment, to check with tail/head and sha256sum
+    manifest.json              format id, clip/order ids, log position, which segments the
+                               video holds (an excerpt: a contiguous run), the derived-copy
+                               facts, the display zone, every member's size and SHA-256
+    entries/clip.json          the clip entry, exactly as logged (canonical JSON)
+    entries/clip.proof         its C2SP tlog-proof against a signed checkpoint
+    entries/station-key.json   the entry in which the merchant root certified the station key
+    entries/station-key.proof  its tlog-proof (against the same checkpoint)
+    clip.mp4                   the init section + the clip's segments, byte for byte as
+                               sealed (an excerpt: the whole segments covering START-END)
+      or derived.mp4           a re-encoded copy under an upload limit (--max-size), when
+                               the sealed clip does not fit; it cannot match the seal
+    sheet.png, sheet.pdf       the evidence sheet (one page, for people)
+    SHA256SUMS                 every other member's SHA-256, in ``sha256sum -c`` format
+
+The video is stored (not deflated: MP4 does not compress), so a verifier reads it in place.
+Only the entries, proofs and the trust file are evidence; the manifest, README and sheet
+are conveniences, and the verifier compares what it uses of them with the signed entry.
+The merchant's trust file is never put in a bundle: a verifier takes it from the merchant.
+
+Exporting needs OpenCV and ffmpeg (the sheet's keyframes, a derived copy), imported only
+when a bundle is made; reading a bundle (:mod:`verifier.verify`) needs neither.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import hashlib
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from storage import BlobHashError, BlobMissingError, LogStateError, Store, merkle
+from storage.entries import Clip, SegmentRef, StationKey, parse_as
+from storage.note import NoteSigner
+from verifier._errors import VerifierError
+from verifier._manifest import FORMAT, Derived, Manifest, Member
+from verifier._readme import Part, readme
+
+if TYPE_CHECKING:  # the sheet imports OpenCV: only when a bundle is made
+    from collections.abc import Callable
+
+    from verifier.sheet import Sheet, SheetFacts
+
+    SheetMaker = Callable[[SheetFacts, Clip, Path], Sheet]
+
+__all__ = [
+    "CLIP",
+    "DERIVED",
+    "FORMAT",
+    "MANIFEST",
+    "REQUIRED",
+    "SUMS",
+    "BundleSummary",
+    "ExportResult",
+    "export_bundle",
+]
+
+README = "README.txt"
+MANIFEST = "manifest.json"
+CLIP_ENTRY = "entries/clip.json"
+CLIP_PROOF = "entries/clip.proof"
+KEY_ENTRY = "entries/station-key.json"
+KEY_PROOF = "entries/station-key.proof"
+SHEET_PNG = "sheet.png"
+SHEET_PDF = "sheet.pdf"
+SUMS = "SHA256SUMS"
+CLIP = "clip.mp4"
+DERIVED = "derived.mp4"
+REQUIRED = (
+    README,
+    MANIFEST,
+    CLIP_ENTRY,
+    CLIP_PROOF,
+    KEY_ENTRY,
+    KEY_PROOF,
+    SHEET_PNG,
+    SHEET_PDF,
+    SUMS,
+)
+VIDEOS = (CLIP, DERIVED)
+# Per-member caps for readers; the video's covers a 4-hour 1080p clip (max_seconds) 5x over.
+MAX_VIDEO_BYTES = 16 << 30
+CAPS = {
+    README: 8 << 20,
+    MANIFEST: 1 << 20,
+    CLIP_ENTRY: 4 << 20,
+    KEY_ENTRY: 64 << 10,
+    CLIP_PROOF: 64 << 10,
+    KEY_PROOF: 64 << 10,
+    SHEET_PNG: 16 << 20,
+    SHEET_PDF: 16 << 20,
+    SUMS: 64 << 10,
+    CLIP: MAX_VIDEO_BYTES,
+    DERIVED: MAX_VIDEO_BYTES,
+}
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class BundleSummary:
+    """What a bundle claims, in one place: the sheet's QR code and the CLI print it."""
+
+    order_id: str
+    tracking_ids: tuple[str, ...]
+    clip_id: str
+    station: str
+    origin: str
+    log_index: int
+    checkpoint_size: int
+    checkpoint_root: str  # base64, as in the checkpoint
+    video: str  # member name
+    video_sha256: str  # of the video member
+    sealed_sha256: str  # of the sealed bytes (equal to video_sha256 unless derived)
+    entry_hash: str  # RFC 6962 leaf hash of the clip entry, hex
+    start_ms: int
+    end_ms: int
+    segments: tuple[int, int, int]  # first, last (1-based), of
+
+    @property
+    def derived(self) -> bool:
+        return self.video == DERIVED
+
+    def text(self) -> str:
+        """The verification summary the sheet's QR code carries (compact, line-based)."""
+        first, last, of = self.segments
+        video = f"video {self.video} sha256 {self.video_sha256}"
+        if self.derived:
+            video += f" derived-from {self.sealed_sha256}"
+        return "\n".join(
+            [
+                FORMAT,
+                f"order {self.order_id}",
+                f"clip {self.clip_id} segments {first}..{last} of {of}",
+                video,
+                f"entry {self.entry_hash}",
+                f"log {self.origin} index {self.log_index}",
+                f"checkpoint {self.checkpoint_size} {self.checkpoint_root}",
+            ]
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    path: Path
+    size: int
+    clip_id: str
+    order_id: str
+    derived: bool
+    excerpt: bool
+    summary: BundleSummary
+
+
+def export_bundle(
+    store: Store,
+    certification: tuple[int, StationKey],
+    clip_id_or_order: str,
+    out: Path,
+    *,
+    signer: NoteSigner | None = None,
+    now_ms: int | None = None,
+    excerpt: tuple[float, float] | None = None,
+    max_bytes: int | None = None,
+    zone: dt.tzinfo | None = None,
+    make_sheet: SheetMaker | None = None,
+) -> ExportResult:
+    """Write the bundle of a clip (by id, else the order's newest clip) to ``out``.
+
+    ``certification`` is the station-key entry's index and value (``App.certification()``).
+    If the latest signed checkpoint does not cover the clip yet, one is signed with
+    ``signer`` at ``now_ms`` (the station's key); without a signer that is an error.
+    ``excerpt`` is (START, END) in seconds from the clip's start: the bundle then holds the
+    whole segments that cover it. With ``max_bytes``, a clip larger than that is carried
+    as a re-encoded ``derived.mp4`` instead (see the module docstring). ``zone`` is the
+    zone the sheet shows local times in (default UTC); ``make_sheet`` replaces
+    :func:`verifier.sheet.make_sheet` (tests that export hundreds of bundles: a sheet costs
+    ~2 s of PNG encoding). The file appears atomically.
+    """
+    if not out.parent.is_dir():
+        raise ValueError(f"cannot write {out}: the directory {out.parent} does not exist")
+    if max_bytes is not None and max_bytes <= 0:
+        raise ValueError(f"max_bytes must be positive, got {max_bytes}")
+    zone = zone or dt.UTC
+    key_index, station = certification
+    row = store.find_clip(clip_id_or_order)
+    clip_bytes = store.log.entry(row.idx)
+    clip = parse_as(Clip, clip_bytes)
+    # A bundle that cannot verify is worse than none: catch a mismatched key here.
+    clip.verify_signature(station.station_verifier())
+    if station.origin != store.log.origin:
+        raise LogStateError(
+            f"the certification is for log {station.origin}, the clip is in {store.log.origin}"
+        )
+    checkpoint = store.log.latest_checkpoint()
+    if checkpoint is None or checkpoint.size <= row.idx:
+        if signer is None or now_ms is None:
+            raise LogStateError(
+                f"clip {clip.clip_id} (entry {row.idx}) is not covered by a signed checkpoint",
+                hint="pass the station's signer to sign one (the station signs one whenever "
+                "it seals a clip, so this means it stopped in between)",
+            )
+        checkpoint = store.log.sign_checkpoint(signer, now_ms)
+    clip_proof = store.log.tlog_proof(row.idx, checkpoint.size).to_bytes()
+    key_proof = store.log.tlog_proof(key_index, checkpoint.size).to_bytes()
+    first, last = _segment_span(clip, excerpt)
+
+    with _workdir(out) as work:
+        sealed_path = work / CLIP
+        parts, sealed_sha = _assemble(store, clip, first, last, sealed_path)
+        sealed_size = sealed_path.stat().st_size
+        video, video_path, video_sha, derived = CLIP, sealed_path, sealed_sha, None
+        if max_bytes is not None and sealed_size > max_bytes:
+            from verifier.derive import derive_copy
+
+            copy = derive_copy(sealed_path, work / DERIVED, max_bytes)
+            if copy.size > max_bytes:
+                raise VerifierError(
+                    f"the derived copy is {copy.size} bytes, over the {max_bytes}-byte limit",
+                    hint="ask for a larger --max-size, or export an --excerpt",
+                )
+            derived = Derived(copy.sha256, copy.size, copy.width, copy.height, max_bytes)
+            video, video_path, video_sha = DERIVED, Path(copy.path), copy.sha256
+        refs = clip.segments[first : last + 1]
+        summary = BundleSummary(
+            order_id=clip.order_id,
+            tracking_ids=clip.tracking_ids,
+            clip_id=clip.clip_id,
+            station=clip.station,
+            origin=station.origin,
+            log_index=row.idx,
+            checkpoint_size=checkpoint.size,
+            checkpoint_root=base64.b64encode(checkpoint.root_hash).decode(),
+            video=video,
+            video_sha256=video_sha,
+            sealed_sha256=sealed_sha,
+            entry_hash=merkle.leaf_hash(clip_bytes).hex(),
+            start_ms=refs[0].start,
+            end_ms=refs[-1].end,
+            segments=(first + 1, last + 1, len(clip.segments)),
+        )
+        sheet = _sheet(summary, clip, station, zone, sealed_path, make_sheet)
+        small = {
+            CLIP_ENTRY: clip_bytes,
+            CLIP_PROOF: clip_proof,
+            KEY_ENTRY: store.log.entry(key_index),
+            KEY_PROOF: key_proof,
+            SHEET_PNG: sheet[0],
+            SHEET_PDF: sheet[1],
+        }
+        manifest = Manifest(
+            clip_id=clip.clip_id,
+            order_id=clip.order_id,
+            origin=station.origin,
+            clip_index=row.idx,
+            station_key_index=key_index,
+            checkpoint_size=checkpoint.size,
+            video=video,
+            first=first,
+            last=last,
+            segment_count=len(clip.segments),
+            sealed_sha256=sealed_sha,
+            sealed_size=sealed_size,
+            excerpt_ms=None if excerpt is None else (_ms(excerpt[0]), _ms(excerpt[1])),
+            derived=derived,
+            zone=_zone_name(zone),
+            members={},
+        )
+        small[README] = readme(manifest, clip, station, parts, video).encode()
+        members = {n: Member(len(b), hashlib.sha256(b).hexdigest()) for n, b in small.items()}
+        members[video] = Member(video_path.stat().st_size, video_sha)
+        small[MANIFEST] = dataclasses.replace(manifest, members=members).to_bytes()
+        tmp = work / "bundle.zip"
+        _write_zip(tmp, small, video, video_path, video_sha, _zip_time(refs[0].start))
+        os.replace(tmp, out)
+    return ExportResult(
+        path=out,
+        size=out.stat().st_size,
+        clip_id=clip.clip_id,
+        order_id=clip.order_id,
+        derived=derived is not None,
+        excerpt=manifest.is_excerpt,
+        summary=summary,
+    )
+
+
+def _write_zip(
+    path: Path,
+    small: dict[str, bytes],
+    video: str,
+    video_path: Path,
+    video_sha: str,
+    when: tuple[int, int, int, int, int, int],
+) -> None:
+    """The members in reading order, README first; SHA256SUMS last, listing all others."""
+    sums = {n: hashlib.sha256(b).hexdigest() for n, b in small.items()}
+    sums[video] = video_sha
+    sums_bytes = "".join(f"{h}  {n}\n" for n, h in sorted(sums.items())).encode()
+    with zipfile.ZipFile(path, "w") as zf:
+        for name in (README, MANIFEST, CLIP_ENTRY, CLIP_PROOF, KEY_ENTRY, KEY_PROOF):
+            _put(zf, name, small[name], when, zipfile.ZIP_DEFLATED)
+        for name in (SHEET_PNG, SHEET_PDF):  # PNG and PDF are compressed already
+            _put(zf, name, small[name], when, zipfile.ZIP_STORED)
+        _put_file(zf, video, video_path, when)
+        _put(zf, SUMS, sums_bytes, when, zipfile.ZIP_DEFLATED)
+
+
+def _segment_span(clip: Clip, excerpt: tuple[float, float] | None) -> tuple[int, int]:
+    """Positions (inclusive) of the whole segments covering ``excerpt`` seconds."""
+    n = len(clip.segments)
+    if excerpt is None:
+        return 0, n - 1
+    start_s, end_s = excerpt
+    duration = (clip.end_ms - clip.start_ms) / 1000
+    if not 0 <= start_s < end_s:
+        raise ValueError(f"excerpt {start_s:g}-{end_s:g}: expected 0 <= START < END seconds")
+    if start_s >= duration:
+        raise ValueError(
+            f"excerpt {start_s:g}-{end_s:g} starts after the clip ends (it is {duration:.1f} s)"
+        )
+    lo, hi = clip.start_ms + _ms(start_s), clip.start_ms + _ms(end_s)
+    chosen = [i for i, s in enumerate(clip.segments) if s.end > lo and s.start < hi]
+    return chosen[0], chosen[-1]
+
+
+def _assemble(
+    store: Store, clip: Clip, first: int, last: int, path: Path
+) -> tuple[list[Part], str]:
+    """Write init + segments first..last to ``path``, checking each blob against the entry."""
+    whole = hashlib.sha256()
+    parts: list[Part] = []
+    wanted: list[tuple[str, str, SegmentRef | None]] = [("init", clip.init, None)]
+    wanted += [
+        (f"segment {i + 1}", s.sha256, s) for i, s in enumerate(clip.segments) if first <= i <= last
+    ]
+    offset = 0
+    buf = bytearray(_CHUNK)
+    view = memoryview(buf)
+    with open(path, "wb") as out:
+        for label, sha, ref in wanted:
+            try:
+                src = store.blobs.open(sha)
+            except BlobMissingError as e:
+                purged = store.blob_purged(sha)
+                raise BlobMissingError(
+                    f"clip {clip.clip_id}: {label} (sha256 {sha}) is not in the blob store"
+                    + (" (deleted by retention)" if purged else ""),
+                    hint="run `packseal audit` to see what else is missing"
+                    if not purged
+                    else "the footage was purged by the retention policy; it cannot be exported",
+                ) from e
+            part = hashlib.sha256()
+            length = 0
+            with src:
+                while n := src.readinto(view):
+                    part.update(view[:n])
+                    whole.update(view[:n])
+                    out.write(view[:n])
+                    length += n
+            if part.hexdigest() != sha:
+                raise BlobHashError(
+                    f"clip {clip.clip_id}: {label}: sha256 expected {sha} (entry), found "
+                    f"{part.hexdigest()} in the blob store",
+                    hint="the stored footage was altered; run `packseal audit`",
+                )
+            parts.append(Part(label, offset, length, sha, ref))
+            offset += length
+    return parts, whole.hexdigest()
+
+
+def _sheet(
+    summary: BundleSummary,
+    clip: Clip,
+    station: StationKey,
+    zone: dt.tzinfo,
+    clip_path: Path,
+    make_sheet: SheetMaker | None,
+) -> tuple[bytes, bytes]:
+    from verifier.sheet import SheetFacts
+    from verifier.sheet import make_sheet as default_maker
+
+    facts = SheetFacts(
+        merchant=station.merchant,
+        station=f"{station.station} ({station.station_name})",
+        origin=summary.origin,
+        order_id=clip.order_id,
+        tracking_ids=clip.tracking_ids,
+        clip_id=clip.clip_id,
+        status=clip.status,
+        end_reason=clip.end_reason,
+        start_ms=summary.start_ms,
+        end_ms=summary.end_ms,
+        zone=zone,
+        clip_sha256=summary.video_sha256,
+        entry_hash=summary.entry_hash,
+        log_index=summary.log_index,
+        checkpoint_size=summary.checkpoint_size,
+        checkpoint_root=summary.checkpoint_root,
+        derived_from=summary.sealed_sha256 if summary.derived else None,
+        qr_payload=summary.text(),
+    )
+    sheet = (make_sheet or default_maker)(facts, clip, clip_path)
+    return sheet.png, sheet.pdf
+
+
+@contextmanager
+def _workdir(out: Path) -> Iterator[Path]:
+    # Next to the output, so the final rename stays on one filesystem.
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as work:
+        yield Path(work)
+
+
+def _ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+def _zone_name(zone: dt.tzinfo) -> str | None:
+    key = getattr(zone, "key", None)
+    if isinstance(key, str):
+        return key
+    offset = zone.utcoffset(None)
+    if offset is None:
+        return None
+    if not offset:
+        return "UTC"
+    minutes = int(offset.total_seconds()) // 60
+    sign = "+" if minutes >= 0 else "-"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _zip_time(t_ms: int) -> tuple[int, int, int, int, int, int]:
+    # The recording's start, so the same clip always exports to the same zip headers.
+    t = dt.datetime.fromtimestamp(t_ms / 1000, dt.UTC)
+    return (max(t.year, 1980), t.month, t.day, t.hour, t.minute, t.second)
+
+
+def _info(name: str, when: tuple[int, int, int, int, int, int], method: int) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=when)
+    info.compress_type = method
+    info.external_attr = 0o100644 << 16  # a regular file, rw-r--r--
+    return info
+
+
+def _put(
+    zf: zipfile.ZipFile,
+    name: str,
+    data: bytes,
+    when: tuple[int, int, int, int, int, int],
+    method: int,
+) -> None:
+    zf.writestr(_info(name, when, method), data)
+
+
+def _put_file(
+    zf: zipfile.ZipFile, name: str, path: Path, when: tuple[int, int, int, int, int, int]
+) -> None:
+    info = _info(name, when, zipfile.ZIP_STORED)
+    info.file_size = path.stat().st_size
+    with open(path, "rb") as src, zf.open(info, "w") as dst:
+        shutil.copyfileobj(src, dst, _CHUNK)

@@ -1,0 +1,416 @@
+"""Verify a bundle offline against the merchant's trust file: named checks, in order.
+
+::
+
+    zip        safe to read: names, links, duplicates, sizes, ratios, overlaps; exactly the
+               format's members; their hashes match SHA256SUMS and the manifest
+    media      the init section and every fragment hash to the clip entry, in order, with
+               nothing missing, extra, repeated or appended (an excerpt: a contiguous run)
+    timeline   the segments' capture times are contiguous (a gap is named with its span)
+    signature  the clip entry is signed by the station key that the station-key entry
+               certifies, the certification by the trust file's root, for a log the trust
+               file lists with that key
+    inclusion  both entries are leaves under a checkpoint signed by the trust file's key
+               for the station's log (C2SP tlog-proof)
+    facts      what the signed entry says (order, tracking ids, times, station, clip), and
+               that the bundle's unsigned labels agree with it
+
+Trust comes only from the :class:`~storage.TrustFile` argument; nothing in the bundle
+can add a key. Every check runs even when an earlier one failed (a check that lacks its
+input says so), so a report names every problem at once. Verifying reads the video once,
+in place, hashing each fragment as it passes: no OpenCV, no ffmpeg, no numpy.
+
+Outcomes: :func:`verify_bundle` returns :class:`Verified`, raises :class:`NotVerified`
+(``report`` says which checks failed; a derived copy is "not the sealed bytes", never
+"forged"), or :class:`BundleError` when the input is not a readable bundle at all.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from storage import FormatError, ProofError, SignatureError, TrustFile, VerificationError, merkle
+from storage.checkpoint import SignedCheckpoint, TlogProof
+from storage.entries import Clip, StationKey, parse_as
+from verifier._errors import BundleError, NotVerified
+from verifier._manifest import Manifest
+from verifier._media import Span, check_media
+from verifier._members import read_members
+from verifier._readme import utc
+from verifier._report import CHECKS, Check, Facts, Report, Verified, failed, secs
+from verifier._zip import BundleZip, Problem, find
+from verifier.bundle import (
+    CAPS,
+    CLIP_ENTRY,
+    CLIP_PROOF,
+    KEY_ENTRY,
+    KEY_PROOF,
+    MANIFEST,
+)
+
+__all__ = ["CHECKS", "Check", "Facts", "Report", "Verified", "verify_bundle"]
+
+# Same threshold as the station's gap entries: below it, two segments are one take.
+GAP_TOLERANCE_MS = 250
+_SMALL_CAP = 64 << 10  # a member the format does not name: it only needs reading to be refused
+
+
+def verify_bundle(path: Path, trust: TrustFile) -> Verified:
+    """Check a bundle against ``trust``; raise :class:`NotVerified` unless every check passes.
+
+    Raises :class:`BundleError` if ``path`` is not a readable packseal bundle at all.
+    """
+    report = _Verifier(path, trust).run()
+    if not report.verified or report.facts is None:
+        raise NotVerified(
+            report.verdict(),
+            report=report,
+            hint="each failed check says what was expected and what was found"
+            if report.failed
+            else "ask the merchant for the bundle of the sealed clip (exported without --max-size)",
+        )
+    return Verified(report, report.facts)
+
+
+# -- the checks ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Verifier:
+    path: Path
+    trust: TrustFile
+    manifest: Manifest | None = None
+    members: dict[str, bytes] = field(default_factory=dict)
+    clip: Clip | None = None
+    clip_error: str = ""
+    station: StationKey | None = None
+    station_error: str = ""
+    checkpoint: SignedCheckpoint | None = None
+    clip_proof: TlogProof | None = None
+    key_proof: TlogProof | None = None
+
+    def run(self) -> Report:
+        with BundleZip(self.path) as z:
+            if find(z.infos, MANIFEST) is None:
+                raise BundleError(
+                    f"{self.path} is not a packseal bundle: it has no {MANIFEST} "
+                    f"(members: {', '.join(z.names[:8]) or 'none'})",
+                    hint="a bundle is the .zip that `packseal export` writes",
+                )
+            unsafe = z.scan(CAPS, _SMALL_CAP)
+            if unsafe:
+                checks = [failed("zip", unsafe)]
+                checks += [
+                    Check(n, None, "not checked: the zip is not safe to read") for n in CHECKS[1:]
+                ]
+                return Report(str(self.path), checks)
+            contents = read_members(z)
+            self.members, self.manifest = contents.members, contents.manifest
+            zip_problems = contents.problems
+            self._parse_entries()
+            media_check, media = self._media(z)
+        checks = [
+            failed("zip", zip_problems)
+            if zip_problems
+            else Check(
+                "zip",
+                True,
+                f"{len(z.infos)} members, safe to read; their hashes match SHA256SUMS and the "
+                "manifest",
+            ),
+            media_check,
+            self._timeline(media),
+            self._signature(),
+            self._inclusion(),
+        ]
+        facts_check, facts = self._facts(media)
+        checks.append(facts_check)
+        return Report(str(self.path), checks, facts)
+
+    # -- entries -----------------------------------------------------------------------------
+
+    def _parse_entries(self) -> None:
+        data = self.members.get(CLIP_ENTRY)
+        if data is None:
+            self.clip_error = f"{CLIP_ENTRY} is missing"
+        else:
+            try:
+                self.clip = parse_as(Clip, data)
+            except FormatError as e:
+                self.clip_error = f"{CLIP_ENTRY} is not a valid clip entry: {e}"
+        data = self.members.get(KEY_ENTRY)
+        if data is None:
+            self.station_error = f"{KEY_ENTRY} is missing"
+        else:
+            try:
+                self.station = parse_as(StationKey, data)
+            except FormatError as e:
+                self.station_error = f"{KEY_ENTRY} is not a valid station-key entry: {e}"
+
+    # -- media -------------------------------------------------------------------------------
+
+    def _media(self, z: BundleZip) -> tuple[Check, Span | None]:
+        if self.clip is None:
+            return Check("media", None, f"not checked: {self.clip_error}"), None
+        return check_media(z, self.clip, self.manifest)
+
+    # -- timeline ----------------------------------------------------------------------------
+
+    def _timeline(self, media: Span | None) -> Check:
+        clip = self.clip
+        if clip is None:
+            return Check("timeline", None, f"not checked: {self.clip_error}")
+        first, last = (0, len(clip.segments) - 1) if media is None else (media.first, media.last)
+        refs = clip.segments[first : last + 1]
+        problems = []
+        for k, (a, b) in enumerate(itertools.pairwise(refs), start=first + 1):
+            step = b.start - a.end
+            if step > GAP_TOLERANCE_MS:
+                problems.append(
+                    Problem(
+                        f"gap of {secs(step)} s between segment {k} (ends {utc(a.end, ms=True)}) "
+                        f"and segment {k + 1} (starts {utc(b.start, ms=True)})",
+                        f"segment {k + 1} to start at {utc(a.end, ms=True)}",
+                        f"{utc(b.start, ms=True)}",
+                    )
+                )
+            elif step < -GAP_TOLERANCE_MS:
+                problems.append(
+                    Problem(
+                        f"segments {k} and {k + 1} overlap by {secs(-step)} s",
+                        f"segment {k + 1} to start at {utc(a.end, ms=True)}",
+                        f"{utc(b.start, ms=True)}",
+                    )
+                )
+        if problems:
+            return failed("timeline", problems)
+        start, end = refs[0].start, refs[-1].end
+        return Check(
+            "timeline",
+            True,
+            f"{len(refs)} segment(s), contiguous: {utc(start)} to {utc(end)} "
+            f"({secs(end - start)} s)",
+        )
+
+    # -- signature ---------------------------------------------------------------------------
+
+    def _signature(self) -> Check:
+        station, clip = self.station, self.clip
+        if station is None:
+            return Check("signature", False, self.station_error)
+        root = self.trust.root_verifier()
+        try:
+            station.verify_certification(root)
+        except VerificationError as e:
+            return Check("signature", False, e.message, root.vkey, station.root)
+        listed = [g for g in self.trust.logs if g.origin == station.origin]
+        if not listed:
+            origins = ", ".join(g.origin for g in self.trust.logs) or "none"
+            return Check(
+                "signature",
+                False,
+                f"the station key is for log {station.origin}, which the trust file does not "
+                f"list (it lists: {origins})",
+                origins,
+                station.origin,
+            )
+        if station.vkey not in {g.vkey for g in listed}:
+            return Check(
+                "signature",
+                False,
+                f"the trust file lists another key for log {station.origin} than the "
+                "certification names",
+                listed[0].vkey,
+                station.vkey,
+            )
+        if clip is None:
+            return Check("signature", False, self.clip_error)
+        try:
+            clip.verify_signature(station.station_verifier())
+        except VerificationError as e:
+            expected = f"{station.origin}+{station.station_verifier().key_id:08x}"
+            if clip.key != expected:
+                return Check("signature", False, e.message, expected, clip.key)
+            return Check(
+                "signature",
+                False,
+                f"{e.message}: the entry was changed after it was signed, or signed by another key",
+                f"a valid signature by {expected}",
+                "an invalid signature",
+            )
+        if clip.station != station.station:
+            return Check(
+                "signature",
+                False,
+                f"the clip names station {clip.station!r}, the certified key is station "
+                f"{station.station!r}'s",
+                station.station,
+                clip.station,
+            )
+        return Check(
+            "signature",
+            True,
+            f"clip signed by station {station.station}'s key {clip.key}, certified by the "
+            f"trusted merchant root {station.root_verifier().name}+"
+            f"{station.root_verifier().key_id:08x} ({self.trust.merchant})",
+        )
+
+    # -- inclusion ---------------------------------------------------------------------------
+
+    def _inclusion(self) -> Check:
+        proofs: list[tuple[str, str, str, TlogProof, bytes]] = []
+        problems: list[Problem] = []
+        for label, proof_name, entry_name in (
+            ("clip", CLIP_PROOF, CLIP_ENTRY),
+            ("station-key", KEY_PROOF, KEY_ENTRY),
+        ):
+            raw, entry = self.members.get(proof_name), self.members.get(entry_name)
+            if raw is None or entry is None:
+                problems.append(Problem(f"{label}: {proof_name} or {entry_name} is missing"))
+                continue
+            try:
+                proofs.append((label, proof_name, entry_name, TlogProof.from_bytes(raw), entry))
+            except FormatError as e:
+                problems.append(Problem(f"{proof_name} is not a C2SP tlog-proof: {e.message}"))
+        if problems:
+            return failed("inclusion", problems)
+        verifiers = [g.verifier() for g in self.trust.logs]
+        want_origin = None if self.station is None else self.station.origin
+        opened: dict[str, tuple[TlogProof, SignedCheckpoint]] = {}
+        for label, proof_name, entry_name, proof, entry in proofs:
+            try:
+                signed = proof.verify(entry, verifiers)
+            except SignatureError as e:
+                problems.append(
+                    Problem(
+                        f"{proof_name}: {e.message}",
+                        "a checkpoint signed by the key the trust file lists for its log",
+                        "no such signature",
+                    )
+                )
+                continue
+            except ProofError as e:
+                problems.append(
+                    Problem(
+                        f"{proof_name}: {e.message}",
+                        f"{entry_name} as leaf {proof.index} under the checkpoint's root",
+                        "another root: the entry, the index or the proof hashes were changed",
+                    )
+                )
+                continue
+            except FormatError as e:
+                problems.append(Problem(f"{proof_name}: {e.message}", "a C2SP checkpoint note"))
+                continue
+            origin = signed.checkpoint.origin
+            if want_origin is not None and origin != want_origin:
+                problems.append(
+                    Problem(
+                        f"{proof_name}: the checkpoint is of log {origin}, but the clip's station "
+                        f"key signs log {want_origin}",
+                        want_origin,
+                        origin,
+                    )
+                )
+                continue
+            opened[label] = (proof, signed)
+        if problems:
+            return failed("inclusion", problems)
+        clip_proof, clip_cp = opened["clip"]
+        key_proof, key_cp = opened["station-key"]
+        if key_proof.index >= clip_proof.index:
+            return Check(
+                "inclusion",
+                False,
+                f"the station key was certified at index {key_proof.index}, not before the clip "
+                f"at index {clip_proof.index}",
+                f"an index below {clip_proof.index}",
+                str(key_proof.index),
+            )
+        self.checkpoint, self.clip_proof, self.key_proof = clip_cp, clip_proof, key_proof
+        cp = clip_cp.checkpoint
+        same = clip_cp.raw == key_cp.raw
+        where = (
+            f"the same checkpoint of size {cp.size}"
+            if same
+            else f"checkpoints of size {cp.size} and {key_cp.checkpoint.size}"
+        )
+        return Check(
+            "inclusion",
+            True,
+            f"clip entry (index {clip_proof.index}) and station key (index {key_proof.index}) "
+            f"lead to {where} of log {cp.origin}, signed by the trusted log key",
+        )
+
+    # -- facts -------------------------------------------------------------------------------
+
+    def _facts(self, media: Span | None) -> tuple[Check, Facts | None]:
+        clip, station, m = self.clip, self.station, self.manifest
+        if clip is None:
+            return Check("facts", None, f"not checked: {self.clip_error}"), None
+        n = len(clip.segments)
+        first, last = (0, n - 1) if media is None else (media.first, media.last)
+        first, last = min(first, n - 1), min(last, n - 1)
+        cp = None if self.checkpoint is None else self.checkpoint.checkpoint
+        facts = Facts(
+            order_id=clip.order_id,
+            tracking_ids=clip.tracking_ids,
+            clip_id=clip.clip_id,
+            status=clip.status,
+            end_reason=clip.end_reason,
+            station=clip.station,
+            station_name=None if station is None else station.station_name,
+            merchant=None if station is None else station.merchant,
+            operator=clip.operator,
+            origin=station.origin if station is not None else clip.key.partition("+")[0],
+            log_index=None if self.clip_proof is None else self.clip_proof.index,
+            station_key_index=None if self.key_proof is None else self.key_proof.index,
+            checkpoint_size=None if cp is None else cp.size,
+            checkpoint_root=None if cp is None else base64.b64encode(cp.root_hash).decode(),
+            entry_hash=merkle.leaf_hash(self.members[CLIP_ENTRY]).hex(),
+            start_ms=clip.segments[first].start,
+            end_ms=clip.segments[last].end,
+            clip_start_ms=clip.start_ms,
+            clip_end_ms=clip.end_ms,
+            started_ms=clip.started,
+            ended_ms=clip.ended,
+            segments=(first + 1, last + 1, n),
+            video=None if media is None else media.video,
+            derived=media is not None and media.derived,
+            zone=None if m is None else m.zone,
+        )
+        problems = []
+        if m is not None:
+            claims = [
+                ("order id", m.order_id, clip.order_id),
+                ("clip id", m.clip_id, clip.clip_id),
+                ("log origin", m.origin, facts.origin),
+                ("log index", m.clip_index, facts.log_index),
+                ("station-key index", m.station_key_index, facts.station_key_index),
+                ("checkpoint size", m.checkpoint_size, facts.checkpoint_size),
+            ]
+            for what, said, proven in claims:
+                if proven is not None and said != proven:
+                    problems.append(
+                        Problem(
+                            f"the manifest's {what} is {said}, the bundle's entry and proof say "
+                            f"{proven}",
+                            str(proven),
+                            str(said),
+                        )
+                    )
+        if problems:
+            return failed("facts", problems), facts
+        tracking = ", ".join(clip.tracking_ids) or "none"
+        return Check(
+            "facts",
+            True,
+            f"order {clip.order_id}, tracking {tracking}, station {clip.station}, "
+            f"{utc(facts.start_ms)} to {utc(facts.end_ms)} ({secs(facts.duration_ms)} s), "
+            f"clip {clip.clip_id} ({clip.status}, {clip.end_reason})",
+        ), facts
+
+
+# -- helpers --------------------------------------------------------------------------------
