@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import zipfile
 from pathlib import Path
 
 import click
@@ -195,12 +196,47 @@ def demo(ctx: click.Context, source: str, orders: int, seconds: float, realtime:
             f"  {r.order_id:16} {r.status:11} {r.duration_ms / 1000:5.1f} s  "
             f"waybill {', '.join(r.tracking_ids) or '-'}  (clip {r.clip_id})"
         )
+    sealed = [r for r in rows if r.status == "sealed"]
+    data = app.config.data_dir
+    if sealed:
+        _export_and_verify(app, sealed[-1], data)
     click.echo(
-        "\nlook at them:\n"
-        f"  packseal --data-dir {app.config.data_dir} clips\n"
-        f"  packseal --data-dir {app.config.data_dir} log verify"
+        "\nlook around:\n"
+        f"  packseal --data-dir {data} clips\n"
+        f"  packseal --data-dir {data} log verify\n"
+        f"  packseal --data-dir {data} audit"
     )
     return 0
+
+
+def _export_and_verify(app: App, row: ClipRow, data: Path) -> None:
+    """The merchant's and the reviewer's side of the demo: one bundle, checked offline."""
+    from recorder.overlay import local_zone
+    from verifier.bundle import export_bundle
+    from verifier.verify import verify_bundle
+
+    trust_path = data / "trust.json"
+    trust_path.write_bytes(app.trust_file().to_bytes())
+    bundle = data / "bundles" / f"{row.order_id}.zip"
+    bundle.parent.mkdir(exist_ok=True)
+    result = export_bundle(
+        app.store,
+        app.certification(),
+        row.clip_id,
+        bundle,
+        signer=app.station_signer,
+        now_ms=app.clock.now_ms(),
+        zone=local_zone(app.config.station.timezone),
+    )
+    verified = verify_bundle(result.path, app.trust_file())
+    sheet = bundle.with_suffix(".sheet.png")
+    with zipfile.ZipFile(bundle) as z:
+        sheet.write_bytes(z.read("sheet.png"))
+    click.echo(f"\nexported order {row.order_id}: {bundle} ({result.size / 1e6:.1f} MB)")
+    click.echo(f"evidence sheet: {sheet}")
+    click.echo(f"verified offline against {trust_path}:")
+    click.echo(f"  {verified.report.verdict()}")
+    click.echo(f"  (a reviewer runs: packseal verify {bundle} --trust {trust_path})")
 
 
 COMMANDS = [record, clips, demo]

@@ -80,4 +80,8 @@ def test_demo_command(small: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--source", "demo", "--orders", "1"]) == 0
     out = capsys.readouterr().out
     assert "sealed 1 clip(s)" in out
-    assert (small / "demo-data" / "packseal.db").exists()
+    assert "VERIFIED: order SO-" in out
+    data = small / "demo-data"
+    assert (data / "packseal.db").exists()
+    assert (data / "trust.json").exists()
+    assert [p.suffix for p in sorted((data / "bundles").iterdir())] == [".png", ".zip"]
