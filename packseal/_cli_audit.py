@@ -1,7 +1,183 @@
-"""Commands: audit (see the module that defines them)."""
+"""Commands: audit (the whole store, every finding) and purge (retention of old media)."""
 
 from __future__ import annotations
 
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
 import click
 
-COMMANDS: list[click.Command] = []
+from packseal._cli import Lazy, pass_lazy
+from storage import TrustFile
+from storage.retention import DAY_MS, PurgeResult, purge_expired
+from verifier.audit import AuditReport, Severity, audit_store
+
+_HEADINGS: dict[Severity, str] = {"error": "errors", "warning": "warnings", "info": "notes"}
+
+
+@click.command()
+@click.option(
+    "--against",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="A signed checkpoint you saved earlier (`packseal log checkpoint`): the log must "
+    "still contain it (no rollback, no rewritten history).",
+)
+@click.option(
+    "--trust",
+    "trust_path",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="The merchant's published trust file to audit against (default: this store's "
+    "own keys, which needs the key files).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--evidence-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where to write proofs of misbehaviour (default: <data_dir>-evidence beside the "
+    "data directory).",
+)
+@click.option(
+    "--no-hash",
+    is_flag=True,
+    help="Check that every blob exists with its logged size, without reading it.",
+)
+@pass_lazy
+def audit(
+    lazy: Lazy,
+    against: Path | None,
+    trust_path: Path | None,
+    as_json: bool,
+    evidence_dir: Path | None,
+    no_hash: bool,
+) -> int:
+    """Audit the whole store: log, checkpoints, blobs, gaps. Exit 1 on error findings."""
+    app = lazy.app
+    trust = TrustFile.from_bytes(trust_path.read_bytes()) if trust_path else app.trust_file()
+    store = app.store
+    saved = against.read_bytes() if against is not None else None
+    from rich.console import Console
+    from rich.progress import MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    columns = (*Progress.get_default_columns()[:-1], MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(
+        *columns, console=Console(stderr=True), transient=True, disable=not sys.stderr.isatty()
+    ) as bar:
+        task = bar.add_task("auditing", total=None)
+        report = audit_store(
+            store,
+            trust.log_verifiers(store.log.origin),
+            root=trust.root_verifier(),
+            against=saved,
+            hash_blobs=not no_hash,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    written = _write_evidence(report, evidence_dir or _default_evidence_dir(app.config.data_dir))
+    if as_json:
+        click.echo(report.to_json())
+    else:
+        _summary(report, written)
+    for path in written if as_json else ():
+        click.echo(f"proof of misbehaviour written to {path}", err=True)
+    return 0 if report.ok else 1
+
+
+def _default_evidence_dir(data_dir: Path) -> Path:
+    # Beside the data directory, not in it: evidence against the store should not live
+    # where whoever controls the store keeps its files.
+    return data_dir.parent / f"{data_dir.name}-evidence"
+
+
+def _write_evidence(report: AuditReport, directory: Path) -> list[Path]:
+    out = []
+    for item in report.evidence:
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / item.filename
+        path.write_bytes(item.to_bytes())
+        out.append(path)
+    return out
+
+
+def _summary(report: AuditReport, evidence: list[Path]) -> None:
+    stats = report.stats
+    checked = "verified" if report.hashed_blobs else "present (not hashed: --no-hash)"
+    facts = (
+        f"{stats.entries} entries, {stats.clips} clips, {stats.blobs_checked} blobs {checked}"
+        f", {stats.checkpoints} checkpoints, {stats.seconds:.1f} s"
+    )
+    if report.ok:
+        click.echo(f"store clean: {facts}")
+    else:
+        counts = ", ".join(
+            f"{report.count(sev)} {_HEADINGS[sev]}" for sev in _HEADINGS if report.count(sev)
+        )
+        click.echo(f"FINDINGS: {counts} ({facts})")
+    for severity, heading in _HEADINGS.items():
+        listed = report.by_severity(severity)
+        if listed:
+            click.echo(f"{heading}:")
+            for f in listed:
+                click.echo(f"  [{f.check}] {f.message}")
+    for path in evidence:
+        click.echo(f"proof of misbehaviour written to {path}")
+
+
+@click.command()
+@click.option(
+    "--older-than",
+    "days",
+    type=click.IntRange(min=1),
+    help="Delete media older than this many days (default: storage.retention_days).",
+)
+@click.option("--dry-run", is_flag=True, help="Say what would be deleted; change nothing.")
+@pass_lazy
+def purge(lazy: Lazy, days: int | None, dry_run: bool) -> int:
+    """Delete old media (never log entries); a purge entry records each deletion first."""
+    app = lazy.app
+    days = days or app.config.storage.retention_days
+    result = purge_expired(
+        app.store,
+        None if dry_run else app.station_signer,
+        older_than_ms=days * DAY_MS,
+        now_ms=app.clock.now_ms(),
+        dry_run=dry_run,
+    )
+    _purge_summary(result, days)
+    return 0
+
+
+def _purge_summary(result: PurgeResult, days: int) -> None:
+    cutoff = datetime.fromtimestamp(result.cutoff_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    verb = "would delete" if result.dry_run else "deleted"
+    if not result.runs and not result.leftovers and not result.inits:
+        click.echo(f"nothing to purge: no media ended before {cutoff} ({days} days ago)")
+    for run in result.runs:
+        what = (
+            f"segment {run.first_seq}"
+            if run.segments == 1
+            else (f"segments {run.first_seq}..{run.last_seq}")
+        )
+        click.echo(f"{verb} {what}: {run.files} files, {_mb(run.bytes)}")
+    if result.leftovers:
+        click.echo(f"{verb} {result.leftovers} files left by an interrupted earlier purge")
+    if result.inits:
+        click.echo(f"{verb} {result.inits} init sections no remaining segment needs")
+    if result.kept_for_clips:
+        click.echo(
+            f"kept {result.kept_for_clips} expired segments: clips that are not expired use them"
+        )
+    if result.runs or result.leftovers or result.inits:
+        logged = "would log" if result.dry_run else "logged"
+        click.echo(
+            f"{logged} {len(result.runs)} purge entries ({result.policy}); "
+            f"{'would free' if result.dry_run else 'freed'} {_mb(result.bytes_freed)}"
+        )
+    if result.checkpoint is not None:
+        click.echo(f"signed checkpoint at size {result.checkpoint.size}")
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+COMMANDS: list[click.Command] = [audit, purge]

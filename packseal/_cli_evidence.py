@@ -16,6 +16,7 @@ from recorder.overlay import local_zone
 from storage import PacksealError, TrustFile
 from storage.trust import MAX_TRUST_BYTES
 from verifier._errors import NotVerified
+from verifier._readme import utc
 from verifier.bundle import ExportResult, export_bundle
 from verifier.verify import Report, verify_bundle
 
@@ -102,7 +103,7 @@ def export(
     try:
         result = export_bundle(
             app.store,
-            app.certification(),
+            app.certification(order_or_clip),
             order_or_clip,
             out,
             signer=app.station_signer,
@@ -110,6 +111,7 @@ def export(
             excerpt=excerpt,
             max_bytes=max_size,
             zone=local_zone(app.config.station.timezone),
+            **app.export_options(),
         )
     except ValueError as e:  # the library's word for a caller mistake: a usage error here
         raise click.UsageError(str(e)) from e
@@ -137,6 +139,10 @@ def _print_export(r: ExportResult) -> None:
     click.echo(
         f"  log         {s.origin}, index {s.log_index}, checkpoint size {s.checkpoint_size}"
     )
+    anchors = [f"{r.cosignatures} witness cosignature(s)"]
+    anchors.append("RFC 3161 time-stamp" if r.stamped else "no time-stamp")
+    anchors.append("C2PA clip.c2pa.mp4" if r.c2pa else "no C2PA")
+    click.echo(f"  anchors     {', '.join(anchors)}")
     click.echo(
         f"verify with: packseal verify {r.path} --trust trust.json "
         "(publish the trust file with `packseal keys trust`)"
@@ -221,6 +227,12 @@ def _print_report(report: Report) -> None:
     if start_local and end_local and f.zone != "UTC":
         rows.append(("local time", f"{start_local} to {end_local} ({f.zone}, from the bundle)"))
     rows.append(("log", f"{f.origin}, index {f.log_index}, checkpoint size {f.checkpoint_size}"))
+    if f.existed_before_ms is not None:
+        rows.append(("existed", f"before {utc(f.existed_before_ms)} per {f.tsa}"))
+    if f.witnessed:
+        rows.append(("witnessed", "; ".join(f.witnessed)))
+    if f.content_credentials:
+        rows.append(("C2PA", f"Trusted, signed by {f.content_credentials}"))
     for label, value in rows:
         click.echo(f"  {label:<11} {value}")
 

@@ -88,6 +88,53 @@ def keys_trust(lazy: Lazy) -> int:
     return 0
 
 
+@keys.command("x509")
+@pass_lazy
+def keys_x509(lazy: Lazy) -> int:
+    """Issue the merchant CA (once) and this station's C2PA signing certificate."""
+    files, creds = lazy.app.issue_c2pa()
+    leaf = creds.certificate
+    click.echo(f"merchant CA     {files.ca} (self-signed by the merchant root key)")
+    click.echo(
+        f"station cert    {files.chain} ({creds.alg}, {leaf.subject.rfc4514_string()}, "
+        f"valid to {leaf.not_valid_after_utc:%Y-%m-%d})"
+    )
+    click.echo(f"station key     {files.key} (mode 0600)")
+    if not lazy.app.config.c2pa.enabled:
+        click.echo("set c2pa.enabled: true in config.yaml to sign exported clips")
+    click.echo("republish `packseal keys trust`: it now lists the CA for C2PA")
+    return 0
+
+
+@keys.command("rotate")
+@click.option(
+    "--reason",
+    type=click.Choice(["rotated", "compromised", "retired"]),
+    default="rotated",
+    show_default=True,
+)
+@click.option(
+    "--after",
+    type=click.IntRange(min=0),
+    help="Last log index the old key's signatures still count for (default: the last "
+    "entry before the rotation). After a theft, the last index you still vouch for.",
+)
+@pass_lazy
+def keys_rotate(lazy: Lazy, reason: str, after: int | None) -> int:
+    """Replace the station key: the root certifies a new one and revokes the old one.
+
+    Run it with the station stopped: a running station keeps signing with the old key.
+    """
+    try:
+        index, certify, revoke = lazy.app.rotate_station_key(reason, after)
+    except ValueError as e:  # the library's word for a caller mistake: a usage error here
+        raise click.UsageError(str(e)) from e
+    click.echo(f"new station key {certify.vkey} (certified at log index {index})")
+    click.echo(f"revoked {revoke.vkey} ({revoke.reason}) after index {revoke.after}")
+    click.echo("republish `packseal keys trust`: verifiers learn of the revocation from it")
+    return 0
+
+
 # -- the log -----------------------------------------------------------------------------
 
 
@@ -134,6 +181,37 @@ def log_consistency(lazy: Lazy, old: int, new: int | None) -> int:
     """Print the consistency proof from size OLD to NEW (default: now), one hash per line."""
     proof = lazy.app.store.log.consistency_proof(old, new)
     out("".join(base64.b64encode(h).decode() + "\n" for h in proof))
+    return 0
+
+
+@log.command("anchor")
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for the TSAs and witnesses.",
+)
+@pass_lazy
+def log_anchor(lazy: Lazy, wait: float) -> int:
+    """Time-stamp and witness the latest checkpoint now (e.g. after an offline spell)."""
+    app = lazy.app
+    anchorer = app.anchorer()
+    if anchorer is None:
+        raise PacksealError(
+            "no TSA or witness is configured",
+            hint="set time.tsa_urls and/or witnesses in config.yaml",
+        )
+    app.store.log.sign_checkpoint(app.station_signer, app.clock.now_ms())
+    try:
+        owed = anchorer.drain(wait)
+    finally:
+        anchorer.close()
+    for outcome in anchorer.stats.outcomes:
+        click.echo(f"{'ok' if outcome.ok else 'FAILED'}  {outcome.message}")
+    if owed:
+        click.echo(f"{owed} target(s) still owed the latest checkpoint", err=True)
+        return 1
     return 0
 
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
+from typing import Any
 
 from packseal.config import Config
+from recorder.anchor import Anchorer, AnchorSettings, WitnessTarget
 from recorder.clock import Clock, SystemClock
 from storage import (
     Ed25519Signer,
+    KeyFileError,
     LogStateError,
     StationKey,
     Store,
@@ -18,7 +24,11 @@ from storage import (
     generate_key_file,
     load_signer,
 )
-from storage.entries import GENESIS, parse_as
+from storage.certs import C2paCredentials, CredentialFiles, load_credentials, write_credentials
+from storage.cosignature import CosignatureVerifier
+from storage.entries import GENESIS, Clip, KeyRevocation, parse_as
+from storage.keyhistory import key_entries, trusted_logs
+from storage.trust import TrustedWitness
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,10 +95,12 @@ class App:
                 ).certified_by(self.root_signer)
                 store.append([entry])
             else:
-                first = parse_as(StationKey, store.log.entry(0))
-                if first.vkey != station.verifier.vkey:
+                history = key_entries(store)
+                certified = [e for _, e in history if isinstance(e, StationKey)]
+                if station.verifier.vkey not in {e.vkey for e in certified}:
+                    first = certified[0].vkey if certified else "none"
                     raise LogStateError(
-                        f"the log {cfg.origin} was started with station key {first.vkey}, "
+                        f"the log {cfg.origin} was started with station key {first}, "
                         f"but {cfg.station_key} holds {station.verifier.vkey}",
                         hint="use the key this store was created with, or a new data_dir",
                     )
@@ -97,23 +109,153 @@ class App:
             store.close()
         return InitResult(cfg.origin, tuple(created), created_log, checkpoint)
 
-    def certification(self) -> tuple[int, StationKey]:
-        """The log entry in which the merchant root certified this station's key."""
-        signer = self.station_signer
-        for index, data in self.store.log.iter_entries(0, 64):
-            if b'"kind":"station-key"' in data:
-                entry = parse_as(StationKey, data)
-                if entry.vkey == signer.verifier.vkey:
-                    return index, entry
+    def certification(self, clip: str | None = None) -> tuple[int, StationKey]:
+        """The log entry in which the merchant root certified this station's key, or (with
+        ``clip``, an order or clip id) the key that signed that clip: after a rotation,
+        older clips carry the old key's certification."""
+        wanted = self.station_signer.verifier.vkey
+        if clip is not None:
+            row = self.store.find_clip(clip)
+            signed_by = parse_as(Clip, self.store.log.entry(row.idx)).key
+            for _, entry in key_entries(self.store):
+                v = entry.station_verifier() if isinstance(entry, StationKey) else None
+                if v is not None and f"{v.name}+{v.key_id:08x}" == signed_by:
+                    wanted = entry.vkey
+        for index, entry in reversed(key_entries(self.store)):
+            if isinstance(entry, StationKey) and entry.vkey == wanted:
+                return index, entry
         raise LogStateError(
             f"the log {self.config.origin} has no station-key entry for the configured key",
             hint="run `packseal init`",
         )
 
     def trust_file(self) -> TrustFile:
+        """The trust file to publish: keys from the log's history, and the requirements
+        (time-stamps, witnesses, C2PA) this station is configured to meet."""
         cfg = self.config
+        logs = trusted_logs(self.store) or (
+            TrustedLog(cfg.origin, self.station_signer.verifier.vkey, cfg.station.id),
+        )
+        witnesses = tuple(TrustedWitness(w.vkey) for w in cfg.witnesses)
+        c2pa_ca = CredentialFiles.under(cfg.keys_dir).ca
         return TrustFile(
             merchant=cfg.merchant.name,
             root=self.root_signer.verifier.vkey,
-            logs=(TrustedLog(cfg.origin, self.station_signer.verifier.vkey, cfg.station.id),),
+            logs=logs,
+            tsa_roots=_pems(cfg.time.tsa_roots),
+            witnesses=witnesses,
+            witness_quorum=min(cfg.trust.witness_quorum, len(witnesses)),
+            c2pa_roots=(c2pa_ca.read_text(),) if cfg.c2pa.enabled and c2pa_ca.exists() else (),
         )
+
+    # -- anchoring and Content Credentials (issue 6) -------------------------------------
+
+    def anchor_settings(self) -> AnchorSettings:
+        t = self.config.time
+        return AnchorSettings(
+            tsa_urls=t.tsa_urls,
+            tsa_roots=_pems(t.tsa_roots),
+            witnesses=tuple(WitnessTarget(w.url, w.vkey) for w in self.config.witnesses),
+            timeout_seconds=t.timeout_seconds,
+            retry_seconds=t.retry_seconds,
+            max_retry_seconds=t.max_retry_seconds,
+            drain_seconds=t.drain_seconds,
+        )
+
+    def anchorer(self) -> Anchorer | None:
+        settings = self.anchor_settings()
+        return Anchorer(self.store, settings, self.clock) if settings.enabled else None
+
+    def witness_names(self) -> tuple[str, ...]:
+        return tuple(CosignatureVerifier.from_vkey(w.vkey).name for w in self.config.witnesses)
+
+    def export_options(self) -> dict[str, Any]:
+        """What :func:`verifier.bundle.export_bundle` needs to meet the trust file."""
+        names = self.witness_names()
+        return {
+            "c2pa": self.c2pa_credentials(),
+            "witnesses": names,
+            "quorum": min(self.config.trust.witness_quorum, len(names)),
+            "stamped": bool(self.config.time.tsa_urls),
+        }
+
+    def c2pa_credentials(self) -> C2paCredentials | None:
+        if not self.config.c2pa.enabled:
+            return None
+        return load_credentials(CredentialFiles.under(self.config.keys_dir))
+
+    def issue_c2pa(self) -> tuple[CredentialFiles, C2paCredentials]:
+        """Issue the merchant CA (once) and this station's C2PA certificate."""
+        cfg = self.config
+        files = CredentialFiles.under(cfg.keys_dir)
+        now = dt.datetime.fromtimestamp(self.clock.now_ms() / 1000, dt.UTC)
+        creds = write_credentials(
+            files,
+            self.root_signer.private_key,
+            alg=cfg.c2pa.alg,
+            station=cfg.station.id,
+            merchant=cfg.merchant.name,
+            now=now,
+        )
+        return files, creds
+
+    def rotate_station_key(
+        self, reason: str = "rotated", after: int | None = None
+    ) -> tuple[int, StationKey, KeyRevocation]:
+        """Retire the station key and certify a new one, both by the merchant root.
+
+        The old key file is kept as ``<name>.<key id>.retired`` (0600): it signed
+        evidence. Its signatures after ``after`` (default: the last entry before this
+        rotation) stop counting; the new key signs from here on.
+        """
+        cfg = self.config
+        old = self.station_signer
+        store = self.store
+        size = store.log.size()
+        after = size - 1 if after is None else after
+        if not 0 <= after < size:
+            raise ValueError(f"--after must be a log index below {size}, got {after}")
+        retired = cfg.station_key.with_name(
+            f"{cfg.station_key.name}.{old.verifier.key_id:08x}.retired"
+        )
+        os.replace(cfg.station_key, retired)
+        generate_key_file(cfg.station_key)
+        del self.__dict__["station_signer"]
+        new = self.station_signer
+        now = self.clock.now_ms()
+        root = self.root_signer
+        certify = StationKey(
+            prev=GENESIS,
+            time=now,
+            origin=cfg.origin,
+            station=cfg.station.id,
+            station_name=cfg.station.name,
+            merchant=cfg.merchant.name,
+            vkey=new.verifier.vkey,
+            root=root.verifier.vkey,
+        ).certified_by(root)
+        revoke = KeyRevocation(
+            prev=GENESIS,
+            time=now,
+            origin=cfg.origin,
+            vkey=old.verifier.vkey,
+            after=after,
+            reason=reason,  # type: ignore[arg-type]
+            root=root.verifier.vkey,
+        ).certified_by(root)
+        appended = store.append([certify, revoke])
+        store.log.sign_checkpoint(new, now)
+        return appended[0].index, certify, revoke
+
+
+def _pems(paths: tuple[Path, ...]) -> tuple[str, ...]:
+    out = []
+    for path in paths:
+        try:
+            out.append(path.read_text())
+        except OSError as e:
+            raise KeyFileError(
+                f"TSA root certificate {path} cannot be read: {e.strerror}",
+                hint="time.tsa_roots in config.yaml lists PEM files of the TSAs' roots",
+            ) from e
+    return tuple(out)

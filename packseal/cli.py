@@ -13,7 +13,15 @@ from pathlib import Path
 
 import click
 
-from packseal import _cli_audit, _cli_evidence, _cli_replay, _cli_station, _cli_store
+from packseal import (
+    _cli_audit,
+    _cli_evidence,
+    _cli_replay,
+    _cli_station,
+    _cli_store,
+    _cli_web,
+    _cli_witness,
+)
 from packseal._cli import Lazy
 from storage import PacksealError, VerificationError
 
@@ -42,7 +50,15 @@ def cli(ctx: click.Context, config_path: Path, data_dir: Path | None) -> None:
     ctx.call_on_close(lazy.close)
 
 
-for _module in (_cli_store, _cli_station, _cli_evidence, _cli_audit, _cli_replay):
+for _module in (
+    _cli_store,
+    _cli_station,
+    _cli_evidence,
+    _cli_audit,
+    _cli_replay,
+    _cli_web,
+    _cli_witness,
+):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

@@ -8,10 +8,10 @@ config file's directory; ``--data-dir`` overrides ``data_dir``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from recorder.settings import StationSettings
 from storage import PacksealError
@@ -59,6 +59,66 @@ class WebConfig(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8470, ge=1, le=65535)
     station_port: int = Field(8471, ge=1, le=65535)
+    station_host: str = Field("127.0.0.1", description="the station screen's address")
+    station_token: str | None = Field(
+        None,
+        min_length=16,
+        max_length=128,
+        description="required by the station screen off loopback; null = generated at start",
+    )
+    session_hours: float = Field(12.0, gt=0, le=24 * 30)
+    max_body_kb: int = Field(64, ge=1, le=1_048_576, description="larger request bodies: 413")
+    tls_cert: Path | None = Field(None, description="PEM certificate: serve HTTPS")
+    tls_key: Path | None = Field(None, description="PEM private key of tls_cert")
+
+
+class TimeConfig(_Section):
+    tsa_urls: tuple[str, ...] = Field(
+        (), description="RFC 3161 TSAs that time-stamp every checkpoint; empty = off"
+    )
+    tsa_roots: tuple[Path, ...] = Field(
+        (), description="PEM files of those TSAs' root certificates (for the trust file)"
+    )
+    timeout_seconds: float = Field(10.0, gt=0, le=120)
+    retry_seconds: float = Field(2.0, gt=0, le=3600, description="first retry; then doubles")
+    max_retry_seconds: float = Field(300.0, gt=0, le=86_400)
+    drain_seconds: float = Field(5.0, ge=0, le=300, description="wait at shutdown")
+
+    @field_validator("tsa_urls")
+    @classmethod
+    def _urls(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for url in value:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"a TSA URL must be http(s)://..., found {url!r}")
+        return value
+
+
+class WitnessConfig(_Section):
+    url: str = Field(..., pattern=r"^https?://", description="submission prefix")
+    vkey: str = Field(..., description="the witness's cosignature verifier key (type 0x04)")
+
+    @field_validator("vkey")
+    @classmethod
+    def _vkey(cls, value: str) -> str:
+        from storage import FormatError
+        from storage.cosignature import CosignatureVerifier
+
+        try:
+            CosignatureVerifier.from_vkey(value)
+        except FormatError as e:
+            raise ValueError(e.message) from e
+        return value
+
+
+class C2paConfig(_Section):
+    enabled: bool = Field(False, description="exports carry clip.c2pa.mp4")
+    alg: Literal["es256", "ed25519"] = "es256"
+
+
+class TrustConfig(_Section):
+    witness_quorum: int = Field(
+        1, ge=0, le=16, description="cosignatures the published trust file asks for"
+    )
 
 
 class Config(_Section):
@@ -68,6 +128,10 @@ class Config(_Section):
     keys: KeysConfig = KeysConfig()
     station: StationSettings = StationSettings()
     web: WebConfig = WebConfig()
+    time: TimeConfig = TimeConfig()
+    witnesses: tuple[WitnessConfig, ...] = ()
+    c2pa: C2paConfig = C2paConfig()
+    trust: TrustConfig = TrustConfig()
 
     @property
     def origin(self) -> str:
@@ -93,6 +157,11 @@ class Config(_Section):
     @property
     def station_key(self) -> Path:
         return self.keys.station or self.data_dir / "keys" / "station.pem"
+
+    @property
+    def keys_dir(self) -> Path:
+        """Where the C2PA certificates and key live: beside the station key."""
+        return self.station_key.parent
 
 
 def _problems(error: ValidationError) -> list[tuple[str, str]]:
@@ -136,7 +205,17 @@ def parse_config(
     keys = cfg.keys.model_copy(
         update={k: _resolve(base, v) for k, v in cfg.keys.model_dump().items() if v is not None}
     )
-    updates.update(storage=storage, keys=keys)
+    web = cfg.web.model_copy(
+        update={
+            k: _resolve(base, getattr(cfg.web, k))
+            for k in ("tls_cert", "tls_key")
+            if getattr(cfg.web, k) is not None
+        }
+    )
+    time = cfg.time.model_copy(
+        update={"tsa_roots": tuple(_resolve(base, p) for p in cfg.time.tsa_roots)}
+    )
+    updates.update(storage=storage, keys=keys, web=web, time=time)
     return cfg.model_copy(update=updates)
 
 

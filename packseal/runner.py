@@ -59,6 +59,7 @@ def make_station(
         workdir=cfg.recordings_dir,
         realtime=realtime,
         for_ms=for_ms,
+        anchorer=app.anchorer(),
     )
 
 

@@ -411,8 +411,8 @@ class Scanner:
     """The scanning thread: ``with Scanner(settings, slot, out, clock): ...``.
 
     ``out`` receives :class:`storage.entries.Scan` (``source="camera"``, ``t`` = capture
-    time of the frame that confirmed it, whose box it carries) and :class:`Motion` values. Scans wait
-    for room in a bounded queue; motion levels are dropped when it is full.
+    time of the frame that confirmed it, whose box it carries) and :class:`Motion`
+    values. Scans wait for room in a bounded queue; motion levels are dropped when full.
     """
 
     def __init__(

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Literal, cast
 
 from recorder._errors import EncoderError, SourceError, SourceLost
+from recorder.anchor import Anchorer
 from recorder.clock import Clock
 from recorder.controller import (
     Alarm,
@@ -123,8 +124,12 @@ class Station:
         workdir: Path,
         realtime: bool = True,
         for_ms: int | None = None,
+        anchorer: Anchorer | None = None,
     ) -> None:
         self.settings = settings
+        # Time-stamps and witness cosignatures: polled by the main loop, network on its
+        # own thread (recorder/anchor.py), so anchoring never delays capture or sealing.
+        self.anchorer = anchorer
         self.store = store
         self.source = source
         self.clock = clock
@@ -214,7 +219,13 @@ class Station:
         self._started = True
         try:
             self._main_loop(threads)
+            if self.anchorer is not None and self._fatal is None:
+                # The last checkpoint is signed at shutdown: give the TSAs and witnesses
+                # a bounded moment for it. Recording has stopped; nothing waits on this.
+                self.anchorer.drain(self.anchorer.settings.drain_seconds)
         finally:
+            if self.anchorer is not None:
+                self.anchorer.close()
             self._stop.set()
             self.scanner.stop()
             for t in threads:
@@ -516,6 +527,8 @@ class Station:
                 if self.clock.monotonic() - last_checkpoint >= self.settings.checkpoint_seconds:
                     self.sealer.checkpoint()
                     last_checkpoint = self.clock.monotonic()
+                if self.anchorer is not None:
+                    self.anchorer.poll()
             except DiskFullError as e:
                 self._raise_alarm(f"disk full: {e.message}")
                 self._fatal = e

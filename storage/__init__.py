@@ -20,16 +20,29 @@ from storage._errors import (
     StorageError,
     VerificationError,
 )
+from storage.anchors import Anchors, StoredStamp
 from storage.blobs import BlobInfo, BlobStore
 from storage.checkpoint import Checkpoint, SignedCheckpoint, TlogProof, open_checkpoint
-from storage.entries import Clip, Entry, Gap, Purge, Scan, Segment, SegmentRef, StationKey, Video
+from storage.entries import (
+    Clip,
+    Entry,
+    Gap,
+    KeyRevocation,
+    Purge,
+    Scan,
+    Segment,
+    SegmentRef,
+    StationKey,
+    Video,
+)
 from storage.keys import generate_key_file, load_private_key, load_signer
 from storage.log import Appended, Log, StoredCheckpoint
 from storage.note import Ed25519Signer, Ed25519Verifier
 from storage.store import ClipQuery, ClipRow, SegmentRow, Store
-from storage.trust import TrustedLog, TrustFile
+from storage.trust import TrustedLog, TrustedWitness, TrustFile
 
 __all__ = [
+    "Anchors",
     "Appended",
     "BlobError",
     "BlobHashError",
@@ -47,6 +60,7 @@ __all__ = [
     "FormatError",
     "Gap",
     "KeyFileError",
+    "KeyRevocation",
     "Log",
     "LogIntegrityError",
     "LogStateError",
@@ -63,9 +77,11 @@ __all__ = [
     "StorageError",
     "Store",
     "StoredCheckpoint",
+    "StoredStamp",
     "TlogProof",
     "TrustFile",
     "TrustedLog",
+    "TrustedWitness",
     "VerificationError",
     "Video",
     "generate_key_file",

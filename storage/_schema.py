@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
     MetaData,
     String,
     Table,
+    Text,
 )
 
 metadata = MetaData(
@@ -125,4 +128,102 @@ clip_tracking = Table(
     Column("clip_id", String(64), ForeignKey("clips.clip_id"), primary_key=True),
     Column("tracking_id", String(128), primary_key=True),
     Index(None, "tracking_id"),
+)
+
+# -- accounts of the web portal (storage/accounts.py) ----------------------------------
+# Not evidence and not derived from the log: who may look at it, and who did.
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+)
+
+# Session and API tokens are stored as SHA-256 of the secret: a copy of the database
+# does not give anyone a live login.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("expires_ms", BigInteger, nullable=False),
+    Column("client_ip", String(64), nullable=False),
+    Index(None, "user_id"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("label", String(64), nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("last_used_ms", BigInteger, nullable=True),
+    Column("revoked_ms", BigInteger, nullable=True),
+)
+
+# Append-only: migration 0002 adds triggers that refuse UPDATE and DELETE.
+custody_events = Table(
+    "custody_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at_ms", BigInteger, nullable=False),
+    Column("user_name", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("clip_id", String(64), nullable=True),
+    Column("order_id", String(128), nullable=True),
+    Column("client_ip", String(64), nullable=False),
+    Column("detail", String(255), nullable=False),
+    Index(None, "clip_id", "id"),
+)
+
+audit_runs = Table(
+    "audit_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_name", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # running, clean, findings, failed, abandoned
+    Column("started_ms", BigInteger, nullable=False),
+    Column("finished_ms", BigInteger, nullable=True),
+    Column("done", BigInteger, nullable=False),
+    Column("total", BigInteger, nullable=False),
+    Column("summary", Text, nullable=False),  # JSON: stats and findings of the report
+    Column("error", Text, nullable=True),
+)
+
+# RFC 3161 stamps of checkpoint bodies: the request (with the station's nonce) and the
+# TSA's response, both DER, as received; gen_ms is the TSA's genTime, for queries.
+checkpoint_stamps = Table(
+    "checkpoint_stamps",
+    metadata,
+    Column("log_id", Integer, primary_key=True),
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("tsa", String(255), primary_key=True),
+    Column("request", LargeBinary, nullable=False),
+    Column("response", LargeBinary, nullable=False),
+    Column("gen_ms", BigInteger, nullable=False),
+    Column("stored_ms", BigInteger, nullable=False),
+    ForeignKeyConstraint(["log_id", "size"], ["checkpoints.log_id", "checkpoints.size"]),
+)
+
+# Witness cosignatures (c2sp.org/tlog-cosignature), one row per witness key.
+checkpoint_cosignatures = Table(
+    "checkpoint_cosignatures",
+    metadata,
+    Column("log_id", Integer, primary_key=True),
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("witness", String(255), primary_key=True),
+    Column("key_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("signature", LargeBinary, nullable=False),
+    Column("stored_ms", BigInteger, nullable=False),
+    ForeignKeyConstraint(["log_id", "size"], ["checkpoints.log_id", "checkpoints.size"]),
 )

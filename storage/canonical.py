@@ -24,10 +24,14 @@ JSONValue = None | bool | int | str | list["JSONValue"] | dict[str, "JSONValue"]
 
 def dumps(value: Any) -> bytes:
     """Encode ``value`` canonically. Raises ``TypeError``/``ValueError`` on non-JSON data."""
-    _check(value, "$", 0)
-    return json.dumps(
-        value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
-    ).encode("utf-8")
+    if not _valid(value, 0):
+        _check(value, "$", 0)  # raises with the path of the offending value
+    text = _ENCODER.encode(value)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        _check(value, "$", 0)  # a lone surrogate: name where it is
+        raise
 
 
 def loads(data: bytes) -> Any:
@@ -39,6 +43,20 @@ def loads(data: bytes) -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise FormatError(f"canonical JSON must be UTF-8: invalid byte at offset {e.start}") from e
+    # The fast path: the C parser, re-encode, compare. A duplicate key cannot survive
+    # it (the re-encoding has the key once), so the strict parse below, with a Python
+    # hook per object, runs only to name what is wrong. Measured on log entries: a
+    # segment 16.7 -> 12.6 us, a clip of 25 segments 248 -> 99 us.
+    try:
+        value = _DECODER.decode(text)
+        if dumps(value) == raw:
+            return value
+    except (FormatError, ValueError, TypeError, RecursionError):
+        pass
+    return _loads_strict(raw, text)
+
+
+def _loads_strict(raw: bytes, text: str) -> Any:
     try:
         value = json.loads(
             text,
@@ -64,6 +82,44 @@ def loads(data: bytes) -> Any:
             hint="entries are sorted-key JSON without whitespace; re-encode, do not hand-edit",
         )
     return value
+
+
+def _valid(value: Any, depth: int) -> bool:
+    """True if :func:`_check` would accept ``value`` (strings aside: see :func:`dumps`).
+
+    The same rules without building an error path per value: every entry read from the
+    log passes through here, and this is 3-5x faster than :func:`_check`. Anything it
+    does not recognise (a float, a subclass, too deep) goes to :func:`_check`, which
+    raises or accepts, so the two cannot disagree.
+    """
+    if depth > MAX_DEPTH:
+        return False
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return bool(-MAX_SAFE_INT <= value <= MAX_SAFE_INT)
+    if kind is dict:
+        for key in value:
+            if type(key) is not str:
+                return False
+        children: Any = value.values()
+    elif kind is list or kind is tuple:
+        children = value
+    else:
+        return False
+    if depth >= MAX_DEPTH and len(value):
+        return False  # its items would be too deep
+    for item in children:
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is int:
+            if not -MAX_SAFE_INT <= item <= MAX_SAFE_INT:
+                return False
+        elif not _valid(item, depth + 1):
+            return False
+    return True
 
 
 def _check(value: Any, path: str, depth: int) -> None:
@@ -115,3 +171,11 @@ def _no_float(text: str) -> Any:
 
 def _no_constant(text: str) -> Any:
     raise FormatError(f"{text} is not JSON")
+
+
+# Made once: json.dumps/json.loads with options build a new encoder/decoder per call,
+# ~2 us of every entry a log scan reads.
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+)
+_DECODER = json.JSONDecoder(parse_float=_no_float, parse_constant=_no_constant)

@@ -5,7 +5,24 @@ from the bundle it checks. JSON, human-readable::
 
     {"format": "packseal-trust/v1", "merchant": "Acme Shop",
      "root": "<merchant root vkey>",
-     "logs": [{"origin": "...", "vkey": "...", "station": "..."}]}
+     "logs": [{"origin": "...", "vkey": "...", "station": "...",
+               "revoked_after": 1234, "revoked_reason": "rotated"}],
+     "tsa_roots": ["-----BEGIN CERTIFICATE-----..."],
+     "witnesses": [{"vkey": "<witness vkey, type 0x04>"}],
+     "witness_quorum": 1,
+     "c2pa_roots": ["-----BEGIN CERTIFICATE-----..."]}
+
+Everything after ``logs`` is optional, and each one present is a requirement:
+
+``revoked_after``  the log key was rotated or revoked by a ``key-revocation`` entry: its
+                   signatures on entries after that log index, and on checkpoints larger
+                   than ``revoked_after + 1``, do not count (earlier ones still do)
+``tsa_roots``      every bundle must carry an RFC 3161 time-stamp of its checkpoint by
+                   a TSA chaining to one of these roots
+``witnesses`` /    the bundle's checkpoint must carry cosignatures from at least
+``witness_quorum`` ``witness_quorum`` distinct listed witnesses (k of n)
+``c2pa_roots``     every bundle must carry the clip with C2PA Content Credentials that
+                   validate as ``Trusted`` with these CA certificates as the only anchors
 """
 
 from __future__ import annotations
@@ -15,10 +32,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from storage._errors import FormatError
+from storage.cosignature import CosignatureVerifier
 from storage.note import Ed25519Verifier
 
 FORMAT = "packseal-trust/v1"
 MAX_TRUST_BYTES = 1 << 20
+REVOCATION_REASONS = ("rotated", "compromised", "retired")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,9 +45,31 @@ class TrustedLog:
     origin: str
     vkey: str
     station: str
+    revoked_after: int | None = None  # last log index whose signatures by this key count
+    revoked_reason: str | None = None
 
     def verifier(self) -> Ed25519Verifier:
         return Ed25519Verifier.from_vkey(self.vkey)
+
+    def signs_entry(self, index: int) -> bool:
+        """May this key's signature on the entry at ``index`` count?"""
+        return self.revoked_after is None or index <= self.revoked_after
+
+    def signs_checkpoint(self, size: int) -> bool:
+        """May this key's signature on a checkpoint of ``size`` count?"""
+        return self.revoked_after is None or size <= self.revoked_after + 1
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedWitness:
+    vkey: str
+
+    def verifier(self) -> CosignatureVerifier:
+        return CosignatureVerifier.from_vkey(self.vkey)
+
+    @property
+    def name(self) -> str:
+        return self.verifier().name
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +77,10 @@ class TrustFile:
     merchant: str
     root: str
     logs: tuple[TrustedLog, ...]
+    tsa_roots: tuple[str, ...] = ()
+    witnesses: tuple[TrustedWitness, ...] = ()
+    witness_quorum: int = 0
+    c2pa_roots: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         Ed25519Verifier.from_vkey(self.root)
@@ -44,6 +89,26 @@ class TrustFile:
                 raise FormatError(
                     f"trust file: log {log.origin!r} has a key named {log.verifier().name!r}"
                 )
+            if log.revoked_after is not None and log.revoked_after < 0:
+                raise FormatError(f"trust file: log {log.origin!r}: revoked_after is negative")
+            if log.revoked_reason is not None and log.revoked_reason not in REVOCATION_REASONS:
+                raise FormatError(
+                    f"trust file: revoked_reason {log.revoked_reason!r} is not one of "
+                    f"{REVOCATION_REASONS}"
+                )
+        keys = [w.verifier() for w in self.witnesses]
+        if len({(k.name, k.key_id) for k in keys}) != len(keys):
+            raise FormatError("trust file: a witness key is listed twice")
+        if not 0 <= self.witness_quorum <= len(self.witnesses):
+            raise FormatError(
+                f"trust file: witness_quorum {self.witness_quorum} must be between 0 and the "
+                f"{len(self.witnesses)} listed witnesses",
+                hint="list the witnesses' vkeys, then ask for at most that many cosignatures",
+            )
+        from storage.certs import load_pem_certificates
+
+        load_pem_certificates(self.tsa_roots, "trust file: tsa_roots entry")
+        load_pem_certificates(self.c2pa_roots, "trust file: c2pa_roots entry")
 
     def root_verifier(self) -> Ed25519Verifier:
         return Ed25519Verifier.from_vkey(self.root)
@@ -51,13 +116,30 @@ class TrustFile:
     def log_verifiers(self, origin: str | None = None) -> list[Ed25519Verifier]:
         return [g.verifier() for g in self.logs if origin is None or g.origin == origin]
 
+    def witness_verifiers(self) -> list[CosignatureVerifier]:
+        return [w.verifier() for w in self.witnesses]
+
     def to_bytes(self) -> bytes:
-        doc = {
+        logs = []
+        for g in self.logs:
+            item: dict[str, Any] = {"origin": g.origin, "vkey": g.vkey, "station": g.station}
+            if g.revoked_after is not None:
+                item["revoked_after"] = g.revoked_after
+                item["revoked_reason"] = g.revoked_reason
+            logs.append(item)
+        doc: dict[str, Any] = {
             "format": FORMAT,
             "merchant": self.merchant,
             "root": self.root,
-            "logs": [{"origin": g.origin, "vkey": g.vkey, "station": g.station} for g in self.logs],
+            "logs": logs,
         }
+        if self.tsa_roots:
+            doc["tsa_roots"] = list(self.tsa_roots)
+        if self.witnesses:
+            doc["witnesses"] = [{"vkey": w.vkey} for w in self.witnesses]
+            doc["witness_quorum"] = self.witness_quorum
+        if self.c2pa_roots:
+            doc["c2pa_roots"] = list(self.c2pa_roots)
         return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
 
     @classmethod
@@ -76,10 +158,26 @@ class TrustFile:
             )
         try:
             logs = tuple(
-                TrustedLog(_str(g, "origin"), _str(g, "vkey"), _str(g, "station"))
+                TrustedLog(
+                    _str(g, "origin"),
+                    _str(g, "vkey"),
+                    _str(g, "station"),
+                    _opt_int(g, "revoked_after"),
+                    _opt_str(g, "revoked_reason"),
+                )
                 for g in _list(doc, "logs")
             )
-            return cls(_str(doc, "merchant"), _str(doc, "root"), logs)
+            return cls(
+                _str(doc, "merchant"),
+                _str(doc, "root"),
+                logs,
+                tsa_roots=tuple(_pems(doc, "tsa_roots")),
+                witnesses=tuple(
+                    TrustedWitness(_str(w, "vkey")) for w in _list(doc, "witnesses", empty=True)
+                ),
+                witness_quorum=_opt_int(doc, "witness_quorum") or 0,
+                c2pa_roots=tuple(_pems(doc, "c2pa_roots")),
+            )
         except (KeyError, TypeError) as e:
             raise FormatError(f"trust file: {e}") from e
 
@@ -90,8 +188,28 @@ def _str(obj: Any, key: str) -> str:
     return str(obj[key])
 
 
-def _list(obj: dict[str, Any], key: str) -> list[Any]:
+def _opt_str(obj: dict[str, Any], key: str) -> str | None:
+    return None if obj.get(key) is None else _str(obj, key)
+
+
+def _opt_int(obj: dict[str, Any], key: str) -> int | None:
     value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise FormatError(f"trust file: {key!r} must be an integer, found {value!r:.40}")
+    return value
+
+
+def _list(obj: dict[str, Any], key: str, *, empty: bool = False) -> list[Any]:
+    value = obj.get(key, [] if empty else None)
     if not isinstance(value, list):
         raise FormatError(f"trust file: {key!r} must be a list")
     return value
+
+
+def _pems(obj: dict[str, Any], key: str) -> list[str]:
+    items = _list(obj, key, empty=True)
+    if not all(isinstance(p, str) for p in items):
+        raise FormatError(f"trust file: {key!r} must be a list of PEM strings")
+    return items

@@ -16,7 +16,7 @@ from storage import FormatError
 from verifier._errors import BundleError
 from verifier._manifest import FORMAT, Manifest, format_of
 from verifier._zip import BundleZip, MemberError, Problem, find
-from verifier.bundle import CAPS, MANIFEST, REQUIRED, SUMS, VIDEOS
+from verifier.bundle import C2PA_CLIP, CAPS, MANIFEST, OPTIONAL, REQUIRED, SUMS, VIDEOS
 
 
 @dataclass
@@ -24,6 +24,7 @@ class Contents:
     members: dict[str, bytes] = field(default_factory=dict)  # the small ones, by name
     manifest: Manifest | None = None  # None if missing or invalid (a problem says which)
     videos: list[str] = field(default_factory=list)  # the video members present
+    optional: list[str] = field(default_factory=list)  # the optional members present
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -34,7 +35,7 @@ def read_members(z: BundleZip) -> Contents:
     """
     out = Contents()
     problems = out.problems
-    known = {*REQUIRED, *VIDEOS}
+    known = {*REQUIRED, *VIDEOS, *OPTIONAL}
     for info in z.infos:
         name = info.filename
         if name in known or name == "entries/":
@@ -72,6 +73,17 @@ def read_members(z: BundleZip) -> Contents:
             out.members[name] = z.read(member, CAPS[name])
         except MemberError as e:
             problems.append(e.problem)
+    for name in OPTIONAL:
+        member = find(z.infos, name)
+        if member is None:
+            continue
+        out.optional.append(name)
+        if name == C2PA_CLIP:
+            continue  # a video: read in place by the c2pa check, never into memory
+        try:
+            out.members[name] = z.read(member, CAPS[name])
+        except MemberError as e:
+            problems.append(e.problem)
     raw = out.members.get(MANIFEST)
     if raw is not None:
         fmt = format_of(raw)
@@ -102,7 +114,7 @@ def _hash_problems(z: BundleZip, out: Contents) -> list[Problem]:
         sums, bad = _parse_sums(sums_raw)
         if bad:
             problems.append(Problem(f"{SUMS}: {bad}", "lines '<sha256>  <name>'", bad))
-        listed = {n for n in (*REQUIRED, *out.videos) if n != SUMS}
+        listed = {n for n in (*REQUIRED, *out.videos, *out.optional) if n != SUMS}
         for name in sorted(listed - sums.keys()):
             problems.append(Problem(f"{SUMS} does not list {name!r}", name, "no line"))
         for name in sorted(sums.keys() - listed):
@@ -128,7 +140,7 @@ def _hash_problems(z: BundleZip, out: Contents) -> list[Problem]:
                 ", ".join(videos) or "none",
             )
         )
-    for name in sorted(set(m.members) - {*REQUIRED, *VIDEOS}):
+    for name in sorted(set(m.members) - {*REQUIRED, *VIDEOS, *OPTIONAL}):
         problems.append(Problem(f"the manifest lists an unknown member {name!r}"))
     for name, item in sorted(m.members.items()):
         info = find(z.infos, name)

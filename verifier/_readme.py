@@ -27,8 +27,14 @@ def utc(t_ms: int, *, ms: bool = False) -> str:
 
 
 def readme(
-    manifest: Manifest, clip: Clip, station: StationKey, parts: Sequence[Part], video: str
+    manifest: Manifest,
+    clip: Clip,
+    station: StationKey,
+    parts: Sequence[Part],
+    video: str,
+    anchors: Sequence[str] = (),
 ) -> str:
+    """``anchors``: paragraphs on what this bundle carries beyond the log (see bundle.py)."""
     refs = clip.segments[manifest.first : manifest.last + 1]
     start, end = refs[0].start, refs[-1].end
     n = manifest.segment_count
@@ -58,9 +64,10 @@ def readme(
         "WHAT IT DOES NOT PROVE",
         "- Anything at all without the merchant's trust file, obtained from the merchant",
         "  (their website, a marketplace profile), never from a bundle.",
-        "- Times beyond the station's clock: there is no third-party time-stamp yet. The",
-        "  log shows order and continuity; compare its checkpoints with ones saved earlier",
-        "  (or a witness's) to rule out a rewritten log.",
+        "- Times beyond the station's clock, unless an RFC 3161 time-stamp below bounds them",
+        "  (from above: the clip existed before the TSA's time). The log shows order and",
+        "  continuity; witness cosignatures, or checkpoints saved earlier, rule out a",
+        "  rewritten log.",
         "- What the camera did not see. sheet.png, sheet.pdf, manifest.json and this README",
         "  are made at export and are not signed: trust what `packseal verify` prints.",
         "",
@@ -86,6 +93,8 @@ def readme(
         ]
     else:
         lines += _by_hand(video, parts)
+    if anchors:
+        lines += ["ANCHORED OUTSIDE THE MERCHANT", *anchors, ""]
     lines += [
         "FILES",
         "SHA256SUMS lists every file's SHA-256 (`sha256sum -c SHA256SUMS` after unzipping):",

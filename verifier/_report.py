@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from verifier._readme import utc
 from verifier._zip import Problem
 
-CHECKS = ("zip", "media", "timeline", "signature", "inclusion", "facts")
+CHECKS = ("zip", "media", "timeline", "signature", "inclusion", "time", "witness", "c2pa", "facts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +63,11 @@ class Facts:
     video: str | None
     derived: bool
     zone: str | None  # display zone, from the bundle's manifest (not signed)
+    # Anchors outside the merchant (each None/empty unless its check verified it):
+    existed_before_ms: int | None = None  # RFC 3161 genTime of the checkpoint
+    tsa: str | None = None  # who says so (the TSA certificate's subject)
+    witnessed: tuple[str, ...] = ()  # "<witness> at <time>" per valid cosignature
+    content_credentials: str | None = None  # the Trusted C2PA manifest's signer
 
     @property
     def duration_ms(self) -> int:
@@ -91,6 +96,10 @@ class Facts:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out["tracking_ids"] = list(self.tracking_ids)
+        out["witnessed"] = list(self.witnessed)
+        out["existed_before"] = (
+            None if self.existed_before_ms is None else utc(self.existed_before_ms)
+        )
         out["segments"] = {
             "first": self.segments[0],
             "last": self.segments[1],
@@ -129,10 +138,13 @@ class Report:
             part = f" (excerpt: segments {first}..{last} of {of})" if f.excerpt else ""
             # A cancelled or interrupted clip is genuine footage of an unfinished packing.
             status = "" if f.status == "sealed" else f" ({f.status}: {f.end_reason})"
+            anchored = ""
+            if f.existed_before_ms is not None:
+                anchored = f"; existed before {utc(f.existed_before_ms)} per {f.tsa}"
             return (
                 f"VERIFIED{part}: order {f.order_id}{status} packed at station {f.station}, "
                 f"{utc(f.start_ms)} to {utc(f.end_ms)}, {secs(f.duration_ms)} s, "
-                f"sealed in log {f.origin} at index {f.log_index}"
+                f"sealed in log {f.origin} at index {f.log_index}{anchored}"
             )
         failed = self.failed
         if failed:

@@ -19,6 +19,17 @@ Format ``packseal-bundle/v1``, a zip with exactly these members::
     sheet.png, sheet.pdf       the evidence sheet (one page, for people)
     SHA256SUMS                 every other member's SHA-256, in ``sha256sum -c`` format
 
+and, when the station anchors its log and holds C2PA credentials (each optional; a trust
+file that requires one makes a bundle without it fail):
+
+    entries/checkpoint.tsq     the RFC 3161 request over the checkpoint's body (its nonce)
+    entries/checkpoint.tsr     the TSA's response: the checkpoint existed before genTime
+    clip.c2pa.mp4              clip.mp4 with C2PA Content Credentials (one manifest box
+                               inserted after ftyp; see :mod:`verifier.c2pa`)
+
+Witness cosignatures travel inside the proofs: the checkpoint in each tlog-proof is the
+log's signed note with the witnesses' cosignature lines appended (tlog-proof allows it).
+
 The video is stored (not deflated: MP4 does not compress), so a verifier reads it in place.
 Only the entries, proofs and the trust file are evidence; the manifest, README and sheet
 are conveniences, and the verifier compares what it uses of them with the signed entry.
@@ -38,15 +49,17 @@ import os
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from storage import BlobHashError, BlobMissingError, LogStateError, Store, merkle
+from storage.anchors import Anchors, StoredStamp
+from storage.certs import C2paCredentials
 from storage.entries import Clip, SegmentRef, StationKey, parse_as
-from storage.note import NoteSigner
+from storage.note import NoteSigner, parse
 from verifier._errors import VerifierError
 from verifier._manifest import FORMAT, Derived, Manifest, Member
 from verifier._readme import Part, readme
@@ -59,10 +72,12 @@ if TYPE_CHECKING:  # the sheet imports OpenCV: only when a bundle is made
     SheetMaker = Callable[[SheetFacts, Clip, Path], Sheet]
 
 __all__ = [
+    "C2PA_CLIP",
     "CLIP",
     "DERIVED",
     "FORMAT",
     "MANIFEST",
+    "OPTIONAL",
     "REQUIRED",
     "SUMS",
     "BundleSummary",
@@ -81,6 +96,10 @@ SHEET_PDF = "sheet.pdf"
 SUMS = "SHA256SUMS"
 CLIP = "clip.mp4"
 DERIVED = "derived.mp4"
+STAMP_REQUEST = "entries/checkpoint.tsq"
+STAMP_RESPONSE = "entries/checkpoint.tsr"
+C2PA_CLIP = "clip.c2pa.mp4"
+OPTIONAL = (STAMP_REQUEST, STAMP_RESPONSE, C2PA_CLIP)
 REQUIRED = (
     README,
     MANIFEST,
@@ -107,6 +126,9 @@ CAPS = {
     SUMS: 64 << 10,
     CLIP: MAX_VIDEO_BYTES,
     DERIVED: MAX_VIDEO_BYTES,
+    STAMP_REQUEST: 64 << 10,
+    STAMP_RESPONSE: 64 << 10,
+    C2PA_CLIP: MAX_VIDEO_BYTES + (16 << 20),  # the clip plus its manifest store
 }
 _CHUNK = 1 << 20
 
@@ -163,6 +185,9 @@ class ExportResult:
     derived: bool
     excerpt: bool
     summary: BundleSummary
+    stamped: bool = False  # carries an RFC 3161 time-stamp of its checkpoint
+    cosignatures: int = 0  # witness cosignatures on its checkpoint
+    c2pa: bool = False  # carries clip.c2pa.mp4
 
 
 def export_bundle(
@@ -177,6 +202,10 @@ def export_bundle(
     max_bytes: int | None = None,
     zone: dt.tzinfo | None = None,
     make_sheet: SheetMaker | None = None,
+    c2pa: C2paCredentials | None = None,
+    witnesses: Sequence[str] = (),
+    quorum: int = 0,
+    stamped: bool = False,
 ) -> ExportResult:
     """Write the bundle of a clip (by id, else the order's newest clip) to ``out``.
 
@@ -189,6 +218,12 @@ def export_bundle(
     zone the sheet shows local times in (default UTC); ``make_sheet`` replaces
     :func:`verifier.sheet.make_sheet` (tests that export hundreds of bundles: a sheet costs
     ~2 s of PNG encoding). The file appears atomically.
+
+    Anchoring: with ``quorum`` (cosignatures wanted from the witnesses named in
+    ``witnesses``) or ``stamped``, the bundle uses the smallest stored checkpoint covering
+    the clip that has them (the tightest time bound), else the latest one as before;
+    ``ExportResult`` says what it got. With ``c2pa`` credentials the sealed clip is also
+    carried as ``clip.c2pa.mp4`` with Content Credentials (not for a derived copy).
     """
     if not out.parent.is_dir():
         raise ValueError(f"cannot write {out}: the directory {out.parent} does not exist")
@@ -214,8 +249,20 @@ def export_bundle(
                 "it seals a clip, so this means it stopped in between)",
             )
         checkpoint = store.log.sign_checkpoint(signer, now_ms)
-    clip_proof = store.log.tlog_proof(row.idx, checkpoint.size).to_bytes()
-    key_proof = store.log.tlog_proof(key_index, checkpoint.size).to_bytes()
+    anchors = Anchors(store.engine, store.log)
+    if quorum > 0 or stamped:
+        best = anchors.best_checkpoint(row.idx, witnesses=witnesses, quorum=quorum, stamped=stamped)
+        checkpoint = best or checkpoint
+    # The proofs carry the checkpoint with the witnesses' cosignature lines appended.
+    cosigned = anchors.cosigned_note(checkpoint)
+    clip_proof = dataclasses.replace(
+        store.log.tlog_proof(row.idx, checkpoint.size), checkpoint=cosigned
+    ).to_bytes()
+    key_proof = dataclasses.replace(
+        store.log.tlog_proof(key_index, checkpoint.size), checkpoint=cosigned
+    ).to_bytes()
+    stamps = anchors.stamps(checkpoint.size)
+    cosignature_count = len(anchors.cosignatures(checkpoint.size))
     first, last = _segment_span(clip, excerpt)
 
     with _workdir(out) as work:
@@ -279,12 +326,34 @@ def export_bundle(
             zone=_zone_name(zone),
             members={},
         )
-        small[README] = readme(manifest, clip, station, parts, video).encode()
+        if stamps:  # the earliest genTime is the tightest bound
+            small[STAMP_REQUEST] = stamps[0].request
+            small[STAMP_RESPONSE] = stamps[0].response
+        files = {video: (video_path, video_sha)}
+        if c2pa is not None and derived is None:
+            from verifier.c2pa import ClipClaim, sign_clip
+
+            claim = ClipClaim(
+                clip.clip_id,
+                clip.order_id,
+                summary.entry_hash,
+                station.origin,
+                row.idx,
+                checkpoint.size,
+                summary.checkpoint_root,
+            )
+            signed_path = work / C2PA_CLIP
+            sign_clip(sealed_path, signed_path, c2pa, claim, station=clip.station)
+            files[C2PA_CLIP] = (signed_path, _sha256_file(signed_path))
+        small[README] = readme(
+            manifest, clip, station, parts, video, _anchor_notes(stamps, cosigned, files)
+        ).encode()
         members = {n: Member(len(b), hashlib.sha256(b).hexdigest()) for n, b in small.items()}
-        members[video] = Member(video_path.stat().st_size, video_sha)
+        for name, (path, sha) in files.items():
+            members[name] = Member(path.stat().st_size, sha)
         small[MANIFEST] = dataclasses.replace(manifest, members=members).to_bytes()
         tmp = work / "bundle.zip"
-        _write_zip(tmp, small, video, video_path, video_sha, _zip_time(refs[0].start))
+        _write_zip(tmp, small, files, _zip_time(refs[0].start))
         os.replace(tmp, out)
     return ExportResult(
         path=out,
@@ -294,28 +363,62 @@ def export_bundle(
         derived=derived is not None,
         excerpt=manifest.is_excerpt,
         summary=summary,
+        stamped=bool(stamps),
+        cosignatures=cosignature_count,
+        c2pa=C2PA_CLIP in files,
     )
 
 
 def _write_zip(
     path: Path,
     small: dict[str, bytes],
-    video: str,
-    video_path: Path,
-    video_sha: str,
+    files: dict[str, tuple[Path, str]],
     when: tuple[int, int, int, int, int, int],
 ) -> None:
     """The members in reading order, README first; SHA256SUMS last, listing all others."""
     sums = {n: hashlib.sha256(b).hexdigest() for n, b in small.items()}
-    sums[video] = video_sha
+    sums.update({n: sha for n, (_, sha) in files.items()})
     sums_bytes = "".join(f"{h}  {n}\n" for n, h in sorted(sums.items())).encode()
+    entries = (README, MANIFEST, CLIP_ENTRY, CLIP_PROOF, KEY_ENTRY, KEY_PROOF)
     with zipfile.ZipFile(path, "w") as zf:
-        for name in (README, MANIFEST, CLIP_ENTRY, CLIP_PROOF, KEY_ENTRY, KEY_PROOF):
-            _put(zf, name, small[name], when, zipfile.ZIP_DEFLATED)
+        for name in (*entries, STAMP_REQUEST, STAMP_RESPONSE):
+            if name in small:
+                _put(zf, name, small[name], when, zipfile.ZIP_DEFLATED)
         for name in (SHEET_PNG, SHEET_PDF):  # PNG and PDF are compressed already
             _put(zf, name, small[name], when, zipfile.ZIP_STORED)
-        _put_file(zf, video, video_path, when)
+        for name, (file, _) in files.items():
+            _put_file(zf, name, file, when)
         _put(zf, SUMS, sums_bytes, when, zipfile.ZIP_DEFLATED)
+
+
+def _anchor_notes(
+    stamps: Sequence[StoredStamp], cosigned: bytes, files: dict[str, tuple[Path, str]]
+) -> list[str]:
+    out = []
+    if stamps:
+        out += [
+            f"- {STAMP_RESPONSE} is an RFC 3161 time-stamp (asked at {stamps[0].tsa}) over the",
+            f"  checkpoint's text; {STAMP_REQUEST} is the request with the station's nonce.",
+            "  `openssl ts -reply -in entries/checkpoint.tsr -text` shows its time.",
+        ]
+    _, sigs = parse(cosigned)
+    if len(sigs) > 1:
+        out += [
+            f"- The checkpoint in entries/*.proof carries {len(sigs) - 1} witness cosignature(s)",
+            "  (c2sp.org/tlog-cosignature): each witness saw no other history of this log.",
+        ]
+    if C2PA_CLIP in files:
+        out += [
+            f"- {C2PA_CLIP} is {CLIP} with C2PA Content Credentials: one manifest box added",
+            "  after ftyp, nothing else changed. Any C2PA reader shows who recorded it; with",
+            "  the trust file's c2pa_roots as anchors it validates as Trusted.",
+        ]
+    return out
+
+
+def _sha256_file(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _segment_span(clip: Clip, excerpt: tuple[float, float] | None) -> tuple[int, int]:

@@ -12,8 +12,17 @@
                file lists with that key
     inclusion  both entries are leaves under a checkpoint signed by the trust file's key
                for the station's log (C2SP tlog-proof)
+    time       the RFC 3161 time-stamp of that checkpoint, when the trust file lists TSA
+               roots: the clip existed before genTime (see :mod:`verifier._timecheck`)
+    witness    k of the trust file's n witnesses cosigned that checkpoint
+    c2pa       when the trust file lists a C2PA CA: clip.c2pa.mp4 is ``Trusted`` under it,
+               its packseal assertion is this entry and checkpoint, and it is the sealed
+               clip plus one manifest box, byte for byte (see :mod:`verifier.c2pa`)
     facts      what the signed entry says (order, tracking ids, times, station, clip), and
                that the bundle's unsigned labels agree with it
+
+A station key the trust file marks revoked (``revoked_after``) signs nothing after that
+log index: not a clip entry, not a larger checkpoint.
 
 Trust comes only from the :class:`~storage.TrustFile` argument; nothing in the bundle
 can add a key. Every check runs even when an earlier one failed (a check that lacks its
@@ -28,22 +37,27 @@ Outcomes: :func:`verify_bundle` returns :class:`Verified`, raises :class:`NotVer
 from __future__ import annotations
 
 import base64
+import dataclasses
 import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from storage import FormatError, ProofError, SignatureError, TrustFile, VerificationError, merkle
-from storage.checkpoint import SignedCheckpoint, TlogProof
+from storage.checkpoint import Checkpoint, SignedCheckpoint, TlogProof
 from storage.entries import Clip, StationKey, parse_as
-from verifier._errors import BundleError, NotVerified
+from storage.note import parse
+from verifier._errors import BundleError, MediaFormatError, NotVerified
 from verifier._manifest import Manifest
 from verifier._media import Span, check_media
 from verifier._members import read_members
 from verifier._readme import utc
 from verifier._report import CHECKS, Check, Facts, Report, Verified, failed, secs
-from verifier._zip import BundleZip, Problem, find
+from verifier._timecheck import TimeResult, WitnessResult, check_time, check_witnesses
+from verifier._zip import BundleZip, MemberError, Problem, find
 from verifier.bundle import (
+    C2PA_CLIP,
     CAPS,
+    CLIP,
     CLIP_ENTRY,
     CLIP_PROOF,
     KEY_ENTRY,
@@ -112,6 +126,11 @@ class _Verifier:
             zip_problems = contents.problems
             self._parse_entries()
             media_check, media = self._media(z)
+            signature, inclusion = self._signature(), self._inclusion()
+            station_time = None if self.clip is None else self.clip.time
+            time = check_time(self.trust, self.members, self.checkpoint, station_time)
+            witness = check_witnesses(self.trust, self.checkpoint)
+            c2pa_check, signer = self._c2pa(z, media_check)
         checks = [
             failed("zip", zip_problems)
             if zip_problems
@@ -123,11 +142,16 @@ class _Verifier:
             ),
             media_check,
             self._timeline(media),
-            self._signature(),
-            self._inclusion(),
+            signature,
+            inclusion,
+            time.check,
+            witness.check,
+            c2pa_check,
         ]
         facts_check, facts = self._facts(media)
         checks.append(facts_check)
+        if facts is not None:
+            facts = _anchored(facts, time, witness, signer)
         return Report(str(self.path), checks, facts)
 
     # -- entries -----------------------------------------------------------------------------
@@ -226,6 +250,19 @@ class _Verifier:
                 listed[0].vkey,
                 station.vkey,
             )
+        key = next(g for g in listed if g.vkey == station.vkey)
+        index = self._claimed_index()
+        if index is not None and not key.signs_entry(index):
+            return Check(
+                "signature",
+                False,
+                f"the clip (log index {index}) is signed by station key {station.vkey}, which "
+                f"the trust file marks {key.revoked_reason or 'revoked'} after index "
+                f"{key.revoked_after}: its signatures after that point do not count",
+                f"a signature at index {key.revoked_after} or before, or by the key that "
+                "replaced it",
+                f"index {index}",
+            )
         if clip is None:
             return Check("signature", False, self.clip_error)
         try:
@@ -277,16 +314,29 @@ class _Verifier:
                 problems.append(Problem(f"{proof_name} is not a C2SP tlog-proof: {e.message}"))
         if problems:
             return failed("inclusion", problems)
-        verifiers = [g.verifier() for g in self.trust.logs]
         want_origin = None if self.station is None else self.station.origin
         opened: dict[str, tuple[TlogProof, SignedCheckpoint]] = {}
         for label, proof_name, entry_name, proof, entry in proofs:
+            size = _checkpoint_size(proof.checkpoint)
+            # A revoked key's signature on a checkpoint past its revocation point does
+            # not count: it could sign a forked history after it was stolen.
+            verifiers = [g.verifier() for g in self.trust.logs if g.signs_checkpoint(size)]
+            retired = [
+                g
+                for g in self.trust.logs
+                if not g.signs_checkpoint(size) and g.origin == want_origin
+            ]
             try:
                 signed = proof.verify(entry, verifiers)
             except SignatureError as e:
+                why = "".join(
+                    f" (key {g.vkey.split('+')[1]} was {g.revoked_reason or 'revoked'} after "
+                    f"index {g.revoked_after}: it cannot sign a checkpoint of size {size})"
+                    for g in retired[:1]
+                )
                 problems.append(
                     Problem(
-                        f"{proof_name}: {e.message}",
+                        f"{proof_name}: {e.message}{why}",
                         "a checkpoint signed by the key the trust file lists for its log",
                         "no such signature",
                     )
@@ -343,6 +393,75 @@ class _Verifier:
             f"clip entry (index {clip_proof.index}) and station key (index {key_proof.index}) "
             f"lead to {where} of log {cp.origin}, signed by the trusted log key",
         )
+
+    def _claimed_index(self) -> int | None:
+        raw = self.members.get(CLIP_PROOF)
+        if raw is None:
+            return None
+        try:
+            return TlogProof.from_bytes(raw).index
+        except FormatError:
+            return None
+
+    # -- c2pa --------------------------------------------------------------------------------
+
+    def _c2pa(self, z: BundleZip, media: Check) -> tuple[Check, str | None]:
+        from verifier.c2pa import C2paCheckError, ClipClaim, check_clip
+
+        info = find(z.infos, C2PA_CLIP)
+        roots = self.trust.c2pa_roots
+        if info is None:
+            if roots:
+                return Check(
+                    "c2pa",
+                    False,
+                    f"the trust file requires C2PA Content Credentials; the bundle has no "
+                    f"{C2PA_CLIP}",
+                    C2PA_CLIP,
+                    "nothing",
+                ), None
+            return Check("c2pa", True, "no Content Credentials required by the trust file"), None
+        if not roots:
+            return Check(
+                "c2pa",
+                True,
+                f"the bundle carries {C2PA_CLIP}, but the trust file lists no C2PA CA: it was "
+                "not checked and is not evidence (clip.mp4 is)",
+            ), None
+        clip, cp, proof = self.clip, self.checkpoint, self.clip_proof
+        if clip is None or cp is None or proof is None or media.ok is not True:
+            return Check(
+                "c2pa", None, "not checked: the clip, its proof or its video did not verify"
+            ), None
+        claim = ClipClaim(
+            clip.clip_id,
+            clip.order_id,
+            merkle.leaf_hash(self.members[CLIP_ENTRY]).hex(),
+            cp.checkpoint.origin,
+            proof.index,
+            cp.checkpoint.size,
+            base64.b64encode(cp.checkpoint.root_hash).decode(),
+        )
+        video = find(z.infos, CLIP)
+        if video is None:
+            return Check("c2pa", None, "not checked: the bundle has no sealed clip.mp4"), None
+        try:
+            # The view stays the zip's to close (BundleZip.close); c2pa only reads and seeks.
+            stream = z.open_video(info, CAPS[C2PA_CLIP])
+            creds = check_clip(stream, "".join(roots), claim, _sealed_hash(z, video))  # type: ignore[arg-type]
+        except C2paCheckError as e:
+            return Check("c2pa", False, e.message, e.expected, e.found), None
+        except MediaFormatError as e:
+            return Check("c2pa", False, f"{C2PA_CLIP} is not an MP4: {e.message}"), None
+        except MemberError as e:
+            return failed("c2pa", [e.problem]), None
+        return Check(
+            "c2pa",
+            True,
+            f"{C2PA_CLIP} carries Content Credentials signed by {creds.signer} ({creds.issuer}), "
+            "Trusted under the trust file's C2PA CA; its packseal assertion is this entry and "
+            "checkpoint, and without its manifest box it is clip.mp4 byte for byte",
+        ), f"{creds.signer} ({creds.issuer})"
 
     # -- facts -------------------------------------------------------------------------------
 
@@ -414,3 +533,34 @@ class _Verifier:
 
 
 # -- helpers --------------------------------------------------------------------------------
+
+
+def _checkpoint_size(raw: bytes) -> int:
+    try:
+        text, _ = parse(raw)
+        return Checkpoint.from_text(text).size
+    except FormatError:
+        return 0  # the proof check reports the format error itself
+
+
+def _sealed_hash(z: BundleZip, info: object) -> str:
+    import hashlib
+
+    f = z.open_video(info, CAPS[CLIP])  # type: ignore[arg-type]
+    digest = hashlib.sha256()
+    f.seek(0)
+    while chunk := f.read(1 << 20):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _anchored(facts: Facts, time: TimeResult, witness: WitnessResult, signer: str | None) -> Facts:
+    stamp = time.stamp if time.check.ok else None
+    witnessed = witness.cosigned if witness.check.ok else ()
+    return dataclasses.replace(
+        facts,
+        existed_before_ms=None if stamp is None else stamp.gen_ms,
+        tsa=None if stamp is None else stamp.tsa,
+        witnessed=tuple(f"{c.name} at {utc(c.time * 1000)}" for c in witnessed),
+        content_credentials=signer,
+    )

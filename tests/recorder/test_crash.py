@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 TRIALS = 20
-SEGMENT_MS = 2000
+SEGMENT_MS = 1000  # short segments: each trial reaches its first sealed segment sooner
 # The open segment, plus x264's frame delay (~9 frames, recorder/encoder.py), plus the
 # frames journal flush interval (30 frames): what a SIGKILL may lose of the footage.
 MAX_LOST_MS = SEGMENT_MS + 9 * 1000 // 15 + 30 * 1000 // 15 + 300
@@ -32,7 +32,10 @@ def _config(tmp_path: Path) -> Path:
     cfg = {
         "data_dir": str(tmp_path / "data"),
         "merchant": {"name": "Crash Shop", "id": "crash"},
-        "station": {"camera": {"width": 640, "height": 360, "fps": 15}},
+        "station": {
+            "camera": {"width": 640, "height": 360, "fps": 15},
+            "encoder": {"segment_seconds": SEGMENT_MS // 1000},
+        },
     }
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(cfg))
@@ -59,8 +62,18 @@ def test_sigkill_during_recording(tmp_path: Path) -> None:
     rng = random.Random(1129)
     kills: list[tuple[int, str | None]] = []  # (wall ms at the kill, the clip open then)
     for _ in range(TRIALS):
+        last = app.store.last_segment()
+        previous_run = None if last is None else last.run
         proc = _packseal(config, "record", "--source", "demo")
-        time.sleep(rng.uniform(2.0, 6.0))
+        # Kill only once this run has sealed a segment of its own: a run killed before its
+        # first segment closes leaves no trace to check (all its footage was the open one).
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            last = app.store.last_segment()
+            if last is not None and last.run != previous_run:
+                break
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0.0, 3.0))
         open_clip = None
         if state_file.exists():
             with open(state_file) as f:

@@ -70,3 +70,26 @@ def test_dumps_rejects_floats_and_big_ints() -> None:
         canonical.dumps(2**53)
     with pytest.raises(TypeError, match="keys must be strings"):
         canonical.dumps({1: 2})
+
+
+@given(st.binary(max_size=120) | json_values.map(lambda v: canonical.dumps(v)))
+def test_fast_path_agrees_with_the_strict_parser(data: bytes) -> None:
+    # loads() tries the C parser first and falls back to the strict, hooked parser only
+    # to name an error; both must accept and reject exactly the same inputs.
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return
+    try:
+        strict = canonical._loads_strict(data, text)
+    except FormatError:
+        with pytest.raises(FormatError):
+            canonical.loads(data)
+        return
+    assert canonical.loads(data) == strict
+
+
+@given(json_values)
+def test_fast_check_agrees_with_the_strict_check(value: Any) -> None:
+    if canonical._valid(value, 0):
+        canonical._check(value, "$", 0)  # must not raise

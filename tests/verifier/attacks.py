@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from storage import TrustFile
+
 
 @dataclass(frozen=True, slots=True)
 class Attack:
@@ -23,3 +25,8 @@ class Attack:
     tamper: Callable[[Path, Any], None]
     check: str  # the named check that must fail
     message: str  # a regular expression the failing check's message must match
+    # "anchored": tamper with the bundle of a station with a TSA, a witness and C2PA
+    # (tests/anchored.py), verified against its trust file, which requires all three.
+    base: Literal["plain", "anchored"] = "plain"
+    # A scenario, not an edit: the merchant's trust file as it is after a revocation.
+    trust: Callable[[Any], TrustFile] | None = None

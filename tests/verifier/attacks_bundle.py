@@ -41,7 +41,7 @@ CLIP = "entries/clip.json"
 CLIP_PROOF = "entries/clip.proof"
 KEY = "entries/station-key.json"
 KEY_PROOF = "entries/station-key.proof"
-_STORED = {VIDEO, "derived.mp4", "sheet.png", "sheet.pdf"}
+_STORED = {VIDEO, "derived.mp4", "clip.c2pa.mp4", "sheet.png", "sheet.pdf"}
 
 
 def attack(name: str, check: str, message: str) -> Callable[[Tamper], Tamper]:
@@ -840,6 +840,10 @@ def _(path: Path, ctx: Any) -> None:
 @attack("manifest names another log index", "facts", r"the manifest's log index is 3,")
 def _(path: Path, ctx: Any) -> None:
     edit(path, lambda m: set_manifest(m, clip_index=3))
+
+
+# Time-stamps, witnesses, C2PA and revoked keys: vectors on the anchored bundle.
+from tests.verifier import attacks_trust  # noqa: E402, F401
 
 
 def _check_unique() -> None:

@@ -9,6 +9,7 @@ makes that the same recording, not a second one.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from storage import ClipQuery, Ed25519Signer, StationKey, Store, TrustedLog, TrustFile
 from storage.entries import GENESIS, Clip, Entry, parse_as
+from tests.anchored import Anchored, make_anchored
 from tests.recording import Recording, record_demo
 from verifier.bundle import export_bundle
 
@@ -242,3 +244,16 @@ def attack_ctx(
             tmp_path_factory.mktemp("attacks"),
         ),
     )
+
+
+@pytest.fixture(scope="session")
+def anchored(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Anchored:
+    """A station with a real TSA and witness on 127.0.0.1 and C2PA credentials, two orders
+    recorded, their bundles exported (read-only: copy to tamper). ~12 s, once."""
+
+    def make() -> Anchored:
+        stack = contextlib.ExitStack()
+        request.addfinalizer(stack.close)
+        return make_anchored(tmp_path_factory.mktemp("anchored"), stack)
+
+    return _once("anchored", make)

@@ -1,0 +1,207 @@
+"""Commands of the web faces: station (recording + station screen), serve (portal), users."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+from packseal._cli import Lazy, pass_lazy
+from packseal.runner import make_source, make_station, parse_epoch, run_station
+from packseal.web import ServerThread, create_portal, is_loopback, serve_forever
+from storage import PacksealError
+from storage.accounts import ROLES, Accounts
+
+
+@click.command()
+@click.option(
+    "--source",
+    default="camera",
+    show_default=True,
+    help="camera, camera:N, camera:/dev/videoN, file:PATH, demo or demo:SEED",
+)
+@click.option("--fast", is_flag=True, help="Files and demo: as fast as possible, not in real time.")
+@click.option("--epoch", help="Files and demo: RFC 3339 time of the first frame.")
+@click.option(
+    "--for", "for_seconds", type=click.FloatRange(min=0.1), help="Seconds of footage to record."
+)
+@click.option(
+    "--stats-json",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write counters here at exit.",
+)
+@click.option(
+    "--gun", "gun_input", help="Scanner gun input (stdin or a device path); overrides config."
+)
+@click.option("--host", help="Address of the station screen (default: web.station_host).")
+@click.option("--port", type=click.IntRange(0, 65535), help="Its port (default: web.station_port).")
+@pass_lazy
+def station(
+    lazy: Lazy,
+    source: str,
+    fast: bool,
+    epoch: str | None,
+    for_seconds: float | None,
+    stats_json: Path | None,
+    gun_input: str | None,
+    host: str | None,
+    port: int | None,
+) -> int:
+    """Run the station with its screen for the packer (live picture, banner, sounds).
+
+    Same recording as `record`; the screen is served on 127.0.0.1 by default, where it
+    needs no login. Ctrl-C stops cleanly and seals what is open.
+    """
+    from packseal.web.station import create_station_screen
+
+    app = lazy.app
+    web_cfg = app.config.web
+    host = host or web_cfg.station_host
+    port = web_cfg.station_port if port is None else port
+    try:
+        epoch_ms = parse_epoch(epoch) if epoch else None
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--epoch") from None
+    token = None
+    if not is_loopback(host):
+        token = web_cfg.station_token or secrets.token_urlsafe(24)
+    frames = make_source(app, source, realtime=not fast, epoch_ms=epoch_ms)
+    recorder = make_station(
+        app, frames, realtime=not fast, for_ms=round(for_seconds * 1000) if for_seconds else None
+    )
+    web, screen = create_station_screen(recorder, app.config, host=host, port=port, token=token)
+    server = ServerThread(web, host, port).start()
+    address = server.url + (f"/?token={token}" if token else "/")
+    click.echo(f"station screen: {address}", err=True)
+    if token and not web_cfg.station_token:
+        click.echo("  (a new token for this run; set web.station_token to keep one)", err=True)
+    try:
+        try:
+            run_station(app, recorder, gun_input=gun_input, echo=click.echo)
+        except PacksealError as e:
+            # The packer looks at the screen, not at this terminal: keep the screen up,
+            # showing RECORDING STOPPED and why, until someone stops the program.
+            screen.failure = e.message
+            click.echo(f"error: {e.message}", err=True)
+            click.echo("the station screen shows the error; Ctrl-C to quit", err=True)
+            _wait_for_interrupt()
+            raise
+    finally:
+        server.stop()
+        if stats_json is not None:
+            stats_json.write_text(json.dumps(recorder.stats(), indent=2) + "\n")
+    s = recorder.status()
+    click.echo(
+        f"stopped: {s.frames_encoded} frames encoded, {s.frames_dropped} dropped, "
+        f"{s.segments_sealed} segments and {s.clips_sealed} clips sealed"
+    )
+    return 0
+
+
+def _wait_for_interrupt() -> None:
+    forever = threading.Event()
+    try:
+        while not forever.wait(3600):
+            pass
+    except KeyboardInterrupt:
+        return
+
+
+@click.command()
+@click.option("--host", help="Address to listen on (default: web.host).")
+@click.option("--port", type=click.IntRange(0, 65535), help="Port (default: web.port).")
+@pass_lazy
+def serve(lazy: Lazy, host: str | None, port: int | None) -> int:
+    """Serve the portal: clip search, the clip player, evidence downloads, audits."""
+    app = lazy.app
+    cfg = app.config.web
+    host = host or cfg.host
+    port = cfg.port if port is None else port
+    loopback = is_loopback(host)
+    tls = cfg.tls_cert is not None and cfg.tls_key is not None
+    accounts = Accounts(app.store.engine)
+    if accounts.count_users() == 0:
+        click.echo(
+            "note: no users yet; add one with `packseal users add NAME --role admin`", err=True
+        )
+    if not loopback and not tls:
+        click.echo(
+            f"note: on {host} the session cookies are Secure: browsers send them over HTTPS "
+            "only. Set web.tls_cert and web.tls_key, or serve behind an HTTPS proxy.",
+            err=True,
+        )
+    web = create_portal(
+        app, secure_cookies=not loopback, accounts=accounts, scratch=app.config.data_dir / "tmp"
+    )
+    scheme = "https" if tls else "http"
+    click.echo(f"portal: {scheme}://{host}:{port}/", err=True)
+    serve_forever(web, host, port, tls_cert=cfg.tls_cert, tls_key=cfg.tls_key)
+    return 0
+
+
+@click.group()
+def users() -> None:
+    """Portal users: merchant (find, watch, export), auditor (+ audit), admin (+ users)."""
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password: str = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from one line of stdin.")
+@pass_lazy
+def users_add(lazy: Lazy, name: str, role: str, password_stdin: bool) -> int:
+    """Add a user (the password is asked for, twice, and stored as an Argon2 hash)."""
+    app = lazy.app
+    accounts = Accounts(app.store.engine)
+    user = accounts.add_user(name, role, _read_password(password_stdin), at_ms=app.clock.now_ms())
+    click.echo(f"added {user.name} ({user.role})")
+    return 0
+
+
+@users.command("list")
+@pass_lazy
+def users_list(lazy: Lazy) -> int:
+    """List users, their roles, and their API tokens."""
+    from packseal._cli_station import rfc3339
+
+    accounts = Accounts(lazy.app.store.engine)
+    found = accounts.users()
+    if not found:
+        click.echo("no users; add one with `packseal users add NAME --role admin`")
+        return 0
+    tokens = accounts.tokens()
+    for u in found:
+        live = [t for t in tokens if t.user == u.name and t.revoked_ms is None]
+        state = "" if u.active else "  (disabled)"
+        click.echo(
+            f"{u.name:24} {u.role:9} since {rfc3339(u.created_ms)[:10]}  "
+            f"{len(live)} API token(s){state}"
+        )
+    return 0
+
+
+@users.command("token")
+@click.argument("name")
+@click.option("--label", default="cli", show_default=True, help="What the token is for.")
+@pass_lazy
+def users_token(lazy: Lazy, name: str, label: str) -> int:
+    """Issue an API token for NAME (printed once; only its hash is stored)."""
+    app = lazy.app
+    token = Accounts(app.store.engine).issue_token(name, label=label, at_ms=app.clock.now_ms())
+    click.echo(token)
+    click.echo("use it as `Authorization: Bearer <token>`; it is not shown again", err=True)
+    return 0
+
+
+COMMANDS: list[click.Command] = [station, serve, users]

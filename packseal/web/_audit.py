@@ -1,0 +1,76 @@
+"""Whole-store audits started from the portal: one at a time, in a background thread,
+with progress a page can poll and the outcome kept in the ``audit_runs`` table."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from packseal.web._http import WebError
+from storage.accounts import AccountError, Accounts, AuditRun
+
+Runner = Callable[[Callable[[int, int], None]], dict[str, Any]]
+Clock = Callable[[], int]
+
+_PROGRESS_EVERY_S = 0.5  # progress rows written at most this often (a poll sees it)
+
+
+class AuditJobs:
+    def __init__(self, accounts: Accounts, runner: Runner, clock: Clock) -> None:
+        self.accounts = accounts
+        self.runner = runner
+        self.clock = clock
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def start(self, user: str) -> AuditRun:
+        with self._lock:
+            try:
+                run_id = self.accounts.start_audit_run(user, at_ms=self.clock())
+            except AccountError as e:
+                raise WebError(409, e.message, hint=e.hint) from None
+            thread = threading.Thread(
+                target=self._run, args=(run_id,), name=f"packseal-audit-{run_id}", daemon=True
+            )
+            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+            thread.start()
+        run = self.accounts.audit_run(run_id)
+        assert run is not None
+        return run
+
+    def _run(self, run_id: int) -> None:
+        last = 0.0
+
+        def progress(done: int, total: int) -> None:
+            nonlocal last
+            now = time.monotonic()
+            if now - last >= _PROGRESS_EVERY_S or done >= total:
+                last = now
+                self.accounts.audit_progress(run_id, done, total)
+
+        try:
+            summary = self.runner(progress)
+        except WebError as e:
+            self._fail(run_id, e.message)
+        except Exception as e:  # the run is recorded as failed, with what went wrong
+            self._fail(run_id, f"{type(e).__name__}: {e}")
+        else:
+            self.accounts.finish_audit_run(
+                run_id,
+                "clean" if summary.get("ok") else "findings",
+                at_ms=self.clock(),
+                summary=summary,
+            )
+
+    def _fail(self, run_id: int, message: str) -> None:
+        self.accounts.finish_audit_run(
+            run_id, "failed", at_ms=self.clock(), summary={}, error=message[:2000]
+        )
+
+    def join(self, timeout: float = 30.0) -> None:
+        """Wait for running audits (portal shutdown; tests)."""
+        deadline = time.monotonic() + timeout
+        for t in list(self._threads):
+            t.join(max(0.0, deadline - time.monotonic()))

@@ -1,0 +1,286 @@
+"""The portal's pages for people: login, clip search, the clip page, video and exports."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
+
+from packseal.web._auth import LOGIN_COOKIE, SESSION_COOKIE, Principal, Reader
+from packseal.web._clips import (
+    SEARCH_FIELDS,
+    STATUSES,
+    clip_facts,
+    load_clip,
+    parse_search,
+    search,
+)
+from packseal.web._context import PortalContext, portal
+from packseal.web._evidence import MARKETPLACE_BYTES, Export
+from packseal.web._http import WebError, client_ip, safe_next
+from packseal.web._media import parse_range
+from packseal.web._stats import stations
+from storage import ClipRow
+from storage.accounts import AccountError, same_secret
+
+router = APIRouter(include_in_schema=False)
+
+
+def record(
+    ctx: PortalContext,
+    request: Request,
+    who: Principal,
+    action: str,
+    row: ClipRow | None = None,
+    detail: str = "",
+) -> None:
+    ctx.accounts.record(
+        at_ms=ctx.now_ms(),
+        user=who.name,
+        role=who.role,
+        action=action,
+        client_ip=client_ip(request),
+        clip_id=row.clip_id if row else None,
+        order_id=row.order_id if row else None,
+        # scripts (API tokens) and people (sessions) both leave a trace; say which
+        detail=" ".join(x for x in (detail, "via token" if who.via == "token" else "") if x),
+    )
+
+
+def page(request: Request, name: str, context: dict[str, object], status: int = 200) -> Response:
+    ctx = portal(request)
+    return ctx.templates.TemplateResponse(
+        request,
+        name,
+        {"principal": getattr(request.state, "principal", None), **context},
+        status_code=status,
+    )
+
+
+# -- login ---------------------------------------------------------------------------------
+
+
+@router.get("/")
+def home() -> RedirectResponse:
+    return RedirectResponse("/clips", status_code=303)
+
+
+def _login_page(
+    request: Request, next_path: str, error: str | None = None, status: int = 200
+) -> Response:
+    ctx = portal(request)
+    token = secrets.token_urlsafe(32)
+    response = page(
+        request,
+        "login.html",
+        {"csrf": token, "next": next_path, "error": error, "name": ""},
+        status,
+    )
+    # Double-submit token for the login form only: there is no session to keep a
+    # synchronizer token in yet, and SameSite=Strict keeps other sites from sending it.
+    response.set_cookie(
+        LOGIN_COOKIE,
+        token,
+        max_age=3600,
+        httponly=True,
+        samesite="strict",
+        secure=ctx.secure_cookies,
+        path="/login",
+    )
+    return response
+
+
+@router.get("/login")
+def login_form(
+    request: Request, next: Annotated[str | None, Query(max_length=2000)] = None
+) -> Response:
+    return _login_page(request, safe_next(next))
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    name: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=1024)],
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/clips",
+) -> Response:
+    ctx = portal(request)
+    cookie = request.cookies.get(LOGIN_COOKIE, "")
+    if not cookie or not csrf_token or not same_secret(cookie, csrf_token):
+        raise WebError(
+            403,
+            "the login form has expired or came from another site",
+            hint="reload the login page and sign in again",
+        )
+    ip = client_ip(request)
+    ctx.limiter.check(ip, name)
+    try:
+        user = ctx.accounts.authenticate(name, password)
+    except AccountError as e:
+        ctx.limiter.failed(ip, name)
+        return _login_page(request, safe_next(next), e.message, 401)
+    ctx.limiter.succeeded(name)
+    token, _session = ctx.accounts.create_session(
+        user, at_ms=ctx.now_ms(), ttl_ms=ctx.session_ms, client_ip=ip
+    )
+    ctx.accounts.record(
+        at_ms=ctx.now_ms(), user=user.name, role=user.role, action="login", client_ip=ip
+    )
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=ctx.session_ms // 1000,
+        httponly=True,
+        samesite="lax",
+        secure=ctx.secure_cookies,
+        path="/",
+    )
+    response.delete_cookie(LOGIN_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, who: Reader) -> Response:
+    ctx = portal(request)
+    if who.session_token is not None:
+        ctx.accounts.end_session(who.session_token)
+    record(ctx, request, who, "logout")
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# -- search ----------------------------------------------------------------------------
+
+
+@router.get("/orders/{order_id}")
+def order_page(order_id: str, request: Request, who: Reader) -> RedirectResponse:
+    """A stable link for a shop's back office: the newest clip of an order."""
+    ctx = portal(request)
+    s, errors = parse_search({"order": order_id})
+    rows = ctx.app.store.clips(s.query(ctx.zone)) if not errors else []
+    if not rows:
+        raise WebError(
+            404,
+            f"no clip of order {order_id[:128]} in this store",
+            hint="search the clips page by tracking id or date instead",
+        )
+    return RedirectResponse(f"/clips/{rows[0].clip_id}", status_code=303)
+
+
+@router.get("/clips")
+def clips_page(request: Request, who: Reader) -> Response:
+    ctx = portal(request)
+    params = request.query_params
+    s, errors = parse_search(params)
+    rows, has_next = ([], False) if errors else search(ctx, s)
+    return page(
+        request,
+        "clips.html",
+        {
+            "rows": rows,
+            "s": s,
+            "errors": errors,
+            "form": {k: params.get(k, "")[:200] for k in SEARCH_FIELDS},
+            "stations": stations(ctx.app.store),
+            "statuses": STATUSES,
+            "has_next": has_next,
+            "base_query": {k: params[k] for k in SEARCH_FIELDS if params.get(k)},
+        },
+        422 if errors else 200,
+    )
+
+
+# -- one clip --------------------------------------------------------------------------
+
+
+@router.get("/clips/{clip_id}")
+def clip_page(clip_id: str, request: Request, who: Reader) -> Response:
+    ctx = portal(request)
+    row = load_clip(ctx, clip_id)
+    record(ctx, request, who, "view", row)
+    facts = clip_facts(ctx, row)
+    others = [r for r in ctx.app.store.clips_of_order(row.order_id) if r.clip_id != row.clip_id]
+    return page(request, "clip.html", {"f": facts, "others": others})
+
+
+@router.api_route("/clips/{clip_id}/video.mp4", methods=["GET", "HEAD"])
+def clip_video(clip_id: str, request: Request, who: Reader) -> Response:
+    ctx = portal(request)
+    row = load_clip(ctx, clip_id)
+    media = ctx.media.get(ctx.app.store, row)
+    wanted = parse_range(request.headers.get("range"), media.size)
+    start, end = wanted if wanted is not None else (0, media.size - 1)
+    headers = {
+        "Accept-Ranges": "bytes",
+        "Content-Length": str(end - start + 1),
+        "ETag": f'"{row.clip_id}-{row.idx}"',  # a sealed clip's bytes never change
+        "Cache-Control": "private, max-age=3600",
+    }
+    if wanted is not None:
+        headers["Content-Range"] = f"bytes {start}-{end}/{media.size}"
+    status = 206 if wanted is not None else 200
+    if request.method == "HEAD":
+        return Response(status_code=status, headers=headers, media_type="video/mp4")
+    if start == 0:
+        # A player asks for byte 0 once per playback and then for later ranges as it
+        # buffers and seeks: one custody event per playback, not one per range.
+        record(ctx, request, who, "play", row)
+    return StreamingResponse(
+        media.read(start, end), status_code=status, headers=headers, media_type="video/mp4"
+    )
+
+
+def _download(
+    export: Export,
+    ctx: PortalContext,
+    request: Request,
+    who: Principal,
+    row: ClipRow,
+    action: str,
+) -> FileResponse:
+    record(ctx, request, who, action, row, detail=export.filename)
+    return FileResponse(
+        export.path,
+        media_type=export.media_type,
+        filename=export.filename,
+        background=BackgroundTask(export.cleanup),
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.get("/clips/{clip_id}/bundle.zip")
+def clip_bundle(clip_id: str, request: Request, who: Reader) -> FileResponse:
+    ctx = portal(request)
+    row = load_clip(ctx, clip_id)
+    return _download(ctx.evidence.bundle(row), ctx, request, who, row, "export-bundle")
+
+
+@router.get("/clips/{clip_id}/sheet.{fmt}")
+def clip_sheet(
+    clip_id: str, fmt: Literal["png", "pdf"], request: Request, who: Reader
+) -> FileResponse:
+    ctx = portal(request)
+    row = load_clip(ctx, clip_id)
+    return _download(ctx.evidence.sheet(row, fmt), ctx, request, who, row, f"export-sheet-{fmt}")
+
+
+@router.get("/clips/{clip_id}/marketplace.zip")
+def clip_marketplace_bundle(clip_id: str, request: Request, who: Reader) -> FileResponse:
+    """The bundle with the video under the marketplace limit (derived only if needed)."""
+    ctx = portal(request)
+    row = load_clip(ctx, clip_id)
+    export = ctx.evidence.bundle(row, max_bytes=MARKETPLACE_BYTES)
+    return _download(export, ctx, request, who, row, "export-marketplace-bundle")
+
+
+@router.get("/clips/{clip_id}/marketplace.mp4")
+def clip_marketplace(clip_id: str, request: Request, who: Reader) -> FileResponse:
+    ctx = portal(request)
+    row = load_clip(ctx, clip_id)
+    return _download(ctx.evidence.derived(row), ctx, request, who, row, "export-marketplace")

@@ -1,0 +1,66 @@
+"""Jinja2 templates of both faces, with autoescape forced on and a few display filters."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+
+
+def local_time(t_ms: int | None, zone: dt.tzinfo, *, seconds: bool = True) -> str:
+    if t_ms is None:
+        return "–"
+    when = dt.datetime.fromtimestamp(t_ms / 1000, zone)
+    return when.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def duration(ms: int | None) -> str:
+    if ms is None:
+        return "–"
+    secs = max(0, round(ms / 1000))
+    if secs < 60:
+        return f"{secs} s"
+    if secs < 3600:
+        return f"{secs // 60} min {secs % 60:02d} s"
+    return f"{secs // 3600} h {secs % 3600 // 60:02d} min"
+
+
+def size(n: int | None) -> str:
+    if n is None:
+        return "–"
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{n} B"
+
+
+def make_templates(
+    zone: dt.tzinfo, *, home: tuple[str, str] = ("/clips", "Back to clips")
+) -> Jinja2Templates:
+    # autoescape=True for every template, not by file extension: a search string like
+    # <script> must come back as text wherever it is shown.
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["when"] = lambda t, seconds=True: local_time(t, zone, seconds=seconds)
+    env.filters["duration"] = duration
+    env.filters["size"] = size
+    env.globals["zone_name"] = zone_label(zone)
+    env.globals["home_url"], env.globals["home_label"] = home
+    return Jinja2Templates(env=env)
+
+
+def zone_label(zone: dt.tzinfo) -> str:
+    return str(getattr(zone, "key", None) or dt.datetime.now(zone).tzname() or "UTC")

@@ -1,0 +1,321 @@
+"""The station screen: what the packer sees and hears while packing.
+
+A page with the live picture, a banner readable from two metres (IDLE / RECORDING ORDER
+X and the elapsed time / ALARM and why), sounds for clip start, clip sealed and errors,
+the last ten clips, and Stop / Cancel buttons. A USB scanner gun types into the page; the
+page sends each code to :meth:`Station.submit`.
+
+Who may use it:
+
+- bound to loopback (the default), anyone at the station's own keyboard: no login. The
+  Host header must name the loopback address, so a web page elsewhere cannot reach the
+  screen through DNS rebinding;
+- bound to any other address, only with the station token (``?token=`` once, then a
+  cookie; or ``Authorization: Bearer``).
+
+Every POST needs the header ``X-Packseal-Station: 1``: another site's page can make a
+browser send a plain form to 127.0.0.1, but not with a custom header (that needs a CORS
+preflight this app never grants).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
+
+from packseal.config import Config
+from packseal.web._http import BodyLimit, SecurityHeaders, WebError, install_error_handlers
+from packseal.web._preview import PreviewCache
+from packseal.web._templates import STATIC, make_templates, size
+from packseal.web.server import is_loopback
+from recorder.station import Station, StationStatus
+from storage.accounts import same_secret
+
+STATION_COOKIE = "packseal_station"
+POST_HEADER = "x-packseal-station"
+_LONG_POLL_S = 1.0
+_DISK_CHECK_S = 5.0
+
+
+@dataclass
+class StationScreen:
+    station: Station
+    config: Config
+    token: str | None  # None: loopback, no token needed
+    allowed_hosts: frozenset[str] | None  # None: any Host header
+    free_bytes: Callable[[], int]
+    reserve_bytes: int
+    zone: dt.tzinfo
+    failure: str | None = None  # set when the station stopped on an error
+    preview: PreviewCache = field(default_factory=PreviewCache)
+    _disk: tuple[float, int] = (0.0, 0)
+
+    def disk_free(self) -> int:
+        checked, free = self._disk
+        if time.monotonic() - checked > _DISK_CHECK_S:
+            free = self.free_bytes()
+            self._disk = (time.monotonic(), free)
+        return free
+
+
+def screen(request: Request) -> StationScreen:
+    found: StationScreen = request.app.state.screen
+    return found
+
+
+def _origin_host(origin: str) -> str:
+    return origin.split("://", 1)[-1].rstrip("/")
+
+
+def guard(request: Request) -> StationScreen:
+    """The request may use the station screen (see the module docstring)."""
+    s = screen(request)
+    host = request.headers.get("host", "")
+    if s.allowed_hosts is not None and host not in s.allowed_hosts:
+        raise WebError(
+            403,
+            "this station screen only answers on its loopback address",
+            hint="open it at the address `packseal station` printed",
+        )
+    if s.token is not None:
+        header = request.headers.get("authorization", "")
+        sent = header[7:] if header.lower().startswith("bearer ") else None
+        sent = sent or request.cookies.get(STATION_COOKIE)
+        if not sent or not same_secret(sent, s.token):
+            raise WebError(
+                401,
+                "this station screen needs its token",
+                hint="open the address with ?token=... that `packseal station` printed, "
+                "or set web.station_token in config.yaml",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+    if request.method == "POST":
+        if request.headers.get(POST_HEADER) != "1":
+            raise WebError(
+                403,
+                f"station actions need the {POST_HEADER} header",
+                hint="use the buttons of the station page",
+            )
+        origin = request.headers.get("origin")
+        if origin is not None and _origin_host(origin) != host:
+            raise WebError(403, "station actions are only accepted from the station page")
+    return s
+
+
+Guarded = Annotated[StationScreen, Depends(guard)]
+router = APIRouter()
+
+
+@router.get("/", include_in_schema=False)
+def page(request: Request, token: Annotated[str | None, Query(max_length=256)] = None) -> Response:
+    s = screen(request)
+    if token is not None and s.token is not None and same_secret(token, s.token):
+        # The token arrives once in the printed URL; a cookie carries it from then on,
+        # and the redirect keeps it out of the address bar and the browser history.
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(
+            STATION_COOKIE, token, httponly=True, samesite="strict", max_age=30 * 86400
+        )
+        return response
+    guard(request)
+    settings = s.config.station
+    templates = request.app.state.templates
+    return templates.TemplateResponse(  # type: ignore[no-any-return]
+        request,
+        "station.html",
+        {
+            "station": settings,
+            "submit_after_ms": settings.scan.gun.submit_after_ms,
+        },
+    )
+
+
+def _elapsed(st: StationStatus) -> int | None:
+    if st.clip_started is None:
+        return None
+    return max(0, st.now_ms - st.clip_started)
+
+
+def status_json(s: StationScreen) -> dict[str, Any]:
+    st = s.station.status()
+    frame = s.station.latest_frame
+    warnings = []
+    free = s.disk_free()
+    if free < max(2 * s.reserve_bytes, s.reserve_bytes + (1 << 30)):
+        warnings.append(f"disk low: {size(free)} free; recording stops at {size(s.reserve_bytes)}")
+
+    def clock(t: int | None) -> str | None:
+        return (
+            None if t is None else dt.datetime.fromtimestamp(t / 1000, s.zone).strftime("%H:%M:%S")
+        )
+
+    return {
+        "station": {"id": s.config.station.id, "name": s.config.station.name},
+        "state": st.state,
+        "order_id": st.order_id,
+        "tracking_ids": list(st.tracking_ids),
+        "elapsed_ms": _elapsed(st),
+        "alarms": list(st.alarms),
+        "alarm_count": st.alarm_count,
+        "warnings": warnings,
+        "failure": s.failure,
+        "clips_opened": st.clips_opened,
+        "clips_sealed": st.clips_sealed,
+        "last_scan": None
+        if st.last_scan is None
+        else {
+            "text": st.last_scan.text,
+            "kind": st.last_scan.kind,
+            "source": st.last_scan.source,
+            "at": clock(st.last_scan.t),
+        },
+        "recent": [
+            {
+                "clip_id": c.clip_id,
+                "order_id": c.order_id,
+                "state": c.state,
+                "started": clock(c.started),
+                "duration_ms": None if c.ended is None else c.ended - c.started,
+                "end_reason": c.end_reason,
+                "tracking_ids": list(c.tracking_ids),
+                "repeat_of": c.repeat_of,
+            }
+            for c in st.recent
+        ],
+        "fps": st.fps,
+        "frames_dropped": st.frames_dropped,
+        "segments_sealed": st.segments_sealed,
+        "frame_index": None if frame is None else frame.index,
+    }
+
+
+@router.get("/api/status")
+def status(s: Guarded) -> dict[str, Any]:
+    return status_json(s)
+
+
+@router.get("/api/preview.jpg", response_class=Response)
+async def preview(
+    s: Guarded, after: Annotated[int | None, Query(ge=-1, le=2**62)] = None
+) -> Response:
+    """The newest frame; with ``after=N``, waits (up to 1 s) for a frame newer than N."""
+    deadline = time.monotonic() + _LONG_POLL_S
+    frame = s.station.latest_frame
+    while after is not None and (frame is None or frame.index == after):
+        if time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.015)
+        frame = s.station.latest_frame
+    if frame is None:
+        raise WebError(503, "no camera frame yet", hint="the station is starting")
+    jpeg = await run_in_threadpool(
+        s.preview.get, frame, s.station.last_reads(), s.config.station.scan.zone
+    )
+    return Response(
+        jpeg,
+        media_type="image/jpeg",
+        headers={"Cache-Control": "no-store", "X-Frame-Index": str(frame.index)},
+    )
+
+
+class ScanIn(BaseModel):
+    code: str = Field(min_length=1, max_length=512, description="what the scanner typed")
+
+
+@router.post("/api/scan")
+def scan(body: ScanIn, s: Guarded) -> dict[str, Any]:
+    done = s.station.submit(body.code, "web")
+    if done is None:
+        raise WebError(
+            422,
+            "the scanned code is empty or too long",
+            hint="scan the barcode again; codes are at most 256 characters",
+        )
+    return {"accepted": True, "text": done.text, "kind": done.kind}
+
+
+def _control(s: StationScreen, code: str, what: str) -> dict[str, Any]:
+    if s.station.status().order_id is None:
+        raise WebError(409, f"no clip is open to {what}", hint="scan an order to start one")
+    s.station.submit(code, "web")
+    return {"accepted": True}
+
+
+@router.post("/api/stop")
+def stop(s: Guarded) -> dict[str, Any]:
+    return _control(s, s.config.station.scan.stop_code, "stop")
+
+
+@router.post("/api/cancel")
+def cancel(s: Guarded) -> dict[str, Any]:
+    return _control(s, s.config.station.scan.cancel_code, "cancel")
+
+
+@router.post("/api/alarms/clear")
+def clear_alarms(s: Guarded) -> dict[str, Any]:
+    s.station.clear_alarms()
+    return {"cleared": True}
+
+
+def loopback_hosts(port: int) -> frozenset[str]:
+    names = ("127.0.0.1", "localhost", "[::1]")
+    return frozenset({*names, *(f"{n}:{port}" for n in names)})
+
+
+def create_station_screen(
+    station: Station,
+    config: Config,
+    *,
+    host: str,
+    port: int,
+    token: str | None = None,
+    free_bytes: Callable[[], int] | None = None,
+    allowed_hosts: frozenset[str] | None = None,
+) -> tuple[FastAPI, StationScreen]:
+    """The station screen app for ``station``, to be served on ``host:port``.
+
+    Off loopback ``token`` is required. ``allowed_hosts`` defaults to the loopback names
+    with ``port`` on loopback (tests pass the test client's host).
+    """
+    loopback = is_loopback(host)
+    if not loopback and not token:
+        raise ValueError(f"the station screen on {host} (not loopback) needs a token")
+    zone_name = config.station.timezone
+    state = StationScreen(
+        station=station,
+        config=config,
+        token=None if loopback else token,
+        allowed_hosts=(allowed_hosts or loopback_hosts(port)) if loopback else None,
+        free_bytes=free_bytes or station.store.blobs.free_bytes,
+        reserve_bytes=station.store.blobs.min_free_bytes,
+        zone=zoneinfo.ZoneInfo(zone_name) if zone_name else _local_zone(),
+    )
+    web = FastAPI(title="packseal station screen", docs_url=None, redoc_url=None, openapi_url=None)
+    web.state.screen = state
+    web.state.templates = make_templates(state.zone, home=("/", "Back to the station screen"))
+    install_error_handlers(web)
+    web.add_middleware(BodyLimit, max_bytes=8 * 1024)  # a scanned code, never more
+    web.add_middleware(SecurityHeaders)
+    web.include_router(router)
+
+    @web.get("/healthz", include_in_schema=False)
+    def healthz() -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    web.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return web, state
+
+
+def _local_zone() -> dt.tzinfo:
+    return dt.datetime.now().astimezone().tzinfo or dt.UTC

@@ -1,0 +1,167 @@
+"""`packseal audit` and `packseal purge`, driven through main([...]) on a recorded store."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from packseal.cli import main
+from storage.retention import DAY_MS
+from tests.recording import Recording, copy_store
+from tests.verifier.attacks_store import STORE_ATTACKS
+from tests.verifier.conftest import recording  # noqa: F401  (the session's recording)
+
+CONFIG = "merchant: {name: Test Shop, id: test}\nstation: {camera: {width: 640, height: 360}}\n"
+
+
+@pytest.fixture
+def workdir(
+    recording: Recording,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Path:
+    """A private copy of the recording's data directory, with a config.yaml, as the cwd."""
+    copy_store(recording.data_dir, tmp_path / "data")
+    (tmp_path / "config.yaml").write_text(CONFIG)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _tamper(workdir: Path, name: str, recording: Recording) -> None:  # noqa: F811
+    attack = next(a for a in STORE_ATTACKS if a.name.startswith(name))
+
+    class Keys:
+        station = recording.app.station_signer
+        root = recording.app.root_signer
+
+    attack.tamper(workdir / "data", Keys())
+
+
+def _facts(recording: Recording) -> tuple[int, int, int, list[int]]:  # noqa: F811
+    """(entries, clips, segments, checkpoint sizes) of the recording."""
+    store = recording.app.store
+    sizes = [c.size for c in store.log.checkpoints()]
+    return store.log.size(), store.count_clips(), len(store.segments(0, 10**9)), sizes
+
+
+def test_clean(
+    workdir: Path,
+    capsys: pytest.CaptureFixture[str],
+    recording: Recording,  # noqa: F811
+) -> None:
+    size, clips, segments, sizes = _facts(recording)
+    assert main(["audit"]) == 0
+    assert capsys.readouterr().out.startswith(
+        f"store clean: {size} entries, {clips} clips, {segments + 1} blobs verified, "
+        f"{len(sizes)} checkpoints, "
+    )
+    assert main(["audit", "--no-hash"]) == 0
+    assert f"{segments + 1} blobs present (not hashed: --no-hash)" in capsys.readouterr().out
+
+
+def test_json_and_a_published_trust_file(
+    workdir: Path,
+    capsys: pytest.CaptureFixture[str],
+    recording: Recording,  # noqa: F811
+) -> None:
+    assert main(["keys", "trust"]) == 0
+    (workdir / "trust.json").write_text(capsys.readouterr().out)
+    assert main(["audit", "--json", "--trust", "trust.json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    size, clips, _, _ = _facts(recording)
+    assert (doc["ok"], doc["size"], doc["stats"]["clips"], doc["findings"]) == (
+        True,
+        size,
+        clips,
+        [],
+    )
+
+
+def test_findings_exit_1_grouped_by_severity(
+    workdir: Path,
+    capsys: pytest.CaptureFixture[str],
+    recording: Recording,  # noqa: F811
+) -> None:
+    _tamper(workdir, "segment blob deleted without", recording)
+    assert main(["audit"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith(f"FINDINGS: 1 errors ({_facts(recording)[0]} entries")
+    assert "errors:\n  [blobs] segment 5 (from entry 6): media missing" in out
+    assert main(["audit", "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["counts"] == [
+        {"check": "blobs", "severity": "error", "count": 1}
+    ]
+
+
+def test_a_fork_writes_the_proof_of_misbehaviour(
+    workdir: Path,
+    capsys: pytest.CaptureFixture[str],
+    recording: Recording,  # noqa: F811
+) -> None:
+    *_, sizes = _facts(recording)
+    _tamper(workdir, "old entry rewritten, latest", recording)
+    assert main(["audit"]) == 1
+    out = capsys.readouterr().out
+    # Every older checkpoint over the rewritten entry forks from the re-signed latest.
+    older, latest = [s for s in sizes[:-1] if s > 3], sizes[-1]
+    assert f"[consistency] stored checkpoint at size {older[0]}" in out
+    written = sorted((workdir / "data-evidence").iterdir())
+    assert [p.name for p in written] == sorted(
+        f"misbehaviour-packseal.local_test_station-01-{s}-{latest}.json" for s in older
+    )
+    assert f"proof of misbehaviour written to {written[0]}" in out
+    doc = json.loads(written[0].read_text())
+    assert doc["consistency_proof"]["old_size"] == int(written[0].stem.split("-")[-2])
+    assert main(["audit", "--json", "--evidence-dir", "elsewhere"]) == 1
+    assert "proof of misbehaviour written to elsewhere/" in capsys.readouterr().err
+    assert len(list((workdir / "elsewhere").iterdir())) == len(older)
+
+
+def test_against_a_saved_checkpoint(
+    workdir: Path,
+    capsys: pytest.CaptureFixture[str],
+    recording: Recording,  # noqa: F811
+) -> None:
+    assert main(["log", "checkpoint"]) == 0
+    (workdir / "saved.txt").write_text(capsys.readouterr().out)
+    assert main(["audit", "--against", "saved.txt"]) == 0
+    assert "[against] the log is consistent with the saved checkpoint" in capsys.readouterr().out
+    _tamper(workdir, "log rolled back", recording)
+    assert main(["audit", "--against", "saved.txt"]) == 1
+    size = _facts(recording)[0]
+    assert f"[against] rollback: the saved checkpoint covers {size} entries" in (
+        capsys.readouterr().out
+    )
+
+
+def test_purge_then_audit(
+    workdir: Path,
+    capsys: pytest.CaptureFixture[str],
+    recording: Recording,  # noqa: F811
+) -> None:
+    size, _, segments, _ = _facts(recording)
+    assert main(["purge", "--older-than", "3650"]) == 0
+    assert capsys.readouterr().out.startswith("nothing to purge: no media ended before")
+    # The CLI purges by the machine's clock; the recording has fixed capture times.
+    ended = recording.app.store.segments(0, 10**9)[-1].end_ms
+    days = int((time.time() * 1000 - ended) // DAY_MS)
+    if days < 1:
+        pytest.skip("this machine's clock is less than a day past the test recording")
+    assert main(["purge", "--older-than", str(days), "--dry-run"]) == 0
+    dry = capsys.readouterr().out
+    assert f"would delete segments 0..{segments - 1}: {segments} files" in dry
+    assert "would log 1 purge entries (retention: media older than" in dry
+    assert main(["audit"]) == 0
+    assert f"store clean: {size} entries" in capsys.readouterr().out
+    assert main(["purge", "--older-than", str(days)]) == 0
+    out = capsys.readouterr().out
+    assert f"deleted segments 0..{segments - 1}: {segments} files" in out
+    assert "deleted 1 init sections no remaining segment needs" in out
+    assert f"signed checkpoint at size {size + 1}" in out
+    assert main(["audit"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"store clean: {size + 1} entries")
+    assert f"notes:\n  [blobs] entry {size}: segments 0..{segments - 1} purged at" in out

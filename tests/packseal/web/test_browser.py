@@ -1,0 +1,215 @@
+"""Both faces in the system Chromium, through real HTTP servers on 127.0.0.1.
+
+Screenshots of every step go to test-artifacts/web/ (gitignored): look at them.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from packseal.cli import main
+from packseal.web import ServerThread
+from packseal.web.station import create_station_screen
+from tests.packseal.web.conftest import PASSWORD, Portal, make_portal
+from tests.packseal.web.stations import running_station
+from tests.recording import Recording
+from verifier.verify import verify_bundle
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    # the station's sounds: a kiosk browser is started like this too
+    "--autoplay-policy=no-user-gesture-required",
+]
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "web"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (Debian package `chromium`)")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def shot(page: Page, name: str) -> None:
+    page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
+
+
+def test_station_screen_typed_scan_starts_a_clip(
+    browser: Browser, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    data = tmp_path_factory.mktemp("browser-station") / "data"
+    with running_station(data) as (app, station):
+        web, _ = create_station_screen(station, app.config, host="127.0.0.1", port=0)
+        with ServerThread(web, "127.0.0.1", 0) as server:
+            # The screen checks the Host header against its port: build it for this one.
+            web.state.screen.allowed_hosts = frozenset({f"127.0.0.1:{server.port}"})
+            page = browser.new_page(viewport={"width": 1600, "height": 900})
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(server.url + "/")
+            banner = page.locator("#banner")
+            expect(banner).to_have_class(re.compile(r"state-idle"), timeout=15_000)
+            frames_before = page.evaluate("window.packsealStation.frames")
+            time.sleep(2.0)
+            frames = page.evaluate("window.packsealStation.frames") - frames_before
+            assert frames >= 10, f"preview at {frames / 2:.1f} fps, want >= 5"
+            shot(page, "station-1-idle")
+
+            # A USB scanner gun is a keyboard: it types the code and Enter.
+            page.keyboard.type("WEB-ORDER-777777")
+            page.keyboard.press("Enter")
+            expect(page.locator("#banner-order")).to_have_text("WEB-ORDER-777777", timeout=5000)
+            expect(banner).to_have_class(re.compile(r"state-recording"))
+            expect(page.locator("#banner-state")).to_have_text("RECORDING")
+            expect(page.locator("#recent li").first).to_contain_text("WEB-ORDER-777777")
+            page.wait_for_function("() => window.packsealStation.sounds.includes('start')")
+            shot(page, "station-2-recording")
+
+            # A gun without an Enter suffix: the code is sent after a short pause.
+            page.keyboard.type("TRK-GUN-00042")
+            expect(page.locator("#banner-detail")).to_contain_text("TRK-GUN-00042", timeout=5000)
+            shot(page, "station-3-waybill")
+
+            page.click("#stop")
+            expect(page.locator("#banner-state")).to_have_text("IDLE", timeout=5000)
+            page.wait_for_function(
+                "() => window.packsealStation.sounds.includes('sealed')", timeout=20_000
+            )
+            expect(page.locator("#recent li").first).to_contain_text("sealed")
+            shot(page, "station-4-sealed")
+
+            # An alarm: a waybill with no order open.
+            page.keyboard.type("TRK-LONELY-0001")
+            page.keyboard.press("Enter")
+            expect(banner).to_have_class(re.compile(r"state-alarm"), timeout=5000)
+            expect(page.locator("#banner-detail")).to_contain_text("no order is open")
+            page.wait_for_function("() => window.packsealStation.sounds.includes('error')")
+            shot(page, "station-5-alarm")
+            page.click("#clear-alarms")
+            expect(banner).to_have_class(re.compile(r"state-idle"), timeout=5000)
+            assert errors == []
+            page.close()
+
+
+def test_merchant_finds_watches_and_downloads_a_verifiable_bundle(
+    browser: Browser, recording: Recording, portal: Portal, tmp_path: Path
+) -> None:
+    real = make_portal(recording.app, real_sheet=True)
+    row = real.clip
+    with ServerThread(real.web, "127.0.0.1", 0) as server:
+        context = browser.new_context(
+            viewport={"width": 1360, "height": 900}, accept_downloads=True
+        )
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+
+        page.goto(server.url + "/")
+        expect(page).to_have_url(re.compile(r"/login\?next="))
+        shot(page, "portal-1-login")
+        page.fill("input[name=name]", "merchant")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        expect(page.locator("h1")).to_have_text("Clips")
+        shot(page, "portal-2-clips")
+
+        page.fill("input[name=order]", row.order_id)
+        page.click("button:has-text('Search')")
+        expect(page.locator("a.order-link")).to_have_count(1)
+        expect(page.locator("a.order-link")).to_have_text(row.order_id)
+        shot(page, "portal-3-search")
+
+        page.click("a.order-link")
+        expect(page.locator("h1")).to_contain_text(row.order_id)
+        video = page.locator("video#player")
+        page.evaluate("document.getElementById('player').muted = true")
+        page.evaluate("document.getElementById('player').play()")
+        page.wait_for_function(
+            "() => { const v = document.getElementById('player');"
+            " return v.readyState >= 2 && v.currentTime - parseFloat(v.dataset.offsetS) > 1.5; }",
+            timeout=20_000,
+        )
+        state = page.evaluate(
+            "(() => { const v = document.getElementById('player');"
+            " return {t: v.currentTime, w: v.videoWidth, err: v.error && v.error.code}; })()"
+        )
+        assert state["err"] is None
+        assert state["w"] == 640
+        page.evaluate("document.getElementById('player').pause()")
+        assert video.is_visible()
+        shot(page, "portal-4-clip-playing")
+
+        with page.expect_download() as info:
+            page.click("#bundle-link")
+        bundle = tmp_path / info.value.suggested_filename
+        info.value.save_as(bundle)
+        verified = verify_bundle(bundle, recording.app.trust_file())
+        assert verified.facts.order_id == row.order_id
+        # and as a reviewer would: `packseal verify` with the merchant's published trust file
+        trust = tmp_path / "trust.json"
+        trust.write_bytes(page.request.get(server.url + "/trust.json").body())
+        assert main(["verify", str(bundle), "--trust", str(trust)]) == 0
+        shutil.copy(bundle, ARTIFACTS / "portal-bundle.zip")
+
+        page.reload()
+        custody = page.locator("table.custody tbody")
+        expect(custody).to_contain_text("export-bundle")
+        expect(custody).to_contain_text("play")
+        expect(custody).to_contain_text("view")
+        page.locator("table.custody").scroll_into_view_if_needed()
+        shot(page, "portal-5-custody")
+        assert errors == []
+        context.close()
+
+
+def test_auditor_runs_an_audit_with_progress(
+    browser: Browser, recording: Recording, portal: Portal
+) -> None:
+    with ServerThread(portal.web, "127.0.0.1", 0) as server:
+        page = browser.new_page(viewport={"width": 1360, "height": 900})
+        page.goto(server.url + "/login?next=/audit")
+        page.fill("input[name=name]", "auditor")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        expect(page.locator("h1")).to_have_text("Audit")
+        page.click("button:has-text('Run an audit')")
+        # the page polls the run and reloads when it is done
+        expect(page.locator("#run")).to_have_attribute("data-status", "clean", timeout=30_000)
+        expect(page.locator(".ok-line")).to_contain_text("No errors")
+        shot(page, "portal-6-audit")
+        page.close()
+
+
+def test_admin_users_page(browser: Browser, portal: Portal) -> None:
+    with ServerThread(portal.web, "127.0.0.1", 0) as server:
+        page = browser.new_page(viewport={"width": 1360, "height": 900})
+        page.goto(server.url + "/login?next=/admin/users")
+        page.fill("input[name=name]", "admin")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        expect(page.locator("h1")).to_have_text("Users")
+        page.fill("form[action='/admin/users'] input[name=name]", "browser-made")
+        page.fill("form[action='/admin/users'] input[name=password]", "a long password here")
+        page.click("form[action='/admin/users'] button[type=submit]")
+        expect(page.locator("table.users")).to_contain_text("browser-made")
+        shot(page, "portal-7-users")
+        page.close()

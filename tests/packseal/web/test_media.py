@@ -1,0 +1,82 @@
+"""Byte ranges over a clip made of many blobs: parsing, and reading across boundaries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from packseal.web._http import WebError
+from packseal.web._media import ClipMedia, media_start_seconds, parse_range
+from storage.entries import Clip, parse_as
+from tests.packseal.web.conftest import Portal
+
+SIZE = 1000
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, None),
+        ("bytes=0-", (0, 999)),
+        ("bytes=0-0", (0, 0)),
+        ("bytes=10-19", (10, 19)),
+        ("bytes=990-5000", (990, 999)),  # an end past the file is clipped (RFC 9110)
+        ("bytes=-1", (999, 999)),
+        ("bytes=-5000", (0, 999)),
+        (" bytes=5-6 ", (5, 6)),
+    ],
+)
+def test_good_ranges(header: str | None, expected: tuple[int, int] | None) -> None:
+    assert parse_range(header, SIZE) == expected
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "bytes=1000-",  # starts at the end
+        "bytes=5000-6000",
+        "bytes=20-10",  # backwards
+        "bytes=-0",
+        "bytes=-",
+        "bytes=0-1,5-6",  # several ranges: one per request here
+        "items=0-1",
+        "bytes=abc",
+        "bytes=1e3-",
+        "bytes=" + "9" * 40 + "-",  # an absurd number is not parsed at all
+        "",
+    ],
+)
+def test_bad_ranges_are_416_with_the_size(header: str) -> None:
+    with pytest.raises(WebError) as caught:
+        parse_range(header, SIZE)
+    assert caught.value.status == 416
+    assert caught.value.headers["Content-Range"] == f"bytes */{SIZE}"
+
+
+def test_reads_span_parts_exactly(tmp_path: Path) -> None:
+    data = [bytes([i]) * n for i, n in enumerate((7, 1, 300_000, 13))]
+    paths = []
+    for i, blob in enumerate(data):
+        paths.append(tmp_path / f"p{i}")
+        paths[-1].write_bytes(blob)
+    offsets, total = [], 0
+    for blob in data:
+        offsets.append(total)
+        total += len(blob)
+    media = ClipMedia(tuple(paths), tuple(offsets), total)
+    whole = b"".join(data)
+    for start, end in ((0, total - 1), (6, 8), (7, 7), (8, 300_010), (total - 1, total - 1)):
+        assert b"".join(media.read(start, end)) == whole[start : end + 1]
+
+
+def test_a_clip_keeps_its_place_in_the_recording(portal: Portal) -> None:
+    """The second clip starts mid-run: its video clock starts where it was cut."""
+    store = portal.app.store
+    for row in portal.rows:
+        entry = parse_as(Clip, store.log.entry(row.idx))
+        first = entry.segments[0]
+        start = media_start_seconds(store.blobs.path(entry.init), store.blobs.path(first.sha256))
+        run_start = min(s.start_ms for s in store.segments_of_run(entry.run))
+        assert start == pytest.approx((first.start - run_start) / 1000, abs=0.15)
+    assert media_start_seconds(Path("/nonexistent"), Path("/nonexistent")) is None

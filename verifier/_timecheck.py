@@ -1,0 +1,176 @@
+"""The ``time`` and ``witness`` checks: what anchors the bundle's checkpoint outside the
+merchant, and the honest time bounds that follow.
+
+``time``     the RFC 3161 response in ``entries/checkpoint.tsr`` answers the request in
+             ``entries/checkpoint.tsq`` (imprint, nonce), is signed by a TSA chaining to
+             a ``tsa_roots`` certificate of the trust file, valid at genTime, and is over
+             the body of the checkpoint both proofs lead to. It proves the clip existed
+             before genTime: an *upper* bound. The station clock's times are reported next
+             to it, and a station clock later than genTime (beyond skew) fails: those
+             times cannot be true.
+``witness``  at least ``witness_quorum`` distinct witnesses of the trust file cosigned
+             that checkpoint (c2sp.org/tlog-cosignature); a listed witness's cosignature
+             that does not verify fails the check.
+
+Both pass with "not required" when the trust file asks for nothing; a token or
+cosignature the trust file cannot check is reported, never relied on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage import FormatError, SignatureError, TrustFile
+from storage.checkpoint import SignedCheckpoint
+from storage.cosignature import Cosigned, cosignatures
+from storage.timestamp import Stamp, TimestampError, check_response, load_roots
+from verifier._readme import utc
+from verifier._report import Check
+from verifier.bundle import STAMP_REQUEST, STAMP_RESPONSE
+
+# A station clock may run this far ahead of the TSA's before its times are refused:
+# NTP-synced clocks agree within a second; this leaves room for a TSA's stated accuracy.
+CLOCK_SKEW_MS = 5 * 60_000
+
+
+@dataclass(frozen=True, slots=True)
+class TimeResult:
+    check: Check
+    stamp: Stamp | None = None
+
+
+def check_time(
+    trust: TrustFile,
+    members: dict[str, bytes],
+    checkpoint: SignedCheckpoint | None,
+    station_time_ms: int | None,
+) -> TimeResult:
+    request, response = members.get(STAMP_REQUEST), members.get(STAMP_RESPONSE)
+    required = bool(trust.tsa_roots)
+    if request is None and response is None:
+        if required:
+            return TimeResult(
+                Check(
+                    "time",
+                    False,
+                    "the trust file requires an RFC 3161 time-stamp of the checkpoint; the "
+                    f"bundle has none ({STAMP_RESPONSE})",
+                    "a time-stamp by a TSA the trust file lists",
+                    "none",
+                )
+            )
+        return TimeResult(Check("time", True, "no trusted time-stamp required by the trust file"))
+    if request is None or response is None:
+        missing = STAMP_REQUEST if request is None else STAMP_RESPONSE
+        return TimeResult(
+            Check("time", False, f"the time-stamp is incomplete: {missing} is missing")
+        )
+    if not required:
+        return TimeResult(
+            Check(
+                "time",
+                True,
+                "the bundle carries an RFC 3161 time-stamp, but the trust file lists no TSA "
+                "root to check it with: it was not relied on",
+            )
+        )
+    if checkpoint is None:
+        return TimeResult(Check("time", None, "not checked: no verified checkpoint to stamp"))
+    text = checkpoint.note.text
+    try:
+        stamp = check_response(text, request, response, load_roots(trust.tsa_roots))
+    except (TimestampError, FormatError) as e:
+        return TimeResult(
+            Check(
+                "time",
+                False,
+                f"{STAMP_RESPONSE}: {e.message}",
+                "a time-stamp of this checkpoint by a TSA the trust file lists",
+                "one that does not verify",
+            )
+        )
+    bound = f"existed before {utc(stamp.gen_ms)} per {stamp.tsa}"
+    if station_time_ms is not None and station_time_ms > stamp.gen_ms + CLOCK_SKEW_MS:
+        return TimeResult(
+            Check(
+                "time",
+                False,
+                f"the station clock says the clip was sealed at {utc(station_time_ms)}, after "
+                f"the TSA's genTime {utc(stamp.gen_ms)}: the station's times cannot be true",
+                f"at or before {utc(stamp.gen_ms)}",
+                utc(station_time_ms),
+            ),
+            stamp,
+        )
+    clock = (
+        ""
+        if station_time_ms is None
+        else f"; its station clock says it was sealed at {utc(station_time_ms)}"
+    )
+    return TimeResult(
+        Check(
+            "time",
+            True,
+            f"this clip {bound} (RFC 3161 time-stamp of checkpoint size "
+            f"{checkpoint.checkpoint.size}){clock}",
+        ),
+        stamp,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class WitnessResult:
+    check: Check
+    cosigned: tuple[Cosigned, ...] = ()
+
+
+def check_witnesses(trust: TrustFile, checkpoint: SignedCheckpoint | None) -> WitnessResult:
+    k, n = trust.witness_quorum, len(trust.witnesses)
+    if checkpoint is None:
+        if k == 0:
+            return WitnessResult(Check("witness", True, "no witness cosignature required"))
+        return WitnessResult(Check("witness", None, "not checked: no verified checkpoint"))
+    if n == 0:
+        return WitnessResult(
+            Check("witness", True, "no witness cosignature required by the trust file")
+        )
+    try:
+        found = cosignatures(checkpoint.raw, trust.witness_verifiers())
+    except (SignatureError, FormatError) as e:
+        return WitnessResult(
+            Check(
+                "witness",
+                False,
+                f"{e.message}",
+                "valid cosignatures by the trust file's witnesses",
+                "an altered or forged cosignature",
+            )
+        )
+    names = ", ".join(f"{c.name} at {utc(c.time * 1000)}" for c in found) or "none"
+    distinct = len({c.name for c in found})  # two keys of one witness are one witness
+    if distinct < k:
+        return WitnessResult(
+            Check(
+                "witness",
+                False,
+                f"the checkpoint has valid cosignatures by {distinct} witness(es) ({names}); "
+                f"the trust file requires {k} of its {n} witnesses",
+                f"{k} of {n}",
+                str(distinct),
+            ),
+            tuple(found),
+        )
+    if k == 0:
+        return WitnessResult(
+            Check("witness", True, f"no cosignature required; cosigned by: {names}"),
+            tuple(found),
+        )
+    return WitnessResult(
+        Check(
+            "witness",
+            True,
+            f"checkpoint size {checkpoint.checkpoint.size} cosigned by {distinct} of {n} "
+            f"witnesses ({k} required): {names}; each saw no conflicting history of the log",
+        ),
+        tuple(found),
+    )
