@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -13,6 +14,7 @@ from packseal._cli import Lazy, pass_lazy
 from packseal.app import App
 from packseal.runner import make_source, make_station, parse_epoch, run_station
 from recorder._errors import SourceError
+from recorder.station import Station
 from storage import ClipQuery, ClipRow
 
 
@@ -42,26 +44,72 @@ def clip_json(row: ClipRow) -> dict[str, object]:
     }
 
 
+def recording_options(command: Callable[..., int]) -> Callable[..., int]:
+    """The options of every command that runs the station (`record`, `station`)."""
+    options = [
+        click.option(
+            "--source",
+            default="camera",
+            show_default=True,
+            help="camera, camera:N, camera:/dev/videoN, file:PATH, demo or demo:SEED",
+        ),
+        click.option(
+            "--fast", is_flag=True, help="Files and demo: as fast as possible, not in real time."
+        ),
+        click.option("--epoch", help="Files and demo: RFC 3339 time of the first frame."),
+        click.option(
+            "--for",
+            "for_seconds",
+            type=click.FloatRange(min=0.1),
+            help="Seconds of footage to record.",
+        ),
+        click.option(
+            "--stats-json",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="Write counters here at exit.",
+        ),
+        click.option(
+            "--gun",
+            "gun_input",
+            help="Scanner gun input (stdin or a device path); overrides config.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def build_station(
+    app: App, source: str, *, fast: bool, epoch: str | None, for_seconds: float | None
+) -> Station:
+    """The station the recording options describe; bad values are usage errors."""
+    try:
+        epoch_ms = parse_epoch(epoch) if epoch else None
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--epoch") from None
+    try:
+        frames = make_source(app, source, realtime=not fast, epoch_ms=epoch_ms)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--source") from None
+    for_ms = round(for_seconds * 1000) if for_seconds else None
+    return make_station(app, frames, realtime=not fast, for_ms=for_ms)
+
+
+def finish_recording(station: Station, stats_json: Path | None) -> None:
+    if stats_json is not None:
+        stats_json.write_text(json.dumps(station.stats(), indent=2) + "\n")
+
+
+def report_stopped(station: Station) -> None:
+    s = station.status()
+    click.echo(
+        f"stopped: {s.frames_encoded} frames encoded, {s.frames_dropped} dropped, "
+        f"{s.segments_sealed} segments and {s.clips_sealed} clips sealed"
+    )
+
+
 @click.command()
-@click.option(
-    "--source",
-    default="camera",
-    show_default=True,
-    help="camera, camera:N, camera:/dev/videoN, file:PATH, demo or demo:SEED",
-)
-@click.option("--fast", is_flag=True, help="Files and demo: as fast as possible, not in real time.")
-@click.option("--epoch", help="Files and demo: RFC 3339 time of the first frame.")
-@click.option(
-    "--for", "for_seconds", type=click.FloatRange(min=0.1), help="Seconds of footage to record."
-)
-@click.option(
-    "--stats-json",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Write counters here at exit.",
-)
-@click.option(
-    "--gun", "gun_input", help="Scanner gun input (stdin or a device path); overrides config."
-)
+@recording_options
 @pass_lazy
 def record(
     lazy: Lazy,
@@ -74,27 +122,12 @@ def record(
 ) -> int:
     """Run the station headless: record, scan, cut clips, seal. Ctrl-C stops cleanly."""
     app = lazy.app
-    try:
-        epoch_ms = parse_epoch(epoch) if epoch else None
-    except ValueError as e:
-        raise click.BadParameter(str(e), param_hint="--epoch") from None
-    try:
-        frames = make_source(app, source, realtime=not fast, epoch_ms=epoch_ms)
-    except ValueError as e:
-        raise click.BadParameter(str(e), param_hint="--source") from None
-    station = make_station(
-        app, frames, realtime=not fast, for_ms=round(for_seconds * 1000) if for_seconds else None
-    )
+    station = build_station(app, source, fast=fast, epoch=epoch, for_seconds=for_seconds)
     try:
         run_station(app, station, gun_input=gun_input, echo=click.echo)
     finally:
-        if stats_json is not None:
-            stats_json.write_text(json.dumps(station.stats(), indent=2) + "\n")
-    s = station.status()
-    click.echo(
-        f"stopped: {s.frames_encoded} frames encoded, {s.frames_dropped} dropped, "
-        f"{s.segments_sealed} segments and {s.clips_sealed} clips sealed"
-    )
+        finish_recording(station, stats_json)
+    report_stopped(station)
     return 0
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 import sys
 import threading
@@ -11,32 +10,15 @@ from pathlib import Path
 import click
 
 from packseal._cli import Lazy, pass_lazy
-from packseal.runner import make_source, make_station, parse_epoch, run_station
+from packseal._cli_station import build_station, finish_recording, recording_options, report_stopped
+from packseal.runner import run_station
 from packseal.web import ServerThread, create_portal, is_loopback, serve_forever
 from storage import PacksealError
 from storage.accounts import ROLES, Accounts
 
 
 @click.command()
-@click.option(
-    "--source",
-    default="camera",
-    show_default=True,
-    help="camera, camera:N, camera:/dev/videoN, file:PATH, demo or demo:SEED",
-)
-@click.option("--fast", is_flag=True, help="Files and demo: as fast as possible, not in real time.")
-@click.option("--epoch", help="Files and demo: RFC 3339 time of the first frame.")
-@click.option(
-    "--for", "for_seconds", type=click.FloatRange(min=0.1), help="Seconds of footage to record."
-)
-@click.option(
-    "--stats-json",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Write counters here at exit.",
-)
-@click.option(
-    "--gun", "gun_input", help="Scanner gun input (stdin or a device path); overrides config."
-)
+@recording_options
 @click.option("--host", help="Address of the station screen (default: web.station_host).")
 @click.option("--port", type=click.IntRange(0, 65535), help="Its port (default: web.station_port).")
 @pass_lazy
@@ -62,17 +44,10 @@ def station(
     web_cfg = app.config.web
     host = host or web_cfg.station_host
     port = web_cfg.station_port if port is None else port
-    try:
-        epoch_ms = parse_epoch(epoch) if epoch else None
-    except ValueError as e:
-        raise click.BadParameter(str(e), param_hint="--epoch") from None
     token = None
     if not is_loopback(host):
         token = web_cfg.station_token or secrets.token_urlsafe(24)
-    frames = make_source(app, source, realtime=not fast, epoch_ms=epoch_ms)
-    recorder = make_station(
-        app, frames, realtime=not fast, for_ms=round(for_seconds * 1000) if for_seconds else None
-    )
+    recorder = build_station(app, source, fast=fast, epoch=epoch, for_seconds=for_seconds)
     web, screen = create_station_screen(recorder, app.config, host=host, port=port, token=token)
     server = ServerThread(web, host, port).start()
     address = server.url + (f"/?token={token}" if token else "/")
@@ -92,13 +67,8 @@ def station(
             raise
     finally:
         server.stop()
-        if stats_json is not None:
-            stats_json.write_text(json.dumps(recorder.stats(), indent=2) + "\n")
-    s = recorder.status()
-    click.echo(
-        f"stopped: {s.frames_encoded} frames encoded, {s.frames_dropped} dropped, "
-        f"{s.segments_sealed} segments and {s.clips_sealed} clips sealed"
-    )
+        finish_recording(recorder, stats_json)
+    report_stopped(recorder)
     return 0
 
 
