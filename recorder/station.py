@@ -509,7 +509,12 @@ class Station:
     # -- the main loop -------------------------------------------------------------------
 
     def _main_loop(self, threads: list[threading.Thread]) -> None:
-        last_checkpoint = self.clock.monotonic()
+        # Checkpoints follow footage time: one per checkpoint_seconds recorded, so a file or
+        # the demo in --fast mode gets the checkpoints a camera would.
+        last_checkpoint: int | None = None
+        # Segments arrive whole: sign one segment early so no interval exceeds the setting.
+        segment_ms = self.settings.encoder.segment_seconds * 1000
+        checkpoint_every = max(segment_ms, self.settings.checkpoint_seconds * 1000 - segment_ms)
         shutdown_seen = False
         while True:
             try:
@@ -524,9 +529,13 @@ class Station:
                     self._handle(Tick(self._last_frame_t))
                 self._seal_closed_segments()
                 self._seal_ready_clips(final=False)
-                if self.clock.monotonic() - last_checkpoint >= self.settings.checkpoint_seconds:
-                    self.sealer.checkpoint()
-                    last_checkpoint = self.clock.monotonic()
+                footage = self.sealer.last_segment_end
+                if footage is not None:
+                    if last_checkpoint is None:
+                        last_checkpoint = self._first_frame_t or footage
+                    elif footage - last_checkpoint >= checkpoint_every:
+                        self.sealer.checkpoint()
+                        last_checkpoint = footage
                 if self.anchorer is not None:
                     self.anchorer.poll()
             except DiskFullError as e:

@@ -278,3 +278,14 @@ def test_orders_only_keeps_just_the_clips(tmp_path: Path) -> None:
         assert abs(b_start - a_end) <= 250
     store.log.verify([rec.app.station_signer.verifier])
     assert [p.name for p in rec.app.config.recordings_dir.iterdir()] == ["station-state.json"]
+
+
+def test_checkpoints_at_least_every_checkpoint_seconds_of_footage(tmp_path: Path) -> None:
+    rec = record_demo(tmp_path / "data", orders=1, checkpoint_seconds=5)
+    store = rec.app.store
+    footage = store.last_segment()
+    assert footage is not None
+    sizes = [c.size for c in store.log.checkpoints()]
+    # the init checkpoint, one per clip, one at the end, and one per 5 s of footage
+    assert len(sizes) >= 1 + (footage.end_ms - rec.epoch_ms) // 5000
+    assert sizes == sorted(set(sizes))
