@@ -102,7 +102,27 @@ class _Pacer:
             self.clock.sleep(offset - elapsed)
 
 
-class DemoSource:
+class _Geometry:
+    """The frame size and rate every source reports (set once it is open)."""
+
+    _width: int = 0
+    _height: int = 0
+    _fps: Fraction = Fraction(0)
+
+    @property
+    def width(self) -> int:
+        return self._width
+
+    @property
+    def height(self) -> int:
+        return self._height
+
+    @property
+    def fps(self) -> Fraction:
+        return self._fps
+
+
+class DemoSource(_Geometry):
     """Frames of a :class:`~recorder.demo.DemoScene`; frame ``n`` is stamped
     ``epoch_ms + round(n * 1000 / fps)``.
 
@@ -126,6 +146,7 @@ class DemoSource:
             "set station.camera.width and height to even numbers (the demo uses them)",
         )
         self._scene = scene
+        self._width, self._height = scene.width, scene.height
         self._fps = Fraction(scene.fps)
         self._epoch = clock.now_ms() if epoch_ms is None else epoch_ms
         ends = [x for x in (limit_ms, scene.duration_ms) if x is not None]
@@ -133,18 +154,6 @@ class DemoSource:
         self._pacer = _Pacer(clock, self._fps, realtime)
         self._next = 0
         self._closed = False
-
-    @property
-    def width(self) -> int:
-        return self._scene.width
-
-    @property
-    def height(self) -> int:
-        return self._scene.height
-
-    @property
-    def fps(self) -> Fraction:
-        return self._fps
 
     @property
     def scene(self) -> DemoScene:
@@ -176,7 +185,7 @@ class DemoSource:
         self._closed = True
 
 
-class FileSource:
+class FileSource(_Geometry):
     """A video file read through OpenCV's FFmpeg backend; frames are stamped
     ``epoch_ms + presentation time``, and paced like a camera unless ``realtime=False``."""
 
@@ -230,18 +239,6 @@ class FileSource:
         self._pacer = _Pacer(clock, fps, realtime)
         self._count = 0  # frames decoded so far, including skipped ones
 
-    @property
-    def width(self) -> int:
-        return self._width
-
-    @property
-    def height(self) -> int:
-        return self._height
-
-    @property
-    def fps(self) -> Fraction:
-        return self._fps
-
     def _grab(self) -> float | None:
         """Decode the next frame; its presentation time in s, or None at the end."""
         assert self._cap is not None
@@ -282,7 +279,7 @@ class FileSource:
             self._cap = None
 
 
-class CameraSource:
+class CameraSource(_Geometry):
     """A V4L2 camera; frames are stamped with ``clock.now_ms()`` when read.
 
     The index follows the driver's buffer timestamps when it gives them, so frames the
@@ -335,18 +332,6 @@ class CameraSource:
         self._fps = _as_fps(cap.get(cv2.CAP_PROP_FPS)) or Fraction(s.fps)
         self._cap = cap
         self._last_ts = None
-
-    @property
-    def width(self) -> int:
-        return self._width
-
-    @property
-    def height(self) -> int:
-        return self._height
-
-    @property
-    def fps(self) -> Fraction:
-        return self._fps
 
     def read(self) -> Frame | None:
         if self._cap is None:
