@@ -108,7 +108,7 @@ def test_polling_never_waits_for_the_network(log: tuple[Store, Ed25519Signer], t
         slowest = max(slowest, time.perf_counter() - start)
         anchorer.clock.advance(0.3)  # type: ignore[attr-defined]
         time.sleep(0.01)
-    assert slowest < 0.1  # a request is in flight for 1 s meanwhile
+    assert slowest < 0.5  # a request is in flight for 1 s meanwhile
     settle(anchorer, 1)
     assert anchorer.stats.outcomes[-1].ok  # no roots configured: imprint and nonce checked
     anchorer.close()
