@@ -79,7 +79,7 @@ class ClipSummary:
 @dataclass(frozen=True, slots=True)
 class StationStatus:
     state: Literal["starting", "idle", "recording", "alarm", "stopped"]
-    now_ms: int
+    now_ms: int  # footage time of the newest frame (the wall clock before the first)
     order_id: str | None
     clip_started: int | None
     tracking_ids: tuple[str, ...]
@@ -273,7 +273,9 @@ class Station:
                 state = "recording" if clip is not None else "idle"
             return StationStatus(
                 state=state,
-                now_ms=self.clock.now_ms(),
+                # footage time, like clip_started: a file with --epoch or a --fast demo
+                # runs on its own clock, and an elapsed time must not mix the two
+                now_ms=self._last_frame_t or self.clock.now_ms(),
                 order_id=clip.order_id if clip else None,
                 clip_started=clip.started if clip else None,
                 tracking_ids=clip.tracking_ids if clip else (),

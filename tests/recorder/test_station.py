@@ -289,3 +289,31 @@ def test_checkpoints_at_least_every_checkpoint_seconds_of_footage(tmp_path: Path
     # the init checkpoint, one per clip, one at the end, and one per 5 s of footage
     assert len(sizes) >= 1 + (footage.end_ms - rec.epoch_ms) // 5000
     assert sizes == sorted(set(sizes))
+
+
+def test_status_reports_elapsed_footage_time_of_the_open_clip(tmp_path: Path) -> None:
+    """A --fast demo stamped in the past: the elapsed time is footage time, not wall time."""
+    app = make_app(tmp_path / "data")
+    scene = DemoScene(SIZE["width"], SIZE["height"], SIZE["fps"], seed=1, orders=2)
+    source = DemoSource(scene, app.clock, realtime=False, epoch_ms=EPOCH_MS)
+    station = make_station(app, source, realtime=False)
+    seen: list[tuple[int, int]] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            st = station.status()
+            if st.clip_started is not None:
+                seen.append((st.now_ms, st.clip_started))
+            done.wait(0.005)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    station.run()
+    done.set()
+    watcher.join()
+    assert seen, "the watcher never saw an open clip"
+    end = EPOCH_MS + (scene.duration_ms or 0)
+    assert all(EPOCH_MS <= now <= end for now, _ in seen), "now_ms left footage time"
+    assert max(now - started for now, started in seen) > 5000  # clips last ~25 s of footage
+    app.close()
