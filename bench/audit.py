@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import _rss
-from bench._stores import OUT, build_audit_store, signers
+from bench._stores import OUT, SHAPE, build_audit_store, signers
 from storage import Store
 from verifier.audit import audit_store
 
@@ -60,7 +60,7 @@ def main(argv: list[str]) -> int:
         "runs": {},
     }
     for n in sorted({args.small, args.entries}):
-        path = OUT / f"audit-{n}.db"
+        path = OUT / f"audit-{n}-v{SHAPE}.db"
         print(f"building (or reusing) a {n:,}-entry station store in {OUT} …", flush=True)
         built = build_audit_store(path, n, blob_bytes=args.blob_bytes, rebuild=args.rebuild)
         if built.seconds:

@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 from bench import _rss
-from bench._stores import ORIGIN, OUT, build_log_store, signers
+from bench._stores import ORIGIN, OUT, SHAPE, build_log_store, signers
 from storage import Store
 from storage.entries import GENESIS, Segment
 
@@ -70,7 +70,7 @@ def main(argv: list[str]) -> int:
     stores = {}
     for n in sorted({args.small, args.entries}):
         print(f"\nbuilding (or reusing) a {n:,}-entry log in {OUT} …", flush=True)
-        built = build_log_store(OUT / f"log-{n}.db", n, rebuild=args.rebuild)
+        built = build_log_store(OUT / f"log-{n}-v{SHAPE}.db", n, rebuild=args.rebuild)
         if built.seconds:
             print(f"  built in {built.seconds:.1f} s: {n / built.seconds:,.0f} batched appends/s")
             results[f"build_{n}_appends_per_s"] = n / built.seconds

@@ -12,7 +12,6 @@ from typing import TypeVar
 import click
 
 from packseal._cli import Lazy, pass_lazy
-from recorder.overlay import local_zone
 from storage import PacksealError, TrustFile
 from storage.trust import MAX_TRUST_BYTES
 from verifier._errors import NotVerified
@@ -110,7 +109,6 @@ def export(
             now_ms=app.clock.now_ms(),
             excerpt=excerpt,
             max_bytes=max_size,
-            zone=local_zone(app.config.station.timezone),
             **app.export_options(),
         )
     except ValueError as e:  # the library's word for a caller mistake: a usage error here
@@ -224,8 +222,10 @@ def _print_report(report: Report) -> None:
         ("segments", f"{first}..{last} of {of}" + (" (excerpt)" if f.excerpt else "")),
     ]
     start_local, end_local = f.local(f.start_ms), f.local(f.end_ms)
-    if start_local and end_local and f.zone != "UTC":
-        rows.append(("local time", f"{start_local} to {end_local} ({f.zone}, from the bundle)"))
+    utc_anyway = all(t.endswith("+00:00") for t in (start_local or "", end_local or ""))
+    if start_local and end_local and not utc_anyway:
+        said = "the station's clock, signed" if f.zone_signed else "from the manifest, unsigned"
+        rows.append(("local time", f"{start_local} to {end_local} ({f.zone}: {said})"))
     rows.append(("log", f"{f.origin}, index {f.log_index}, checkpoint size {f.checkpoint_size}"))
     if f.existed_before_ms is not None:
         rows.append(("existed", f"before {utc(f.existed_before_ms)} per {f.tsa}"))

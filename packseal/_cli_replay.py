@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from packseal._cli import Lazy, pass_lazy
-from recorder.overlay import local_zone
+from storage.zones import local_zone
 from verifier._errors import VerifierError
 from verifier.replay import Replay, load_clip, write_keyframes
 from verifier.replay import replay as replay_clip

@@ -244,7 +244,7 @@ def demo(ctx: click.Context, source: str, orders: int, seconds: float, realtime:
 
 def _export_and_verify(app: App, row: ClipRow, data: Path) -> None:
     """The merchant's and the reviewer's side of the demo: one bundle, checked offline."""
-    from recorder.overlay import local_zone
+    from storage.zones import local_zone
     from verifier.bundle import export_bundle
     from verifier.verify import verify_bundle
 

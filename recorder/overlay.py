@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import cv2
 
@@ -28,13 +27,6 @@ class OverlayState:
     order_id: str | None = None
     tracking_id: str | None = None
     alarm: str | None = None
-
-
-def local_zone(name: str | None) -> dt.tzinfo:
-    if name:
-        return ZoneInfo(name)
-    zone = dt.datetime.now().astimezone().tzinfo
-    return zone if zone is not None else dt.UTC
 
 
 class Overlay:

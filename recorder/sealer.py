@@ -7,6 +7,7 @@ that is not on disk; a failure to store raises before anything is logged.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from recorder.clock import Clock
 from recorder.controller import ClipClosed
 from storage import Ed25519Signer, Store, StoredCheckpoint
 from storage.entries import GENESIS, Clip, Gap, Segment, SegmentRef, Video
+from storage.zones import zone_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,12 +49,14 @@ class Sealer:
         *,
         station: str,
         operator: str,
+        zone: dt.tzinfo,
     ) -> None:
         self.store = store
         self.signer = signer
         self.clock = clock
         self.station = station
         self.operator = operator
+        self.zone = zone  # the overlay's: a clip names the zone its burned-in clock showed
         last = store.last_segment()
         self.next_seq = 0 if last is None else last.seq + 1
         self.last_segment_end: int | None = None if last is None else last.end_ms
@@ -114,6 +118,7 @@ class Sealer:
             segments=tuple(SegmentRef(s.seq, s.sha256, s.start, s.end, s.bytes) for s in segments),
             scans=clip.scans,
             video=video,
+            zone=zone_name(self.zone, clip.started) or "",
             tracking_ids=clip.tracking_ids,
             repeat_of=clip.repeat_of,
         ).signed_by(self.signer)

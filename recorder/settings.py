@@ -84,7 +84,9 @@ class StationSettings(_Settings):
     id: str = Field("station-01", pattern=r"^[A-Za-z0-9._-]{1,64}$")
     name: str = Field("Packing station 1", min_length=1, max_length=128)
     operator: str = Field("", max_length=128)
-    timezone: str | None = Field(None, description="IANA zone for the overlay; null = system")
+    timezone: str | None = Field(
+        None, description="IANA zone for the overlay and clip entries; null = system"
+    )
     checkpoint_seconds: int = Field(60, ge=5, le=3600)
     camera: CameraSettings = CameraSettings()
     scan: ScanSettings = ScanSettings()

@@ -48,7 +48,7 @@ from recorder.controller import (
 )
 from recorder.controller import SourceLost as SourceLostEvent
 from recorder.encoder import ClosedSegment, ffmpeg_path, to_i420
-from recorder.overlay import Overlay, OverlayState, local_zone
+from recorder.overlay import Overlay, OverlayState
 from recorder.run import Run, SegmentTiming
 from recorder.scanner import Classifier, LatestFrame, Reads, Scanner
 from recorder.scanner import Motion as ScanMotion
@@ -58,6 +58,7 @@ from recorder.sources import Frame, FrameSource
 from recorder.state import StationState
 from storage import DiskFullError, Ed25519Signer, Store
 from storage.entries import Clip, Scan, Segment, Video
+from storage.zones import local_zone
 
 _STOP = object()  # writer: finish the run and exit
 _END_RUN = object()  # writer: finish the current run (the source was lost)
@@ -150,7 +151,10 @@ class Station:
             segment_ms=settings.encoder.segment_seconds * 1000,
             encoder=f"libx264 {settings.encoder.preset} crf={settings.encoder.crf}",
         )
-        self.sealer = Sealer(store, signer, clock, station=settings.id, operator=settings.operator)
+        zone = local_zone(settings.timezone)
+        self.sealer = Sealer(
+            store, signer, clock, station=settings.id, operator=settings.operator, zone=zone
+        )
         clips = settings.clips
         self.controller = Controller(
             ControllerSettings(
@@ -166,7 +170,7 @@ class Station:
         self.events: queue.Queue[object] = queue.Queue()
         self.slot = LatestFrame()
         self.scanner = Scanner(settings.scan, self.slot, self.events, clock)  # type: ignore[arg-type]
-        self.overlay = Overlay(source.width, source.height, local_zone(settings.timezone))
+        self.overlay = Overlay(source.width, source.height, zone)
         self._overlay_state = OverlayState(settings.id, settings.operator)
         self._frames: queue.Queue[object] = queue.Queue(maxsize=max(8, int(self.fps * 2)))
         self._stop = threading.Event()

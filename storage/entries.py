@@ -30,6 +30,7 @@ from typing import Any, ClassVar, Literal, TypeVar, Union
 from storage import canonical
 from storage._errors import FormatError, SignatureError
 from storage.note import Ed25519Verifier, NoteSigner
+from storage.zones import is_zone_name
 
 GENESIS = "0" * 64
 MAX_ENTRY_BYTES = 4 << 20
@@ -238,6 +239,7 @@ class Clip(_Entry):
     segments: tuple[SegmentRef, ...]
     scans: tuple[Scan, ...]
     video: Video
+    zone: str  # the burned-in clock's zone (storage.zones); "" = the station did not know it
     tracking_ids: tuple[str, ...] = ()
     repeat_of: str | None = None
     key: str = ""  # "<name>+<hex key id>" of the signing station key
@@ -250,6 +252,8 @@ class Clip(_Entry):
         _text(self.order_id, "clip order id")
         _text(self.station, "clip station")
         _text(self.operator, "clip operator", empty=True)
+        if self.zone and not is_zone_name(self.zone):
+            raise FormatError(f"clip zone {self.zone[:80]!r} is not an IANA zone name or UTC+HH:MM")
         if self.status not in CLIP_STATUSES:
             raise FormatError(f"clip status {self.status!r} is not one of {CLIP_STATUSES}")
         if self.end_reason not in END_REASONS:

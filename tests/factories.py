@@ -71,6 +71,7 @@ def clip(signer: Ed25519Signer, segs: list[Segment], *, order: str = "SO-2026-00
             Scan(segs[-1].end - 600, "TRK-1234-5678", "tracking", "keyboard", "gun", None),
         ),
         video=VIDEO,
+        zone="Europe/Berlin",
         tracking_ids=("TRK-1234-5678",),
     ).signed_by(signer)
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from storage.zones import zone_of
 from verifier._readme import utc
 from verifier._zip import Problem
 
@@ -62,7 +61,9 @@ class Facts:
     segments: tuple[int, int, int]  # first, last (1-based), of
     video: str | None
     derived: bool
-    zone: str | None  # display zone, from the bundle's manifest (not signed)
+    zone: str | None  # the station clock's zone from the signed clip entry, else the
+    # display zone the exporter put in the manifest (unsigned): see zone_signed
+    zone_signed: bool = False
     # Anchors outside the merchant (each None/empty unless its check verified it):
     existed_before_ms: int | None = None  # RFC 3161 genTime of the checkpoint
     tsa: str | None = None  # who says so (the TSA certificate's subject)
@@ -88,7 +89,7 @@ class Facts:
 
     def local(self, t_ms: int) -> str | None:
         """``t_ms`` in the station's zone, if the bundle names one this machine knows."""
-        zone = _zone(self.zone)
+        zone = zone_of(self.zone)
         if zone is None:
             return None
         return dt.datetime.fromtimestamp(t_ms / 1000, zone).isoformat(timespec="seconds")
@@ -190,21 +191,3 @@ def failed(name: str, problems: list[Problem]) -> Check:
 
 def secs(ms: int) -> str:
     return f"{ms / 1000:.1f}"
-
-
-_OFFSET = re.compile(r"UTC([+-])(\d\d):(\d\d)")
-
-
-def _zone(name: str | None) -> dt.tzinfo | None:
-    if not name:
-        return None
-    if name == "UTC":
-        return dt.UTC
-    fixed = _OFFSET.fullmatch(name)
-    if fixed:
-        sign = 1 if fixed[1] == "+" else -1
-        return dt.timezone(sign * dt.timedelta(hours=int(fixed[2]), minutes=int(fixed[3])))
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        return None

@@ -60,6 +60,7 @@ from storage.anchors import Anchors, StoredStamp
 from storage.certs import C2paCredentials
 from storage.entries import Clip, SegmentRef, StationKey, parse_as
 from storage.note import NoteSigner, parse
+from storage.zones import zone_name, zone_of
 from verifier._errors import VerifierError
 from verifier._manifest import FORMAT, Derived, Manifest, Member
 from verifier._readme import Part, readme
@@ -215,7 +216,8 @@ def export_bundle(
     ``excerpt`` is (START, END) in seconds from the clip's start: the bundle then holds the
     whole segments that cover it. With ``max_bytes``, a clip larger than that is carried
     as a re-encoded ``derived.mp4`` instead (see the module docstring). ``zone`` is the
-    zone the sheet shows local times in (default UTC); ``make_sheet`` replaces
+    zone the sheet shows local times in (default: the zone the clip entry says the station's
+    clock showed, else UTC); ``make_sheet`` replaces
     :func:`verifier.sheet.make_sheet` (tests that export hundreds of bundles: a sheet costs
     ~2 s of PNG encoding). The file appears atomically.
 
@@ -229,11 +231,11 @@ def export_bundle(
         raise ValueError(f"cannot write {out}: the directory {out.parent} does not exist")
     if max_bytes is not None and max_bytes <= 0:
         raise ValueError(f"max_bytes must be positive, got {max_bytes}")
-    zone = zone or dt.UTC
     key_index, station = certification
     row = store.find_clip(clip_id_or_order)
     clip_bytes = store.log.entry(row.idx)
     clip = parse_as(Clip, clip_bytes)
+    zone = zone or zone_of(clip.zone) or dt.UTC
     # A bundle that cannot verify is worse than none: catch a mismatched key here.
     clip.verify_signature(station.station_verifier())
     if station.origin != store.log.origin:
@@ -323,7 +325,7 @@ def export_bundle(
             sealed_size=sealed_size,
             excerpt_ms=None if excerpt is None else (_ms(excerpt[0]), _ms(excerpt[1])),
             derived=derived,
-            zone=_zone_name(zone),
+            zone=zone_name(zone, clip.started),
             members={},
         )
         if stamps:  # the earliest genTime is the tightest bound
@@ -528,20 +530,6 @@ def _workdir(out: Path) -> Iterator[Path]:
 
 def _ms(seconds: float) -> int:
     return round(seconds * 1000)
-
-
-def _zone_name(zone: dt.tzinfo) -> str | None:
-    key = getattr(zone, "key", None)
-    if isinstance(key, str):
-        return key
-    offset = zone.utcoffset(None)
-    if offset is None:
-        return None
-    if not offset:
-        return "UTC"
-    minutes = int(offset.total_seconds()) // 60
-    sign = "+" if minutes >= 0 else "-"
-    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def _zip_time(t_ms: int) -> tuple[int, int, int, int, int, int]:

@@ -498,7 +498,8 @@ class _Verifier:
             segments=(first + 1, last + 1, n),
             video=None if media is None else media.video,
             derived=media is not None and media.derived,
-            zone=None if m is None else m.zone,
+            zone=clip.zone or (None if m is None else m.zone),
+            zone_signed=bool(clip.zone),
         )
         problems = []
         if m is not None:

@@ -23,7 +23,6 @@ from typing import Any, Literal
 from packseal.app import App
 from packseal.web._http import WebError
 from packseal.web._media import clip_media
-from recorder.overlay import local_zone
 from storage import ClipRow, LogStateError
 from storage.entries import Clip
 
@@ -64,7 +63,6 @@ class Evidence:
     ) -> None:
         self.app = app
         self.scratch = scratch
-        self.zone = local_zone(app.config.station.timezone)
         self.make_sheet = make_sheet
 
     def _workdir(self) -> Path:
@@ -94,7 +92,6 @@ class Evidence:
                 signer=app.station_signer,
                 now_ms=app.clock.now_ms(),
                 max_bytes=max_bytes,
-                zone=self.zone,
                 make_sheet=self.make_sheet,
             )
         except LogStateError as e:

@@ -24,8 +24,8 @@ from packseal.web._context import PortalContext
 from packseal.web._evidence import Evidence
 from packseal.web._http import BodyLimit, SecurityHeaders, install_error_handlers
 from packseal.web._templates import STATIC, make_templates
-from recorder.overlay import local_zone
 from storage.accounts import Accounts
+from storage.zones import local_zone
 
 API_DESCRIPTION = """\
 Search sealed packing clips, read a clip's facts, download evidence bundles, and run

@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -41,6 +40,7 @@ from packseal.web._templates import STATIC, make_templates, size
 from packseal.web.server import is_loopback
 from recorder.station import Station, StationStatus
 from storage.accounts import same_secret
+from storage.zones import local_zone
 
 STATION_COOKIE = "packseal_station"
 POST_HEADER = "x-packseal-station"
@@ -299,7 +299,7 @@ def create_station_screen(
         allowed_hosts=(allowed_hosts or loopback_hosts(port)) if loopback else None,
         free_bytes=free_bytes or station.store.blobs.free_bytes,
         reserve_bytes=station.store.blobs.min_free_bytes,
-        zone=zoneinfo.ZoneInfo(zone_name) if zone_name else _local_zone(),
+        zone=local_zone(zone_name),
     )
     web = FastAPI(title="packseal station screen", docs_url=None, redoc_url=None, openapi_url=None)
     web.state.screen = state
@@ -315,7 +315,3 @@ def create_station_screen(
 
     web.mount("/static", StaticFiles(directory=STATIC), name="static")
     return web, state
-
-
-def _local_zone() -> dt.tzinfo:
-    return dt.datetime.now().astimezone().tzinfo or dt.UTC

@@ -20,6 +20,7 @@ from recorder.demo import DemoScene
 from recorder.sources import DemoSource, FileSource, Frame, FrameSource
 from storage import ClipQuery, DiskFullError, Store
 from storage.entries import Clip, Gap, Segment, from_bytes, parse_as
+from storage.zones import local_zone, zone_name
 from tests.recording import EPOCH_MS, SIZE, make_app, record_demo
 
 pytestmark = pytest.mark.slow
@@ -316,4 +317,8 @@ def test_status_reports_elapsed_footage_time_of_the_open_clip(tmp_path: Path) ->
     end = EPOCH_MS + (scene.duration_ms or 0)
     assert all(EPOCH_MS <= now <= end for now, _ in seen), "now_ms left footage time"
     assert max(now - started for now, started in seen) > 5000  # clips last ~25 s of footage
+    # no zone configured: each clip names the machine's, as the burned-in clock showed it
+    clips = [e for e in _entries(app.store) if isinstance(e, Clip)]
+    assert len(clips) == 2
+    assert {c.zone for c in clips} == {zone_name(local_zone(), clips[0].started)}
     app.close()

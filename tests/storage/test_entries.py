@@ -50,6 +50,7 @@ def test_clip_signature_covers_every_field(station_signer: Ed25519Signer) -> Non
         {"ended": c.ended + 1},
         {"tracking_ids": ()},
         {"status": "cancelled"},
+        {"zone": "UTC"},
         {"segments": (dataclasses.replace(c.segments[0], sha256=f.sha("x")), c.segments[1])},
     ]:
         with pytest.raises(SignatureError, match="does not verify"):
@@ -103,6 +104,41 @@ def test_clip_rejects_bad_segment_run(station_signer: Ed25519Signer) -> None:
         entries.from_bytes(canonical.dumps(d))
     d["segments"] = []
     with pytest.raises(FormatError, match="no segments"):
+        entries.from_bytes(canonical.dumps(d))
+
+
+@pytest.mark.parametrize(
+    ("zone", "ok"),
+    [
+        ("", True),
+        ("Europe/Berlin", True),
+        ("America/Argentina/Buenos_Aires", True),
+        ("Etc/GMT+5", True),
+        ("UTC", True),
+        ("UTC+05:30", True),
+        ("UTC-03:00", True),
+        ("../../etc/passwd", False),
+        ("Europe/", False),
+        ("+05:30", False),
+        ("Europe Berlin", False),
+        ("x" * 65, False),
+    ],
+)
+def test_clip_zone_is_a_zone_name(station_signer: Ed25519Signer, zone: str, ok: bool) -> None:
+    d = f.clip(station_signer, [f.segment(0)]).to_dict()
+    d["zone"] = zone
+    data = canonical.dumps(d)
+    if ok:
+        assert entries.parse_as(entries.Clip, data).zone == zone
+    else:
+        with pytest.raises(FormatError, match="not an IANA zone name or UTC"):
+            entries.from_bytes(data)
+
+
+def test_clip_zone_is_required(station_signer: Ed25519Signer) -> None:
+    d = f.clip(station_signer, [f.segment(0)]).to_dict()
+    del d["zone"]
+    with pytest.raises(FormatError, match="missing field 'zone'"):
         entries.from_bytes(canonical.dumps(d))
 
 

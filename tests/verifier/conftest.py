@@ -25,6 +25,7 @@ from tests.recording import Recording, record_demo
 from verifier.bundle import export_bundle
 
 T = TypeVar("T")
+STATION_ZONE = "Asia/Kolkata"  # UTC+05:30 all year: local times in tests are stable
 _MEMO: dict[str, object] = {}
 
 
@@ -36,9 +37,16 @@ def _once(key: str, make: Callable[[], T]) -> T:
 
 @pytest.fixture(scope="session")
 def recording(tmp_path_factory: pytest.TempPathFactory) -> Recording:
-    """Three demo orders recorded through the real station (read-only: copy to tamper)."""
+    """Three demo orders recorded through the real station (read-only: copy to tamper).
+
+    The station's clock is set to a zone that is not this machine's, so that the zone
+    recorded in the clip entries provably comes from the configuration.
+    """
     return _once(
-        "recording", lambda: record_demo(tmp_path_factory.mktemp("recording") / "data", orders=3)
+        "recording",
+        lambda: record_demo(
+            tmp_path_factory.mktemp("recording") / "data", orders=3, timezone=STATION_ZONE
+        ),
     )
 
 

@@ -4,6 +4,7 @@ recorded through the real station raise no false alarm."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import queue
 import subprocess
@@ -12,6 +13,7 @@ import time
 import zipfile
 from fractions import Fraction
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -21,6 +23,7 @@ from recorder.sources import DemoSource, Frame, FrameSource
 from storage import ClipQuery, TrustFile
 from storage.entries import Clip, Scan
 from tests.recording import EPOCH_MS, Recording, make_app
+from tests.verifier.conftest import STATION_ZONE, export
 from verifier._errors import BundleError, NotVerified
 from verifier.bundle import export_bundle
 from verifier.verify import CHECKS, verify_bundle
@@ -48,6 +51,10 @@ def test_honest_bundle_verifies(
     assert facts.log_index is not None
     assert facts.checkpoint_size is not None
     assert facts.log_index < facts.checkpoint_size
+    assert (clip.zone, facts.zone, facts.zone_signed) == (STATION_ZONE, STATION_ZONE, True)
+    assert facts.local(facts.start_ms) == dt.datetime.fromtimestamp(
+        facts.start_ms / 1000, dt.timezone(dt.timedelta(hours=5, minutes=30))
+    ).isoformat(timespec="seconds")
     assert report.verdict() == (
         f"VERIFIED: order {clip.order_id} packed at station station-01, {facts.start_utc} to "
         f"{facts.end_utc}, {(clip.end_ms - clip.start_ms) / 1000:.1f} s, sealed in log "
@@ -295,3 +302,13 @@ def test_zero_false_alarms_on_100_honest_clips(tmp_path: Path) -> None:
     total = time.monotonic() - started
     print(f"100 clips: recorded in {recorded:.1f} s, exported+verified in {total - recorded:.1f} s")
     assert total < 90
+
+
+def test_the_signed_station_zone_outranks_the_manifests_display_zone(
+    recording: Recording, clips: list[Clip], merchant_trust: TrustFile, tmp_path: Path
+) -> None:
+    out = export(recording, clips[0].clip_id, tmp_path / "b.zip", zone=ZoneInfo("America/Lima"))
+    with zipfile.ZipFile(out) as z:
+        assert json.loads(z.read("manifest.json"))["zone"] == "America/Lima"
+    facts = verify_bundle(out, merchant_trust).facts
+    assert (facts.zone, facts.zone_signed) == (STATION_ZONE, True)
