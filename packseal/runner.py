@@ -19,7 +19,8 @@ from packseal.app import App
 from recorder.demo import DemoScene
 from recorder.gun import GunReader
 from recorder.sources import DemoSource, FrameSource, open_source
-from recorder.station import Station, StationStatus
+from recorder.station import Station
+from recorder.status import StationStatus
 
 
 def parse_epoch(text: str) -> int:

@@ -15,16 +15,12 @@ as a ``gap`` entry when the first segment of the next run is sealed.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import os
 import queue
-import resource
-import statistics
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Literal, cast
@@ -56,6 +52,7 @@ from recorder.sealer import ClipPlan, Sealer, select_segments
 from recorder.settings import StationSettings
 from recorder.sources import Frame, FrameSource
 from recorder.state import StationState
+from recorder.status import ClipSummary, Counters, StationStatus, run_stats
 from storage import DiskFullError, Ed25519Signer, Store
 from storage.entries import Clip, Scan, Segment, Video
 from storage.zones import local_zone
@@ -63,54 +60,6 @@ from storage.zones import local_zone
 _STOP = object()  # writer: finish the run and exit
 _END_RUN = object()  # writer: finish the current run (the source was lost)
 _GAP_TOLERANCE_MS = 250
-
-
-@dataclass(frozen=True, slots=True)
-class ClipSummary:
-    clip_id: str
-    order_id: str
-    state: Literal["recording", "sealing", "sealed", "cancelled", "interrupted", "lost"]
-    started: int
-    ended: int | None = None
-    end_reason: str | None = None
-    tracking_ids: tuple[str, ...] = ()
-    repeat_of: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StationStatus:
-    state: Literal["starting", "idle", "recording", "alarm", "stopped"]
-    now_ms: int  # footage time of the newest frame (the wall clock before the first)
-    order_id: str | None
-    clip_started: int | None
-    tracking_ids: tuple[str, ...]
-    alarms: tuple[str, ...]
-    last_scan: Scan | None
-    recent: tuple[ClipSummary, ...]
-    frames_captured: int
-    frames_encoded: int
-    frames_dropped: int
-    fps: float
-    segments_sealed: int
-    clips_opened: int
-    clips_sealed: int
-    alarm_count: int
-    log_size: int
-
-
-@dataclass(slots=True)
-class _Counters:
-    captured: int = 0
-    encoded: int = 0
-    dropped: int = 0
-    scans: int = 0
-    segments: int = 0
-    clips_opened: int = 0
-    clips_sealed: int = 0
-    alarms: int = 0
-    scan_to_open_ms: list[int] = field(default_factory=list)
-    close_to_sealed_ms: list[int] = field(default_factory=list)
-    segment_to_sealed_ms: list[int] = field(default_factory=list)
 
 
 class Station:
@@ -182,7 +131,7 @@ class Station:
         self._pending: list[ClipPlan] = []
         self._open_run: str | None = None
         self._state = StationState()
-        self._counters = _Counters()
+        self._counters = Counters()
         self._recent: deque[ClipSummary] = deque(maxlen=10)
         self._alarms: deque[str] = deque(maxlen=5)
         self._last_scan: Scan | None = None
@@ -304,45 +253,8 @@ class Station:
 
     def stats(self) -> dict[str, object]:
         """What ``--stats-json`` writes at exit."""
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        c = self._counters
-        scan = self.scanner.stats()
-
-        def dist(values: list[int]) -> dict[str, float] | None:
-            if not values:
-                return None
-            s = sorted(values)
-            return {
-                "n": len(s),
-                "median": float(statistics.median(s)),
-                "p95": float(s[min(len(s) - 1, int(0.95 * len(s)))]),
-                "max": float(s[-1]),
-            }
-
         footage = (self._last_frame_t or 0) - (self._first_frame_t or 0)
-        return {
-            "frames_captured": c.captured,
-            "frames_encoded": c.encoded,
-            "frames_dropped": c.dropped,
-            "footage_seconds": round(footage / 1000, 3),
-            "segments_sealed": c.segments,
-            "scans": c.scans,
-            "clips_opened": c.clips_opened,
-            "clips_sealed": c.clips_sealed,
-            "alarms": c.alarms,
-            "cpu_seconds": round(
-                usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime, 3
-            ),
-            "cpu_seconds_ffmpeg": round(children.ru_utime + children.ru_stime, 3),
-            "scan_decode_ms_median": scan.decode_ms_median,
-            "scan_decode_ms_p95": scan.decode_ms_p95,
-            "scan_frames": scan.frames,
-            "scan_errors": scan.errors,
-            "latency_scan_to_open_ms": dist(c.scan_to_open_ms),
-            "latency_close_to_sealed_ms": dist(c.close_to_sealed_ms),
-            "latency_last_segment_to_sealed_ms": dist(c.segment_to_sealed_ms),
-        }
+        return run_stats(self._counters, self.scanner.stats(), footage)
 
     # -- recovery ----------------------------------------------------------------------
 
@@ -769,10 +681,3 @@ class Station:
     def _sealed_before(self, order_id: str) -> str | None:
         found = self.store.clips_of_order(order_id)
         return found[0].clip_id if found else None
-
-
-def local_time(t_ms: int, zone: dt.tzinfo) -> str:
-    return dt.datetime.fromtimestamp(t_ms / 1000, zone).isoformat(timespec="seconds")
-
-
-StatusCallback = Callable[[StationStatus], None]

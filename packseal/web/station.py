@@ -38,7 +38,8 @@ from packseal.web._http import BodyLimit, SecurityHeaders, WebError, install_err
 from packseal.web._preview import PreviewCache
 from packseal.web._templates import STATIC, make_templates, size
 from packseal.web.server import is_loopback
-from recorder.station import Station, StationStatus
+from recorder.station import Station
+from recorder.status import StationStatus
 from storage.accounts import same_secret
 from storage.zones import local_zone
 
