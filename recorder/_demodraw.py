@@ -280,29 +280,19 @@ class Drawing(Sprites):
         )
         for k, spread in enumerate((-1.5, -0.5, 0.5, 1.5)):
             reach = d(58) - abs(spread) * d(6) + (d(4) if k in (1, 2) else 0)
-            f = pt(reach, spread * d(17))
-            cv2.ellipse(
-                img,
-                (round(f[0]), round(f[1])),
-                (d(26), d(8)),
-                angle,
-                0,
-                360,
-                _SKIN,
-                -1,
-                cv2.LINE_AA,
-            )
-            cv2.ellipse(
-                img,
-                (round(f[0]), round(f[1])),
-                (d(26), d(8)),
-                angle,
-                0,
-                360,
-                skin_dark,
-                1,
-                cv2.LINE_AA,
-            )
+            fx, fy = pt(reach, spread * d(17))
+            for color, thickness in ((_SKIN, -1), (skin_dark, 1)):  # a finger, then its outline
+                cv2.ellipse(
+                    img,
+                    (round(fx), round(fy)),
+                    (d(26), d(8)),
+                    angle,
+                    0,
+                    360,
+                    color,
+                    thickness,
+                    cv2.LINE_AA,
+                )
         th = pt(d(14), -side * d(40))
         cv2.ellipse(
             img,
