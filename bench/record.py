@@ -11,9 +11,11 @@ and the store. Baseline, in the same run: the demo source alone, paced in real t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -74,6 +76,7 @@ def _run(name: str, width: int, height: int, seconds: float, workdir: Path) -> d
     ).stdout
     from recorder.demo import DemoScene
 
+    drops = _drops_by_segment(workdir / name / "packseal.db")
     scene = DemoScene(width, height, 30, seed=7)
     shown = [o for o in scene.orders() if o.end_ms <= float(s["footage_seconds"]) * 1000]
     sealed = {c["order_id"] for c in json.loads(clips_json)}
@@ -93,7 +96,23 @@ def _run(name: str, width: int, height: int, seconds: float, workdir: Path) -> d
         "scan_to_open_ms": s["latency_scan_to_open_ms"],
         "close_to_sealed_ms": s["latency_close_to_sealed_ms"],
         "last_segment_to_sealed_ms": s["latency_last_segment_to_sealed_ms"],
+        "drops_at": drops,
     }
+
+
+def _drops_by_segment(db: Path) -> list[dict[str, float]]:
+    """Where frames were dropped: seconds into the footage and count, from the logged segments."""
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        rows = conn.execute("SELECT data FROM entries ORDER BY idx").fetchall()
+    segments = [e for e in (json.loads(r[0]) for r in rows) if e["kind"] == "segment"]
+    if not segments:
+        return []
+    t0 = segments[0]["start"]
+    return [
+        {"at_s": round((e["start"] - t0) / 1000, 1), "seq": e["seq"], "dropped": e["dropped"]}
+        for e in segments
+        if e["dropped"]
+    ]
 
 
 def main(argv: list[str]) -> int:
