@@ -30,11 +30,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import imageio_ffmpeg
 
 from verifier._errors import MediaFormatError, VerifierError
-from verifier.frames import count_frames
+from verifier.frames import count_frames, geometry
 
 __all__ = ["DerivedCopy", "derive_command", "derive_copy", "plan_copy"]
 
@@ -168,15 +167,10 @@ class _Probe:
 
 
 def _probe(clip_path: Path) -> _Probe:
-    cap = cv2.VideoCapture(str(clip_path), cv2.CAP_FFMPEG)
-    try:
-        if not cap.isOpened():
-            raise MediaFormatError(f"OpenCV (FFmpeg backend) cannot open {clip_path}")
-        width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
-        height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-        fps = float(cap.get(cv2.CAP_PROP_FPS))
-    finally:
-        cap.release()
+    g = geometry(clip_path)
+    if g is None:
+        raise MediaFormatError(f"OpenCV (FFmpeg backend) cannot open {clip_path}")
+    width, height, fps = g.width, g.height, g.fps
     # OpenCV's frame count of a clip that starts mid-run is off (822 for 432 frames of the
     # demo clip: it extrapolates from the first fragment's decode time); the fragments'
     # sample counts are exact.
@@ -268,17 +262,10 @@ def derive_copy(
 
 
 def _probe_copy(path: Path) -> tuple[int, int, float]:
-    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
-    try:
-        if not cap.isOpened():
-            raise VerifierError(f"the copy {path} does not open")
-        width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
-        height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-        frames = cap.get(cv2.CAP_PROP_FRAME_COUNT)
-        fps = cap.get(cv2.CAP_PROP_FPS)
-    finally:
-        cap.release()
-    return width, height, frames / fps if fps > 0 else 0.0
+    g = geometry(path)
+    if g is None:
+        raise VerifierError(f"the copy {path} does not open")
+    return g.width, g.height, g.frames / g.fps if g.fps > 0 else 0.0
 
 
 def _sha256(path: Path) -> str:

@@ -167,6 +167,30 @@ def count_frames(clip_path: Path) -> int:
 # -- decoding ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Geometry:
+    width: int
+    height: int
+    fps: float
+    frames: float  # OpenCV's estimate: for a sealed clip, count_frames() is exact
+
+
+def geometry(path: Path) -> Geometry | None:
+    """What OpenCV (FFmpeg backend) reads of a video file's size and rate; None if it cannot."""
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    try:
+        if not cap.isOpened():
+            return None
+        return Geometry(
+            int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
+            int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+            float(cap.get(cv2.CAP_PROP_FPS)),
+            float(cap.get(cv2.CAP_PROP_FRAME_COUNT)),
+        )
+    finally:
+        cap.release()
+
+
 def read_frames(clip_path: Path, indexes: Iterable[int]) -> dict[int, Image]:
     """Decode the frames at these indexes (0 = the file's first frame), BGR.
 
