@@ -669,9 +669,11 @@ class Station:
                     last_reported = self._segment_closed_at
                     if last_reported is not None:
                         self._counters.segment_to_sealed_ms.append(now - last_reported)
-            state = entry.status if entry.status != "sealed" else "sealed"
             self._update_recent(
-                clip_id, state=state, tracking_ids=entry.tracking_ids, repeat_of=entry.repeat_of
+                clip_id,
+                state=entry.status,
+                tracking_ids=entry.tracking_ids,
+                repeat_of=entry.repeat_of,
             )
         if len(still) != len(self._pending):
             self._pending = still
