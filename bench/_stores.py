@@ -104,15 +104,8 @@ def build_log_store(
     path: Path, n: int, *, rebuild: bool = False, progress: Callable[[int], None] | None = None
 ) -> Built:
     """``n`` entries of segments and gaps (no blobs) in a SQLite file at ``path``."""
-    station, root = signers()
-    url = f"sqlite:///{path}"
-    blob_dir = path.with_suffix(".blobs")
-    if path.exists() and not rebuild:
-        return Built(url, blob_dir, n, 0.0, station, root)
-    _clean(path, blob_dir)
-    started = time.perf_counter()
-    store = Store.open(url, blob_dir, ORIGIN, create=True)
-    try:
+
+    def fill(store: Store, station: Ed25519Signer, root: Ed25519Signer) -> int:
         batch: list[Entry] = []
         seq = 0
         for i in range(n):
@@ -130,9 +123,9 @@ def build_log_store(
                     progress(i + 1)
         store.log.append(batch)
         store.log.sign_checkpoint(station, T0)
-    finally:
-        store.close()
-    return Built(url, blob_dir, n, time.perf_counter() - started, station, root)
+        return n
+
+    return _build(path, n, rebuild, fill)
 
 
 def build_audit_store(
@@ -144,15 +137,8 @@ def build_audit_store(
     progress: Callable[[int], None] | None = None,
 ) -> Built:
     """About ``n`` entries shaped like a station's log, blobs of ``blob_bytes`` each."""
-    station, root = signers()
-    url = f"sqlite:///{path}"
-    blob_dir = path.with_suffix(".blobs")
-    if path.exists() and not rebuild:
-        return Built(url, blob_dir, n, 0.0, station, root)
-    _clean(path, blob_dir)
-    started = time.perf_counter()
-    store = Store.open(url, blob_dir, ORIGIN, create=True)
-    try:
+
+    def fill(store: Store, station: Ed25519Signer, root: Ed25519Signer) -> int:
         key = StationKey(
             GENESIS,
             T0,
@@ -194,6 +180,28 @@ def build_audit_store(
                     progress(count)
         _flush(store, station, frontier, pending, cps)
         store.log.sign_checkpoint(station, t)
+        return count
+
+    return _build(path, n, rebuild, fill)
+
+
+def _build(
+    path: Path,
+    n: int,
+    rebuild: bool,
+    fill: Callable[[Store, Ed25519Signer, Ed25519Signer], int],
+) -> Built:
+    """The store at ``path`` if it is there (and not ``rebuild``), else a new one ``fill``ed."""
+    station, root = signers()
+    url = f"sqlite:///{path}"
+    blob_dir = path.with_suffix(".blobs")
+    if path.exists() and not rebuild:
+        return Built(url, blob_dir, n, 0.0, station, root)
+    _clean(path, blob_dir)
+    started = time.perf_counter()
+    store = Store.open(url, blob_dir, ORIGIN, create=True)
+    try:
+        count = fill(store, station, root)
     finally:
         store.close()
     return Built(url, blob_dir, count, time.perf_counter() - started, station, root)

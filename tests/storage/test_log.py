@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 
 from storage import Ed25519Signer, LogIntegrityError, LogStateError, Store, merkle
 from storage._schema import checkpoints, entries, logs, nodes
 from storage.checkpoint import Checkpoint, TlogProof, sign_checkpoint
-from storage.entries import GENESIS, Gap
+from storage.entries import GENESIS
 from tests import factories as f
+from tests.storage.tamper import insert_entry
 
 
 def _fill(store: Store, station: Ed25519Signer, root: Ed25519Signer, n: int = 40) -> None:
@@ -162,20 +163,7 @@ def _tamper_reorder(store: Store) -> int:
 
 
 def _tamper_insert(store: Store) -> int:
-    # Shift entries 30.. up by one and put a new entry at 30.
-    with store.engine.begin() as conn:
-        for idx in range(39, 29, -1):
-            conn.execute(update(entries).where(entries.c.idx == idx).values(idx=idx + 1))
-        data = Gap(GENESIS, f.T0, f.T0, f.T0 + 1, "restart", None).to_bytes()
-        conn.execute(
-            insert(entries).values(
-                log_id=store.log.log_id,
-                idx=30,
-                kind="gap",
-                data=data,
-                leaf_hash=merkle.leaf_hash(data),
-            )
-        )
+    insert_entry(store, 30, 40)
     return 30
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, update
 
 from storage import Ed25519Signer, LogIntegrityError, Store, StoredCheckpoint, merkle
 from storage._schema import checkpoints, entries
 from storage.checkpoint import Checkpoint, SignedCheckpoint, sign_checkpoint
-from storage.entries import GENESIS, Gap
 from tests import factories as f
+from tests.storage.tamper import insert_entry
 
 
 def _fill(store: Store, station: Ed25519Signer, root: Ed25519Signer, n: int = 60) -> None:
@@ -97,19 +97,7 @@ def test_an_insertion_is_one_finding_not_one_per_shifted_entry(
     store: Store, station_signer: Ed25519Signer, root_signer: Ed25519Signer
 ) -> None:
     _fill(store, station_signer, root_signer, n=40)
-    with store.engine.begin() as conn:
-        for idx in range(39, 29, -1):
-            conn.execute(update(entries).where(entries.c.idx == idx).values(idx=idx + 1))
-        data = Gap(GENESIS, f.T0, f.T0, f.T0 + 1, "restart", None).to_bytes()
-        conn.execute(
-            insert(entries).values(
-                log_id=store.log.log_id,
-                idx=30,
-                kind="gap",
-                data=data,
-                leaf_hash=merkle.leaf_hash(data),
-            )
-        )
+    insert_entry(store, 30, 40)
     problems, _ = _scan(store, station_signer)
     checks = [c for c, _ in problems]
     assert checks.count("entries") <= 3
