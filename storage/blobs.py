@@ -41,12 +41,6 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def hash_file(path: Path) -> BlobInfo:
-    with open(path, "rb") as f:
-        digest = hashlib.file_digest(f, "sha256")
-        return BlobInfo(digest.hexdigest(), f.tell())
-
-
 class BlobStore:
     def __init__(self, root: Path, *, min_free_bytes: int = 0) -> None:
         self.root = Path(root)

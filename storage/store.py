@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from storage._errors import LogStateError
 from storage._schema import blobs, clip_tracking, clips, segments
@@ -281,15 +281,6 @@ class Store:
             ).first()
         return None if row is None else _segment_row(row)
 
-    def segment_by_hash(self, sha256: str) -> SegmentRow | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(segments).where(
-                    segments.c.log_id == self.log.log_id, segments.c.sha256 == sha256
-                )
-            ).first()
-        return None if row is None else _segment_row(row)
-
     def blob_purged(self, sha256: str) -> bool:
         with self.engine.connect() as conn:
             value = conn.execute(select(blobs.c.purged_ms).where(blobs.c.sha256 == sha256)).first()
@@ -302,11 +293,6 @@ class Store:
                     select(func.count()).select_from(clips).where(clips.c.log_id == self.log.log_id)
                 ).scalar_one()
             )
-
-    def forget_blob(self, sha256: str) -> None:
-        """Drop a blob's row after retention deleted its file (the log keeps its hash)."""
-        with write_transaction(self.engine) as conn:
-            conn.execute(delete(blobs).where(blobs.c.sha256 == sha256))
 
     @staticmethod
     def _tracking(conn: Connection, clip_ids: list[str]) -> dict[str, tuple[str, ...]]:
