@@ -49,7 +49,7 @@ def station(
         token = web_cfg.station_token or secrets.token_urlsafe(24)
     recorder = build_station(app, source, fast=fast, epoch=epoch, for_seconds=for_seconds)
     web, screen = create_station_screen(recorder, app.config, host=host, port=port, token=token)
-    server = ServerThread(web, host, port).start()
+    server = ServerThread(web, host, port, trusted_proxies=web_cfg.trusted_proxies).start()
     address = server.url + (f"/?token={token}" if token else "/")
     click.echo(f"station screen: {address}", err=True)
     if token and not web_cfg.station_token:
@@ -109,7 +109,14 @@ def serve(lazy: Lazy, host: str | None, port: int | None) -> int:
     )
     scheme = "https" if tls else "http"
     click.echo(f"portal: {scheme}://{host}:{port}/", err=True)
-    serve_forever(web, host, port, tls_cert=cfg.tls_cert, tls_key=cfg.tls_key)
+    serve_forever(
+        web,
+        host,
+        port,
+        tls_cert=cfg.tls_cert,
+        tls_key=cfg.tls_key,
+        trusted_proxies=cfg.trusted_proxies,
+    )
     return 0
 
 

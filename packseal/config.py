@@ -7,6 +7,7 @@ config file's directory; ``--data-dir`` overrides ``data_dir``.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any, Literal
 
@@ -70,6 +71,25 @@ class WebConfig(_Section):
     max_body_kb: int = Field(64, ge=1, le=1_048_576, description="larger request bodies: 413")
     tls_cert: Path | None = Field(None, description="PEM certificate: serve HTTPS")
     tls_key: Path | None = Field(None, description="PEM private key of tls_cert")
+    trusted_proxies: tuple[str, ...] = Field(
+        (),
+        max_length=64,
+        description="addresses/networks of reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed; empty = nobody's (the connecting address counts)",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"a trusted proxy is an IP address or network (10.0.0.5, 10.0.0.0/24, "
+                    f"::1), found {item!r}"
+                ) from None
+        return value
 
 
 class TimeConfig(_Section):

@@ -297,8 +297,8 @@ class BodyLimit:
 
 
 def client_ip(request: Request) -> str:
-    # The portal does not trust X-Forwarded-For: behind a proxy, configure the proxy to
-    # pass the address with uvicorn's --proxy-headers instead of trusting any client.
+    # The connecting address, or the one a proxy named in web.trusted_proxies forwarded
+    # (server.py: uvicorn believes no X-Forwarded-For from anyone else).
     return request.client.host if request.client else "unknown"
 
 

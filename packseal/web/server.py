@@ -11,6 +11,7 @@ import ipaddress
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -54,11 +55,31 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _forwarded_allow(trusted_proxies: Sequence[str]) -> list[str]:
+    # Networks in canonical form: uvicorn takes "10.0.0.5/24" (host bits set) for a
+    # literal name that never matches, silently trusting nobody.
+    return [
+        str(net.network_address) if net.num_addresses == 1 else str(net)
+        for net in (ipaddress.ip_network(p, strict=False) for p in trusted_proxies)
+    ]
+
+
 def _config(
-    app: Any, *, tls_cert: Path | None, tls_key: Path | None, access_log: bool
+    app: Any,
+    *,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    access_log: bool,
+    trusted_proxies: Sequence[str],
 ) -> uvicorn.Config:
+    allow = _forwarded_allow(trusted_proxies)
     return uvicorn.Config(
         app,
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 (or $FORWARDED_ALLOW_IPS) by
+        # default, so any local process could forge its address past the failed-login
+        # limit and into sessions and the chain of custody. Only named proxies count.
+        proxy_headers=bool(allow),
+        forwarded_allow_ips=allow,
         log_level="info" if access_log else "warning",
         access_log=access_log,
         lifespan="on",
@@ -77,12 +98,19 @@ def serve_forever(
     tls_cert: Path | None = None,
     tls_key: Path | None = None,
     access_log: bool = True,
+    trusted_proxies: Sequence[str] = (),
 ) -> None:
     """Serve in this thread until Ctrl-C / SIGTERM (uvicorn handles both)."""
     sock = bind(host, port)
     try:
         server = uvicorn.Server(
-            _config(app, tls_cert=tls_cert, tls_key=tls_key, access_log=access_log)
+            _config(
+                app,
+                tls_cert=tls_cert,
+                tls_key=tls_key,
+                access_log=access_log,
+                trusted_proxies=trusted_proxies,
+            )
         )
         server.run(sockets=[sock])
     except KeyboardInterrupt:
@@ -105,12 +133,19 @@ class ServerThread:
         tls_cert: Path | None = None,
         tls_key: Path | None = None,
         access_log: bool = False,
+        trusted_proxies: Sequence[str] = (),
     ) -> None:
         self.host = host
         self._sock = bind(host, port)
         self.port = int(self._sock.getsockname()[1])
         self.server = uvicorn.Server(
-            _config(app, tls_cert=tls_cert, tls_key=tls_key, access_log=access_log)
+            _config(
+                app,
+                tls_cert=tls_cert,
+                tls_key=tls_key,
+                access_log=access_log,
+                trusted_proxies=trusted_proxies,
+            )
         )
         self._thread = threading.Thread(
             target=self.server.run,
