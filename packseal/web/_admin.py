@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from packseal.web._auth import Admin, Auditor
 from packseal.web._context import portal
-from packseal.web._http import WebError
+from packseal.web._http import MAX_ROW_ID, WebError
 from packseal.web._pages import page, record
 from packseal.web._stats import store_figures
 from storage.accounts import ROLES, AccountError
@@ -24,7 +24,7 @@ router = APIRouter(include_in_schema=False)
 def audit_page(
     request: Request,
     who: Auditor,
-    run: Annotated[int | None, Query(ge=1)] = None,
+    run: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
 ) -> Response:
     ctx = portal(request)
     runs = ctx.accounts.audit_runs(limit=10)
@@ -106,7 +106,7 @@ def change_user(
     role: Annotated[str, Form(max_length=16)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     label: Annotated[str, Form(max_length=64)] = "",
-    token_id: Annotated[int, Form(ge=0)] = 0,
+    token_id: Annotated[int, Form(ge=0, le=MAX_ROW_ID)] = 0,
 ) -> Response:
     ctx = portal(request)
     accounts = ctx.accounts

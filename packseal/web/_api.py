@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 
 from packseal._cli_station import clip_json, rfc3339
@@ -23,7 +23,7 @@ from packseal.web._clips import (
     search,
 )
 from packseal.web._context import portal
-from packseal.web._http import WebError
+from packseal.web._http import MAX_ROW_ID, WebError
 from packseal.web._pages import _download, record
 from packseal.web._stats import store_figures
 from storage.accounts import AuditRun
@@ -164,7 +164,9 @@ def api_start_audit(request: Request, who: Auditor) -> JSONResponse:
 
 
 @router.get("/audit/runs/{run_id}", summary="An audit run: progress, then its findings")
-def api_audit_run(run_id: int, request: Request, who: Auditor) -> dict[str, Any]:
+def api_audit_run(
+    run_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)], request: Request, who: Auditor
+) -> dict[str, Any]:
     run = portal(request).accounts.audit_run(run_id)
     if run is None:
         raise WebError(404, f"no audit run {run_id}", hint="GET /api/v1/audit shows the latest")

@@ -1,10 +1,16 @@
 """Whole-store audits started from the portal: one at a time, in a background thread,
-with progress a page can poll and the outcome kept in the ``audit_runs`` table."""
+with progress a page can poll and the outcome kept in the ``audit_runs`` table.
+
+An audit reads and hashes every blob of the store (minutes of disk and CPU on a large
+one), so each user may start at most ``per_user`` runs per ``window_ms``; more is a 429
+with Retry-After. Like the login limiter the count lives in memory: a restart resets it.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -18,19 +24,50 @@ _PROGRESS_EVERY_S = 0.5  # progress rows written at most this often (a poll sees
 
 
 class AuditJobs:
-    def __init__(self, accounts: Accounts, runner: Runner, clock: Clock) -> None:
+    def __init__(
+        self,
+        accounts: Accounts,
+        runner: Runner,
+        clock: Clock,
+        *,
+        per_user: int = 6,
+        window_ms: int = 3_600_000,
+    ) -> None:
         self.accounts = accounts
         self.runner = runner
         self.clock = clock
+        self.per_user = per_user
+        self.window_ms = window_ms
+        self._started: dict[str, deque[int]] = {}
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
 
+    def _check_rate(self, user: str, now_ms: int) -> deque[int]:
+        times = self._started.setdefault(user, deque())
+        while times and now_ms - times[0] >= self.window_ms:
+            times.popleft()
+        if len(times) >= self.per_user:
+            wait_s = (self.window_ms - (now_ms - times[0])) // 1000 + 1
+            raise WebError(
+                429,
+                f"{user} started {len(times)} audits in the last "
+                f"{self.window_ms // 60_000} minutes, the most allowed; "
+                f"the next may start in {wait_s} s",
+                hint="the latest run's findings stay on the audit page; an audit reads "
+                "every blob of the store, so runs are rationed per user",
+                headers={"Retry-After": str(wait_s)},
+            )
+        return times
+
     def start(self, user: str) -> AuditRun:
         with self._lock:
+            now_ms = self.clock()
+            started = self._check_rate(user, now_ms)
             try:
-                run_id = self.accounts.start_audit_run(user, at_ms=self.clock())
+                run_id = self.accounts.start_audit_run(user, at_ms=now_ms)
             except AccountError as e:
                 raise WebError(409, e.message, hint=e.hint) from None
+            started.append(now_ms)
             thread = threading.Thread(
                 target=self._run, args=(run_id,), name=f"packseal-audit-{run_id}", daemon=True
             )

@@ -30,6 +30,10 @@ from storage.accounts import AccountError
 
 # Everything is served from this origin; no CDN (the stations have no internet), no
 # inline script or style, so an injected tag could not run even if escaping failed.
+# Database row ids are signed 64-bit (SQLite INTEGER, PostgreSQL BIGINT): a larger number
+# from a path or query must be a 422, not an OverflowError (a 500) inside the query.
+MAX_ROW_ID = 2**63 - 1
+
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
     "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "

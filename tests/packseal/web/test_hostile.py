@@ -108,7 +108,24 @@ def test_unknown_ids_are_404_with_a_hint(merchant: TestClient, portal: Portal) -
     assert merchant.get("/clips/x/sheet.gif").status_code == 422  # only png and pdf
     auth = {"Authorization": f"Bearer {token_for(portal, 'auditor')}"}
     assert merchant.get("/api/v1/audit/runs/abc", headers=auth).status_code == 422
-    assert merchant.get("/api/v1/audit/runs/-5", headers=auth).status_code == 404
+    assert merchant.get("/api/v1/audit/runs/-5", headers=auth).status_code == 422  # ids are >= 1
+    assert merchant.get("/api/v1/audit/runs/999999", headers=auth).status_code == 404
+
+
+@pytest.mark.parametrize("number", ["9223372036854775808", "9" * 40, "-9223372036854775809"])
+def test_ids_beyond_64_bits_are_a_clean_4xx(
+    client: TestClient, portal: Portal, number: str
+) -> None:
+    # The database's integers are 64-bit: a larger one reached the query and gave a 500.
+    auth = {"Authorization": f"Bearer {token_for(portal, 'auditor')}"}
+    api = client.get(f"/api/v1/audit/runs/{number}", headers=auth)
+    assert api.status_code in (404, 422), api.text
+    assert api.json()["error"]["message"]
+    cookie, _ = session_for(portal, "auditor")
+    client.cookies.set("packseal_session", cookie)
+    page = client.get("/audit", params={"run": number})
+    assert page.status_code in (404, 422)
+    assert "run" in page.text
 
 
 def test_oversize_bodies_are_413_before_parsing(client: TestClient, portal: Portal) -> None:

@@ -22,6 +22,7 @@ from tests.packseal.web.conftest import (
     session_for,
     token_for,
 )
+from tests.recording import Recording
 from verifier.verify import verify_bundle
 
 
@@ -447,6 +448,26 @@ def test_audit_of_a_tampered_store_lists_findings(private_copy: App) -> None:
         assert "error" in page.text
         second = client.post("/api/v1/audit/runs", headers={"Authorization": f"Bearer {token}"})
         assert second.status_code == 202  # the first one finished: a new run may start
+
+
+def test_audit_runs_are_rationed_per_user(recording: Recording) -> None:
+    portal = make_portal(recording.app)  # its own audit jobs: a count of its own
+    portal.web.state.portal.audits.per_user = 2
+    auditor = {"Authorization": f"Bearer {token_for(portal, 'auditor')}"}
+    admin = {"Authorization": f"Bearer {token_for(portal, 'admin')}"}
+    with TestClient(portal.web, follow_redirects=False) as client:
+        for _ in range(2):
+            started = client.post("/api/v1/audit/runs", headers=auditor)
+            assert started.status_code == 202, started.text
+            client.headers.update(auditor)
+            _wait_for_run(client, started.json()["id"])
+        third = client.post("/api/v1/audit/runs", headers=auditor)
+        assert third.status_code == 429
+        assert "auditor started 2 audits in the last 60 minutes" in third.json()["error"]["message"]
+        assert 3500 <= int(third.headers["retry-after"]) <= 3601
+        other = client.post("/api/v1/audit/runs", headers=admin)
+        assert other.status_code == 202  # the ration is per user
+        _wait_for_run(client, other.json()["id"])
 
 
 # -- users ----------------------------------------------------------------------------------
