@@ -83,6 +83,9 @@ def build_station(
     app: App, source: str, *, fast: bool, epoch: str | None, for_seconds: float | None
 ) -> Station:
     """The station the recording options describe; bad values are usage errors."""
+    # Before the camera is opened: a second station must be told who records, not that
+    # the camera is busy.
+    app.hold_writer(click.get_current_context().command_path)
     try:
         epoch_ms = parse_epoch(epoch) if epoch else None
     except ValueError as e:
@@ -203,6 +206,7 @@ def demo(ctx: click.Context, source: str, orders: int, seconds: float, realtime:
     if lazy.data_dir is None:
         lazy.data_dir = lazy.config_path.resolve().parent / "demo-data"
     app: App = lazy.app
+    app.hold_writer(ctx.command_path)
     result = app.init()
     click.echo(f"demo store: {app.config.data_dir} (log {result.origin})")
     camera = None

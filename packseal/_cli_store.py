@@ -123,8 +123,10 @@ def keys_x509(lazy: Lazy) -> int:
 def keys_rotate(lazy: Lazy, reason: str, after: int | None) -> int:
     """Replace the station key: the root certifies a new one and revokes the old one.
 
-    Run it with the station stopped: a running station keeps signing with the old key.
+    Run it with the station stopped: a running station keeps signing with the old key
+    (so it is refused while one records into this store).
     """
+    lazy.app.hold_writer(click.get_current_context().command_path)
     try:
         index, certify, revoke = lazy.app.rotate_station_key(reason, after)
     except ValueError as e:  # the library's word for a caller mistake: a usage error here

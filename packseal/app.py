@@ -21,6 +21,8 @@ from storage import (
     StoredCheckpoint,
     TrustedLog,
     TrustFile,
+    WriterInfo,
+    WriterLock,
     generate_key_file,
     load_signer,
 )
@@ -43,6 +45,18 @@ class App:
     def __init__(self, config: Config, clock: Clock | None = None) -> None:
         self.config = config
         self.clock: Clock = clock or SystemClock()
+        self._writer: WriterLock | None = None
+
+    def hold_writer(self, command: str) -> WriterLock:
+        """Become this store's one writer until :meth:`close` (or the process ends).
+
+        Raises :class:`storage.StoreBusyError` at once, naming the holder, if another
+        process records into the same data directory.
+        """
+        if self._writer is None:
+            info = WriterInfo(os.getpid(), self.clock.now_ms(), command)
+            self._writer = WriterLock.acquire(self.config.data_dir / "writer.lock", info)
+        return self._writer
 
     @cached_property
     def store(self) -> Store:
@@ -66,6 +80,9 @@ class App:
         if "store" in self.__dict__:
             self.store.close()
             del self.__dict__["store"]
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
 
     def init(self) -> InitResult:
         """Create keys, database and log; certify the station key. Safe to run again."""

@@ -51,6 +51,7 @@ def make_station(
     app: App, source: FrameSource, *, realtime: bool, for_ms: int | None = None
 ) -> Station:
     cfg = app.config
+    app.hold_writer("packseal")  # a no-op when the command took it first, under its name
     return Station(
         cfg.station,
         app.store,

@@ -40,6 +40,7 @@ from storage.log import Appended, Log, StoredCheckpoint
 from storage.note import Ed25519Signer, Ed25519Verifier
 from storage.store import ClipQuery, ClipRow, SegmentRow, Store
 from storage.trust import TrustedLog, TrustedWitness, TrustFile
+from storage.writer import StoreBusyError, WriterInfo, WriterLock
 
 __all__ = [
     "Anchors",
@@ -76,6 +77,7 @@ __all__ = [
     "StationKey",
     "StorageError",
     "Store",
+    "StoreBusyError",
     "StoredCheckpoint",
     "StoredStamp",
     "TlogProof",
@@ -84,6 +86,8 @@ __all__ = [
     "TrustedWitness",
     "VerificationError",
     "Video",
+    "WriterInfo",
+    "WriterLock",
     "generate_key_file",
     "load_private_key",
     "load_signer",

@@ -12,6 +12,8 @@
         │   └── LogIntegrityError  the stored log contradicts itself (`index` names where)
         ├── KeyFileError           a key file is missing, malformed or too readable
         ├── LogStateError          the operation does not fit the log (size, index, empty)
+        ├── StoreBusyError         another process holds the store's writer lock
+        │                          (defined in storage/writer.py beside the lock)
         └── BlobError
             ├── BlobMissingError
             ├── BlobHashError      content does not hash to its address
