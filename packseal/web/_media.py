@@ -23,7 +23,7 @@ from packseal.web._http import WebError
 from storage import ClipRow, PacksealError, Store
 
 CHUNK = 512 * 1024  # fewer thread hand-offs per response than 64 KiB, still small in memory
-_RANGE = re.compile(r"bytes=(\d{0,18})-(\d{0,18})")  # 18 digits: up to an exabyte
+_RANGE_SPEC = re.compile(r"(\d{0,18})-(\d{0,18})")  # 18 digits: up to an exabyte
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,44 +82,119 @@ def clip_media(store: Store, row: ClipRow) -> ClipMedia:
     return ClipMedia(tuple(paths), tuple(offsets), total)
 
 
-def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """The one byte range asked for, inclusive; ``None`` without a Range header.
+# More ranges in one request are refused: RFC 9110 section 14.2 warns that many small
+# ranges cost a server far more than they save anyone.
+MAX_RANGES = 32
 
-    Stricter than RFC 9110, which lets a server ignore a Range it does not like: a bad,
-    multiple or unsatisfiable range is a 416 here, so a client never mistakes a whole
-    file for the part it asked for.
+
+def _one_range(spec: str, size: int) -> tuple[int, int] | None:
+    """One range-spec, inclusive; ``None`` if it is well formed but unsatisfiable."""
+    match = _RANGE_SPEC.fullmatch(spec.strip())
+    if match is None:
+        raise WebError(
+            416,
+            "each range must look like 0-1023, 1024- or -500 "
+            f"(Range: bytes=0-1023 or bytes=0-99,200-299), found {spec.strip()[:40]!r}",
+            hint="ask for byte ranges of the clip",
+            headers={"Content-Range": f"bytes */{size}"},
+        )
+    first, last = match.groups()
+    if not first and not last:
+        raise WebError(416, "bytes=- names no bytes", headers={"Content-Range": f"bytes */{size}"})
+    if not first:  # a suffix: the last N bytes
+        n = int(last)
+        return None if n == 0 or size == 0 else (max(0, size - n), size - 1)
+    start = int(first)
+    if last and int(last) < start:
+        raise WebError(
+            416,
+            f"range end {last} is before its start {start}",
+            headers={"Content-Range": f"bytes */{size}"},
+        )
+    if start >= size:
+        return None
+    return start, size - 1 if not last else min(int(last), size - 1)
+
+
+def parse_ranges(header: str | None, size: int) -> list[tuple[int, int]] | None:
+    """The byte ranges asked for, inclusive, sorted and coalesced; ``None`` without a
+    Range header.
+
+    RFC 9110 section 14: ranges that start beyond the end are dropped; if none is left the
+    answer is 416 with the size. Overlapping or adjacent ranges are merged (section 14.3
+    allows it), so one range left means a plain 206 and several mean multipart/byteranges.
+    A malformed header is a 416 too, rather than silently the whole file.
     """
     if header is None:
         return None
     unsatisfiable = {"Content-Range": f"bytes */{size}"}
-    match = _RANGE.fullmatch(header.strip())
-    if match is None:
+    unit, _, specs = header.strip().partition("=")
+    if unit.strip().lower() != "bytes" or not _:
         raise WebError(
             416,
-            "the Range header must be one range such as bytes=0-1023, bytes=1024- or bytes=-500",
-            hint="ask for one range per request",
+            "the Range header must name bytes, such as bytes=0-1023 or bytes=0-99,200-299",
+            hint="ask for byte ranges of the clip",
             headers=unsatisfiable,
         )
-    first, last = match.groups()
-    if not first and not last:
-        raise WebError(416, "bytes=- names no bytes", headers=unsatisfiable)
-    if not first:  # a suffix: the last N bytes
-        n = int(last)
-        if n == 0 or size == 0:
-            raise WebError(416, "a suffix range of 0 bytes is empty", headers=unsatisfiable)
-        return max(0, size - n), size - 1
-    start = int(first)
-    end = size - 1 if not last else min(int(last), size - 1)
-    if last and int(last) < start:
-        raise WebError(416, f"range end {last} is before its start {start}", headers=unsatisfiable)
-    if start >= size:
+    parts = specs.split(",")
+    if len(parts) > MAX_RANGES:
         raise WebError(
             416,
-            f"range start {start} is beyond the end of the {size}-byte clip",
-            hint=f"valid byte positions are 0 to {size - 1}",
+            f"at most {MAX_RANGES} ranges per request, found {len(parts)}",
+            hint="ask for fewer, larger ranges",
             headers=unsatisfiable,
         )
-    return start, end
+    wanted = sorted(r for r in (_one_range(p, size) for p in parts) if r is not None)
+    if not wanted:
+        raise WebError(
+            416,
+            f"the range asked for starts beyond the end of the {size}-byte clip"
+            if len(parts) == 1
+            else f"every range asked for starts beyond the end of the {size}-byte clip",
+            hint=f"valid byte positions are 0 to {size - 1}" if size else "the clip is empty",
+            headers=unsatisfiable,
+        )
+    merged = [wanted[0]]
+    for start, end in wanted[1:]:
+        last_start, last_end = merged[-1]
+        if start <= last_end + 1:
+            merged[-1] = (last_start, max(last_end, end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+@dataclass(frozen=True, slots=True)
+class ByteRanges:
+    """A multipart/byteranges body (RFC 9110 section 14.6) over several ranges of a clip."""
+
+    media: ClipMedia
+    ranges: tuple[tuple[int, int], ...]
+    part_type: str
+    boundary: str
+
+    @property
+    def content_type(self) -> str:
+        return f"multipart/byteranges; boundary={self.boundary}"
+
+    def _head(self, start: int, end: int) -> bytes:
+        return (
+            f"\r\n--{self.boundary}\r\nContent-Type: {self.part_type}\r\n"
+            f"Content-Range: bytes {start}-{end}/{self.media.size}\r\n\r\n"
+        ).encode()
+
+    def _tail(self) -> bytes:
+        return f"\r\n--{self.boundary}--\r\n".encode()
+
+    @property
+    def length(self) -> int:
+        return sum(len(self._head(s, e)) + e - s + 1 for s, e in self.ranges) + len(self._tail())
+
+    def read(self) -> Iterator[bytes]:
+        for start, end in self.ranges:
+            yield self._head(start, end)
+            yield from self.media.read(start, end)
+        yield self._tail()
 
 
 def media_start_seconds(init: Path, first_segment: Path) -> float | None:

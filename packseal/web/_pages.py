@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Query, Request
@@ -21,7 +22,7 @@ from packseal.web._clips import (
 from packseal.web._context import PortalContext, portal
 from packseal.web._evidence import MARKETPLACE_BYTES, Export
 from packseal.web._http import WebError, client_ip, safe_next
-from packseal.web._media import parse_range
+from packseal.web._media import ByteRanges, parse_ranges
 from packseal.web._stats import stations
 from storage import ClipRow
 from storage.accounts import AccountError, same_secret
@@ -214,26 +215,32 @@ def clip_video(clip_id: str, request: Request, who: Reader) -> Response:
     ctx = portal(request)
     row = load_clip(ctx, clip_id)
     media = ctx.media.get(ctx.app.store, row)
-    wanted = parse_range(request.headers.get("range"), media.size)
-    start, end = wanted if wanted is not None else (0, media.size - 1)
+    wanted = parse_ranges(request.headers.get("range"), media.size)
     headers = {
         "Accept-Ranges": "bytes",
-        "Content-Length": str(end - start + 1),
         "ETag": f'"{row.clip_id}-{row.idx}"',  # a sealed clip's bytes never change
         "Cache-Control": "private, max-age=3600",
     }
-    if wanted is not None:
-        headers["Content-Range"] = f"bytes {start}-{end}/{media.size}"
-    status = 206 if wanted is not None else 200
+    body: Iterator[bytes]
+    if wanted is not None and len(wanted) > 1:
+        parts = ByteRanges(media, tuple(wanted), "video/mp4", secrets.token_hex(16))
+        headers["Content-Length"] = str(parts.length)
+        status, media_type, body = 206, parts.content_type, parts.read()
+        start = wanted[0][0]
+    else:
+        start, end = wanted[0] if wanted is not None else (0, media.size - 1)
+        headers["Content-Length"] = str(end - start + 1)
+        if wanted is not None:
+            headers["Content-Range"] = f"bytes {start}-{end}/{media.size}"
+        status = 206 if wanted is not None else 200
+        media_type, body = "video/mp4", media.read(start, end)
     if request.method == "HEAD":
-        return Response(status_code=status, headers=headers, media_type="video/mp4")
+        return Response(status_code=status, headers=headers, media_type=media_type)
     if start == 0:
         # A player asks for byte 0 once per playback and then for later ranges as it
         # buffers and seeks: one custody event per playback, not one per range.
         record(ctx, request, who, "play", row)
-    return StreamingResponse(
-        media.read(start, end), status_code=status, headers=headers, media_type="video/mp4"
-    )
+    return StreamingResponse(body, status_code=status, headers=headers, media_type=media_type)
 
 
 def _download(

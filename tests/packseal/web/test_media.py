@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from packseal.web._http import WebError
-from packseal.web._media import ClipMedia, media_start_seconds, parse_range
+from packseal.web._media import ByteRanges, ClipMedia, media_start_seconds, parse_ranges
 from storage.entries import Clip, parse_as
 from tests.packseal.web.conftest import Portal
 
@@ -18,17 +18,25 @@ SIZE = 1000
     ("header", "expected"),
     [
         (None, None),
-        ("bytes=0-", (0, 999)),
-        ("bytes=0-0", (0, 0)),
-        ("bytes=10-19", (10, 19)),
-        ("bytes=990-5000", (990, 999)),  # an end past the file is clipped (RFC 9110)
-        ("bytes=-1", (999, 999)),
-        ("bytes=-5000", (0, 999)),
-        (" bytes=5-6 ", (5, 6)),
+        ("bytes=0-", [(0, 999)]),
+        ("bytes=0-0", [(0, 0)]),
+        ("bytes=10-19", [(10, 19)]),
+        ("bytes=990-5000", [(990, 999)]),  # an end past the file is clipped (RFC 9110)
+        ("bytes=-1", [(999, 999)]),
+        ("bytes=-5000", [(0, 999)]),
+        (" bytes=5-6 ", [(5, 6)]),
+        # several ranges (RFC 9110 section 14.1.1): sorted, overlaps and neighbours merged,
+        # unsatisfiable ones dropped while one is left
+        ("bytes=0-1,5-6", [(0, 1), (5, 6)]),
+        ("bytes=500-599, 0-9,-10", [(0, 9), (500, 599), (990, 999)]),
+        ("bytes=0-9,5-19,20-29", [(0, 29)]),
+        ("bytes=0-1,5000-6000", [(0, 1)]),
+        ("bytes=0-1,-0", [(0, 1)]),
+        ("BYTES=1-2", [(1, 2)]),  # the unit is case-insensitive
     ],
 )
-def test_good_ranges(header: str | None, expected: tuple[int, int] | None) -> None:
-    assert parse_range(header, SIZE) == expected
+def test_good_ranges(header: str | None, expected: list[tuple[int, int]] | None) -> None:
+    assert parse_ranges(header, SIZE) == expected
 
 
 @pytest.mark.parametrize(
@@ -39,7 +47,10 @@ def test_good_ranges(header: str | None, expected: tuple[int, int] | None) -> No
         "bytes=20-10",  # backwards
         "bytes=-0",
         "bytes=-",
-        "bytes=0-1,5-6",  # several ranges: one per request here
+        "bytes=1000-,2000-3000",  # none satisfiable
+        "bytes=0-1,x",  # one malformed spoils the set
+        "bytes=0-1,5-2",
+        "bytes=" + ",".join(f"{i}-{i}" for i in range(0, 66, 2)),  # 33: too many
         "items=0-1",
         "bytes=abc",
         "bytes=1e3-",
@@ -49,7 +60,7 @@ def test_good_ranges(header: str | None, expected: tuple[int, int] | None) -> No
 )
 def test_bad_ranges_are_416_with_the_size(header: str) -> None:
     with pytest.raises(WebError) as caught:
-        parse_range(header, SIZE)
+        parse_ranges(header, SIZE)
     assert caught.value.status == 416
     assert caught.value.headers["Content-Range"] == f"bytes */{SIZE}"
 
@@ -68,6 +79,27 @@ def test_reads_span_parts_exactly(tmp_path: Path) -> None:
     whole = b"".join(data)
     for start, end in ((0, total - 1), (6, 8), (7, 7), (8, 300_010), (total - 1, total - 1)):
         assert b"".join(media.read(start, end)) == whole[start : end + 1]
+
+
+def test_byteranges_body_parses_back_with_the_email_parser(tmp_path: Path) -> None:
+    """Python's own MIME parser, not ours, reads the multipart/byteranges body back."""
+    import email.parser
+    import email.policy
+
+    blob = bytes(range(256)) * 8
+    (tmp_path / "a").write_bytes(blob[:700])
+    (tmp_path / "b").write_bytes(blob[700:])
+    media = ClipMedia((tmp_path / "a", tmp_path / "b"), (0, 700), len(blob))
+    ranges = ((0, 9), (650, 760), (2000, 2047))
+    body = ByteRanges(media, ranges, "video/mp4", "b0undary")
+    data = b"".join(body.read())
+    assert len(data) == body.length
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {body.content_type}\r\n\r\n".encode() + data
+    )
+    parts = list(message.iter_parts())
+    assert [p["Content-Range"] for p in parts] == [f"bytes {s}-{e}/{len(blob)}" for s, e in ranges]
+    assert [p.get_payload(decode=True) for p in parts] == [blob[s : e + 1] for s, e in ranges]
 
 
 def test_a_clip_keeps_its_place_in_the_recording(portal: Portal) -> None:

@@ -286,6 +286,20 @@ def test_video_serves_the_sealed_bytes_with_ranges(client: TestClient, portal: P
     assert bad.status_code == 416
     assert bad.headers["content-range"] == f"bytes */{len(whole)}"
     assert "beyond the end" in bad.text
+    several = client.get(url, headers={"Range": "bytes=0-99, 1000-1099, 50-149"})
+    assert several.status_code == 206  # was 416: RFC 9110 lets a client ask for several
+    kind = several.headers["content-type"]
+    assert kind.startswith("multipart/byteranges; boundary=")
+    assert int(several.headers["content-length"]) == len(several.content)
+    boundary = kind.split("boundary=", 1)[1].encode()
+    parts = several.content.split(b"--" + boundary)
+    assert parts[-1] == b"--\r\n"
+    bodies = [p.split(b"\r\n\r\n", 1) for p in parts[1:-1]]
+    assert [h.split(b"Content-Range: ")[1] for h, _ in bodies] == [
+        f"bytes 0-149/{len(whole)}".encode(),
+        f"bytes 1000-1099/{len(whole)}".encode(),
+    ]
+    assert [b[:-2] for _, b in bodies] == [whole[0:150], whole[1000:1100]]
 
 
 def test_a_playback_is_one_custody_event(client: TestClient, portal: Portal) -> None:
