@@ -16,7 +16,7 @@ from storage import PacksealError, TrustFile
 from storage.trust import MAX_TRUST_BYTES
 from verifier._errors import NotVerified
 from verifier._readme import utc
-from verifier.bundle import ExportResult, export_bundle
+from verifier.bundle import ExportResult
 from verifier.verify import Report, verify_bundle
 
 _UNITS = {
@@ -100,17 +100,7 @@ def export(
     """Write the evidence bundle of ORDER_OR_CLIP (an order's newest clip, or a clip id)."""
     app = lazy.app
     try:
-        result = export_bundle(
-            app.store,
-            app.certification(order_or_clip),
-            order_or_clip,
-            out,
-            signer=app.station_signer,
-            now_ms=app.clock.now_ms(),
-            excerpt=excerpt,
-            max_bytes=max_size,
-            **app.export_options(),
-        )
+        result = app.export(order_or_clip, out, excerpt=excerpt, max_bytes=max_size)
     except ValueError as e:  # the library's word for a caller mistake: a usage error here
         raise click.UsageError(str(e)) from e
     _print_export(result)

@@ -249,22 +249,13 @@ def demo(ctx: click.Context, source: str, orders: int, seconds: float, realtime:
 def _export_and_verify(app: App, row: ClipRow, data: Path) -> None:
     """The merchant's and the reviewer's side of the demo: one bundle, checked offline."""
     from storage.zones import local_zone
-    from verifier.bundle import export_bundle
     from verifier.verify import verify_bundle
 
     trust_path = data / "trust.json"
     trust_path.write_bytes(app.trust_file().to_bytes())
     bundle = data / "bundles" / f"{row.order_id}.zip"
     bundle.parent.mkdir(exist_ok=True)
-    result = export_bundle(
-        app.store,
-        app.certification(),
-        row.clip_id,
-        bundle,
-        signer=app.station_signer,
-        now_ms=app.clock.now_ms(),
-        zone=local_zone(app.config.station.timezone),
-    )
+    result = app.export(row.clip_id, bundle, zone=local_zone(app.config.station.timezone))
     verified = verify_bundle(result.path, app.trust_file())
     sheet = bundle.with_suffix(".sheet.png")
     with zipfile.ZipFile(bundle) as z:

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from packseal.config import Config
 from recorder.anchor import Anchorer, AnchorSettings, WitnessTarget
@@ -31,6 +31,10 @@ from storage.cosignature import CosignatureVerifier
 from storage.entries import GENESIS, Clip, KeyRevocation, parse_as
 from storage.keyhistory import key_entries, trusted_logs
 from storage.trust import TrustedWitness
+from verifier.bundle import ExportPolicy, ExportResult, export_bundle
+
+if TYPE_CHECKING:
+    from verifier.bundle import SheetMaker
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,15 +190,50 @@ class App:
     def witness_names(self) -> tuple[str, ...]:
         return tuple(CosignatureVerifier.from_vkey(w.vkey).name for w in self.config.witnesses)
 
-    def export_options(self) -> dict[str, Any]:
-        """What :func:`verifier.bundle.export_bundle` needs to meet the trust file."""
+    def export_policy(self) -> ExportPolicy:
+        """What a bundle must carry to meet the trust file :meth:`trust_file` publishes."""
         names = self.witness_names()
-        return {
-            "c2pa": self.c2pa_credentials(),
-            "witnesses": names,
-            "quorum": min(self.config.trust.witness_quorum, len(names)),
-            "stamped": bool(self.config.time.tsa_urls),
-        }
+        return ExportPolicy(
+            c2pa=self.c2pa_credentials(),
+            witnesses=names,
+            quorum=min(self.config.trust.witness_quorum, len(names)),
+            stamped=bool(self.config.time.tsa_urls),
+        )
+
+    def export(
+        self,
+        clip: str,
+        out: Path,
+        *,
+        excerpt: tuple[float, float] | None = None,
+        max_bytes: int | None = None,
+        zone: dt.tzinfo | None = None,
+        make_sheet: SheetMaker | None = None,
+    ) -> ExportResult:
+        """Write the evidence bundle of ``clip`` (a clip id, or an order's newest clip).
+
+        The one export path (CLI, portal, demo): the bundle carries what this station's
+        trust file requires (:meth:`export_policy`) and the certification of the key that
+        signed the clip, also after a rotation. When no signed checkpoint covers the clip
+        yet (a station that stopped between sealing and signing), the station key signs
+        one now: signing is the station's act, never the verifier's.
+        """
+        store = self.store
+        row = store.find_clip(clip)
+        covering = store.log.latest_checkpoint()
+        if covering is None or covering.size <= row.idx:
+            store.log.sign_checkpoint(self.station_signer, self.clock.now_ms())
+        return export_bundle(
+            store,
+            self.certification(row.clip_id),
+            row.clip_id,
+            out,
+            policy=self.export_policy(),
+            excerpt=excerpt,
+            max_bytes=max_bytes,
+            zone=zone,
+            make_sheet=make_sheet,
+        )
 
     def c2pa_credentials(self) -> C2paCredentials | None:
         if not self.config.c2pa.enabled:

@@ -22,7 +22,6 @@ from recorder.clock import SystemClock
 from storage import TrustFile
 from tests.recording import SIZE, Recording, record_demo
 from tests.servers import Tsa, WitnessServer, make_tsa_keys, serve_tsa, serve_witness
-from verifier.bundle import export_bundle
 
 WITNESS = "witness.test/w1"
 
@@ -59,16 +58,7 @@ def station_config(
 
 
 def export(app: App, clip: str, out: Path) -> Path:
-    export_bundle(
-        app.store,
-        app.certification(clip),
-        clip,
-        out,
-        signer=app.station_signer,
-        now_ms=app.clock.now_ms(),
-        **app.export_options(),
-    )
-    return out
+    return app.export(clip, out).path
 
 
 def make_anchored(base: Path, stack: contextlib.ExitStack, *, orders: int = 2) -> Anchored:

@@ -59,7 +59,7 @@ from storage import BlobHashError, BlobMissingError, LogStateError, Store, merkl
 from storage.anchors import Anchors, StoredStamp
 from storage.certs import C2paCredentials
 from storage.entries import Clip, SegmentRef, StationKey, parse_as
-from storage.note import NoteSigner, parse
+from storage.note import parse
 from storage.zones import zone_name, zone_of
 from verifier._errors import VerifierError
 from verifier._manifest import FORMAT, Derived, Manifest, Member
@@ -82,6 +82,7 @@ __all__ = [
     "REQUIRED",
     "SUMS",
     "BundleSummary",
+    "ExportPolicy",
     "ExportResult",
     "export_bundle",
 ]
@@ -191,28 +192,45 @@ class ExportResult:
     c2pa: bool = False  # carries clip.c2pa.mp4
 
 
+@dataclass(frozen=True, slots=True)
+class ExportPolicy:
+    """What a bundle must carry to meet the trust file its station publishes.
+
+    ``witnesses`` names the witnesses whose cosignatures count, ``quorum`` how many of
+    them the checkpoint needs, ``stamped`` asks for an RFC 3161 time-stamp, ``c2pa`` the
+    credentials for the Content Credentials copy. The default asks for nothing extra.
+    """
+
+    c2pa: C2paCredentials | None = None
+    witnesses: tuple[str, ...] = ()
+    quorum: int = 0
+    stamped: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.quorum <= len(self.witnesses):
+            raise ValueError(
+                f"quorum must be between 0 and {len(self.witnesses)} (the witnesses named), "
+                f"got {self.quorum}"
+            )
+
+
 def export_bundle(
     store: Store,
     certification: tuple[int, StationKey],
     clip_id_or_order: str,
     out: Path,
     *,
-    signer: NoteSigner | None = None,
-    now_ms: int | None = None,
+    policy: ExportPolicy = ExportPolicy(),
     excerpt: tuple[float, float] | None = None,
     max_bytes: int | None = None,
     zone: dt.tzinfo | None = None,
     make_sheet: SheetMaker | None = None,
-    c2pa: C2paCredentials | None = None,
-    witnesses: Sequence[str] = (),
-    quorum: int = 0,
-    stamped: bool = False,
 ) -> ExportResult:
     """Write the bundle of a clip (by id, else the order's newest clip) to ``out``.
 
-    ``certification`` is the station-key entry's index and value (``App.certification()``).
-    If the latest signed checkpoint does not cover the clip yet, one is signed with
-    ``signer`` at ``now_ms`` (the station's key); without a signer that is an error.
+    ``certification`` is the station-key entry's index and value that certifies the key
+    that signed the clip (``App.certification(clip)``). A signed checkpoint must cover the
+    clip: the verifier never signs (``App.export`` signs one first when needed).
     ``excerpt`` is (START, END) in seconds from the clip's start: the bundle then holds the
     whole segments that cover it. With ``max_bytes``, a clip larger than that is carried
     as a re-encoded ``derived.mp4`` instead (see the module docstring). ``zone`` is the
@@ -221,11 +239,11 @@ def export_bundle(
     :func:`verifier.sheet.make_sheet` (tests that export hundreds of bundles: a sheet costs
     ~2 s of PNG encoding). The file appears atomically.
 
-    Anchoring: with ``quorum`` (cosignatures wanted from the witnesses named in
-    ``witnesses``) or ``stamped``, the bundle uses the smallest stored checkpoint covering
-    the clip that has them (the tightest time bound), else the latest one as before;
-    ``ExportResult`` says what it got. With ``c2pa`` credentials the sealed clip is also
-    carried as ``clip.c2pa.mp4`` with Content Credentials (not for a derived copy).
+    Anchoring (``policy``): with a quorum of witnesses or a time-stamp asked for, the bundle
+    uses the smallest stored checkpoint covering the clip that has them (the tightest time
+    bound), else the latest one; ``ExportResult`` says what it got. With C2PA credentials
+    the sealed clip is also carried as ``clip.c2pa.mp4`` with Content Credentials (not for
+    a derived copy).
     """
     if not out.parent.is_dir():
         raise ValueError(f"cannot write {out}: the directory {out.parent} does not exist")
@@ -244,16 +262,17 @@ def export_bundle(
         )
     checkpoint = store.log.latest_checkpoint()
     if checkpoint is None or checkpoint.size <= row.idx:
-        if signer is None or now_ms is None:
-            raise LogStateError(
-                f"clip {clip.clip_id} (entry {row.idx}) is not covered by a signed checkpoint",
-                hint="pass the station's signer to sign one (the station signs one whenever "
-                "it seals a clip, so this means it stopped in between)",
-            )
-        checkpoint = store.log.sign_checkpoint(signer, now_ms)
+        raise LogStateError(
+            f"clip {clip.clip_id} (entry {row.idx}) is not covered by a signed checkpoint",
+            hint="export through the station (`packseal export`), which signs one with the "
+            "station's key (the station signs one whenever it seals a clip, so this means "
+            "it stopped in between)",
+        )
     anchors = Anchors(store.engine, store.log)
-    if quorum > 0 or stamped:
-        best = anchors.best_checkpoint(row.idx, witnesses=witnesses, quorum=quorum, stamped=stamped)
+    if policy.quorum > 0 or policy.stamped:
+        best = anchors.best_checkpoint(
+            row.idx, witnesses=policy.witnesses, quorum=policy.quorum, stamped=policy.stamped
+        )
         checkpoint = best or checkpoint
     # The proofs carry the checkpoint with the witnesses' cosignature lines appended.
     cosigned = anchors.cosigned_note(checkpoint)
@@ -332,7 +351,7 @@ def export_bundle(
             small[STAMP_REQUEST] = stamps[0].request
             small[STAMP_RESPONSE] = stamps[0].response
         files = {video: (video_path, video_sha)}
-        if c2pa is not None and derived is None:
+        if policy.c2pa is not None and derived is None:
             from verifier.c2pa import ClipClaim, sign_clip
 
             claim = ClipClaim(
@@ -345,7 +364,7 @@ def export_bundle(
                 summary.checkpoint_root,
             )
             signed_path = work / C2PA_CLIP
-            sign_clip(sealed_path, signed_path, c2pa, claim, station=clip.station)
+            sign_clip(sealed_path, signed_path, policy.c2pa, claim, station=clip.station)
             files[C2PA_CLIP] = (signed_path, _sha256_file(signed_path))
         small[README] = readme(
             manifest, clip, station, parts, video, _anchor_notes(stamps, cosigned, files)

@@ -9,7 +9,6 @@ screen runs) on a machine whose verifier lacks a part, and the affected button a
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 import tempfile
@@ -17,8 +16,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from packseal.app import App
 from packseal.web._http import WebError
@@ -26,21 +24,21 @@ from packseal.web._media import clip_media
 from storage import ClipRow, LogStateError
 from storage.entries import Clip
 
+if TYPE_CHECKING:
+    from verifier.bundle import SheetMaker
+
 MARKETPLACE_BYTES = 20_000_000  # WeChat Shop's after-sale video limit (FIELD-NOTES)
 DERIVED_CACHE = 16  # derived copies kept (each at most MARKETPLACE_BYTES)
 Progress = Callable[[int, int], None]
 VerdictName = Literal["verified", "mismatch", "missing", "purged", "unchecked"]
 
 
-def _module(name: str) -> ModuleType:
-    try:
-        return importlib.import_module(name)
-    except ImportError as e:
-        raise WebError(
-            503,
-            f"this installation has no {name} ({e})",
-            hint="update packseal; the rest of the portal keeps working",
-        ) from None
+def _missing(name: str, e: ImportError) -> WebError:
+    return WebError(
+        503,
+        f"this installation cannot load {name} ({e})",
+        hint="install packseal[all]; the rest of the portal keeps working",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +57,7 @@ class Evidence:
     """``make_sheet`` replaces the verifier's sheet renderer (tests: a sheet costs ~2 s)."""
 
     def __init__(
-        self, app: App, *, scratch: Path | None = None, make_sheet: Any | None = None
+        self, app: App, *, scratch: Path | None = None, make_sheet: SheetMaker | None = None
     ) -> None:
         self.app = app
         self.scratch = scratch
@@ -81,19 +79,8 @@ class Evidence:
     # -- exports -----------------------------------------------------------------------
 
     def _export(self, row: ClipRow, out: Path, max_bytes: int | None = None) -> None:
-        bundle = _module("verifier.bundle")
-        app = self.app
         try:
-            bundle.export_bundle(
-                app.store,
-                app.certification(),
-                row.clip_id,
-                out,
-                signer=app.station_signer,
-                now_ms=app.clock.now_ms(),
-                max_bytes=max_bytes,
-                make_sheet=self.make_sheet,
-            )
+            self.app.export(row.clip_id, out, max_bytes=max_bytes, make_sheet=self.make_sheet)
         except LogStateError as e:
             # The clip exists (the route found it): a log-state error here is about the
             # store (no certification, no checkpoint), not a missing resource.
@@ -129,7 +116,10 @@ class Evidence:
         Kept in a small cache: a copy costs seconds of ffmpeg per minute of video and is
         the same every time (the sealed clip never changes), and merchants download twice.
         """
-        derive = _module("verifier.derive")
+        try:
+            from verifier.derive import derive_copy
+        except ImportError as e:
+            raise _missing("verifier.derive", e) from None
         name = f"{_safe(row.order_id)}-marketplace.mp4"
         cache = Path(self.scratch or tempfile.gettempdir()) / "packseal-derived"
         cached = cache / f"{row.clip_id}-{max_bytes}.mp4"
@@ -144,7 +134,7 @@ class Evidence:
                 for chunk in media.read(0, media.size - 1):
                     f.write(chunk)
             out = work / name
-            derive.derive_copy(sealed, out, max_bytes)
+            derive_copy(sealed, out, max_bytes)
             cache.mkdir(parents=True, exist_ok=True)
             os.replace(out, cached)
             _prune(cache, keep=DERIVED_CACHE)
@@ -158,18 +148,21 @@ class Evidence:
         """The init section's and each segment's verdict (re-hashed against the entry),
         or ``None`` when this installation's verifier has no replay module."""
         try:
-            replay = importlib.import_module("verifier.replay")
+            from verifier.replay import init_verdict, segment_verdicts
         except ImportError:
             return None
-        segments = replay.segment_verdicts(self.app.store, entry)
-        init = replay.init_verdict(self.app.store, entry, segments)
+        segments = segment_verdicts(self.app.store, entry)
+        init = init_verdict(self.app.store, entry, segments)
         return init.state, [v.state for v in segments]
 
     def audit(self, progress: Progress) -> dict[str, Any]:
         """Audit the whole store against this merchant's own trust file."""
-        audit = _module("verifier.audit")
+        try:
+            from verifier.audit import audit_store
+        except ImportError as e:
+            raise _missing("verifier.audit", e) from None
         trust = self.app.trust_file()
-        report = audit.audit_store(
+        report = audit_store(
             self.app.store,
             trust.log_verifiers(self.app.store.log.origin),
             root=trust.root_verifier(),

@@ -15,7 +15,6 @@ from storage.keyhistory import key_entries
 from tests.recording import EPOCH_MS, make_app, record_demo
 from tests.verifier.attacks_bundle import CLIP, KEY, KEY_PROOF, edit
 from verifier._errors import NotVerified
-from verifier.bundle import export_bundle
 from verifier.verify import verify_bundle
 
 
@@ -42,14 +41,7 @@ def test_rotation_keeps_the_past_and_refuses_the_old_key_after(tmp_path: Path) -
     bundles = {}
     for row in (before, after):
         out = tmp_path / f"{row.clip_id}.zip"
-        export_bundle(
-            app.store,
-            app.certification(row.clip_id),
-            row.clip_id,
-            out,
-            signer=app.station_signer,
-            now_ms=app.clock.now_ms(),
-        )
+        app.export(row.clip_id, out)
         bundles[row.clip_id] = out
         # Both verify: the old key's clip was signed before the rotation point, the new
         # one by the key certified at it; the checkpoint is the new key's.

@@ -22,7 +22,6 @@ from storage import ClipQuery, Ed25519Signer, StationKey, Store, TrustedLog, Tru
 from storage.entries import GENESIS, Clip, Entry, parse_as
 from tests.anchored import Anchored, make_anchored
 from tests.recording import Recording, record_demo
-from verifier.bundle import export_bundle
 
 T = TypeVar("T")
 STATION_ZONE = "Asia/Kolkata"  # UTC+05:30 all year: local times in tests are stable
@@ -66,16 +65,7 @@ def merchant_trust(recording: Recording) -> TrustFile:
 
 def export(recording: Recording, clip: str, out: Path, **options: object) -> Path:
     app = recording.app
-    export_bundle(
-        app.store,
-        app.certification(),
-        clip,
-        out,
-        signer=app.station_signer,
-        now_ms=app.clock.now_ms(),
-        **options,  # type: ignore[arg-type]
-    )
-    return out
+    return app.export(clip, out, **options).path  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")

@@ -32,7 +32,7 @@ def test_honest_anchored_bundles_verify(anchored: Anchored, tmp_path: Path) -> N
         rows[0].clip_id,
         excerpt,
         excerpt=(5.0, 9.0),
-        **app.export_options(),
+        policy=app.export_policy(),
     )
     for bundle in (anchored.bundle, anchored.other, excerpt):
         report = verify_bundle(bundle, anchored.trust).report
