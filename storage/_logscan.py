@@ -19,27 +19,26 @@ import contextlib
 import hashlib
 import json
 from collections.abc import Collection, Generator, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Engine, select
 
 from storage import canonical, merkle
 from storage._errors import FormatError, LogIntegrityError, VerificationError
+from storage._logtypes import (
+    LogReport,
+    OnCheckpoint,
+    OnEntry,
+    OnProblem,
+    Progress,
+    StoredCheckpoint,
+    stored_checkpoint,
+)
+from storage._nodes import NodeReader
 from storage._schema import checkpoints, entries, logs
 from storage.checkpoint import SignedCheckpoint, open_checkpoint
 from storage.entries import GENESIS
 from storage.note import NoteVerifier
-
-if TYPE_CHECKING:
-    from storage.log import (
-        Log,
-        LogReport,
-        OnCheckpoint,
-        OnEntry,
-        OnProblem,
-        Progress,
-        StoredCheckpoint,
-    )
 
 # Entries per fetch, and per progress report. Subtree hashes are compared once twice
 # this many are pending: ~8k nodes per batch of range scans.
@@ -50,7 +49,8 @@ _sha256 = hashlib.sha256
 class LogScan:
     def __init__(
         self,
-        log: Log,
+        engine: Engine,
+        nodes: NodeReader,
         verifiers: Sequence[NoteVerifier],
         on_entry: OnEntry | None,
         on_checkpoint: OnCheckpoint | None,
@@ -58,8 +58,10 @@ class LogScan:
         roots_at: Collection[int],
         progress: Progress | None,
     ) -> None:
-        self.log = log
-        self.origin = log.origin
+        self.engine = engine
+        self.nodes = nodes
+        self.log_id = nodes.log_id
+        self.origin = nodes.origin
         self.verifiers = list(verifiers)
         self.on_entry = on_entry
         self.on_checkpoint = on_checkpoint
@@ -90,16 +92,14 @@ class LogScan:
     # -- the pass ----------------------------------------------------------------------
 
     def run(self) -> LogReport:
-        from storage.log import LogReport
-
-        with self.log.engine.connect() as conn:
+        with self.engine.connect() as conn:
             if conn.dialect.name == "postgresql":
                 # One snapshot for every statement of the scan (SQLite's read
                 # transaction in WAL mode is one already).
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
                 state = conn.execute(
-                    select(logs.c.size, logs.c.head).where(logs.c.id == self.log.log_id)
+                    select(logs.c.size, logs.c.head).where(logs.c.id == self.log_id)
                 ).one()
                 size, head = int(state.size), bytes(state.head)
                 with (
@@ -249,20 +249,16 @@ class LogScan:
     # -- checkpoints -------------------------------------------------------------------
 
     def _checkpoints(self, conn: Connection) -> Generator[StoredCheckpoint, None, None]:
-        from storage.log import StoredCheckpoint
-
         query = (
             select(checkpoints)
-            .where(checkpoints.c.log_id == self.log.log_id)
+            .where(checkpoints.c.log_id == self.log_id)
             .order_by(checkpoints.c.size)
         )
         # Streamed like the entries: a station signs one per clip, so they grow with the log.
         result = conn.execution_options(stream_results=True, yield_per=256).execute(query)
         try:
             for row in result:
-                yield StoredCheckpoint(
-                    int(row.size), bytes(row.root_hash), bytes(row.note), int(row.signed_ms)
-                )
+                yield stored_checkpoint(row)
         finally:
             result.close()
 
@@ -319,7 +315,7 @@ class LogScan:
         for level, idx in computed:
             lo, hi = spans.get(level, (idx, idx))
             spans[level] = (min(lo, idx), max(hi, idx))
-        stored = self.log._lookup_spans(conn, spans)
+        stored = self.nodes.lookup_spans(conn, spans)
         wrong = [node for node, h in computed.items() if stored.get(node) != h]
         # Leaves first, in runs: one inserted or shifted entry moves every leaf after it,
         # and that is one finding, not one per entry.
@@ -370,10 +366,10 @@ class LogScan:
         scan check everything after them instead of reporting each as a consequence.
         """
         try:
-            frontier = self.log._frontier(conn, size)
+            frontier = self.nodes.frontier(conn, size)
         except LogIntegrityError:
             return None, None
-        last = self.log._lookup(conn, [(0, size - 1)]).get((0, size - 1))
+        last = self.nodes.lookup(conn, [(0, size - 1)]).get((0, size - 1))
         return frontier, last
 
     # -- rows --------------------------------------------------------------------------
@@ -381,7 +377,7 @@ class LogScan:
     def _rows(self, conn: Connection) -> Generator[tuple[int, bytes, str, bytes], None, None]:
         query = (
             select(entries.c.idx, entries.c.data, entries.c.kind, entries.c.leaf_hash)
-            .where(entries.c.log_id == self.log.log_id)
+            .where(entries.c.log_id == self.log_id)
             .order_by(entries.c.idx)
         )
         result = conn.execution_options(stream_results=True, yield_per=CHUNK).execute(query)

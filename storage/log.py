@@ -12,61 +12,32 @@ a batch is appended entirely or not at all, and a crash leaves a prefix.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, bindparam, insert, select, union_all, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from storage import merkle
 from storage._errors import LogIntegrityError, LogStateError
+from storage._logscan import LogScan
+from storage._logtypes import (
+    SCAN_CHECKS,
+    Appended,
+    LogReport,
+    OnAppend,
+    OnCheckpoint,
+    OnEntry,
+    OnProblem,
+    Progress,
+    StoredCheckpoint,
+    stored_checkpoint,
+)
+from storage._nodes import NodeReader
 from storage._schema import checkpoints, entries, logs, nodes
-from storage.checkpoint import Checkpoint, SignedCheckpoint, TlogProof, sign_checkpoint
+from storage.checkpoint import Checkpoint, TlogProof, sign_checkpoint
 from storage.db import write_transaction
 from storage.entries import GENESIS, Entry
-from storage.merkle import Node
 from storage.note import NoteSigner, NoteVerifier
-
-# Called inside the append transaction for each new entry: (conn, index, entry, data).
-OnAppend = Callable[[Connection, int, Entry, bytes], None]
-Progress = Callable[[int, int], None]
-# What Log.scan streams to a whole-store audit (see Log.scan).
-OnEntry = Callable[[int, bytes, dict[str, Any]], None]
-OnCheckpoint = Callable[["StoredCheckpoint", SignedCheckpoint | None, bytes | None], None]
-OnProblem = Callable[[str, LogIntegrityError], None]
-
-# The checks a scan reports under: entry bytes and indexes, the prev chain, the stored
-# subtree hashes, the signed checkpoints, and the log head (size and last leaf).
-SCAN_CHECKS = ("entries", "chain", "tree", "checkpoints", "head")
-
-# Nodes per lookup statement (a UNION ALL branch each): under SQLite's 500 compound
-# selects and 999 bind parameters.
-_NODE_LOOKUP_BATCH = 400
-
-
-@dataclass(frozen=True, slots=True)
-class Appended:
-    index: int
-    leaf_hash: bytes
-    entry: Entry
-    data: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class StoredCheckpoint:
-    size: int
-    root_hash: bytes
-    note: bytes
-    signed_ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class LogReport:
-    size: int
-    checkpoints: int
-    kinds: dict[str, int]
-    roots: dict[int, bytes] = field(default_factory=dict)  # the sizes asked for in roots_at
 
 
 class Log:
@@ -74,6 +45,7 @@ class Log:
         self.engine = engine
         self.log_id = log_id
         self.origin = origin
+        self.nodes = NodeReader(log_id, origin)
 
     @classmethod
     def open(cls, engine: Engine, origin: str, *, create: bool = False) -> Log:
@@ -212,7 +184,7 @@ class Log:
                 .order_by(checkpoints.c.size.desc())
                 .limit(1)
             ).first()
-        return None if row is None else _stored(row)
+        return None if row is None else stored_checkpoint(row)
 
     def checkpoint_at(self, size: int) -> StoredCheckpoint | None:
         with self.engine.connect() as conn:
@@ -225,7 +197,7 @@ class Log:
                 .where(checkpoints.c.log_id == self.log_id)
                 .order_by(checkpoints.c.size)
             ).all()
-        return [_stored(r) for r in rows]
+        return [stored_checkpoint(r) for r in rows]
 
     def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
         with self.engine.connect() as conn:
@@ -291,11 +263,8 @@ class Log:
         The scan reads one snapshot of the database, so a station appending meanwhile
         does not look like tampering.
         """
-        from storage._logscan import LogScan  # a sibling that needs this module's types
-
-        return LogScan(
-            self, verifiers, on_entry, on_checkpoint, on_problem, roots_at, progress
-        ).run()
+        callbacks = (on_entry, on_checkpoint, on_problem)
+        return LogScan(self.engine, self.nodes, verifiers, *callbacks, roots_at, progress).run()
 
     # -- internals -------------------------------------------------------------------
 
@@ -311,34 +280,9 @@ class Log:
             )
         return size
 
-    def _lookup(self, conn: Connection, wanted: Iterable[Node]) -> dict[Node, bytes]:
-        keys = list(wanted)
-        out: dict[Node, bytes] = {}
-        for i in range(0, len(keys), _NODE_LOOKUP_BATCH):
-            params: dict[str, Any] = {"log_id": self.log_id}
-            for n, (level, idx) in enumerate(keys[i : i + _NODE_LOOKUP_BATCH]):
-                params[f"l{n}"] = level
-                params[f"i{n}"] = idx
-            statement = _lookup_statement(min(_NODE_LOOKUP_BATCH, len(keys) - i))
-            for level, idx, h in conn.execute(statement, params).all():
-                out[(int(level), int(idx))] = bytes(h)
-        return out
-
-    def _lookup_spans(
-        self, conn: Connection, spans: dict[int, tuple[int, int]]
-    ) -> dict[Node, bytes]:
-        """Every stored node with ``lo <= idx <= hi`` per level: range scans, for verification."""
-        if not spans:
-            return {}
-        params: dict[str, Any] = {"log_id": self.log_id}
-        for n, (level, (lo, hi)) in enumerate(spans.items()):
-            params.update({f"l{n}": level, f"lo{n}": lo, f"hi{n}": hi})
-        rows = conn.execute(_span_statement(len(spans)), params).all()  # one fetch, not per row
-        return {(int(level), int(idx)): bytes(h) for level, idx, h in rows}
-
     def _proof(self, conn: Connection, ranges: Sequence[merkle.Range]) -> list[bytes]:
         wanted = merkle.nodes_for(ranges)
-        known = self._lookup(conn, wanted)
+        known = self.nodes.lookup(conn, wanted)
         missing = wanted - known.keys()
         if missing:
             raise LogIntegrityError(f"stored subtree hashes are missing: {sorted(missing)[:4]}")
@@ -350,15 +294,7 @@ class Log:
         return self._proof(conn, [(0, size)])[0]
 
     def _frontier(self, conn: Connection, size: int) -> merkle.Frontier:
-        if size == 0:
-            return merkle.Frontier()
-        wanted = merkle.perfect_nodes(0, size)
-        known = self._lookup(conn, wanted)
-        if len(known) != len(wanted):
-            raise LogIntegrityError(
-                f"log {self.origin}: subtree hashes for size {size} are missing"
-            )
-        return merkle.Frontier.from_nodes(size, [known[n] for n in wanted])
+        return self.nodes.frontier(conn, size)
 
     def _checkpoint_row(self, conn: Connection, size: int) -> StoredCheckpoint | None:
         row = conn.execute(
@@ -366,51 +302,7 @@ class Log:
                 checkpoints.c.log_id == self.log_id, checkpoints.c.size == size
             )
         ).first()
-        return None if row is None else _stored(row)
-
-
-# One branch per tree level, each an index seek (or range scan) on the primary key. A
-# single OR of (level, IN) clauses made SQLite scan every node of the log (70 ms per
-# proof at 10^5 entries), and building the expression per call cost ~2 ms: statements
-# are built once per shape, with bound parameters.
-
-
-@functools.cache
-def _lookup_statement(count: int) -> Any:
-    """``count`` nodes, a branch each (an index seek each). Plain parameters: an
-    "expanding" IN is re-rendered by SQLAlchemy on every execution, a quarter of a
-    proof's time; one statement per node count keeps the cache to a few dozen."""
-    return _union(
-        select(nodes.c.level, nodes.c.idx, nodes.c.hash).where(
-            nodes.c.log_id == bindparam("log_id"),
-            nodes.c.level == bindparam(f"l{n}"),
-            nodes.c.idx == bindparam(f"i{n}"),
-        )
-        for n in range(count)
-    )
-
-
-@functools.cache
-def _span_statement(branches: int) -> Any:
-    return _union(
-        select(nodes.c.level, nodes.c.idx, nodes.c.hash).where(
-            nodes.c.log_id == bindparam("log_id"),
-            nodes.c.level == bindparam(f"l{n}"),
-            nodes.c.idx.between(bindparam(f"lo{n}"), bindparam(f"hi{n}")),
-        )
-        for n in range(branches)
-    )
-
-
-def _union(parts: Iterable[Select[tuple[int, int, bytes]]]) -> Any:
-    selects = list(parts)
-    return selects[0] if len(selects) == 1 else union_all(*selects)
-
-
-def _stored(row: Any) -> StoredCheckpoint:
-    return StoredCheckpoint(
-        int(row.size), bytes(row.root_hash), bytes(row.note), int(row.signed_ms)
-    )
+        return None if row is None else stored_checkpoint(row)
 
 
 __all__ = [
@@ -418,8 +310,10 @@ __all__ = [
     "Appended",
     "Log",
     "LogReport",
+    "OnAppend",
     "OnCheckpoint",
     "OnEntry",
     "OnProblem",
+    "Progress",
     "StoredCheckpoint",
 ]
