@@ -13,6 +13,7 @@ import click
 
 from packseal._cli import Lazy, pass_lazy
 from storage import PacksealError, TrustFile
+from storage.text import printable
 from storage.trust import MAX_TRUST_BYTES
 from verifier._errors import NotVerified
 from verifier._readme import utc
@@ -112,8 +113,8 @@ def _print_export(r: ExportResult) -> None:
     first, last, of = s.segments
     span = f"segments {first}..{last} of {of}" + (" (excerpt)" if r.excerpt else "")
     click.echo(f"wrote {r.path} ({_human(r.size)})")
-    click.echo(f"  order       {s.order_id}")
-    click.echo(f"  tracking    {', '.join(s.tracking_ids) or '-'}")
+    click.echo(f"  order       {printable(s.order_id)}")
+    click.echo(f"  tracking    {', '.join(map(printable, s.tracking_ids)) or '-'}")
     click.echo(f"  clip        {s.clip_id}, {span}, {(s.end_ms - s.start_ms) / 1000:.1f} s")
     if r.derived:
         click.echo(
@@ -203,8 +204,8 @@ def _print_report(report: Report) -> None:
     click.echo(f"{head}:")
     first, last, of = f.segments
     rows = [
-        ("order", f.order_id),
-        ("tracking", ", ".join(f.tracking_ids) or "-"),
+        ("order", printable(f.order_id)),
+        ("tracking", ", ".join(map(printable, f.tracking_ids)) or "-"),
         ("clip", f"{f.clip_id} ({f.status}, ended by {f.end_reason})"),
         ("station", f.station + (f" ({f.station_name})" if f.station_name else "")),
         ("merchant", f.merchant or "-"),

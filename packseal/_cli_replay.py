@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from packseal._cli import Lazy, pass_lazy
+from storage.text import printable
 from storage.zones import local_zone
 from verifier._errors import VerifierError
 from verifier.replay import Replay, load_clip, write_keyframes
@@ -76,7 +77,7 @@ def _print(
     r: Replay, order_id: str, clip_id: str, keyframes: list[Path], keyframe_error: str | None
 ) -> None:
     segs = r.segments
-    click.echo(f"clip {clip_id}, order {order_id}: {len(segs)} segments")
+    click.echo(f"clip {clip_id}, order {printable(order_id)}: {len(segs)} segments")
     if not r.init.ok:
         click.echo(f"  init section {r.init.state.upper()} ✗ (sha256 {r.init.expected})")
     for s in segs:

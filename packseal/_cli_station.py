@@ -16,6 +16,7 @@ from packseal.runner import make_source, make_station, parse_epoch, run_station
 from recorder._errors import SourceError
 from recorder.station import Station
 from storage import ClipQuery, ClipRow
+from storage.text import printable
 
 
 def rfc3339(t_ms: int) -> str:
@@ -152,6 +153,7 @@ def clips(
         click.echo("no clips")
         return 0
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table()
@@ -161,9 +163,10 @@ def clips(
     table.add_column("log", no_wrap=True)
     for r in rows:
         table.add_row(
-            r.clip_id,
-            r.order_id,
-            ", ".join(r.tracking_ids) or "-",
+            # rich reads "[...]" as markup: a scanned text is shown, never interpreted.
+            escape(printable(r.clip_id)),
+            escape(printable(r.order_id)),
+            escape(", ".join(map(printable, r.tracking_ids))) or "-",
             r.status if r.status == "sealed" else f"[yellow]{r.status}[/]",
             rfc3339(r.start_ms),
             f"{r.duration_ms / 1000:.1f} s",
@@ -230,8 +233,8 @@ def demo(ctx: click.Context, source: str, orders: int, seconds: float, realtime:
     click.echo(f"\nsealed {len(rows)} clip(s):")
     for r in reversed(rows):
         click.echo(
-            f"  {r.order_id:16} {r.status:11} {r.duration_ms / 1000:5.1f} s  "
-            f"waybill {', '.join(r.tracking_ids) or '-'}  (clip {r.clip_id})"
+            f"  {printable(r.order_id):16} {r.status:11} {r.duration_ms / 1000:5.1f} s  "
+            f"waybill {', '.join(map(printable, r.tracking_ids)) or '-'}  (clip {r.clip_id})"
         )
     sealed = [r for r in rows if r.status == "sealed"]
     data = app.config.data_dir

@@ -21,6 +21,7 @@ from recorder.gun import GunReader
 from recorder.sources import DemoSource, FrameSource, open_source
 from recorder.station import Station
 from recorder.status import StationStatus
+from storage.text import printable
 
 
 def parse_epoch(text: str) -> int:
@@ -93,12 +94,11 @@ def status_text(s: StationStatus) -> Text:
         head = Text(f" ALARM {s.alarms[-1]} ", style="bold black on yellow")
     elif s.order_id and s.clip_started is not None:
         secs = max(0, (s.now_ms - s.clip_started) // 1000)
-        head = Text(
-            f" REC {s.order_id} {secs // 60:02d}:{secs % 60:02d} ", style="bold white on red"
-        )
+        order = printable(s.order_id, 40)
+        head = Text(f" REC {order} {secs // 60:02d}:{secs % 60:02d} ", style="bold white on red")
     else:
         head = Text(f" {s.state.upper()} ", style="bold black on green")
-    last = f"{s.last_scan.kind} {s.last_scan.text}" if s.last_scan else "-"
+    last = f"{s.last_scan.kind} {printable(s.last_scan.text, 60)}" if s.last_scan else "-"
     return head + Text(
         f"  {s.fps:4.1f} fps  drops {s.frames_dropped}  segments {s.segments_sealed}  "
         f"clips {s.clips_sealed}  last scan {last}"

@@ -29,9 +29,11 @@ from recorder._errors import SourceError
 from recorder.clock import Clock
 from recorder.scanner import Classifier, ScanOutput, _put_until
 from recorder.settings import GunSettings
-from storage.entries import MAX_TEXT, Scan
+from storage.entries import MAX_SCAN_TEXT, Scan
 
-MAX_LINE_BYTES = 4096  # a stuck key or a binary stream, not a barcode: drop the line
+# Longer is a stuck key or a binary stream, not a barcode: the line is dropped, whole (a
+# QR code's longest text, 7,089 characters, is at most 4 bytes each in UTF-8).
+MAX_LINE_BYTES = 4 * MAX_SCAN_TEXT
 _POLL_S = 0.05  # stop() and the no-Enter timeout are noticed within this
 
 
@@ -49,7 +51,7 @@ def gun_scan(
 ) -> Scan | None:
     """The scan a typed code makes, or ``None`` for a code that is empty or too long."""
     code = clean(text)
-    if not code or len(code) > MAX_TEXT:
+    if not code or len(code) > MAX_SCAN_TEXT:
         return None
     return Scan(t_ms, code, classifier.classify(code, "keyboard"), "keyboard", source, None)
 
@@ -158,6 +160,7 @@ class GunReader:
 
     def _read(self, fd: int) -> None:
         line = bytearray()
+        overlong = False
         last_ms = 0  # wall time of the last byte: the scan's time for a no-Enter code
         last_input = 0.0
         while not self._stop.is_set():
@@ -172,19 +175,25 @@ class GunReader:
             if chunk is None:
                 quiet_ms = round((self._clock.monotonic() - last_input) * 1000)
                 if line and quiet_ms >= self.settings.submit_after_ms:
-                    self._emit(bytes(line), last_ms)
+                    if not overlong:
+                        self._emit(bytes(line), last_ms)
                     line.clear()
+                    overlong = False
                 continue
             if not chunk:
                 break
             last_ms, last_input = self._clock.now_ms(), self._clock.monotonic()
             for byte in chunk:
                 if byte in (0x0D, 0x0A):
-                    self._emit(bytes(line), last_ms)
+                    if not overlong:  # a cut code would be recorded as what was not read
+                        self._emit(bytes(line), last_ms)
                     line.clear()
+                    overlong = False
                 elif len(line) < MAX_LINE_BYTES:
                     line.append(byte)
-        if line:
+                else:
+                    overlong = True
+        if line and not overlong:
             self._emit(bytes(line), last_ms)
 
     def _close(self) -> None:

@@ -33,7 +33,8 @@ import zxingcpp
 from recorder.clock import Clock
 from recorder.settings import ScanSettings
 from recorder.sources import Frame
-from storage.entries import MAX_TEXT, Scan
+from storage.entries import MAX_SCAN_TEXT, Scan
+from storage.text import is_plain
 
 Gray = npt.NDArray[np.uint8]
 Kind = Literal["order", "tracking", "control", "other"]
@@ -264,6 +265,8 @@ class Classifier:
     Control codes first (exact match), then product symbologies (an EAN-13 is never an
     order, whatever its digits: the top complaint about other packing recorders), then the
     tracking patterns, then the order pattern; all patterns must match the whole text.
+    A text with control, format or separator characters (storage.text) is never an order
+    or a tracking id, whatever a pattern allows: it is recorded as ``other``, exactly.
     """
 
     def __init__(self, settings: ScanSettings) -> None:
@@ -275,7 +278,7 @@ class Classifier:
     def classify(self, text: str, symbology: str) -> Kind:
         if text in self._control:
             return "control"
-        if symbology in self._products:
+        if symbology in self._products or not is_plain(text):
             return "other"
         if symbology == "keyboard" and is_gtin(text):
             # A gun reports no symbology: a product's EAN/UPC digits (valid check digit)
@@ -526,7 +529,7 @@ class Scanner:
                 for d in found
             ]
         self._reads = Reads(frame.t_ms, tuple(found))
-        usable = [d for d in found if 0 < len(d.text) <= MAX_TEXT]
+        usable = [d for d in found if 0 < len(d.text) <= MAX_SCAN_TEXT]
         confirmed = self._confirmer.feed(frame.index, frame.t_ms, usable)
         with self._lock:
             self._frames += 1

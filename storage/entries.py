@@ -35,6 +35,9 @@ from storage.zones import is_zone_name
 GENESIS = "0" * 64
 MAX_ENTRY_BYTES = 4 << 20
 MAX_TEXT = 512
+# A scan is recorded exactly as read, whatever it is: a QR code holds up to 7,089
+# characters (numeric mode, version 40); longer reads were dropped unrecorded before.
+MAX_SCAN_TEXT = 7089
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 CLIP_STATUSES = ("sealed", "cancelled", "interrupted")
@@ -58,11 +61,11 @@ def _hex64(value: str, what: str) -> None:
         raise FormatError(f"{what} must be 64 lowercase hex digits, found {value[:70]!r}")
 
 
-def _text(value: str, what: str, *, empty: bool = False) -> None:
+def _text(value: str, what: str, *, empty: bool = False, most: int = MAX_TEXT) -> None:
     if not empty and not value:
         raise FormatError(f"{what} must not be empty")
-    if len(value) > MAX_TEXT:
-        raise FormatError(f"{what} is {len(value)} characters, at most {MAX_TEXT}")
+    if len(value) > most:
+        raise FormatError(f"{what} is {len(value)} characters, at most {most}")
 
 
 def _span(start: int, end: int, what: str) -> None:
@@ -205,7 +208,7 @@ class Scan:
     box: tuple[int, int, int, int] | None = None  # x, y, w, h in frame pixels
 
     def __post_init__(self) -> None:
-        _text(self.text, "scan text")
+        _text(self.text, "scan text", most=MAX_SCAN_TEXT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -567,6 +570,7 @@ __all__ = [
     "GAP_REASONS",
     "GENESIS",
     "KINDS",
+    "MAX_SCAN_TEXT",
     "Clip",
     "Entry",
     "Gap",

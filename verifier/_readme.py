@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from storage.entries import Clip, SegmentRef, StationKey
+from storage.text import printable
 from verifier._manifest import FORMAT, Manifest
 
 
@@ -42,10 +43,12 @@ def readme(
     lines = [
         f"PACKSEAL EVIDENCE BUNDLE ({FORMAT})",
         "",
-        f"Order      {clip.order_id}",
-        f"Tracking   {', '.join(clip.tracking_ids) or '(none scanned)'}",
-        f"Clip       {clip.clip_id} ({clip.status}, ended by {clip.end_reason})",
-        f"Station    {station.station} ({station.station_name}) of {station.merchant}",
+        # Scanned texts are any Unicode (storage.text); the entry has them exactly.
+        f"Order      {printable(clip.order_id)}",
+        f"Tracking   {', '.join(map(printable, clip.tracking_ids)) or '(none scanned)'}",
+        f"Clip       {printable(clip.clip_id)} ({clip.status}, ended by {clip.end_reason})",
+        f"Station    {printable(station.station)} ({printable(station.station_name)}) of "
+        f"{printable(station.merchant)}",
         f"Recorded   {utc(start)} to {utc(end)} ({(end - start) / 1000:.1f} s), "
         f"segments {manifest.first + 1}..{manifest.last + 1} of {n}: {span}",
         f"Sealed in  log {station.origin}, entry {manifest.clip_index}, under the signed "

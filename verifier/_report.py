@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from storage.text import printable
 from storage.zones import zone_of
 from verifier._readme import utc
 from verifier._zip import Problem
@@ -143,7 +144,8 @@ class Report:
             if f.existed_before_ms is not None:
                 anchored = f"; existed before {utc(f.existed_before_ms)} per {f.tsa}"
             return (
-                f"VERIFIED{part}: order {f.order_id}{status} packed at station {f.station}, "
+                f"VERIFIED{part}: order {printable(f.order_id, 120)}{status} packed at station "
+                f"{printable(f.station)}, "
                 f"{utc(f.start_ms)} to {utc(f.end_ms)}, {secs(f.duration_ms)} s, "
                 f"sealed in log {f.origin} at index {f.log_index}{anchored}"
             )
@@ -154,7 +156,7 @@ class Report:
         if f is not None and f.derived:
             return (
                 f"NOT VERIFIED: the video is a derived copy — not the sealed bytes (the entry "
-                f"and proofs of order {f.order_id}, clip {f.clip_id}, verified)"
+                f"and proofs of order {printable(f.order_id, 120)}, clip {f.clip_id}, verified)"
             )
         unchecked = ", ".join(c.name for c in self.checks if c.ok is None)
         return f"NOT VERIFIED: not checked: {unchecked}"

@@ -39,6 +39,7 @@ from PIL import ImageDraw, ImageFont
 
 from storage import BlobMissingError, Store
 from storage.entries import Clip, Scan, parse_as
+from storage.text import printable
 from verifier import fonts
 from verifier._errors import MediaFormatError, VerifierError
 from verifier.frames import Image, Keyframe, iter_frames, pick_keyframes
@@ -360,7 +361,8 @@ class _Painter:
         self.strip_h = _even(max(56, width * 0.12))
         self.px = max(11, round(self.strip_h * 0.22))
         facts = [clip.order_id, *clip.tracking_ids, merchant, clip.station, clip.status]
-        self.facts = "  ·  ".join(f for f in facts if f)
+        # Scanned texts are any Unicode (storage.text): U+2029 made Pillow's layout raise.
+        self.facts = "  ·  ".join(printable(f, 120) for f in facts if f)
         self._strips: dict[tuple[int, int, int], Image] = {}
         self._cards: dict[int, Image] = {}
 
@@ -420,7 +422,7 @@ class _Painter:
         room = float(w - 2 * pad)
         if scan >= 0:  # the scan being read, right-aligned in the scan-box green
             s = self.clip.scans[scan]
-            event = f"▶ {_KIND.get(s.kind, s.kind)} {s.text}"
+            event = f"▶ {_KIND.get(s.kind, s.kind)} {printable(s.text, 60)}"
             draw.text((w - pad, mid), event, font=bold, fill=(0, 230, 110), anchor="rm")
             room -= draw.textlength(event, font=bold) + 2 * pad
         draw.text(

@@ -22,7 +22,7 @@ import datetime as dt
 import io
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache, partial
 from pathlib import Path
 from typing import Any, Literal
@@ -36,6 +36,7 @@ from PIL import Image as PILImage
 from PIL import ImageDraw, ImageFont
 
 from storage.entries import Clip
+from storage.text import printable
 from verifier import fonts
 from verifier._errors import VerifierError
 from verifier.frames import Image, Keyframe, pick_keyframes
@@ -109,7 +110,9 @@ def make_sheet(
     """
     max_bytes = min(max_bytes, MAX_SHEET_BYTES)
     frames = list(pick_keyframes(clip, clip_path) if keyframes is None else keyframes)
-    ops = _layout(facts, frames)
+    facts = _safe_facts(facts)
+    shown = [replace(k, label=printable(k.label), detail=printable(k.detail, 300)) for k in frames]
+    ops = _layout(facts, shown)
     png = _fit(
         "PNG",
         max_bytes,
@@ -117,6 +120,23 @@ def make_sheet(
     )
     pdf = _fit("PDF", max_bytes, [partial(_render_pdf, ops, facts, q) for q in PDF_ATTEMPTS])
     return Sheet(png=png, pdf=pdf, keyframes=frames)
+
+
+def _safe_facts(facts: SheetFacts) -> SheetFacts:
+    """Every text a scan, the config or the entry put on the page, as :func:`printable`
+    shows it: a scanned U+2029 made Pillow's layout raise, and the entry is signed, so
+    the clip could never be exported again; a bidi override could disguise the order."""
+    return replace(
+        facts,
+        merchant=printable(facts.merchant),
+        station=printable(facts.station),
+        origin=printable(facts.origin),
+        order_id=printable(facts.order_id, 300),
+        tracking_ids=tuple(printable(t, 300) for t in facts.tracking_ids),
+        clip_id=printable(facts.clip_id),
+        status=printable(facts.status),
+        end_reason=printable(facts.end_reason),
+    )
 
 
 def _fit(what: str, max_bytes: int, attempts: Sequence[Callable[[], bytes]]) -> bytes:

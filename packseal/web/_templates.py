@@ -7,6 +7,9 @@ from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from storage.text import printable
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -42,6 +45,14 @@ def size(n: int | None) -> str:
     return f"{n} B"
 
 
+def _shown(value: object) -> object:
+    """Every text a page prints, as one safe line (storage.text): scanned codes are any
+    Unicode, and HTML escaping does not stop a bidi override from disguising an order id."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return printable(value)
+    return value
+
+
 def make_templates(
     zone: dt.tzinfo, *, home: tuple[str, str] = ("/clips", "Back to clips")
 ) -> Jinja2Templates:
@@ -53,6 +64,7 @@ def make_templates(
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_shown,
     )
     env.filters["when"] = lambda t, seconds=True: local_time(t, zone, seconds=seconds)
     env.filters["duration"] = duration

@@ -12,10 +12,10 @@ import pytest
 
 from recorder._errors import SourceError
 from recorder.clock import ManualClock
-from recorder.gun import GunReader, clean, gun_scan
+from recorder.gun import MAX_LINE_BYTES, GunReader, clean, gun_scan
 from recorder.scanner import Classifier, ScanOutput
 from recorder.settings import GunSettings, ScanSettings
-from storage.entries import Scan
+from storage.entries import MAX_SCAN_TEXT, Scan
 
 CLASSIFIER = Classifier(ScanSettings())
 
@@ -106,8 +106,17 @@ def test_control_characters_whitespace_and_empty_lines(pipe: tuple[BinaryIO, int
 def test_overlong_lines_are_dropped(pipe: tuple[BinaryIO, int]) -> None:
     gun, out = _reader(pipe[0], ManualClock())
     with gun:
-        os.write(pipe[1], b"A" * 600 + b"\n" + b"SO-2026-000004\n")
+        os.write(pipe[1], b"A" * (MAX_LINE_BYTES + 1) + b"\n" + b"SO-2026-000004\n")
         assert _get(out).text == "SO-2026-000004"
+
+
+def test_a_long_code_a_2d_gun_reads_is_recorded_exactly(pipe: tuple[BinaryIO, int]) -> None:
+    # A QR code holds up to 7,089 characters; 512 and more were dropped unrecorded.
+    gun, out = _reader(pipe[0], ManualClock())
+    with gun:
+        os.write(pipe[1], b"A" * 600 + b"\n")
+        scan = _get(out)
+    assert (scan.text, scan.kind) == ("A" * 600, "other")
 
 
 def test_end_of_input_submits_pending_code_and_ends(pipe: tuple[BinaryIO, int]) -> None:
@@ -190,7 +199,8 @@ def test_submit_classifies_like_the_gun() -> None:
 def test_pure_helpers() -> None:
     assert clean("\x02 SO-1\u200b \r\n") == "SO-1"
     assert gun_scan("", 5, CLASSIFIER) is None
-    assert gun_scan("x" * 513, 5, CLASSIFIER) is None
+    assert gun_scan("x" * (MAX_SCAN_TEXT + 1), 5, CLASSIFIER) is None
+    assert gun_scan("x" * 513, 5, CLASSIFIER) is not None
     assert gun_scan("TRK-123456789", 5, CLASSIFIER) == Scan(
         5, "TRK-123456789", "tracking", "keyboard", "gun", None
     )

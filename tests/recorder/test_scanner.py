@@ -81,6 +81,8 @@ CUSTOM = ScanSettings(
     cancel_code="UNDO",
 )
 
+ANYTHING = ScanSettings(order_pattern=r".+", tracking_patterns=(r"TRK.+",))
+
 
 @pytest.mark.parametrize(
     ("settings", "text", "symbology", "kind"),
@@ -117,6 +119,17 @@ CUSTOM = ScanSettings(
         (CUSTOM, "PACKSEAL-STOP", "Code128", "other"),
         (CUSTOM, "1Z999AA10123456784", "Code128", "other"),
         (CUSTOM, "4006381333931", "EAN-8", "other"),
+        # A pattern that allows anything still never makes a separator, control, bidi
+        # or zalgo text an order or a waybill (it is recorded, as "other").
+        (ANYTHING, "SO-1\u2029X", "QRCode", "other"),
+        (ANYTHING, "SO-1\u2028X", "QRCode", "other"),
+        (ANYTHING, "\u202eSO-1", "QRCode", "other"),
+        (ANYTHING, "SO\x00-1", "QRCode", "other"),
+        (ANYTHING, "SO-1\u200b", "QRCode", "other"),
+        (ANYTHING, "TRK1\u2029", "QRCode", "other"),
+        (ANYTHING, "e\u0301\u0301\u0301X", "QRCode", "other"),
+        (ANYTHING, "订单-2026-1", "QRCode", "order"),
+        (ANYTHING, "TRK订单📦", "QRCode", "tracking"),
     ],
 )
 def test_classify(settings: ScanSettings, text: str, symbology: str, kind: str) -> None:
