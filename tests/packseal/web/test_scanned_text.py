@@ -32,7 +32,6 @@ from storage.text import printable
 from tests.packseal.web._client import TestClient
 from tests.packseal.web.conftest import Portal, make_portal, session_for
 from tests.recording import SIZE
-from verifier.bundle import export_bundle
 from verifier.frames import pick_keyframes
 from verifier.replay import replay
 from verifier.sheet import make_sheet
@@ -99,15 +98,7 @@ def _check_everything(app: App, portal: Portal, clip: Clip, text: str, tmp: Path
         for ref in clip.segments:
             f.write(store.blobs.read(ref.sha256))
     keyframes = pick_keyframes(clip, path, max_frames=2)
-    export_bundle(
-        store,
-        app.certification(),
-        clip.clip_id,
-        out,
-        signer=app.station_signer,
-        now_ms=clip.time + 10,
-        make_sheet=partial(make_sheet, keyframes=keyframes),
-    )
+    app.export(clip.clip_id, out, make_sheet=partial(make_sheet, keyframes=keyframes))
     with zipfile.ZipFile(out) as z:
         readme = z.read("README.txt").decode()
         assert json.loads(z.read("entries/clip.json"))["order_id"] == order  # exact, signed
