@@ -204,10 +204,14 @@ def clips(
 )
 @click.pass_context
 def demo(ctx: click.Context, source: str, orders: int, seconds: float, realtime: bool) -> int:
-    """Run the station on ./demo-data (SQLite) and show what was sealed."""
+    """Run the station on a demo store and show what was sealed.
+
+    The store is demo-data/ beside the config file (./config.yaml, --config or
+    PACKSEAL_CONFIG), else in the per-user data directory; --data-dir overrides it.
+    """
     lazy: Lazy = ctx.obj
     if lazy.data_dir is None:
-        lazy.data_dir = lazy.config_path.resolve().parent / "demo-data"
+        lazy.data_dir = lazy.location.demo_dir
     app: App = lazy.app
     app.hold_writer(ctx.command_path)
     result = app.init()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+import os
 import sys
 from pathlib import Path
 
 import click
 
 from packseal._cli import Lazy, out, pass_lazy
+from packseal._config_files import ConfigLocation, user_config_path, write_template
 from packseal.config import ConfigError, load_config
 from storage import PacksealError
 
@@ -36,17 +38,21 @@ def init(lazy: Lazy) -> int:
 
 @click.group()
 def config() -> None:
-    """Inspect the settings."""
+    """Inspect the settings, or write a commented settings file."""
 
 
 @config.command("check")
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False), required=False)
 @pass_lazy
 def config_check(lazy: Lazy, path: Path | None) -> int:
-    """Validate a config file (default: --config) and report every problem."""
-    target = path or lazy.config_path
+    """Validate a config file (default: the one commands use) and report every problem."""
+    if path is not None:
+        location = ConfigLocation(path, "--config", lazy.location.data_dir)
+    else:
+        location = lazy.location
+    target = location.describe()
     try:
-        cfg = load_config(target, data_dir=lazy.data_dir)
+        cfg = location.load(data_dir=lazy.data_dir)
     except ConfigError as e:
         click.echo(f"{target}: {len(e.problems)} problem(s)", err=True)
         for where, message in e.problems:
@@ -55,10 +61,36 @@ def config_check(lazy: Lazy, path: Path | None) -> int:
             click.echo(f"hint: {e.hint}", err=True)
         return 1
     click.echo(f"{target}: OK")
+    click.echo(f"  data      {cfg.data_dir}")
     click.echo(f"  origin    {cfg.origin}")
     click.echo(f"  database  {cfg.database_url}")
     click.echo(f"  blobs     {cfg.blob_dir}")
     click.echo(f"  keys      {cfg.root_key}, {cfg.station_key}")
+    return 0
+
+
+@config.command("init")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False), required=False)
+@click.option("--force", is_flag=True, help="Replace an existing file.")
+@pass_lazy
+def config_init(lazy: Lazy, path: Path | None, force: bool) -> int:
+    """Write the commented settings file (every key at its default).
+
+    Without PATH: the per-user file ($XDG_CONFIG_HOME/packseal/config.yaml), with its
+    data in $XDG_DATA_HOME/packseal. With PATH, data goes beside the file.
+
+    Example: packseal config init && packseal init && packseal record --source demo --for 30
+    """
+    if path is None:
+        path = user_config_path(os.environ, Path.home())
+        data_dir: Path | None = lazy.location.data_dir
+    else:
+        data_dir = None
+    write_template(path, data_dir=data_dir, force=force)
+    click.echo(f"wrote {path}")
+    cfg = load_config(path)
+    click.echo(f"  data      {cfg.data_dir}")
+    click.echo("next: edit merchant and station, then `packseal init`")
     return 0
 
 

@@ -65,6 +65,15 @@ class App:
     @cached_property
     def store(self) -> Store:
         cfg = self.config
+        database = cfg.default_database
+        if database is not None and not database.exists():
+            # Opening would create an empty database (and its directories): a command that
+            # reads must say where it looked instead of answering from an empty store.
+            raise LogStateError(
+                f"no packseal store in {cfg.data_dir} (no {database.name} there)",
+                hint="run `packseal init` to create one there, or point --data-dir, "
+                "--config or PACKSEAL_CONFIG at an existing store",
+            )
         return Store.open(
             cfg.database_url,
             cfg.blob_dir,

@@ -31,9 +31,10 @@ from storage import PacksealError, VerificationError
     "--config",
     "config_path",
     type=click.Path(path_type=Path, dir_okay=False),
-    default=Path("config.yaml"),
-    show_default=True,
-    help="Settings file.",
+    default=None,
+    help="Settings file. Default: $PACKSEAL_CONFIG, else ./config.yaml, else "
+    "$XDG_CONFIG_HOME/packseal/config.yaml, else built-in defaults with data in "
+    "$XDG_DATA_HOME/packseal (`packseal config init` writes a commented file).",
 )
 @click.option(
     "--data-dir",
@@ -43,7 +44,7 @@ from storage import PacksealError, VerificationError
 )
 @click.version_option(package_name="packseal")
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path, data_dir: Path | None) -> None:
+def cli(ctx: click.Context, config_path: Path | None, data_dir: Path | None) -> None:
     """Record packing video as evidence: seal, export and verify order clips."""
     lazy = Lazy(config_path, data_dir)
     ctx.obj = lazy

@@ -159,7 +159,12 @@ class Config(_Section):
 
     @property
     def database_url(self) -> str:
-        return self.storage.database_url or f"sqlite:///{self.data_dir / 'packseal.db'}"
+        return self.storage.database_url or f"sqlite:///{self.default_database}"
+
+    @property
+    def default_database(self) -> Path | None:
+        """The SQLite file in data_dir, unless storage.database_url names a database."""
+        return None if self.storage.database_url else self.data_dir / "packseal.db"
 
     @property
     def blob_dir(self) -> Path:

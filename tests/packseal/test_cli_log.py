@@ -88,10 +88,13 @@ def test_usage_and_unusable_input_exit_2(
 
 
 def test_commands_before_init(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["log", "checkpoint"]) == 2
-    err = capsys.readouterr().err
-    assert "error: no log with origin" in err
-    assert "hint: run `packseal init`" in err
+    for argv in (["log", "checkpoint"], ["clips"], ["audit"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert f"error: no packseal store in {workdir / 'data'} (no packseal.db there)" in err
+        assert "hint: run `packseal init`" in err
+    # reading never creates an empty database (or its directory) to answer from
+    assert not (workdir / "data").exists()
 
 
 def test_config_check(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
