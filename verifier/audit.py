@@ -48,6 +48,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from storage import Store
+from storage.misbehaviour import Misbehaviour
 from storage.note import Ed25519Verifier, NoteVerifier
 from verifier._audit import GAP_TOLERANCE_MS, PARALLEL_FROM, SEGMENT_WINDOW, Auditor, Progress
 from verifier._audit_report import (
@@ -57,7 +58,6 @@ from verifier._audit_report import (
     AuditReport,
     AuditStats,
     Finding,
-    Misbehaviour,
     Severity,
 )
 

@@ -1,0 +1,288 @@
+"""The hub's mirror: pushes checked against certified keys, the held tree, and the entries."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from storage import BlobStore, Ed25519Signer, Store, merkle
+from storage.blobs import BlobInfo
+from storage.entries import GENESIS, StationKey
+from storage.mirror import (
+    BlobNotNamed,
+    Mirror,
+    MirrorFork,
+    PushConflict,
+    PushInvalid,
+    PushRefused,
+)
+from storage.misbehaviour import Misbehaviour
+from storage.outbox import Outbox
+from storage.push import Push
+from tests.conftest import ORIGIN
+from tests.factories import T0, clip, segment, station_key
+
+
+@pytest.fixture
+def mirror(db_url: str, tmp_path: Path, root_signer: Ed25519Signer) -> Iterator[Mirror]:
+    m = Mirror.open(db_url, BlobStore(tmp_path / "hub-blobs"), [root_signer.verifier])
+    yield m
+    m.close()
+
+
+@pytest.fixture
+def station(
+    tmp_path: Path, station_signer: Ed25519Signer, root_signer: Ed25519Signer
+) -> Iterator[Store]:
+    s = Store.open(f"sqlite:///{tmp_path / 'station.db'}", tmp_path / "blobs", ORIGIN, create=True)
+    s.append([station_key(station_signer, root_signer)])
+    s.log.sign_checkpoint(station_signer, T0)
+    yield s
+    s.close()
+
+
+def _record(store: Store, signer: Ed25519Signer, first: int, n: int) -> None:
+    """``n`` segments (their blobs stored) and a clip over them, then a checkpoint."""
+    segs = []
+    for seq in range(first, first + n):
+        info = store.put_blob_bytes(f"segment {seq}".encode(), T0)
+        segs.append(dataclasses.replace(segment(seq), sha256=info.sha256, init=_init(store)))
+    store.append([*segs, clip(signer, segs, order=f"SO-{first}")])
+    store.log.sign_checkpoint(signer, T0 + first)
+
+
+def _init(store: Store) -> str:
+    return store.put_blob_bytes(b"init section", T0).sha256
+
+
+def _push(store: Store, old: int) -> Push:
+    cp = store.log.latest_checkpoint()
+    assert cp is not None
+    log = store.log
+    return Push(
+        old,
+        log.root(old),
+        tuple(log.consistency_proof(old, cp.size)),
+        tuple(d for _, d in log.iter_entries(old, cp.size)),
+        cp.note,
+    )
+
+
+def test_push_appends_byte_for_byte_and_is_idempotent(
+    mirror: Mirror, station: Store, station_signer: Ed25519Signer
+) -> None:
+    token = mirror.enrol("station-01", T0).token
+    assert mirror.authenticate(token) == "station-01"
+    _record(station, station_signer, 0, 3)
+    got = mirror.push("station-01", _push(station, 0), T0)
+    assert (got.size, got.root, got.appended) == (5, station.log.root(), 5)
+    again = mirror.push("station-01", _push(station, 0), T0)  # a lost answer: sent again
+    assert (again.size, again.appended) == (5, 0)
+    _record(station, station_signer, 3, 2)
+    assert mirror.push("station-01", _push(station, 5), T0).size == 8
+    view = mirror.store_of("station-01")
+    assert [d for _, d in view.log.iter_entries()] == [d for _, d in station.log.iter_entries()]
+    assert view.log.latest_checkpoint().note == station.log.latest_checkpoint().note  # type: ignore[union-attr]
+    assert [c.clip_id for c in view.clips()] == [c.clip_id for c in station.clips()]
+
+
+def test_push_from_the_wrong_size_answers_the_size_held(
+    mirror: Mirror, station: Store, station_signer: Ed25519Signer
+) -> None:
+    mirror.enrol("station-01", T0)
+    _record(station, station_signer, 0, 2)
+    mirror.push("station-01", _push(station, 0), T0)
+    _record(station, station_signer, 2, 2)
+    with pytest.raises(PushConflict) as caught:
+        mirror.push("station-01", _push(station, 1), T0)
+    assert caught.value.size == 4
+
+
+def test_unenrolled_revoked_and_uncertified_stations_are_refused(
+    mirror: Mirror, station: Store, station_signer: Ed25519Signer, tmp_path: Path
+) -> None:
+    with pytest.raises(PushRefused, match="not enrolled"):
+        mirror.push("station-01", _push(station, 0), T0)
+    token = mirror.enrol("station-01", T0).token
+    mirror.revoke("station-01", T0)
+    with pytest.raises(PushRefused, match="revoked"):
+        mirror.authenticate(token)
+    with pytest.raises(PushRefused, match="not an enrolment token"):
+        mirror.authenticate("psh_guess")
+    # certified by a root the hub does not trust
+    other_root = Ed25519Signer("other-root", Ed25519PrivateKey.generate())
+    rogue = Store.open(
+        f"sqlite:///{tmp_path / 'rogue.db'}", tmp_path / "rb", ORIGIN + "-rogue", create=True
+    )
+    signer = Ed25519Signer(ORIGIN + "-rogue", Ed25519PrivateKey.generate())
+    rogue.append([station_key(signer, other_root)])
+    rogue.log.sign_checkpoint(signer, T0)
+    mirror.enrol("station-01", T0)
+    with pytest.raises(PushRefused, match="certified by a merchant root this hub trusts"):
+        mirror.push("station-01", _push(rogue, 0), T0)
+    rogue.close()
+    assert "certified" in (mirror.stations()[0].last_refusal or "")
+
+
+def test_checkpoint_signed_by_another_key_is_refused(
+    mirror: Mirror, station: Store, root_signer: Ed25519Signer
+) -> None:
+    mirror.enrol("station-01", T0)
+    impostor = Ed25519Signer(ORIGIN, Ed25519PrivateKey.generate())
+    station.append([segment(0)])
+    cp = station.log.sign_checkpoint(impostor, T0)
+    push = dataclasses.replace(_push(station, 0), checkpoint=cp.note)
+    with pytest.raises(PushRefused, match="not signed by a certified key"):
+        mirror.push("station-01", push, T0)
+
+
+def test_entries_that_do_not_hash_to_the_checkpoint_are_refused(
+    mirror: Mirror, station: Store, station_signer: Ed25519Signer
+) -> None:
+    mirror.enrol("station-01", T0)
+    _record(station, station_signer, 0, 2)
+    push = _push(station, 0)
+    other = dataclasses.replace(segment(9), prev=merkle.leaf_hash(push.entries[0]).hex())
+    bad = dataclasses.replace(push, entries=(push.entries[0], other.to_bytes(), *push.entries[2:]))
+    with pytest.raises(PushInvalid):
+        mirror.push("station-01", bad, T0)
+    short = dataclasses.replace(push, entries=push.entries[:-1])
+    with pytest.raises(PushInvalid, match="entries"):
+        mirror.push("station-01", short, T0)
+    assert mirror.size("station-01") == 0  # nothing of a refused push stays
+    assert mirror.push("station-01", push, T0).size == 4
+
+
+def test_a_rewritten_and_resigned_log_is_refused_with_a_misbehaviour_proof(
+    mirror: Mirror,
+    station: Store,
+    station_signer: Ed25519Signer,
+    root_signer: Ed25519Signer,
+    tmp_path: Path,
+) -> None:
+    mirror.enrol("station-01", T0)
+    _record(station, station_signer, 0, 3)
+    mirror.push("station-01", _push(station, 0), T0)
+    held = station.log.latest_checkpoint()
+    assert held is not None
+    # The station's log rewritten: same key, entry 1 changed, re-chained and re-signed.
+    forged = Store.open(f"sqlite:///{tmp_path / 'forged.db'}", tmp_path / "fb", ORIGIN, create=True)
+    rows = [d for _, d in station.log.iter_entries()]
+    from storage.entries import from_bytes
+
+    rewritten = [from_bytes(d) for d in rows]
+    rewritten[1] = dataclasses.replace(rewritten[1], frames=1)  # type: ignore[call-arg]
+    forged.append(rewritten)
+    forged.append([segment(50)])
+    forged.log.sign_checkpoint(station_signer, T0)
+    push = _push(forged, held.size)
+    with pytest.raises(MirrorFork) as caught:
+        mirror.push("station-01", push, T0)
+    proof = caught.value.proof
+    kept = mirror.misbehaviour("station-01")
+    assert kept == [proof]
+    assert Misbehaviour.from_bytes(proof.to_bytes()) == proof
+    # Anyone can check it: the proof verifies to the second (signed) root and leads to
+    # another root at the first size than the one the first (signed) checkpoint names.
+    from storage.checkpoint import open_checkpoint
+
+    first = open_checkpoint(proof.first, [station_signer.verifier]).checkpoint
+    second = open_checkpoint(proof.second, [station_signer.verifier]).checkpoint
+    assert proof.root_at_first_size is not None
+    merkle.verify_consistency(
+        first.size, second.size, proof.proof, proof.root_at_first_size, second.root_hash
+    )
+    assert proof.root_at_first_size != first.root_hash
+    assert mirror.size("station-01") == 5
+    assert mirror.stations()[0].misbehaviour == 1
+    # and the fork of an old checkpoint: the rewritten log at the size the hub holds
+    forged.close()
+
+
+def test_an_old_checkpoint_with_another_root_is_a_fork_proved_from_the_hubs_tree(
+    mirror: Mirror, station: Store, station_signer: Ed25519Signer, tmp_path: Path
+) -> None:
+    mirror.enrol("station-01", T0)
+    _record(station, station_signer, 0, 3)
+    mirror.push("station-01", _push(station, 0), T0)
+    forged = Store.open(f"sqlite:///{tmp_path / 'f.db'}", tmp_path / "fb", ORIGIN, create=True)
+    rows = [d for _, d in station.log.iter_entries(0, 3)]
+    from storage.entries import from_bytes
+
+    forged.append([from_bytes(rows[0]), from_bytes(rows[1]), segment(77)])
+    cp = forged.log.sign_checkpoint(station_signer, T0)
+    push = Push(0, merkle.EMPTY_ROOT, (), (), cp.note)
+    with pytest.raises(MirrorFork) as caught:
+        mirror.push("station-01", push, T0)
+    proof = caught.value.proof
+    assert (proof.first_size, proof.second_size) == (3, 5)
+    assert proof.root_at_first_size == station.log.root(3)
+    forged.close()
+
+
+def test_key_rotation_is_followed(
+    mirror: Mirror, station: Store, station_signer: Ed25519Signer, root_signer: Ed25519Signer
+) -> None:
+    mirror.enrol("station-01", T0)
+    new = Ed25519Signer(ORIGIN, Ed25519PrivateKey.generate())
+    entry = dataclasses.replace(station_key(new, root_signer), prev=GENESIS)
+    assert isinstance(entry, StationKey)
+    station.append([entry])
+    station.log.sign_checkpoint(new, T0)
+    assert mirror.push("station-01", _push(station, 0), T0).size == 2
+
+
+def test_blobs_must_be_named_by_pushed_entries_and_match_their_name(
+    mirror: Mirror, station: Store, station_signer: Ed25519Signer
+) -> None:
+    mirror.enrol("station-01", T0)
+    _record(station, station_signer, 0, 2)
+    seg = station.segments(0, 0)[0]
+    data = station.blobs.read(seg.sha256)
+    with pytest.raises(BlobNotNamed, match="names blob"):
+        mirror.put_blob("station-01", seg.sha256, data, T0)
+    mirror.push("station-01", _push(station, 0), T0)
+    with pytest.raises(Exception, match="hash to"):
+        mirror.put_blob("station-01", seg.sha256, data + b"x", T0)
+    assert not mirror.holds(seg.sha256)
+    info = mirror.put_blob("station-01", seg.sha256, data, T0)
+    assert info == BlobInfo(seg.sha256, len(data))
+    assert mirror.holds(seg.sha256)
+    assert mirror.names("station-01", seg.init)
+    assert not mirror.names("station-01", "ab" * 32)
+
+
+def test_outbox_sends_entries_then_blobs_and_remembers_acks(
+    mirror: Mirror, station: Store, station_signer: Ed25519Signer
+) -> None:
+    mirror.enrol("station-01", T0)
+    box = Outbox(station)
+    _record(station, station_signer, 0, 3)
+    push = box.next_push()
+    assert push is not None
+    assert push.old == 0
+    box.acked(mirror.push("station-01", push, T0).size, T0)
+    assert box.next_push() is None
+    assert box.backlog().entries == 0
+    pending = box.pending_blobs()
+    assert len(pending) == 4  # init + 3 segments
+    assert box.backlog().blobs == 3
+    for b in pending:
+        mirror.put_blob("station-01", b.sha256, station.blobs.read(b.sha256), T0)
+        box.blob_acked(b.sha256, T0)
+    assert box.pending_blobs() == []
+    assert box.advance() == 5
+    assert box.backlog().blobs == 0
+    # a backlog larger than one push goes in several, at the station's own checkpoints
+    for first in range(3, 30, 3):
+        _record(station, station_signer, first, 3)
+    sizes = []
+    while (push := box.next_push(max_entries=9)) is not None:
+        box.acked(mirror.push("station-01", push, T0).size, T0)
+        sizes.append(box.state().acked_size)
+    assert sizes[-1] == station.log.size()
+    assert len(sizes) > 2
