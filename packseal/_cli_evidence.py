@@ -242,4 +242,28 @@ def _human(size: int) -> str:
     return f"{size / 1e6:.1f} MB" if size >= 1e5 else f"{size} bytes"
 
 
-COMMANDS: list[click.Command] = [export, verify]
+@click.command("verify-page")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="Where to write the page (publish it anywhere: it needs no server).",
+)
+def verify_page_command(output: Path) -> None:
+    """Write the in-browser verify page: one HTML file, no install, no network.
+
+    A reviewer opens it, picks a bundle and the merchant's trust file, and sees the
+    checks of `packseal verify` run in the browser. `packseal serve` serves the same
+    page at /verify.
+
+    Example: packseal verify-page -o verify.html
+    """
+    from packseal.web.verify_page import verify_page
+
+    data = verify_page()
+    output.write_bytes(data)
+    click.echo(f"wrote {output} ({len(data):,} bytes): open it in a browser, or publish it")
+
+
+COMMANDS: list[click.Command] = [export, verify, verify_page_command]

@@ -14,6 +14,9 @@ if ! "$python" -c 'import ensurepip, venv' 2>/dev/null; then
 fi
 if [ "${1:-}" = "--test" ]; then
   packages+=(chromium fonts-dejavu-core)   # browser tests drive the system Chromium
+  # the verify page's build check: web-verify/ rebuilds packseal/web/verify.html with
+  # its locked npm toolchain (esbuild, eslint) and compares it with the committed file
+  command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 
 missing=()

@@ -24,6 +24,7 @@ from packseal.web._context import PortalContext
 from packseal.web._evidence import Evidence
 from packseal.web._http import BodyLimit, SecurityHeaders, install_error_handlers
 from packseal.web._templates import STATIC, make_templates
+from packseal.web.verify_page import page_csp, verify_page
 from storage.accounts import Accounts
 from storage.zones import local_zone
 
@@ -105,6 +106,16 @@ def create_portal(
     def trust() -> Response:
         # Exactly the bytes `packseal keys trust` prints, not a re-serialization.
         return Response(app.trust_file().to_bytes(), media_type="application/json")
+
+    @web.get("/verify", include_in_schema=False)
+    def verify_page_route() -> Response:
+        # Public by design: a reviewer checks a bundle here with nothing installed. The
+        # page is static and reads files in the browser; it sends nothing back.
+        return Response(
+            verify_page(),
+            media_type="text/html; charset=utf-8",
+            headers={"Content-Security-Policy": page_csp(), "Cache-Control": "no-cache"},
+        )
 
     web.mount("/static", StaticFiles(directory=STATIC), name="static")
     _document_bearer_auth(web)

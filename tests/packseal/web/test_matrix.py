@@ -37,6 +37,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("HEAD", "/openapi.json"): Row(PUBLIC, OK, 200),
     ("GET", "/healthz"): Row(PUBLIC, OK, 200),
     ("GET", "/trust.json"): Row(PUBLIC, OK, 200),
+    ("GET", "/verify"): Row(PUBLIC, OK, 200),
     ("GET", "/static"): Row(PUBLIC, OK, 200),
     ("GET", "/"): Row(PUBLIC, frozenset({303}), 303),
     ("GET", "/login"): Row(PUBLIC, OK, 200),

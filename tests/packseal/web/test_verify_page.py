@@ -1,0 +1,239 @@
+"""The verify page against `packseal verify`: the differential test.
+
+Every honest bundle and every attack vector of the suite (plain and anchored) goes through
+both :func:`verifier.verify.verify_bundle` and the page in one headless Chromium; the
+verdict (verified or not) and the name of the first failing check must agree. A case the
+page cannot judge is listed in :data:`CANNOT_JUDGE` with its reason, and the test checks
+that the page then says "not checked here" and never "passed" for that check.
+
+What the page cannot check, and how its verdict differs:
+- ``c2pa``: no browser library validates C2PA Content Credentials. With a trust file that
+  requires them (``c2pa_roots``), the page marks ``c2pa`` "not checked here — run
+  `packseal verify`" and its verdict is NOT FULLY VERIFIED HERE (never VERIFIED), even
+  when every other check passed. A bundle without the C2PA clip still fails there, as in
+  the CLI (its absence needs no library).
+- ``time``: the page does not validate the RFC 3161 token's CMS signature and chain. With
+  a trust file that lists TSA roots, a bundle whose time-stamp is present is "not checked
+  here"; a missing or incomplete time-stamp fails as in the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from storage import TrustFile
+from tests.anchored import Anchored
+from tests.packseal.web.test_browser import ARGS, CHROMIUM
+from tests.verifier.attacks import Attack
+from tests.verifier.attacks_bundle import BUNDLE_ATTACKS
+from tests.verifier.conftest import (  # noqa: F401
+    AttackContext,
+    anchored,
+    attack_ctx,
+    bundles,
+    clips,
+    derived_bundle,
+    excerpt_bundle,
+    honest_bundle,
+    other_bundle,
+    recording,
+)
+from verifier._errors import NotVerified
+from verifier.verify import CHECKS, verify_bundle
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+PAGE = Path(__file__).resolve().parents[3] / "packseal" / "web" / "verify.html"
+SHOTS = Path("/work/notes/shots")
+
+# Attack vectors whose first failing check in the CLI needs what the page cannot do.
+CANNOT_JUDGE = {
+    "a time-stamp of another checkpoint": "time: RFC 3161 CMS validation",
+    "a time-stamp answering another request (nonce)": "time: RFC 3161 CMS validation",
+    "a back-dated time-stamp": "time: RFC 3161 certificate validity",
+    "a time-stamp by a TSA the trust file does not list": "time: RFC 3161 chain validation",
+    "flip a byte in the time-stamp token": "time: RFC 3161 CMS validation",
+    "append a free box to the C2PA clip": "c2pa: Content Credentials validation",
+    "append a skip box to the C2PA clip": "c2pa: Content Credentials validation",
+    "the other order's C2PA clip": "c2pa: Content Credentials validation",
+    "a second C2PA manifest box": "c2pa: Content Credentials validation",
+    "the sealed clip without Content Credentials as the C2PA clip": "c2pa: Content Credentials",
+    "flip a byte inside the C2PA manifest": "c2pa: Content Credentials validation",
+    "C2PA signed with the attacker's own CA": "c2pa: Content Credentials validation",
+    "C2PA assertion names another log index": "c2pa: Content Credentials validation",
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    verified: bool
+    first_failed: str | None
+    checks: dict[str, bool | None]
+
+
+def cli(bundle: Path, trust: TrustFile) -> Outcome:
+    try:
+        report = verify_bundle(bundle, trust).report
+    except NotVerified as e:
+        report = e.report
+    first = next((c.name for c in report.checks if c.ok is False), None)
+    return Outcome(report.verified, first, {c.name: c.ok for c in report.checks})
+
+
+def wait_for(page: Page, condition: str, timeout: float = 60.0) -> None:
+    """Poll ``condition`` through the DevTools protocol: the page's CSP forbids eval, which
+    ``wait_for_function`` needs (and the page must keep that CSP under test)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(f"() => Boolean({condition})"):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {condition}")
+        page.wait_for_timeout(25)
+
+
+class VerifyPage:
+    """The page, opened from its file, driven as a reviewer would: paste, pick, read."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+
+    def run(self, bundle: Path, trust: TrustFile) -> dict[str, Any]:
+        page = self.page
+        page.goto(PAGE.as_uri())
+        wait_for(page, "window.packsealVerify && window.packsealVerify.state === 'ready'")
+        page.fill("#trust-text", trust.to_bytes().decode())
+        page.click("#trust-paste")
+        page.set_input_files("#bundle-input", str(bundle))
+        wait_for(page, "window.packsealVerify.runs >= 1 && window.packsealVerify.state === 'done'")
+        result: dict[str, Any] = page.evaluate(
+            """() => { const a = window.packsealVerify; const r = a.report;
+            return {error: a.error, report: r && {verified: r.verified,
+              first_failed: r.first_failed, verdict: r.verdict,
+              unchecked_here: r.unchecked_here, facts: r.facts,
+              checks: r.checks.map(c => ({name: c.name, ok: c.ok, message: c.message}))}}; }"""
+        )
+        assert result["error"] is None, result["error"]
+        return dict(result["report"])
+
+
+@pytest.fixture(scope="module")
+def verify_page() -> Iterator[VerifyPage]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (Debian package `chromium`)")
+    with sync_playwright() as p:
+        browser: Browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        # Opened from its file, the page must fetch nothing at all.
+        page.on(
+            "request",
+            lambda r: None if r.url.startswith(("file:", "blob:")) else errors.append(r.url),
+        )
+        yield VerifyPage(page)
+        browser.close()
+        assert not errors, errors
+
+
+def agree(name: str, cli_out: Outcome, page: dict[str, Any]) -> None:
+    assert page["verified"] == cli_out.verified, (name, cli_out, page)
+    assert page["first_failed"] == cli_out.first_failed, (name, cli_out, page)
+
+
+def test_honest_bundles_agree(
+    verify_page: VerifyPage,
+    attack_ctx: AttackContext,  # noqa: F811
+    excerpt_bundle: Path,  # noqa: F811
+    derived_bundle: Path,  # noqa: F811
+) -> None:
+    trust = attack_ctx.recording.app.trust_file()
+    for name, bundle in (
+        ("honest", attack_ctx.bundle),
+        ("other order", attack_ctx.other),
+        ("excerpt", excerpt_bundle),
+        ("derived copy", derived_bundle),
+    ):
+        expected = cli(bundle, trust)
+        got = verify_page.run(bundle, trust)
+        agree(name, expected, got)
+        if name != "derived copy":
+            assert got["verified"], got
+            assert got["verdict"].startswith("VERIFIED"), got["verdict"]
+        facts = got["facts"]
+        assert facts["order_id"] == attack_ctx.clips[0 if name != "other order" else 1].order_id
+
+
+def test_plain_attacks_agree(
+    verify_page: VerifyPage,
+    attack_ctx: AttackContext,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    plain = [a for a in BUNDLE_ATTACKS if a.base == "plain"]
+    disagreements = _run_attacks(verify_page, plain, attack_ctx, tmp_path)
+    assert not disagreements, json.dumps(disagreements, indent=2)
+
+
+def test_anchored_bundles_and_attacks(
+    verify_page: VerifyPage,
+    anchored: Anchored,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    # The honest anchored bundle: everything the page can check passes, and the two
+    # checks it cannot do are "not checked here", so it never says VERIFIED.
+    expected = cli(anchored.bundle, anchored.trust)
+    assert expected.verified
+    got = verify_page.run(anchored.bundle, anchored.trust)
+    assert got["verified"] is False, got
+    assert got["first_failed"] is None, got
+    assert sorted(got["unchecked_here"]) == ["c2pa", "time"], got
+    assert got["verdict"].startswith("NOT FULLY VERIFIED HERE"), got["verdict"]
+    assert got["facts"]["witnessed"], got["facts"]
+
+    attacks = [a for a in BUNDLE_ATTACKS if a.base == "anchored"]
+    disagreements = _run_attacks(verify_page, attacks, anchored, tmp_path)
+    assert not disagreements, json.dumps(disagreements, indent=2)
+
+
+def _run_attacks(
+    verify_page: VerifyPage, attacks: list[Attack], ctx: Any, tmp_path: Path
+) -> list[dict[str, Any]]:
+    out = []
+    for i, attack in enumerate(attacks):
+        target = tmp_path / f"attack-{i}.zip"
+        shutil.copy(ctx.bundle, target)
+        attack.tamper(target, ctx)
+        trust = ctx.trust if attack.trust is None else attack.trust(ctx)
+        expected = cli(target, trust)
+        got = verify_page.run(target, trust)
+        assert not got["verified"], (attack.name, got)
+        if attack.name in CANNOT_JUDGE:
+            # The CLI fails the vector's check; the page must not pass it.
+            what = CANNOT_JUDGE[attack.name].split(":")[0]
+            ok = {c["name"]: c["ok"] for c in got["checks"]}[what]
+            if ok is not None or (got["first_failed"] not in (None, expected.first_failed)):
+                out.append({"attack": attack.name, "cli": expected.first_failed, "page": got})
+            continue
+        if got["first_failed"] != expected.first_failed:
+            out.append(
+                {
+                    "attack": attack.name,
+                    "cli": expected.first_failed,
+                    "page": got["first_failed"],
+                    "checks": got["checks"],
+                }
+            )
+    return out
+
+
+def test_plain_attacks_cover_every_check_the_page_judges(attack_ctx: AttackContext) -> None:  # noqa: F811
+    # The differential test above is only as strong as the vectors' spread.
+    checks = {a.check for a in BUNDLE_ATTACKS if a.name not in CANNOT_JUDGE}
+    assert set(CHECKS) <= checks

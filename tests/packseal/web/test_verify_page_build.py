@@ -1,0 +1,79 @@
+"""The committed verify page is what its source builds, and its source passes the linter.
+
+The page's source lives in ``web-verify/`` (JavaScript, bundled by esbuild into one HTML
+file); the built file is committed so that a portal needs no Node. This test rebuilds it
+with the locked toolchain (``npm ci`` on first use) and compares byte for byte, so an
+edit of the source without a rebuild, or a hand edit of the output, fails here.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from packseal.cli import main
+from packseal.web.verify_page import PAGE, page_csp, verify_page
+from tests.packseal.web._client import TestClient
+from tests.packseal.web.conftest import Portal
+
+pytestmark = pytest.mark.slow
+
+SOURCE = Path(__file__).resolve().parents[3] / "web-verify"
+
+
+def _npm(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["npm", *args], cwd=SOURCE, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def toolchain() -> None:
+    if shutil.which("npm") is None:
+        pytest.fail("npm is missing: `scripts/setup.sh --test` installs nodejs and npm")
+    if not (SOURCE / "node_modules" / ".bin" / "esbuild").exists():
+        done = _npm("ci", "--no-audit", "--no-fund")
+        assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_committed_page_equals_a_fresh_build(toolchain: None) -> None:
+    done = _npm("run", "--silent", "build", "--", "--check")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_page_source_passes_the_linter(toolchain: None) -> None:
+    done = _npm("run", "--silent", "lint")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_page_pins_its_script_and_style_and_fetches_only_its_origin() -> None:
+    html = verify_page()
+    assert html == PAGE.read_bytes()
+    csp = page_csp()
+    assert "default-src 'none'" in csp
+    assert "script-src 'sha256-" in csp
+    assert "unsafe" not in csp
+    assert "connect-src 'self'" in csp
+    assert html.count(b"<script>") == 1
+    assert b"<script src" not in html
+    assert b"http://" not in html.replace(b"http://www.w3.org", b"")
+
+
+def test_cli_writes_the_same_page(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "published" / "verify.html"
+    out.parent.mkdir()
+    assert main(["--config", str(tmp_path / "none.yaml"), "verify-page", "-o", str(out)]) == 0
+    assert out.read_bytes() == verify_page()
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_portal_serves_the_page_to_anyone_with_its_own_csp(portal: Portal) -> None:
+    with TestClient(portal.web) as client:
+        got = client.get("/verify")
+    assert got.status_code == 200
+    assert got.content == verify_page()
+    assert got.headers["content-security-policy"] == page_csp()
+    assert "frame-ancestors 'none'" in got.headers["content-security-policy"]

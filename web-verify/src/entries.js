@@ -1,0 +1,247 @@
+// The two log entries a bundle carries (clip, station-key), parsed with the rules of
+// storage/entries.py: canonical JSON with exactly the fields of its kind, each of its
+// type, and the same value checks. Keep SCHEMAS in step with the Python dataclasses:
+// a field added there is an "unknown field" here until it is added.
+
+import { FormatError, b64decode, codePoints, utf8 } from "./bytes.js";
+import * as canonical from "./canonical.js";
+import { parseVkey } from "./note.js";
+
+const MAX_ENTRY_BYTES = 4 << 20;
+const MAX_TEXT = 512;
+const HEX64 = /^[0-9a-f]{64}$/;
+const STATUSES = ["sealed", "cancelled", "interrupted"];
+const END_REASONS = [
+  "next-order",
+  "rescan",
+  "stop",
+  "cancel",
+  "idle",
+  "max-length",
+  "shutdown",
+  "source-lost",
+  "encoder-died",
+  "crash",
+];
+const ZONE_OFFSET = /^UTC[+-]\d\d:\d\d$/;
+const ZONE_IANA = /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/;
+const KINDS = ["clip", "gap", "key-revocation", "purge", "segment", "station-key"];
+
+// Field types: "int", "str", "bool", {literal: [...]}, {tuple: T}, {fixed: [T...]},
+// {nullable: T}, or a schema name. A field with a `default` may be absent.
+const SCHEMAS = {
+  "station-key": {
+    fields: {
+      prev: "str",
+      time: "int",
+      origin: "str",
+      station: "str",
+      station_name: "str",
+      merchant: "str",
+      vkey: "str",
+      root: "str",
+      cert: { type: "str", default: "" },
+    },
+    signedBy: "cert",
+  },
+  clip: {
+    fields: {
+      prev: "str",
+      time: "int",
+      clip_id: "str",
+      order_id: "str",
+      status: { literal: STATUSES },
+      end_reason: "str",
+      started: "int",
+      ended: "int",
+      pre_roll: "int",
+      post_roll: "int",
+      station: "str",
+      operator: "str",
+      run: "str",
+      init: "str",
+      segments: { tuple: "SegmentRef" },
+      scans: { tuple: "Scan" },
+      video: "Video",
+      zone: "str",
+      tracking_ids: { type: { tuple: "str" }, default: [] },
+      repeat_of: { type: { nullable: "str" }, default: null },
+      key: { type: "str", default: "" },
+      sig: { type: "str", default: "" },
+    },
+    signedBy: "sig",
+  },
+  SegmentRef: {
+    fields: { seq: "int", sha256: "str", start: "int", end: "int", bytes: "int" },
+  },
+  Scan: {
+    fields: {
+      t: "int",
+      text: "str",
+      kind: { literal: ["order", "tracking", "control", "other"] },
+      symbology: "str",
+      source: { literal: ["camera", "gun", "web"] },
+      box: { type: { nullable: { fixed: ["int", "int", "int", "int"] } }, default: null },
+    },
+  },
+  Video: {
+    fields: {
+      codec: "str",
+      width: "int",
+      height: "int",
+      fps_num: "int",
+      fps_den: "int",
+      pix_fmt: "str",
+      segment_ms: "int",
+      encoder: "str",
+    },
+  },
+};
+
+const typeName = (v) =>
+  v === null
+    ? "NoneType"
+    : Array.isArray(v)
+      ? "list"
+      : typeof v === "object"
+        ? "dict"
+        : typeof v === "number"
+          ? "int"
+          : typeof v === "boolean"
+            ? "bool"
+            : "str";
+
+function decode(type, value, path) {
+  if (typeof type === "object" && "type" in type) return decode(type.type, value, path);
+  if (type === "int") {
+    if (typeof value !== "number") throw new FormatError(`${path}: expected an integer, found ${typeName(value)}`);
+    return value;
+  }
+  if (type === "str") {
+    if (typeof value !== "string") throw new FormatError(`${path}: expected a string, found ${typeName(value)}`);
+    return value;
+  }
+  if (typeof type === "string") return decodeObject(SCHEMAS[type], value, path);
+  if (type.literal) {
+    if (!type.literal.includes(value)) throw new FormatError(`${path}: '${value}' is not one of ${type.literal}`);
+    return value;
+  }
+  if (type.nullable) return value === null ? null : decode(type.nullable, value, path);
+  if (type.tuple || type.fixed) {
+    if (!Array.isArray(value)) throw new FormatError(`${path}: expected a list, found ${typeName(value)}`);
+    if (type.fixed && value.length !== type.fixed.length) {
+      throw new FormatError(`${path}: expected ${type.fixed.length} items, found ${value.length}`);
+    }
+    return value.map((v, i) => decode(type.tuple ?? type.fixed[i], v, `${path}[${i}]`));
+  }
+  throw new Error(`unsupported field type at ${path}`);
+}
+
+function decodeObject(schema, value, path) {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new FormatError(`${path}: expected an object, found ${typeName(value)}`);
+  }
+  const unknown = Object.keys(value).filter((k) => !(k in schema.fields)).sort();
+  if (unknown.length) throw new FormatError(`${path}: unknown field(s) ${JSON.stringify(unknown)}`);
+  const out = {};
+  for (const [name, type] of Object.entries(schema.fields)) {
+    if (!(name in value)) {
+      if (typeof type === "object" && "default" in type) {
+        out[name] = type.default;
+        continue;
+      }
+      throw new FormatError(`${path}: missing field '${name}'`);
+    }
+    out[name] = decode(type, value[name], `${path}.${name}`);
+  }
+  return out;
+}
+
+function hex64(value, what) {
+  if (!HEX64.test(value)) throw new FormatError(`${what} must be 64 lowercase hex digits`);
+}
+
+function text(value, what, empty = false) {
+  if (!empty && !value) throw new FormatError(`${what} must not be empty`);
+  const n = codePoints(value);
+  if (n > MAX_TEXT) throw new FormatError(`${what} is ${n} characters, at most ${MAX_TEXT}`);
+}
+
+function span(start, end, what) {
+  if (start < 0 || end < start) throw new FormatError(`${what}: end ${end} is before start ${start}`);
+}
+
+async function checkStationKey(e) {
+  hex64(e.prev, "station-key prev");
+  for (const name of ["origin", "station", "station_name", "merchant", "vkey", "root"]) {
+    text(e[name], `station-key ${name}`);
+  }
+  const v = await parseVkey(e.vkey);
+  if (v.name !== e.origin) {
+    throw new FormatError(`station-key vkey is named '${v.name}', expected the origin '${e.origin}'`);
+  }
+}
+
+function checkClip(c) {
+  hex64(c.prev, "clip prev");
+  hex64(c.init, "clip init");
+  text(c.clip_id, "clip id");
+  text(c.order_id, "clip order id");
+  text(c.station, "clip station");
+  text(c.operator, "clip operator", true);
+  if (c.zone && !(codePoints(c.zone) <= 64 && (ZONE_OFFSET.test(c.zone) || ZONE_IANA.test(c.zone)))) {
+    throw new FormatError("clip zone is not an IANA zone name or UTC+HH:MM");
+  }
+  if (!END_REASONS.includes(c.end_reason)) {
+    throw new FormatError(`clip end reason '${c.end_reason}' is not one of ${END_REASONS}`);
+  }
+  span(c.started, c.ended, `clip ${c.clip_id}`);
+  if (c.segments.length === 0) throw new FormatError(`clip ${c.clip_id} has no segments`);
+  c.segments.forEach((s, i) => {
+    hex64(s.sha256, `clip segment ${s.seq} sha256`);
+    span(s.start, s.end, `clip segment ${s.seq}`);
+    if (s.seq !== c.segments[0].seq + i) {
+      throw new FormatError(`clip ${c.clip_id}: segment numbers are not consecutive`);
+    }
+  });
+  for (const s of c.scans) text(s.text, "scan text");
+}
+
+/** Parse an entry member as ``kind`` ("clip" or "station-key"); raises FormatError. */
+export async function parseAs(kind, bytes) {
+  if (bytes.length > MAX_ENTRY_BYTES) {
+    throw new FormatError(`entry is ${bytes.length} bytes, more than ${MAX_ENTRY_BYTES}`);
+  }
+  const obj = canonical.loads(bytes);
+  if (obj === null || typeof obj !== "object" || Array.isArray(obj)) {
+    throw new FormatError(`entry must be a JSON object, found ${typeName(obj)}`);
+  }
+  if (!KINDS.includes(obj.kind)) {
+    throw new FormatError(`entry kind '${obj.kind}' is not one of ${KINDS}`);
+  }
+  if (obj.kind !== kind) throw new FormatError(`expected a ${kind} entry, found a ${obj.kind} entry`);
+  const body = { ...obj };
+  delete body.kind;
+  const entry = decodeObject(SCHEMAS[kind], body, kind);
+  try {
+    if (kind === "clip") checkClip(entry);
+    else await checkStationKey(entry);
+  } catch (e) {
+    if (e instanceof FormatError) throw new FormatError(`${kind}: ${e.message}`);
+    throw e;
+  }
+  entry.kind = kind;
+  return entry;
+}
+
+/** What a signature covers: the entry without prev and its signature field. */
+export function signingBytes(entry) {
+  const body = { ...entry };
+  delete body.prev;
+  delete body[SCHEMAS[entry.kind].signedBy];
+  return new Uint8Array([...utf8(`packseal/${entry.kind}/v1\n`), ...canonical.dumps(body)]);
+}
+
+export function signatureOf(entry) {
+  return b64decode(entry[SCHEMAS[entry.kind].signedBy], `${entry.kind} ${SCHEMAS[entry.kind].signedBy}`);
+}

@@ -1,0 +1,306 @@
+// The page: pick or drop a bundle and a trust file, run the checks, show each with what
+// was expected and found, then play the clip beside the facts it proves.
+//
+// Served by a portal, the page offers the portal's published trust file (./trust.json);
+// opened through a share link (/s/<token>), it loads that link's bundle and trust file
+// itself. Nothing else is fetched: the CSP allows connections to its own origin only.
+
+import { FormatError } from "./bytes.js";
+import { parseTrust } from "./trust.js";
+import { BundleError, CHECKS, NOT_HERE, secs, utc, verifyBundle } from "./verify.js";
+
+const $ = (id) => document.getElementById(id);
+const state = { bundle: null, trustBytes: null, trustLabel: "", videoUrl: null };
+const api = { state: "idle", report: null, error: null, runs: 0 };
+window.packsealVerify = api;
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") node.className = v;
+    else node.setAttribute(k, v);
+  }
+  for (const c of children) if (c !== null && c !== undefined) node.append(c);
+  return node;
+}
+
+function setStatus(text) {
+  $("status").textContent = text;
+}
+
+// -- times in the station's zone -------------------------------------------------------------
+
+function local(ms, zone) {
+  if (!zone) return null;
+  const fixed = /^UTC([+-])(\d\d):(\d\d)$/.exec(zone);
+  if (zone === "UTC" || fixed) {
+    const offset = fixed ? (fixed[1] === "+" ? 1 : -1) * (Number(fixed[2]) * 60 + Number(fixed[3])) : 0;
+    const shifted = new Date(ms + offset * 60_000).toISOString().slice(0, 19);
+    return `${shifted.replace("T", " ")} ${zone}`;
+  }
+  try {
+    const parts = new Intl.DateTimeFormat("en-CA", {
+      timeZone: zone,
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+      hourCycle: "h23",
+      timeZoneName: "shortOffset",
+    }).formatToParts(new Date(ms));
+    const p = Object.fromEntries(parts.map((x) => [x.type, x.value]));
+    return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second} ${zone} (${p.timeZoneName})`;
+  } catch {
+    return null;
+  }
+}
+
+// -- inputs -----------------------------------------------------------------------------------
+
+function takeBundle(file) {
+  state.bundle = file;
+  $("bundle-name").textContent = `${file.name} (${(file.size / 1e6).toFixed(1)} MB)`;
+  maybeRun();
+}
+
+async function takeTrust(bytes, label) {
+  state.trustBytes = bytes;
+  state.trustLabel = label;
+  $("trust-name").textContent = label;
+  maybeRun();
+}
+
+function maybeRun() {
+  $("verify").disabled = !(state.bundle && state.trustBytes);
+  if (state.bundle && state.trustBytes) run();
+}
+
+function wireDrop(zone, onFile) {
+  zone.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    zone.classList.add("over");
+  });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (e) => {
+    e.preventDefault();
+    zone.classList.remove("over");
+    const file = e.dataTransfer.files[0];
+    if (file) onFile(file);
+  });
+}
+
+// -- running ----------------------------------------------------------------------------------
+
+let running = Promise.resolve();
+
+function run() {
+  running = running.then(runOnce, runOnce);
+  return running;
+}
+
+async function runOnce() {
+  const bundle = state.bundle;
+  const trustBytes = state.trustBytes;
+  if (!bundle || !trustBytes) return;
+  api.state = "running";
+  api.report = null;
+  api.error = null;
+  $("result").hidden = true;
+  $("error").hidden = true;
+  setStatus(`Checking ${bundle.name}…`);
+  const started = performance.now();
+  try {
+    let trust;
+    try {
+      trust = await parseTrust(trustBytes);
+    } catch (e) {
+      if (e instanceof FormatError) throw new InputError(`The trust file is not valid: ${e.message}`, "use the merchant's published trust.json (`packseal keys trust`)");
+      throw e;
+    }
+    const report = await verifyBundle(bundle, trust, (done, total) => setStatus(`Hashing the video: ${done} of ${total} parts…`));
+    report.seconds = (performance.now() - started) / 1000;
+    report.verified = report.facts !== null && report.checks.every((c) => c.ok === true);
+    const firstFailed = report.checks.find((c) => c.ok === false);
+    report.first_failed = firstFailed ? firstFailed.name : null;
+    report.unchecked_here = report.checks.filter((c) => c.ok === null && c.message.startsWith(NOT_HERE)).map((c) => c.name);
+    report.verdict = verdict(report);
+    api.report = report;
+    show(report);
+    setStatus(`Checked in ${report.seconds.toFixed(1)} s, in this browser; nothing was uploaded.`);
+  } catch (e) {
+    const known = e instanceof BundleError || e instanceof InputError;
+    api.error = { message: e.message, hint: e.hint ?? null, kind: known ? "input" : "internal" };
+    $("error").hidden = false;
+    $("error-message").textContent = known ? e.message : `The page failed: ${e.message}`;
+    $("error-hint").textContent = e.hint ?? "";
+    setStatus("");
+  } finally {
+    api.runs += 1;
+    api.state = "done";
+  }
+}
+
+class InputError extends Error {
+  constructor(message, hint) {
+    super(message);
+    this.hint = hint;
+  }
+}
+
+function verdict(r) {
+  const f = r.facts;
+  if (r.verified) {
+    const [first, last, of] = f.segments;
+    const part = first !== 1 || last !== of ? ` (excerpt: segments ${first}..${last} of ${of})` : "";
+    const status = f.status === "sealed" ? "" : ` (${f.status}: ${f.end_reason})`;
+    return `VERIFIED${part}: order ${f.order_id}${status} packed at station ${f.station}, ${utc(f.start_ms)} to ${utc(f.end_ms)}, ${secs(f.end_ms - f.start_ms)} s, sealed in log ${f.origin} at index ${f.log_index}`;
+  }
+  const failedNames = r.checks.filter((c) => c.ok === false).map((c) => c.name);
+  if (failedNames.length) return `NOT VERIFIED: ${failedNames.length} check(s) failed (${failedNames.join(", ")})`;
+  if (f !== null && f.derived) {
+    return `NOT VERIFIED: the video is a derived copy \u2014 not the sealed bytes (the entry and proofs of order ${f.order_id}, clip ${f.clip_id}, verified)`;
+  }
+  if (r.unchecked_here.length && r.checks.every((c) => c.ok === true || r.unchecked_here.includes(c.name))) {
+    return `NOT FULLY VERIFIED HERE: every check this page can run passed; the trust file also requires ${r.unchecked_here.join(" and ")}, which only \`packseal verify\` checks`;
+  }
+  return `NOT VERIFIED: not checked: ${r.checks.filter((c) => c.ok === null).map((c) => c.name).join(", ")}`;
+}
+
+// -- showing ----------------------------------------------------------------------------------
+
+function show(r) {
+  $("result").hidden = false;
+  const v = $("verdict");
+  v.textContent = r.verdict;
+  v.className = r.verified ? "verdict ok" : r.first_failed ? "verdict bad" : "verdict partial";
+  const body = $("checks-body");
+  body.replaceChildren();
+  for (const c of r.checks) {
+    const mark = c.ok === true ? "passed" : c.ok === false ? "FAILED" : c.message.startsWith(NOT_HERE) ? "not checked here" : "not checked";
+    const cls = c.ok === true ? "ok" : c.ok === false ? "bad" : "skip";
+    body.append(
+      el(
+        "tr",
+        { class: cls, "data-check": c.name },
+        el("td", { class: "name" }, c.name),
+        el("td", { class: "mark" }, mark),
+        el(
+          "td",
+          {},
+          el("div", {}, c.message),
+          c.expected !== null || c.found !== null
+            ? el("div", { class: "ef" }, el("span", {}, `expected: ${c.expected ?? "—"}`), el("span", {}, `found: ${c.found ?? "—"}`))
+            : null,
+        ),
+      ),
+    );
+  }
+  showFacts(r);
+}
+
+function showFacts(r) {
+  const f = r.facts;
+  const box = $("facts");
+  box.replaceChildren();
+  const player = $("player");
+  if (state.videoUrl) URL.revokeObjectURL(state.videoUrl);
+  state.videoUrl = null;
+  player.hidden = true;
+  if (f === null) {
+    box.append(el("p", {}, "No facts: the clip entry could not be read."));
+    return;
+  }
+  const proven = r.verified;
+  box.append(
+    el("h3", {}, proven ? "Proven by the checks above" : "What the entry claims (NOT proven: see the checks)"),
+  );
+  const zone = f.zone;
+  const rows = [
+    ["Order", f.order_id],
+    ["Tracking", f.tracking_ids.join(", ") || "none"],
+    ["Merchant", f.merchant ?? "?"],
+    ["Station", `${f.station}${f.station_name ? ` (${f.station_name})` : ""}`],
+    ["Footage from", local(f.start_ms, zone) ?? utc(f.start_ms)],
+    ["Footage to", local(f.end_ms, zone) ?? utc(f.end_ms)],
+    ["In UTC", `${utc(f.start_ms)} to ${utc(f.end_ms)} (${secs(f.end_ms - f.start_ms)} s)`],
+    ["Order scanned", local(f.started_ms, zone) ?? utc(f.started_ms)],
+    ["Station's zone", zone ? `${zone}${f.zone_signed ? " (signed)" : " (unsigned, from the manifest)"}` : "not stated: times in UTC"],
+    ["Clip", `${f.clip_id} (${f.status}, ${f.end_reason}); segments ${f.segments[0]}..${f.segments[1]} of ${f.segments[2]}`],
+    ["Log", `${f.origin}, index ${f.log_index ?? "?"} (checkpoint size ${f.checkpoint_size ?? "?"})`],
+    ["Witnessed", f.witnessed.length ? f.witnessed.join("; ") : "—"],
+    ["Entry hash", f.entry_hash],
+  ];
+  const dl = el("dl");
+  for (const [k, v] of rows) dl.append(el("dt", {}, k), el("dd", { "data-fact": k }, v));
+  box.append(dl);
+  if (r.video && r.checks.find((c) => c.name === "media").ok !== false) {
+    state.videoUrl = URL.createObjectURL(r.video.blob.slice(0, r.video.blob.size, "video/mp4"));
+    player.src = state.videoUrl;
+    player.hidden = false;
+  }
+}
+
+// -- start ------------------------------------------------------------------------------------
+
+async function fetchBytes(url) {
+  const response = await fetch(url, { credentials: "omit", cache: "no-store" });
+  if (!response.ok) throw new InputError(`${url}: the server answered ${response.status}`, "the link may have expired or been revoked; ask the merchant for a new one");
+  return response;
+}
+
+async function start() {
+  $("bundle-input").addEventListener("change", (e) => e.target.files[0] && takeBundle(e.target.files[0]));
+  $("trust-input").addEventListener("change", async (e) => {
+    const f = e.target.files[0];
+    if (f) await takeTrust(new Uint8Array(await f.arrayBuffer()), f.name);
+  });
+  $("trust-paste").addEventListener("click", () => {
+    const text = $("trust-text").value.trim();
+    if (text) takeTrust(new TextEncoder().encode(text), "pasted trust file");
+  });
+  $("verify").addEventListener("click", () => run());
+  wireDrop($("bundle-drop"), takeBundle);
+  wireDrop($("trust-drop"), async (f) => takeTrust(new Uint8Array(await f.arrayBuffer()), f.name));
+  const served = location.protocol === "http:" || location.protocol === "https:";
+  const share = /^\/s\/([A-Za-z0-9_-]{16,128})\/?$/.exec(location.pathname);
+  if (served && share) {
+    $("inputs").hidden = true;
+    $("share-note").hidden = false;
+    try {
+      setStatus("Loading the shared bundle…");
+      const base = `/s/${share[1]}`;
+      const trust = new Uint8Array(await (await fetchBytes(`${base}/trust.json`)).arrayBuffer());
+      const blob = await (await fetchBytes(`${base}/bundle.zip`)).blob();
+      state.bundle = new File([blob], "shared-bundle.zip", { type: "application/zip" });
+      $("bundle-name").textContent = "the shared bundle";
+      await takeTrust(trust, "the merchant's published trust file");
+      await running;
+    } catch (e) {
+      api.error = { message: e.message, hint: e.hint ?? null, kind: "input" };
+      api.state = "done";
+      $("error").hidden = false;
+      $("error-message").textContent = e.message;
+      $("error-hint").textContent = e.hint ?? "";
+      setStatus("");
+    }
+    return;
+  }
+  if (served) {
+    const button = $("trust-portal");
+    button.hidden = false;
+    button.addEventListener("click", async () => {
+      try {
+        const bytes = new Uint8Array(await (await fetchBytes("/trust.json")).arrayBuffer());
+        await takeTrust(bytes, "this portal's published trust file (/trust.json)");
+      } catch (e) {
+        $("trust-name").textContent = e.message;
+      }
+    });
+  }
+  api.state = "ready";
+}
+
+void CHECKS;
+start();

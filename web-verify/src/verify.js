@@ -1,0 +1,734 @@
+// The named checks of `packseal verify` (verifier/verify.py), in the same order, with the
+// same rules, over a File picked or dropped in the browser:
+//
+//   zip, media, timeline, signature, inclusion, time, witness, c2pa, facts
+//
+// Each check is {name, ok, message, expected, found}; ok is true, false, or null ("not
+// checked": its input is missing, or this page cannot check it). Two checks need what a
+// browser lacks, and are never shown as passed when the trust file requires them:
+//   time  the RFC 3161 token's CMS signature and X.509 chain (the CLI checks them);
+//         a missing or incomplete time-stamp still fails here, as there
+//   c2pa  C2PA Content Credentials validation (no browser library validates them)
+// A report is verified only when every check passed, exactly as the CLI decides; a
+// report whose only gaps are those two says "not fully verified here".
+
+import { FormatError, b64encode, concat, hex, sha256Blob, sha256hex } from "./bytes.js";
+import { parseAs, signatureOf, signingBytes } from "./entries.js";
+import { MediaFormatError, splitFragments } from "./fmp4.js";
+import {
+  ProofError,
+  SignatureError,
+  checkpointSize,
+  cosignatures,
+  leafHash,
+  parseProof,
+  verifyProof,
+} from "./note.js";
+import { formatOf, parseManifest } from "./trust.js";
+import { BundleError, BundleZip, MemberError, problem, pyRepr } from "./zip.js";
+
+export const CHECKS = ["zip", "media", "timeline", "signature", "inclusion", "time", "witness", "c2pa", "facts"];
+export const NOT_HERE = "not checked here \u2014 run `packseal verify`";
+export { BundleError };
+
+const README = "README.txt";
+const MANIFEST = "manifest.json";
+const CLIP_ENTRY = "entries/clip.json";
+const CLIP_PROOF = "entries/clip.proof";
+const KEY_ENTRY = "entries/station-key.json";
+const KEY_PROOF = "entries/station-key.proof";
+const SUMS = "SHA256SUMS";
+const CLIP = "clip.mp4";
+const DERIVED = "derived.mp4";
+const STAMP_REQUEST = "entries/checkpoint.tsq";
+const STAMP_RESPONSE = "entries/checkpoint.tsr";
+const C2PA_CLIP = "clip.c2pa.mp4";
+const OPTIONAL = [STAMP_REQUEST, STAMP_RESPONSE, C2PA_CLIP];
+const REQUIRED = [README, MANIFEST, CLIP_ENTRY, CLIP_PROOF, KEY_ENTRY, KEY_PROOF, "sheet.png", "sheet.pdf", SUMS];
+const VIDEOS = [CLIP, DERIVED];
+const MAX_VIDEO = 16 * 2 ** 30;
+const CAPS = {
+  [README]: 8 << 20,
+  [MANIFEST]: 1 << 20,
+  [CLIP_ENTRY]: 4 << 20,
+  [KEY_ENTRY]: 64 << 10,
+  [CLIP_PROOF]: 64 << 10,
+  [KEY_PROOF]: 64 << 10,
+  "sheet.png": 16 << 20,
+  "sheet.pdf": 16 << 20,
+  [SUMS]: 64 << 10,
+  [CLIP]: MAX_VIDEO,
+  [DERIVED]: MAX_VIDEO,
+  [STAMP_REQUEST]: 64 << 10,
+  [STAMP_RESPONSE]: 64 << 10,
+  [C2PA_CLIP]: MAX_VIDEO + (16 << 20),
+};
+const SMALL_CAP = 64 << 10;
+const MAX_INIT_BYTES = 1 << 20;
+const GAP_TOLERANCE_MS = 250;
+const CLOCK_SKEW_MS = 5 * 60_000;
+
+const check = (name, ok, message, expected = null, found = null) => ({ name, ok, message, expected, found });
+
+function failed(name, problems) {
+  const [first, ...rest] = problems;
+  let message = first.message;
+  if (rest.length) {
+    const listed = rest.slice(0, 3).map((p) => p.message).join("; ") + (rest.length > 3 ? "; …" : "");
+    message += ` (and ${rest.length} more: ${listed})`;
+  }
+  return check(name, false, message, first.expected, first.found);
+}
+
+export const secs = (ms) => (ms / 1000).toFixed(1);
+
+export function utc(ms, withMs = false) {
+  const iso = new Date(ms).toISOString();
+  return withMs ? iso : `${iso.slice(0, 19)}Z`;
+}
+
+/** Verify ``file`` (a bundle) against ``trust`` (parsed); the report, never throws for a
+ * bad bundle except BundleError (not a readable packseal bundle at all). */
+export async function verifyBundle(file, trust, onProgress = () => {}) {
+  return new Verifier(file, trust, onProgress).run();
+}
+
+class Verifier {
+  constructor(file, trust, onProgress) {
+    this.file = file;
+    this.trust = trust;
+    this.progress = onProgress;
+    this.members = {};
+    this.manifest = null;
+    this.clip = null;
+    this.clipError = "";
+    this.station = null;
+    this.stationError = "";
+    this.checkpoint = null;
+    this.clipProof = null;
+    this.keyProof = null;
+    this.video = null;
+  }
+
+  async run() {
+    const z = await BundleZip.open(this.file);
+    this.z = z;
+    if (z.find(MANIFEST) === null) {
+      throw new BundleError(
+        `${this.file.name} is not a packseal bundle: it has no ${MANIFEST} (members: ${z.names.slice(0, 8).join(", ") || "none"})`,
+        "a bundle is the .zip that `packseal export` writes",
+      );
+    }
+    const unsafe = await z.scan(CAPS, SMALL_CAP);
+    if (unsafe.length) {
+      return {
+        bundle: this.file.name,
+        checks: [
+          failed("zip", unsafe),
+          ...CHECKS.slice(1).map((n) => check(n, null, "not checked: the zip is not safe to read")),
+        ],
+        facts: null,
+      };
+    }
+    const zipProblems = await this.readMembers();
+    await this.parseEntries();
+    const [mediaCheck, media] = await this.media();
+    const signature = await this.signature();
+    const inclusion = await this.inclusion();
+    const time = this.time();
+    const witness = await this.witness();
+    const c2pa = this.c2pa(mediaCheck);
+    const checks = [
+      zipProblems.length
+        ? failed("zip", zipProblems)
+        : check("zip", true, `${z.infos.length} members, safe to read; their hashes match SHA256SUMS and the manifest`),
+      mediaCheck,
+      this.timeline(media),
+      signature,
+      inclusion,
+      time,
+      witness.check,
+      c2pa,
+    ];
+    const [factsCheck, facts] = await this.facts(media);
+    checks.push(factsCheck);
+    if (facts !== null) facts.witnessed = witness.check.ok ? witness.cosigned.map((c) => `${c.name} at ${utc(c.time * 1000)}`) : [];
+    return { bundle: this.file.name, checks, facts, video: this.video };
+  }
+
+  // -- members (the zip check's second half) -------------------------------------------
+
+  async readMembers() {
+    const z = this.z;
+    const problems = [];
+    const known = new Set([...REQUIRED, ...VIDEOS, ...OPTIONAL]);
+    for (const info of z.infos) {
+      const name = info.filename;
+      if (known.has(name) || name === "entries/") continue;
+      if (name.toLowerCase().includes("trust")) {
+        problems.push(
+          problem(
+            `unexpected member ${pyRepr(name)}: a trust file inside a bundle is never used (trust comes only from --trust); it was ignored`,
+            "no trust file in the bundle",
+            name,
+          ),
+        );
+      } else {
+        problems.push(problem(`unexpected member ${pyRepr(name)}`, "only the bundle format's members", name));
+      }
+    }
+    for (const name of REQUIRED) {
+      if (z.find(name) === null) problems.push(problem(`member ${pyRepr(name)} is missing`, name, "nothing"));
+    }
+    const videos = VIDEOS.filter((v) => z.find(v) !== null);
+    if (videos.length !== 1) {
+      problems.push(problem(`expected one video (${VIDEOS.join(" or ")}), found ${videos.length}`, "one video", videos.join(", ") || "none"));
+    }
+    const optional = [];
+    for (const name of [...REQUIRED, ...OPTIONAL]) {
+      const info = z.find(name);
+      if (info === null) continue;
+      if (OPTIONAL.includes(name)) optional.push(name);
+      if (name === C2PA_CLIP) continue;
+      try {
+        this.members[name] = await z.read(info, CAPS[name]);
+      } catch (e) {
+        if (!(e instanceof MemberError)) throw e;
+        problems.push(e.problem);
+      }
+    }
+    const raw = this.members[MANIFEST];
+    if (raw !== undefined) {
+      const fmt = formatOf(raw);
+      if (typeof fmt === "string" && fmt.startsWith("packseal-bundle/") && fmt !== "packseal-bundle/v1") {
+        throw new BundleError(`${this.file.name} is a ${fmt} bundle; this page reads packseal-bundle/v1`, "update the page");
+      }
+      try {
+        this.manifest = parseManifest(raw);
+        if (fmt !== "packseal-bundle/v1") throw new FormatError(`manifest format must be 'packseal-bundle/v1'`);
+      } catch (e) {
+        if (!(e instanceof FormatError)) throw e;
+        this.manifest = null;
+        problems.push(problem(`${MANIFEST} is not valid: ${e.message}`, "packseal-bundle/v1", String(fmt)));
+      }
+    }
+    problems.push(...(await this.hashProblems(videos, optional)));
+    return problems;
+  }
+
+  async hashProblems(videos, optional) {
+    const problems = [];
+    const actual = {};
+    for (const [n, b] of Object.entries(this.members)) actual[n] = await sha256hex(b);
+    const sumsRaw = this.members[SUMS];
+    if (sumsRaw !== undefined) {
+      const [sums, bad] = parseSums(sumsRaw);
+      if (bad) problems.push(problem(`${SUMS}: ${bad}`, "lines '<sha256>  <name>'", bad));
+      const listed = new Set([...REQUIRED, ...videos, ...optional].filter((n) => n !== SUMS));
+      for (const name of [...listed].filter((n) => !(n in sums)).sort()) {
+        problems.push(problem(`${SUMS} does not list ${pyRepr(name)}`, name, "no line"));
+      }
+      for (const name of Object.keys(sums).filter((n) => !listed.has(n)).sort()) {
+        problems.push(problem(`${SUMS} lists ${pyRepr(name)}, which is not in the bundle`));
+      }
+      for (const name of Object.keys(sums).sort()) {
+        if (name in actual && actual[name] !== sums[name]) {
+          problems.push(problem(`member ${pyRepr(name)}: sha256 differs from ${SUMS} (changed after export)`, sums[name], actual[name]));
+        }
+      }
+    }
+    const m = this.manifest;
+    if (m === null) return problems;
+    if (!videos.includes(m.video)) {
+      problems.push(problem(`the manifest names video ${pyRepr(m.video)}, the bundle holds ${videos.join(", ") || "none"}`, m.video, videos.join(", ") || "none"));
+    }
+    const allowed = new Set([...REQUIRED, ...VIDEOS, ...OPTIONAL]);
+    for (const name of Object.keys(m.members).filter((n) => !allowed.has(n)).sort()) {
+      problems.push(problem(`the manifest lists an unknown member ${pyRepr(name)}`));
+    }
+    for (const name of Object.keys(m.members).sort()) {
+      const item = m.members[name];
+      const info = this.z.find(name);
+      if (name in actual && actual[name] !== item.sha256) {
+        problems.push(problem(`member ${pyRepr(name)}: sha256 differs from the manifest (changed after export)`, item.sha256, actual[name]));
+      } else if (info !== null && info.fileSize !== item.size) {
+        problems.push(problem(`member ${pyRepr(name)} is ${info.fileSize} bytes, the manifest says ${item.size}`, String(item.size), String(info.fileSize)));
+      }
+    }
+    return problems;
+  }
+
+  // -- entries ------------------------------------------------------------------------
+
+  async parseEntries() {
+    const data = this.members[CLIP_ENTRY];
+    if (data === undefined) this.clipError = `${CLIP_ENTRY} is missing`;
+    else {
+      try {
+        this.clip = await parseAs("clip", data);
+      } catch (e) {
+        if (!(e instanceof FormatError)) throw e;
+        this.clipError = `${CLIP_ENTRY} is not a valid clip entry: ${e.message}`;
+      }
+    }
+    const key = this.members[KEY_ENTRY];
+    if (key === undefined) this.stationError = `${KEY_ENTRY} is missing`;
+    else {
+      try {
+        this.station = await parseAs("station-key", key);
+      } catch (e) {
+        if (!(e instanceof FormatError)) throw e;
+        this.stationError = `${KEY_ENTRY} is not a valid station-key entry: ${e.message}`;
+      }
+    }
+  }
+
+  // -- media --------------------------------------------------------------------------
+
+  async media() {
+    const clip = this.clip;
+    if (clip === null) return [check("media", null, `not checked: ${this.clipError}`), null];
+    const m = this.manifest;
+    const n = clip.segments.length;
+    const [first, last] = m === null ? [0, n - 1] : [m.first, m.last];
+    if (m !== null && (m.segmentCount !== n || last >= n)) {
+      return [
+        check("media", false, `the manifest declares segments ${first + 1}..${last + 1} of ${m.segmentCount}; the signed entry has ${n}`, `segments within 1..${n}`, `${first + 1}..${last + 1} of ${m.segmentCount}`),
+        null,
+      ];
+    }
+    const name = VIDEOS.find((v) => this.z.find(v) !== null);
+    if (name === undefined) return [check("media", false, "the bundle holds no video", CLIP, "nothing"), null];
+    let video;
+    try {
+      video = await this.z.openVideo(this.z.find(name), CAPS[name]);
+    } catch (e) {
+      if (!(e instanceof MemberError)) throw e;
+      return [failed("media", [e.problem]), null];
+    }
+    this.video = { name, blob: video };
+    if (name === DERIVED) {
+      return [await this.derived(video, clip, m, first, last), { first, last, video: name, derived: true }];
+    }
+    const span = { first, last, video: name, derived: false };
+    const size = video.size;
+    const segments = clip.segments.slice(first, last + 1).reduce((t, r) => t + r.bytes, 0);
+    if (size > segments + MAX_INIT_BYTES) {
+      return [
+        check("media", false, `${name} is ${size} bytes, but segments ${first + 1}..${last + 1} total ${segments} bytes (plus an init section of about a kilobyte): bytes were added`, `at most ${segments + MAX_INIT_BYTES} bytes`, `${size} bytes`),
+        span,
+      ];
+    }
+    let layout;
+    let hashes;
+    try {
+      layout = await splitFragments(video);
+      hashes = await hashRanges(video, [layout.init, ...layout.fragments], this.progress);
+    } catch (e) {
+      if (!(e instanceof MediaFormatError)) throw e;
+      return [check("media", false, `${name}: ${e.message}`, "init + whole fragments", e.offset !== null ? `offset ${e.offset}` : null), span];
+    }
+    const problems = [];
+    if (hashes[0] !== clip.init) {
+      problems.push(problem(`init section (bytes 0-${layout.init.end}): sha256 does not match the entry`, clip.init, hashes[0]));
+    }
+    const [mismatched, after] = matchFragments(clip.segments, first, hashes.slice(1), layout.fragments);
+    problems.push(...mismatched);
+    const gotLast = after - 1;
+    if (problems.length === 0 && gotLast !== last) {
+      problems.push(
+        problem(
+          `${name} holds segments ${first + 1}..${gotLast + 1} of ${n}; the manifest declares ${first + 1}..${last + 1}: ` +
+            (gotLast < last ? "segments are missing" : "segments were added"),
+          `segments ${first + 1}..${last + 1}`,
+          `segments ${first + 1}..${gotLast + 1}`,
+        ),
+      );
+    }
+    if (problems.length) return [failed("media", problems), span];
+    const what = first !== 0 || last !== n - 1 ? `excerpt: segments ${first + 1}..${last + 1} of ${n}` : `all ${n} segments`;
+    return [check("media", true, `${what}; the init section and every fragment match the signed entry, in order, and nothing else is in ${name}`), span];
+  }
+
+  async derived(video, clip, m, first, last) {
+    const digest = await sha256Blob(video);
+    if (m !== null && m.derived !== null && m.derived.sha256 !== digest) {
+      return check("media", false, `${DERIVED}: sha256 differs from the manifest's (changed after export)`, m.derived.sha256, digest);
+    }
+    const sealed = m === null ? "" : ` (sealed bytes: sha256 ${m.sealedSha256})`;
+    return check(
+      "media",
+      null,
+      `derived copy \u2014 not the sealed bytes: ${DERIVED} (sha256 ${digest}) is a re-encoded copy of segments ${first + 1}..${last + 1} of sealed clip ${clip.clip_id}${sealed}; its bytes cannot match the signed entry and are not verified`,
+      "the sealed bytes (clip.mp4)",
+      "a derived copy (derived.mp4)",
+    );
+  }
+
+  // -- timeline -----------------------------------------------------------------------
+
+  timeline(media) {
+    const clip = this.clip;
+    if (clip === null) return check("timeline", null, `not checked: ${this.clipError}`);
+    const [first, last] = media === null ? [0, clip.segments.length - 1] : [media.first, media.last];
+    const refs = clip.segments.slice(first, last + 1);
+    const problems = [];
+    for (let i = 1; i < refs.length; i++) {
+      const a = refs[i - 1];
+      const b = refs[i];
+      const k = first + i;
+      const step = b.start - a.end;
+      if (step > GAP_TOLERANCE_MS) {
+        problems.push(problem(`gap of ${secs(step)} s between segment ${k} (ends ${utc(a.end, true)}) and segment ${k + 1} (starts ${utc(b.start, true)})`, `segment ${k + 1} to start at ${utc(a.end, true)}`, utc(b.start, true)));
+      } else if (step < -GAP_TOLERANCE_MS) {
+        problems.push(problem(`segments ${k} and ${k + 1} overlap by ${secs(-step)} s`, `segment ${k + 1} to start at ${utc(a.end, true)}`, utc(b.start, true)));
+      }
+    }
+    if (problems.length) return failed("timeline", problems);
+    const start = refs[0].start;
+    const end = refs[refs.length - 1].end;
+    return check("timeline", true, `${refs.length} segment(s), contiguous: ${utc(start)} to ${utc(end)} (${secs(end - start)} s)`);
+  }
+
+  // -- signature ----------------------------------------------------------------------
+
+  async signature() {
+    const { station, clip, trust } = this;
+    if (station === null) return check("signature", false, this.stationError);
+    const root = trust.root;
+    if (station.root !== root.vkey) {
+      return check("signature", false, `station key for ${station.origin} is certified by root '${station.root}', expected the trusted root '${root.vkey}'`, root.vkey, station.root);
+    }
+    let cert;
+    try {
+      cert = signatureOf(station);
+    } catch (e) {
+      if (!(e instanceof FormatError)) throw e;
+      return check("signature", false, e.message, root.vkey, station.root);
+    }
+    if (!(await root.verify(signingBytes(station), cert))) {
+      return check("signature", false, `station key for ${station.origin}: the root's certification signature does not verify`, root.vkey, station.root);
+    }
+    const listed = trust.logs.filter((g) => g.origin === station.origin);
+    if (listed.length === 0) {
+      const origins = trust.logs.map((g) => g.origin).join(", ") || "none";
+      return check("signature", false, `the station key is for log ${station.origin}, which the trust file does not list (it lists: ${origins})`, origins, station.origin);
+    }
+    const key = listed.find((g) => g.vkey === station.vkey);
+    if (key === undefined) {
+      return check("signature", false, `the trust file lists another key for log ${station.origin} than the certification names`, listed[0].vkey, station.vkey);
+    }
+    const index = this.claimedIndex();
+    if (index !== null && !key.signsEntry(index)) {
+      return check(
+        "signature",
+        false,
+        `the clip (log index ${index}) is signed by station key ${station.vkey}, which the trust file marks ${key.revokedReason || "revoked"} after index ${key.revokedAfter}: its signatures after that point do not count`,
+        `a signature at index ${key.revokedAfter} or before, or by the key that replaced it`,
+        `index ${index}`,
+      );
+    }
+    if (clip === null) return check("signature", false, this.clipError);
+    const sv = key.verifier;
+    const expected = `${sv.name}+${sv.keyId.toString(16).padStart(8, "0")}`;
+    if (clip.key !== expected) {
+      return check("signature", false, `clip ${clip.clip_id} names signing key '${clip.key}', expected '${expected}'`, expected, clip.key);
+    }
+    let sig;
+    try {
+      sig = signatureOf(clip);
+    } catch (e) {
+      if (!(e instanceof FormatError)) throw e;
+      return check("signature", false, e.message, `a valid signature by ${expected}`, "an invalid signature");
+    }
+    if (!(await sv.verify(signingBytes(clip), sig))) {
+      return check("signature", false, `clip ${clip.clip_id}: station signature does not verify: the entry was changed after it was signed, or signed by another key`, `a valid signature by ${expected}`, "an invalid signature");
+    }
+    if (clip.station !== station.station) {
+      return check("signature", false, `the clip names station '${clip.station}', the certified key is station '${station.station}''s`, station.station, clip.station);
+    }
+    return check("signature", true, `clip signed by station ${station.station}'s key ${clip.key}, certified by the trusted merchant root ${root.name}+${root.keyId.toString(16).padStart(8, "0")} (${trust.merchant})`);
+  }
+
+  claimedIndex() {
+    const raw = this.members[CLIP_PROOF];
+    if (raw === undefined) return null;
+    try {
+      return parseProof(raw).index;
+    } catch (e) {
+      if (e instanceof FormatError) return null;
+      throw e;
+    }
+  }
+
+  // -- inclusion ----------------------------------------------------------------------
+
+  async inclusion() {
+    const proofs = [];
+    const problems = [];
+    for (const [label, proofName, entryName] of [["clip", CLIP_PROOF, CLIP_ENTRY], ["station-key", KEY_PROOF, KEY_ENTRY]]) {
+      const raw = this.members[proofName];
+      const entry = this.members[entryName];
+      if (raw === undefined || entry === undefined) {
+        problems.push(problem(`${label}: ${proofName} or ${entryName} is missing`));
+        continue;
+      }
+      try {
+        proofs.push([label, proofName, entryName, parseProof(raw), entry]);
+      } catch (e) {
+        if (!(e instanceof FormatError)) throw e;
+        problems.push(problem(`${proofName} is not a C2SP tlog-proof: ${e.message}`));
+      }
+    }
+    if (problems.length) return failed("inclusion", problems);
+    const wantOrigin = this.station === null ? null : this.station.origin;
+    const opened = {};
+    for (const [label, proofName, entryName, proof, entry] of proofs) {
+      const size = checkpointSize(proof.checkpoint);
+      const verifiers = this.trust.logs.filter((g) => g.signsCheckpoint(size)).map((g) => g.verifier);
+      const retired = this.trust.logs.filter((g) => !g.signsCheckpoint(size) && g.origin === wantOrigin);
+      let signed;
+      try {
+        signed = await verifyProof(proof, entry, verifiers);
+      } catch (e) {
+        if (e instanceof SignatureError) {
+          const why = retired.slice(0, 1).map((g) => ` (key ${g.vkey.split("+")[1]} was ${g.revokedReason || "revoked"} after index ${g.revokedAfter}: it cannot sign a checkpoint of size ${size})`).join("");
+          problems.push(problem(`${proofName}: ${e.message}${why}`, "a checkpoint signed by the key the trust file lists for its log", "no such signature"));
+        } else if (e instanceof ProofError) {
+          problems.push(problem(`${proofName}: ${e.message}`, `${entryName} as leaf ${proof.index} under the checkpoint's root`, "another root: the entry, the index or the proof hashes were changed"));
+        } else if (e instanceof FormatError) {
+          problems.push(problem(`${proofName}: ${e.message}`, "a C2SP checkpoint note"));
+        } else throw e;
+        continue;
+      }
+      const origin = signed.checkpoint.origin;
+      if (wantOrigin !== null && origin !== wantOrigin) {
+        problems.push(problem(`${proofName}: the checkpoint is of log ${origin}, but the clip's station key signs log ${wantOrigin}`, wantOrigin, origin));
+        continue;
+      }
+      opened[label] = [proof, signed];
+    }
+    if (problems.length) return failed("inclusion", problems);
+    const [clipProof, clipCp] = opened.clip;
+    const [keyProof, keyCp] = opened["station-key"];
+    if (keyProof.index >= clipProof.index) {
+      return check("inclusion", false, `the station key was certified at index ${keyProof.index}, not before the clip at index ${clipProof.index}`, `an index below ${clipProof.index}`, String(keyProof.index));
+    }
+    this.checkpoint = clipCp;
+    this.clipProof = clipProof;
+    this.keyProof = keyProof;
+    const cp = clipCp.checkpoint;
+    const same = clipCp.raw.length === keyCp.raw.length && clipCp.raw.every((b, i) => b === keyCp.raw[i]);
+    const where = same ? `the same checkpoint of size ${cp.size}` : `checkpoints of size ${cp.size} and ${keyCp.checkpoint.size}`;
+    return check("inclusion", true, `clip entry (index ${clipProof.index}) and station key (index ${keyProof.index}) lead to ${where} of log ${cp.origin}, signed by the trusted log key`);
+  }
+
+  // -- time, witness, c2pa ------------------------------------------------------------
+
+  time() {
+    const request = this.members[STAMP_REQUEST];
+    const response = this.members[STAMP_RESPONSE];
+    const required = this.trust.tsaRoots.length > 0;
+    if (request === undefined && response === undefined) {
+      if (required) {
+        return check("time", false, `the trust file requires an RFC 3161 time-stamp of the checkpoint; the bundle has none (${STAMP_RESPONSE})`, "a time-stamp by a TSA the trust file lists", "none");
+      }
+      return check("time", true, "no trusted time-stamp required by the trust file");
+    }
+    if (request === undefined || response === undefined) {
+      return check("time", false, `the time-stamp is incomplete: ${request === undefined ? STAMP_REQUEST : STAMP_RESPONSE} is missing`);
+    }
+    if (!required) {
+      return check("time", true, "the bundle carries an RFC 3161 time-stamp, but the trust file lists no TSA root to check it with: it was not relied on");
+    }
+    if (this.checkpoint === null) return check("time", null, "not checked: no verified checkpoint to stamp");
+    void CLOCK_SKEW_MS;
+    return check(
+      "time",
+      null,
+      `${NOT_HERE}: the bundle carries an RFC 3161 time-stamp of its checkpoint, and the trust file requires one; this page does not check its CMS signature and certificate chain, so the time it states is not proven here`,
+      "a time-stamp of this checkpoint by a TSA the trust file lists",
+      "not checked in the browser",
+    );
+  }
+
+  async witness() {
+    const trust = this.trust;
+    const k = trust.witnessQuorum;
+    const n = trust.witnesses.length;
+    const cp = this.checkpoint;
+    if (cp === null) {
+      if (k === 0) return { check: check("witness", true, "no witness cosignature required"), cosigned: [] };
+      return { check: check("witness", null, "not checked: no verified checkpoint"), cosigned: [] };
+    }
+    if (n === 0) return { check: check("witness", true, "no witness cosignature required by the trust file"), cosigned: [] };
+    let found;
+    try {
+      found = await cosignatures(cp.raw, trust.witnesses);
+    } catch (e) {
+      if (!(e instanceof SignatureError || e instanceof FormatError)) throw e;
+      return { check: check("witness", false, e.message, "valid cosignatures by the trust file's witnesses", "an altered or forged cosignature"), cosigned: [] };
+    }
+    const names = found.map((c) => `${c.name} at ${utc(c.time * 1000)}`).join(", ") || "none";
+    const distinct = new Set(found.map((c) => c.name)).size;
+    if (distinct < k) {
+      return { check: check("witness", false, `the checkpoint has valid cosignatures by ${distinct} witness(es) (${names}); the trust file requires ${k} of its ${n} witnesses`, `${k} of ${n}`, String(distinct)), cosigned: found };
+    }
+    if (k === 0) return { check: check("witness", true, `no cosignature required; cosigned by: ${names}`), cosigned: found };
+    return {
+      check: check("witness", true, `checkpoint size ${cp.checkpoint.size} cosigned by ${distinct} of ${n} witnesses (${k} required): ${names}; each saw no conflicting history of the log`),
+      cosigned: found,
+    };
+  }
+
+  c2pa(media) {
+    const present = this.z.find(C2PA_CLIP) !== null;
+    const required = this.trust.c2paRoots.length > 0;
+    if (!present) {
+      if (required) {
+        return check("c2pa", false, `the trust file requires C2PA Content Credentials; the bundle has no ${C2PA_CLIP}`, C2PA_CLIP, "nothing");
+      }
+      return check("c2pa", true, "no Content Credentials required by the trust file");
+    }
+    if (!required) {
+      return check("c2pa", true, `the bundle carries ${C2PA_CLIP}, but the trust file lists no C2PA CA: it was not checked and is not evidence (clip.mp4 is)`);
+    }
+    if (this.clip === null || this.checkpoint === null || this.clipProof === null || media.ok !== true) {
+      return check("c2pa", null, "not checked: the clip, its proof or its video did not verify");
+    }
+    return check(
+      "c2pa",
+      null,
+      `${NOT_HERE}: the trust file requires C2PA Content Credentials on ${C2PA_CLIP}; no browser library validates them, so they are not checked here (clip.mp4, which carries the seal, is)`,
+      "Content Credentials Trusted under the trust file's C2PA CA",
+      "not checked in the browser",
+    );
+  }
+
+  // -- facts --------------------------------------------------------------------------
+
+  async facts(media) {
+    const { clip, station, manifest: m } = this;
+    if (clip === null) return [check("facts", null, `not checked: ${this.clipError}`), null];
+    const n = clip.segments.length;
+    let [first, last] = media === null ? [0, n - 1] : [media.first, media.last];
+    first = Math.min(first, n - 1);
+    last = Math.min(last, n - 1);
+    const cp = this.checkpoint === null ? null : this.checkpoint.checkpoint;
+    const facts = {
+      order_id: clip.order_id,
+      tracking_ids: clip.tracking_ids,
+      clip_id: clip.clip_id,
+      status: clip.status,
+      end_reason: clip.end_reason,
+      station: clip.station,
+      station_name: station === null ? null : station.station_name,
+      merchant: station === null ? null : station.merchant,
+      operator: clip.operator,
+      origin: station !== null ? station.origin : clip.key.split("+")[0],
+      log_index: this.clipProof === null ? null : this.clipProof.index,
+      station_key_index: this.keyProof === null ? null : this.keyProof.index,
+      checkpoint_size: cp === null ? null : cp.size,
+      checkpoint_root: cp === null ? null : b64encode(cp.rootHash),
+      entry_hash: hex(await leafHash(this.members[CLIP_ENTRY])),
+      start_ms: clip.segments[first].start,
+      end_ms: clip.segments[last].end,
+      started_ms: clip.started,
+      ended_ms: clip.ended,
+      segments: [first + 1, last + 1, n],
+      video: media === null ? null : media.video,
+      derived: media !== null && media.derived,
+      zone: clip.zone || (m === null ? null : m.zone),
+      zone_signed: Boolean(clip.zone),
+    };
+    const problems = [];
+    if (m !== null) {
+      const claims = [
+        ["order id", m.orderId, clip.order_id],
+        ["clip id", m.clipId, clip.clip_id],
+        ["log origin", m.origin, facts.origin],
+        ["log index", m.clipIndex, facts.log_index],
+        ["station-key index", m.stationKeyIndex, facts.station_key_index],
+        ["checkpoint size", m.checkpointSize, facts.checkpoint_size],
+      ];
+      for (const [what, said, proven] of claims) {
+        if (proven !== null && said !== proven) {
+          problems.push(problem(`the manifest's ${what} is ${said}, the bundle's entry and proof say ${proven}`, String(proven), String(said)));
+        }
+      }
+    }
+    if (problems.length) return [failed("facts", problems), facts];
+    const tracking = clip.tracking_ids.join(", ") || "none";
+    return [
+      check("facts", true, `order ${clip.order_id}, tracking ${tracking}, station ${clip.station}, ${utc(facts.start_ms)} to ${utc(facts.end_ms)} (${secs(facts.end_ms - facts.start_ms)} s), clip ${clip.clip_id} (${clip.status}, ${clip.end_reason})`),
+      facts,
+    ];
+  }
+}
+
+function parseSums(data) {
+  const out = {};
+  let text;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(data);
+  } catch {
+    return [out, "not UTF-8"];
+  }
+  // eslint-disable-next-line no-control-regex
+  const lines = text.split(/\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/u);
+  if (lines.length && lines[lines.length - 1] === "") lines.pop();
+  for (let i = 0; i < lines.length; i++) {
+    const match = /^([0-9a-f]{64}) {2}(\S.*)$/su.exec(lines[i]);
+    if (match === null) return [out, `line ${i + 1} is not '<sha256>  <name>'`];
+    if (match[2] in out) return [out, `line ${i + 1} lists '${match[2]}' again`];
+    out[match[2]] = match[1];
+  }
+  return [out, null];
+}
+
+/** SHA-256 of each range of a Blob, a few in flight at once. */
+async function hashRanges(blob, ranges, progress) {
+  const out = new Array(ranges.length);
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    while (next < ranges.length) {
+      const i = next++;
+      out[i] = await sha256Blob(blob, ranges[i].start, ranges[i].end);
+      done++;
+      if (done % 50 === 0) progress(done, ranges.length);
+    }
+  };
+  await Promise.all([worker(), worker(), worker(), worker()]);
+  progress(ranges.length, ranges.length);
+  return out;
+}
+
+function matchFragments(refs, first, found, ranges) {
+  const position = new Map(refs.map((r, i) => [r.sha256, i]));
+  const problems = [];
+  const n = refs.length;
+  let want = first;
+  found.forEach((h, k) => {
+    if (want < n && h === refs[want].sha256) {
+      want += 1;
+      return;
+    }
+    const r = ranges[k];
+    const where = `fragment ${k + 1} (bytes ${r.start}-${r.end})`;
+    const expected = want < n ? refs[want].sha256 : "the end of the file";
+    const j = position.get(h);
+    let what;
+    if (j === undefined) what = `is not a segment of this clip (expected segment ${want + 1} of ${n})`;
+    else if (j < want) what = `is segment ${j + 1} again: duplicated or out of order (expected ${want + 1})`;
+    else {
+      what = `is segment ${j + 1}: segment(s) ${want + 1}..${j} are missing or out of order`;
+      want = j + 1;
+    }
+    if (expected === "the end of the file" && j === undefined) what = `is extra: the entry's ${n} segments ended before it`;
+    problems.push(problem(`${where} ${what}`, expected, h));
+  });
+  return [problems, want];
+}
+
+export { concat };
