@@ -9,6 +9,8 @@ import { parseVkey } from "./note.js";
 
 const MAX_ENTRY_BYTES = 4 << 20;
 const MAX_TEXT = 512;
+// A scan is recorded exactly as read: a QR code holds up to 7,089 characters.
+const MAX_SCAN_TEXT = 7089;
 const HEX64 = /^[0-9a-f]{64}$/;
 const STATUSES = ["sealed", "cancelled", "interrupted"];
 const END_REASONS = [
@@ -161,10 +163,10 @@ function hex64(value, what) {
   if (!HEX64.test(value)) throw new FormatError(`${what} must be 64 lowercase hex digits`);
 }
 
-function text(value, what, empty = false) {
+function text(value, what, empty = false, most = MAX_TEXT) {
   if (!empty && !value) throw new FormatError(`${what} must not be empty`);
   const n = codePoints(value);
-  if (n > MAX_TEXT) throw new FormatError(`${what} is ${n} characters, at most ${MAX_TEXT}`);
+  if (n > most) throw new FormatError(`${what} is ${n} characters, at most ${most}`);
 }
 
 function span(start, end, what) {
@@ -204,7 +206,7 @@ function checkClip(c) {
       throw new FormatError(`clip ${c.clip_id}: segment numbers are not consecutive`);
     }
   });
-  for (const s of c.scans) text(s.text, "scan text");
+  for (const s of c.scans) text(s.text, "scan text", false, MAX_SCAN_TEXT);
 }
 
 /** Parse an entry member as ``kind`` ("clip" or "station-key"); raises FormatError. */
