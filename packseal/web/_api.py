@@ -14,7 +14,9 @@ from fastapi.responses import FileResponse, JSONResponse
 from packseal._cli_station import clip_json, rfc3339
 from packseal.web._auth import Auditor, Reader
 from packseal.web._clips import (
+    ID_TEXT,
     MAX_PAGE,
+    STATUSES,
     Search,
     clip_facts,
     facts_json,
@@ -23,7 +25,7 @@ from packseal.web._clips import (
     search,
 )
 from packseal.web._context import portal
-from packseal.web._http import MAX_ROW_ID, WebError
+from packseal.web._http import MAX_ROW_ID, WebError, error_responses
 from packseal.web._pages import _download, record
 from packseal.web._stats import store_figures
 from storage.accounts import AuditRun
@@ -45,24 +47,47 @@ def run_json(run: AuditRun) -> dict[str, Any]:
     }
 
 
-@router.get("/me", summary="Who this token or session belongs to")
+@router.get("/me", summary="Who this token or session belongs to", responses=error_responses(401))
 def me(who: Reader) -> dict[str, Any]:
     return {"user": who.name, "role": who.role, "via": who.via}
 
 
 def search_query(
-    order: Annotated[str | None, Query(max_length=128, description="exact order id")] = None,
-    tracking: Annotated[
-        str | None, Query(max_length=128, description="exact tracking (waybill) id")
+    order: Annotated[
+        str | None, Query(max_length=128, pattern=ID_TEXT, description="exact order id")
     ] = None,
-    station: Annotated[str | None, Query(max_length=128)] = None,
-    status: Annotated[str | None, Query(description="sealed, cancelled or interrupted")] = None,
-    since: Annotated[str | None, Query(description="first day, YYYY-MM-DD")] = None,
-    until: Annotated[str | None, Query(description="last day, YYYY-MM-DD (inclusive)")] = None,
+    tracking: Annotated[
+        str | None,
+        Query(max_length=128, pattern=ID_TEXT, description="exact tracking (waybill) id"),
+    ] = None,
+    station: Annotated[str | None, Query(max_length=128, pattern=ID_TEXT)] = None,
+    status: Annotated[
+        str | None,
+        Query(
+            description=", ".join(STATUSES),
+            json_schema_extra={"enum": list(STATUSES)},
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        Query(description="first day, YYYY-MM-DD", json_schema_extra={"format": "date"}),
+    ] = None,
+    until: Annotated[
+        str | None,
+        Query(
+            description="last day, YYYY-MM-DD (inclusive; not before since)",
+            json_schema_extra={"format": "date"},
+        ),
+    ] = None,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> Search:
     params = {k: v for k, v in locals().items() if v is not None}
     s, errors = parse_search({k: str(v) for k, v in params.items()})
+    # The portal's form sends empty fields for "any"; a script that sends one has
+    # probably lost a value on the way, and the documented schema has none empty.
+    errors.update(
+        {k: f"{k} is empty: leave it out or give a value" for k, v in params.items() if v == ""}
+    )
     if errors:
         raise WebError(
             422,
@@ -72,7 +97,7 @@ def search_query(
     return s
 
 
-@router.get("/clips", summary="Search clips, newest first")
+@router.get("/clips", summary="Search clips, newest first", responses=error_responses(401, 422))
 def api_search(
     request: Request, who: Reader, s: Annotated[Search, Depends(search_query)]
 ) -> dict[str, Any]:
@@ -85,7 +110,11 @@ def api_search(
     }
 
 
-@router.get("/orders/{order_id}", summary="The clips of one order, newest first")
+@router.get(
+    "/orders/{order_id}",
+    summary="The clips of one order, newest first",
+    responses=error_responses(401, 404, 422),
+)
 def api_order(order_id: str, request: Request, who: Reader) -> dict[str, Any]:
     ctx = portal(request)
     _, errors = parse_search({"order": order_id})
@@ -99,7 +128,11 @@ def api_order(order_id: str, request: Request, who: Reader) -> dict[str, Any]:
     return {"order_id": order_id, "clips": [clip_json(r) for r in rows]}
 
 
-@router.get("/clips/{clip_id}", summary="One clip: facts, segments, scans, custody")
+@router.get(
+    "/clips/{clip_id}",
+    summary="One clip: facts, segments, scans, custody",
+    responses=error_responses(401, 404, 410, 422),
+)
 def api_clip(clip_id: str, request: Request, who: Reader) -> dict[str, object]:
     ctx = portal(request)
     row = load_clip(ctx, clip_id)
@@ -111,7 +144,10 @@ def api_clip(clip_id: str, request: Request, who: Reader) -> dict[str, object]:
     "/clips/{clip_id}/bundle",
     summary="Download the evidence bundle (zip)",
     response_class=FileResponse,
-    responses={200: {"content": {"application/zip": {}}}},
+    responses={
+        200: {"content": {"application/zip": {}}},
+        **error_responses(401, 404, 409, 410, 422, 507),
+    },
 )
 def api_bundle(clip_id: str, request: Request, who: Reader) -> FileResponse:
     ctx = portal(request)
@@ -119,7 +155,11 @@ def api_bundle(clip_id: str, request: Request, who: Reader) -> FileResponse:
     return _download(ctx.evidence.bundle(row), ctx, request, who, row, "export-bundle")
 
 
-@router.get("/audit", summary="Store figures and the latest audit run")
+@router.get(
+    "/audit",
+    summary="Store figures and the latest audit run",
+    responses=error_responses(401, 403),
+)
 def api_audit(request: Request, who: Auditor) -> dict[str, Any]:
     ctx = portal(request)
     fig = store_figures(ctx.app.store)
@@ -153,7 +193,12 @@ def api_audit(request: Request, who: Auditor) -> dict[str, Any]:
     }
 
 
-@router.post("/audit/runs", status_code=202, summary="Start a whole-store audit")
+@router.post(
+    "/audit/runs",
+    status_code=202,
+    summary="Start a whole-store audit",
+    responses=error_responses(401, 403, 409, 413, 429),
+)
 def api_start_audit(request: Request, who: Auditor) -> JSONResponse:
     ctx = portal(request)
     run = ctx.audits.start(who.name)
@@ -163,7 +208,11 @@ def api_start_audit(request: Request, who: Auditor) -> JSONResponse:
     )
 
 
-@router.get("/audit/runs/{run_id}", summary="An audit run: progress, then its findings")
+@router.get(
+    "/audit/runs/{run_id}",
+    summary="An audit run: progress, then its findings",
+    responses=error_responses(401, 403, 404, 422),
+)
 def api_audit_run(
     run_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)], request: Request, who: Auditor
 ) -> dict[str, Any]:

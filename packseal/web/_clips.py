@@ -62,7 +62,8 @@ class Search:
 SEARCH_FIELDS = ("order", "tracking", "station", "status", "since", "until")
 # What order, tracking and station ids are made of. A search for anything else is a 422
 # that names the field (the page shows the text back, escaped, in its box).
-_ID_TEXT = re.compile(r"[A-Za-z0-9_.:/+#-]{1,128}")
+ID_TEXT = r"^[A-Za-z0-9_.:/+#-]{1,128}$"  # order, tracking and station ids in a search
+_ID_TEXT = re.compile(ID_TEXT)
 _ID_RULE = "up to 128 letters, digits and - _ . : / + #, exactly as printed on the label"
 
 

@@ -10,11 +10,13 @@ name the parameter, never its value.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -65,6 +67,40 @@ _TITLES = {
     503: "Not available",
     507: "Disk full",
 }
+
+
+class ErrorDetail(BaseModel):
+    status: int
+    message: str
+    hint: str | None
+
+
+class ErrorBody(BaseModel):
+    """What every error of the API looks like (``error_response``)."""
+
+    error: ErrorDetail
+
+
+_MEANING = {
+    401: "no valid API token (or session)",
+    403: "the token's role may not do this, or a session's POST lacks X-CSRF-Token",
+    404: "no such thing in this store",
+    409: "conflicts with the store's state (e.g. an audit is still running)",
+    410: "the media is gone from the blob store (its hash is still in the log)",
+    413: "the request body is larger than web.max_body_kb",
+    416: "no requested range lies within the file",
+    422: "a parameter is malformed or out of range; the message names it",
+    429: "rationed; Retry-After says when to try again",
+    507: "the disk is full",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for these error statuses, each with the :class:`ErrorBody`."""
+    return {
+        status: {"model": ErrorBody, "description": f"{_TITLES[status]}: {_MEANING[status]}"}
+        for status in statuses
+    }
 
 
 class WebError(Exception):
