@@ -10,6 +10,7 @@ import click
 
 from packseal._cli import Lazy, pass_lazy
 from storage import TrustFile
+from storage.outbox import Outbox
 from storage.retention import DAY_MS, PurgeResult, purge_expired
 from verifier.audit import AuditReport, Severity, audit_store
 
@@ -141,8 +142,14 @@ def purge(lazy: Lazy, days: int | None, dry_run: bool) -> int:
         older_than_ms=days * DAY_MS,
         now_ms=app.clock.now_ms(),
         dry_run=dry_run,
+        hub_holds=Outbox(app.store).hub_holds if app.config.hub is not None else None,
     )
     _purge_summary(result, days)
+    if result.kept_for_hub:
+        click.echo(
+            f"kept {result.kept_for_hub} expired segments the hub does not hold yet "
+            "(they go once it acknowledged them)"
+        )
     return 0
 
 

@@ -11,7 +11,7 @@ import click
 
 from packseal._cli import Lazy, out, pass_lazy
 from packseal._config_files import ConfigLocation, user_config_path, write_template
-from packseal.config import ConfigError, load_config
+from packseal.config import Config, ConfigError, load_config
 from storage import PacksealError
 
 
@@ -66,7 +66,45 @@ def config_check(lazy: Lazy, path: Path | None) -> int:
     click.echo(f"  database  {cfg.database_url}")
     click.echo(f"  blobs     {cfg.blob_dir}")
     click.echo(f"  keys      {cfg.root_key}, {cfg.station_key}")
-    return 0
+    return _check_hub(cfg)
+
+
+def _check_hub(cfg: Config) -> int:
+    """Both sides of the hub: a station's link (its token) and a hub's engines."""
+    from packseal.hub.app import Hub, station_token
+    from packseal.web.server import is_loopback
+
+    problems: list[tuple[str, str]] = []
+    if cfg.hub is not None:
+        try:
+            station_token(cfg, os.environ)
+            click.echo(f"  hub       {cfg.hub.url} (push every {cfg.hub.push_interval_seconds} s)")
+        except PacksealError as e:
+            problems.append(("hub.token_env", e.message))
+    if cfg.hub_server is not None:
+        hub = Hub(cfg, os.environ)
+        try:
+            result = hub.check()
+        except PacksealError as e:
+            problems.append(("hub_server.object_store", e.message))
+        else:
+            problems += result.problems
+            if result.lock is not None:
+                click.echo(
+                    f"  hub store {cfg.hub_server.object_store.bucket}: Object Lock "
+                    f"{result.lock.describe()}"
+                )
+            click.echo(f"  hub db    {result.stations} enrolled station(s)")
+        finally:
+            hub.close()
+        where = cfg.hub_server.host
+        click.echo(
+            f"  hub on    {where}:{cfg.hub_server.port}"
+            + ("" if is_loopback(where) else " (not loopback: put TLS in front of it)")
+        )
+    for key, message in problems:
+        click.echo(f"  {key}: {message}", err=True)
+    return 1 if problems else 0
 
 
 @config.command("init")

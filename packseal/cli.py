@@ -16,6 +16,7 @@ import click
 from packseal import (
     _cli_audit,
     _cli_evidence,
+    _cli_hub,
     _cli_replay,
     _cli_station,
     _cli_store,
@@ -55,6 +56,7 @@ for _module in (
     _cli_store,
     _cli_station,
     _cli_evidence,
+    _cli_hub,
     _cli_audit,
     _cli_replay,
     _cli_web,

@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from recorder.settings import StationSettings
 from storage import PacksealError
@@ -141,6 +148,66 @@ class TrustConfig(_Section):
     )
 
 
+class HubLinkConfig(_Section):
+    """A station's link to its hub (issue 9): where to push, and how often."""
+
+    url: str = Field(..., pattern=r"^https?://[^\s]+$", description="the hub's address")
+    token: str | None = Field(
+        None, min_length=20, max_length=200, description="from `packseal hub enrol STATION`"
+    )
+    token_env: str | None = Field(
+        None, pattern=r"^[A-Z_][A-Z0-9_]*$", description="or: the variable that holds it"
+    )
+    push_interval_seconds: float = Field(5.0, gt=0, le=3600)
+    retry_seconds: float = Field(2.0, gt=0, le=3600, description="first retry; then doubles")
+    max_retry_seconds: float = Field(300.0, gt=0, le=86_400)
+    timeout_seconds: float = Field(30.0, gt=0, le=600)
+    batch_entries: int = Field(1024, ge=1, le=4096)
+
+    @model_validator(mode="after")
+    def _one_token(self) -> HubLinkConfig:
+        if (self.token is None) == (self.token_env is None):
+            raise ValueError("give exactly one of token and token_env")
+        return self
+
+
+class ObjectStoreConfig(_Section):
+    endpoint: str = Field(..., pattern=r"^https?://[^\s]+$")
+    bucket: str = Field(..., pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    region: str = "us-east-1"
+    prefix: str = Field("blobs/", max_length=200)
+    access_key_env: str = Field("PACKSEAL_S3_ACCESS_KEY_ID", pattern=r"^[A-Z_][A-Z0-9_]*$")
+    secret_key_env: str = Field("PACKSEAL_S3_SECRET_ACCESS_KEY", pattern=r"^[A-Z_][A-Z0-9_]*$")
+    timeout_seconds: float = Field(10.0, gt=0, le=300)
+
+
+class HubServerConfig(_Section):
+    """The hub itself (issue 9): PostgreSQL, an object store, the roots it trusts."""
+
+    database_url: str = Field(..., pattern=r"^postgresql(\+psycopg)?://")
+    object_store: ObjectStoreConfig
+    merchant_roots: tuple[str, ...] = Field(..., min_length=1)
+    host: str = "127.0.0.1"
+    port: int = Field(8475, ge=1, le=65535)
+    witness_key: Path | None = Field(
+        None, description="the hub's cosigning key; null = <data_dir>/keys/hub-witness.pem"
+    )
+    witness_name: str | None = Field(None, pattern=r"^[^\s+]{1,200}$")
+    max_push_mb: int = Field(64, ge=1, le=1024)
+
+    @field_validator("merchant_roots")
+    @classmethod
+    def _roots(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from storage import Ed25519Verifier, FormatError
+
+        for vkey in value:
+            try:
+                Ed25519Verifier.from_vkey(vkey)
+            except FormatError as e:
+                raise ValueError(f"{vkey[:40]!r}: {e.message}") from e
+        return value
+
+
 class Config(_Section):
     data_dir: Path = Path("data")
     storage: StorageConfig = StorageConfig()
@@ -152,6 +219,8 @@ class Config(_Section):
     witnesses: tuple[WitnessConfig, ...] = ()
     c2pa: C2paConfig = C2paConfig()
     trust: TrustConfig = TrustConfig()
+    hub: HubLinkConfig | None = None
+    hub_server: HubServerConfig | None = None
 
     @property
     def origin(self) -> str:
@@ -182,6 +251,12 @@ class Config(_Section):
     @property
     def station_key(self) -> Path:
         return self.keys.station or self.data_dir / "keys" / "station.pem"
+
+    @property
+    def hub_witness_key(self) -> Path:
+        """The hub's cosigning key (a tlog witness key; see packseal/hub)."""
+        hub = self.hub_server
+        return (hub.witness_key if hub else None) or self.data_dir / "keys" / "hub-witness.pem"
 
     @property
     def keys_dir(self) -> Path:
@@ -241,6 +316,10 @@ def parse_config(
         update={"tsa_roots": tuple(_resolve(base, p) for p in cfg.time.tsa_roots)}
     )
     updates.update(storage=storage, keys=keys, web=web, time=time)
+    if cfg.hub_server is not None and cfg.hub_server.witness_key is not None:
+        updates["hub_server"] = cfg.hub_server.model_copy(
+            update={"witness_key": _resolve(base, cfg.hub_server.witness_key)}
+        )
     return cfg.model_copy(update=updates)
 
 

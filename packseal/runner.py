@@ -4,6 +4,7 @@ and show its state (a live status line on a terminal, event lines otherwise)."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import signal
 import sys
 import threading
@@ -16,6 +17,8 @@ from rich.live import Live
 from rich.text import Text
 
 from packseal.app import App
+from packseal.hub.app import station_token
+from packseal.hub.pusher import Pusher
 from recorder.demo import DemoScene
 from recorder.gun import GunReader
 from recorder.sources import DemoSource, FrameSource, open_source
@@ -105,6 +108,14 @@ def status_text(s: StationStatus) -> Text:
     )
 
 
+def start_pusher(app: App) -> Pusher | None:
+    """The outbox to the hub, when the station has one (it never blocks recording)."""
+    if app.config.hub is None:
+        return None
+    token = station_token(app.config, os.environ)
+    return Pusher(app.store, app.config.hub, token, app.clock).start()
+
+
 def run_station(
     app: App,
     station: Station,
@@ -137,6 +148,7 @@ def run_station(
 
     display = threading.Thread(target=show, name="packseal-status", daemon=True)
     display.start()
+    pusher = start_pusher(app)
     try:
         with stop_on_signals(station):
             if gun is not None:
@@ -145,6 +157,8 @@ def run_station(
     finally:
         done.set()
         display.join(timeout=2)
+        if pusher is not None:
+            pusher.stop(drain_seconds=app.config.time.drain_seconds)
         if gun is not None:
             gun.stop()
     if sys.stderr.isatty():

@@ -45,6 +45,7 @@ from storage._errors import (
     StorageError,
 )
 from storage._schema import blobs, checkpoints, entries, hub_misbehaviour, hub_stations, logs
+from storage.anchors import Anchors
 from storage.blobs import BlobInfo, BlobStore
 from storage.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint
 from storage.db import connect, migrate, write_transaction
@@ -551,6 +552,10 @@ class Mirror:
             q = q.where(hub_misbehaviour.c.station == station)
         with self.engine.connect() as conn:
             return [Misbehaviour.from_bytes(bytes(r.proof)) for r in conn.execute(q)]
+
+    def anchors_of(self, origin: str) -> Anchors:
+        """Cosignatures of a mirrored log's checkpoints (the hub's own among them)."""
+        return Anchors(self.engine, Log.open(self.engine, origin))
 
     def store_of(self, station: str) -> Store:
         """The station's mirrored log as a Store (its blobs from the object store)."""

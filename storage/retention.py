@@ -13,7 +13,7 @@ An init section is deleted with the last segment that needs it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select, update
@@ -51,6 +51,7 @@ class PurgeResult:
     inits: int  # init sections deleted with the last segment that needed them
     bytes_freed: int
     checkpoint: StoredCheckpoint | None
+    kept_for_hub: int = 0  # expired segments kept because the hub does not hold them yet
 
     @property
     def segments(self) -> int:
@@ -69,11 +70,14 @@ def purge_expired(
     now_ms: int,
     policy: str | None = None,
     dry_run: bool = False,
+    hub_holds: Callable[[str], bool] | None = None,
 ) -> PurgeResult:
     """Delete the media of segments that ended more than ``older_than_ms`` before ``now_ms``.
 
     With ``signer`` (the station key) a checkpoint covering the purge entries is signed.
-    ``dry_run`` computes the same result and changes nothing.
+    ``dry_run`` computes the same result and changes nothing. With ``hub_holds`` (a
+    station that replicates to a hub), media the hub has not acknowledged are kept: the
+    hub's copy, not the policy, is what lets them go.
     """
     if older_than_ms <= 0:
         raise ValueError(f"older_than_ms must be positive, got {older_than_ms}")
@@ -84,11 +88,13 @@ def purge_expired(
         policy = f"retention: media older than {age}"
     protected = _protected(store, cutoff)
     ranges: list[list[int]] = []
-    kept = 0
+    kept = kept_for_hub = 0
     leftover_shas: list[str] = []
     for seq, sha, purged in _expired(store, cutoff):
         if any(lo <= seq <= hi for lo, hi in protected):
             kept += 1
+        elif not purged and hub_holds is not None and not hub_holds(sha):
+            kept_for_hub += 1
         elif purged:
             if store.blobs.exists(sha):
                 leftover_shas.append(sha)
@@ -108,11 +114,20 @@ def purge_expired(
     for sha in leftover_shas:
         freed += _delete(store, sha, dry_run) or 0
     inits = 0
-    for init in _orphaned_inits(store, ranges, now_ms, dry_run):
+    for init in _orphaned_inits(store, ranges, now_ms, dry_run, hub_holds):
         freed += _delete(store, init, dry_run) or 0
         inits += 1
     return PurgeResult(
-        cutoff, policy, dry_run, runs, kept, len(leftover_shas), inits, freed, checkpoint
+        cutoff,
+        policy,
+        dry_run,
+        runs,
+        kept,
+        len(leftover_shas),
+        inits,
+        freed,
+        checkpoint,
+        kept_for_hub,
     )
 
 
@@ -178,7 +193,13 @@ def _delete(store: Store, sha: str, dry_run: bool) -> int | None:
     return size
 
 
-def _orphaned_inits(store: Store, ranges: list[list[int]], now_ms: int, dry_run: bool) -> list[str]:
+def _orphaned_inits(
+    store: Store,
+    ranges: list[list[int]],
+    now_ms: int,
+    dry_run: bool,
+    hub_holds: Callable[[str], bool] | None = None,
+) -> list[str]:
     """Init sections of the purged segments that no unpurged segment needs any more."""
     if not ranges:
         return []
@@ -208,6 +229,8 @@ def _orphaned_inits(store: Store, ranges: list[list[int]], now_ms: int, dry_run:
             if dry_run:
                 # Nothing was logged: the segments this run would purge still look live.
                 live = live.where(~in_run)
+            if hub_holds is not None and not hub_holds(init):
+                continue
             if conn.execute(live.limit(1)).first() is None and store.blobs.exists(init):
                 out.append(init)
     if out and not dry_run:

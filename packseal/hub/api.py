@@ -1,0 +1,171 @@
+"""The hub's HTTP API for stations: pushes and blobs, authenticated by enrolment token.
+
+===========================  ========================================================
+``POST /hub/v1/push``        a :class:`storage.push.Push`; 200 ``{size, root, appended,
+                             cosignature}``; 409 ``{size}`` (push again from there) or
+                             ``{misbehaviour}`` (refused: the log was rewritten); 403
+                             not certified; 422 not consistent or not the entries
+``GET /hub/v1/size``         ``{size}``: how much of the station's log the hub holds
+``PUT /hub/v1/blobs/<sha>``  the blob's bytes; 200 ``{sha256, size}``; 404 no pushed
+                             entry names it; 422 the bytes do not hash to the name
+``HEAD /hub/v1/blobs/<sha>`` 200 when the hub holds it (the acknowledgment), else 404
+===========================  ========================================================
+
+Every route needs ``Authorization: Bearer <token>`` (401 without, 403 revoked or
+unknown). A down database or object store is 503 with ``Retry-After``: the station
+backs off and retries; nothing it sent is half-kept (the mirror appends in one
+transaction, blobs are create-if-absent).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import OperationalError
+from starlette.concurrency import run_in_threadpool
+
+from packseal.hub.app import Hub
+from storage import BlobError, FormatError, PacksealError
+from storage.mirror import (
+    BlobNotNamed,
+    MirrorFork,
+    PushConflict,
+    PushInvalid,
+    PushRefused,
+)
+from storage.push import Push
+from storage.s3blobs import ObjectStoreUnavailable
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+RETRY_AFTER = "5"
+MAX_BLOB = 256 << 20
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _error(status: int, message: str, hint: str | None = None, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"error": {"status": status, "message": message, "hint": hint}}
+    body.update(extra)
+    headers = {"Retry-After": RETRY_AFTER} if status == 503 else None
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _TooLarge
+    chunks = []
+    total = 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def make_hub_api(hub: Hub) -> FastAPI:
+    api = FastAPI(title="packseal hub", docs_url=None, redoc_url=None, openapi_url=None)
+    push_limit = hub.settings.max_push_mb << 20
+
+    def station_of(request: Request) -> str:
+        auth = request.headers.get("authorization", "")
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise PushRefused("401: an enrolment token is required (Authorization: Bearer)")
+        return hub.mirror.authenticate(token.strip())
+
+    async def guarded(request: Request, work: Any) -> Response:
+        try:
+            return await run_in_threadpool(work)
+        except MirrorFork as e:
+            return _error(
+                409,
+                e.message,
+                e.hint,
+                misbehaviour=e.proof.to_dict(),
+            )
+        except PushConflict as e:
+            return _error(409, e.message, e.hint, size=e.size)
+        except PushRefused as e:
+            status = 401 if e.message.startswith("401: ") else 403
+            return _error(status, e.message.removeprefix("401: "), e.hint)
+        except BlobNotNamed as e:
+            return _error(404, e.message, e.hint)
+        except (PushInvalid, FormatError, BlobError) as e:
+            return _error(422, e.message, e.hint)
+        except ObjectStoreUnavailable as e:
+            return _error(503, e.message, e.hint)
+        except OperationalError as e:
+            return _error(
+                503,
+                f"the hub's database is unavailable: {type(e.orig).__name__}",
+                "the hub retries; check PostgreSQL",
+            )
+        except PacksealError as e:
+            return _error(500, e.message, e.hint)
+
+    @api.post("/hub/v1/push")
+    async def push(request: Request) -> Response:
+        try:
+            body = await _body(request, push_limit)
+        except _TooLarge:
+            return _error(413, f"a push is at most {push_limit >> 20} MB", "send fewer entries")
+
+        def work() -> Response:
+            station = station_of(request)
+            accepted = hub.mirror.push(station, Push.from_bytes(body), hub.clock.now_ms())
+            cosignature = hub.cosign(accepted)
+            return JSONResponse(
+                {
+                    "size": accepted.size,
+                    "root": base64.b64encode(accepted.root).decode(),
+                    "appended": accepted.appended,
+                    "cosignature": cosignature.line(),
+                }
+            )
+
+        return await guarded(request, work)
+
+    @api.get("/hub/v1/size")
+    async def size(request: Request) -> Response:
+        def work() -> Response:
+            return JSONResponse({"size": hub.mirror.size(station_of(request))})
+
+        return await guarded(request, work)
+
+    @api.put("/hub/v1/blobs/{sha256}")
+    async def put_blob(sha256: str, request: Request) -> Response:
+        if not _SHA256.fullmatch(sha256):
+            return _error(404, "a blob is named by 64 lowercase hex digits (its SHA-256)")
+        try:
+            body = await _body(request, MAX_BLOB)
+        except _TooLarge:
+            return _error(413, f"a blob is at most {MAX_BLOB >> 20} MB")
+
+        def work() -> Response:
+            station = station_of(request)
+            info = hub.mirror.put_blob(station, sha256, body, hub.clock.now_ms())
+            return JSONResponse({"sha256": info.sha256, "size": info.size})
+
+        return await guarded(request, work)
+
+    @api.head("/hub/v1/blobs/{sha256}")
+    async def head_blob(sha256: str, request: Request) -> Response:
+        def work() -> Response:
+            station_of(request)
+            held = _SHA256.fullmatch(sha256) is not None and hub.mirror.holds(sha256)
+            return Response(status_code=200 if held else 404)
+
+        return await guarded(request, work)
+
+    return api
+
+
+__all__ = ["make_hub_api"]

@@ -1,0 +1,228 @@
+"""The station's outbox pusher: a background thread that replicates to the hub.
+
+Each cycle sends the log first (entries up to a signed checkpoint, in batches split at
+the station's own checkpoints), then every blob those entries name, then records what
+the hub acknowledged (:class:`storage.outbox.Outbox`). Recording never waits for it: it
+reads the store beside the recorder, and its own writes are a few short transactions.
+A failure (hub or object store down: connection refused, 503) backs off, doubling from
+``retry_seconds`` to ``max_retry_seconds``; a 409 with a size resumes from that size. The
+hub's cosignature of each accepted checkpoint is stored like any witness's, so exports
+can carry it when the trust file lists the hub as a witness.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from packseal.config import HubLinkConfig
+from recorder.clock import Clock
+from storage import PacksealError, Store
+from storage.anchors import Anchors
+from storage.cosignature import parse_cosignature_lines
+from storage.outbox import Outbox
+
+
+class HubError(PacksealError):
+    def __init__(self, message: str, status: int = 0, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class PushReport:
+    entries: int  # appended by the hub in this cycle
+    blobs: int  # acknowledged in this cycle
+    acked_size: int
+    done: bool  # nothing left to send
+
+
+class HubClient:
+    """One keep-alive HTTP connection to the hub, reopened after any failure."""
+
+    def __init__(self, url: str, token: str, timeout: float) -> None:
+        parsed = urllib.parse.urlsplit(url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError(f"hub url must be http(s)://host[:port], got {url!r}")
+        self.https = parsed.scheme == "https"
+        self.host = parsed.hostname
+        self.port = parsed.port or (443 if self.https else 80)
+        self.base = parsed.path.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+        self._conn: http.client.HTTPConnection | None = None
+
+    def request(
+        self, method: str, path: str, body: bytes | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        if self._conn is None:
+            cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
+            self._conn = cls(self.host, self.port, timeout=self.timeout)
+        headers = {"Authorization": f"Bearer {self.token}"}
+        if body is not None:
+            headers["Content-Type"] = "application/octet-stream"
+        try:
+            self._conn.request(method, self.base + path, body=body, headers=headers)
+            response = self._conn.getresponse()
+            raw = response.read()
+        except (OSError, http.client.HTTPException) as e:
+            self.close()
+            raise HubError(
+                f"hub {self.host}:{self.port} is unreachable: {e}",
+                hint="the station keeps recording; the outbox retries with backoff",
+            ) from e
+        try:
+            doc = json.loads(raw) if raw else {}
+        except ValueError:
+            doc = {}
+        return response.status, doc if isinstance(doc, dict) else {}
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def _message(status: int, doc: dict[str, Any]) -> str:
+    err = doc.get("error")
+    text = err.get("message") if isinstance(err, dict) else None
+    return f"hub answered {status}: {text or 'no message'}"
+
+
+class Pusher:
+    def __init__(
+        self,
+        store: Store,
+        link: HubLinkConfig,
+        token: str,
+        clock: Clock,
+        *,
+        on_error: Callable[[str], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.link = link
+        self.clock = clock
+        self.outbox = Outbox(store)
+        self.client = HubClient(link.url, token, link.timeout_seconds)
+        self.on_error = on_error
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.failures = 0
+        self.last_error: str | None = None
+
+    # -- one cycle -------------------------------------------------------------------
+
+    def cycle(self) -> PushReport:
+        """Send what is owed now; raises :class:`HubError` when the hub cannot take it."""
+        entries = self._entries()
+        blobs = self._blobs()
+        self.outbox.advance()
+        state = self.outbox.state()
+        latest = self.store.log.latest_checkpoint()
+        sent = latest is None or state.acked_size >= latest.size
+        done = sent and not self.outbox.pending_blobs(1)
+        return PushReport(entries, blobs, state.acked_size, done)
+
+    def _entries(self) -> int:
+        appended = 0
+        while not self._stop.is_set():
+            push = self.outbox.next_push(self.link.batch_entries)
+            if push is None:
+                return appended
+            status, doc = self.client.request("POST", "/hub/v1/push", push.to_bytes())
+            now = self.clock.now_ms()
+            if status == 200:
+                self.outbox.acked(int(doc["size"]), now)
+                appended += int(doc.get("appended", 0))
+                self._keep_cosignature(int(doc["size"]), doc.get("cosignature"))
+                continue
+            if status == 409 and "size" in doc:
+                self.outbox.acked(int(doc["size"]), now)  # resume from what the hub holds
+                continue
+            raise HubError(_message(status, doc), status)
+        return appended
+
+    def _keep_cosignature(self, size: int, line: Any) -> None:
+        if not isinstance(line, str) or not line:
+            return
+        try:
+            sigs = parse_cosignature_lines(line.encode())
+            Anchors(self.store.engine, self.store.log).add_cosignatures(
+                size, sigs, self.clock.now_ms()
+            )
+        except PacksealError:
+            pass  # the hub's cosignature is a bonus; the mirror holds the log either way
+
+    def _blobs(self) -> int:
+        sent = 0
+        while not self._stop.is_set():
+            pending = self.outbox.pending_blobs(32)
+            if not pending:
+                return sent
+            for blob in pending:
+                if self._stop.is_set():
+                    return sent
+                status, _ = self.client.request("HEAD", f"/hub/v1/blobs/{blob.sha256}")
+                if status != 200:
+                    data = self.store.blobs.read(blob.sha256)
+                    status, doc = self.client.request("PUT", f"/hub/v1/blobs/{blob.sha256}", data)
+                    if status != 200:
+                        raise HubError(_message(status, doc), status)
+                self.outbox.blob_acked(blob.sha256, self.clock.now_ms())
+                sent += 1
+        return sent
+
+    # -- the thread ------------------------------------------------------------------
+
+    def start(self) -> Pusher:
+        self._thread = threading.Thread(target=self._run, name="packseal-hub-push", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, drain_seconds: float = 0.0) -> None:
+        """Stop; with ``drain_seconds``, first give the outbox that long to empty."""
+        deadline = time.monotonic() + drain_seconds
+        while drain_seconds > 0 and time.monotonic() < deadline and self._thread is not None:
+            try:
+                if self.cycle().done:
+                    break
+            except PacksealError:
+                break
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(self.link.timeout_seconds + 5)
+        self.client.close()
+
+    def _run(self) -> None:
+        delay = self.link.push_interval_seconds
+        while not self._stop.is_set():
+            try:
+                report = self.cycle()
+            except PacksealError as e:
+                self.failures += 1
+                self.last_error = e.message
+                self.outbox.failed(e.message, self.clock.now_ms())
+                if self.on_error is not None:
+                    self.on_error(e.message)
+                delay = min(
+                    self.link.retry_seconds * 2 ** min(self.failures - 1, 30),
+                    self.link.max_retry_seconds,
+                )
+            except Exception as e:
+                self.failures += 1
+                self.last_error = f"{type(e).__name__}: {e}"
+                delay = self.link.max_retry_seconds
+            else:
+                self.failures = 0
+                self.last_error = None
+                delay = 0.0 if not report.done else self.link.push_interval_seconds
+            self._stop.wait(delay)
+
+
+__all__ = ["HubClient", "HubError", "PushReport", "Pusher"]

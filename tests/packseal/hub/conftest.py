@@ -1,0 +1,125 @@
+"""A real hub for tests: PostgreSQL (a private schema), SeaweedFS, the push API on
+127.0.0.1, and stations that record the demo source, certified by one merchant root."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from packseal.app import App
+from packseal.config import parse_config
+from packseal.hub.api import make_hub_api
+from packseal.hub.app import Hub
+from packseal.web.server import ServerThread
+from recorder.clock import SystemClock
+from storage import generate_key_file, load_signer
+from tests.objectstore import ACCESS_KEY, LOCKED_BUCKET, SECRET_KEY, Seaweed
+from tests.recording import SIZE, record_demo
+
+HUB_ENV = {"PACKSEAL_S3_ACCESS_KEY_ID": ACCESS_KEY, "PACKSEAL_S3_SECRET_ACCESS_KEY": SECRET_KEY}
+
+
+@pytest.fixture
+def hub_db(pg_server: str) -> Iterator[str]:
+    schema = f"hub_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(pg_server)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in pg_server else "?"
+    yield f"{pg_server}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def merchant_root(tmp_path: Path) -> Path:
+    path = tmp_path / "merchant" / "root.pem"
+    generate_key_file(path)
+    return path
+
+
+def hub_settings(
+    db_url: str, endpoint: str, root: Path, *, bucket: str = LOCKED_BUCKET
+) -> dict[str, Any]:
+    vkey = load_signer(root, "test").verifier.vkey
+    return {
+        "database_url": db_url,
+        "object_store": {"endpoint": endpoint, "bucket": bucket, "prefix": f"{uuid.uuid4()}/"},
+        "merchant_roots": [vkey],
+    }
+
+
+@dataclass
+class RunningHub:
+    hub: Hub
+    server: ServerThread
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+
+@pytest.fixture
+def start_hub(tmp_path: Path, hub_db: str, seaweed: Seaweed) -> Iterator[Any]:
+    """``start_hub(root_key, endpoint=None)``: a hub trusting that merchant root, serving
+    on a free port (the object store at ``endpoint``, default the session's SeaweedFS)."""
+    running: list[RunningHub] = []
+
+    def start(root: Path, endpoint: str | None = None) -> RunningHub:
+        cfg = parse_config(
+            {
+                "data_dir": str(tmp_path / f"hub{len(running)}"),
+                "merchant": {"name": "Test Shop", "id": "test"},
+                "hub_server": hub_settings(hub_db, endpoint or seaweed.endpoint, root),
+            },
+            base=tmp_path,
+        )
+        hub = Hub(cfg, HUB_ENV, SystemClock())
+        server = ServerThread(make_hub_api(hub)).start()
+        running.append(RunningHub(hub, server))
+        return running[-1]
+
+    yield start
+    for r in running:
+        r.server.stop()
+        r.hub.close()
+
+
+def station_app(data_dir: Path, root: Path, station: str, hub: dict[str, Any] | None = None) -> App:
+    raw: dict[str, Any] = {
+        "data_dir": str(data_dir),
+        "merchant": {"name": "Test Shop", "id": "test"},
+        "station": {"id": station, "camera": dict(SIZE)},
+        "keys": {"root": str(root)},
+    }
+    if hub is not None:
+        raw["hub"] = hub
+    app = App(parse_config(raw, base=data_dir.parent), clock=SystemClock())
+    app.init()
+    return app
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One station's recording (2 demo orders), certified by a root saved beside it."""
+    base = tmp_path_factory.mktemp("recorded")
+    root = base / "root.pem"
+    generate_key_file(root)
+    app = station_app(base / "station", root, "station-01")
+    record_demo(base / "station", orders=2, app=app)
+    app.close()
+    return base
+
+
+def copy_recorded(recorded: Path, dst: Path) -> tuple[Path, Path]:
+    """(data_dir, root key) of a private copy of the recorded station."""
+    shutil.copytree(recorded, dst)
+    return dst / "station", dst / "root.pem"
