@@ -18,6 +18,7 @@ from packseal import (
     _cli_evidence,
     _cli_hub,
     _cli_replay,
+    _cli_share,
     _cli_station,
     _cli_store,
     _cli_web,
@@ -59,6 +60,7 @@ for _module in (
     _cli_hub,
     _cli_audit,
     _cli_replay,
+    _cli_share,
     _cli_web,
     _cli_witness,
 ):

@@ -78,6 +78,13 @@ class WebConfig(_Section):
     max_body_kb: int = Field(64, ge=1, le=1_048_576, description="larger request bodies: 413")
     tls_cert: Path | None = Field(None, description="PEM certificate: serve HTTPS")
     tls_key: Path | None = Field(None, description="PEM private key of tls_cert")
+    public_url: str | None = Field(
+        None,
+        max_length=512,
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        description="the portal as reviewers reach it (share links; the verify page is "
+        "<public_url>/verify); null = http(s)://host:port",
+    )
     trusted_proxies: tuple[str, ...] = Field(
         (),
         max_length=64,

@@ -282,3 +282,20 @@ hub_acked_blobs = Table(
 # Blob names the hub accepts from a station: what its segment entries name.
 Index("ix_segments_log_id_sha256", segments.c.log_id, segments.c.sha256)
 Index("ix_segments_log_id_init", segments.c.log_id, segments.c.init)
+
+# Share links: one clip, anonymous, until expires_ms or revoked_ms. Only the SHA-256 of
+# a link's secret is kept (a 256-bit random token: a fast hash suffices, as for API
+# tokens); every use is a custody event of the clip.
+share_links = Table(
+    "share_links",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("clip_id", String(64), nullable=False),
+    Column("order_id", String(128), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("expires_ms", BigInteger, nullable=False),
+    Column("revoked_ms", BigInteger, nullable=True),
+    Index(None, "clip_id", "id"),
+)

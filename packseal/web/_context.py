@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from packseal.app import App
 from packseal.web._http import WebError
 from packseal.web._media import MediaCache
+from packseal.web.shares import Shares
 from storage.accounts import Accounts
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ class PortalContext:
     session_ms: int
     evidence: Evidence
     audits: AuditJobs
+    shares: Shares
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
     media: MediaCache = field(default_factory=MediaCache)
 

@@ -207,7 +207,9 @@ def clip_page(clip_id: str, request: Request, who: Reader) -> Response:
     record(ctx, request, who, "view", row)
     facts = clip_facts(ctx, row)
     others = [r for r in ctx.app.store.clips_of_order(row.order_id) if r.clip_id != row.clip_id]
-    return page(request, "clip.html", {"f": facts, "others": others})
+    now = ctx.now_ms()
+    shares = [(link, link.state(now)) for link in ctx.shares.links(row.clip_id, limit=20)]
+    return page(request, "clip.html", {"f": facts, "others": others, "shares": shares})
 
 
 @router.api_route("/clips/{clip_id}/video.mp4", methods=["GET", "HEAD"])

@@ -18,12 +18,13 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from packseal.app import App
-from packseal.web import _admin, _api, _pages
+from packseal.web import _admin, _api, _pages, _share_routes
 from packseal.web._audit import AuditJobs
 from packseal.web._context import PortalContext
 from packseal.web._evidence import Evidence
 from packseal.web._http import BodyLimit, SecurityHeaders, install_error_handlers
 from packseal.web._templates import STATIC, make_templates
+from packseal.web.shares import Shares
 from packseal.web.verify_page import page_csp, verify_page
 from storage.accounts import Accounts
 from storage.zones import local_zone
@@ -65,6 +66,7 @@ def create_portal(
         session_ms=round(cfg.web.session_hours * 3_600_000),
         evidence=evidence,
         audits=AuditJobs(accounts, evidence.audit, app.clock.now_ms),
+        shares=Shares(accounts.engine),
     )
 
     @asynccontextmanager
@@ -92,6 +94,7 @@ def create_portal(
     web.include_router(_pages.router)
     web.include_router(_admin.router)
     web.include_router(_api.router)
+    web.include_router(_share_routes.router)
 
     @web.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

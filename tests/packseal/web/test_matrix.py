@@ -14,6 +14,7 @@ import pytest
 from fastapi.routing import iter_route_contexts
 
 from packseal.web._auth import ADMINS, AUDITORS, READERS
+from packseal.web.shares import Shares
 from storage.accounts import Role
 from tests.packseal.web._client import TestClient
 from tests.packseal.web.conftest import Portal, session_for, token_for
@@ -38,6 +39,12 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/healthz"): Row(PUBLIC, OK, 200),
     ("GET", "/trust.json"): Row(PUBLIC, OK, 200),
     ("GET", "/verify"): Row(PUBLIC, OK, 200),
+    # A live share link of portal.clip: anyone holding it, whatever else they send.
+    ("GET", "/s/{secret}"): Row(PUBLIC, OK, 200),
+    ("GET", "/s/{secret}/bundle.zip"): Row(PUBLIC, OK, 200),
+    ("GET", "/s/{secret}/trust.json"): Row(PUBLIC, OK, 200),
+    ("POST", "/clips/{clip_id}/share"): Row(R, OK),  # the new link, shown once
+    ("POST", "/clips/{clip_id}/shares/{link_id}/revoke"): Row(R, frozenset({303, 409})),
     ("GET", "/static"): Row(PUBLIC, OK, 200),
     ("GET", "/"): Row(PUBLIC, frozenset({303}), 303),
     ("GET", "/login"): Row(PUBLIC, OK, 200),
@@ -103,8 +110,16 @@ def test_nothing_can_be_deleted_or_rewritten(portal: Portal) -> None:
     assert not any("delete" in path or "custody" in path for _, path in app_routes(portal))
 
 
-def concrete(path: str, portal: Portal, run_id: int) -> str:
+@dataclass(frozen=True)
+class Shared:
+    secret: str  # a live link of portal.clip (never revoked here)
+    link_id: int  # another link of portal.clip: the revoke row revokes it
+
+
+def concrete(path: str, portal: Portal, run_id: int, shared: Shared | None = None) -> str:
     row = portal.clip
+    if shared is not None:
+        path = path.replace("{secret}", shared.secret).replace("{link_id}", str(shared.link_id))
     return (
         path.replace("{clip_id}", row.clip_id)
         .replace("{order_id}", row.order_id)
@@ -123,6 +138,16 @@ def run_id(portal: Portal) -> int:
 
 
 @pytest.fixture(scope="module")
+def shared(portal: Portal) -> Shared:
+    shares = Shares(portal.accounts.engine)
+    now = portal.app.clock.now_ms()
+    clip = portal.clip
+    secret, _ = shares.create(clip.clip_id, clip.order_id, by="matrix", at_ms=now, days=1)
+    _, other = shares.create(clip.clip_id, clip.order_id, by="matrix", at_ms=now, days=1)
+    return Shared(secret, other.id)
+
+
+@pytest.fixture(scope="module")
 def matrix_client(portal: Portal) -> Iterator[TestClient]:
     with TestClient(portal.web, follow_redirects=False) as c:
         yield c
@@ -136,10 +161,11 @@ def test_matrix(
     caller: str,
     portal: Portal,
     run_id: int,
+    shared: Shared,
     matrix_client: TestClient,
 ) -> None:
     row = MATRIX[(method, path)]
-    url = concrete(path, portal, run_id)
+    url = concrete(path, portal, run_id, shared)
     headers: dict[str, str] = {}
     matrix_client.cookies.clear()
     role: Role | None = None
@@ -187,6 +213,84 @@ def test_session_posts_without_the_csrf_token_are_refused(
         cookie, _ = session_for(portal, "admin")
         matrix_client.cookies.set("packseal_session", cookie)
         for extra in ({}, {"X-CSRF-Token": "x" * 43}):
-            got = matrix_client.request(method, concrete(path, portal, 1), headers=extra)
+            got = matrix_client.request(
+                method, concrete(path, portal, 1, Shared("x", 1)), headers=extra
+            )
             assert got.status_code == 403, (path, got.text[:200])
             assert "CSRF" in got.text
+
+
+# -- share links: one clip, nothing else ------------------------------------------------------
+
+
+def test_expired_revoked_or_altered_share_links_give_nothing(
+    portal: Portal, matrix_client: TestClient
+) -> None:
+    shares = Shares(portal.accounts.engine)
+    clip = portal.clip
+    now = portal.app.clock.now_ms()
+    expired, _ = shares.create(
+        clip.clip_id, clip.order_id, by="matrix", at_ms=now - 3 * 86_400_000, days=1
+    )
+    revoked, link = shares.create(clip.clip_id, clip.order_id, by="matrix", at_ms=now, days=1)
+    shares.revoke(link.id, at_ms=now)
+    live, _ = shares.create(clip.clip_id, clip.order_id, by="matrix", at_ms=now, days=1)
+    altered = live[:-1] + ("A" if live[-1] != "A" else "B")
+    matrix_client.cookies.clear()
+    for secret in (expired, revoked, altered, live + "x", live.upper(), "psl_", "x" * 200):
+        for tail in ("", "/bundle.zip", "/trust.json"):
+            got = matrix_client.get(f"/s/{secret}{tail}")
+            assert got.status_code == 404, (secret, tail, got.status_code)
+            assert "share link is not valid" in got.text or got.status_code == 404
+    assert matrix_client.get(f"/s/{live}").status_code == 200
+
+
+def test_a_share_link_reaches_its_clip_and_nothing_else(
+    portal: Portal, matrix_client: TestClient
+) -> None:
+    import io
+    import json
+    import zipfile
+
+    shares = Shares(portal.accounts.engine)
+    clip, other = portal.rows[-1], portal.rows[0]
+    assert clip.clip_id != other.clip_id
+    secret, _ = shares.create(
+        clip.clip_id, clip.order_id, by="matrix", at_ms=portal.app.clock.now_ms(), days=1
+    )
+    matrix_client.cookies.clear()
+    got = matrix_client.get(f"/s/{secret}/bundle.zip")
+    assert got.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(got.content)) as z:
+        manifest = json.loads(z.read("manifest.json"))
+    assert manifest["clip_id"] == clip.clip_id
+    # The secret is no credential anywhere else: not as a bearer token, not as a cookie,
+    # not with another clip's id or a search in its path or query.
+    for headers in (
+        {"Authorization": f"Bearer {secret}"},
+        {"Cookie": f"packseal_session={secret}"},
+    ):
+        for path in (
+            f"/clips/{other.clip_id}/bundle.zip",
+            f"/clips/{clip.clip_id}/bundle.zip",
+            f"/clips?order={other.order_id}",
+            f"/api/v1/clips/{other.clip_id}/bundle",
+            "/api/v1/clips",
+        ):
+            status = matrix_client.get(path, headers=headers).status_code
+            assert status in (303, 401), (path, headers, status)
+    for path in (
+        f"/s/{secret}/{other.clip_id}/bundle.zip",
+        f"/s/{secret}/clips",
+        f"/s/{secret}/bundle.zip/../../clips/{other.clip_id}/bundle.zip",
+        f"/s/{secret}?clip={other.clip_id}",
+    ):
+        got = matrix_client.get(path)
+        if got.status_code == 200:  # the query is ignored: still the shared clip's page
+            assert path.endswith(f"?clip={other.clip_id}")
+            assert b"packseal" in got.content
+        else:
+            assert got.status_code in (303, 404), (path, got.status_code)
+    events = portal.accounts.custody(clip.clip_id, limit=20)
+    assert any(e.action == "share-bundle" and e.role == "anonymous" for e in events)
+    assert not any(e.action.startswith("share") for e in portal.accounts.custody(other.clip_id))
