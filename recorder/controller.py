@@ -18,6 +18,7 @@ States: IDLE, or OPEN with one order. Transitions (``t`` is the event's time)::
     OPEN(X) --source lost / encoder died--> close X (status interrupted)
     OPEN(X) --shutdown-->              close X "shutdown"
     IDLE  --tracking / stop / cancel--> alarm (nothing is open); other codes are ignored
+    any   --ack code-->                 alarms acknowledged (recorded in X's scans if open)
 """
 
 from __future__ import annotations
@@ -114,7 +115,12 @@ class Alarm:
     message: str
 
 
-Action = ClipOpened | ClipUpdated | ClipClosed | Alarm
+@dataclass(frozen=True, slots=True)
+class AlarmsAcknowledged:
+    t: int
+
+
+Action = ClipOpened | ClipUpdated | ClipClosed | Alarm | AlarmsAcknowledged
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +130,7 @@ class ControllerSettings:
     motion_threshold: float
     stop_code: str = "PACKSEAL-STOP"
     cancel_code: str = "PACKSEAL-CANCEL"
+    ack_code: str = "PACKSEAL-ACK"
 
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -179,6 +186,10 @@ class Controller:
 
     def _scan(self, scan: Scan) -> list[Action]:
         s = self.settings
+        if scan.kind == "control" and scan.text == s.ack_code:
+            if self.current is not None:
+                self._record(scan)
+            return [AlarmsAcknowledged(scan.t)]
         if scan.kind == "control" and scan.text in (s.stop_code, s.cancel_code):
             if self.current is None:
                 return [Alarm(scan.t, "no-open-clip", f"{scan.text} scanned, but no clip is open")]

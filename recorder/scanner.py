@@ -270,10 +270,20 @@ class Classifier:
     """
 
     def __init__(self, settings: ScanSettings) -> None:
-        self._control = frozenset((settings.stop_code, settings.cancel_code))
+        self._control = frozenset((settings.stop_code, settings.cancel_code, settings.ack_code))
         self._products = frozenset(settings.product_symbologies)
         self._tracking = tuple(re.compile(p) for p in settings.tracking_patterns)
         self._order = re.compile(settings.order_pattern)
+
+    def why_other(self, text: str, symbology: str) -> str:
+        """Why ``text`` is neither an order nor a waybill (for a code classified ``other``)."""
+        if symbology in self._products:
+            return f"a product barcode ({symbology}), not an order or a waybill"
+        if not is_plain(text):
+            return "it holds control, invisible or separator characters"
+        if symbology == "keyboard" and is_gtin(text):
+            return "a product barcode (EAN/UPC digits), not an order or a waybill"
+        return "it matches neither the order pattern nor a waybill pattern"
 
     def classify(self, text: str, symbology: str) -> Kind:
         if text in self._control:

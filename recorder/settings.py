@@ -50,6 +50,9 @@ class ScanSettings(_Settings):
     product_symbologies: tuple[str, ...] = ("EAN-13", "EAN-8", "UPC-A", "UPC-E")
     stop_code: str = "PACKSEAL-STOP"
     cancel_code: str = "PACKSEAL-CANCEL"
+    ack_code: str = Field(
+        "PACKSEAL-ACK", description="acknowledges the station's alarms (a packer has no mouse)"
+    )
     gun: GunSettings = GunSettings()
 
     @field_validator("order_pattern", "tracking_patterns")

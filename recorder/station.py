@@ -30,6 +30,7 @@ from recorder.anchor import Anchorer
 from recorder.clock import Clock
 from recorder.controller import (
     Alarm,
+    AlarmsAcknowledged,
     ClipClosed,
     ClipOpened,
     ClipUpdated,
@@ -52,7 +53,7 @@ from recorder.sealer import ClipPlan, Sealer, select_segments
 from recorder.settings import StationSettings
 from recorder.sources import Frame, FrameSource
 from recorder.state import StationState
-from recorder.status import ClipSummary, Counters, StationStatus, run_stats
+from recorder.status import ClipSummary, Counters, StationAlarmKind, StationStatus, run_stats
 from storage import DiskFullError, Ed25519Signer, Store
 from storage.entries import Clip, Scan, Segment, Video
 from storage.zones import local_zone
@@ -112,6 +113,7 @@ class Station:
                 motion_threshold=clips.motion_threshold,
                 stop_code=settings.scan.stop_code,
                 cancel_code=settings.scan.cancel_code,
+                ack_code=settings.scan.ack_code,
             ),
             sealed_before=self._sealed_before,
         )
@@ -133,7 +135,7 @@ class Station:
         self._state = StationState()
         self._counters = Counters()
         self._recent: deque[ClipSummary] = deque(maxlen=10)
-        self._alarms: deque[str] = deque(maxlen=5)
+        self._alarms: deque[tuple[StationAlarmKind, str]] = deque(maxlen=5)
         self._last_scan: Scan | None = None
         self._last_frame_t: int | None = None
         self._first_frame_t: int | None = None
@@ -211,7 +213,8 @@ class Station:
         with self._lock:
             clip = self.controller.current
             c = self._counters
-            alarms = tuple(self._alarms)
+            alarms = tuple(message for _, message in self._alarms)
+            alarm_kinds = tuple(kind for kind, _ in self._alarms)
             fps = 0.0
             if len(self._fps_window) > 1:
                 span = self._fps_window[-1] - self._fps_window[0]
@@ -233,6 +236,7 @@ class Station:
                 clip_started=clip.started if clip else None,
                 tracking_ids=clip.tracking_ids if clip else (),
                 alarms=alarms,
+                alarm_kinds=alarm_kinds,
                 last_scan=self._last_scan,
                 recent=tuple(reversed(self._recent)),
                 frames_captured=c.captured,
@@ -457,7 +461,7 @@ class Station:
                 if self.anchorer is not None:
                     self.anchorer.poll()
             except DiskFullError as e:
-                self._raise_alarm(f"disk full: {e.message}")
+                self._raise_alarm("disk-full", f"disk full: {e.message}")
                 self._fatal = e
                 self._stop.set()
                 self._drain_after_fatal(threads)
@@ -503,6 +507,9 @@ class Station:
         if isinstance(action, ClipOpened):
             clip = action.clip
             self._open_run = self._current_run
+            # A new order is the packer moving on: the last one's alarms are history now
+            # (counted, and in that clip's scans), not a banner over this one.
+            self.clear_alarms()
             with self._lock:
                 self._counters.clips_opened += 1
                 if self.realtime:
@@ -535,12 +542,14 @@ class Station:
             self._state.pending = list(self._pending)
             self._state.save(self.state_path)
         elif isinstance(action, Alarm):
-            self._raise_alarm(action.message)
+            self._raise_alarm(action.kind, action.message)
+        elif isinstance(action, AlarmsAcknowledged):
+            self.clear_alarms()
 
-    def _raise_alarm(self, message: str) -> None:
+    def _raise_alarm(self, kind: StationAlarmKind, message: str) -> None:
         with self._lock:
             self._counters.alarms += 1
-            self._alarms.append(message)
+            self._alarms.append((kind, message))
         self._overlay_state = replace(self._overlay_state, alarm=message[:60])
 
     def _plan(self, closed: ClipClosed, run: str | None) -> ClipPlan:
@@ -658,7 +667,9 @@ class Station:
                     f"order {plan.closed.clip.order_id}: no footage was sealed for clip {clip_id}",
                 )
                 self._update_recent(clip_id, state="lost")
-                self._raise_alarm(f"order {plan.closed.clip.order_id}: no footage sealed")
+                self._raise_alarm(
+                    "no-footage", f"order {plan.closed.clip.order_id}: no footage sealed"
+                )
                 continue
             entry: Clip = self.sealer.seal_clip(plan, chosen, self.video)
             with self._lock:
@@ -674,6 +685,7 @@ class Station:
                 state=entry.status,
                 tracking_ids=entry.tracking_ids,
                 repeat_of=entry.repeat_of,
+                footage_ms=entry.end_ms - entry.start_ms,
             )
         if len(still) != len(self._pending):
             self._pending = still

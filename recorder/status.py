@@ -15,7 +15,12 @@ from typing import Literal
 from recorder.scanner import ScanStats
 from storage.entries import Scan
 
-__all__ = ["ClipSummary", "Counters", "StationStatus", "run_stats"]
+__all__ = ["ClipSummary", "Counters", "StationAlarmKind", "StationStatus", "run_stats"]
+
+# The controller's alarms and the station's own (disk full, a clip with no footage).
+StationAlarmKind = Literal[
+    "duplicate-order", "no-open-clip", "source-lost", "encoder-died", "disk-full", "no-footage"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +33,7 @@ class ClipSummary:
     end_reason: str | None = None
     tracking_ids: tuple[str, ...] = ()
     repeat_of: str | None = None
+    footage_ms: int | None = None  # once sealed: the clip's footage, as the store has it
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +44,7 @@ class StationStatus:
     clip_started: int | None
     tracking_ids: tuple[str, ...]
     alarms: tuple[str, ...]
+    alarm_kinds: tuple[StationAlarmKind, ...]  # one per alarm: what it is about
     last_scan: Scan | None
     recent: tuple[ClipSummary, ...]
     frames_captured: int

@@ -36,11 +36,12 @@ from pydantic import BaseModel, Field
 from packseal.config import Config
 from packseal.web._http import BodyLimit, SecurityHeaders, WebError, install_error_handlers
 from packseal.web._preview import PreviewCache
-from packseal.web._templates import STATIC, make_templates, size
+from packseal.web._templates import STATIC, duration, make_templates, size
 from packseal.web.server import is_loopback
 from recorder.station import Station
-from recorder.status import StationStatus
+from recorder.status import StationAlarmKind, StationStatus
 from storage.accounts import same_secret
+from storage.entries import Scan
 from storage.zones import local_zone
 
 STATION_COOKIE = "packseal_station"
@@ -142,6 +143,25 @@ def page(request: Request, token: Annotated[str | None, Query(max_length=256)] =
     )
 
 
+# What the packer should do about each alarm, in words for the banner ({ack}, {stop} and
+# {cancel} are the configured control codes).
+ADVICE: dict[StationAlarmKind, str] = {
+    "duplicate-order": "If this order really is packed again, carry on; if not, scan "
+    "{cancel}. Scan {ack} to dismiss.",
+    "no-open-clip": "Scan the order barcode first, then the waybill. Scan {ack} to dismiss.",
+    "source-lost": "Check the camera's cable and power; recording resumes when it is back. "
+    "Scan {ack} to dismiss.",
+    "encoder-died": "Recording has stopped: call the supervisor to restart the station.",
+    "disk-full": "Recording has stopped: the disk is full. Call the supervisor.",
+    "no-footage": "That order has no video: pack it again on camera. Scan {ack} to dismiss.",
+}
+
+
+def advice(s: StationScreen, kind: StationAlarmKind) -> str:
+    scan = s.config.station.scan
+    return ADVICE[kind].format(ack=scan.ack_code, stop=scan.stop_code, cancel=scan.cancel_code)
+
+
 def _elapsed(st: StationStatus) -> int | None:
     if st.clip_started is None:
         return None
@@ -168,7 +188,13 @@ def status_json(s: StationScreen) -> dict[str, Any]:
         "tracking_ids": list(st.tracking_ids),
         "elapsed_ms": _elapsed(st),
         "alarms": list(st.alarms),
+        "advice": advice(s, st.alarm_kinds[-1]) if st.alarm_kinds else None,
         "alarm_count": st.alarm_count,
+        "codes": {
+            "ack": s.config.station.scan.ack_code,
+            "stop": s.config.station.scan.stop_code,
+            "cancel": s.config.station.scan.cancel_code,
+        },
         "warnings": warnings,
         "failure": s.failure,
         "clips_opened": st.clips_opened,
@@ -188,6 +214,10 @@ def status_json(s: StationScreen) -> dict[str, Any]:
                 "state": c.state,
                 "started": clock(c.started),
                 "duration_ms": None if c.ended is None else c.ended - c.started,
+                # the sealed footage, formatted as the portal shows it (and as long as the
+                # CLI's `clips` says): pre- and post-roll included
+                "footage_ms": c.footage_ms,
+                "duration": None if c.footage_ms is None else duration(c.footage_ms),
                 "end_reason": c.end_reason,
                 "tracking_ids": list(c.tracking_ids),
                 "repeat_of": c.repeat_of,
@@ -234,8 +264,47 @@ class ScanIn(BaseModel):
     code: str = Field(min_length=1, max_length=512, description="what the scanner typed")
 
 
+def effect(s: StationScreen, scan: Scan, st: StationStatus) -> tuple[bool, str]:
+    """What a scan does to the station as it is now: (acted on, in words for the packer).
+
+    The controller decides; this predicts it from the same state so the page can say at
+    once why a code was ignored instead of leaving the packer to guess.
+    """
+    codes = s.config.station.scan
+    order = st.order_id
+    if scan.kind == "control":
+        if scan.text == codes.ack_code:
+            return True, "alarms acknowledged" if st.alarms else "nothing to acknowledge"
+        what = "stop" if scan.text == codes.stop_code else "cancel"
+        if order is None:
+            return False, f"no clip is open to {what}"
+        return True, f"{'stops' if what == 'stop' else 'cancels'} the clip of order {order}"
+    if scan.kind == "order":
+        if order == scan.text:
+            return True, f"order {order} scanned again: its clip is closed"
+        if order is not None:
+            return True, f"closes order {order}, opens a clip for order {scan.text}"
+        return True, f"opens a clip for order {scan.text}"
+    if scan.kind == "tracking":
+        if order is None:
+            return False, "no order is open: scan the order barcode first"
+        return True, f"waybill of order {order}"
+    why = s.station.classifier.why_other(scan.text, scan.symbology)
+    if order is None:
+        return False, f"not an order or a waybill: {why}"
+    return True, f"kept in order {order}'s clip, but not an order or a waybill: {why}"
+
+
 @router.post("/api/scan")
 def scan(body: ScanIn, s: Guarded) -> dict[str, Any]:
+    st = s.station.status()
+    if st.state == "stopped" or s.failure is not None:
+        return {
+            "accepted": False,
+            "text": body.code[:256],
+            "kind": None,
+            "effect": "the station is not recording: nothing was scanned",
+        }
     done = s.station.submit(body.code, "web")
     if done is None:
         raise WebError(
@@ -243,7 +312,8 @@ def scan(body: ScanIn, s: Guarded) -> dict[str, Any]:
             "the scanned code is empty or too long",
             hint="scan the barcode again; codes are at most 256 characters",
         )
-    return {"accepted": True, "text": done.text, "kind": done.kind}
+    accepted, said = effect(s, done, st)
+    return {"accepted": accepted, "text": done.text, "kind": done.kind, "effect": said}
 
 
 def _control(s: StationScreen, code: str, what: str) -> dict[str, Any]:

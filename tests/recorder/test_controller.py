@@ -53,6 +53,7 @@ EVENTS: dict[str, Event] = {
     "product": scan("4006381333931", "other"),
     "stop": scan("PACKSEAL-STOP", "control"),
     "cancel": scan("PACKSEAL-CANCEL", "control"),
+    "ack": scan("PACKSEAL-ACK", "control"),
     "motion": Motion(T + 10_000, 9.0),
     "tick quiet": Tick(T + 10_000),
     "tick idle": Tick(T + 60_000),
@@ -69,6 +70,7 @@ TABLE = {
     ("idle", "product"): ("idle", [], None),
     ("idle", "stop"): ("idle", ["Alarm"], None),
     ("idle", "cancel"): ("idle", ["Alarm"], None),
+    ("idle", "ack"): ("idle", ["AlarmsAcknowledged"], None),
     ("idle", "motion"): ("idle", [], None),
     ("idle", "tick quiet"): ("idle", [], None),
     ("idle", "tick idle"): ("idle", [], None),
@@ -82,6 +84,7 @@ TABLE = {
     ("open", "product"): ("open", ["ClipUpdated"], None),
     ("open", "stop"): ("idle", ["ClipClosed"], ("stop", "sealed")),
     ("open", "cancel"): ("idle", ["ClipClosed"], ("cancel", "cancelled")),
+    ("open", "ack"): ("open", ["AlarmsAcknowledged"], None),  # the clip keeps on
     ("open", "motion"): ("open", [], None),
     ("open", "tick quiet"): ("open", [], None),
     ("open", "tick idle"): ("idle", ["ClipClosed"], ("idle", "sealed")),
@@ -107,6 +110,13 @@ def test_transition(state: str, event: str) -> None:
     if closed:
         assert (closes[0].end_reason, closes[0].status) == closed
         assert closes[0].clip.order_id == "SO-0001"
+
+
+def test_an_ack_scan_is_kept_in_the_open_clip() -> None:
+    c = controller("open")
+    c.handle(EVENTS["ack"])
+    assert c.current is not None
+    assert [s.text for s in c.current.scans] == ["SO-0001", "PACKSEAL-ACK"]
 
 
 def test_tracking_and_scans_are_attached() -> None:

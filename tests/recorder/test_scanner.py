@@ -85,6 +85,21 @@ ANYTHING = ScanSettings(order_pattern=r".+", tracking_patterns=(r"TRK.+",))
 
 
 @pytest.mark.parametrize(
+    ("text", "symbology", "why"),
+    [
+        ("4006381333931", "EAN-13", "a product barcode (EAN-13)"),
+        ("4006381333931", "keyboard", "a product barcode (EAN/UPC digits)"),
+        ("SO\u2029-1", "QRCode", "control, invisible or separator"),
+        ("hello world", "QRCode", "neither the order pattern nor a waybill pattern"),
+    ],
+)
+def test_why_a_code_is_neither_order_nor_waybill(text: str, symbology: str, why: str) -> None:
+    classifier = Classifier(ScanSettings())
+    assert classifier.classify(text, symbology) == "other"
+    assert why in classifier.why_other(text, symbology)
+
+
+@pytest.mark.parametrize(
     ("settings", "text", "symbology", "kind"),
     [
         (ScanSettings(), "SO-2026-815961", "Code128", "order"),
@@ -96,6 +111,8 @@ ANYTHING = ScanSettings(order_pattern=r".+", tracking_patterns=(r"TRK.+",))
         (ScanSettings(), "TRK-935740467705", "Code128", "tracking"),
         (ScanSettings(), "PACKSEAL-STOP", "QRCode", "control"),
         (ScanSettings(), "PACKSEAL-CANCEL", "Code128", "control"),
+        (ScanSettings(), "PACKSEAL-ACK", "keyboard", "control"),
+        (ScanSettings(ack_code="OK-ALARM"), "OK-ALARM", "QRCode", "control"),
         (ScanSettings(), "PACKSEAL-STOP", "EAN-13", "control"),
         (ScanSettings(), "packseal-stop", "Code128", "order"),  # control codes are exact
         (ScanSettings(), "PACKSEAL-STOP ", "Code128", "other"),

@@ -197,7 +197,9 @@ def test_camera_lost_and_back(tmp_path: Path) -> None:
     # recording resumed by itself: later orders were sealed normally
     assert [c.status for c in clips[1:]] == ["sealed", "sealed"]
     assert len({s.run for s in entries if isinstance(s, Segment)}) == 2
-    assert any("camera lost" in a for a in station.status().alarms)
+    # the alarm was raised, then cleared when the next order started (the packer moved on)
+    assert station.status().alarm_count >= 1
+    assert not any("camera lost" in a for a in station.status().alarms)
     app.store.log.verify([app.station_signer.verifier])
 
 

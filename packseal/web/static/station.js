@@ -9,7 +9,7 @@
   const submitAfter = parseInt(document.body.dataset.submitAfterMs, 10) || 120;
   const HEADERS = { "X-Packseal-Station": "1", Accept: "application/json" };
   // What tests (and curious people in the console) can read back.
-  const probe = (window.packsealStation = { frames: 0, sounds: [], submitted: [], fps: 0 });
+  const probe = (window.packsealStation = { frames: 0, sounds: [], submitted: [], effects: [], sealed: [], fps: 0 });
 
   // -- sounds: made with WebAudio, no files --------------------------------------------
   let audio = null;
@@ -48,10 +48,14 @@
   function showSoundState() {
     const chip = $("sound-chip");
     const on = audio && audio.state === "running";
-    chip.textContent = on ? "sound on" : "sound off · click to enable";
+    // Browsers keep a page silent until it is used; the first scan or click turns sound
+    // on, and it stays on: a packer never has to find a setting.
+    chip.textContent = on ? "sound on" : "sound on at the first scan";
     chip.className = "chip " + (on ? "chip-on" : "chip-muted");
   }
-  document.addEventListener("click", () => { unlockAudio(); setTimeout(showSoundState, 50); });
+  for (const kind of ["click", "pointerdown", "touchstart"]) {
+    document.addEventListener(kind, () => { unlockAudio(); setTimeout(showSoundState, 50); });
+  }
 
   // -- talking to the station -------------------------------------------------------------
   async function post(path, body) {
@@ -72,10 +76,35 @@
   // -- scanner-gun input ------------------------------------------------------------------
   let typed = "";
   let timer = null;
+  let heldUntil = 0; // a code just typed stays in the box this long before the prompt returns
+  let prompt = "Connecting…";
   const typedBox = $("typed");
   function showTyped(text, typing) {
     typedBox.textContent = text;
     typedBox.classList.toggle("typing", typing);
+    typedBox.classList.remove("prompt");
+    heldUntil = performance.now() + 3000;
+  }
+  function showPrompt() {
+    if (typed || performance.now() < heldUntil) return;
+    typedBox.textContent = prompt;
+    typedBox.classList.remove("typing");
+    typedBox.classList.add("prompt");
+  }
+  function lastScan(ok, kindText, text, said) {
+    const box = $("last-scan");
+    box.innerHTML = "";
+    box.className = "last-scan " + (ok ? "took" : "ignored");
+    const tag = document.createElement("span");
+    tag.className = "kind kind-" + (ok ? kindText : "ignored");
+    tag.textContent = ok ? kindText : "ignored";
+    const what = document.createElement("span");
+    what.className = "code";
+    what.textContent = text;
+    const why = document.createElement("div");
+    why.className = "effect";
+    why.textContent = said;
+    box.append(tag, " ", what, why);
   }
   async function submit() {
     clearTimeout(timer);
@@ -86,18 +115,17 @@
     probe.submitted.push(code);
     try {
       const done = await post("/api/scan", { code });
-      $("last-scan").innerHTML = "";
-      const kind = document.createElement("span");
-      kind.className = "kind kind-" + done.kind;
-      kind.textContent = done.kind;
-      $("last-scan").append("sent ", kind, " " + done.text);
+      probe.effects.push(done);
+      lastScan(done.accepted, done.kind, done.text, done.effect);
+      if (!done.accepted) play("error");
     } catch (e) {
       play("error");
-      $("last-scan").textContent = "not accepted: " + e.message;
+      lastScan(false, null, code, e.message);
     }
   }
   document.addEventListener("keydown", (event) => {
     unlockAudio();
+    setTimeout(showSoundState, 50);
     if (event.ctrlKey || event.altKey || event.metaKey) return;
     if (event.key === "Enter" || event.key === "Tab") {
       event.preventDefault();
@@ -115,7 +143,7 @@
   // -- buttons ----------------------------------------------------------------------------
   function action(id, path) {
     $(id).addEventListener("click", async () => {
-      try { await post(path); } catch (e) { play("error"); $("last-scan").textContent = e.message; }
+      try { await post(path); } catch (e) { play("error"); lastScan(false, null, "", e.message); }
       refresh();
     });
   }
@@ -132,15 +160,22 @@
   function banner(st) {
     const b = $("banner");
     let cls = "state-idle", word = "IDLE", order = "", elapsed = "", detail = "Scan an order to start recording";
+    let advice = "";
+    prompt = "Ready — scan an order";
     const problem = st.failure || (st.alarms.length ? st.alarms[st.alarms.length - 1] : null);
     if (st.state === "starting") {
       cls = "state-starting"; word = "STARTING"; detail = "Opening the camera…";
+      prompt = "Starting — wait for the picture";
     } else if (st.failure || st.state === "stopped") {
       cls = st.failure ? "state-alarm" : "state-stopped";
       word = "RECORDING STOPPED";
       detail = st.failure || "The station has stopped; restart it to record";
+      advice = "Nothing is being recorded. Call the supervisor to restart the station.";
+      prompt = "Not recording — scans are ignored";
     } else if (problem) {
       cls = "state-alarm"; word = "ALARM"; detail = problem;
+      advice = st.advice || "";
+      prompt = `Scan ${st.codes.ack} to dismiss the alarm`;
       if (st.order_id) { order = st.order_id; elapsed = mmss(st.elapsed_ms || 0); }
     } else if (st.order_id) {
       cls = "state-recording"; word = "RECORDING"; order = st.order_id;
@@ -148,12 +183,17 @@
       detail = st.tracking_ids.length
         ? `Waybill ${st.tracking_ids.join(", ")} · scan the next order when done`
         : "Pack the order, then scan the waybill";
+      prompt = `Recording ${st.order_id} — scan the waybill, then the next order`;
     }
     b.className = "banner " + cls;
     $("banner-state").textContent = word;
     $("banner-order").textContent = order;
     $("banner-elapsed").textContent = elapsed;
     $("banner-detail").textContent = detail;
+    $("banner-advice").textContent = advice;
+    $("banner-advice").hidden = !advice;
+    showPrompt();
+    live(st);
     $("stop").disabled = !st.order_id;
     $("cancel").disabled = !st.order_id;
   }
@@ -185,7 +225,14 @@
       const o = document.createElement("span"); o.className = "o"; o.textContent = c.order_id;
       o.title = c.tracking_ids.join(", ");
       const p = document.createElement("span"); p.className = "pill pill-" + c.state;
-      p.textContent = c.state + (c.duration_ms != null ? " · " + mmss(c.duration_ms) : "");
+      // Sealed: the footage's length as the portal and `packseal clips` give it (with
+      // pre- and post-roll); before that, the time since the order was scanned.
+      const length = c.duration || (c.duration_ms != null ? mmss(c.duration_ms) : "");
+      p.textContent = c.state;
+      if (length) {
+        const d = document.createElement("span"); d.className = "len"; d.textContent = " · " + length;
+        p.append(d);
+      }
       li.append(t, o, p);
       list.append(li);
     }
@@ -196,21 +243,60 @@
     disk.textContent = st.warnings.length ? st.warnings[0] : "";
     disk.className = st.warnings.length ? "warn" : "";
   }
+  // -- the sealed moment: big, green, with its chord, for each clip that is sealed -------
+  const sealedIds = new Set();
+  let sealedTimer = null;
+  function sealedMoment(st) {
+    const fresh = st.recent.filter((c) => c.state === "sealed" && !sealedIds.has(c.clip_id));
+    for (const c of st.recent) if (c.state === "sealed") sealedIds.add(c.clip_id);
+    if (!seen || !fresh.length) return;
+    const c = fresh[0]; // newest first
+    probe.sealed.push(c.order_id);
+    $("sealed-order").textContent = c.order_id;
+    $("sealed-detail").textContent = [c.duration, c.tracking_ids.join(", ")].filter(Boolean).join(" · ");
+    const box = $("sealed");
+    box.hidden = false;
+    clearTimeout(sealedTimer);
+    sealedTimer = setTimeout(() => { box.hidden = true; }, 3500);
+    play("sealed");
+  }
   function sounds(st) {
     if (seen) {
       if (st.clips_opened > seen.clips_opened) play("start");
-      if (st.clips_sealed > seen.clips_sealed) play("sealed");
       if (st.alarm_count > seen.alarm_count || (st.failure && !seen.failure)) play("error");
     }
-    seen = st;
+  }
+  // -- the LIVE chip says LIVE only while pictures arrive from a recording station ------
+  let lastFrameAt = 0;
+  let connected = false;
+  let stationState = "starting";
+  function live(st) {
+    if (st) stationState = st.failure ? "stopped" : st.state;
+    const chip = $("live-chip");
+    const fresh = performance.now() - lastFrameAt < 3000;
+    let word = "LIVE", on = true;
+    if (!connected) { word = "NO CONNECTION"; on = false; }
+    else if (stationState === "stopped") { word = "STOPPED"; on = false; }
+    else if (!fresh) { word = "NO PICTURE"; on = false; }
+    $("live-word").textContent = word;
+    chip.className = "live-chip " + (on ? "live-on" : "live-off");
+    $("preview").classList.toggle("stale", !on);
+    if (!on) $("preview-fps").textContent = "";
   }
   async function refresh() {
     try {
       const response = await fetch("/api/status", { headers: HEADERS, credentials: "same-origin" });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const st = await response.json();
-      banner(st); alarms(st); recent(st); footer(st); sounds(st); showSoundState();
+      connected = true;
+      banner(st); alarms(st); recent(st); footer(st); sounds(st); sealedMoment(st);
+      seen = st;
+      showSoundState();
     } catch (e) {
+      connected = false;
+      live(null);
+      prompt = "No connection — scans are not taken";
+      showPrompt();
       $("banner").className = "banner state-stopped";
       $("banner-state").textContent = "NO CONNECTION";
       $("banner-order").textContent = "";
@@ -237,10 +323,12 @@
         shown = url;
         probe.frames += 1;
         const now = performance.now();
+        lastFrameAt = now;
         stamps.push(now);
         while (stamps.length && now - stamps[0] > 2000) stamps.shift();
         probe.fps = stamps.length / 2;
-        $("preview-fps").textContent = `${probe.fps.toFixed(0)} fps`;
+        live(null);
+        if (stationState !== "stopped") $("preview-fps").textContent = `${probe.fps.toFixed(0)} fps`;
       } else {
         await new Promise((r) => setTimeout(r, 500));
       }
@@ -251,4 +339,5 @@
   }
   frameLoop();
   showSoundState();
+  setInterval(() => { live(null); showPrompt(); }, 500);
 })();

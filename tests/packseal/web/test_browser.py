@@ -82,6 +82,11 @@ def test_station_screen_typed_scan_starts_a_clip(
             expect(page.locator("#banner-state")).to_have_text("RECORDING")
             expect(page.locator("#recent li").first).to_contain_text("WEB-ORDER-777777")
             page.wait_for_function("() => window.packsealStation.sounds.includes('start')")
+            # the scanner box says what is going on, never "Ready" while recording
+            expect(page.locator("#typed")).to_contain_text(
+                "Recording WEB-ORDER-777777", timeout=5000
+            )
+            expect(page.locator("#live-word")).to_have_text("LIVE")
             shot(page, "station-2-recording")
 
             # A gun without an Enter suffix: the code is sent after a short pause.
@@ -89,23 +94,56 @@ def test_station_screen_typed_scan_starts_a_clip(
             expect(page.locator("#banner-detail")).to_contain_text("TRK-GUN-00042", timeout=5000)
             shot(page, "station-3-waybill")
 
+            # Sealing: the whole screen says SEALED ✓ with the order, and its chord plays.
             page.click("#stop")
             expect(page.locator("#banner-state")).to_have_text("IDLE", timeout=5000)
-            page.wait_for_function(
-                "() => window.packsealStation.sounds.includes('sealed')", timeout=20_000
-            )
-            expect(page.locator("#recent li").first).to_contain_text("sealed")
+            sealed = page.locator("#sealed")
+            expect(sealed).to_be_visible(timeout=20_000)
+            expect(sealed).to_contain_text("SEALED ✓")
+            expect(page.locator("#sealed-order")).to_have_text("WEB-ORDER-777777")
+            assert page.evaluate("window.packsealStation.sounds").count("sealed") == 1
             shot(page, "station-4-sealed")
+            expect(sealed).to_be_hidden(timeout=6000)
+            expect(page.locator("#recent li").first).to_contain_text("sealed")
+            expect(page.locator("#typed")).to_contain_text("Ready — scan an order")
 
-            # An alarm: a waybill with no order open.
+            # An alarm: a waybill with no order open. It says what to do, and a scan of the
+            # ack code (the packer has no mouse) dismisses it.
             page.keyboard.type("TRK-LONELY-0001")
             page.keyboard.press("Enter")
             expect(banner).to_have_class(re.compile(r"state-alarm"), timeout=5000)
             expect(page.locator("#banner-detail")).to_contain_text("no order is open")
+            expect(page.locator("#banner-advice")).to_contain_text("Scan PACKSEAL-ACK to dismiss")
+            expect(page.locator("#last-scan")).to_contain_text("ignored")
+            expect(page.locator("#last-scan")).to_contain_text("scan the order barcode first")
             page.wait_for_function("() => window.packsealStation.sounds.includes('error')")
+            expect(page.locator("#typed")).to_contain_text("Scan PACKSEAL-ACK", timeout=5000)
             shot(page, "station-5-alarm")
+            page.keyboard.type("PACKSEAL-ACK")
+            page.keyboard.press("Enter")
+            expect(banner).to_have_class(re.compile(r"state-idle"), timeout=5000)
+
+            # the button still works, and the next order clears an alarm by itself
+            page.keyboard.type("TRK-LONELY-0002")
+            page.keyboard.press("Enter")
+            expect(banner).to_have_class(re.compile(r"state-alarm"), timeout=5000)
             page.click("#clear-alarms")
             expect(banner).to_have_class(re.compile(r"state-idle"), timeout=5000)
+
+            # rejected input is shown as ignored, with the reason
+            page.keyboard.type("hello world")
+            page.keyboard.press("Enter")
+            expect(page.locator("#last-scan .kind")).to_have_text("ignored", timeout=5000)
+            expect(page.locator("#last-scan")).to_contain_text("neither the order pattern")
+            shot(page, "station-6-ignored")
+
+            # A stopped station: no LIVE, no Ready.
+            station.stop()
+            expect(page.locator("#banner-state")).to_have_text("RECORDING STOPPED", timeout=30_000)
+            expect(page.locator("#live-word")).to_have_text("STOPPED", timeout=5000)
+            expect(page.locator("#typed")).to_contain_text("Not recording", timeout=5000)
+            assert "LIVE" not in page.locator(".preview").inner_text()
+            shot(page, "station-7-stopped")
             assert errors == []
             page.close()
 

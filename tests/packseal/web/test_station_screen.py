@@ -91,7 +91,12 @@ def test_preview_is_a_fresh_jpeg_with_long_polling(local: TestClient) -> None:
 def test_a_typed_order_opens_a_clip_and_stop_seals_it(local: TestClient, screens: Screens) -> None:
     done = local.post("/api/scan", json={"code": "WEB-ORDER-000001"}, headers=POST)
     assert done.status_code == 200
-    assert done.json() == {"accepted": True, "text": "WEB-ORDER-000001", "kind": "order"}
+    assert done.json() == {
+        "accepted": True,
+        "text": "WEB-ORDER-000001",
+        "kind": "order",
+        "effect": "opens a clip for order WEB-ORDER-000001",
+    }
     wait_for(lambda: status(local)["order_id"] == "WEB-ORDER-000001")
     st = status(local)
     assert st["state"] == "recording"
@@ -130,6 +135,108 @@ def test_cancel_and_alarms(local: TestClient, screens: Screens) -> None:
     assert status(local)["order_id"] == "WEB-ORDER-000002"
     local.post("/api/stop", headers=POST)
     local.post("/api/alarms/clear", headers=POST)
+
+
+def scan(client: TestClient, code: str) -> dict[str, object]:
+    done = client.post("/api/scan", json={"code": code}, headers=POST)
+    assert done.status_code == 200, done.text
+    answer: dict[str, object] = done.json()
+    return answer
+
+
+def test_an_alarm_says_what_to_do_and_a_scan_acknowledges_it(local: TestClient) -> None:
+    lonely = scan(local, "TRK-LONELY-000001")
+    assert lonely["accepted"] is False
+    assert lonely["effect"] == "no order is open: scan the order barcode first"
+    wait_for(lambda: status(local)["state"] == "alarm")
+    st = status(local)
+    assert (
+        st["advice"]
+        == "Scan the order barcode first, then the waybill. Scan PACKSEAL-ACK to dismiss."
+    )
+    assert st["codes"] == {
+        "ack": "PACKSEAL-ACK",
+        "stop": "PACKSEAL-STOP",
+        "cancel": "PACKSEAL-CANCEL",
+    }
+    # the packer's hands hold a scanner, not a mouse: the ack code clears it
+    ack = scan(local, "PACKSEAL-ACK")
+    assert (ack["accepted"], ack["kind"], ack["effect"]) == (True, "control", "alarms acknowledged")
+    wait_for(lambda: status(local)["alarms"] == [])
+    assert status(local)["advice"] is None
+
+
+def test_an_alarm_clears_when_the_next_order_starts(local: TestClient) -> None:
+    scan(local, "TRK-LONELY-000002")
+    wait_for(lambda: status(local)["state"] == "alarm")
+    scan(local, "WEB-ORDER-000010")
+    wait_for(lambda: status(local)["order_id"] == "WEB-ORDER-000010")
+    st = status(local)
+    assert st["alarms"] == []
+    assert st["state"] == "recording"
+    local.post("/api/stop", headers=POST)
+    wait_for(lambda: status(local)["order_id"] is None)
+
+
+def test_ignored_input_says_why(local: TestClient) -> None:
+    junk = scan(local, "hello world")
+    assert junk == {
+        "accepted": False,
+        "text": "hello world",
+        "kind": "other",
+        "effect": "not an order or a waybill: it matches neither the order pattern nor "
+        "a waybill pattern",
+    }
+    stop = scan(local, "PACKSEAL-STOP")
+    assert (stop["accepted"], stop["effect"]) == (False, "no clip is open to stop")
+    scan(local, "PACKSEAL-ACK")
+    scan(local, "WEB-ORDER-000011")
+    wait_for(lambda: status(local)["order_id"] == "WEB-ORDER-000011")
+    product = scan(local, "4006381333931")
+    assert product["accepted"] is True
+    assert product["effect"] == (
+        "kept in order WEB-ORDER-000011's clip, but not an order or a waybill: "
+        "a product barcode (EAN/UPC digits), not an order or a waybill"
+    )
+    local.post("/api/stop", headers=POST)
+    wait_for(lambda: status(local)["order_id"] is None)
+
+
+def test_a_sealed_clip_lasts_as_long_as_the_portal_says(
+    local: TestClient, screens: Screens
+) -> None:
+    from packseal.web._templates import duration
+
+    scan(local, "WEB-ORDER-000012")
+    wait_for(lambda: status(local)["order_id"] == "WEB-ORDER-000012")
+    local.post("/api/stop", headers=POST)
+
+    def sealed() -> dict[str, object] | None:
+        recent = status(local)["recent"]
+        assert isinstance(recent, list)
+        found = [c for c in recent if c["order_id"] == "WEB-ORDER-000012"]
+        return found[0] if found and found[0]["state"] == "sealed" else None
+
+    wait_for(lambda: sealed() is not None, timeout=20)
+    clip = sealed()
+    assert clip is not None
+    row = screens.app.store.clip(str(clip["clip_id"]))
+    assert row is not None
+    assert clip["footage_ms"] == row.duration_ms  # what `packseal clips` and the portal use
+    assert clip["duration"] == duration(row.duration_ms)
+    assert isinstance(clip["duration_ms"], int)
+    assert clip["duration_ms"] < row.duration_ms  # scan to stop: the footage has its rolls
+
+
+def test_a_stopped_station_takes_no_scans(local: TestClient, screens: Screens) -> None:
+    screens.local_state.failure = "disk full: no room for segment 12"
+    try:
+        refused = scan(local, "WEB-ORDER-000013")
+        assert refused["accepted"] is False
+        assert "not recording" in str(refused["effect"])
+        assert status(local)["order_id"] is None
+    finally:
+        screens.local_state.failure = None
 
 
 def test_disk_low_and_a_stopped_station_are_shown(local: TestClient, screens: Screens) -> None:
