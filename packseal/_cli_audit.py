@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 
 from packseal._cli import Lazy, pass_lazy
-from storage import TrustFile
 from storage.outbox import Outbox
 from storage.retention import DAY_MS, PurgeResult, purge_expired
+from storage.trust import read_trust_file
 from verifier.audit import AuditReport, Severity, audit_store
 
 _HEADINGS: dict[Severity, str] = {"error": "errors", "warning": "warnings", "info": "notes"}
@@ -27,7 +27,7 @@ _HEADINGS: dict[Severity, str] = {"error": "errors", "warning": "warnings", "inf
 @click.option(
     "--trust",
     "trust_path",
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    type=click.Path(path_type=Path),
     help="The merchant's published trust file to audit against (default: this store's "
     "own keys, which needs the key files).",
 )
@@ -54,7 +54,7 @@ def audit(
 ) -> int:
     """Audit the whole store: log, checkpoints, blobs, gaps. Exit 1 on error findings."""
     app = lazy.app
-    trust = TrustFile.from_bytes(trust_path.read_bytes()) if trust_path else app.trust_file()
+    trust = read_trust_file(trust_path) if trust_path else app.trust_file()
     store = app.store
     saved = against.read_bytes() if against is not None else None
     from rich.console import Console
@@ -119,6 +119,8 @@ def _summary(report: AuditReport, evidence: list[Path]) -> None:
             click.echo(f"{heading}:")
             for f in listed:
                 click.echo(f"  [{f.check}] {f.message}")
+                if f.affects or f.more_affected:
+                    click.echo(f"      affects {f.affects_text()}")
     for path in evidence:
         click.echo(f"proof of misbehaviour written to {path}")
 

@@ -12,13 +12,13 @@ from typing import TypeVar
 import click
 
 from packseal._cli import Lazy, pass_lazy
-from storage import PacksealError, TrustFile
+from storage import PacksealError
 from storage.text import printable
-from storage.trust import MAX_TRUST_BYTES
+from storage.trust import read_trust_file
 from verifier._errors import NotVerified
 from verifier._readme import utc
 from verifier.bundle import ExportResult
-from verifier.verify import Report, verify_bundle
+from verifier.verify import Facts, Report, verify_bundle
 
 _UNITS = {
     "B": 1,
@@ -143,7 +143,7 @@ def _print_export(r: ExportResult) -> None:
 @click.option(
     "--trust",
     "trust_path",
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    type=click.Path(path_type=Path),
     required=True,
     help="The merchant's trust file, obtained from the merchant (never from the bundle).",
 )
@@ -151,8 +151,7 @@ def _print_export(r: ExportResult) -> None:
 def verify(bundle: Path, trust_path: Path, as_json: bool) -> int:
     """Check BUNDLE offline. Exit 0 verified, 1 not verified, 2 unusable input."""
     try:
-        with open(trust_path, "rb") as f:
-            trust = TrustFile.from_bytes(f.read(MAX_TRUST_BYTES + 1))
+        trust = read_trust_file(trust_path)
         report = verify_bundle(bundle, trust).report
         code = 0
     except NotVerified as e:
@@ -217,7 +216,7 @@ def _print_report(report: Report) -> None:
     if start_local and end_local and not utc_anyway:
         said = "the station's clock, signed" if f.zone_signed else "from the manifest, unsigned"
         rows.append(("local time", f"{start_local} to {end_local} ({f.zone}: {said})"))
-    rows.append(("log", f"{f.origin}, index {f.log_index}, checkpoint size {f.checkpoint_size}"))
+    rows.append(("log", _log_position(f)))
     if f.existed_before_ms is not None:
         rows.append(("existed", f"before {utc(f.existed_before_ms)} per {f.tsa}"))
     if f.witnessed:
@@ -226,6 +225,13 @@ def _print_report(report: Report) -> None:
         rows.append(("C2PA", f"Trusted, signed by {f.content_credentials}"))
     for label, value in rows:
         click.echo(f"  {label:<11} {value}")
+
+
+def _log_position(f: Facts) -> str:
+    """Where the entry is logged, or plainly that no valid proof says so (never "None")."""
+    if f.log_index is None or f.checkpoint_size is None:
+        return f"{f.origin}: position not proven (no valid inclusion proof in the bundle)"
+    return f"{f.origin}, index {f.log_index}, checkpoint size {f.checkpoint_size}"
 
 
 def _marks() -> dict[bool | None, str]:

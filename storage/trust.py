@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from storage._errors import FormatError
@@ -36,6 +37,10 @@ from storage.cosignature import CosignatureVerifier
 from storage.note import Ed25519Verifier
 
 FORMAT = "packseal-trust/v1"
+_GET_IT = (
+    "the merchant publishes it (`packseal keys trust > trust.json` on their store); "
+    "pass that file with --trust"
+)
 MAX_TRUST_BYTES = 1 << 20
 REVOCATION_REASONS = ("rotated", "compromised", "retired")
 
@@ -149,7 +154,9 @@ class TrustFile:
         try:
             doc = json.loads(data)
         except (ValueError, UnicodeDecodeError) as e:
-            raise FormatError(f"trust file is not JSON: {e}") from e
+            raise FormatError(
+                f"trust file is not JSON ({e}): expected a {FORMAT} document", hint=_GET_IT
+            ) from e
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
             raise FormatError(
@@ -180,6 +187,24 @@ class TrustFile:
             )
         except (KeyError, TypeError) as e:
             raise FormatError(f"trust file: {e}") from e
+
+
+def read_trust_file(path: Path) -> TrustFile:
+    """The trust file at ``path``; a missing or unreadable file is a :class:`FormatError`
+    that says so and how to get the right one (never a traceback)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_TRUST_BYTES + 1)
+    except FileNotFoundError as e:
+        raise FormatError(f"trust file {path} does not exist", hint=_GET_IT) from e
+    except IsADirectoryError as e:
+        raise FormatError(f"trust file {path} is a directory, not a file", hint=_GET_IT) from e
+    except OSError as e:
+        raise FormatError(f"trust file {path} cannot be read: {e.strerror}", hint=_GET_IT) from e
+    try:
+        return TrustFile.from_bytes(data)
+    except FormatError as e:
+        raise FormatError(f"{path}: {e.message}", hint=e.hint or _GET_IT) from e
 
 
 def _str(obj: Any, key: str) -> str:

@@ -7,6 +7,8 @@ blob store holds. Checkpoint forks are :mod:`verifier._audit_forks`'s.
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -17,7 +19,7 @@ from storage.entries import Clip, Gap, Purge, Segment, StationKey, from_parsed, 
 from storage.note import Ed25519Verifier, NoteVerifier
 from verifier._audit_log import LogElsewhere, LogResult, check_log
 from verifier._audit_media import Media, Range, Ranges, Seen, seqs, when
-from verifier._audit_report import AuditReport, Findings, Severity
+from verifier._audit_report import MAX_AFFECTED, AuditReport, Finding, Findings, Severity
 
 Progress = Callable[[int, int], None]
 
@@ -45,6 +47,38 @@ _SEGMENT_TYPES = {
     "time": int,
 }
 _SEGMENT_KEYS = frozenset({"kind", *_SEGMENT_TYPES})
+
+
+def name_affected_clips(
+    findings: list[Finding], spans: list[tuple[int, int, str, str]]
+) -> list[Finding]:
+    """Each finding about segments, with the clips (order, clip id) that use them: a
+    merchant needs to know which orders' evidence a missing or changed segment touches."""
+    if not spans:
+        return findings
+    spans = sorted(spans)
+    firsts = [first for first, _, _, _ in spans]
+    widest = max(last - first for first, last, _, _ in spans)
+    out = []
+    for f in findings:
+        if f.seqs is None or f.affects:
+            out.append(f)
+            continue
+        lo, hi = f.seqs
+        hit = []
+        k = bisect.bisect_right(firsts, hi) - 1
+        while k >= 0 and firsts[k] >= lo - widest:
+            _, last, order, clip = spans[k]
+            if last >= lo:
+                hit.append((order, clip))
+            k -= 1
+        hit.reverse()
+        out.append(
+            dataclasses.replace(
+                f, affects=tuple(hit[:MAX_AFFECTED]), more_affected=max(0, len(hit) - MAX_AFFECTED)
+            )
+        )
+    return out
 
 
 def _segment(obj: dict[str, Any]) -> Segment:
@@ -96,9 +130,22 @@ class Auditor:
         self.purged = Ranges()
         self.purges: list[tuple[int, Purge]] = []
         self.deferred: list[tuple[int, Clip, int]] = []  # clip refs older than the window
+        # (first seq, last seq, order id, clip id) of every clip, to name the clips a
+        # segment finding affects; ~100 bytes a clip.
+        self.clip_spans: list[tuple[int, int, str, str]] = []
 
-    def add(self, check: str, severity: Severity, index: int | None, message: str) -> None:
-        self.found.add(check, severity, index, message)
+    def add(
+        self,
+        check: str,
+        severity: Severity,
+        index: int | None,
+        message: str,
+        *,
+        seqs: tuple[int, int] | None = None,
+        clip: Clip | None = None,
+    ) -> None:
+        named = None if clip is None else (clip.order_id, clip.clip_id)
+        self.found.add(check, severity, index, message, seqs=seqs, clip=named)
 
     # -- the pass ------------------------------------------------------------------------
 
@@ -140,7 +187,7 @@ class Auditor:
             lambda: self._purged_after(content_size),
             content_size,
         )
-        self.report.findings = self.found.report_order()
+        self.report.findings = name_affected_clips(self.found.report_order(), self.clip_spans)
         self.report.counts = dict(self.found.counts)
         self.stats.seconds = time.perf_counter() - started
         return self.report
@@ -237,6 +284,7 @@ class Auditor:
                 f"entry {index}: segment numbers jump from {self.last_seq} to {seg.seq}: "
                 f"{seqs(expected, seg.seq - 1)} {'is' if seg.seq - 1 == expected else 'are'} "
                 "not in the log (entries deleted or moved)",
+                seqs=(expected, seg.seq - 1),
             )
         elif seg.seq < expected:
             self.add(
@@ -245,6 +293,7 @@ class Auditor:
                 index,
                 f"entry {index}: segment {seg.seq} follows segment {self.last_seq}: "
                 "numbers repeat or go back (entries inserted or moved)",
+                seqs=(seg.seq, seg.seq),
             )
         elif self.last is not None:
             self._time_step(index, self.last[1], seg)
@@ -271,6 +320,7 @@ class Auditor:
                     f"entry {index}: {gap / 1000:.1f} s without footage between segment "
                     f"{last.seq} (ends {when(last.end)}) and segment {seg.seq} (starts "
                     f"{when(seg.start)}), and no gap entry explains it: footage was cut",
+                    seqs=(last.seq, seg.seq),
                 )
         elif -gap > self.tolerance:
             self.add(
@@ -279,12 +329,16 @@ class Auditor:
                 index,
                 f"entry {index}: segment {seg.seq} starts {-gap / 1000:.1f} s before segment "
                 f"{last.seq} ends (the station clock went back?)",
+                seqs=(last.seq, seg.seq),
             )
 
     # -- clips, gaps, purges -------------------------------------------------------------
 
     def _clip(self, index: int, clip: Clip) -> None:
         self.stats.clips += 1
+        self.clip_spans.append(
+            (clip.segments[0].seq, clip.segments[-1].seq, clip.order_id, clip.clip_id)
+        )
         station = self.certified.get(clip.key)
         if station is None:
             self.add(
@@ -293,12 +347,19 @@ class Auditor:
                 index,
                 f"clip {clip.clip_id} (entry {index}) is signed by key {clip.key!r}, which no "
                 "station-key entry before it certifies",
+                clip=clip,
             )
         else:
             try:
                 clip.verify_signature(station)
             except (SignatureError, FormatError) as e:
-                self.add("clips", "error", index, f"entry {index}: {e}")
+                self.add(
+                    "clips",
+                    "error",
+                    index,
+                    f"entry {index}: {e}",
+                    clip=clip,
+                )
         for n, ref in enumerate(clip.segments):
             seen = self.window.get(ref.seq)
             if seen is not None and seen[0] < index:
@@ -310,6 +371,7 @@ class Auditor:
                     index,
                     f"clip {clip.clip_id} (entry {index}): segment {ref.seq} is not in the log "
                     f"before the clip (last logged segment: {self.max_seq})",
+                    clip=clip,
                 )
             else:
                 self.deferred.append((index, clip, n))
@@ -324,6 +386,7 @@ class Auditor:
                 index,
                 f"{where}: sha256 {ref.sha256[:16]}… differs from the segment entry {at} "
                 f"({seg.sha256[:16]}…)",
+                clip=clip,
             )
         elif (ref.start, ref.end, ref.bytes) != (seg.start, seg.end, seg.bytes):
             self.add(
@@ -332,6 +395,7 @@ class Auditor:
                 index,
                 f"{where}: times/size {ref.start}..{ref.end}/{ref.bytes} differ from the "
                 f"segment entry {at} ({seg.start}..{seg.end}/{seg.bytes})",
+                clip=clip,
             )
         elif n == 0 and (clip.init, clip.run) != (seg.init, seg.run):
             self.add(
@@ -340,6 +404,7 @@ class Auditor:
                 index,
                 f"{where}: the clip's init section / run {clip.init[:16]}…/{clip.run} differ "
                 f"from the segment's {seg.init[:16]}…/{seg.run}",
+                clip=clip,
             )
 
     def _gap(self, index: int, gap: Gap) -> None:
@@ -391,6 +456,7 @@ class Auditor:
                     "error",
                     index,
                     f"clip {clip.clip_id} (entry {index}): segment {ref.seq} is not in the log",
+                    clip=clip,
                 )
             else:
                 self._compare_ref(index, clip, n, seen)

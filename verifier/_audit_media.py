@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from storage import BlobStore
 from storage.entries import Purge, Segment
@@ -26,7 +27,19 @@ from verifier._audit_report import AuditStats, Severity
 _HASH_BATCH = 64
 _HASH_AHEAD = 4
 
-Add = Callable[[str, Severity, "int | None", str], None]
+
+class Add(Protocol):
+    def __call__(
+        self,
+        check: str,
+        severity: Severity,
+        index: int | None,
+        message: str,
+        *,
+        seqs: tuple[int, int] | None = None,
+    ) -> None: ...
+
+
 Seen = tuple[int, Segment]  # (log index, entry): what the audit keeps of a segment
 Range = tuple[int, int, int]  # [lo, hi] of segment numbers, and the log index of lo
 Probed = tuple[int | None, str | None]  # (size, sha256 hex) of a file, or (None, None)
@@ -185,6 +198,7 @@ class Media:
                     index,
                     f"init section {seg.init[:16]}… (first used by segment {seg.seq}) hashes "
                     f"to {digest[:16]}…: its content changed on disk",
+                    seqs=(seg.seq, seg.seq),
                 )
 
     def _submit(self) -> None:
@@ -216,6 +230,7 @@ class Media:
                     index,
                     f"{where}: blob sha256 expected {seg.sha256[:16]}…, found {digest[:16]}…: "
                     "its content changed on disk",
+                    seqs=(seg.seq, seg.seq),
                 )
                 return
         if size != seg.bytes:
@@ -225,6 +240,7 @@ class Media:
                 index,
                 f"{where}: blob is {size} bytes, the log says {seg.bytes}: its content "
                 "changed on disk",
+                seqs=(seg.seq, seg.seq),
             )
 
     # -- after the pass --------------------------------------------------------------------
@@ -250,6 +266,7 @@ class Media:
                 f"{seqs(lo, hi)} (from entry {index}): media missing from {self.blobs.root} "
                 "and no purge entry covers it: deleted outside retention (tampering or a "
                 "lost disk)",
+                seqs=(lo, hi),
             )
         for index, purge in purges:
             self.add(
@@ -288,4 +305,5 @@ class Media:
                     index,
                     f"init section {init[:16]}… is missing, but {seqs(lo, hi)} (from entry "
                     f"{index}) that need it were not purged",
+                    seqs=(lo, hi),
                 )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from storage.misbehaviour import Misbehaviour
+from storage.text import printable
 
 Severity = Literal["error", "warning", "info"]
 
@@ -30,12 +31,26 @@ MAX_LISTED = 100  # findings listed per (check, severity); the rest are counted
 MAX_EVIDENCE = 10  # proofs of misbehaviour kept (one proves a fork)
 
 
+MAX_AFFECTED = 5  # clips named per finding; the rest are counted
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     check: str
     severity: Severity
     index: int | None  # the log entry (or checkpoint size) it is about, when there is one
     message: str
+    seqs: tuple[int, int] | None = None  # the segments it is about (first, last)
+    # (order id, clip id) of the clips it affects: what a merchant looks up in a dispute
+    affects: tuple[tuple[str, str], ...] = ()
+    more_affected: int = 0  # affected clips not listed in ``affects``
+
+    def affects_text(self) -> str:
+        """``order X (clip Y), …``, or "" when no clip is affected (or none is known)."""
+        named = [f"order {printable(o, 80)} (clip {c})" for o, c in self.affects]
+        if self.more_affected:
+            named.append(f"and {self.more_affected} more clip(s)")
+        return ", ".join(named)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -43,6 +58,9 @@ class Finding:
             "severity": self.severity,
             "index": self.index,
             "message": self.message,
+            "segments": None if self.seqs is None else list(self.seqs),
+            "affects": [{"order_id": o, "clip_id": c} for o, c in self.affects],
+            "more_affected": self.more_affected,
         }
 
 
@@ -56,11 +74,21 @@ class Findings:
     counts: dict[tuple[str, Severity], int] = field(default_factory=dict)
     shown: dict[tuple[str, Severity], int] = field(default_factory=dict)
 
-    def add(self, check: str, severity: Severity, index: int | None, message: str) -> None:
+    def add(
+        self,
+        check: str,
+        severity: Severity,
+        index: int | None,
+        message: str,
+        *,
+        seqs: tuple[int, int] | None = None,
+        clip: tuple[str, str] | None = None,
+    ) -> None:
         key = (check, severity)
         self.counts[key] = self.counts.get(key, 0) + 1
         if self.shown.get(key, 0) < MAX_LISTED:
-            self._list(Finding(check, severity, index, message))
+            affects = () if clip is None else (clip,)
+            self._list(Finding(check, severity, index, message, seqs, affects))
 
     def merge(self, other: Findings) -> None:
         for key, n in other.counts.items():

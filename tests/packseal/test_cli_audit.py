@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -90,10 +91,36 @@ def test_findings_exit_1_grouped_by_severity(
     out = capsys.readouterr().out
     assert out.startswith(f"FINDINGS: 1 errors ({_facts(recording)[0]} entries")
     assert "errors:\n  [blobs] segment 5 (from entry 6): media missing" in out
+    # The finding names the order whose evidence it touches (segment 5: the first clip).
+    store = recording.app.store
+    first = min(store.clips(), key=lambda r: r.first_seq)
+    assert first.first_seq <= 5 <= first.last_seq
+    assert f"      affects order {first.order_id} (clip {first.clip_id})\n" in out
     assert main(["audit", "--json"]) == 1
-    assert json.loads(capsys.readouterr().out)["counts"] == [
-        {"check": "blobs", "severity": "error", "count": 1}
-    ]
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["counts"] == [{"check": "blobs", "severity": "error", "count": 1}]
+    (finding,) = doc["findings"]
+    assert finding["affects"] == [{"order_id": first.order_id, "clip_id": first.clip_id}]
+    assert finding["segments"] == [5, 5]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, r"trust file \S+ does not exist"),
+        (b"not json", r"trust file is not JSON .*: expected a packseal-trust/v1 document"),
+    ],
+)
+def test_a_missing_or_broken_trust_file_is_an_error_with_a_hint(
+    workdir: Path, capsys: pytest.CaptureFixture[str], content: bytes | None, message: str
+) -> None:
+    if content is not None:
+        (workdir / "trust.json").write_bytes(content)
+    assert main(["audit", "--trust", "trust.json"]) == 2
+    err = capsys.readouterr().err
+    assert re.search(f"error: .*{message}", err), err
+    assert "hint: the merchant publishes it (`packseal keys trust > trust.json`" in err
+    assert "Traceback" not in err
 
 
 def test_a_fork_writes_the_proof_of_misbehaviour(

@@ -119,6 +119,22 @@ def test_a_tampered_bundle_exits_1_naming_the_check(
     assert [c["name"] for c in doc["checks"] if c["ok"] is False] == ["media"]
 
 
+def test_a_bundle_without_its_proof_never_prints_none(
+    honest_bundle: Path, trust: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.verifier.attacks_bundle import BUNDLE_ATTACKS
+
+    outs = []
+    for name in ("a missing member", "proof index + 1"):  # no proof; a proof that fails
+        tampered = tmp_path / "tampered.zip"
+        shutil.copy(honest_bundle, tampered)
+        next(a for a in BUNDLE_ATTACKS if a.name.startswith(name)).tamper(tampered, None)
+        assert main(["verify", str(tampered), "--trust", str(trust)]) == 1
+        outs.append(capsys.readouterr().out)
+        assert "None" not in outs[-1], outs[-1]  # it said "index None, checkpoint size None"
+    assert "position not proven (no valid inclusion proof in the bundle)" in outs[0]
+
+
 def test_unusable_input_exits_2(
     trust: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -133,6 +149,19 @@ def test_unusable_input_exits_2(
     doc = json.loads(capsys.readouterr().out)
     assert doc["verified"] is False
     assert doc["verdict"].startswith("UNUSABLE: ")
+
+    missing = tmp_path / "nowhere.json"
+    assert main(["verify", str(junk), "--trust", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: trust file {missing} does not exist\nhint: the merchant ")
+    not_json = tmp_path / "not.json"
+    not_json.write_text("<html>a web page saved instead</html>")
+    assert main(["verify", str(junk), "--trust", str(not_json)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {not_json}: trust file is not JSON")
+    assert "\nhint: the merchant publishes it (`packseal keys trust > trust.json`" in err
+    assert main(["verify", str(junk), "--trust", str(missing), "--json"]) == 2
+    assert json.loads(capsys.readouterr().out)["hint"].startswith("the merchant publishes it")
 
     bad_trust = tmp_path / "bad-trust.json"
     bad_trust.write_text('{"format": "something else"}')

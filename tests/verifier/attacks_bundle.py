@@ -790,6 +790,21 @@ def _(path: Path, ctx: Any) -> None:
     write(path, members)
 
 
+@attack(
+    "SHA256SUMS names another video hash",
+    "zip",
+    r"member 'clip\.mp4': sha256 differs from SHA256SUMS",
+)
+def _(path: Path, ctx: Any) -> None:
+    # The video was never hashed against SHA256SUMS: the zip check said its hashes match.
+    members = read(path)
+    sums = members["SHA256SUMS"].decode().splitlines()
+    line = next(i for i, x in enumerate(sums) if x.endswith(f"  {VIDEO}"))
+    sums[line] = f"{'ab' * 32}  {VIDEO}"
+    members["SHA256SUMS"] = ("\n".join(sums) + "\n").encode()
+    write(path, members)
+
+
 @attack("too many members", "zip", r"the zip has 50 members, more than 32")
 def _(path: Path, ctx: Any) -> None:
     members = read(path)
