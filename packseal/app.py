@@ -9,6 +9,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy.engine import make_url
+
 from packseal.config import Config
 from recorder.anchor import Anchorer, AnchorSettings, WitnessTarget
 from recorder.clock import Clock, SystemClock
@@ -30,6 +32,7 @@ from storage.certs import C2paCredentials, CredentialFiles, load_credentials, wr
 from storage.cosignature import CosignatureVerifier
 from storage.entries import GENESIS, Clip, KeyRevocation, parse_as
 from storage.keyhistory import key_entries, trusted_logs
+from storage.rootlogs import CertifiedLog, certified_logs, record_certified_log, registry_path
 from storage.trust import TrustedWitness
 from verifier.bundle import ExportPolicy, ExportResult, export_bundle
 
@@ -112,6 +115,18 @@ class App:
         try:
             station = self.station_signer
             created_log = store.log.size() == 0
+            recorded = [g for g in certified_logs(cfg.root_key) if g.origin == cfg.origin]
+            where = str(make_url(cfg.database_url))  # str() masks a password
+            if created_log and recorded:
+                raise LogStateError(
+                    f"the root key {cfg.root_key} already certified a log named "
+                    f"{cfg.origin} (in {recorded[0].database}, station key "
+                    f"{recorded[0].vkey}); a second log with that origin would be a fork "
+                    "that every verifier of the first would accept",
+                    hint="point this config at that log's database (or restore it from a "
+                    "backup), or give this station its own station.id (a new origin); the "
+                    f"certified logs are listed in {registry_path(cfg.root_key)}",
+                )
             if created_log:
                 entry = StationKey(
                     prev=GENESIS,
@@ -134,6 +149,11 @@ class App:
                         f"but {cfg.station_key} holds {station.verifier.vkey}",
                         hint="use the key this store was created with, or a new data_dir",
                     )
+            if not recorded:  # a new log, or one certified before the registry existed
+                record_certified_log(
+                    cfg.root_key,
+                    CertifiedLog(cfg.origin, station.verifier.vkey, where, self.clock.now_ms()),
+                )
             checkpoint = store.log.sign_checkpoint(station, self.clock.now_ms())
         finally:
             store.close()

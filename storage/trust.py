@@ -101,6 +101,21 @@ class TrustFile:
                     f"trust file: revoked_reason {log.revoked_reason!r} is not one of "
                     f"{REVOCATION_REASONS}"
                 )
+        current: dict[str, list[str]] = {}
+        for log in self.logs:
+            if log.revoked_after is None:
+                current.setdefault(log.origin, []).append(log.vkey)
+        for origin, vkeys in current.items():
+            if len(set(vkeys)) > 1:
+                # Two unrevoked keys for one origin would let bundles from two histories
+                # of "the same" log both verify: a fork nobody could see.
+                raise FormatError(
+                    f"trust file: log {origin!r} has {len(set(vkeys))} keys that are not "
+                    f"revoked ({', '.join(sorted(set(vkeys)))}); a log has one current key",
+                    hint="publish the trust file `packseal keys trust` prints on that "
+                    "station (a rotated key carries revoked_after); if two stores share the "
+                    "origin, give each station its own station.id",
+                )
         keys = [w.verifier() for w in self.witnesses]
         if len({(k.name, k.key_id) for k in keys}) != len(keys):
             raise FormatError("trust file: a witness key is listed twice")

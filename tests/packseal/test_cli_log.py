@@ -26,6 +26,33 @@ def test_init_is_idempotent(workdir: Path, capsys: pytest.CaptureFixture[str]) -
     assert (workdir / "data" / "keys" / "station.pem").stat().st_mode & 0o777 == 0o600
 
 
+def test_a_second_log_with_an_existing_origin_is_refused(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The same root key and station.id over a new database: before, `init` quietly made a
+    # second history of packseal.local/test/station-01 that the same trust file vouched for.
+    assert main(["init"]) == 0
+    capsys.readouterr()
+    (workdir / "config.yaml").write_text(
+        "merchant: {name: Test Shop, id: test}\n"
+        f"storage: {{database_url: 'sqlite:///{workdir / 'other.db'}'}}\n"
+        f"keys: {{root: '{workdir / 'data' / 'keys' / 'root.pem'}'}}\n"
+    )
+    assert main(["--data-dir", str(workdir / "data2"), "init"]) == 2
+    err = capsys.readouterr().err
+    assert "already certified a log named packseal.local/test/station-01" in err
+    assert "a second log with that origin would be a fork" in err
+    assert "hint: point this config at that log's database" in err
+    assert "root.pem.logs" in err
+    # The first store is untouched and init there is still idempotent.
+    (workdir / "config.yaml").write_text("merchant: {name: Test Shop, id: test}\n")
+    assert main(["init"]) == 0
+    assert "existing log packseal.local/test/station-01" in capsys.readouterr().out
+    lines = (workdir / "data" / "keys" / "root.pem.logs").read_text().splitlines()
+    assert len(lines) == 1
+    assert json.loads(lines[0])["origin"] == "packseal.local/test/station-01"
+
+
 def test_trust_and_checkpoint(initialised: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["keys", "trust"]) == 0
     trust = TrustFile.from_bytes(capsys.readouterr().out.encode())

@@ -99,3 +99,28 @@ def test_key_revocation_entry_round_trips_and_is_signed_by_the_root() -> None:
         forged.verify_certification(root.verifier)
     with pytest.raises(FormatError, match="not a key of origin"):
         KeyRevocation(GENESIS, 5, "other.example/log", station.verifier.vkey, 1, "retired", "r")
+
+
+def test_two_current_keys_for_one_origin_are_refused() -> None:
+    # Two stores that share an origin (a second `init`, a copied config) each certify a
+    # key; a trust file listing both verified bundles from both histories: a hidden fork.
+    root, station = keys()
+    other = Ed25519Signer(ORIGIN, Ed25519PrivateKey.generate())
+    both = (
+        TrustedLog(ORIGIN, station.verifier.vkey, "s1"),
+        TrustedLog(ORIGIN, other.verifier.vkey, "s1"),
+    )
+    with pytest.raises(FormatError, match="has 2 keys that are not revoked") as caught:
+        TrustFile("Acme", root.verifier.vkey, both)
+    assert caught.value.hint is not None
+    assert "revoked_after" in caught.value.hint
+    assert "station.id" in caught.value.hint
+    doc = json.loads(TrustFile("Acme", root.verifier.vkey, both[:1]).to_bytes())
+    doc["logs"].append({"origin": ORIGIN, "vkey": other.verifier.vkey, "station": "s1"})
+    with pytest.raises(FormatError, match="a log has one current key"):
+        TrustFile.from_bytes(json.dumps(doc).encode())
+    # A rotation: the old key revoked after an index, the new one current. Still fine.
+    rotated = (TrustedLog(ORIGIN, station.verifier.vkey, "s1", 41, "rotated"), both[1])
+    assert TrustFile("Acme", root.verifier.vkey, rotated).logs == rotated
+    # The same key listed twice is one key, not a fork.
+    assert TrustFile("Acme", root.verifier.vkey, (both[0], both[0])).logs[0] == both[0]
