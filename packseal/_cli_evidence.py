@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
 import click
 
 from packseal._cli import Lazy, pass_lazy
-from storage import PacksealError
+from storage import ClipRow, PacksealError
 from storage.text import printable
 from storage.trust import read_trust_file
 from verifier._errors import NotVerified
@@ -88,8 +88,10 @@ def _optional(
     "--max-size",
     metavar="SIZE",
     callback=_optional(parse_size),
-    help="Upload limit, e.g. 20MB: a larger clip is carried as a re-encoded derived copy.",
+    help="Upload limit for the whole bundle, e.g. 20MB: when the sealed clip does not fit "
+    "beside the sheet and entries, the bundle carries a re-encoded derived copy.",
 )
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
 @pass_lazy
 def export(
     lazy: Lazy,
@@ -97,15 +99,40 @@ def export(
     out: Path,
     excerpt: tuple[float, float] | None,
     max_size: int | None,
+    force: bool,
 ) -> int:
-    """Write the evidence bundle of ORDER_OR_CLIP (an order's newest clip, or a clip id)."""
+    """Write the evidence bundle of ORDER_OR_CLIP (an order's newest clip, or a clip id).
+
+    Example: packseal export SO-2026-000123 -o SO-2026-000123.zip --max-size 20MB
+    """
+    if out.exists() and not force:
+        raise PacksealError(
+            f"{out} already exists", hint="choose another -o, or pass --force to replace it"
+        )
     app = lazy.app
     try:
         result = app.export(order_or_clip, out, excerpt=excerpt, max_bytes=max_size)
     except ValueError as e:  # the library's word for a caller mistake: a usage error here
         raise click.UsageError(str(e)) from e
     _print_export(result)
+    if order_or_clip != result.clip_id:
+        _print_other_clips(app.store.clips_of_order(order_or_clip), result.clip_id)
     return 0
+
+
+def _print_other_clips(rows: Sequence[ClipRow], taken: str) -> None:
+    """An order packed twice (a re-scan, a repack) has several clips: say which one the
+    bundle holds, and how to export the others."""
+    others = [r for r in rows if r.clip_id != taken]
+    if not others:
+        return
+    click.echo(
+        f"note: this order has {len(rows)} clips; the bundle holds the newest ({taken}). "
+        "The others:"
+    )
+    for r in others:
+        click.echo(f"  {r.clip_id}  {r.status:11} {utc(r.start_ms)}  {r.duration_ms / 1000:.1f} s")
+    click.echo("export one of them by its clip id: packseal export CLIP_ID -o FILE")
 
 
 def _print_export(r: ExportResult) -> None:

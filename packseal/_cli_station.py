@@ -216,6 +216,9 @@ def demo(ctx: click.Context, source: str, orders: int, seconds: float, realtime:
     app.hold_writer(ctx.command_path)
     result = app.init()
     click.echo(f"demo store: {app.config.data_dir} (log {result.origin})")
+    # Each run packs new orders: the same seed again would re-pack the orders already
+    # sealed, and the station rightly raises a repeat alarm for each.
+    before = app.store.count_clips()
     camera = None
     if source in ("auto", "camera"):
         try:
@@ -228,13 +231,15 @@ def demo(ctx: click.Context, source: str, orders: int, seconds: float, realtime:
         click.echo(f"recording {seconds:g} s from the webcam; show it an order barcode")
         station = make_station(app, camera, realtime=True, for_ms=round(seconds * 1000))
     else:
-        frames = make_source(app, "demo", realtime=realtime, epoch_ms=None, orders=orders)
+        spec = f"demo:{1 + before}"
+        frames = make_source(app, spec, realtime=realtime, epoch_ms=None, orders=orders)
         station = make_station(app, frames, realtime=realtime)
         pace = "in real time" if realtime else "as fast as this machine can"
         click.echo(f"recording {orders} demo order{'s' if orders > 1 else ''} {pace}...")
     run_station(app, station, echo=click.echo)
-    rows = app.store.clips(ClipQuery(limit=orders + 5))
-    click.echo(f"\nsealed {len(rows)} clip(s):")
+    made = app.store.count_clips() - before
+    rows = app.store.clips(ClipQuery(limit=made)) if made > 0 else []
+    click.echo(f"\nsealed {len(rows)} clip(s) in this run:")
     for r in reversed(rows):
         click.echo(
             f"  {printable(r.order_id):16} {r.status:11} {r.duration_ms / 1000:5.1f} s  "

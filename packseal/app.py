@@ -227,6 +227,7 @@ class App:
             witnesses=names,
             quorum=min(self.config.trust.witness_quorum, len(names)),
             stamped=bool(self.config.time.tsa_urls),
+            verify_url=self.config.trust.verify_url,
         )
 
     def export(

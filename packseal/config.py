@@ -153,6 +153,11 @@ class TrustConfig(_Section):
     witness_quorum: int = Field(
         1, ge=0, le=16, description="cosignatures the published trust file asks for"
     )
+    verify_url: str | None = Field(
+        None,
+        pattern=r"^https?://[!-~]{1,300}$",
+        description="the published verify page; READMEs and sheets point reviewers to it",
+    )
 
 
 class HubLinkConfig(_Section):

@@ -34,8 +34,11 @@ def readme(
     parts: Sequence[Part],
     video: str,
     anchors: Sequence[str] = (),
+    *,
+    verify_url: str | None = None,
 ) -> str:
-    """``anchors``: paragraphs on what this bundle carries beyond the log (see bundle.py)."""
+    """``anchors``: paragraphs on what this bundle carries beyond the log (see bundle.py);
+    ``verify_url``: the merchant's published verify page, if any."""
     refs = clip.segments[manifest.first : manifest.last + 1]
     start, end = refs[0].start, refs[-1].end
     n = manifest.segment_count
@@ -75,6 +78,17 @@ def readme(
         "  are made at export and are not signed: trust what `packseal verify` prints.",
         "",
         "HOW TO VERIFY",
+        "Get the verifier: `pip install packseal` (Python 3.11 or newer) gives the",
+        "`packseal` command (https://pypi.org/project/packseal/).",
+        *(
+            [
+                f"Or open {printable(verify_url)} in a browser: the same checks, run",
+                "in the page on your machine (the bundle is not uploaded).",
+            ]
+            if verify_url
+            else []
+        ),
+        "",
         "    packseal verify bundle.zip --trust trust.json",
         "Exit 0: verified. 1: not verified (every failed check is named, with what was",
         "expected and what was found). 2: not a readable bundle, or a bad trust file.",

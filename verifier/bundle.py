@@ -68,6 +68,7 @@ from verifier._readme import Part, readme
 if TYPE_CHECKING:  # the sheet imports OpenCV: only when a bundle is made
     from collections.abc import Callable
 
+    from verifier.derive import DerivedCopy
     from verifier.sheet import Sheet, SheetFacts
 
     SheetMaker = Callable[[SheetFacts, Clip, Path], Sheet]
@@ -199,12 +200,15 @@ class ExportPolicy:
     ``witnesses`` names the witnesses whose cosignatures count, ``quorum`` how many of
     them the checkpoint needs, ``stamped`` asks for an RFC 3161 time-stamp, ``c2pa`` the
     credentials for the Content Credentials copy. The default asks for nothing extra.
+    ``verify_url`` is where the merchant publishes the verify page: the README and sheet
+    tell reviewers about it beside ``pip install packseal``.
     """
 
     c2pa: C2paCredentials | None = None
     witnesses: tuple[str, ...] = ()
     quorum: int = 0
     stamped: bool = False
+    verify_url: str | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.quorum <= len(self.witnesses):
@@ -290,91 +294,108 @@ def export_bundle(
         sealed_path = work / CLIP
         parts, sealed_sha = _assemble(store, clip, first, last, sealed_path)
         sealed_size = sealed_path.stat().st_size
-        video, video_path, video_sha, derived = CLIP, sealed_path, sealed_sha, None
+        copy = None
         if max_bytes is not None and sealed_size > max_bytes:
-            from verifier.derive import derive_copy
+            copy = _derive(sealed_path, work, max_bytes, overhead=0)
+        # ``max_bytes`` bounds the whole zip: when the sealed clip fits alone but not with
+        # the sheet, entries, README (and a C2PA copy), pack again with a derived copy
+        # sized to what the first packing showed the rest takes.
+        for attempt in range(3):
+            video, video_path, video_sha, derived = CLIP, sealed_path, sealed_sha, None
+            if copy is not None:
+                assert max_bytes is not None  # a copy is made only under a limit
+                derived = Derived(copy.sha256, copy.size, copy.width, copy.height, max_bytes)
+                video, video_path, video_sha = DERIVED, Path(copy.path), copy.sha256
+            refs = clip.segments[first : last + 1]
+            summary = BundleSummary(
+                order_id=clip.order_id,
+                tracking_ids=clip.tracking_ids,
+                clip_id=clip.clip_id,
+                station=clip.station,
+                origin=station.origin,
+                log_index=row.idx,
+                checkpoint_size=checkpoint.size,
+                checkpoint_root=base64.b64encode(checkpoint.root_hash).decode(),
+                video=video,
+                video_sha256=video_sha,
+                sealed_sha256=sealed_sha,
+                entry_hash=merkle.leaf_hash(clip_bytes).hex(),
+                start_ms=refs[0].start,
+                end_ms=refs[-1].end,
+                segments=(first + 1, last + 1, len(clip.segments)),
+            )
+            sheet = _sheet(summary, clip, station, zone, sealed_path, make_sheet, policy)
+            small = {
+                CLIP_ENTRY: clip_bytes,
+                CLIP_PROOF: clip_proof,
+                KEY_ENTRY: store.log.entry(key_index),
+                KEY_PROOF: key_proof,
+                SHEET_PNG: sheet[0],
+                SHEET_PDF: sheet[1],
+            }
+            manifest = Manifest(
+                clip_id=clip.clip_id,
+                order_id=clip.order_id,
+                origin=station.origin,
+                clip_index=row.idx,
+                station_key_index=key_index,
+                checkpoint_size=checkpoint.size,
+                video=video,
+                first=first,
+                last=last,
+                segment_count=len(clip.segments),
+                sealed_sha256=sealed_sha,
+                sealed_size=sealed_size,
+                excerpt_ms=None if excerpt is None else (_ms(excerpt[0]), _ms(excerpt[1])),
+                derived=derived,
+                zone=zone_name(zone, clip.started),
+                members={},
+            )
+            if stamps:  # the earliest genTime is the tightest bound
+                small[STAMP_REQUEST] = stamps[0].request
+                small[STAMP_RESPONSE] = stamps[0].response
+            files = {video: (video_path, video_sha)}
+            if policy.c2pa is not None and derived is None:
+                from verifier.c2pa import ClipClaim, sign_clip
 
-            copy = derive_copy(sealed_path, work / DERIVED, max_bytes)
-            if copy.size > max_bytes:
+                claim = ClipClaim(
+                    clip.clip_id,
+                    clip.order_id,
+                    summary.entry_hash,
+                    station.origin,
+                    row.idx,
+                    checkpoint.size,
+                    summary.checkpoint_root,
+                )
+                signed_path = work / C2PA_CLIP
+                sign_clip(sealed_path, signed_path, policy.c2pa, claim, station=clip.station)
+                files[C2PA_CLIP] = (signed_path, _sha256_file(signed_path))
+            small[README] = readme(
+                manifest,
+                clip,
+                station,
+                parts,
+                video,
+                _anchor_notes(stamps, cosigned, files),
+                verify_url=policy.verify_url,
+            ).encode()
+            members = {n: Member(len(b), hashlib.sha256(b).hexdigest()) for n, b in small.items()}
+            for name, (path, sha) in files.items():
+                members[name] = Member(path.stat().st_size, sha)
+            small[MANIFEST] = dataclasses.replace(manifest, members=members).to_bytes()
+            tmp = work / "bundle.zip"
+            _write_zip(tmp, small, files, _zip_time(refs[0].start))
+            size = tmp.stat().st_size
+            if max_bytes is None or size <= max_bytes:
+                break
+            overhead = size - sum(path.stat().st_size for path, _ in files.values())
+            if attempt == 2 or (copy is not None and copy.size <= max_bytes - overhead):
                 raise VerifierError(
-                    f"the derived copy is {copy.size} bytes, over the {max_bytes}-byte limit",
+                    f"the bundle is {size} bytes, over the {max_bytes}-byte limit: its sheet, "
+                    f"entries and README take {overhead} bytes",
                     hint="ask for a larger --max-size, or export an --excerpt",
                 )
-            derived = Derived(copy.sha256, copy.size, copy.width, copy.height, max_bytes)
-            video, video_path, video_sha = DERIVED, Path(copy.path), copy.sha256
-        refs = clip.segments[first : last + 1]
-        summary = BundleSummary(
-            order_id=clip.order_id,
-            tracking_ids=clip.tracking_ids,
-            clip_id=clip.clip_id,
-            station=clip.station,
-            origin=station.origin,
-            log_index=row.idx,
-            checkpoint_size=checkpoint.size,
-            checkpoint_root=base64.b64encode(checkpoint.root_hash).decode(),
-            video=video,
-            video_sha256=video_sha,
-            sealed_sha256=sealed_sha,
-            entry_hash=merkle.leaf_hash(clip_bytes).hex(),
-            start_ms=refs[0].start,
-            end_ms=refs[-1].end,
-            segments=(first + 1, last + 1, len(clip.segments)),
-        )
-        sheet = _sheet(summary, clip, station, zone, sealed_path, make_sheet)
-        small = {
-            CLIP_ENTRY: clip_bytes,
-            CLIP_PROOF: clip_proof,
-            KEY_ENTRY: store.log.entry(key_index),
-            KEY_PROOF: key_proof,
-            SHEET_PNG: sheet[0],
-            SHEET_PDF: sheet[1],
-        }
-        manifest = Manifest(
-            clip_id=clip.clip_id,
-            order_id=clip.order_id,
-            origin=station.origin,
-            clip_index=row.idx,
-            station_key_index=key_index,
-            checkpoint_size=checkpoint.size,
-            video=video,
-            first=first,
-            last=last,
-            segment_count=len(clip.segments),
-            sealed_sha256=sealed_sha,
-            sealed_size=sealed_size,
-            excerpt_ms=None if excerpt is None else (_ms(excerpt[0]), _ms(excerpt[1])),
-            derived=derived,
-            zone=zone_name(zone, clip.started),
-            members={},
-        )
-        if stamps:  # the earliest genTime is the tightest bound
-            small[STAMP_REQUEST] = stamps[0].request
-            small[STAMP_RESPONSE] = stamps[0].response
-        files = {video: (video_path, video_sha)}
-        if policy.c2pa is not None and derived is None:
-            from verifier.c2pa import ClipClaim, sign_clip
-
-            claim = ClipClaim(
-                clip.clip_id,
-                clip.order_id,
-                summary.entry_hash,
-                station.origin,
-                row.idx,
-                checkpoint.size,
-                summary.checkpoint_root,
-            )
-            signed_path = work / C2PA_CLIP
-            sign_clip(sealed_path, signed_path, policy.c2pa, claim, station=clip.station)
-            files[C2PA_CLIP] = (signed_path, _sha256_file(signed_path))
-        small[README] = readme(
-            manifest, clip, station, parts, video, _anchor_notes(stamps, cosigned, files)
-        ).encode()
-        members = {n: Member(len(b), hashlib.sha256(b).hexdigest()) for n, b in small.items()}
-        for name, (path, sha) in files.items():
-            members[name] = Member(path.stat().st_size, sha)
-        small[MANIFEST] = dataclasses.replace(manifest, members=members).to_bytes()
-        tmp = work / "bundle.zip"
-        _write_zip(tmp, small, files, _zip_time(refs[0].start))
+            copy = _derive(sealed_path, work, max_bytes, overhead=overhead)
         os.replace(tmp, out)
     return ExportResult(
         path=out,
@@ -388,6 +409,40 @@ def export_bundle(
         cosignatures=cosignature_count,
         c2pa=C2PA_CLIP in files,
     )
+
+
+# What a second packing may add to the first one's sheet, README and zip headers (the
+# sheet's text and QR name the derived copy's hash instead of the sealed clip's).
+_PACKING_SLACK = 64_000
+
+
+def _derive(sealed: Path, work: Path, max_bytes: int, *, overhead: int) -> DerivedCopy:
+    """A re-encoded copy of ``sealed`` that leaves ``overhead`` bytes of ``max_bytes``
+    for the rest of the bundle."""
+    from verifier.derive import derive_copy
+
+    budget = max_bytes - overhead - (_PACKING_SLACK if overhead else 0)
+    share = f"the video's share of the {max_bytes}-byte limit after {overhead} bytes of sheet, "
+    share += "entries and README"
+    if budget <= 0:
+        raise VerifierError(
+            f"no room for the video: {share} is {budget} bytes",
+            hint="ask for a larger --max-size",
+        )
+    try:
+        copy = derive_copy(sealed, work / DERIVED, budget)
+    except VerifierError as e:
+        if not overhead:
+            raise
+        raise VerifierError(f"{e.message} ({share})", hint=e.hint) from e
+    if copy.size > budget:
+        raise VerifierError(
+            f"the derived copy is {copy.size} bytes, over {share} ({budget} bytes)"
+            if overhead
+            else f"the derived copy is {copy.size} bytes, over the {max_bytes}-byte limit",
+            hint="ask for a larger --max-size, or export an --excerpt",
+        )
+    return copy
 
 
 def _write_zip(
@@ -512,6 +567,7 @@ def _sheet(
     zone: dt.tzinfo,
     clip_path: Path,
     make_sheet: SheetMaker | None,
+    policy: ExportPolicy,
 ) -> tuple[bytes, bytes]:
     from verifier.sheet import SheetFacts
     from verifier.sheet import make_sheet as default_maker
@@ -535,6 +591,7 @@ def _sheet(
         checkpoint_root=summary.checkpoint_root,
         derived_from=summary.sealed_sha256 if summary.derived else None,
         qr_payload=summary.text(),
+        verify_url=policy.verify_url,
     )
     sheet = (make_sheet or default_maker)(facts, clip, clip_path)
     return sheet.png, sheet.pdf

@@ -84,6 +84,7 @@ class SheetFacts:
     checkpoint_root: str
     derived_from: str | None  # sha256 of the sealed clip, if clip_sha256 is a derived copy
     qr_payload: str
+    verify_url: str | None = None  # the merchant's published verify page, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,7 +325,7 @@ def _layout(facts: SheetFacts, keyframes: Sequence[Keyframe]) -> list[_Op]:
     top = _facts(ops, facts, top + 4)
     if facts.derived_from:
         top = _derived_note(ops, facts.derived_from, top + 2)
-    bottom = _footer(ops, PAGE_H - 10)
+    bottom = _footer(ops, PAGE_H - 10, facts.verify_url)
     bottom = _integrity(ops, facts, bottom - 3)
     _keyframes(ops, keyframes, facts, top + 3, bottom - 3)
     return ops
@@ -445,20 +446,26 @@ def _integrity(ops: _Ops, facts: SheetFacts, bottom: float) -> float:
     return y
 
 
-def _footer(ops: _Ops, bottom: float) -> float:
-    """How to verify, and what the sheet is not."""
+def _footer(ops: _Ops, bottom: float, verify_url: str | None) -> float:
+    """How to verify, where to get the verifier, and what the sheet is not."""
     disclaimer = (
         "This sheet is a summary and proves nothing on its own. The evidence is the bundle "
         "(the sealed clip, its signed log entry and inclusion proof) verified against the "
         "trust file obtained from the merchant, never from the bundle."
     )
     lines = _wrap(disclaimer, "sans", 7, CONTENT_W)
-    y = bottom - 3.2 * len(lines) - 6.5
+    y = bottom - 3.2 * len(lines) - 10.5
     ops.rule(y)
+    indent = MARGIN + _width("To verify:  ", "bold", 8)
     ops.text(MARGIN, y + 5, "To verify:", "bold", 8)
-    ops.text(MARGIN + _width("To verify:  ", "bold", 8), y + 5, VERIFY_COMMAND, "mono", 8)
+    ops.text(indent, y + 5, VERIFY_COMMAND, "mono", 8)
+    ops.text(MARGIN, y + 9, "Verifier:", "bold", 8)
+    get = "pip install packseal"
+    if verify_url:
+        get += f"  or, in a browser: {printable(verify_url, 90)}"
+    ops.text(indent, y + 9, get, "mono", 8)
     for i, line in enumerate(lines):
-        ops.text(MARGIN, y + 9.2 + i * 3.2, line, "sans", 7, MUTED)
+        ops.text(MARGIN, y + 13.2 + i * 3.2, line, "sans", 7, MUTED)
     return y
 
 

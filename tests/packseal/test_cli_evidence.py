@@ -6,8 +6,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 import click
@@ -15,9 +17,13 @@ import pytest
 import yaml
 
 from packseal._cli_evidence import parse_size, parse_span
+from packseal.app import App
 from packseal.cli import main
-from storage.entries import Clip
-from tests.recording import SIZE, Recording
+from recorder.clock import ManualClock
+from recorder.controller import ClipClosed, OpenClip
+from recorder.sealer import ClipPlan, Sealer
+from storage.entries import Clip, Scan, Segment, parse_as
+from tests.recording import SIZE, Recording, copy_store, make_app
 
 # The verifier's session fixtures (one recording, its bundles), shared rather than re-recorded.
 from tests.verifier.conftest import (  # noqa: F401
@@ -194,6 +200,81 @@ def test_export_usage_errors_exit_2(
     assert main([*cli, "export", clips[0].clip_id, "-o", str(out), *args]) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_export_refuses_to_replace_a_file_unless_forced(
+    cli: list[str], clips: list[Clip], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "taken.zip"
+    out.write_bytes(b"someone else's file")
+    assert main([*cli, "export", clips[0].clip_id, "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {out} already exists" in err
+    assert "hint: choose another -o, or pass --force to replace it" in err
+    assert out.read_bytes() == b"someone else's file"
+    assert main([*cli, "export", clips[0].clip_id, "-o", str(out), "--force"]) == 0
+    assert zipfile.is_zipfile(out)
+
+
+def _seal_again(app: App, clip: Clip) -> Clip:
+    """A second clip of ``clip``'s order (the order re-packed), over its last segments."""
+    store = app.store
+    refs = clip.segments[-2:]
+    segments = [
+        parse_as(Segment, store.log.entry(r.idx)) for r in store.segments(refs[0].seq, refs[-1].seq)
+    ]
+    t0, t1 = segments[0].start, segments[-1].end
+    scans = (Scan(t0 + 100, clip.order_id, "order", "Code128", "gun", None),)
+    opened = OpenClip("CLIPREPACK0001", clip.order_id, t0 + 100, scans)
+    plan = ClipPlan(ClipClosed(opened, t1 - 100, "stop", "sealed"), segments[0].run, t0, t1, 0, 0)
+    sealer = Sealer(
+        store, app.station_signer, ManualClock(start_ms=t1 + 1000), station=clip.station,
+        operator="", zone=dt.UTC,
+    )  # fmt: skip
+    return sealer.seal_clip(plan, segments, clip.video)
+
+
+def test_an_order_with_several_clips_says_which_one_and_lists_the_others(
+    recording: Recording,
+    clips: list[Clip],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = copy_store(recording.data_dir, tmp_path / "data")
+    app = make_app(data)
+    again = _seal_again(app, clips[2])
+    app.store.log.sign_checkpoint(app.station_signer, again.ended + 2000)
+    app.close()
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "merchant": {"name": "Test Shop", "id": "test"},
+                "station": {"camera": dict(SIZE)},
+                "trust": {"verify_url": "https://acme.example/verify.html"},
+            }
+        )
+    )
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "order.zip"
+    argv = ["--config", str(config), "--data-dir", str(data), "export", clips[2].order_id]
+    assert main([*argv, "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"clip        {again.clip_id}," in printed
+    assert f"note: this order has 2 clips; the bundle holds the newest ({again.clip_id})" in printed
+    assert f"  {clips[2].clip_id}  sealed " in printed
+    assert "export one of them by its clip id: packseal export CLIP_ID -o FILE" in printed
+    # the README tells a reviewer where the verifier comes from
+    with zipfile.ZipFile(out) as z:
+        readme = z.read("README.txt").decode()
+    assert "`pip install packseal` (Python 3.11 or newer)" in readme
+    assert "Or open https://acme.example/verify.html in a browser" in readme
+    # by clip id: no note
+    out2 = tmp_path / "clip.zip"
+    assert main(["--config", str(config), "--data-dir", str(data), "export", clips[2].clip_id,
+                 "-o", str(out2)]) == 0  # fmt: skip
+    assert "note:" not in capsys.readouterr().out
 
 
 def test_export_of_an_unknown_order_exits_2(

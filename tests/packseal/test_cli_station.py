@@ -79,9 +79,19 @@ def test_bad_epoch_is_a_usage_error(small: Path, capsys: pytest.CaptureFixture[s
 def test_demo_command(small: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--source", "demo", "--orders", "1"]) == 0
     out = capsys.readouterr().out
-    assert "sealed 1 clip(s)" in out
+    assert "sealed 1 clip(s) in this run" in out
     assert "VERIFIED: order SO-" in out
     data = small / "demo-data"
     assert (data / "packseal.db").exists()
     assert (data / "trust.json").exists()
     assert [p.suffix for p in sorted((data / "bundles").iterdir())] == [".png", ".zip"]
+    first = sorted((data / "bundles").glob("*.zip"))
+
+    # run twice: new orders, not the same ones again (each a repeat alarm, before)
+    assert main(["demo", "--source", "demo", "--orders", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "ALARM" not in out
+    assert "sealed 1 clip(s) in this run" in out
+    second = sorted(set((data / "bundles").glob("*.zip")) - set(first))
+    assert len(second) == 1
+    assert second[0].stem.startswith("SO-")

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from storage import BlobHashError, BlobMissingError, FormatError, LogStateError, TrustFile
 from storage.entries import Clip
 from tests.recording import Recording, copy_store, make_app
-from tests.verifier.conftest import export
-from verifier._errors import BundleError, NotVerified
+from tests.verifier.conftest import derived_limit, export
+from verifier._errors import BundleError, NotVerified, VerifierError
 from verifier._manifest import Manifest
 from verifier.bundle import REQUIRED, export_bundle
 from verifier.fmp4 import split_bytes
@@ -117,18 +117,34 @@ def test_bad_excerpts_are_caller_mistakes(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_derived_copy_bundle(derived_bundle: Path, clips: list[Clip]) -> None:
+def test_derived_copy_bundle(derived_bundle: Path, honest_bundle: Path, clips: list[Clip]) -> None:
     m = members(derived_bundle)
     assert "clip.mp4" not in m
     manifest = Manifest.from_bytes(m["manifest.json"])
     assert manifest.video == "derived.mp4"
     assert manifest.derived is not None
-    assert manifest.derived.size == len(m["derived.mp4"]) <= 200_000
+    limit = derived_limit(honest_bundle)
+    assert manifest.derived.max_bytes == limit
+    # the sealed clip alone fits the limit; the bundle with it does not
+    assert manifest.sealed_size < limit < honest_bundle.stat().st_size
+    # the limit bounds the whole zip, sheet and entries included (before: only the video)
+    assert derived_bundle.stat().st_size <= limit
+    assert manifest.derived.size == len(m["derived.mp4"])
     assert manifest.derived.sha256 == hashlib.sha256(m["derived.mp4"]).hexdigest()
     assert manifest.sealed_sha256 != manifest.derived.sha256
     readme = m["README.txt"].decode()
     assert "THE VIDEO IS A DERIVED COPY" in readme
     assert clips[0].clip_id in readme
+
+
+def test_a_limit_below_the_sheet_and_entries_is_refused_with_the_numbers(
+    recording: Recording, clips: list[Clip], tmp_path: Path
+) -> None:
+    out = tmp_path / "small.zip"
+    share = r"the video's share of the 300000-byte limit after \d+ bytes of sheet, entries"
+    with pytest.raises(VerifierError, match=f"no room for the video: {share}"):
+        export(recording, clips[0].clip_id, out, max_bytes=300_000)
+    assert not out.exists()
 
 
 def test_a_clip_that_fits_is_kept_sealed(

@@ -334,3 +334,21 @@ def test_the_fonts_ship_with_their_license() -> None:
     for path in (fonts.SANS, fonts.SANS_BOLD, fonts.MONO):
         assert path.read_bytes()[:4] == b"\x00\x01\x00\x00"  # TrueType
     assert "Bitstream Vera" in fonts.LICENSE.read_text()
+
+
+def test_the_sheet_says_where_a_reviewer_gets_the_verifier(recorded: Recorded) -> None:
+    clip = recorded.clips[0]
+    path = recorded.write_clip(clip, "a.mp4")
+    keyframes = pick_keyframes(clip, path, max_frames=2)
+
+    def text(facts: SheetFacts) -> str:
+        return " ".join(op.text for op in _layout(facts, keyframes) if isinstance(op, _Text))
+
+    assert "pip install packseal" in text(facts_for(clip, path))
+    assert "in a browser" not in text(facts_for(clip, path))
+    url = "https://acme.example/verify.html"
+    assert f"pip install packseal  or, in a browser: {url}" in text(
+        facts_for(clip, path, verify_url=url)
+    )
+    sheet = make_sheet(facts_for(clip, path, verify_url=url), clip, path, keyframes=keyframes)
+    assert pdf_pages(sheet.pdf) == 1
