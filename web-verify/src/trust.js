@@ -78,6 +78,19 @@ export async function parseTrust(bytes) {
     log.signsCheckpoint = (size) => log.revokedAfter === null || size <= log.revokedAfter + 1;
     logs.push(log);
   }
+  // Two unrevoked keys for one origin would verify bundles of two histories: a hidden
+  // fork (as storage/trust.py refuses).
+  const current = new Map();
+  for (const log of logs.filter((g) => g.revokedAfter === null)) {
+    current.set(log.origin, new Set([...(current.get(log.origin) ?? []), log.vkey]));
+  }
+  for (const [origin, vkeys] of current) {
+    if (vkeys.size > 1) {
+      throw new FormatError(
+        `trust file: log '${origin}' has ${vkeys.size} keys that are not revoked (${[...vkeys].sort().join(", ")}); a log has one current key`,
+      );
+    }
+  }
   const witnesses = [];
   for (const w of list(doc, "witnesses", true)) {
     witnesses.push(await parseVkey(str(w, "vkey"), ALG_COSIGNATURE_V1, "witness key"));

@@ -171,6 +171,31 @@ def test_honest_bundles_agree(
         assert facts["order_id"] == attack_ctx.clips[0 if name != "other order" else 1].order_id
 
 
+def test_a_trust_file_with_two_current_keys_for_one_origin_is_refused(
+    verify_page: VerifyPage,
+    attack_ctx: AttackContext,  # noqa: F811
+) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from storage import Ed25519Signer
+
+    trust = attack_ctx.recording.app.trust_file()
+    doc = json.loads(trust.to_bytes())
+    origin = doc["logs"][0]["origin"]
+    other = Ed25519Signer(origin, Ed25519PrivateKey.generate())
+    doc["logs"].append({"origin": origin, "vkey": other.verifier.vkey, "station": "station-01"})
+    page = verify_page.page
+    page.goto(PAGE.as_uri())
+    wait_for(page, "window.packsealVerify && window.packsealVerify.state === 'ready'")
+    page.fill("#trust-text", json.dumps(doc))
+    page.click("#trust-paste")
+    page.set_input_files("#bundle-input", str(attack_ctx.bundle))
+    wait_for(page, "window.packsealVerify.runs >= 1 && window.packsealVerify.state === 'done'")
+    error = page.evaluate("() => window.packsealVerify.error")
+    assert error is not None
+    assert f"log '{origin}' has 2 keys that are not revoked" in error["message"], error
+
+
 def test_plain_attacks_agree(
     verify_page: VerifyPage,
     attack_ctx: AttackContext,  # noqa: F811
