@@ -9,11 +9,13 @@ cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
 venv=${VENV:-.venv}
 packages=(libzbar0)                        # pyzbar's shared library
+packages+=(fonts-noto-cjk)                 # Chinese on the evidence sheet (verifier/_sheet_fonts.py)
 if ! "$python" -c 'import ensurepip, venv' 2>/dev/null; then
   packages+=(python3-venv)                 # Debian splits venv out of python3
 fi
 if [ "${1:-}" = "--test" ]; then
   packages+=(chromium fonts-dejavu-core)   # browser tests drive the system Chromium
+  packages+=(poppler-utils)                # pdftotext reads the sheet PDF's text back
   # the verify page's build check: web-verify/ rebuilds packseal/web/verify.html with
   # its locked npm toolchain (esbuild, eslint) and compares it with the committed file
   command -v npm >/dev/null || packages+=(nodejs npm)

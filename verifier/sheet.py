@@ -37,8 +37,9 @@ from PIL import ImageDraw, ImageFont
 
 from storage.entries import Clip
 from storage.text import printable
-from verifier import fonts
+from verifier import _sheet_fonts
 from verifier._errors import VerifierError
+from verifier._sheet_text import LANGUAGES, PARAGRAPHS, translate
 from verifier.frames import Image, Keyframe, pick_keyframes
 
 __all__ = ["MAX_SHEET_BYTES", "Keyframe", "Sheet", "SheetFacts", "make_sheet", "pick_keyframes"]
@@ -59,8 +60,7 @@ RED: RGB = (186, 38, 38)
 AMBER: RGB = (150, 96, 0)
 AMBER_BG: RGB = (255, 243, 212)
 BOX: RGB = (0, 230, 110)  # scan boxes: bright on the dim warehouse footage
-FontName = Literal["sans", "bold", "mono"]
-_FONT_FILES = {"sans": fonts.SANS, "bold": fonts.SANS_BOLD, "mono": fonts.MONO}
+FontName = _sheet_fonts.FontName
 _PT = 25.4 / 72  # mm per point
 
 
@@ -85,6 +85,7 @@ class SheetFacts:
     derived_from: str | None  # sha256 of the sealed clip, if clip_sha256 is a derived copy
     qr_payload: str
     verify_url: str | None = None  # the merchant's published verify page, if any
+    language: str = "en"  # "en" or "zh-CN": the sheet's words, not the facts
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +114,7 @@ def make_sheet(
     frames = list(pick_keyframes(clip, clip_path) if keyframes is None else keyframes)
     facts = _safe_facts(facts)
     shown = [replace(k, label=printable(k.label), detail=printable(k.detail, 300)) for k in frames]
-    ops = _layout(facts, shown)
+    ops = _with_font_note(_localize(_layout(facts, shown), facts.language))
     png = _fit(
         "PNG",
         max_bytes,
@@ -203,13 +204,84 @@ _Op = _Text | _Rect | _Picture | _QR
 
 
 @cache
-def _measure_font(name: FontName) -> ImageFont.FreeTypeFont:
+def _measure_face(face: _sheet_fonts.Face) -> ImageFont.FreeTypeFont:
     # Unhinted metrics at a large size: the advance widths fpdf2 uses too.
-    return ImageFont.truetype(str(_FONT_FILES[name]), 1000, layout_engine=ImageFont.Layout.BASIC)
+    return ImageFont.truetype(
+        str(face.path), 1000, index=face.index, layout_engine=ImageFont.Layout.BASIC
+    )
+
+
+def _run_width(text: str, face: _sheet_fonts.Face, size: float) -> float:
+    return _measure_face(face).getlength(text) / 1000 * size * _PT
 
 
 def _width(text: str, font: FontName, size: float) -> float:
-    return _measure_font(font).getlength(text) / 1000 * size * _PT
+    return sum(_run_width(t, face, size) for t, face in _sheet_fonts.runs(text, font))
+
+
+def _localize(ops: list[_Op], language: str) -> list[_Op]:
+    """The laid-out page in ``language``: each text the layout drew in English replaced
+    by its translation (verifier/_sheet_text.py); wrapped paragraphs re-wrapped in place."""
+    if language not in LANGUAGES:
+        raise ValueError(f"the sheet speaks {', '.join(LANGUAGES)}, not {language!r}")
+    if language == "en":
+        return ops
+    out: list[_Op] = []
+    i = 0
+    while i < len(ops):
+        op = ops[i]
+        if not isinstance(op, _Text):
+            out.append(op)
+            i += 1
+            continue
+        taken = _paragraph(ops, i, language)
+        if taken is not None:
+            lines, text = taken
+            step = lines[1].y - lines[0].y if len(lines) > 1 else op.size * _PT * 1.4
+            width = PAGE_W - MARGIN - op.x
+            for n, line in enumerate(_wrap(text, op.font, op.size, width)):
+                out.append(replace(op, y=op.y + n * step, text=line))
+            i += len(lines)
+            continue
+        out.append(replace(op, text=translate(op.text, language) or op.text))
+        i += 1
+    return out
+
+
+def _paragraph(ops: list[_Op], start: int, language: str) -> tuple[list[_Text], str] | None:
+    """The lines from ``start`` that join into a known paragraph, and its translation."""
+    first = ops[start]
+    assert isinstance(first, _Text)
+    lines: list[_Text] = []
+    for op in ops[start:]:
+        if not (
+            isinstance(op, _Text) and (op.x, op.font, op.size) == (first.x, first.font, first.size)
+        ):
+            break
+        lines.append(op)
+        joined = " ".join(line.text for line in lines)
+        for pattern, translation in PARAGRAPHS.get(language, []):
+            m = pattern.fullmatch(joined)
+            if m:
+                return lines, m.expand(translation)
+    return None
+
+
+def _with_font_note(ops: list[_Op]) -> list[_Op]:
+    """Say on the page when a character had no font, rather than showing □ unexplained."""
+    lacking = sorted(
+        set().union(
+            *(_sheet_fonts.lacking(op.text, op.font) for op in ops if isinstance(op, _Text))
+        )
+    )
+    if not lacking:
+        return ops
+    shown = "".join(lacking[:12])
+    note = f"□ = a character this machine has no font for ({shown}): {_sheet_fonts.CJK_HINT}"
+    return [
+        *ops,
+        _Text(MARGIN, PAGE_H - 4.5, _fit_text(note, "sans", 7, CONTENT_W), "sans", 7, RED),
+    ]
 
 
 def _wrap(text: str, font: FontName, size: float, width: float) -> list[str]:
@@ -537,8 +609,8 @@ PNG_ATTEMPTS = ((150, False), (150, True), (120, True), (100, True))
 
 
 @cache
-def _png_font(name: FontName, px: float) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(_FONT_FILES[name]), px)
+def _png_font(face: _sheet_fonts.Face, px: float) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(face.path), px, index=face.index)
 
 
 def _render_png(ops: Sequence[_Op], dpi: float, palette: bool) -> bytes:
@@ -551,9 +623,11 @@ def _render_png(ops: Sequence[_Op], dpi: float, palette: bool) -> bytes:
     draw = ImageDraw.Draw(page)
     for op in ops:
         if isinstance(op, _Text):
-            font = _png_font(op.font, op.size * dpi / 72)
-            anchor = "rs" if op.align == "R" else "ls"
-            draw.text((op.x * k, op.y * k), op.text, font=font, fill=op.color, anchor=anchor)
+            x = op.x - _width(op.text, op.font, op.size) if op.align == "R" else op.x
+            for text, face in _sheet_fonts.runs(op.text, op.font):
+                font = _png_font(face, op.size * dpi / 72)
+                draw.text((x * k, op.y * k), text, font=font, fill=op.color, anchor="ls")
+                x += _run_width(text, face, op.size)
         elif isinstance(op, _Rect):
             box = (px(op.x), px(op.y), px(op.x + op.w) - 1, px(op.y + op.h) - 1)
             width = max(1, round(op.width * k)) if op.stroke else 0
@@ -597,21 +671,25 @@ def _render_pdf(ops: Sequence[_Op], facts: SheetFacts, scale: float) -> bytes:
     pdf.set_auto_page_break(False)
     pdf.set_margins(0, 0, 0)
     pdf.set_compression(True)
-    for name, path in _FONT_FILES.items():
-        pdf.add_font(name, "", str(path))
+    added: set[str] = set()
     pdf.set_title(f"Packing evidence — order {facts.order_id}")
     pdf.set_author(facts.merchant)
     pdf.set_subject(f"clip {facts.clip_id}, sha256 {facts.clip_sha256}")
     pdf.set_creator("packseal")
-    pdf.set_lang("en")
+    pdf.set_lang(facts.language)
     pdf.set_creation_date(dt.datetime.fromtimestamp(facts.end_ms // 1000, dt.UTC))
     pdf.add_page()
     for op in ops:
         if isinstance(op, _Text):
-            pdf.set_font(op.font, "", op.size)
             pdf.set_text_color(*op.color)
-            x = op.x - pdf.get_string_width(op.text) if op.align == "R" else op.x
-            pdf.text(x, op.y, op.text)
+            x = op.x - _width(op.text, op.font, op.size) if op.align == "R" else op.x
+            for text, face in _sheet_fonts.runs(op.text, op.font):
+                if face.key not in added:  # only the faces used: each is embedded, subset
+                    pdf.add_font(face.key, "", str(face.path), collection_font_number=face.index)
+                    added.add(face.key)
+                pdf.set_font(face.key, "", op.size)
+                pdf.text(x, op.y, text)
+                x += pdf.get_string_width(text)
         elif isinstance(op, _Rect):
             style = ("F" if op.fill else "") + ("D" if op.stroke else "")
             if op.fill:

@@ -1,0 +1,105 @@
+"""The evidence sheet in Chinese, and Chinese names on any sheet: drawn with a CJK face
+(Noto Sans CJK from fonts-noto-cjk), extracted back exactly from the PDF by poppler's
+pdftotext, and shown as □ with a note saying which font to install when it is missing."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from tests.verifier.test_sheet import Recorded, facts_for, recorded  # noqa: F401
+from verifier import _sheet_fonts
+from verifier.sheet import make_sheet, pick_keyframes
+
+MERCHANT = "杭州小熊文具店"
+PRODUCT = "晨光 A5 笔记本（蓝色）"
+NEEDS = pytest.mark.skipif(
+    shutil.which("pdftotext") is None or not _sheet_fonts.faces("sans")[1:],
+    reason="needs poppler-utils (pdftotext) and fonts-noto-cjk: scripts/setup.sh --test",
+)
+
+
+def pdf_text(pdf: bytes, tmp_path: Path) -> str:
+    path = tmp_path / "sheet.pdf"
+    path.write_bytes(pdf)
+    done = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
+def chinese_sheet(recorded: Recorded, language: str) -> tuple[bytes, bytes]:  # noqa: F811
+    clip = recorded.clips[0]
+    path = recorded.write_clip(clip, "a.mp4")
+    frames = pick_keyframes(clip, path)
+    # a product scanned on a Chinese marketplace: its text on a keyframe caption
+    frames = [replace(frames[0], detail=PRODUCT), *frames[1:]]
+    facts = facts_for(clip, path, merchant=MERCHANT, station="一号打包台", language=language)
+    sheet = make_sheet(facts, clip, path, keyframes=frames)
+    return sheet.png, sheet.pdf
+
+
+@NEEDS
+def test_chinese_names_extract_back_exactly_from_an_english_sheet(
+    recorded: Recorded,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    png, pdf = chinese_sheet(recorded, "en")
+    text = pdf_text(pdf, tmp_path)
+    assert f"{MERCHANT}  ·  station 一号打包台" in text.replace("\n", " ") or MERCHANT in text
+    assert MERCHANT in text
+    assert PRODUCT in text
+    assert "□" not in text
+    (tmp_path / "sheet.png").write_bytes(png)
+
+
+@NEEDS
+def test_the_sheet_in_chinese(recorded: Recorded, tmp_path: Path) -> None:  # noqa: F811
+    png, pdf = chinese_sheet(recorded, "zh-CN")
+    text = pdf_text(pdf, tmp_path)
+    clip = recorded.clips[0]
+    for words in (
+        "装箱证据单",
+        f"装箱证据 — 订单 {clip.order_id}",
+        "订单",
+        "运单",
+        "商家",
+        "完整性",
+        "封存片段的关键帧",
+        "验证摘要",
+        MERCHANT,
+        PRODUCT,
+        "已封存",
+    ):
+        assert words in text, words
+    # the wrapped disclaimer, re-wrapped in Chinese, reads back whole
+    assert "本单只是摘要，本身不能证明任何事。" in text.replace("\n", "")
+    assert "This sheet is a summary" not in text
+    assert "□" not in text
+    shots = Path("/work/notes/shots")
+    if shots.is_dir():  # the development machine: keep it to look at
+        (shots / "sheet-zh-CN.png").write_bytes(png)
+        (shots / "sheet-zh-CN.pdf").write_bytes(pdf)
+
+
+def test_without_a_cjk_font_the_sheet_says_so(
+    recorded: Recorded,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_sheet_fonts, "CJK_DIRS", (tmp_path / "no-fonts",))
+    _, pdf = chinese_sheet(recorded, "en")
+    if shutil.which("pdftotext"):
+        text = pdf_text(pdf, tmp_path).replace("\n", " ")
+        assert "□□□□□□□" in text  # the merchant, visibly not drawn
+        assert "no font for" in text
+        assert "fonts-noto-cjk" in text
+
+
+def test_an_unknown_language_is_a_caller_mistake(recorded: Recorded) -> None:  # noqa: F811
+    with pytest.raises(ValueError, match="zh-CN"):
+        chinese_sheet(recorded, "fr")
