@@ -36,6 +36,10 @@ class Lazy:
             self._app = App(self.location.load(data_dir=self.data_dir))
         return self._app
 
+    @property
+    def loaded(self) -> bool:
+        return self._app is not None
+
     def close(self) -> None:
         if self._app is not None:
             self._app.close()

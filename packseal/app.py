@@ -228,6 +228,7 @@ class App:
             quorum=min(self.config.trust.witness_quorum, len(names)),
             stamped=bool(self.config.time.tsa_urls),
             verify_url=self.config.trust.verify_url,
+            language=self.config.ui.language,
         )
 
     def export(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from contextvars import ContextVar
 from pathlib import Path
 
 import click
@@ -25,7 +26,11 @@ from packseal import (
     _cli_witness,
 )
 from packseal._cli import Lazy
+from packseal.i18n import Translate, translator
 from storage import PacksealError, VerificationError
+
+# The command's settings, for the words of an error reported after the command ended.
+_LAZY: ContextVar[Lazy | None] = ContextVar("packseal_cli_lazy", default=None)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -49,6 +54,7 @@ from storage import PacksealError, VerificationError
 def cli(ctx: click.Context, config_path: Path | None, data_dir: Path | None) -> None:
     """Record packing video as evidence: seal, export and verify order clips."""
     lazy = Lazy(config_path, data_dir)
+    _LAZY.set(lazy)
     ctx.obj = lazy
     ctx.call_on_close(lazy.close)
 
@@ -78,10 +84,22 @@ def _quiet_opencv() -> None:
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 
+def _words() -> Translate:
+    """The CLI's own words in ``ui.language`` (the settings of this command, if they
+    could be read; English otherwise: an error may be about the settings themselves)."""
+    lazy = _LAZY.get()
+    try:
+        language = lazy.app.config.ui.language if lazy is not None and lazy.loaded else "en"
+    except PacksealError:
+        language = "en"
+    return translator(language)
+
+
 def _error(e: PacksealError) -> None:
-    click.echo(f"error: {e.message}", err=True)
+    _ = _words()
+    click.echo(f"{_('error:')} {e.message}", err=True)
     if e.hint:
-        click.echo(f"hint: {e.hint}", err=True)
+        click.echo(f"{_('hint:')} {e.hint}", err=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -98,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         e.show()
         return 2
     except (click.Abort, KeyboardInterrupt):
-        click.echo("interrupted", err=True)
+        click.echo(_words()("interrupted"), err=True)
         return 130
     except VerificationError as e:
         _error(e)

@@ -220,6 +220,14 @@ class HubServerConfig(_Section):
         return value
 
 
+class UiConfig(_Section):
+    language: Literal["en", "zh-CN"] = Field(
+        "en",
+        description="the station screen, the portal, sheets and the CLI; pages follow "
+        "the browser's Accept-Language when it names one of these",
+    )
+
+
 class Config(_Section):
     data_dir: Path = Path("data")
     storage: StorageConfig = StorageConfig()
@@ -231,6 +239,7 @@ class Config(_Section):
     witnesses: tuple[WitnessConfig, ...] = ()
     c2pa: C2paConfig = C2paConfig()
     trust: TrustConfig = TrustConfig()
+    ui: UiConfig = UiConfig()
     hub: HubLinkConfig | None = None
     hub_server: HubServerConfig | None = None
 

@@ -201,7 +201,8 @@ class ExportPolicy:
     them the checkpoint needs, ``stamped`` asks for an RFC 3161 time-stamp, ``c2pa`` the
     credentials for the Content Credentials copy. The default asks for nothing extra.
     ``verify_url`` is where the merchant publishes the verify page: the README and sheet
-    tell reviewers about it beside ``pip install packseal``.
+    tell reviewers about it beside ``pip install packseal``. ``language`` is the evidence
+    sheet's (``en`` or ``zh-CN``; verifier/_sheet_text.py).
     """
 
     c2pa: C2paCredentials | None = None
@@ -209,6 +210,7 @@ class ExportPolicy:
     quorum: int = 0
     stamped: bool = False
     verify_url: str | None = None
+    language: str = "en"
 
     def __post_init__(self) -> None:
         if not 0 <= self.quorum <= len(self.witnesses):
@@ -592,6 +594,7 @@ def _sheet(
         derived_from=summary.sealed_sha256 if summary.derived else None,
         qr_payload=summary.text(),
         verify_url=policy.verify_url,
+        language=policy.language,
     )
     sheet = (make_sheet or default_maker)(facts, clip, clip_path)
     return sheet.png, sheet.pdf

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from packseal.i18n import Language, negotiate, translator
 from storage.text import printable
 
 HERE = Path(__file__).parent
@@ -71,7 +73,18 @@ def make_templates(
     env.filters["size"] = size
     env.globals["zone_name"] = zone_label(zone)
     env.globals["home_url"], env.globals["home_label"] = home
-    return Jinja2Templates(env=env)
+    return Jinja2Templates(env=env, context_processors=[language_context])
+
+
+def page_language(request: Request) -> Language:
+    """The page's language: the browser's choice among ours, else ``ui.language``."""
+    default: Language = getattr(request.app.state, "language", "en")
+    return negotiate(request.headers.get("accept-language"), default)
+
+
+def language_context(request: Request) -> dict[str, object]:
+    lang = page_language(request)
+    return {"_": translator(lang), "lang": lang}
 
 
 def zone_label(zone: dt.tzinfo) -> str:

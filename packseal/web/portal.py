@@ -88,6 +88,7 @@ def create_portal(
     )
     web.state.portal = ctx
     web.state.templates = ctx.templates
+    web.state.language = cfg.ui.language
     install_error_handlers(web)
     web.add_middleware(BodyLimit, max_bytes=cfg.web.max_body_kb * 1024)
     web.add_middleware(SecurityHeaders, hsts=secure_cookies)

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
@@ -34,9 +36,10 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
 from packseal.config import Config
+from packseal.i18n import Translate, translator
 from packseal.web._http import BodyLimit, SecurityHeaders, WebError, install_error_handlers
 from packseal.web._preview import PreviewCache
-from packseal.web._templates import STATIC, duration, make_templates, size
+from packseal.web._templates import STATIC, duration, make_templates, page_language, size
 from packseal.web.server import is_loopback
 from recorder.station import Station
 from recorder.status import StationAlarmKind, StationStatus
@@ -139,8 +142,29 @@ def page(request: Request, token: Annotated[str | None, Query(max_length=256)] =
         {
             "station": settings,
             "submit_after_ms": settings.scan.gun.submit_after_ms,
+            "messages": js_messages(translator(page_language(request))),
         },
     )
+
+
+# Words the page's script shows that come from the server's data (kinds, clip states).
+_JS_DATA_WORDS = (
+    "order", "tracking", "control", "other",
+    "recording", "sealing", "sealed", "cancelled", "interrupted", "lost",
+)  # fmt: skip
+
+
+@cache
+def js_ids() -> tuple[str, ...]:
+    """Every text station.js passes to its ``t()``, and the data words it translates."""
+    script = (STATIC / "station.js").read_text(encoding="utf-8")
+    found = re.findall(r'\bt\("((?:[^"\\]|\\.)*)"', script)
+    return tuple(dict.fromkeys([*found, *_JS_DATA_WORDS]))
+
+
+def js_messages(_: Translate) -> dict[str, str]:
+    """The script's texts in the page's language (only those that differ)."""
+    return {text: _(text) for text in js_ids() if _(text) != text}
 
 
 # What the packer should do about each alarm, in words for the banner ({ack}, {stop} and
@@ -157,9 +181,46 @@ ADVICE: dict[StationAlarmKind, str] = {
 }
 
 
-def advice(s: StationScreen, kind: StationAlarmKind) -> str:
+def advice(s: StationScreen, kind: StationAlarmKind, _: Translate) -> str:
     scan = s.config.station.scan
-    return ADVICE[kind].format(ack=scan.ack_code, stop=scan.stop_code, cancel=scan.cancel_code)
+    return _(ADVICE[kind], ack=scan.ack_code, stop=scan.stop_code, cancel=scan.cancel_code)
+
+
+# The station's alarm and warning texts (recorder/controller.py, recorder/station.py and
+# the disk check below), matched to translate them with their facts kept.
+_SAID = [
+    (
+        re.compile(r"waybill (.+) scanned, but no order is open"),
+        "waybill {0} scanned, but no order is open",
+    ),
+    (re.compile(r"(\S+) scanned, but no clip is open"), "{0} scanned, but no clip is open"),
+    (
+        re.compile(r"order (.+) was already packed \(clip (\w+)\); recording it again"),
+        "order {0} was already packed (clip {1}); recording it again",
+    ),
+    (re.compile(r"camera lost: (.+)"), "camera lost: {0}"),
+    (re.compile(r"camera lost"), "camera lost"),
+    (re.compile(r"encoder stopped: (.+)"), "encoder stopped: {0}"),
+    (re.compile(r"disk full: (.+)"), "disk full: {0}"),
+    (re.compile(r"order (.+): no footage sealed"), "order {0}: no footage sealed"),
+    (
+        re.compile(r"disk low: (.+) free; recording stops at (.+)"),
+        "disk low: {0} free; recording stops at {1}",
+    ),
+    (
+        re.compile(r"a product barcode \((.+)\), not an order or a waybill"),
+        "a product barcode ({0}), not an order or a waybill",
+    ),
+]  # fmt: skip
+
+
+def said(text: str, _: Translate) -> str:
+    """A station message in the page's language, its facts (ids, sizes) unchanged."""
+    for pattern, message in _SAID:
+        m = pattern.fullmatch(text)
+        if m:
+            return _(message).format(*m.groups())
+    return _(text)
 
 
 def _elapsed(st: StationStatus) -> int | None:
@@ -168,7 +229,8 @@ def _elapsed(st: StationStatus) -> int | None:
     return max(0, st.now_ms - st.clip_started)
 
 
-def status_json(s: StationScreen) -> dict[str, Any]:
+def status_json(s: StationScreen, _: Translate | None = None) -> dict[str, Any]:
+    _ = _ or translator("en")
     st = s.station.status()
     frame = s.station.latest_frame
     warnings = []
@@ -187,15 +249,15 @@ def status_json(s: StationScreen) -> dict[str, Any]:
         "order_id": st.order_id,
         "tracking_ids": list(st.tracking_ids),
         "elapsed_ms": _elapsed(st),
-        "alarms": list(st.alarms),
-        "advice": advice(s, st.alarm_kinds[-1]) if st.alarm_kinds else None,
+        "alarms": [said(a, _) for a in st.alarms],
+        "advice": advice(s, st.alarm_kinds[-1], _) if st.alarm_kinds else None,
         "alarm_count": st.alarm_count,
         "codes": {
             "ack": s.config.station.scan.ack_code,
             "stop": s.config.station.scan.stop_code,
             "cancel": s.config.station.scan.cancel_code,
         },
-        "warnings": warnings,
+        "warnings": [said(w, _) for w in warnings],
         "failure": s.failure,
         "clips_opened": st.clips_opened,
         "clips_sealed": st.clips_sealed,
@@ -232,8 +294,8 @@ def status_json(s: StationScreen) -> dict[str, Any]:
 
 
 @router.get("/api/status")
-def status(s: Guarded) -> dict[str, Any]:
-    return status_json(s)
+def status(request: Request, s: Guarded) -> dict[str, Any]:
+    return status_json(s, translator(page_language(request)))
 
 
 @router.get("/api/preview.jpg", response_class=Response)
@@ -264,7 +326,7 @@ class ScanIn(BaseModel):
     code: str = Field(min_length=1, max_length=512, description="what the scanner typed")
 
 
-def effect(s: StationScreen, scan: Scan, st: StationStatus) -> tuple[bool, str]:
+def effect(s: StationScreen, scan: Scan, st: StationStatus, _: Translate) -> tuple[bool, str]:
     """What a scan does to the station as it is now: (acted on, in words for the packer).
 
     The controller decides; this predicts it from the same state so the page can say at
@@ -274,36 +336,43 @@ def effect(s: StationScreen, scan: Scan, st: StationStatus) -> tuple[bool, str]:
     order = st.order_id
     if scan.kind == "control":
         if scan.text == codes.ack_code:
-            return True, "alarms acknowledged" if st.alarms else "nothing to acknowledge"
-        what = "stop" if scan.text == codes.stop_code else "cancel"
+            return True, _("alarms acknowledged") if st.alarms else _("nothing to acknowledge")
+        stop = scan.text == codes.stop_code
         if order is None:
-            return False, f"no clip is open to {what}"
-        return True, f"{'stops' if what == 'stop' else 'cancels'} the clip of order {order}"
+            return False, _("no clip is open to stop") if stop else _("no clip is open to cancel")
+        if stop:
+            return True, _("stops the clip of order {order}", order=order)
+        return True, _("cancels the clip of order {order}", order=order)
     if scan.kind == "order":
         if order == scan.text:
-            return True, f"order {order} scanned again: its clip is closed"
+            return True, _("order {order} scanned again: its clip is closed", order=order)
         if order is not None:
-            return True, f"closes order {order}, opens a clip for order {scan.text}"
-        return True, f"opens a clip for order {scan.text}"
+            return True, _(
+                "closes order {order}, opens a clip for order {new}", order=order, new=scan.text
+            )
+        return True, _("opens a clip for order {order}", order=scan.text)
     if scan.kind == "tracking":
         if order is None:
-            return False, "no order is open: scan the order barcode first"
-        return True, f"waybill of order {order}"
-    why = s.station.classifier.why_other(scan.text, scan.symbology)
+            return False, _("no order is open: scan the order barcode first")
+        return True, _("waybill of order {order}", order=order)
+    why = said(s.station.classifier.why_other(scan.text, scan.symbology), _)
     if order is None:
-        return False, f"not an order or a waybill: {why}"
-    return True, f"kept in order {order}'s clip, but not an order or a waybill: {why}"
+        return False, _("not an order or a waybill: {why}", why=why)
+    return True, _(
+        "kept in order {order}'s clip, but not an order or a waybill: {why}", order=order, why=why
+    )
 
 
 @router.post("/api/scan")
-def scan(body: ScanIn, s: Guarded) -> dict[str, Any]:
+def scan(request: Request, body: ScanIn, s: Guarded) -> dict[str, Any]:
+    _ = translator(page_language(request))
     st = s.station.status()
     if st.state == "stopped" or s.failure is not None:
         return {
             "accepted": False,
             "text": body.code[:256],
             "kind": None,
-            "effect": "the station is not recording: nothing was scanned",
+            "effect": _("the station is not recording: nothing was scanned"),
         }
     done = s.station.submit(body.code, "web")
     if done is None:
@@ -312,8 +381,8 @@ def scan(body: ScanIn, s: Guarded) -> dict[str, Any]:
             "the scanned code is empty or too long",
             hint="scan the barcode again; codes are at most 256 characters",
         )
-    accepted, said = effect(s, done, st)
-    return {"accepted": accepted, "text": done.text, "kind": done.kind, "effect": said}
+    accepted, words = effect(s, done, st, _)
+    return {"accepted": accepted, "text": done.text, "kind": done.kind, "effect": words}
 
 
 def _control(s: StationScreen, code: str, what: str) -> dict[str, Any]:
@@ -374,6 +443,7 @@ def create_station_screen(
     )
     web = FastAPI(title="packseal station screen", docs_url=None, redoc_url=None, openapi_url=None)
     web.state.screen = state
+    web.state.language = config.ui.language
     web.state.templates = make_templates(state.zone, home=("/", "Back to the station screen"))
     install_error_handlers(web)
     web.add_middleware(BodyLimit, max_bytes=8 * 1024)  # a scanned code, never more

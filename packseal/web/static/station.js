@@ -9,6 +9,11 @@
   const submitAfter = parseInt(document.body.dataset.submitAfterMs, 10) || 120;
   const HEADERS = { "X-Packseal-Station": "1", Accept: "application/json" };
   // What tests (and curious people in the console) can read back.
+  // The page's words: the English text is the id, the server sends the translations
+  // (packseal/i18n.py) for the page's language.
+  const M = JSON.parse(($("messages") || {}).textContent || "{}");
+  const t = (text, values) =>
+    (M[text] || text).replace(/\{(\w+)\}/g, (_, k) => (values && k in values ? values[k] : ""));
   const probe = (window.packsealStation = { frames: 0, sounds: [], submitted: [], effects: [], sealed: [], fps: 0 });
 
   // -- sounds: made with WebAudio, no files --------------------------------------------
@@ -50,7 +55,7 @@
     const on = audio && audio.state === "running";
     // Browsers keep a page silent until it is used; the first scan or click turns sound
     // on, and it stays on: a packer never has to find a setting.
-    chip.textContent = on ? "sound on" : "sound on at the first scan";
+    chip.textContent = on ? t("sound on") : t("sound on at the first scan");
     chip.className = "chip " + (on ? "chip-on" : "chip-muted");
   }
   for (const kind of ["click", "pointerdown", "touchstart"]) {
@@ -77,7 +82,7 @@
   let typed = "";
   let timer = null;
   let heldUntil = 0; // a code just typed stays in the box this long before the prompt returns
-  let prompt = "Connecting…";
+  let prompt = t("Connecting…");
   const typedBox = $("typed");
   function showTyped(text, typing) {
     typedBox.textContent = text;
@@ -97,7 +102,7 @@
     box.className = "last-scan " + (ok ? "took" : "ignored");
     const tag = document.createElement("span");
     tag.className = "kind kind-" + (ok ? kindText : "ignored");
-    tag.textContent = ok ? kindText : "ignored";
+    tag.textContent = ok ? t(kindText) : t("ignored");
     const what = document.createElement("span");
     what.className = "code";
     what.textContent = text;
@@ -159,31 +164,31 @@
   };
   function banner(st) {
     const b = $("banner");
-    let cls = "state-idle", word = "IDLE", order = "", elapsed = "", detail = "Scan an order to start recording";
+    let cls = "state-idle", word = t("IDLE"), order = "", elapsed = "", detail = t("Scan an order to start recording");
     let advice = "";
-    prompt = "Ready — scan an order";
+    prompt = t("Ready — scan an order");
     const problem = st.failure || (st.alarms.length ? st.alarms[st.alarms.length - 1] : null);
     if (st.state === "starting") {
-      cls = "state-starting"; word = "STARTING"; detail = "Opening the camera…";
-      prompt = "Starting — wait for the picture";
+      cls = "state-starting"; word = t("STARTING"); detail = t("Opening the camera…");
+      prompt = t("Starting — wait for the picture");
     } else if (st.failure || st.state === "stopped") {
       cls = st.failure ? "state-alarm" : "state-stopped";
-      word = "RECORDING STOPPED";
-      detail = st.failure || "The station has stopped; restart it to record";
-      advice = "Nothing is being recorded. Call the supervisor to restart the station.";
-      prompt = "Not recording — scans are ignored";
+      word = t("RECORDING STOPPED");
+      detail = st.failure || t("The station has stopped; restart it to record");
+      advice = t("Nothing is being recorded. Call the supervisor to restart the station.");
+      prompt = t("Not recording — scans are ignored");
     } else if (problem) {
-      cls = "state-alarm"; word = "ALARM"; detail = problem;
+      cls = "state-alarm"; word = t("ALARM"); detail = problem;
       advice = st.advice || "";
-      prompt = `Scan ${st.codes.ack} to dismiss the alarm`;
+      prompt = t("Scan {code} to dismiss the alarm", { code: st.codes.ack });
       if (st.order_id) { order = st.order_id; elapsed = mmss(st.elapsed_ms || 0); }
     } else if (st.order_id) {
-      cls = "state-recording"; word = "RECORDING"; order = st.order_id;
+      cls = "state-recording"; word = t("RECORDING"); order = st.order_id;
       elapsed = mmss(st.elapsed_ms || 0);
       detail = st.tracking_ids.length
-        ? `Waybill ${st.tracking_ids.join(", ")} · scan the next order when done`
-        : "Pack the order, then scan the waybill";
-      prompt = `Recording ${st.order_id} — scan the waybill, then the next order`;
+        ? t("Waybill {ids} · scan the next order when done", { ids: st.tracking_ids.join(", ") })
+        : t("Pack the order, then scan the waybill");
+      prompt = t("Recording {order} — scan the waybill, then the next order", { order: st.order_id });
     }
     b.className = "banner " + cls;
     $("banner-state").textContent = word;
@@ -215,7 +220,7 @@
     if (!st.recent.length) {
       const li = document.createElement("li");
       li.className = "empty";
-      li.textContent = "No clips yet";
+      li.textContent = t("No clips yet");
       list.append(li);
       return;
     }
@@ -228,7 +233,7 @@
       // Sealed: the footage's length as the portal and `packseal clips` give it (with
       // pre- and post-roll); before that, the time since the order was scanned.
       const length = c.duration || (c.duration_ms != null ? mmss(c.duration_ms) : "");
-      p.textContent = c.state;
+      p.textContent = t(c.state);
       if (length) {
         const d = document.createElement("span"); d.className = "len"; d.textContent = " · " + length;
         p.append(d);
@@ -238,7 +243,9 @@
     }
   }
   function footer(st) {
-    $("stats").textContent = `${st.fps.toFixed(1)} fps · ${st.frames_dropped} dropped · ${st.segments_sealed} segments sealed`;
+    $("stats").textContent = t("{fps} fps · {dropped} dropped · {segments} segments sealed", {
+      fps: st.fps.toFixed(1), dropped: st.frames_dropped, segments: st.segments_sealed,
+    });
     const disk = $("disk");
     disk.textContent = st.warnings.length ? st.warnings[0] : "";
     disk.className = st.warnings.length ? "warn" : "";
@@ -274,10 +281,10 @@
     if (st) stationState = st.failure ? "stopped" : st.state;
     const chip = $("live-chip");
     const fresh = performance.now() - lastFrameAt < 3000;
-    let word = "LIVE", on = true;
-    if (!connected) { word = "NO CONNECTION"; on = false; }
-    else if (stationState === "stopped") { word = "STOPPED"; on = false; }
-    else if (!fresh) { word = "NO PICTURE"; on = false; }
+    let word = t("LIVE"), on = true;
+    if (!connected) { word = t("NO CONNECTION"); on = false; }
+    else if (stationState === "stopped") { word = t("STOPPED"); on = false; }
+    else if (!fresh) { word = t("NO PICTURE"); on = false; }
     $("live-word").textContent = word;
     chip.className = "live-chip " + (on ? "live-on" : "live-off");
     $("preview").classList.toggle("stale", !on);
@@ -295,13 +302,13 @@
     } catch (e) {
       connected = false;
       live(null);
-      prompt = "No connection — scans are not taken";
+      prompt = t("No connection — scans are not taken");
       showPrompt();
       $("banner").className = "banner state-stopped";
-      $("banner-state").textContent = "NO CONNECTION";
+      $("banner-state").textContent = t("NO CONNECTION");
       $("banner-order").textContent = "";
       $("banner-elapsed").textContent = "";
-      $("banner-detail").textContent = "The station program is not answering: is it running?";
+      $("banner-detail").textContent = t("The station program is not answering: is it running?");
     }
   }
   (function statusLoop() { refresh().finally(() => setTimeout(statusLoop, 300)); })();
