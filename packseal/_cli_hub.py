@@ -89,6 +89,35 @@ def hub_stations(lazy: Lazy, as_json: bool) -> int:
     return 0
 
 
+@hub.command("user")
+@click.argument("name")
+@click.option(
+    "--role",
+    type=click.Choice(["merchant", "auditor", "admin"]),
+    default="merchant",
+    show_default=True,
+)
+@pass_lazy
+def hub_user(lazy: Lazy, name: str, role: str) -> int:
+    """Issue NAME an API token for the hub's pages, search, exports and tiles (shown once).
+
+    Example: packseal hub user alice --role merchant
+    """
+    import secrets
+
+    h = _hub(lazy)
+    try:
+        now = h.clock.now_ms()
+        if h.accounts.user(name) is None:
+            h.accounts.add_user(name, role, secrets.token_urlsafe(24), at_ms=now)
+        token = h.accounts.issue_token(name, label="hub", at_ms=now)
+    finally:
+        h.close()
+    click.echo(f"token for {name} (shown only now): {token}")
+    click.echo("send it as: Authorization: Bearer <token>")
+    return 0
+
+
 @hub.command("misbehaviour")
 @click.argument("station", required=False)
 @click.option(

@@ -29,6 +29,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from packseal.hub.app import Hub
+from packseal.hub.web import add_hub_web
 from storage import BlobError, FormatError, PacksealError
 from storage.mirror import (
     BlobNotNamed,
@@ -165,6 +166,7 @@ def make_hub_api(hub: Hub) -> FastAPI:
 
         return await guarded(request, work)
 
+    add_hub_web(api, hub)
     return api
 
 

@@ -9,6 +9,7 @@ from functools import cached_property
 from packseal.config import Config, HubServerConfig
 from recorder.clock import Clock, SystemClock
 from storage import Ed25519Verifier, KeyFileError, PacksealError, generate_key_file
+from storage.accounts import Accounts
 from storage.cosignature import CosignatureSigner
 from storage.keys import load_private_key
 from storage.mirror import Accepted, Mirror
@@ -70,6 +71,11 @@ class Hub:
         return Mirror.open(self.settings.database_url, self.blobs, roots)
 
     @cached_property
+    def accounts(self) -> Accounts:
+        """Who may read the hub's pages, tiles and exports (portal accounts, hub database)."""
+        return Accounts(self.mirror.engine)
+
+    @cached_property
     def cosigner(self) -> CosignatureSigner:
         """The hub's witness key: it cosigns every checkpoint it accepted."""
         path = self.config.hub_witness_key
@@ -97,6 +103,7 @@ class Hub:
         if "blobs" in self.__dict__:
             self.blobs.client.close()
             del self.__dict__["blobs"]
+        self.__dict__.pop("accounts", None)
         if "mirror" in self.__dict__:
             self.mirror.close()
             del self.__dict__["mirror"]

@@ -3,7 +3,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from sqlalchemy import create_engine, text
 
 from packseal.app import App
@@ -123,3 +129,88 @@ def copy_recorded(recorded: Path, dst: Path) -> tuple[Path, Path]:
     """(data_dir, root key) of a private copy of the recorded station."""
     shutil.copytree(recorded, dst)
     return dst / "station", dst / "root.pem"
+
+
+class HubProcess:
+    """``packseal hub serve`` as its own process, so tests can SIGKILL it."""
+
+    def __init__(self, config: Path, port: int, env: dict[str, str], log: Path) -> None:
+        self.config = config
+        self.port = port
+        self.env = env
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> HubProcess:
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "packseal", "--config", str(self.config), "hub", "serve"],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the hub exited: {self.log.read_text()[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"the hub did not listen in {timeout} s: {self.log.read_text()[-2000:]}")
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+            self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+            self.proc = None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def hub_process(tmp_path: Path, hub_db: str, seaweed: Seaweed) -> Iterator[Any]:
+    """``hub_process(root_key)``: a hub config on disk and its (not yet started) process."""
+    made: list[HubProcess] = []
+
+    def make(root: Path) -> HubProcess:
+        port = free_port()
+        settings = hub_settings(hub_db, seaweed.endpoint, root)
+        settings["port"] = port
+        config = tmp_path / "hub" / "config.yaml"
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "data_dir": str(tmp_path / "hub" / "data"),
+                    "merchant": {"name": "Test Shop", "id": "test"},
+                    "hub_server": settings,
+                }
+            )
+        )
+        env = {**os.environ, **HUB_ENV}
+        made.append(HubProcess(config, port, env, tmp_path / "hub" / "hub.log"))
+        return made[-1]
+
+    yield make
+    for h in made:
+        h.kill()
