@@ -173,7 +173,12 @@ def add_hub_web(api: FastAPI, hub: Hub) -> None:
                 f"<td>{_ms(s['last_push_ms'])}</td>"
                 + (
                     f"<td>{backlog['blobs']} blobs, {backlog['bytes'] / 1e6:.1f} MB"
-                    f"<div class=muted>oldest {_ms(backlog['oldest_ms'])}</div></td>"
+                    + (
+                        f"<div class=muted>oldest {_ms(backlog['oldest_ms'])}</div>"
+                        if backlog["blobs"]
+                        else ""
+                    )
+                    + "</td>"
                     if backlog
                     else "<td>-</td>"
                 )

@@ -1,0 +1,108 @@
+"""The hub's fleet page and cross-station search in the system Chromium.
+
+Screenshots go to test-artifacts/hub/ (gitignored): look at them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, expect, sync_playwright
+
+from packseal.config import HubLinkConfig
+from packseal.hub.pusher import Pusher
+from recorder.clock import SystemClock
+from storage import PacksealError, Store
+from storage.entries import Segment, from_bytes
+from tests.packseal.hub.conftest import copy_recorded, station_app
+from tests.recording import record_demo
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "hub"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (Debian package `chromium`)")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        yield b
+        b.close()
+
+
+def _push(app: Any, url: str, token: str) -> None:
+    pusher = Pusher(app.store, HubLinkConfig(url=url, token=token), token, SystemClock())
+    try:
+        pusher.cycle()
+    finally:
+        pusher.client.close()
+
+
+def test_fleet_page_and_search_across_stations(
+    browser: Browser, recorded: Path, tmp_path: Path, start_hub: Any
+) -> None:
+    data, root = copy_recorded(recorded, tmp_path / "st")
+    hub = start_hub(root)
+    one = station_app(data, root, "station-01")
+    _push(one, hub.url, hub.hub.mirror.enrol("station-01", 0).token)
+    two = station_app(tmp_path / "st2", root, "station-02")
+    record_demo(tmp_path / "st2", orders=1, seed=4, app=two)
+    token_two = hub.hub.mirror.enrol("station-02", 0).token
+    _push(two, hub.url, token_two)
+    hub.hub.mirror.enrol("station-03", 0)  # enrolled, never pushed: an alarm
+    # station-02's log rewritten and re-signed: refused, kept, raised on the page
+    entries = [from_bytes(d) for _, d in two.store.log.iter_entries()]
+    i = next(n for n, e in enumerate(entries) if isinstance(e, Segment))
+    entries[i] = dataclasses.replace(entries[i], dropped=9)  # type: ignore[call-arg]
+    forged = Store.open(
+        f"sqlite:///{tmp_path / 'f.db'}", tmp_path / "fb", two.store.log.origin, create=True
+    )
+    forged.append([*entries, dataclasses.replace(entries[i], seq=99_999)])  # type: ignore[call-arg]
+    forged.log.sign_checkpoint(two.station_signer, 0)
+    from storage.outbox import Outbox
+
+    Outbox(forged).acked(two.store.log.size(), 0)
+    pusher = Pusher(forged, HubLinkConfig(url=hub.url, token=token_two), token_two, SystemClock())
+    with pytest.raises(PacksealError):
+        pusher._entries()
+    pusher.client.close()
+    forged.close()
+
+    hub.hub.accounts.add_user("alice", "merchant", "x" * 20, at_ms=0)
+    token = hub.hub.accounts.issue_token("alice", label="t", at_ms=0)
+    context = browser.new_context(
+        extra_http_headers={"Authorization": f"Bearer {token}"},
+        viewport={"width": 1400, "height": 700},
+    )
+    page = context.new_page()
+    page.goto(hub.url + "/hub")
+    expect(page.locator("h1")).to_have_text("Fleet: 3 stations")
+    expect(page.locator("text=compliance mode").first).to_be_visible()
+    expect(page.locator(".alarm").filter(has_text="misbehaviour").first).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "fleet.png", full_page=True)
+
+    day = __import__("datetime").datetime.fromtimestamp(one.store.clips()[0].started_ms / 1000)
+    page.goto(hub.url + "/hub/search")
+    page.fill("input[name=date]", day.date().isoformat())
+    page.click("button")
+    rows = page.locator("table tr")
+    expect(rows).to_have_count(1 + len(one.store.clips()) + len(two.store.clips()))
+    expect(page.locator("td", has_text="station-02").first).to_be_visible()
+    expect(page.locator("td", has_text="station-01").first).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "search.png", full_page=True)
+    order = one.store.clips()[0].order_id
+    page.fill("input[name=date]", "")
+    page.fill("input[name=order]", order)
+    page.click("button")
+    expect(rows).to_have_count(2)
+    context.close()
+    one.close()
+    two.close()
