@@ -184,7 +184,7 @@ def hub_push(lazy: Lazy) -> int:
     try:
         report = pusher.cycle()
     finally:
-        pusher.client.close()
+        pusher.close()
     backlog = Outbox(app.store).backlog()
     click.echo(
         f"hub holds {report.acked_size} entries (+{report.entries}); {report.blobs} blobs sent; "

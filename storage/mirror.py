@@ -467,6 +467,9 @@ class Mirror:
                 f"{hashlib.sha256(data).hexdigest()}; refused",
                 hint="send the stored file again",
             )
+        if self.holds(sha256):  # a retry after a lost answer: the object store has it
+            self._touch(station, at_ms)
+            return BlobInfo(sha256, len(data))
         info = cast(BlobInfo, self.blobs.put_bytes(data))
         with write_transaction(self.engine) as conn:
             known = conn.execute(select(blobs.c.sha256).where(blobs.c.sha256 == sha256)).first()
@@ -478,6 +481,14 @@ class Mirror:
                 .values(last_blob_ms=at_ms)
             )
         return info
+
+    def _touch(self, station: str, at_ms: int) -> None:
+        with write_transaction(self.engine) as conn:
+            conn.execute(
+                update(hub_stations)
+                .where(hub_stations.c.station == station)
+                .values(last_blob_ms=at_ms)
+            )
 
     def names(self, station: str, sha256: str) -> bool:
         from storage._schema import segments

@@ -18,6 +18,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,6 +114,10 @@ class Pusher:
         self.on_error = on_error
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.upload_threads = 4
+        self._local = threading.local()
+        self._clients: list[HubClient] = []
+        self._clients_lock = threading.Lock()
         self.failures = 0
         self.last_error: str | None = None
 
@@ -160,23 +165,31 @@ class Pusher:
             pass  # the hub's cosignature is a bonus; the mirror holds the log either way
 
     def _blobs(self) -> int:
+        """Upload what the hub lacks, a few at a time (each its own connection): a PUT is
+        create-if-absent on the hub, so one that already arrived costs a round trip."""
         sent = 0
         while not self._stop.is_set():
-            pending = self.outbox.pending_blobs(32)
+            pending = self.outbox.pending_blobs(64)
             if not pending:
                 return sent
-            for blob in pending:
-                if self._stop.is_set():
-                    return sent
-                status, _ = self.client.request("HEAD", f"/hub/v1/blobs/{blob.sha256}")
-                if status != 200:
-                    data = self.store.blobs.read(blob.sha256)
-                    status, doc = self.client.request("PUT", f"/hub/v1/blobs/{blob.sha256}", data)
-                    if status != 200:
-                        raise HubError(_message(status, doc), status)
-                self.outbox.blob_acked(blob.sha256, self.clock.now_ms())
-                sent += 1
+            with ThreadPoolExecutor(self.upload_threads, "packseal-hub-blob") as pool:
+                for sha in pool.map(self._upload, [b.sha256 for b in pending]):
+                    self.outbox.blob_acked(sha, self.clock.now_ms())
+                    sent += 1
         return sent
+
+    def _upload(self, sha: str) -> str:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = HubClient(
+                self.link.url, self.client.token, self.link.timeout_seconds
+            )
+            with self._clients_lock:
+                self._clients.append(client)
+        status, doc = client.request("PUT", f"/hub/v1/blobs/{sha}", self.store.blobs.read(sha))
+        if status != 200:
+            raise HubError(_message(status, doc), status)
+        return sha
 
     # -- the thread ------------------------------------------------------------------
 
@@ -197,7 +210,14 @@ class Pusher:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(self.link.timeout_seconds + 5)
+        self.close()
+
+    def close(self) -> None:
+        """Close every connection to the hub (the pusher can be used again after)."""
         self.client.close()
+        with self._clients_lock:
+            for c in self._clients:
+                c.close()
 
     def _run(self) -> None:
         delay = self.link.push_interval_seconds

@@ -286,3 +286,34 @@ def test_outbox_sends_entries_then_blobs_and_remembers_acks(
         sizes.append(box.state().acked_size)
     assert sizes[-1] == station.log.size()
     assert len(sizes) > 2
+
+
+def test_concurrent_pushes_of_one_log_are_serialised_by_the_database(
+    mirror: Mirror, station: Store, station_signer: Ed25519Signer
+) -> None:
+    """Two hub processes taking the same push at once (the row lock on the log)."""
+    import threading
+
+    mirror.enrol("station-01", T0)
+    _record(station, station_signer, 0, 4)
+    push = _push(station, 0)
+    results: list[object] = []
+    barrier = threading.Barrier(4)
+
+    def go() -> None:
+        barrier.wait()
+        try:
+            results.append(mirror.push("station-01", push, T0).appended)
+        except Exception as e:  # a PushConflict is also a correct answer
+            results.append(e)
+
+    threads = [threading.Thread(target=go) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    appended = [r for r in results if isinstance(r, int)]
+    assert sorted(appended) == [0, 0, 0, 6], results
+    assert mirror.size("station-01") == 6
+    view = mirror.store_of("station-01")
+    view.log.verify([station_signer.verifier])

@@ -231,7 +231,7 @@ def test_hub_killed_during_pushes_ten_times_then_every_mirrored_log_verifies(
     report = _drain(pusher)
     assert report is not None
     assert report.done
-    pusher.client.close()
+    pusher.close()
     assert kills == 10
     h, store = mirrored(hub.config, "station-01")
     try:

@@ -43,7 +43,7 @@ def _push(app: Any, url: str, token: str) -> None:
     try:
         pusher.cycle()
     finally:
-        pusher.client.close()
+        pusher.close()
 
 
 def test_fleet_page_and_search_across_stations(
@@ -73,7 +73,7 @@ def test_fleet_page_and_search_across_stations(
     pusher = Pusher(forged, HubLinkConfig(url=hub.url, token=token_two), token_two, SystemClock())
     with pytest.raises(PacksealError):
         pusher._entries()
-    pusher.client.close()
+    pusher.close()
     forged.close()
 
     hub.hub.accounts.add_user("alice", "merchant", "x" * 20, at_ms=0)

@@ -50,7 +50,7 @@ def fleet(recorded: Path, tmp_path: Path, start_hub: Any) -> dict[str, Any]:
     link = HubLinkConfig(url=hub.url, token=token)
     pusher = Pusher(app.store, link, token, SystemClock())
     assert pusher.cycle().done
-    pusher.client.close()
+    pusher.close()
     tokens = {"station": token}
     for role in ("merchant", "auditor", "admin"):
         hub.hub.accounts.add_user(role, role, "x" * 20, at_ms=0)  # type: ignore[arg-type]

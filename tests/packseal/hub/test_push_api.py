@@ -65,7 +65,7 @@ def test_a_station_replicates_and_the_hub_exports_the_same_bundle(
     # a second cycle has nothing to send
     again = pusher.cycle()
     assert (again.entries, again.blobs, again.done) == (0, 0, True)
-    pusher.client.close()
+    pusher.close()
     app.close()
 
 
@@ -100,14 +100,14 @@ def test_an_unenrolled_or_uncertified_station_is_refused(
     pusher = _pusher(app.store, hub.url, token)
     with pytest.raises(HubError, match="certified by a merchant root this hub trusts") as e:
         pusher.cycle()
-    pusher.client.close()
+    pusher.close()
     assert e.value.status == 403
     # enrolled under another name: its station-key entry names station-01
     token2 = hub.hub.mirror.enrol("station-02", 0).token
     pusher = _pusher(app.store, hub.url, token2)
     with pytest.raises(HubError) as e:
         pusher.cycle()
-    pusher.client.close()
+    pusher.close()
     assert e.value.status == 403
     assert hub.hub.mirror.size("station-01") == 0
     app.close()
@@ -136,7 +136,7 @@ def test_blob_refusals(recorded: Path, tmp_path: Path, start_hub: Any) -> None:
     with pytest.raises(BlobLockedError):
         hub.hub.blobs.delete(seg.sha256)
     assert hub.hub.blobs.read(seg.sha256) == blob
-    pusher.client.close()
+    pusher.close()
     app.close()
 
 
@@ -184,7 +184,7 @@ def test_a_rewritten_station_log_is_refused_with_a_misbehaviour_proof(
     app = station_app(data, root, "station-01")
     first = _pusher(app.store, hub.url, token)
     first.cycle()
-    first.client.close()
+    first.close()
     held = app.store.log.size()
     # Rewrite the station's log from entry 2 on (an edit, re-chained and re-signed with
     # the station's key): a new store with the altered history.
@@ -208,7 +208,7 @@ def test_a_rewritten_station_log_is_refused_with_a_misbehaviour_proof(
     pusher = _pusher(forged, hub.url, token)
     with pytest.raises(HubError) as e:
         pusher.cycle()
-    pusher.client.close()
+    pusher.close()
     assert e.value.status == 409
     proofs = hub.hub.mirror.misbehaviour("station-01")
     assert len(proofs) == 1
