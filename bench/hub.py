@@ -47,11 +47,52 @@ def _pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
 
 
-def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
+def _proc_rss(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+class _Served:
+    def __init__(self, proc: Any, url: str) -> None:
+        self.proc = proc
+        self.pid = proc.pid
+        self.url = url
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
+
+
+def _serve(work: Path, cfg: Any, env: dict[str, str]) -> _Served:
+    """``packseal hub serve`` in its own process, on a free port."""
+    import json
+    import socket
+    import subprocess
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    doc = json.loads(cfg.model_dump_json())
+    doc["hub_server"]["port"] = port
+    config = work / "hub.json.yaml"
+    config.write_text(json.dumps(doc))  # JSON is YAML
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "packseal", "--config", str(config), "hub", "serve"],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return _Served(proc, f"http://127.0.0.1:{port}")
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the hub did not start")
 
 
 def _seaweed(work: Path) -> Any:
@@ -483,9 +524,7 @@ def main(argv: list[str]) -> int:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from packseal.config import parse_config
-    from packseal.hub.api import make_hub_api
     from packseal.hub.app import Hub
-    from packseal.web.server import ServerThread
     from recorder.clock import SystemClock
     from storage import Ed25519Signer
 
@@ -523,23 +562,27 @@ def main(argv: list[str]) -> int:
             )
             env = {"PACKSEAL_S3_ACCESS_KEY_ID": ACCESS, "PACKSEAL_S3_SECRET_ACCESS_KEY": SECRET}
             hub = Hub(cfg, env, SystemClock())
-            hub.mirror.stations()
-            web = ServerThread(make_hub_api(hub)).start()
-            rss = [("start", _rss_mb())]
-            if "stations" not in args.skip:
-                print(f"{args.stations} stations pushing:")
-                figures["stations"] = bench_stations(
-                    web.url, hub, work, root, segs, args.stations, args.seconds
-                )
-                rss.append(("after stations", _rss_mb()))
-            if "catchup" not in args.skip:
-                print("catch-up:")
-                figures["catchup"] = bench_catchup(
-                    web.url, hub, work, root, segs, args.offline_minutes
-                )
-                rss.append(("after catch-up", _rss_mb()))
-            web.stop()
-            hub.close()
+            hub.mirror.stations()  # migrate before the server starts
+            # The hub serves from its own process (as deployed): the simulated stations
+            # here do not share its interpreter lock.
+            served = _serve(work, cfg, env)
+            rss = [("start", _proc_rss(served.pid))]
+            try:
+                if "stations" not in args.skip:
+                    print(f"{args.stations} stations pushing:")
+                    figures["stations"] = bench_stations(
+                        served.url, hub, work, root, segs, args.stations, args.seconds
+                    )
+                    rss.append(("after stations", _proc_rss(served.pid)))
+                if "catchup" not in args.skip:
+                    print("catch-up:")
+                    figures["catchup"] = bench_catchup(
+                        served.url, hub, work, root, segs, args.offline_minutes
+                    )
+                    rss.append(("after catch-up", _proc_rss(served.pid)))
+            finally:
+                served.stop()
+                hub.close()
             if "search" not in args.skip:
                 print("search:")
                 figures["search"] = bench_search(

@@ -9,9 +9,12 @@ When the bucket has S3 Object Lock, nothing here sets per-object retention: obje
 the bucket's default retention (compliance mode is what makes them undeletable, also by
 us). :meth:`S3BlobStore.lock` reports that default, for the fleet page.
 
-boto3 was chosen over obstore by measurement (``python -m bench hub``): on loopback the
-two PUT 1.5 MB blobs at the same rate within noise, and only boto3 has the Object Lock
-API (reading the bucket's default retention, listing versions) that the hub reports.
+boto3 over obstore, measured (``python -m bench hub``, bench/README.md): obstore PUTs
+and GETs faster per request (about 3x on 60 KB segments, 1.3x on 1.5 MB blobs), but the
+object store's share of a push-to-acknowledged cycle is small (the hub's own work and
+PostgreSQL dominate), and only boto3 has the Object Lock API the hub reports and tests
+(the bucket's default retention, object versions). Swapping the data path to obstore
+would stay inside this module.
 Errors: an unreachable or failing object store is :class:`ObjectStoreUnavailable` (the
 hub answers 503); a locked object that cannot be deleted is :class:`BlobLockedError`.
 """
