@@ -145,12 +145,23 @@ class Outbox:
             yield int(r.idx), int(r.start_ms), r.sha256, r.init
 
     def blob_acked(self, sha256: str, at_ms: int) -> None:
+        self.blobs_acked([sha256], at_ms)
+
+    def blobs_acked(self, names: list[str], at_ms: int) -> None:
+        """Record acknowledgments in one transaction (one fsync for a batch of uploads)."""
+        if not names:
+            return
         with write_transaction(self.engine) as conn:
-            known = conn.execute(
-                select(hub_acked_blobs.c.sha256).where(hub_acked_blobs.c.sha256 == sha256)
-            ).first()
-            if known is None:
-                conn.execute(insert(hub_acked_blobs).values(sha256=sha256, acked_ms=at_ms))
+            known = set(
+                conn.execute(
+                    select(hub_acked_blobs.c.sha256).where(hub_acked_blobs.c.sha256.in_(names))
+                ).scalars()
+            )
+            new = sorted(set(names) - known)
+            if new:
+                conn.execute(
+                    insert(hub_acked_blobs), [{"sha256": n, "acked_ms": at_ms} for n in new]
+                )
 
     def advance(self) -> int:
         """Move ``blobs_done_idx`` past every segment whose blobs the hub holds."""

@@ -172,10 +172,14 @@ class Pusher:
             pending = self.outbox.pending_blobs(64)
             if not pending:
                 return sent
-            with ThreadPoolExecutor(self.upload_threads, "packseal-hub-blob") as pool:
-                for sha in pool.map(self._upload, [b.sha256 for b in pending]):
-                    self.outbox.blob_acked(sha, self.clock.now_ms())
-                    sent += 1
+            done: list[str] = []
+            try:
+                with ThreadPoolExecutor(self.upload_threads, "packseal-hub-blob") as pool:
+                    done.extend(pool.map(self._upload, [b.sha256 for b in pending]))
+            finally:
+                # what the hub acknowledged before a failure stays acknowledged
+                self.outbox.blobs_acked(done, self.clock.now_ms())
+            sent += len(done)
         return sent
 
     def _upload(self, sha: str) -> str:
