@@ -9,7 +9,7 @@ export default [
     rules: { "no-unused-vars": ["error", { varsIgnorePattern: "^_" }], eqeqeq: ["error", "smart"] },
   },
   {
-    files: ["build.mjs", "eslint.config.js"],
+    files: ["build.mjs", "eslint.config.js", "test/**/*.mjs"],
     languageOptions: { ecmaVersion: 2023, sourceType: "module", globals: globals.node },
   },
 ];

@@ -1,3 +1,5 @@
+import { hex, sha256Blob } from "./bytes.js";
+
 // Split a clip into its init section and its fragments, reading box headers only, with
 // the rules of verifier/fmp4.py: ftyp, one moov (and free/skip/uuid) up to the first
 // fragment; then [styp] moof mdat per fragment; anything else, trailing bytes or a
@@ -12,29 +14,148 @@ export class MediaFormatError extends Error {
 
 const INIT_EXTRA = new Set(["free", "skip", "uuid"]);
 
-// Headers are read from a window of the file that moves forward: one read per
-// megabyte, not one per box (a one-hour clip has ~5,400 boxes).
-class HeaderReader {
-  constructor(blob) {
+// The file is read front to back once, in large slices: box headers are parsed and
+// each range is hashed from the same buffer (one read per 8 MB, not one per box; a
+// one-hour clip has ~5,400 boxes). Bytes behind the last finished range are dropped.
+const CHUNK = 16 << 20;
+const WHOLE_LIMIT = 64 << 20;
+
+class Sequential {
+  // One reusable buffer filled through a BYOB reader: reading a one-hour clip allocates
+  // nothing per chunk, so the page's memory does not grow with the clip (measured:
+  // bench/README.md, verify_page). Bytes [start, end) of the file sit at buf[off, off+len).
+  constructor(blob, bytes = CHUNK) {
     this.blob = blob;
     this.start = 0;
-    this.bytes = new Uint8Array(0);
+    this.off = 0;
+    this.len = 0;
+    this.buf = new Uint8Array(bytes);
+    this.reader = null;
+    this.readerPos = 0;
+    // Digests still reading views of buf: Chromium's WebCrypto may read its input after
+    // digest() returns (measured: hashes went wrong when the buffer was refilled under
+    // them), so nothing is written into buf until they are done.
+    this.readers = [];
+  }
+
+  get end() {
+    return this.start + this.len;
+  }
+
+  async ensure(end) {
+    end = Math.min(end, this.blob.size);
+    if (end <= this.end) return;
+    const need = end - this.start;
+    await Promise.all(this.readers);
+    this.readers = [];
+    if (this.off + need > this.buf.length) {
+      if (need > this.buf.length) {
+        const bigger = new Uint8Array(Math.max(need, 2 * this.buf.length));
+        bigger.set(this.buf.subarray(this.off, this.off + this.len));
+        this.buf = bigger;
+      } else {
+        this.buf.copyWithin(0, this.off, this.off + this.len);
+      }
+      this.off = 0;
+    }
+    if (this.reader === null || this.readerPos !== this.end) {
+      if (this.reader !== null) this.reader.cancel();
+      const stream = this.blob.slice(this.end).stream();
+      try {
+        // A byte stream reads into buf itself: no allocation per chunk (Chromium's Blob).
+        this.reader = stream.getReader({ mode: "byob" });
+        this.byob = true;
+      } catch {
+        this.reader = stream.getReader();
+        this.byob = false;
+      }
+      this.spare = null;
+      this.readerPos = this.end;
+    }
+    while (this.end < end && this.byob) {
+      const at = this.off + this.len;
+      const { done, value } = await this.reader.read(
+        new Uint8Array(this.buf.buffer, at, this.buf.length - at),
+      );
+      if (done) throw new MediaFormatError(`the file ended at offset ${this.end}, before ${end}`, this.end);
+      this.buf = new Uint8Array(value.buffer); // the read transferred the buffer to us
+      if (value.byteOffset !== at) throw new Error("a byte stream wrote elsewhere than asked");
+      this.len += value.length;
+      this.readerPos += value.length;
+    }
+    while (this.end < end) {
+      let chunk = this.spare;
+      this.spare = null;
+      if (chunk === null) {
+        const { done, value } = await this.reader.read();
+        if (done) throw new MediaFormatError(`the file ended at offset ${this.end}, before ${end}`, this.end);
+        chunk = value;
+      }
+      const at = this.off + this.len;
+      const room = this.buf.length - at;
+      if (chunk.length > room) {
+        this.spare = chunk.subarray(room);
+        chunk = chunk.subarray(0, room);
+      }
+      this.buf.set(chunk, at);
+      this.len += chunk.length;
+      this.readerPos += chunk.length;
+      if (this.spare !== null && this.end < end) {
+        throw new Error("the clip reader's buffer is too small");
+      }
+    }
+  }
+
+  view(start, end) {
+    return this.buf.subarray(this.off + start - this.start, this.off + end - this.start);
+  }
+
+  drop(before) {
+    if (before >= this.end) {
+      this.start = before;
+      this.off = 0;
+      this.len = 0;
+    } else if (before > this.start) {
+      this.off += before - this.start;
+      this.len -= before - this.start;
+      this.start = before;
+    }
   }
 
   async at(pos, n) {
-    const end = pos + n;
-    if (pos < this.start || end > this.start + this.bytes.length) {
-      this.start = pos;
-      const want = Math.max(n, 1 << 20);
-      this.bytes = new Uint8Array(await this.blob.slice(pos, pos + want).arrayBuffer());
-    }
-    return this.bytes.subarray(pos - this.start, Math.min(end - this.start, this.bytes.length));
+    if (pos < this.start) throw new Error("the clip reader went backwards");
+    // Bytes between what is buffered and pos belong to a range not hashed yet: read them,
+    // unless that range is too large to buffer (then it is streamed: startHash).
+    if (pos - this.start > WHOLE_LIMIT) this.drop(pos);
+    await this.ensure(pos + n);
+    return this.view(pos, Math.min(pos + n, this.end));
+  }
+
+  close() {
+    if (this.reader !== null) this.reader.cancel();
+    this.reader = null;
   }
 }
 
-async function* iterBoxes(blob) {
-  const end = blob.size;
-  const reader = new HeaderReader(blob);
+/** Start hashing [start, end) of the reader's file: from its buffer, or streamed for a
+ * range too large to buffer (only a hostile file has one). Reading is sequential (this
+ * is awaited before the next header is read); the digests run concurrently. */
+async function startHash(reader, start, end) {
+  if (end - start > WHOLE_LIMIT) {
+    const digest = await sha256Blob(reader.blob, start, end);
+    reader.drop(end);
+    return [Promise.resolve(digest)];
+  }
+  await reader.ensure(end);
+  const digest = crypto.subtle.digest("SHA-256", reader.view(start, end));
+  reader.readers.push(digest);
+  reader.drop(end);
+  // In an array: an async function returning a promise would wait for it.
+  return [digest.then((d) => hex(new Uint8Array(d)))];
+}
+
+async function* iterBoxes(reader) {
+  const end = reader.blob.size;
   let pos = 0;
   while (pos < end) {
     const left = end - pos;
@@ -100,9 +221,25 @@ const truncatedFragment = (start, expected) =>
     start,
   );
 
-/** {init: {start, end}, fragments: [{start, end}, ...]} of a whole clip. */
-export async function splitFragments(blob) {
-  const boxes = iterBoxes(blob);
+/** Split a whole clip and hash its parts in the same pass: {init, fragments} (ranges
+ * {start, end}) and hashes [init, fragment 1, ...] (hex). A format error raises
+ * MediaFormatError, as verifier/fmp4.py does before any hashing. */
+export async function splitAndHash(blob, progress = () => {}, bufferBytes = CHUNK) {
+  const reader = new Sequential(blob, bufferBytes);
+  const pending = [];
+  const hashed = async (start, end) => {
+    pending.push((await startHash(reader, start, end))[0]);
+  };
+  try {
+    const layout = await split(reader, hashed, progress);
+    return { layout, hashes: await Promise.all(pending) };
+  } finally {
+    reader.close();
+  }
+}
+
+async function split(reader, hashed, progress) {
+  const boxes = iterBoxes(reader);
   const next = async () => {
     const r = await boxes.next();
     return r.done ? null : r.value;
@@ -139,6 +276,8 @@ export async function splitFragments(blob) {
       initEnd,
     );
   }
+  // The init section ends where the first fragment starts: hash it before reading on.
+  await hashed(0, initEnd);
   const fragments = [];
   while (box !== null) {
     const start = box.offset;
@@ -156,6 +295,8 @@ export async function splitFragments(blob) {
       throw unexpected(box, `'mdat' (the media of the fragment at offset ${start})`);
     }
     fragments.push({ start, end: box.end });
+    await hashed(start, box.end);
+    if (fragments.length % 50 === 0) progress(fragments.length);
     box = await next();
   }
   return { init: { start: 0, end: initEnd }, fragments };

@@ -14,7 +14,7 @@
 
 import { FormatError, b64encode, concat, hex, sha256Blob, sha256hex } from "./bytes.js";
 import { parseAs, signatureOf, signingBytes } from "./entries.js";
-import { MediaFormatError, splitFragments } from "./fmp4.js";
+import { MediaFormatError, splitAndHash } from "./fmp4.js";
 import {
   ProofError,
   SignatureError,
@@ -89,12 +89,13 @@ export function utc(ms, withMs = false) {
 
 /** Verify ``file`` (a bundle) against ``trust`` (parsed); the report, never throws for a
  * bad bundle except BundleError (not a readable packseal bundle at all). */
-export async function verifyBundle(file, trust, onProgress = () => {}) {
-  return new Verifier(file, trust, onProgress).run();
+export async function verifyBundle(file, trust, onProgress = () => {}, options = {}) {
+  return new Verifier(file, trust, onProgress, options).run();
 }
 
 class Verifier {
-  constructor(file, trust, onProgress) {
+  constructor(file, trust, onProgress, options) {
+    this.options = options;
     this.file = file;
     this.trust = trust;
     this.progress = onProgress;
@@ -111,6 +112,11 @@ class Verifier {
   }
 
   async run() {
+    const t0 = performance.now();
+    const timings = {};
+    const lap = (name) => {
+      timings[name] = Math.round(performance.now() - t0);
+    };
     const z = await BundleZip.open(this.file);
     this.z = z;
     if (z.find(MANIFEST) === null) {
@@ -130,14 +136,18 @@ class Verifier {
         facts: null,
       };
     }
+    lap("zip");
     const zipProblems = await this.readMembers();
+    lap("members");
     await this.parseEntries();
     const [mediaCheck, media] = await this.media();
+    lap("media");
     const signature = await this.signature();
     const inclusion = await this.inclusion();
     const time = this.time();
     const witness = await this.witness();
     const c2pa = this.c2pa(mediaCheck);
+    lap("signatures");
     const checks = [
       zipProblems.length
         ? failed("zip", zipProblems)
@@ -153,7 +163,8 @@ class Verifier {
     const [factsCheck, facts] = await this.facts(media);
     checks.push(factsCheck);
     if (facts !== null) facts.witnessed = witness.check.ok ? witness.cosigned.map((c) => `${c.name} at ${utc(c.time * 1000)}`) : [];
-    return { bundle: this.file.name, checks, facts, video: this.video };
+    lap("facts");
+    return { bundle: this.file.name, checks, facts, video: this.video, timings };
   }
 
   // -- members (the zip check's second half) -------------------------------------------
@@ -334,8 +345,7 @@ class Verifier {
     let layout;
     let hashes;
     try {
-      layout = await splitFragments(video);
-      hashes = await hashRanges(video, [layout.init, ...layout.fragments], this.progress);
+      ({ layout, hashes } = await splitAndHash(video, this.progress, this.options.bufferBytes));
     } catch (e) {
       if (!(e instanceof MediaFormatError)) throw e;
       return [check("media", false, `${name}: ${e.message}`, "init + whole fragments", e.offset !== null ? `offset ${e.offset}` : null), span];
@@ -696,24 +706,6 @@ function parseSums(data) {
     out[match[2]] = match[1];
   }
   return [out, null];
-}
-
-/** SHA-256 of each range of a Blob, a few in flight at once. */
-async function hashRanges(blob, ranges, progress) {
-  const out = new Array(ranges.length);
-  let next = 0;
-  let done = 0;
-  const worker = async () => {
-    while (next < ranges.length) {
-      const i = next++;
-      out[i] = await sha256Blob(blob, ranges[i].start, ranges[i].end);
-      done++;
-      if (done % 50 === 0) progress(done, ranges.length);
-    }
-  };
-  await Promise.all([worker(), worker(), worker(), worker()]);
-  progress(ranges.length, ranges.length);
-  return out;
 }
 
 function matchFragments(refs, first, found, ranges) {

@@ -105,10 +105,14 @@ class VerifyPage:
     def __init__(self, page: Page) -> None:
         self.page = page
 
-    def run(self, bundle: Path, trust: TrustFile) -> dict[str, Any]:
+    def run(
+        self, bundle: Path, trust: TrustFile, buffer_bytes: int | None = None
+    ) -> dict[str, Any]:
         page = self.page
         page.goto(PAGE.as_uri())
         wait_for(page, "window.packsealVerify && window.packsealVerify.state === 'ready'")
+        if buffer_bytes is not None:  # the clip reader's buffer: small, to cross its edges
+            page.evaluate("n => { window.packsealVerify.bufferBytes = n; }", buffer_bytes)
         page.fill("#trust-text", trust.to_bytes().decode())
         page.click("#trust-paste")
         page.set_input_files("#bundle-input", str(bundle))
@@ -164,6 +168,7 @@ def test_honest_bundles_agree(
         expected = cli(bundle, trust)
         got = verify_page.run(bundle, trust)
         agree(name, expected, got)
+        agree(f"{name}, 4 kB reader buffer", expected, verify_page.run(bundle, trust, 4096))
         if name != "derived copy":
             assert got["verified"], got
             assert got["verdict"].startswith("VERIFIED"), got["verdict"]
