@@ -1,4 +1,5 @@
 import { hex, sha256Blob } from "./bytes.js";
+import { Sha256 } from "./sha256.js";
 
 // Split a clip into its init section and its fragments, reading box headers only, with
 // the rules of verifier/fmp4.py: ftyp, one moov (and free/skip/uuid) up to the first
@@ -36,6 +37,24 @@ class Sequential {
     // digest() returns (measured: hashes went wrong when the buffer was refilled under
     // them), so nothing is written into buf until they are done.
     this.readers = [];
+    // The whole file's SHA-256 (the zip check compares it with SHA256SUMS), fed with every
+    // byte as it is read, in order; null once the reading skipped bytes.
+    this.whole = new Sha256();
+    this.wholeAt = 0;
+  }
+
+  feed(bytes, at) {
+    if (this.whole === null) return;
+    if (at !== this.wholeAt) {
+      this.whole = null;
+      return;
+    }
+    this.whole.update(bytes);
+    this.wholeAt += bytes.length;
+  }
+
+  wholeHash() {
+    return this.whole !== null && this.wholeAt === this.blob.size ? hex(this.whole.digest()) : null;
   }
 
   get end() {
@@ -80,6 +99,7 @@ class Sequential {
       if (done) throw new MediaFormatError(`the file ended at offset ${this.end}, before ${end}`, this.end);
       this.buf = new Uint8Array(value.buffer); // the read transferred the buffer to us
       if (value.byteOffset !== at) throw new Error("a byte stream wrote elsewhere than asked");
+      this.feed(value, this.end);
       this.len += value.length;
       this.readerPos += value.length;
     }
@@ -98,6 +118,7 @@ class Sequential {
         chunk = chunk.subarray(0, room);
       }
       this.buf.set(chunk, at);
+      this.feed(chunk, this.end);
       this.len += chunk.length;
       this.readerPos += chunk.length;
       if (this.spare !== null && this.end < end) {
@@ -232,7 +253,7 @@ export async function splitAndHash(blob, progress = () => {}, bufferBytes = CHUN
   };
   try {
     const layout = await split(reader, hashed, progress);
-    return { layout, hashes: await Promise.all(pending) };
+    return { layout, hashes: await Promise.all(pending), whole: reader.wholeHash() };
   } finally {
     reader.close();
   }

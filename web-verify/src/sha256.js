@@ -2,7 +2,9 @@
 // crypto.subtle.digest takes one whole buffer, and a hostile bundle may declare a
 // fragment of gigabytes. Honest fragments (~300 kB) go to WebCrypto.
 
-const K = new Uint32Array([
+// Int32Array throughout: a Uint32Array hands out values above 2**31 as doubles, which
+// keeps V8 in floating point (measured ~30 MB/s; ~10x more with int32).
+const K = new Int32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
   0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
   0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
@@ -15,14 +17,14 @@ const K = new Uint32Array([
 
 export class Sha256 {
   constructor() {
-    this.h = new Uint32Array([
+    this.h = new Int32Array([
       0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
       0x5be0cd19,
     ]);
     this.block = new Uint8Array(64);
     this.used = 0;
     this.length = 0;
-    this.w = new Uint32Array(64);
+    this.w = new Int32Array(64);
   }
 
   update(data) {
@@ -52,24 +54,34 @@ export class Sha256 {
     this.update(pad);
     const out = new Uint8Array(32);
     const outView = new DataView(out.buffer);
-    for (let i = 0; i < 8; i++) outView.setUint32(i * 4, this.h[i]);
+    for (let i = 0; i < 8; i++) outView.setUint32(i * 4, this.h[i] >>> 0);
     return out;
   }
 
   compress(data, at) {
+    // Plain locals and no iterators: V8 keeps this loop in registers (a destructuring
+    // of the state array here ran at ~10 MB/s).
     const w = this.w;
+    const H = this.h;
     for (let i = 0; i < 16; i++) {
       const j = at + i * 4;
       w[i] = (data[j] << 24) | (data[j + 1] << 16) | (data[j + 2] << 8) | data[j + 3];
     }
     for (let i = 16; i < 64; i++) {
-      const a = w[i - 15];
-      const b = w[i - 2];
-      const s0 = ((a >>> 7) | (a << 25)) ^ ((a >>> 18) | (a << 14)) ^ (a >>> 3);
-      const s1 = ((b >>> 17) | (b << 15)) ^ ((b >>> 19) | (b << 13)) ^ (b >>> 10);
+      const x = w[i - 15];
+      const y = w[i - 2];
+      const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
+      const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
       w[i] = (w[i - 16] + s0 + w[i - 7] + s1) | 0;
     }
-    let [a, b, c, d, e, f, g, h] = this.h;
+    let a = H[0] | 0;
+    let b = H[1] | 0;
+    let c = H[2] | 0;
+    let d = H[3] | 0;
+    let e = H[4] | 0;
+    let f = H[5] | 0;
+    let g = H[6] | 0;
+    let h = H[7] | 0;
     for (let i = 0; i < 64; i++) {
       const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
       const ch = (e & f) ^ (~e & g);
@@ -86,14 +98,13 @@ export class Sha256 {
       b = a;
       a = (t1 + t2) | 0;
     }
-    const s = this.h;
-    s[0] += a;
-    s[1] += b;
-    s[2] += c;
-    s[3] += d;
-    s[4] += e;
-    s[5] += f;
-    s[6] += g;
-    s[7] += h;
+    H[0] = (H[0] + a) | 0;
+    H[1] = (H[1] + b) | 0;
+    H[2] = (H[2] + c) | 0;
+    H[3] = (H[3] + d) | 0;
+    H[4] = (H[4] + e) | 0;
+    H[5] = (H[5] + f) | 0;
+    H[6] = (H[6] + g) | 0;
+    H[7] = (H[7] + h) | 0;
   }
 }

@@ -109,6 +109,7 @@ class Verifier {
     this.clipProof = null;
     this.keyProof = null;
     this.video = null;
+    this.videoHashes = {};
   }
 
   async run() {
@@ -142,6 +143,8 @@ class Verifier {
     await this.parseEntries();
     const [mediaCheck, media] = await this.media();
     lap("media");
+    zipProblems.push(...(await this.hashProblems()));
+    lap("zip hashes");
     const signature = await this.signature();
     const inclusion = await this.inclusion();
     const time = this.time();
@@ -223,11 +226,14 @@ class Verifier {
         problems.push(problem(`${MANIFEST} is not valid: ${e.message}`, "packseal-bundle/v1", String(fmt)));
       }
     }
-    problems.push(...(await this.hashProblems(videos, optional)));
+    this.listed = { videos, optional };
     return problems;
   }
 
-  async hashProblems(videos, optional) {
+  /** The zip check's member hashes; after the media check, which hashes the sealed video
+   * whole in its own pass over it (this.videoHashes), so the video is read once. */
+  async hashProblems() {
+    const { videos, optional } = this.listed;
     const problems = [];
     const actual = {};
     for (const [n, b] of Object.entries(this.members)) actual[n] = await sha256hex(b);
@@ -236,6 +242,10 @@ class Verifier {
     for (const name of [...videos, ...optional.filter((n) => n === C2PA_CLIP)]) {
       const info = this.z.find(name);
       if (info === null) continue;
+      if (this.videoHashes[name] !== undefined) {
+        actual[name] = this.videoHashes[name];
+        continue;
+      }
       try {
         actual[name] = await sha256Blob(await this.z.openVideo(info, CAPS[name]));
       } catch (e) {
@@ -345,7 +355,9 @@ class Verifier {
     let layout;
     let hashes;
     try {
-      ({ layout, hashes } = await splitAndHash(video, this.progress, this.options.bufferBytes));
+      let whole;
+      ({ layout, hashes, whole } = await splitAndHash(video, this.progress, this.options.bufferBytes));
+      if (whole !== null) this.videoHashes[name] = whole;
     } catch (e) {
       if (!(e instanceof MediaFormatError)) throw e;
       return [check("media", false, `${name}: ${e.message}`, "init + whole fragments", e.offset !== null ? `offset ${e.offset}` : null), span];
@@ -374,6 +386,7 @@ class Verifier {
 
   async derived(video, clip, m, first, last) {
     const digest = await sha256Blob(video);
+    this.videoHashes[DERIVED] = digest;
     if (m !== null && m.derived !== null && m.derived.sha256 !== digest) {
       return check("media", false, `${DERIVED}: sha256 differs from the manifest's (changed after export)`, m.derived.sha256, digest);
     }

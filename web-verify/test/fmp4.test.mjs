@@ -4,12 +4,14 @@
 // of boxes. A regression here once hashed one fragment in ~900 wrong in a one-hour clip.
 //
 //   node test/fmp4.test.mjs CLIP.mp4 HASHES.json     (HASHES: [init, fragment 1, ...])
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { splitAndHash } from "../src/fmp4.js";
 
 const [clipPath, hashesPath] = process.argv.slice(2);
 const bytes = new Uint8Array(readFileSync(clipPath));
 const want = JSON.parse(readFileSync(hashesPath, "utf8"));
+const wantWhole = createHash("sha256").update(bytes).digest("hex");
 
 function rng(seed) {
   let x = seed >>> 0 || 1;
@@ -49,14 +51,15 @@ let failures = 0;
 let cases = 0;
 for (const buffer of [4096, 65536, 1 << 20, 16 << 20]) {
   for (const [seed, largest] of [[1, 64], [2, 5000], [3, 300_000], [4, 4 << 20]]) {
-    const { hashes } = await splitAndHash(choppy(bytes, seed, largest), () => {}, buffer);
+    const { hashes, whole } = await splitAndHash(choppy(bytes, seed, largest), () => {}, buffer);
     cases++;
     const bad = hashes.map((h, i) => (h === want[i] ? -1 : i)).filter((i) => i >= 0);
+    if (whole !== wantWhole) bad.push("the whole file");
     if (hashes.length !== want.length || bad.length) {
       failures++;
       console.error(`buffer ${buffer}, chunks <= ${largest}: ${hashes.length} parts, wrong: ${bad.slice(0, 8)}`);
     }
   }
 }
-console.log(`${cases - failures} of ${cases} read patterns gave the verifier's ${want.length} hashes`);
+console.log(`${cases - failures} of ${cases} read patterns gave the verifier's ${want.length} hashes and the file's`);
 process.exit(failures ? 1 : 0);

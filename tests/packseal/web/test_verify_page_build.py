@@ -82,7 +82,7 @@ def test_clip_reader_hashes_like_the_verifier_under_any_read_pattern(
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "16 of 16 read patterns" in done.stdout
+    assert "16 of 16 read patterns" in done.stdout, done.stdout
 
 
 def test_page_pins_its_script_and_style_and_fetches_only_its_origin() -> None:
