@@ -219,6 +219,14 @@ class App:
     def witness_names(self) -> tuple[str, ...]:
         return tuple(CosignatureVerifier.from_vkey(w.vkey).name for w in self.config.witnesses)
 
+    def verify_url(self) -> str | None:
+        """Where reviewers verify in a browser: ``trust.verify_url``, else the portal's
+        ``/verify`` page at ``web.public_url`` (served without login), else unknown."""
+        if self.config.trust.verify_url:
+            return self.config.trust.verify_url
+        public = self.config.web.public_url
+        return None if public is None else public.rstrip("/") + "/verify"
+
     def export_policy(self) -> ExportPolicy:
         """What a bundle must carry to meet the trust file :meth:`trust_file` publishes."""
         names = self.witness_names()
@@ -227,7 +235,7 @@ class App:
             witnesses=names,
             quorum=min(self.config.trust.witness_quorum, len(names)),
             stamped=bool(self.config.time.tsa_urls),
-            verify_url=self.config.trust.verify_url,
+            verify_url=self.verify_url(),
             language=self.config.ui.language,
         )
 

@@ -71,3 +71,17 @@ def test_share_make_list_revoke(
     assert "not already revoked" in capsys.readouterr().err
     assert main([*base, "share", "NO-SUCH-ORDER"]) == 2
     assert main([*base, "share", row.order_id, "--days", "400"]) == 2
+
+
+def test_bundles_point_reviewers_to_the_portal_verify_page(tmp_path: Path) -> None:
+    from packseal.app import App
+    from packseal.config import parse_config
+
+    base = {"data_dir": str(tmp_path / "data"), "merchant": {"name": "Shop", "id": "shop"}}
+    assert App(parse_config(base, base=tmp_path)).verify_url() is None
+    portal = {**base, "web": {"public_url": "https://evidence.shop.example/"}}
+    app = App(parse_config(portal, base=tmp_path))
+    assert app.verify_url() == "https://evidence.shop.example/verify"
+    assert app.export_policy().verify_url == "https://evidence.shop.example/verify"
+    own = {**portal, "trust": {"verify_url": "https://shop.example/check.html"}}
+    assert App(parse_config(own, base=tmp_path)).verify_url() == "https://shop.example/check.html"
