@@ -226,7 +226,7 @@
     }
     for (const c of st.recent) {
       const li = document.createElement("li");
-      const t = document.createElement("span"); t.className = "t"; t.textContent = c.started || "";
+      const when = document.createElement("span"); when.className = "t"; when.textContent = c.started || "";
       const o = document.createElement("span"); o.className = "o"; o.textContent = c.order_id;
       o.title = c.tracking_ids.join(", ");
       const p = document.createElement("span"); p.className = "pill pill-" + c.state;
@@ -238,7 +238,7 @@
         const d = document.createElement("span"); d.className = "len"; d.textContent = " · " + length;
         p.append(d);
       }
-      li.append(t, o, p);
+      li.append(when, o, p);
       list.append(li);
     }
   }
@@ -300,6 +300,7 @@
       seen = st;
       showSoundState();
     } catch (e) {
+      console.error("station status:", e);
       connected = false;
       live(null);
       prompt = t("No connection — scans are not taken");

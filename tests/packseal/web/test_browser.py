@@ -65,6 +65,8 @@ def test_station_screen_typed_scan_starts_a_clip(
             page = browser.new_page(viewport={"width": 1600, "height": 900})
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
+            # the status loop catches its errors (showing NO CONNECTION) and logs them
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.goto(server.url + "/")
             banner = page.locator("#banner")
             expect(banner).to_have_class(re.compile(r"state-idle"), timeout=15_000)
@@ -251,3 +253,69 @@ def test_admin_users_page(browser: Browser, portal: Portal) -> None:
         expect(page.locator("table.users")).to_contain_text("browser-made")
         shot(page, "portal-7-users")
         page.close()
+
+
+def test_every_page_in_chinese(
+    browser: Browser, recording: Recording, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A browser set to zh-CN (Accept-Language): each page in Chinese, screenshotted."""
+    portal = make_portal(recording.app)
+    row = portal.clip
+    with ServerThread(portal.web, "127.0.0.1", 0) as server:
+        context = browser.new_context(viewport={"width": 1360, "height": 900}, locale="zh-CN")
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(server.url + "/login?next=/clips")
+        expect(page.locator("h1")).to_have_text("登录")
+        shot(page, "zh-1-login")
+        page.fill("input[name=name]", "admin")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        expect(page.locator("h1")).to_have_text("片段")
+        expect(page.locator("form.search")).to_contain_text("订单号")
+        shot(page, "zh-2-clips")
+        page.goto(f"{server.url}/clips/{row.clip_id}")
+        expect(page.locator("body")).to_contain_text("监管链")
+        shot(page, "zh-3-clip")
+        page.goto(server.url + "/audit")
+        expect(page.locator("h1")).to_have_text("审计")
+        shot(page, "zh-4-audit")
+        page.goto(server.url + "/admin/users")
+        expect(page.locator("h1")).to_have_text("用户")
+        shot(page, "zh-5-users")
+        page.goto(server.url + "/clips/01ZZZZZZZZZZZZZZZZZZZZZZZZ")
+        expect(page.locator("body")).to_contain_text("怎么办")
+        shot(page, "zh-6-error")
+        assert errors == []
+        context.close()
+
+    data = tmp_path_factory.mktemp("zh-browser-station") / "data"
+    with running_station(data) as (app, station):
+        web, _ = create_station_screen(station, app.config, host="127.0.0.1", port=0)
+        with ServerThread(web, "127.0.0.1", 0) as server:
+            web.state.screen.allowed_hosts = frozenset({f"127.0.0.1:{server.port}"})
+            context = browser.new_context(viewport={"width": 1600, "height": 900}, locale="zh-CN")
+            page = context.new_page()
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.goto(server.url + "/")
+            expect(page.locator("#banner-state")).to_have_text("空闲", timeout=15_000)
+            expect(page.locator("#typed")).to_have_text("就绪 — 请扫描订单")
+            shot(page, "zh-7-station-idle")
+            page.keyboard.type("WEB-ORDER-888888")
+            page.keyboard.press("Enter")
+            expect(page.locator("#banner-state")).to_have_text("录制中", timeout=5000)
+            shot(page, "zh-8-station-recording")
+            page.click("#stop")
+            expect(page.locator("#sealed")).to_be_visible(timeout=20_000)
+            expect(page.locator("#sealed")).to_contain_text("已封存 ✓")
+            shot(page, "zh-9-station-sealed")
+            page.keyboard.type("TRK-LONELY-0009")
+            page.keyboard.press("Enter")
+            expect(page.locator("#banner-state")).to_have_text("警报", timeout=5000)
+            expect(page.locator("#banner-advice")).to_contain_text("扫描 PACKSEAL-ACK 解除")
+            expect(page.locator("#last-scan")).to_contain_text("已忽略")
+            shot(page, "zh-10-station-alarm")
+            assert errors == []
+            context.close()
