@@ -22,7 +22,8 @@ CORNER_ZONE = [0.0, 0.0, 0.05, 0.05]
 
 @contextmanager
 def running_station(data_dir: Path, **station: object) -> Iterator[tuple[App, Station]]:
-    app = make_app(data_dir, scan={"zone": CORNER_ZONE}, **station)
+    scan = {"zone": CORNER_ZONE, **station.pop("scan", {})}  # type: ignore[dict-item]
+    app = make_app(data_dir, scan=scan, **station)
     cam = app.config.station.camera
     scene = DemoScene(cam.width, cam.height, cam.fps, seed=1, orders=4)
     source = DemoSource(scene, app.clock, realtime=True, epoch_ms=None)
