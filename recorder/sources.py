@@ -122,6 +122,14 @@ class _Geometry:
         return self._fps
 
 
+def _default_epoch(clock: Clock, realtime: bool, length_ms: int | None) -> int:
+    """The time of the first frame when none was chosen: now, for a source read as fast as
+    it decodes, ``length_ms`` before now. Otherwise its footage would be dated after the
+    station sealed it, which verify and audit rightly refuse as untrue times."""
+    now = clock.now_ms()
+    return now if realtime or length_ms is None else now - length_ms
+
+
 class DemoSource(_Geometry):
     """Frames of a :class:`~recorder.demo.DemoScene`; frame ``n`` is stamped
     ``epoch_ms + round(n * 1000 / fps)``.
@@ -148,9 +156,9 @@ class DemoSource(_Geometry):
         self._scene = scene
         self._width, self._height = scene.width, scene.height
         self._fps = Fraction(scene.fps)
-        self._epoch = clock.now_ms() if epoch_ms is None else epoch_ms
         ends = [x for x in (limit_ms, scene.duration_ms) if x is not None]
         self._limit = min(ends) if ends else None
+        self._epoch = _default_epoch(clock, realtime, self._limit) if epoch_ms is None else epoch_ms
         self._pacer = _Pacer(clock, self._fps, realtime)
         self._next = 0
         self._closed = False
@@ -235,7 +243,9 @@ class FileSource(_Geometry):
         self._cap: cv2.VideoCapture | None = cap
         self._fps = fps
         self._width, self._height = width, height
-        self._epoch = clock.now_ms() if epoch_ms is None else epoch_ms
+        frames = cap.get(cv2.CAP_PROP_FRAME_COUNT)
+        length = round(frames * 1000 / float(fps)) if frames > 0 else None
+        self._epoch = _default_epoch(clock, realtime, length) if epoch_ms is None else epoch_ms
         self._pacer = _Pacer(clock, fps, realtime)
         self._count = 0  # frames decoded so far, including skipped ones
 

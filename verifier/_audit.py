@@ -20,6 +20,7 @@ from storage.note import Ed25519Verifier, NoteVerifier
 from verifier._audit_log import LogElsewhere, LogResult, check_log
 from verifier._audit_media import Media, Range, Ranges, Seen, seqs, when
 from verifier._audit_report import MAX_AFFECTED, AuditReport, Finding, Findings, Severity
+from verifier._timecheck import SEAL_SKEW_MS, footage_times
 
 Progress = Callable[[int, int], None]
 
@@ -297,6 +298,17 @@ class Auditor:
             )
         elif self.last is not None:
             self._time_step(index, self.last[1], seg)
+        if seg.end > seg.time + SEAL_SKEW_MS:
+            self.add(
+                "segments",
+                "error",
+                index,
+                f"entry {index}: segment {seg.seq} ends {when(seg.end)}, "
+                f"{(seg.end - seg.time) / 1000:.0f} s after the station logged it "
+                f"({when(seg.time)}): footage cannot be logged before it was recorded, so "
+                "its times are not true (a source with a chosen epoch, or a clock that jumped)",
+                seqs=(seg.seq, seg.seq),
+            )
         self.gaps_since.clear()
         self.last, self.last_seq = seen, seg.seq
         if seg.seq > self.max_seq:
@@ -360,6 +372,17 @@ class Auditor:
                     f"entry {index}: {e}",
                     clip=clip,
                 )
+        label, latest = max(footage_times(clip), key=lambda lt: lt[1])
+        if latest > clip.time + SEAL_SKEW_MS:
+            self.add(
+                "clips",
+                "error",
+                index,
+                f"clip {clip.clip_id} (entry {index}): {label} is dated {when(latest)}, "
+                f"{(latest - clip.time) / 1000:.0f} s after the station sealed the clip "
+                f"({when(clip.time)}): its times are not true",
+                clip=clip,
+            )
         for n, ref in enumerate(clip.segments):
             seen = self.window.get(ref.seq)
             if seen is not None and seen[0] < index:

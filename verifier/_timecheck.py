@@ -5,9 +5,14 @@ merchant, and the honest time bounds that follow.
              ``entries/checkpoint.tsq`` (imprint, nonce), is signed by a TSA chaining to
              a ``tsa_roots`` certificate of the trust file, valid at genTime, and is over
              the body of the checkpoint both proofs lead to. It proves the clip existed
-             before genTime: an *upper* bound. The station clock's times are reported next
-             to it, and a station clock later than genTime (beyond skew) fails: those
-             times cannot be true.
+             before genTime: an *upper* bound. Every time the signed entry states (each
+             segment's start and end, each scan, the order scan and the close, and the
+             time it was sealed) must be at or before genTime, within
+             :data:`CLOCK_SKEW_MS`: footage dated after its own time-stamp (a file with
+             a chosen epoch, a station clock set ahead) cannot be true, and fails. With or
+             without a time-stamp, the footage and scan times must also be at or before
+             the time the station sealed the entry (within :data:`SEAL_SKEW_MS`): footage
+             cannot be sealed before it was recorded.
 ``witness``  at least ``witness_quorum`` distinct witnesses of the trust file cosigned
              that checkpoint (c2sp.org/tlog-cosignature); a listed witness's cosignature
              that does not verify fails the check.
@@ -23,6 +28,8 @@ from dataclasses import dataclass
 from storage import FormatError, SignatureError, TrustFile
 from storage.checkpoint import SignedCheckpoint
 from storage.cosignature import Cosigned, cosignatures
+from storage.entries import Clip
+from storage.text import printable
 from storage.timestamp import Stamp, TimestampError, check_response, load_roots
 from verifier._readme import utc
 from verifier._report import Check
@@ -31,6 +38,42 @@ from verifier.bundle import STAMP_REQUEST, STAMP_RESPONSE
 # A station clock may run this far ahead of the TSA's before its times are refused:
 # NTP-synced clocks agree within a second; this leaves room for a TSA's stated accuracy.
 CLOCK_SKEW_MS = 5 * 60_000
+# Footage, scans and the seal are read from the same station clock, footage first: a
+# later footage time means the times were made up (or the clock stepped back by more).
+SEAL_SKEW_MS = 60_000
+
+
+def footage_times(clip: Clip) -> list[tuple[str, int]]:
+    """Every time the signed clip entry states about its footage, labelled for a person."""
+    out = [("the order scan", clip.started), ("the clip's close", clip.ended)]
+    for n, ref in enumerate(clip.segments, 1):
+        out += [(f"segment {n} start", ref.start), (f"segment {n} end", ref.end)]
+    for scan in clip.scans:
+        out.append((f"the {scan.kind} scan {printable(scan.text, 40)!r}", scan.t))
+    return out
+
+
+def _latest(clip: Clip) -> tuple[str, int]:
+    return max(footage_times(clip), key=lambda lt: lt[1])
+
+
+def _after_seal(clip: Clip | None) -> Check | None:
+    """The failed check if the entry's footage is dated after the entry was sealed."""
+    if clip is None:
+        return None
+    label, latest = _latest(clip)
+    if latest <= clip.time + SEAL_SKEW_MS:
+        return None
+    return Check(
+        "time",
+        False,
+        f"{label} is dated {utc(latest)}, {(latest - clip.time) / 1000:.0f} s after the "
+        f"station sealed the entry ({utc(clip.time)}): footage cannot be sealed before it "
+        "was recorded, so these times are not true (a source with a chosen epoch, or a "
+        "clock that jumped)",
+        f"footage times at or before {utc(clip.time + SEAL_SKEW_MS)}",
+        utc(latest),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +86,16 @@ def check_time(
     trust: TrustFile,
     members: dict[str, bytes],
     checkpoint: SignedCheckpoint | None,
-    station_time_ms: int | None,
+    clip: Clip | None,
 ) -> TimeResult:
+    """The ``time`` check. ``clip`` is the bundle's clip entry as parsed (its signature is
+    the ``signature`` check's business: a forged time fails that one too)."""
     request, response = members.get(STAMP_REQUEST), members.get(STAMP_RESPONSE)
     required = bool(trust.tsa_roots)
+    after_seal = _after_seal(clip)
+    if after_seal is not None:
+        return TimeResult(after_seal)
+    station_time_ms = None if clip is None else clip.time
     if request is None and response is None:
         if required:
             return TimeResult(
@@ -90,6 +139,23 @@ def check_time(
             )
         )
     bound = f"existed before {utc(stamp.gen_ms)} per {stamp.tsa}"
+    if clip is not None:
+        label, latest = _latest(clip)
+        if latest > stamp.gen_ms + CLOCK_SKEW_MS:
+            return TimeResult(
+                Check(
+                    "time",
+                    False,
+                    f"{label} is dated {utc(latest)}, after the TSA's genTime "
+                    f"{utc(stamp.gen_ms)} of the checkpoint that logs it: footage dated "
+                    "after its own time-stamp cannot be true (a source with a chosen epoch, "
+                    "or a station clock set ahead)",
+                    f"footage times at or before {utc(stamp.gen_ms + CLOCK_SKEW_MS)} "
+                    f"(genTime + {CLOCK_SKEW_MS // 60_000} min)",
+                    utc(latest),
+                ),
+                stamp,
+            )
     if station_time_ms is not None and station_time_ms > stamp.gen_ms + CLOCK_SKEW_MS:
         return TimeResult(
             Check(
@@ -104,8 +170,9 @@ def check_time(
         )
     clock = (
         ""
-        if station_time_ms is None
-        else f"; its station clock says it was sealed at {utc(station_time_ms)}"
+        if clip is None
+        else f"; its footage ({utc(clip.start_ms)} to {utc(_latest(clip)[1])}) and its "
+        f"sealing ({utc(clip.time)}) by the station clock are before it"
     )
     return TimeResult(
         Check(

@@ -127,8 +127,7 @@ class _Verifier:
             self._parse_entries()
             media_check, media = self._media(z)
             signature, inclusion = self._signature(), self._inclusion()
-            station_time = None if self.clip is None else self.clip.time
-            time = check_time(self.trust, self.members, self.checkpoint, station_time)
+            time = check_time(self.trust, self.members, self.checkpoint, self.clip)
             witness = check_witnesses(self.trust, self.checkpoint)
             c2pa_check, signer = self._c2pa(z, media_check)
         checks = [

@@ -124,11 +124,21 @@ def test_demo_stops_at_the_end_of_a_finite_scene() -> None:
     scene = DemoScene(160, 120, fps=2, seed=1, orders=1)
     assert scene.duration_ms is not None
     source = DemoSource(scene, ManualClock(EPOCH), realtime=False)
+    first = source.read()
     last = None
     while (frame := source.read()) is not None:
         last = frame
+    assert first is not None
     assert last is not None
-    assert last.t_ms - EPOCH < scene.duration_ms <= last.t_ms - EPOCH + 500
+    start = first.t_ms
+    assert last.t_ms - start < scene.duration_ms <= last.t_ms - start + 500
+    # Read as fast as it decodes, with no epoch chosen, the footage ends about now rather
+    # than in the future: verify and audit refuse footage dated after it was sealed.
+    assert start == EPOCH - scene.duration_ms
+    assert EPOCH - 500 <= last.t_ms < EPOCH
+    paced = DemoSource(scene, ManualClock(EPOCH), realtime=True)
+    assert (frame := paced.read()) is not None
+    assert frame.t_ms == EPOCH  # a paced source starts now, as a camera does
 
 
 def test_demo_close_ends_the_stream(small_scene: DemoScene) -> None:

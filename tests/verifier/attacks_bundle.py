@@ -16,6 +16,7 @@ import json
 import shutil
 import stat
 import struct
+import time
 import warnings
 import zipfile
 from collections.abc import Callable
@@ -664,6 +665,52 @@ def _(p: TlogProof, ctx: Any) -> TlogProof:
 def _(path: Path, ctx: Any) -> None:
     second = ctx.second
     edit(path, lambda m: m.update({CLIP: second.clip_entry, CLIP_PROOF: second.clip_proof}))
+
+
+# -- time: footage dated after it was sealed (no time-stamp needed to see it) -----------------
+
+
+def shifted(clip: Clip, ms: int, *, sealed: int = 0) -> Clip:
+    """``clip`` with every footage time ``ms`` later (and its sealing ``sealed`` later)."""
+    return dataclasses.replace(
+        clip,
+        time=clip.time + sealed,
+        started=clip.started + ms,
+        ended=clip.ended + ms,
+        segments=tuple(
+            dataclasses.replace(r, start=r.start + ms, end=r.end + ms) for r in clip.segments
+        ),
+        scans=tuple(dataclasses.replace(sc, t=sc.t + ms) for sc in clip.scans),
+    )
+
+
+@attack(
+    "a trusted station seals footage dated after the sealing",
+    "time",
+    r"segment \d+ end is dated .*, \d+ s after the station sealed the entry",
+)
+def _(path: Path, ctx: Any) -> None:
+    # Everything is genuine and consistent (the merchant's second station, its real log,
+    # its certification): only the footage times claim a day after the entry was sealed,
+    # as a file imported with a chosen --epoch, or a clock set ahead, would. Verify
+    # accepted it: only the sealing time was ever compared.
+    from tests.verifier.conftest import forge_log
+
+    clip = parse_as(Clip, read(path)[CLIP])
+    # A day after now: the log stamps an entry's time when it is appended.
+    ahead = round(time.time() * 1000) - clip.start_ms + 86_400_000
+    log = forge_log(path.parent / "future", ctx.second.signer, ctx.root, shifted(clip, ahead))
+    edit(
+        path,
+        lambda m: m.update(
+            {
+                CLIP: log.clip_entry,
+                CLIP_PROOF: log.clip_proof,
+                KEY: log.key_entry,
+                KEY_PROOF: log.key_proof,
+            }
+        ),
+    )
 
 
 @attack(

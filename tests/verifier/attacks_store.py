@@ -437,6 +437,51 @@ def _clip_segment_not_logged(data_dir: Path, ctx: StoreContext) -> None:
     _with_store(data_dir, go)
 
 
+_YEAR = 365 * 86_400_000
+
+
+def _clip_dated_after_sealing(data_dir: Path, ctx: StoreContext) -> None:
+    """A clip whose footage and scans are dated a year after it was sealed, re-signed by
+    the station (a chosen --epoch, a clock set ahead): the audit compared no times."""
+
+    def go(store: Store) -> None:
+        start = _index_of(store, "clip", 0)
+
+        def edit(tail: list[Entry]) -> list[Entry]:
+            clip = tail[0]
+            assert isinstance(clip, Clip)
+            forged = dataclasses.replace(
+                clip,
+                started=clip.started + _YEAR,
+                ended=clip.ended + _YEAR,
+                scans=tuple(dataclasses.replace(sc, t=sc.t + _YEAR) for sc in clip.scans),
+            )
+            return [forged.signed_by(ctx.station), *tail[1:]]
+
+        rewrite_log(store, ctx.station, start, edit, resign="all")
+
+    _with_store(data_dir, go)
+
+
+def _segment_dated_after_logging(data_dir: Path, ctx: StoreContext) -> None:
+    """Segment entries from one on dated a year after they were logged."""
+
+    def go(store: Store) -> None:
+        start = _index_of(store, "segment", 20)
+
+        def edit(tail: list[Entry]) -> list[Entry]:
+            return [
+                dataclasses.replace(e, start=e.start + _YEAR, end=e.end + _YEAR)
+                if isinstance(e, Segment)
+                else e
+                for e in tail
+            ]
+
+        rewrite_log(store, ctx.station, start, edit, resign="all")
+
+    _with_store(data_dir, go)
+
+
 def _segment_seq_gap(data_dir: Path, ctx: StoreContext) -> None:
     """A segment entry dropped and the log rebuilt and re-signed: its number is missing."""
 
@@ -509,6 +554,20 @@ def _blob_dir_swapped(data_dir: Path, ctx: StoreContext) -> None:
 
 
 STORE_ATTACKS: list[Attack] = [
+    Attack(
+        "clip dated after it was sealed",
+        "store",
+        _clip_dated_after_sealing,
+        "clips",
+        r"(close|scan) is dated .* s after the station sealed the clip",
+    ),
+    Attack(
+        "segments dated after they were logged",
+        "store",
+        _segment_dated_after_logging,
+        "segments",
+        r"segment 20 ends .* s after the station logged it",
+    ),
     Attack("entry edited (data only)", "store", _edit_data, "entries", "was edited"),
     Attack(
         "entry edited with its leaf hash",

@@ -24,13 +24,15 @@ from storage import TrustFile
 from storage.certs import CredentialFiles, load_credentials, write_credentials
 from storage.checkpoint import TlogProof
 from storage.cosignature import CosignatureSigner, strip_signatures, with_cosignatures
+from storage.entries import Clip, parse_as
 from storage.note import Signature, parse
 from storage.timestamp import make_request
 from tests.servers import make_tsa_keys, serve_tsa
 from tests.verifier.attacks import Attack
-from tests.verifier.attacks_bundle import BUNDLE_ATTACKS, Members, edit, read
+from tests.verifier.attacks_bundle import BUNDLE_ATTACKS, Members, edit, read, shifted
 from verifier.c2pa import ClipClaim, sign_clip
 
+CLIP_ENTRY = "entries/clip.json"
 TSQ = "entries/checkpoint.tsq"
 TSR = "entries/checkpoint.tsr"
 C2PA = "clip.c2pa.mp4"
@@ -138,6 +140,38 @@ def _(path: Path, ctx: Any) -> None:
         data = bytearray(m[TSR])
         data[len(data) // 2] ^= 0x01
         m[TSR] = bytes(data)
+
+    edit(path, apply)
+
+
+@attack(
+    "the station signs footage dated after its time-stamp",
+    "time",
+    r"is dated .*, after the TSA's genTime .*: footage dated after its own time-stamp",
+)
+def _(path: Path, ctx: Any) -> None:
+    # A station clock a year ahead (or a file with a chosen --epoch): entry, footage and
+    # sealing agree with each other, in a log signed by the real station key under the
+    # merchant's certification, time-stamped by the trusted TSA. Only the TSA's time, which
+    # the station does not control, shows the times cannot be true. Verify accepted it:
+    # only the sealing time was compared, and only when the station clock was behind.
+    from tests.verifier.conftest import forge_log
+
+    app = ctx.recording.app
+    year = 365 * 86_400_000
+    clip = shifted(parse_as(Clip, read(path)[CLIP_ENTRY]), year, sealed=year)
+    log = forge_log(path.parent / "ahead", app.station_signer, app.root_signer, clip)
+
+    def apply(m: Members) -> None:
+        m.update(
+            {
+                CLIP_ENTRY: log.clip_entry,
+                PROOFS[0]: log.clip_proof,
+                "entries/station-key.json": log.key_entry,
+                PROOFS[1]: log.key_proof,
+            }
+        )
+        restamp(m, ctx.tsa.url)
 
     edit(path, apply)
 

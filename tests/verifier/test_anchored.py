@@ -12,6 +12,7 @@ import pytest
 
 from storage import TrustFile
 from storage.checkpoint import TlogProof, open_checkpoint
+from storage.entries import Clip, parse_as
 from tests.anchored import Anchored
 from tests.verifier.attacks_bundle import read
 from verifier._errors import NotVerified
@@ -84,11 +85,38 @@ def test_a_station_clock_ahead_of_the_tsa_fails(anchored: Anchored) -> None:
         TlogProof.from_bytes(members["entries/clip.proof"]).checkpoint,
         anchored.trust.log_verifiers(),
     )
+    clip = parse_as(Clip, members["entries/clip.json"])
     late = facts.existed_before_ms + CLOCK_SKEW_MS + 1000
-    result = check_time(anchored.trust, members, cp, late)
+    sealed_late = dataclasses.replace(clip, time=late)
+    result = check_time(anchored.trust, members, cp, sealed_late)
     assert result.check.ok is False
     assert "cannot be true" in result.check.message
-    assert check_time(anchored.trust, members, cp, facts.existed_before_ms).check.ok
+    assert check_time(anchored.trust, members, cp, clip).check.ok
+    # A segment, a scan or the close dated after genTime fails alike: every footage time
+    # is compared, not only the sealing (which verified while the footage was a year on).
+    ahead = late - clip.segments[-1].end
+    last = clip.segments[-1]
+    for label, changed in (
+        (
+            f"segment {len(clip.segments)} end",
+            dataclasses.replace(
+                clip,
+                segments=(*clip.segments[:-1], dataclasses.replace(last, end=last.end + ahead)),
+            ),
+        ),
+        (
+            "scan",
+            dataclasses.replace(
+                clip, scans=(dataclasses.replace(clip.scans[-1], t=late), *clip.scans[:-1])
+            ),
+        ),
+        ("the clip's close", dataclasses.replace(clip, ended=late)),
+    ):
+        changed = dataclasses.replace(changed, time=late)  # sealed after it all: consistent
+        result = check_time(anchored.trust, members, cp, changed)
+        assert result.check.ok is False, label
+        assert label in result.check.message, result.check.message
+        assert "after the TSA's genTime" in result.check.message
 
 
 BLOCKED = """

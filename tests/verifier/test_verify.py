@@ -312,3 +312,30 @@ def test_the_signed_station_zone_outranks_the_manifests_display_zone(
         assert json.loads(z.read("manifest.json"))["zone"] == "America/Lima"
     facts = verify_bundle(out, merchant_trust).facts
     assert (facts.zone, facts.zone_signed) == (STATION_ZONE, True)
+
+
+def test_footage_recorded_with_a_clock_a_year_ahead_fails_time_and_audit(tmp_path: Path) -> None:
+    # A station whose frames are dated a year ahead (a file with --epoch, a wrong clock)
+    # sealed by the real station: every signature and proof holds; before, verify said
+    # VERIFIED and audit said clean, as only the sealing time was ever compared.
+    from tests.packseal.web.conftest import fake_sheet
+    from tests.recording import record_demo
+    from verifier.audit import audit_store
+
+    ahead = round(time.time() * 1000) + 365 * 86_400_000
+    rec = record_demo(tmp_path / "data", orders=1, epoch_ms=ahead)
+    app = rec.app
+    try:
+        (row,) = app.store.clips(ClipQuery(limit=5))
+        out = tmp_path / "bundle.zip"
+        app.export(row.clip_id, out, make_sheet=fake_sheet)
+        with pytest.raises(NotVerified) as caught:
+            verify_bundle(out, app.trust_file())
+        report = caught.value.report
+        assert [c.name for c in report.failed] == ["time"]
+        assert "after the station sealed the entry" in report.check("time").message
+        audit = audit_store(app.store, app.trust_file().log_verifiers(), root=None)
+        errors = {f.check for f in audit.findings if f.severity == "error"}
+        assert errors == {"segments", "clips"}, audit.findings
+    finally:
+        app.close()

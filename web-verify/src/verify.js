@@ -67,6 +67,7 @@ const SMALL_CAP = 64 << 10;
 const MAX_INIT_BYTES = 1 << 20;
 const GAP_TOLERANCE_MS = 250;
 const CLOCK_SKEW_MS = 5 * 60_000;
+const SEAL_SKEW_MS = 60_000;
 
 const check = (name, ok, message, expected = null, found = null) => ({ name, ok, message, expected, found });
 
@@ -560,7 +561,28 @@ class Verifier {
 
   // -- time, witness, c2pa ------------------------------------------------------------
 
+  /** The failed check if the entry's footage is dated after the entry was sealed (as
+   * verifier/_timecheck.py): no time-stamp is needed to see that. */
+  afterSeal() {
+    const clip = this.clip;
+    if (clip === null) return null;
+    const times = [["the order scan", clip.started], ["the clip's close", clip.ended]];
+    clip.segments.forEach((r, i) => times.push([`segment ${i + 1} start`, r.start], [`segment ${i + 1} end`, r.end]));
+    for (const sc of clip.scans) times.push([`the ${sc.kind} scan`, sc.t]);
+    const [label, latest] = times.reduce((a, b) => (b[1] > a[1] ? b : a));
+    if (latest <= clip.time + SEAL_SKEW_MS) return null;
+    return check(
+      "time",
+      false,
+      `${label} is dated ${utc(latest)}, ${((latest - clip.time) / 1000).toFixed(0)} s after the station sealed the entry (${utc(clip.time)}): footage cannot be sealed before it was recorded, so these times are not true (a source with a chosen epoch, or a clock that jumped)`,
+      `footage times at or before ${utc(clip.time + SEAL_SKEW_MS)}`,
+      utc(latest),
+    );
+  }
+
   time() {
+    const afterSeal = this.afterSeal();
+    if (afterSeal !== null) return afterSeal;
     const request = this.members[STAMP_REQUEST];
     const response = this.members[STAMP_RESPONSE];
     const required = this.trust.tsaRoots.length > 0;

@@ -62,6 +62,7 @@ CANNOT_JUDGE = {
     "a back-dated time-stamp": "time: RFC 3161 certificate validity",
     "a time-stamp by a TSA the trust file does not list": "time: RFC 3161 chain validation",
     "flip a byte in the time-stamp token": "time: RFC 3161 CMS validation",
+    "the station signs footage dated after its time-stamp": "time: RFC 3161 genTime (CMS)",
     "append a free box to the C2PA clip": "c2pa: Content Credentials validation",
     "append a skip box to the C2PA clip": "c2pa: Content Credentials validation",
     "the other order's C2PA clip": "c2pa: Content Credentials validation",
@@ -248,7 +249,10 @@ def _run_attacks(
             # The CLI fails the vector's check; the page must not pass it.
             what = CANNOT_JUDGE[attack.name].split(":")[0]
             ok = {c["name"]: c["ok"] for c in got["checks"]}[what]
-            if ok is not None or (got["first_failed"] not in (None, expected.first_failed)):
+            # What the page does fail, the CLI fails too (a forged fork with a time-stamp
+            # also lacks the witness's cosignature: the page stops there).
+            cli_failed = {n for n, v in expected.checks.items() if v is False}
+            if ok is not None or (got["first_failed"] not in (None, *cli_failed)):
                 out.append({"attack": attack.name, "cli": expected.first_failed, "page": got})
             continue
         if got["first_failed"] != expected.first_failed:
