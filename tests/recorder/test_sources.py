@@ -137,7 +137,8 @@ def test_demo_stops_at_the_end_of_a_finite_scene() -> None:
     assert start == EPOCH - scene.duration_ms
     assert EPOCH - 500 <= last.t_ms < EPOCH
     paced = DemoSource(scene, ManualClock(EPOCH), realtime=True)
-    assert (frame := paced.read()) is not None
+    frame = paced.read()
+    assert frame is not None
     assert frame.t_ms == EPOCH  # a paced source starts now, as a camera does
 
 
