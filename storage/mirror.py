@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, exists, func, insert, select, update
 
 from storage import merkle
 from storage._errors import (
@@ -456,7 +456,8 @@ class Mirror:
 
     def put_blob(self, station: str, sha256: str, data: bytes, at_ms: int) -> BlobInfo:
         """Store a blob the station's mirrored entries name; its bytes must hash to it."""
-        if not self.names(station, sha256):
+        named, held = self._blob_state(station, sha256)
+        if not named:
             raise BlobNotNamed(
                 f"no entry of station {station!r}'s mirrored log names blob {sha256}",
                 hint="push the log entries first; blobs follow the entries that name them",
@@ -467,7 +468,7 @@ class Mirror:
                 f"{hashlib.sha256(data).hexdigest()}; refused",
                 hint="send the stored file again",
             )
-        if self.holds(sha256):  # a retry after a lost answer: the object store has it
+        if held:  # a retry after a lost answer: the object store has it
             self._touch(station, at_ms)
             return BlobInfo(sha256, len(data))
         info = cast(BlobInfo, self.blobs.put_bytes(data))
@@ -489,6 +490,23 @@ class Mirror:
                 .where(hub_stations.c.station == station)
                 .values(last_blob_ms=at_ms)
             )
+
+    def _blob_state(self, station: str, sha256: str) -> tuple[bool, bool]:
+        """(named by the station's mirrored entries, held by the hub): one round trip."""
+        from storage._schema import segments
+
+        log_id = (
+            select(hub_stations.c.log_id).where(hub_stations.c.station == station).scalar_subquery()
+        )
+        by = [
+            exists().where(segments.c.log_id == log_id, column == sha256)
+            for column in (segments.c.sha256, segments.c.init)
+        ]
+        with self.engine.connect() as conn:
+            a, b, held = conn.execute(
+                select(by[0], by[1], exists().where(blobs.c.sha256 == sha256))
+            ).one()
+        return bool(a or b), bool(held)
 
     def names(self, station: str, sha256: str) -> bool:
         from storage._schema import segments
