@@ -9,6 +9,14 @@ here, with the same placeholders. Ids that are commands or codes map to themselv
 from __future__ import annotations
 
 ZH_CN: dict[str, str] = {
+    # -- badges (clip statuses, audit results, segment verdicts) ------------------------------
+    "clean": "无问题",
+    "findings": "有发现",
+    "failed": "失败",
+    "running": "运行中",
+    "abandoned": "已放弃",
+    "mismatch": "哈希不符",
+    "purged": "已清除",
     # -- CLI ----------------------------------------------------------------------------------
     "error:": "错误：",
     "hint:": "提示：",
@@ -149,7 +157,7 @@ ZH_CN: dict[str, str] = {
     "signed": "签署于",
     "none signed yet": "尚未签署",
     "Storage": "存储",
-    "in": "，",
+    "in": "共",
     "blobs ·": "个数据块 ·",
     "free": "可用",
     "Disk nearly full: recording stops at": "磁盘快满了：录制将在剩余",

@@ -270,7 +270,10 @@
   function sounds(st) {
     if (seen) {
       if (st.clips_opened > seen.clips_opened) play("start");
-      if (st.alarm_count > seen.alarm_count || (st.failure && !seen.failure)) play("error");
+      if (st.alarm_count > seen.alarm_count || (st.failure && !seen.failure)) {
+        play("error");
+        $("sealed").hidden = true; // a new problem outranks the last clip's good news
+      }
     }
   }
   // -- the LIVE chip says LIVE only while pictures arrive from a recording station ------
