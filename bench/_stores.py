@@ -117,12 +117,12 @@ def build_log_store(
                 batch.append(_segment(seq, T0 + seq * SEGMENT_MS, sha, sha, 250_000))
                 seq += 1
             if len(batch) == 1000:
-                store.log.append(batch)
+                store._log.append(batch)
                 batch = []
                 if progress is not None:
                     progress(i + 1)
-        store.log.append(batch)
-        store.log.sign_checkpoint(station, T0)
+        store._log.append(batch)
+        store.sign_checkpoint(station, T0)
         return n
 
     return _build(path, n, rebuild, fill)
@@ -179,7 +179,7 @@ def build_audit_store(
                 if progress is not None:
                     progress(count)
         _flush(store, station, frontier, pending, cps)
-        store.log.sign_checkpoint(station, t)
+        store.sign_checkpoint(station, t)
         return count
 
     return _build(path, n, rebuild, fill)
@@ -228,7 +228,7 @@ def _flush(
             note = sign_checkpoint(Checkpoint(ORIGIN, frontier.size, root_hash), station)
             rows.append(
                 {
-                    "log_id": store.log.log_id,
+                    "log_id": store._log.log_id,
                     "size": frontier.size,
                     "root_hash": root_hash,
                     "note": note,
@@ -237,7 +237,7 @@ def _flush(
             )
     assert frontier.size == first + len(pending)
     if rows:
-        with store.engine.begin() as conn:
+        with store._engine.begin() as conn:
             conn.execute(insert(checkpoints), rows)
     cps.clear()
 
@@ -274,7 +274,7 @@ def _clip(station: Ed25519Signer, segs: list[Segment], seq: int) -> Clip:
 def _put_fast(store: Store, data: bytes) -> str:
     """Write a blob where the store keeps it, without the per-file fsync (bench only)."""
     sha = hashlib.sha256(data).hexdigest()
-    path = store.blobs.path(sha)
+    path = store._blobs.path(sha)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return sha

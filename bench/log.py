@@ -101,14 +101,14 @@ def _entries(n: int, start_seq: int) -> list[Segment]:
 def _appends(url: str, blob_dir: Path, single: int, batches: int) -> dict[str, float]:
     store = Store.open(url, blob_dir, ORIGIN, create=True)
     try:
-        store.log.append(_entries(1, 0))  # schema and first page warm
+        store._log.append(_entries(1, 0))  # schema and first page warm
         t = time.perf_counter()
         for e in _entries(single, 1):
-            store.log.append([e])
+            store._log.append([e])
         one = single / (time.perf_counter() - t)
         t = time.perf_counter()
         for b in range(batches):
-            store.log.append(_entries(1000, 1 + single + b * 1000))
+            store._log.append(_entries(1000, 1 + single + b * 1000))
         batched = batches * 1000 / (time.perf_counter() - t)
         # What a station does per segment: the index rows too (Store.append).
         t = time.perf_counter()
@@ -162,18 +162,18 @@ def _print_appends(label: str, r: dict[str, float]) -> None:
 def _proofs(store: Store, count: int) -> dict[str, Any]:
     rng = random.Random(1)
     try:
-        size = store.log.size()
+        size = store.size()
         for _ in range(20):  # warm the statement cache and the pages near the root
-            store.log.inclusion_proof(rng.randrange(size))
+            store.inclusion_proof(rng.randrange(size))
         out: dict[str, Any] = {"size": size}
         for kind in ("inclusion", "consistency"):
             ms = []
             for _ in range(count):
                 t = time.perf_counter()
                 if kind == "inclusion":
-                    store.log.inclusion_proof(rng.randrange(size))
+                    store.inclusion_proof(rng.randrange(size))
                 else:
-                    store.log.consistency_proof(rng.randrange(1, size))
+                    store.consistency_proof(rng.randrange(1, size))
                 ms.append((time.perf_counter() - t) * 1000)
             ms.sort()
             out[kind] = {
@@ -205,7 +205,7 @@ def _child_verify(url: str) -> int:
     store = Store.open(url, OUT / "unused-blobs", ORIGIN)
     rss_before, _ = _rss.start()
     wall, cpu = time.perf_counter(), time.process_time()
-    report = store.log.verify([station.verifier])
+    report = store.verify_log([station.verifier])
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     peak = _rss.peak_mb()
     store.close()

@@ -70,11 +70,10 @@ def main(argv: list[str]) -> int:
         )
         store = rec.app.store
         row = min(store.clips(), key=lambda r: r.start_ms)
-        clip = parse_as(Clip, store.log.entry(row.idx))
+        clip = parse_as(Clip, store.entry(row.idx))
         path = work / "clip.mp4"
         path.write_bytes(
-            store.blobs.read(clip.init)
-            + b"".join(store.blobs.read(s.sha256) for s in clip.segments)
+            store.read_blob(clip.init) + b"".join(store.read_blob(s.sha256) for s in clip.segments)
         )
         size = path.stat().st_size
         seconds = (clip.end_ms - clip.start_ms) / 1000

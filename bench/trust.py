@@ -51,7 +51,7 @@ def bench_sealing(work: Path, rounds: int) -> None:
     from packseal.witness import add_log, init_witness
     from recorder.anchor import Anchorer, AnchorSettings, WitnessTarget
     from recorder.clock import SystemClock
-    from storage import Anchors, Ed25519Signer, Store
+    from storage import Ed25519Signer, Store
     from storage.cosignature import AddCheckpoint, cosignatures, parse_cosignature_lines
     from storage.cosignature import with_cosignatures as cosigned
     from storage.note import parse
@@ -80,7 +80,7 @@ def bench_sealing(work: Path, rounds: int) -> None:
                 retry_seconds=0.05,
             )
             anchorer = Anchorer(store, settings, SystemClock()) if mode == "anchored" else None
-            anchors = Anchors(store.engine, store.log)
+            anchors = store.anchors
             times: list[float] = []
             seq = 0
             witnessed = 0
@@ -89,7 +89,7 @@ def bench_sealing(work: Path, rounds: int) -> None:
                 seq += 15
                 start = time.perf_counter()
                 store.append([*segs, clip(signer, segs, order=f"SO-{n:06d}")])
-                cp = store.log.sign_checkpoint(signer, 0)
+                cp = store.sign_checkpoint(signer, 0)
                 if anchorer is not None:
                     anchorer.poll()
                 if mode == "inline":
@@ -99,7 +99,7 @@ def bench_sealing(work: Path, rounds: int) -> None:
                     with urllib.request.urlopen(ask) as answer:  # noqa: S310
                         check_response(text, request, answer.read(), [tsa.keys.root])
                     body = AddCheckpoint(
-                        witnessed, tuple(store.log.consistency_proof(witnessed, cp.size)), cp.note
+                        witnessed, tuple(store.consistency_proof(witnessed, cp.size)), cp.note
                     ).to_bytes()
                     url = witness.url + "/add-checkpoint"
                     ask = urllib.request.Request(url, data=body)  # noqa: S310
@@ -118,7 +118,7 @@ def bench_sealing(work: Path, rounds: int) -> None:
                     latency.append(time.perf_counter() - t0)
             if anchorer is not None:
                 anchorer.close()
-                assert anchors.stamps(store.log.size())
+                assert anchors.stamps(store.size())
             results[mode] = times
             store.close()
         print(f"sealing a clip (16 entries + checkpoint), {rounds} rounds:")

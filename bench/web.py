@@ -138,7 +138,7 @@ def load_clips(config: Path) -> tuple[list[ClipFile], str]:
     cfg = load_config(config)
     store = Store.open(cfg.database_url, cfg.blob_dir, cfg.origin)
     try:
-        with store.engine.connect() as conn:
+        with store._engine.connect() as conn:
             ids = conn.execute(
                 select(clips_table.c.clip_id).where(
                     clips_table.c.clip_id.not_like("BENCH%"), clips_table.c.status == "sealed"
@@ -148,7 +148,7 @@ def load_clips(config: Path) -> tuple[list[ClipFile], str]:
         clips = []
         for r in filter(None, rows):
             segs = store.segments(r.first_seq, r.last_seq)
-            parts = [store.blobs.path(segs[0].init), *(store.blobs.path(s.sha256) for s in segs)]
+            parts = [store._blobs.path(segs[0].init), *(store._blobs.path(s.sha256) for s in segs)]
             clips.append(ClipFile(r.clip_id, r.order_id, parts, [p.stat().st_size for p in parts]))
         return clips, cfg.database_url
     finally:

@@ -67,7 +67,7 @@ def audit(
         task = bar.add_task("auditing", total=None)
         report = audit_store(
             store,
-            trust.log_verifiers(store.log.origin),
+            trust.log_verifiers(store.origin),
             root=trust.root_verifier(),
             against=saved,
             hash_blobs=not no_hash,

@@ -38,10 +38,10 @@ def share(lazy: Lazy, order: str | None, days: float, list_: bool, revoke: int |
     """
     from packseal._cli_station import rfc3339
     from packseal.web.shares import Shares
-    from storage.accounts import Accounts
+    from packseal.web.accounts import Accounts
 
     app = lazy.app
-    accounts = Accounts(app.store.engine)
+    accounts = Accounts(app.web_database)
     shares = Shares(accounts.engine)
     now = app.clock.now_ms()
     if revoke is not None:

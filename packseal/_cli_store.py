@@ -219,7 +219,7 @@ def log() -> None:
 @pass_lazy
 def log_checkpoint(lazy: Lazy) -> int:
     """Print the latest signed checkpoint (a C2SP tlog-checkpoint signed note)."""
-    cp = lazy.app.store.log.latest_checkpoint()
+    cp = lazy.app.store.latest_checkpoint()
     if cp is None:
         raise PacksealError("the log has no signed checkpoint yet", hint="run `packseal init`")
     out(cp.note)
@@ -231,7 +231,7 @@ def log_checkpoint(lazy: Lazy) -> int:
 @pass_lazy
 def log_entry(lazy: Lazy, index: int) -> int:
     """Print entry INDEX exactly as logged (canonical JSON)."""
-    out(lazy.app.store.log.entry(index))
+    out(lazy.app.store.entry(index))
     return 0
 
 
@@ -241,7 +241,7 @@ def log_entry(lazy: Lazy, index: int) -> int:
 @pass_lazy
 def log_proof(lazy: Lazy, index: int, size: int | None) -> int:
     """Print a C2SP tlog-proof of entry INDEX against a signed checkpoint."""
-    out(lazy.app.store.log.tlog_proof(index, size).to_bytes())
+    out(lazy.app.store.tlog_proof(index, size).to_bytes())
     return 0
 
 
@@ -251,7 +251,7 @@ def log_proof(lazy: Lazy, index: int, size: int | None) -> int:
 @pass_lazy
 def log_consistency(lazy: Lazy, old: int, new: int | None) -> int:
     """Print the consistency proof from size OLD to NEW (default: now), one hash per line."""
-    proof = lazy.app.store.log.consistency_proof(old, new)
+    proof = lazy.app.store.consistency_proof(old, new)
     out("".join(base64.b64encode(h).decode() + "\n" for h in proof))
     return 0
 
@@ -274,7 +274,7 @@ def log_anchor(lazy: Lazy, wait: float) -> int:
             "no TSA or witness is configured",
             hint="set time.tsa_urls and/or witnesses in config.yaml",
         )
-    app.store.log.sign_checkpoint(app.station_signer, app.clock.now_ms())
+    app.store.sign_checkpoint(app.station_signer, app.clock.now_ms())
     try:
         owed = anchorer.drain(wait)
     finally:
@@ -296,7 +296,7 @@ def log_verify(lazy: Lazy) -> int:
 
     with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
         task = bar.add_task("verifying", total=None)
-        report = app.store.log.verify(
+        report = app.store.verify_log(
             [app.station_signer.verifier],
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )

@@ -13,8 +13,8 @@ from packseal._cli import Lazy, pass_lazy
 from packseal._cli_station import build_station, finish_recording, recording_options, report_stopped
 from packseal.runner import run_station
 from packseal.web import ServerThread, create_portal, is_loopback, serve_forever
+from packseal.web.accounts import ROLES, Accounts
 from storage import PacksealError
-from storage.accounts import ROLES, Accounts
 
 
 @click.command()
@@ -93,7 +93,7 @@ def serve(lazy: Lazy, host: str | None, port: int | None) -> int:
     port = cfg.port if port is None else port
     loopback = is_loopback(host)
     tls = cfg.tls_cert is not None and cfg.tls_key is not None
-    accounts = Accounts(app.store.engine)
+    accounts = Accounts(app.web_database)
     if accounts.count_users() == 0:
         click.echo(
             "note: no users yet; add one with `packseal users add NAME --role admin`", err=True
@@ -140,7 +140,7 @@ def _read_password(from_stdin: bool) -> str:
 def users_add(lazy: Lazy, name: str, role: str, password_stdin: bool) -> int:
     """Add a user (the password is asked for, twice, and stored as an Argon2 hash)."""
     app = lazy.app
-    accounts = Accounts(app.store.engine)
+    accounts = Accounts(app.web_database)
     user = accounts.add_user(name, role, _read_password(password_stdin), at_ms=app.clock.now_ms())
     click.echo(f"added {user.name} ({user.role})")
     return 0
@@ -152,7 +152,7 @@ def users_list(lazy: Lazy) -> int:
     """List users, their roles, and their API tokens."""
     from packseal._cli_station import rfc3339
 
-    accounts = Accounts(lazy.app.store.engine)
+    accounts = Accounts(lazy.app.web_database)
     found = accounts.users()
     if not found:
         click.echo("no users; add one with `packseal users add NAME --role admin`")
@@ -175,7 +175,7 @@ def users_list(lazy: Lazy) -> int:
 def users_token(lazy: Lazy, name: str, label: str) -> int:
     """Issue an API token for NAME (printed once; only its hash is stored)."""
     app = lazy.app
-    token = Accounts(app.store.engine).issue_token(name, label=label, at_ms=app.clock.now_ms())
+    token = Accounts(app.web_database).issue_token(name, label=label, at_ms=app.clock.now_ms())
     click.echo(token)
     click.echo("use it as `Authorization: Bearer <token>`; it is not shown again", err=True)
     return 0

@@ -9,6 +9,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from packseal.config import Config
@@ -30,6 +31,7 @@ from storage import (
 )
 from storage.certs import C2paCredentials, CredentialFiles, load_credentials, write_credentials
 from storage.cosignature import CosignatureVerifier
+from storage.db import connect
 from storage.entries import GENESIS, Clip, KeyRevocation, parse_as
 from storage.keyhistory import key_entries, trusted_logs
 from storage.rootlogs import CertifiedLog, certified_logs, record_certified_log, registry_path
@@ -92,7 +94,18 @@ class App:
     def root_signer(self) -> Ed25519Signer:
         return load_signer(self.config.root_key, self.config.merchant.id)
 
+    @cached_property
+    def web_database(self) -> Engine:
+        """An engine over the store's database for the web face's own tables (accounts,
+        sessions, custody, audit runs; :mod:`packseal.web.accounts`). The store's own
+        engine stays private to the store."""
+        _ = self.store  # opening the store migrates the database, web tables included
+        return connect(self.config.database_url)
+
     def close(self) -> None:
+        if "web_database" in self.__dict__:
+            self.web_database.dispose()
+            del self.__dict__["web_database"]
         if "store" in self.__dict__:
             self.store.close()
             del self.__dict__["store"]
@@ -114,7 +127,7 @@ class App:
         )
         try:
             station = self.station_signer
-            created_log = store.log.size() == 0
+            created_log = store.size() == 0
             recorded = [g for g in certified_logs(cfg.root_key) if g.origin == cfg.origin]
             where = str(make_url(cfg.database_url))  # str() masks a password
             if created_log and recorded:
@@ -154,7 +167,7 @@ class App:
                     cfg.root_key,
                     CertifiedLog(cfg.origin, station.verifier.vkey, where, self.clock.now_ms()),
                 )
-            checkpoint = store.log.sign_checkpoint(station, self.clock.now_ms())
+            checkpoint = store.sign_checkpoint(station, self.clock.now_ms())
         finally:
             store.close()
         return InitResult(cfg.origin, tuple(created), created_log, checkpoint)
@@ -166,7 +179,7 @@ class App:
         wanted = self.station_signer.verifier.vkey
         if clip is not None:
             row = self.store.find_clip(clip)
-            signed_by = parse_as(Clip, self.store.log.entry(row.idx)).key
+            signed_by = parse_as(Clip, self.store.entry(row.idx)).key
             for _, entry in key_entries(self.store):
                 v = entry.station_verifier() if isinstance(entry, StationKey) else None
                 if v is not None and f"{v.name}+{v.key_id:08x}" == signed_by:
@@ -259,9 +272,9 @@ class App:
         """
         store = self.store
         row = store.find_clip(clip)
-        covering = store.log.latest_checkpoint()
+        covering = store.latest_checkpoint()
         if covering is None or covering.size <= row.idx:
-            store.log.sign_checkpoint(self.station_signer, self.clock.now_ms())
+            store.sign_checkpoint(self.station_signer, self.clock.now_ms())
         return export_bundle(
             store,
             self.certification(row.clip_id),
@@ -306,7 +319,7 @@ class App:
         cfg = self.config
         old = self.station_signer
         store = self.store
-        size = store.log.size()
+        size = store.size()
         after = size - 1 if after is None else after
         if not 0 <= after < size:
             raise ValueError(f"--after must be a log index below {size}, got {after}")
@@ -339,7 +352,7 @@ class App:
             root=root.verifier.vkey,
         ).certified_by(root)
         appended = store.append([certify, revoke])
-        store.log.sign_checkpoint(new, now)
+        store.sign_checkpoint(new, now)
         return appended[0].index, certify, revoke
 
 

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 
 from recorder.clock import Clock
 from storage import FormatError, SignatureError, Store, StoredCheckpoint
-from storage.anchors import Anchors
 from storage.cosignature import (
     AddCheckpoint,
     CosignatureVerifier,
@@ -126,7 +125,7 @@ class Anchorer:
         on_outcome: Callable[[Outcome], None] | None = None,
     ) -> None:
         self.store = store
-        self.anchors = Anchors(store.engine, store.log)
+        self.anchors = store.anchors
         self.settings = settings
         self.clock = clock
         self.post = post
@@ -314,16 +313,16 @@ class Anchorer:
     def _witness_job(
         self, target: WitnessTarget, cp: StoredCheckpoint, old: int
     ) -> Callable[[], _Result]:
-        log = self.store.log
+        store = self.store
         timeout = self.settings.timeout_seconds
-        proofs = {old: log.consistency_proof(old, cp.size)} if old <= cp.size else {}
+        proofs = {old: store.consistency_proof(old, cp.size)} if old <= cp.size else {}
         url = target.url.rstrip("/") + "/add-checkpoint"
         verifier = target.verifier
 
         def attempt(size: int) -> tuple[int, str, bytes]:
             proof = proofs.get(size)
             if proof is None:  # the witness knows another size: a proof from the log
-                proof = log.consistency_proof(size, cp.size)
+                proof = store.consistency_proof(size, cp.size)
             body = AddCheckpoint(size, tuple(proof), cp.note).to_bytes()
             return self.post(url, body, "text/plain", timeout)
 

@@ -142,4 +142,4 @@ class Sealer:
         return appended.entry
 
     def checkpoint(self) -> StoredCheckpoint:
-        return self.store.log.sign_checkpoint(self.signer, self.clock.now_ms())
+        return self.store.sign_checkpoint(self.signer, self.clock.now_ms())

@@ -304,7 +304,7 @@ class Station:
         from storage.entries import parse_as
 
         rows = self.store.segments_of_run(run_id)
-        return [parse_as(Segment, self.store.log.entry(r.idx)) for r in rows]
+        return [parse_as(Segment, self.store.entry(r.idx)) for r in rows]
 
     # -- threads -----------------------------------------------------------------------
 

@@ -20,8 +20,9 @@ from storage._errors import (
     StorageError,
     VerificationError,
 )
+from storage._figures import StationActivity, StoreFigures
 from storage.anchors import Anchors, StoredStamp
-from storage.blobs import BlobInfo, BlobStore
+from storage.blobs import BlobInfo, Blobs, BlobStore
 from storage.checkpoint import Checkpoint, SignedCheckpoint, TlogProof, open_checkpoint
 from storage.entries import (
     Clip,
@@ -50,6 +51,7 @@ __all__ = [
     "BlobInfo",
     "BlobMissingError",
     "BlobStore",
+    "Blobs",
     "Checkpoint",
     "Clip",
     "ClipQuery",
@@ -74,10 +76,12 @@ __all__ = [
     "SegmentRow",
     "SignatureError",
     "SignedCheckpoint",
+    "StationActivity",
     "StationKey",
     "StorageError",
     "Store",
     "StoreBusyError",
+    "StoreFigures",
     "StoredCheckpoint",
     "StoredStamp",
     "TlogProof",

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from io import BufferedReader
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 from storage._errors import BlobHashError, BlobMissingError, DiskFullError, StorageError
 
@@ -33,6 +33,13 @@ class BlobInfo:
     size: int
 
 
+def blob_path(root: Path, sha256: str) -> Path:
+    """Where a file blob backend rooted at ``root`` keeps the blob ``sha256``."""
+    if not _SHA256.fullmatch(sha256):
+        raise ValueError(f"blob address must be 64 lowercase hex digits, got {sha256[:70]!r}")
+    return root / sha256[:2] / sha256[2:4] / sha256
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -41,7 +48,33 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+class Blobs(Protocol):
+    """What :class:`~storage.store.Store` needs of a blob backend: content-addressed
+    blobs by SHA-256 (64 lowercase hex digits), stored create-if-absent.
+
+    :class:`BlobStore` keeps them as files; another backend (an S3-compatible object
+    store) implements the same methods. ``open`` returns a seekable reader (a remote
+    backend wraps its stream in ``io.BufferedReader``); ``get``, ``open`` and ``size``
+    raise :class:`BlobMissingError` for an absent blob.
+    """
+
+    min_free_bytes: int  # the room a backend keeps free (0: no reserve)
+
+    def put_file(self, source: Path) -> BlobInfo: ...
+    def put_bytes(self, data: bytes) -> BlobInfo: ...
+    def get(self, sha256: str, *, verify: bool = True) -> bytes: ...
+    def open(self, sha256: str) -> BufferedReader: ...
+    def size(self, sha256: str) -> int: ...
+    def exists(self, sha256: str) -> bool: ...
+    def delete(self, sha256: str) -> None: ...
+    def free_bytes(self) -> int: ...
+    def __iter__(self) -> Iterator[str]: ...
+
+
 class BlobStore:
+    """Blobs as files: ``<root>/<2 hex>/<2 hex>/<sha256>``, written to a temp name,
+    fsynced, then renamed."""
+
     def __init__(self, root: Path, *, min_free_bytes: int = 0) -> None:
         self.root = Path(root)
         self.min_free_bytes = min_free_bytes
@@ -49,9 +82,7 @@ class BlobStore:
         self._tmp.mkdir(parents=True, exist_ok=True)
 
     def path(self, sha256: str) -> Path:
-        if not _SHA256.fullmatch(sha256):
-            raise ValueError(f"blob address must be 64 lowercase hex digits, got {sha256[:70]!r}")
-        return self.root / sha256[:2] / sha256[2:4] / sha256
+        return blob_path(self.root, sha256)
 
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).is_file()
@@ -118,7 +149,13 @@ class BlobStore:
         except FileNotFoundError as e:
             raise BlobMissingError(f"blob {sha256} is missing from {self.root}") from e
 
-    def read(self, sha256: str, *, verify: bool = True) -> bytes:
+    def size(self, sha256: str) -> int:
+        try:
+            return self.path(sha256).stat().st_size
+        except FileNotFoundError as e:
+            raise BlobMissingError(f"blob {sha256} is missing from {self.root}") from e
+
+    def get(self, sha256: str, *, verify: bool = True) -> bytes:
         with self.open(sha256) as f:
             data = f.read()
         if verify:

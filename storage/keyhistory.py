@@ -19,10 +19,10 @@ KEY_KINDS = (StationKey.KIND, KeyRevocation.KIND)
 
 def key_entries(store: Store) -> list[tuple[int, StationKey | KeyRevocation]]:
     """Every station-key and key-revocation entry of the store's log, in log order."""
-    with store.engine.connect() as conn:
+    with store._engine.connect() as conn:
         rows = conn.execute(
             select(entries.c.idx, entries.c.kind, entries.c.data)
-            .where(entries.c.log_id == store.log.log_id, entries.c.kind.in_(KEY_KINDS))
+            .where(entries.c.log_id == store._log.log_id, entries.c.kind.in_(KEY_KINDS))
             .order_by(entries.c.idx)
         ).all()
     out: list[tuple[int, StationKey | KeyRevocation]] = []
@@ -43,7 +43,7 @@ def trusted_logs(store: Store) -> tuple[TrustedLog, ...]:
     revoked = {e.vkey: e for _, e in history if isinstance(e, KeyRevocation)}
     logs: list[TrustedLog] = []
     for _, entry in history:
-        if not isinstance(entry, StationKey) or entry.origin != store.log.origin:
+        if not isinstance(entry, StationKey) or entry.origin != store._log.origin:
             continue
         if any(g.vkey == entry.vkey for g in logs):
             continue

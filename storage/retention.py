@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import or_, select, update
 
+from storage._errors import BlobMissingError
 from storage._schema import blobs, clips, segments
 from storage.db import write_transaction
 from storage.entries import GENESIS, Purge
@@ -96,7 +97,7 @@ def purge_expired(
         elif not purged and hub_holds is not None and not hub_holds(sha):
             kept_for_hub += 1
         elif purged:
-            if store.blobs.exists(sha):
+            if store._blobs.exists(sha):
                 leftover_shas.append(sha)
         elif ranges and ranges[-1][1] == seq - 1:
             ranges[-1][1] = seq
@@ -108,7 +109,7 @@ def purge_expired(
         # Log first: from here on the files may go (see the module docstring).
         store.append(entries)
         if signer is not None:
-            checkpoint = store.log.sign_checkpoint(signer, now_ms)
+            checkpoint = store._log.sign_checkpoint(signer, now_ms)
     runs = tuple(_delete_run(store, lo, hi, dry_run) for lo, hi in ranges)
     freed = sum(r.bytes for r in runs)
     for sha in leftover_shas:
@@ -133,10 +134,10 @@ def purge_expired(
 
 def _protected(store: Store, cutoff: int) -> list[tuple[int, int]]:
     """Segment ranges of clips that are not expired but reach back before the cutoff."""
-    with store.engine.connect() as conn:
+    with store._engine.connect() as conn:
         rows = conn.execute(
             select(clips.c.first_seq, clips.c.last_seq).where(
-                clips.c.log_id == store.log.log_id,
+                clips.c.log_id == store._log.log_id,
                 clips.c.start_ms < cutoff,
                 clips.c.end_ms >= cutoff,
             )
@@ -150,13 +151,13 @@ def _expired(store: Store, cutoff: int) -> Iterator[tuple[int, str, bool]]:
         select(segments.c.seq, segments.c.sha256, blobs.c.purged_ms)
         .select_from(segments.outerjoin(blobs, blobs.c.sha256 == segments.c.sha256))
         .where(
-            segments.c.log_id == store.log.log_id,
+            segments.c.log_id == store._log.log_id,
             segments.c.start_ms < cutoff,  # indexed; end_ms < cutoff implies it
             segments.c.end_ms < cutoff,
         )
         .order_by(segments.c.seq)
     )
-    with store.engine.connect() as conn:
+    with store._engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=4096).execute(query)
         try:
             for seq, sha, purged_ms in result:
@@ -167,10 +168,10 @@ def _expired(store: Store, cutoff: int) -> Iterator[tuple[int, str, bool]]:
 
 def _delete_run(store: Store, lo: int, hi: int, dry_run: bool) -> PurgedRun:
     files = freed = 0
-    with store.engine.connect() as conn:
+    with store._engine.connect() as conn:
         shas = conn.execute(
             select(segments.c.sha256).where(
-                segments.c.log_id == store.log.log_id, segments.c.seq.between(lo, hi)
+                segments.c.log_id == store._log.log_id, segments.c.seq.between(lo, hi)
             )
         ).scalars()
         for sha in shas:
@@ -183,13 +184,12 @@ def _delete_run(store: Store, lo: int, hi: int, dry_run: bool) -> PurgedRun:
 
 def _delete(store: Store, sha: str, dry_run: bool) -> int | None:
     """Delete one blob file; its size in bytes, or ``None`` if it was not there."""
-    path = store.blobs.path(sha)
     try:
-        size = path.stat().st_size
-    except FileNotFoundError:
+        size = store._blobs.size(sha)
+    except BlobMissingError:
         return None
     if not dry_run:
-        store.blobs.delete(sha)
+        store._blobs.delete(sha)
     return size
 
 
@@ -203,10 +203,10 @@ def _orphaned_inits(
     """Init sections of the purged segments that no unpurged segment needs any more."""
     if not ranges:
         return []
-    log_id = store.log.log_id
+    log_id = store._log.log_id
     in_run = or_(*(segments.c.seq.between(lo, hi) for lo, hi in ranges))
     out = []
-    with store.engine.connect() as conn:
+    with store._engine.connect() as conn:
         inits: set[str] = set()
         for lo, hi in ranges:
             inits.update(
@@ -231,10 +231,10 @@ def _orphaned_inits(
                 live = live.where(~in_run)
             if hub_holds is not None and not hub_holds(init):
                 continue
-            if conn.execute(live.limit(1)).first() is None and store.blobs.exists(init):
+            if conn.execute(live.limit(1)).first() is None and store._blobs.exists(init):
                 out.append(init)
     if out and not dry_run:
-        with write_transaction(store.engine) as conn:
+        with write_transaction(store._engine) as conn:
             conn.execute(
                 update(blobs)
                 .where(blobs.c.sha256.in_(out), blobs.c.purged_ms.is_(None))

@@ -2,23 +2,54 @@
 
 Index rows (``segments``, ``clips``, ``clip_tracking``) are written in the transaction
 that appends the entry they describe, so the index never lists a clip the log lacks.
+
+Callers outside ``storage`` use :class:`Store`'s methods only: its database, log and
+blob backend are private, so a second blob backend (any :class:`~storage.blobs.Blobs`)
+or a second database can sit behind it without touching them. The methods, by concern:
+
+- log: ``origin``, ``size``, ``entry``, ``entries``, ``append``, ``root``
+- checkpoints: ``latest_checkpoint``, ``checkpoint_at``, ``checkpoints``,
+  ``sign_checkpoint``, ``covering_checkpoint``, ``anchors``
+- proofs and checks: ``tlog_proof``, ``inclusion_proof``, ``consistency_proof``,
+  ``verify_log``, ``scan_log``, ``reopen_url``
+- blobs: ``put_blob_file``, ``put_blob_bytes``, ``open_blob``, ``read_blob``,
+  ``blob_size``, ``blob_exists``, ``blob_purged``, ``blob_dir``, ``free_bytes``,
+  ``reserve_bytes``
+- indexes: ``clips``, ``clip``, ``find_clip``, ``clips_of_order``, ``count_clips``,
+  ``segments``, ``segments_of_run``, ``last_segment``, ``stations``, ``figures``
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from io import BufferedReader
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from storage import _figures
 from storage._errors import LogStateError
+from storage._figures import StoreFigures
 from storage._schema import blobs, clip_tracking, clips, segments
-from storage.blobs import BlobInfo, BlobStore
+from storage.anchors import Anchors
+from storage.blobs import BlobInfo, Blobs, BlobStore
+from storage.checkpoint import TlogProof
 from storage.db import connect, migrate, write_transaction
 from storage.entries import Clip, Entry, Purge, Segment
-from storage.log import Appended, Log
+from storage.log import (
+    Appended,
+    Log,
+    LogReport,
+    OnCheckpoint,
+    OnEntry,
+    OnProblem,
+    Progress,
+    StoredCheckpoint,
+)
+from storage.note import NoteSigner, NoteVerifier
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +108,10 @@ class ClipQuery:
 
 
 class Store:
-    def __init__(self, engine: Engine, log: Log, blob_store: BlobStore) -> None:
-        self.engine = engine
-        self.log = log
-        self.blobs = blob_store
+    def __init__(self, engine: Engine, log: Log, blob_store: Blobs) -> None:
+        self._engine = engine
+        self._log = log
+        self._blobs = blob_store
 
     @classmethod
     def open(
@@ -102,26 +133,147 @@ class Store:
             raise
 
     def close(self) -> None:
-        self.engine.dispose()
+        self._engine.dispose()
 
-    # -- writing ---------------------------------------------------------------------
+    # -- the log ---------------------------------------------------------------------
+
+    @property
+    def origin(self) -> str:
+        return self._log.origin
+
+    def size(self) -> int:
+        return self._log.size()
+
+    def entry(self, index: int) -> bytes:
+        """The bytes of entry ``index``, as logged (canonical JSON)."""
+        return self._log.entry(index)
+
+    def entries(self, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, bytes]]:
+        """``(index, data)`` in index order, streamed."""
+        return self._log.iter_entries(start, stop)
+
+    def root(self, size: int | None = None) -> bytes:
+        return self._log.root(size)
 
     def append(self, batch: Sequence[Entry]) -> list[Appended]:
-        with write_transaction(self.engine) as conn:
-            return self.log.append_in(conn, batch, on_append=self._index)
+        """Append entries (their ``prev`` set here) and their index rows, in one transaction."""
+        with write_transaction(self._engine) as conn:
+            return self._log.append_in(conn, batch, on_append=self._index)
+
+    # -- checkpoints -----------------------------------------------------------------
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        return self._log.latest_checkpoint()
+
+    def checkpoint_at(self, size: int) -> StoredCheckpoint | None:
+        return self._log.checkpoint_at(size)
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        return self._log.checkpoints()
+
+    def sign_checkpoint(self, signer: NoteSigner, at_ms: int) -> StoredCheckpoint:
+        """Sign and store a checkpoint of the current size (or return the stored one)."""
+        return self._log.sign_checkpoint(signer, at_ms)
+
+    def covering_checkpoint(self, index: int, signer: NoteSigner, at_ms: int) -> StoredCheckpoint:
+        """The latest checkpoint if it covers entry ``index``, else one signed now."""
+        latest = self._log.latest_checkpoint()
+        if latest is not None and latest.size > index:
+            return latest
+        return self._log.sign_checkpoint(signer, at_ms)
+
+    @cached_property
+    def anchors(self) -> Anchors:
+        """RFC 3161 time-stamps and witness cosignatures of this log's checkpoints."""
+        return Anchors(self._engine, self._log)
+
+    # -- proofs and checks -----------------------------------------------------------
+
+    def tlog_proof(self, index: int, size: int | None = None) -> TlogProof:
+        return self._log.tlog_proof(index, size)
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        return self._log.inclusion_proof(index, size)
+
+    def consistency_proof(self, old: int, new: int | None = None) -> list[bytes]:
+        return self._log.consistency_proof(old, new)
+
+    def verify_log(
+        self, verifiers: Sequence[NoteVerifier], *, progress: Progress | None = None
+    ) -> LogReport:
+        """Check the whole log in one pass; raise :class:`LogIntegrityError` (see ``Log``)."""
+        return self._log.verify(verifiers, progress=progress)
+
+    def scan_log(
+        self,
+        verifiers: Sequence[NoteVerifier],
+        *,
+        on_entry: OnEntry | None = None,
+        on_checkpoint: OnCheckpoint | None = None,
+        on_problem: OnProblem | None = None,
+        roots_at: Collection[int] = (),
+        progress: Progress | None = None,
+    ) -> LogReport:
+        """:meth:`verify_log`, streaming what it checked to callbacks (see ``Log.scan``)."""
+        return self._log.scan(
+            verifiers,
+            on_entry=on_entry,
+            on_checkpoint=on_checkpoint,
+            on_problem=on_problem,
+            roots_at=roots_at,
+            progress=progress,
+        )
+
+    def reopen_url(self) -> str | None:
+        """The database URL another process can open this store's log with (its password
+        included), or ``None`` for a database only this process can see (in memory)."""
+        url = self._engine.url
+        if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+            return None
+        return url.render_as_string(hide_password=False)
+
+    # -- blobs -----------------------------------------------------------------------
 
     def put_blob_file(self, path: Path, at_ms: int) -> BlobInfo:
-        info = self.blobs.put_file(path)
+        info = self._blobs.put_file(path)
         self._record_blob(info, at_ms)
         return info
 
     def put_blob_bytes(self, data: bytes, at_ms: int) -> BlobInfo:
-        info = self.blobs.put_bytes(data)
+        info = self._blobs.put_bytes(data)
         self._record_blob(info, at_ms)
         return info
 
+    def open_blob(self, sha256: str) -> BufferedReader:
+        """The blob for reading (seekable); :class:`BlobMissingError` if it is absent."""
+        return self._blobs.open(sha256)
+
+    def read_blob(self, sha256: str, *, verify: bool = True) -> bytes:
+        """The whole blob; with ``verify``, :class:`BlobHashError` if it no longer hashes
+        to its address."""
+        return self._blobs.get(sha256, verify=verify)
+
+    def blob_size(self, sha256: str) -> int:
+        return self._blobs.size(sha256)
+
+    def blob_exists(self, sha256: str) -> bool:
+        return self._blobs.exists(sha256)
+
+    def blob_dir(self) -> Path | None:
+        """The directory of a file blob backend (``<2 hex>/<2 hex>/<sha256>`` below it),
+        for bulk readers that stat files directly; ``None`` for another backend."""
+        return self._blobs.root if isinstance(self._blobs, BlobStore) else None
+
+    def free_bytes(self) -> int:
+        return self._blobs.free_bytes()
+
+    @property
+    def reserve_bytes(self) -> int:
+        """The free space the blob store keeps (refuses blobs that would eat into it)."""
+        return self._blobs.min_free_bytes
+
     def _record_blob(self, info: BlobInfo, at_ms: int) -> None:
-        with write_transaction(self.engine) as conn:
+        with write_transaction(self._engine) as conn:
             known = conn.execute(
                 select(blobs.c.sha256).where(blobs.c.sha256 == info.sha256)
             ).first()
@@ -135,7 +287,7 @@ class Store:
                 )
 
     def _index(self, conn: Connection, index: int, entry: Entry, _data: bytes) -> None:
-        log_id = self.log.log_id
+        log_id = self._log.log_id
         if isinstance(entry, Segment):
             conn.execute(
                 insert(segments).values(
@@ -195,7 +347,7 @@ class Store:
     # -- reading ---------------------------------------------------------------------
 
     def clips(self, query: ClipQuery = ClipQuery()) -> list[ClipRow]:
-        q = select(clips).where(clips.c.log_id == self.log.log_id)
+        q = select(clips).where(clips.c.log_id == self._log.log_id)
         if query.order_id is not None:
             q = q.where(clips.c.order_id == query.order_id)
         if query.tracking_id is not None:
@@ -219,15 +371,15 @@ class Store:
             .limit(query.limit)
             .offset(query.offset)
         )
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             rows = conn.execute(q).all()
             tracking = self._tracking(conn, [r.clip_id for r in rows])
         return [_clip_row(r, tracking.get(r.clip_id, ())) for r in rows]
 
     def clip(self, clip_id: str) -> ClipRow | None:
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             row = conn.execute(
-                select(clips).where(clips.c.log_id == self.log.log_id, clips.c.clip_id == clip_id)
+                select(clips).where(clips.c.log_id == self._log.log_id, clips.c.clip_id == clip_id)
             ).first()
             if row is None:
                 return None
@@ -250,11 +402,11 @@ class Store:
         return self.clips(ClipQuery(order_id=order_id, limit=1000))
 
     def segments(self, first_seq: int, last_seq: int) -> list[SegmentRow]:
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             rows = conn.execute(
                 select(segments)
                 .where(
-                    segments.c.log_id == self.log.log_id,
+                    segments.c.log_id == self._log.log_id,
                     segments.c.seq >= first_seq,
                     segments.c.seq <= last_seq,
                 )
@@ -263,36 +415,59 @@ class Store:
         return [_segment_row(r) for r in rows]
 
     def segments_of_run(self, run: str) -> list[SegmentRow]:
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             rows = conn.execute(
                 select(segments)
-                .where(segments.c.log_id == self.log.log_id, segments.c.run == run)
+                .where(segments.c.log_id == self._log.log_id, segments.c.run == run)
                 .order_by(segments.c.seq)
             ).all()
         return [_segment_row(r) for r in rows]
 
     def last_segment(self) -> SegmentRow | None:
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             row = conn.execute(
                 select(segments)
-                .where(segments.c.log_id == self.log.log_id)
+                .where(segments.c.log_id == self._log.log_id)
                 .order_by(segments.c.seq.desc())
                 .limit(1)
             ).first()
         return None if row is None else _segment_row(row)
 
     def blob_purged(self, sha256: str) -> bool:
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             value = conn.execute(select(blobs.c.purged_ms).where(blobs.c.sha256 == sha256)).first()
         return value is not None and value.purged_ms is not None
 
     def count_clips(self) -> int:
-        with self.engine.connect() as conn:
+        with self._engine.connect() as conn:
             return int(
                 conn.execute(
-                    select(func.count()).select_from(clips).where(clips.c.log_id == self.log.log_id)
+                    select(func.count())
+                    .select_from(clips)
+                    .where(clips.c.log_id == self._log.log_id)
                 ).scalar_one()
             )
+
+    def stations(self, *, limit: int = 500) -> list[str]:
+        """Station ids with clips in this log (a search form's choice list)."""
+        with self._engine.connect() as conn:
+            return _figures.stations(conn, self._log.log_id, limit)
+
+    def figures(self) -> StoreFigures:
+        """The log, storage and activity per station, in a few indexed queries."""
+        with self._engine.connect() as conn:
+            blob_count, blob_bytes, per_station = _figures.counts(conn, self._log.log_id)
+        return StoreFigures(
+            origin=self.origin,
+            log_size=self.size(),
+            checkpoint=self.latest_checkpoint(),
+            clips=sum(s.clips for s in per_station),
+            blobs=blob_count,
+            blob_bytes=blob_bytes,
+            free_bytes=self.free_bytes(),
+            reserve_bytes=self.reserve_bytes,
+            stations=per_station,
+        )
 
     @staticmethod
     def _tracking(conn: Connection, clip_ids: list[str]) -> dict[str, tuple[str, ...]]:

@@ -1,6 +1,6 @@
 """The audit's one pass: the log scan's entries and checkpoints, the blobs, then the rest.
 
-See :mod:`verifier.audit` for the checks. The scan (:meth:`storage.log.Log.scan`) hands
+See :mod:`verifier.audit` for the checks. The scan (:meth:`storage.Store.scan_log`) hands
 over every entry it read, parsed; this module checks what the entries say and what the
 blob store holds. Checkpoint forks are :mod:`verifier._audit_forks`'s.
 """
@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from storage import FormatError, PacksealError, SignatureError, Store
+from storage import FormatError, PacksealError, SignatureError, StorageError, Store
 from storage.entries import Clip, Gap, Purge, Segment, StationKey, from_parsed, parse_as
 from storage.note import Ed25519Verifier, NoteVerifier
 from verifier._audit_log import LogElsewhere, LogResult, check_log
@@ -112,15 +112,22 @@ class Auditor:
         gap_tolerance_ms: int,
     ) -> None:
         self.store = store
-        self.log = store.log
+        self.log = store  # the log's half of the store's methods
         self.verifiers = verifiers
         self.root = root
         self.hash_blobs = hash_blobs
         self.tolerance = gap_tolerance_ms
-        self.report = AuditReport(store.log.origin, 0, hashed_blobs=hash_blobs)
+        self.report = AuditReport(store.origin, 0, hashed_blobs=hash_blobs)
         self.stats = self.report.stats
         self.found = Findings()
-        self.media = Media(store.blobs, hash_blobs, self.add, self.stats)
+        blob_dir = store.blob_dir()
+        if blob_dir is None:
+            raise StorageError(
+                "the audit reads blobs as files, and this store keeps them elsewhere",
+                hint="audit the station's own store, or a copy of its blob directory",
+            )
+        self.blob_dir = blob_dir
+        self.media = Media(blob_dir, hash_blobs, self.add, self.stats)
         # station keys the log certified so far: "<name>+<hex key id>" -> verifier
         self.certified: dict[str, Ed25519Verifier] = {}
         self.window: dict[int, Seen] = {}  # seq -> the last SEGMENT_WINDOW segments
@@ -162,15 +169,14 @@ class Auditor:
                 "no trusted merchant root given: station-key certifications were checked "
                 "against the root each entry names, not against the merchant's published root",
             )
-        url = self.store.engine.url
         if parallel is None:
             parallel = self.log.size() >= PARALLEL_FROM
         # A second process needs a database it can open by itself.
-        in_memory = url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
-        parallel = parallel and not in_memory
+        url = self.store.reopen_url()
+        parallel = parallel and url is not None
         with self.media:
-            if parallel:
-                result, content_size = self._both_halves(against, progress)
+            if parallel and url is not None:
+                result, content_size = self._both_halves(url, against, progress)
             else:
                 result = check_log(
                     self.log, self.verifiers, against, on_entry=self._on_entry, progress=progress
@@ -194,7 +200,7 @@ class Auditor:
         return self.report
 
     def _both_halves(
-        self, against: bytes | None, progress: Progress | None
+        self, url: str, against: bytes | None, progress: Progress | None
     ) -> tuple[LogResult, int]:
         """The log half in a second process, the content half here: two cores.
 
@@ -202,12 +208,11 @@ class Auditor:
         reading and checking what every entry says), and they share nothing but the
         database, so the audit takes about as long as either.
         """
-        url = self.store.engine.url.render_as_string(hide_password=False)
-        log_half = LogElsewhere(url, self.log.origin, self.verifiers, against)
+        log_half = LogElsewhere(url, self.blob_dir, self.log.origin, self.verifiers, against)
         try:
             total = self.log.size()
             size = 0
-            for index, data in self.log.iter_entries():
+            for index, data in self.log.entries():
                 size = index + 1
                 try:
                     # Only what the entry says: whether its bytes are canonical, hash
@@ -488,7 +493,7 @@ class Auditor:
     def _purged_after(self, size: int) -> list[Range]:
         """Purges appended after the audited snapshot (retention logs before it deletes)."""
         out = Ranges()
-        for index, data in self.log.iter_entries(size):
+        for index, data in self.log.entries(size):
             if b'"kind":"purge"' in data:
                 try:
                     purge = parse_as(Purge, data)

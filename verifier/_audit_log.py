@@ -1,13 +1,13 @@
 """The audit's log half: the scan, the signed checkpoints, forks, the saved checkpoint.
 
-:func:`check_log` runs :meth:`storage.log.Log.scan` in reporting mode and watches the
+:func:`check_log` runs :meth:`storage.Store.scan_log` in reporting mode and watches the
 checkpoints for forks. The audit runs it in the same pass as its content checks, or, on
 a large log, in a second process while it checks the content (see
 :mod:`verifier._audit`): the two halves share nothing but the database.
 
 Forks and rollbacks: a log key must never sign two checkpoints that are not of one
 append-only tree. The audit sees every stored checkpoint with the root recomputed from
-the entries at its size (see :meth:`storage.log.Log.scan`). A checkpoint whose root the
+the entries at its size (see :meth:`storage.Store.scan_log`). A checkpoint whose root the
 entries give is of this tree; all such checkpoints are consistent with each other by
 construction (each root is of a prefix of one sequence), so no proof between them is
 needed. A validly signed checkpoint whose root the entries do *not* give is either
@@ -32,15 +32,14 @@ from pathlib import Path
 
 from storage import (
     FormatError,
-    Log,
     LogIntegrityError,
     PacksealError,
     SignatureError,
+    Store,
     StoredCheckpoint,
     merkle,
 )
 from storage.checkpoint import SignedCheckpoint, open_checkpoint
-from storage.db import connect
 from storage.log import OnEntry, Progress
 from storage.misbehaviour import Misbehaviour
 from storage.note import NoteVerifier
@@ -58,7 +57,7 @@ class LogResult:
 
 
 def check_log(
-    log: Log,
+    log: Store,
     verifiers: list[NoteVerifier],
     against: bytes | None,
     *,
@@ -74,7 +73,7 @@ def check_log(
     def on_problem(check: str, error: LogIntegrityError) -> None:
         findings.add(check, "error", error.index, error.message)
 
-    scan = log.scan(
+    scan = log.scan_log(
         verifiers,
         on_entry=on_entry,
         on_checkpoint=forks.on_checkpoint,
@@ -97,7 +96,12 @@ class LogElsewhere:
     """
 
     def __init__(
-        self, url: str, origin: str, verifiers: list[NoteVerifier], against: bytes | None
+        self,
+        url: str,
+        blob_dir: Path,
+        origin: str,
+        verifiers: list[NoteVerifier],
+        against: bytes | None,
     ) -> None:
         env = dict(os.environ)
         # The packages this one was imported from, whatever the working directory.
@@ -111,7 +115,7 @@ class LogElsewhere:
             env=env,
         )
         assert self.proc.stdin is not None
-        self.proc.stdin.write(pickle.dumps((url, origin, verifiers, against)))
+        self.proc.stdin.write(pickle.dumps((url, blob_dir, origin, verifiers, against)))
         self.proc.stdin.close()
         self.proc.stdin = None  # sent: communicate() must not touch it again
 
@@ -135,18 +139,18 @@ class LogElsewhere:
 
 
 def _main() -> None:
-    url, origin, verifiers, against = pickle.loads(sys.stdin.buffer.read())  # noqa: S301
-    engine = connect(url)
+    url, blob_dir, origin, verifiers, against = pickle.loads(sys.stdin.buffer.read())  # noqa: S301
+    store = Store.open(url, blob_dir, origin)
     try:
-        result = check_log(Log.open(engine, origin), verifiers, against)
+        result = check_log(store, verifiers, against)
     finally:
-        engine.dispose()
+        store.close()
     sys.stdout.buffer.write(pickle.dumps(result))
 
 
 class ForkWatch:
     def __init__(
-        self, log: Log, verifiers: list[NoteVerifier], add: Add, evidence: list[Misbehaviour]
+        self, log: Store, verifiers: list[NoteVerifier], add: Add, evidence: list[Misbehaviour]
     ) -> None:
         self.log = log
         self.verifiers = verifiers

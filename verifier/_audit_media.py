@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from storage import BlobStore
+from storage.blobs import blob_path
 from storage.entries import Purge, Segment
 from verifier._audit_report import AuditStats, Severity
 
@@ -126,9 +126,8 @@ def _probe_all(paths: list[str]) -> list[Probed]:
 
 
 class Media:
-    def __init__(self, blobs: BlobStore, hash_blobs: bool, add: Add, stats: AuditStats) -> None:
-        self.blobs = blobs
-        self.root = str(blobs.root)
+    def __init__(self, root: Path, hash_blobs: bool, add: Add, stats: AuditStats) -> None:
+        self.root = str(root)
         self.hash_blobs = hash_blobs
         self.add = add
         self.stats = stats
@@ -138,7 +137,7 @@ class Media:
         self.hashing: deque[tuple[list[Seen], Future[list[Probed]]]] = deque()
         self.pool: ThreadPoolExecutor | None = None
         probe_sha = "0" * 64
-        if Path(self.path(probe_sha)) != blobs.path(probe_sha):
+        if Path(self.path(probe_sha)) != blob_path(root, probe_sha):
             raise AssertionError("the blob store's layout changed: update Media.path")
 
     def path(self, sha256: str) -> str:
@@ -263,7 +262,7 @@ class Media:
                 "blobs",
                 "error",
                 index,
-                f"{seqs(lo, hi)} (from entry {index}): media missing from {self.blobs.root} "
+                f"{seqs(lo, hi)} (from entry {index}): media missing from {self.root} "
                 "and no purge entry covers it: deleted outside retention (tampering or a "
                 "lost disk)",
                 seqs=(lo, hi),

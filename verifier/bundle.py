@@ -257,16 +257,16 @@ def export_bundle(
         raise ValueError(f"max_bytes must be positive, got {max_bytes}")
     key_index, station = certification
     row = store.find_clip(clip_id_or_order)
-    clip_bytes = store.log.entry(row.idx)
+    clip_bytes = store.entry(row.idx)
     clip = parse_as(Clip, clip_bytes)
     zone = zone or zone_of(clip.zone) or dt.UTC
     # A bundle that cannot verify is worse than none: catch a mismatched key here.
     clip.verify_signature(station.station_verifier())
-    if station.origin != store.log.origin:
+    if station.origin != store.origin:
         raise LogStateError(
-            f"the certification is for log {station.origin}, the clip is in {store.log.origin}"
+            f"the certification is for log {station.origin}, the clip is in {store.origin}"
         )
-    checkpoint = store.log.latest_checkpoint()
+    checkpoint = store.latest_checkpoint()
     if checkpoint is None or checkpoint.size <= row.idx:
         raise LogStateError(
             f"clip {clip.clip_id} (entry {row.idx}) is not covered by a signed checkpoint",
@@ -274,7 +274,7 @@ def export_bundle(
             "station's key (the station signs one whenever it seals a clip, so this means "
             "it stopped in between)",
         )
-    anchors = Anchors(store.engine, store.log)
+    anchors = store.anchors
     if policy.quorum > 0 or policy.stamped:
         best = anchors.best_checkpoint(
             row.idx, witnesses=policy.witnesses, quorum=policy.quorum, stamped=policy.stamped
@@ -283,10 +283,10 @@ def export_bundle(
     # The proofs carry the checkpoint with the witnesses' cosignature lines appended.
     cosigned = anchors.cosigned_note(checkpoint)
     clip_proof = dataclasses.replace(
-        store.log.tlog_proof(row.idx, checkpoint.size), checkpoint=cosigned
+        store.tlog_proof(row.idx, checkpoint.size), checkpoint=cosigned
     ).to_bytes()
     key_proof = dataclasses.replace(
-        store.log.tlog_proof(key_index, checkpoint.size), checkpoint=cosigned
+        store.tlog_proof(key_index, checkpoint.size), checkpoint=cosigned
     ).to_bytes()
     stamps = anchors.stamps(checkpoint.size)
     cosignature_count = len(anchors.cosignatures(checkpoint.size))
@@ -330,7 +330,7 @@ def export_bundle(
             small = {
                 CLIP_ENTRY: clip_bytes,
                 CLIP_PROOF: clip_proof,
-                KEY_ENTRY: store.log.entry(key_index),
+                KEY_ENTRY: store.entry(key_index),
                 KEY_PROOF: key_proof,
                 SHEET_PNG: sheet[0],
                 SHEET_PDF: sheet[1],
@@ -533,7 +533,7 @@ def _assemble(
     with open(path, "wb") as out:
         for label, sha, ref in wanted:
             try:
-                src = store.blobs.open(sha)
+                src = store.open_blob(sha)
             except BlobMissingError as e:
                 purged = store.blob_purged(sha)
                 raise BlobMissingError(

@@ -143,12 +143,12 @@ class Replay:
 def load_clip(store: Store, order_or_clip_id: str) -> Clip:
     """The clip entry with this id, else the newest clip of this order (as logged)."""
     row = store.find_clip(order_or_clip_id)
-    return parse_as(Clip, store.log.entry(row.idx))
+    return parse_as(Clip, store.entry(row.idx))
 
 
 def _check(store: Store, sha256: str) -> tuple[State, str | None]:
     try:
-        with store.blobs.open(sha256) as f:
+        with store.open_blob(sha256) as f:
             found = hashlib.file_digest(f, "sha256").hexdigest()
     except BlobMissingError:
         return ("purged" if store.blob_purged(sha256) else "missing"), None
@@ -286,7 +286,7 @@ def _segment_frames(
     try:
         with open(part, "wb") as out:
             for sha256 in (init.expected, verdict.expected):
-                with store.blobs.open(sha256) as blob:
+                with store.open_blob(sha256) as blob:
                     shutil.copyfileobj(blob, out)
     except BlobMissingError:  # deleted between the check and now
         return iter(())
@@ -508,9 +508,9 @@ def write_keyframes(
     with tempfile.TemporaryDirectory(prefix="packseal-keyframes-", dir=out_dir) as tmp:
         path = Path(tmp) / "clip.mp4"
         with open(path, "wb") as f:
-            f.write(store.blobs.read(clip.init))
+            f.write(store.read_blob(clip.init))
             for v in good:
-                f.write(store.blobs.read(v.expected))
+                f.write(store.read_blob(v.expected))
         try:
             keyframes = pick_keyframes(clip, path, max_frames=max_frames)
         except MediaFormatError as e:

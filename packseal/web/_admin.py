@@ -11,8 +11,7 @@ from packseal.web._auth import Admin, Auditor
 from packseal.web._context import portal
 from packseal.web._http import MAX_ROW_ID, WebError
 from packseal.web._pages import page, record
-from packseal.web._stats import store_figures
-from storage.accounts import ROLES, AccountError
+from packseal.web.accounts import ROLES, AccountError
 
 router = APIRouter(include_in_schema=False)
 
@@ -35,7 +34,7 @@ def audit_page(
         request,
         "audit.html",
         {
-            "fig": store_figures(ctx.app.store),
+            "fig": ctx.app.store.figures(),
             "runs": runs,
             "shown": shown,
             "custody": ctx.accounts.custody(limit=20),

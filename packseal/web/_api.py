@@ -27,8 +27,7 @@ from packseal.web._clips import (
 from packseal.web._context import portal
 from packseal.web._http import MAX_ROW_ID, WebError, error_responses
 from packseal.web._pages import _download, record
-from packseal.web._stats import store_figures
-from storage.accounts import AuditRun
+from packseal.web.accounts import AuditRun
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 
@@ -162,7 +161,7 @@ def api_bundle(clip_id: str, request: Request, who: Reader) -> FileResponse:
 )
 def api_audit(request: Request, who: Auditor) -> dict[str, Any]:
     ctx = portal(request)
-    fig = store_figures(ctx.app.store)
+    fig = ctx.app.store.figures()
     runs = ctx.accounts.audit_runs(limit=1)
     cp = fig.checkpoint
     return {

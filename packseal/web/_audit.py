@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from packseal.web._http import WebError
-from storage.accounts import AccountError, Accounts, AuditRun
+from packseal.web.accounts import AccountError, Accounts, AuditRun
 
 Runner = Callable[[Callable[[int, int], None]], dict[str, Any]]
 Clock = Callable[[], int]

@@ -12,8 +12,8 @@ from packseal._cli_station import clip_json
 from packseal.web._context import PortalContext
 from packseal.web._http import WebError
 from packseal.web._media import media_start_seconds
+from packseal.web.accounts import CustodyEvent
 from storage import ClipQuery, ClipRow, SegmentRow
-from storage.accounts import CustodyEvent
 from storage.entries import Clip, Scan, parse_as
 
 # Clip ids are ULIDs; the pattern is looser so ids from other versions still resolve, and
@@ -168,7 +168,7 @@ class ClipFacts:
 
 def clip_facts(ctx: PortalContext, row: ClipRow) -> ClipFacts:
     store = ctx.app.store
-    entry = parse_as(Clip, store.log.entry(row.idx))
+    entry = parse_as(Clip, store.entry(row.idx))
     segments = store.segments(row.first_seq, row.last_seq)
     found = ctx.evidence.verdicts(entry)
     init: Verdict = "unchecked"
@@ -202,8 +202,7 @@ def clip_facts(ctx: PortalContext, row: ClipRow) -> ClipFacts:
 def _video_offset(ctx: PortalContext, segments: list[SegmentRow]) -> float:
     if not segments:
         return 0.0
-    blobs = ctx.app.store.blobs
-    found = media_start_seconds(blobs.path(segments[0].init), blobs.path(segments[0].sha256))
+    found = media_start_seconds(ctx.app.store, segments[0].init, segments[0].sha256)
     return found or 0.0
 
 

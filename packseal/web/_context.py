@@ -15,8 +15,8 @@ from fastapi.templating import Jinja2Templates
 from packseal.app import App
 from packseal.web._http import WebError
 from packseal.web._media import MediaCache
+from packseal.web.accounts import Accounts
 from packseal.web.shares import Shares
-from storage.accounts import Accounts
 
 if TYPE_CHECKING:
     from packseal.web._audit import AuditJobs

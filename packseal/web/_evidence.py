@@ -164,7 +164,7 @@ class Evidence:
         trust = self.app.trust_file()
         report = audit_store(
             self.app.store,
-            trust.log_verifiers(self.app.store.log.origin),
+            trust.log_verifiers(self.app.store.origin),
             root=trust.root_verifier(),
             progress=progress,
         )

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from packseal.web.accounts import AccountError
 from storage import (
     BlobMissingError,
     DiskFullError,
@@ -28,7 +29,6 @@ from storage import (
     PacksealError,
     VerificationError,
 )
-from storage.accounts import AccountError
 
 # Everything is served from this origin; no CDN (the stations have no internet), no
 # inline script or style, so an injected tag could not run even if escaping failed.

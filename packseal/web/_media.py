@@ -7,20 +7,19 @@ bundle's ``clip.mp4`` holds, so a player and a verifier see the same file.
 
 from __future__ import annotations
 
-import os
 import re
 import struct
 import threading
 import time
 from bisect import bisect_right
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from io import BufferedReader
 from typing import BinaryIO
 
 from packseal.web._http import WebError
-from storage import ClipRow, PacksealError, Store
+from storage import BlobMissingError, ClipRow, PacksealError, Store
 
 CHUNK = 512 * 1024  # fewer thread hand-offs per response than 64 KiB, still small in memory
 _RANGE_SPEC = re.compile(r"(\d{0,18})-(\d{0,18})")  # 18 digits: up to an exabyte
@@ -28,23 +27,24 @@ _RANGE_SPEC = re.compile(r"(\d{0,18})-(\d{0,18})")  # 18 digits: up to an exabyt
 
 @dataclass(frozen=True, slots=True)
 class ClipMedia:
-    paths: tuple[Path, ...]
+    parts: tuple[str, ...]  # the blobs' SHA-256, init first
     offsets: tuple[int, ...]  # start of each part in the whole file
     size: int
+    open: Callable[[str], BufferedReader]  # a part's bytes by SHA-256 (Store.open_blob)
 
     def read(self, start: int, end: int) -> Iterator[bytes]:
         """Bytes ``start..end`` (inclusive), in chunks, opening each part only when reached."""
         part = bisect_right(self.offsets, start) - 1
         pos = start
-        while pos <= end and part < len(self.paths):
+        while pos <= end and part < len(self.parts):
             part_start = self.offsets[part]
             part_end = self.offsets[part + 1] if part + 1 < len(self.offsets) else self.size
-            with open(self.paths[part], "rb") as f:
+            with self.open(self.parts[part]) as f:
                 f.seek(pos - part_start)
                 while pos <= end and pos < part_end:
                     data = f.read(min(CHUNK, end + 1 - pos, part_end - pos))
                     if not data:
-                        raise OSError(f"{self.paths[part]} is shorter than when it was sealed")
+                        raise OSError(f"blob {self.parts[part]} is shorter than when it was sealed")
                     pos += len(data)
                     yield data
             part += 1
@@ -59,14 +59,12 @@ def clip_media(store: Store, row: ClipRow) -> ClipMedia:
             hint="run an audit (audit page) to see what is missing",
         )
     hashes = [segments[0].init, *(s.sha256 for s in segments)]
-    paths: list[Path] = []
     offsets: list[int] = []
     total = 0
     for number, sha in enumerate(hashes):
-        path = store.blobs.path(sha)
         try:
-            length = os.stat(path).st_size
-        except FileNotFoundError:
+            length = store.blob_size(sha)
+        except BlobMissingError:
             what = "init section" if number == 0 else f"segment {segments[number - 1].seq}"
             purged = store.blob_purged(sha)
             raise WebError(
@@ -76,10 +74,9 @@ def clip_media(store: Store, row: ClipRow) -> ClipMedia:
                 hint="its hash is still in the log; an audit tells a policy deletion from a "
                 "missing file",
             ) from None
-        paths.append(path)
         offsets.append(total)
         total += length
-    return ClipMedia(tuple(paths), tuple(offsets), total)
+    return ClipMedia(tuple(hashes), tuple(offsets), total, store.open_blob)
 
 
 # More ranges in one request are refused: RFC 9110 section 14.2 warns that many small
@@ -197,7 +194,7 @@ class ByteRanges:
         yield self._tail()
 
 
-def media_start_seconds(init: Path, first_segment: Path) -> float | None:
+def media_start_seconds(store: Store, init: str, first_segment: str) -> float | None:
     """Where the clip's video timeline starts, in seconds, as a player sees it.
 
     A clip is a range of segments of a continuous recording, so its first fragment keeps
@@ -226,7 +223,7 @@ def media_start_seconds(init: Path, first_segment: Path) -> float | None:
         return top
 
     try:
-        with open(init, "rb") as f:
+        with store.open_blob(init) as f:
             mdhd = path_to(f, ["moov", "trak", "mdia", "mdhd"])
             if mdhd is None:
                 return None
@@ -234,7 +231,7 @@ def media_start_seconds(init: Path, first_segment: Path) -> float | None:
             head = f.read(32)
             version = head[0]
             (timescale,) = struct.unpack_from(">I", head, 20 if version == 1 else 12)
-        with open(first_segment, "rb") as f:
+        with store.open_blob(first_segment) as f:
             tfdt = path_to(f, ["moof", "traf", "tfdt"])
             if tfdt is None:
                 return None

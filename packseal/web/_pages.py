@@ -23,9 +23,8 @@ from packseal.web._context import PortalContext, portal
 from packseal.web._evidence import MARKETPLACE_BYTES, Export
 from packseal.web._http import WebError, client_ip, safe_next
 from packseal.web._media import ByteRanges, parse_ranges
-from packseal.web._stats import stations
+from packseal.web.accounts import AccountError, same_secret
 from storage import ClipRow
-from storage.accounts import AccountError, same_secret
 
 router = APIRouter(include_in_schema=False)
 
@@ -188,7 +187,7 @@ def clips_page(request: Request, who: Reader) -> Response:
             "s": s,
             "errors": errors,
             "form": {k: params.get(k, "")[:200] for k in SEARCH_FIELDS},
-            "stations": stations(ctx.app.store),
+            "stations": ctx.app.store.stations(),
             "statuses": STATUSES,
             "has_next": has_next,
             "base_query": {k: params[k] for k in SEARCH_FIELDS if params.get(k)},

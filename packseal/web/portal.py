@@ -24,9 +24,9 @@ from packseal.web._context import PortalContext
 from packseal.web._evidence import Evidence
 from packseal.web._http import BodyLimit, SecurityHeaders, install_error_handlers
 from packseal.web._templates import STATIC, make_templates
+from packseal.web.accounts import Accounts
 from packseal.web.shares import Shares
 from packseal.web.verify_page import page_csp, verify_page
-from storage.accounts import Accounts
 from storage.zones import local_zone
 
 API_DESCRIPTION = """\
@@ -54,7 +54,7 @@ def create_portal(
     ``scratch`` is where exports are built (default: the system's temporary directory).
     """
     cfg = app.config
-    accounts = accounts or Accounts(app.store.engine)
+    accounts = accounts or Accounts(app.web_database)
     evidence = evidence or Evidence(app, scratch=scratch)
     zone = zone_of(app)
     ctx = PortalContext(

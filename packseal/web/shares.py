@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 
 from storage import PacksealError
-from storage._schema import share_links
+from storage.webtables import share_links
 from storage.db import write_transaction
 
 __all__ = ["MAX_DAYS", "SHARE_PREFIX", "ShareError", "ShareLink", "Shares", "is_share_secret"]

@@ -40,10 +40,10 @@ from packseal.i18n import Translate, translator
 from packseal.web._http import BodyLimit, SecurityHeaders, WebError, install_error_handlers
 from packseal.web._preview import PreviewCache
 from packseal.web._templates import STATIC, duration, make_templates, page_language, size
+from packseal.web.accounts import same_secret
 from packseal.web.server import is_loopback
 from recorder.station import Station
 from recorder.status import StationAlarmKind, StationStatus
-from storage.accounts import same_secret
 from storage.entries import Scan
 from storage.zones import local_zone
 
@@ -437,8 +437,8 @@ def create_station_screen(
         config=config,
         token=None if loopback else token,
         allowed_hosts=(allowed_hosts or loopback_hosts(port)) if loopback else None,
-        free_bytes=free_bytes or station.store.blobs.free_bytes,
-        reserve_bytes=station.store.blobs.min_free_bytes,
+        free_bytes=free_bytes or station.store.free_bytes,
+        reserve_bytes=station.store.reserve_bytes,
         zone=local_zone(zone_name),
     )
     web = FastAPI(title="packseal station screen", docs_url=None, redoc_url=None, openapi_url=None)

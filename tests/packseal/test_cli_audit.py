@@ -44,8 +44,8 @@ def _tamper(workdir: Path, name: str, recording: Recording) -> None:  # noqa: F8
 def _facts(recording: Recording) -> tuple[int, int, int, list[int]]:  # noqa: F811
     """(entries, clips, segments, checkpoint sizes) of the recording."""
     store = recording.app.store
-    sizes = [c.size for c in store.log.checkpoints()]
-    return store.log.size(), store.count_clips(), len(store.segments(0, 10**9)), sizes
+    sizes = [c.size for c in store.checkpoints()]
+    return store.size(), store.count_clips(), len(store.segments(0, 10**9)), sizes
 
 
 def test_clean(

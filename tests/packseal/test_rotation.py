@@ -49,12 +49,12 @@ def test_rotation_keeps_the_past_and_refuses_the_old_key_after(tmp_path: Path) -
 
     # The retired key signs a clip after the rotation (a thief, a forgotten station).
     forged = bundles[after.clip_id]
-    proof = app.store.log.tlog_proof(0, app.store.log.latest_checkpoint().size)  # type: ignore[union-attr]
+    proof = app.store.tlog_proof(0, app.store.latest_checkpoint().size)  # type: ignore[union-attr]
 
     def apply(m: dict[str, bytes]) -> None:
         clip = parse_as(Clip, m[CLIP])
         m[CLIP] = dataclasses.replace(clip, order_id="SO-LATE").signed_by(old).to_bytes()
-        m[KEY] = app.store.log.entry(0)
+        m[KEY] = app.store.entry(0)
         m[KEY_PROOF] = proof.to_bytes()
 
     edit(forged, apply)

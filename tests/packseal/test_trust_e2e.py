@@ -90,9 +90,9 @@ def test_a_rewritten_history_is_refused_by_the_witness_and_proven_by_audit(
 ) -> None:
     app = anchored.app
     witnessed = tmp_path / "witnessed.note"
-    latest = app.store.log.latest_checkpoint()
+    latest = app.store.latest_checkpoint()
     assert latest is not None
-    note = Anchors(app.store.engine, app.store.log).cosigned_note(latest)
+    note = Anchors(app.store._engine, app.store._log).cosigned_note(latest)
     (cosig,) = cosignatures(note, anchored.trust.witness_verifiers())
     witnessed.write_bytes(note)  # what an auditor keeps: the checkpoint the witness signed
 

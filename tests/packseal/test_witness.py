@@ -42,8 +42,8 @@ def log(tmp_path: Path) -> tuple[Store, Ed25519Signer]:
 
 
 def grow(store: Store, signer: Ed25519Signer, n: int) -> bytes:
-    store.append([segment(store.log.size() + i) for i in range(n)])
-    return store.log.sign_checkpoint(signer, 0).note
+    store.append([segment(store.size() + i) for i in range(n)])
+    return store.sign_checkpoint(signer, 0).note
 
 
 def test_add_checkpoint_rules_and_restart(log: tuple[Store, Ed25519Signer], tmp_path: Path) -> None:
@@ -63,9 +63,9 @@ def test_add_checkpoint_rules_and_restart(log: tuple[Store, Ed25519Signer], tmp_
         status, ctype, body = post(server.url, AddCheckpoint(0, (), second).to_bytes())
         assert (status, ctype, body) == (409, "text/x.tlog.size", b"3\n")
         # 422: a proof that does not lead from 3 to 7.
-        bad = tuple(bytes(32) for _ in store.log.consistency_proof(3, 7))
+        bad = tuple(bytes(32) for _ in store.consistency_proof(3, 7))
         assert post(server.url, AddCheckpoint(3, bad, second).to_bytes())[0] == 422
-        good = tuple(store.log.consistency_proof(3, 7))
+        good = tuple(store.consistency_proof(3, 7))
         assert post(server.url, AddCheckpoint(3, good, second).to_bytes())[0] == 200
         # 403: signed by a key the witness does not trust for the origin.
         stranger = Ed25519Signer(ORIGIN, Ed25519PrivateKey.generate())

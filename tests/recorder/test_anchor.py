@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from packseal.witness import init_witness
 from recorder.anchor import Anchorer, AnchorSettings, WitnessTarget
 from recorder.clock import ManualClock
-from storage import Anchors, Ed25519Signer, Store
+from storage import Ed25519Signer, Store
 from tests.factories import segment
 from tests.servers import Tsa, WitnessServer, serve_tsa, serve_witness
 
@@ -24,7 +24,7 @@ def log(tmp_path: Path) -> Iterator[tuple[Store, Ed25519Signer]]:
     store = Store.open(f"sqlite:///{tmp_path / 'db'}", tmp_path / "blobs", ORIGIN, create=True)
     signer = Ed25519Signer(ORIGIN, Ed25519PrivateKey.generate())
     store.append([segment(i) for i in range(3)])
-    store.log.sign_checkpoint(signer, 0)
+    store.sign_checkpoint(signer, 0)
     yield store, signer
     store.close()
 
@@ -61,13 +61,13 @@ def test_stamps_and_cosigns_the_latest_checkpoint(
     )
     anchorer = Anchorer(store, settings, ManualClock())
     settle(anchorer, 2)
-    anchors = Anchors(store.engine, store.log)
+    anchors = store.anchors
     assert len(anchors.stamps(3)) == 1
     assert [s.name for s in anchors.cosignatures(3)] == ["witness.test/w1"]
     assert anchorer.owed() == 0
     # The log grows: the witness is sent a consistency proof from the size it cosigned.
     store.append([segment(i) for i in range(3, 8)])
-    store.log.sign_checkpoint(signer, 1)
+    store.sign_checkpoint(signer, 1)
     settle(anchorer, 4)
     assert anchors.cosignatures(8)
     assert anchors.stamps(8)
@@ -93,7 +93,7 @@ def test_an_offline_tsa_is_retried_with_backoff(log: tuple[Store, Ed25519Signer]
     clock.advance(5)
     settle(anchorer, 2)
     assert anchorer.stats.outcomes[-1].ok
-    assert Anchors(store.engine, store.log).stamps(3)
+    assert store.anchors.stamps(3)
     anchorer.close()
 
 

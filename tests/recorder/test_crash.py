@@ -88,8 +88,8 @@ def test_sigkill_during_recording(tmp_path: Path) -> None:
     assert final.returncode == 0, err.decode()
 
     store = app.store
-    store.log.verify([app.station_signer.verifier])
-    entries = [from_bytes(d) for _, d in store.log.iter_entries()]
+    store.verify_log([app.station_signer.verifier])
+    entries = [from_bytes(d) for _, d in store.entries()]
     segments = [e for e in entries if isinstance(e, Segment)]
     gaps = [e for e in entries if isinstance(e, Gap)]
     clips = {e.clip_id: e for e in entries if isinstance(e, Clip)}
@@ -117,4 +117,4 @@ def test_sigkill_during_recording(tmp_path: Path) -> None:
     for c in interrupted:
         assert c.status == "interrupted"
         for ref in c.segments:
-            store.blobs.verify(ref.sha256)
+            store._blobs.verify(ref.sha256)

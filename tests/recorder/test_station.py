@@ -29,14 +29,14 @@ SEGMENT_MS = 2000
 
 
 def _entries(store: Store) -> list[object]:
-    return [from_bytes(data) for _, data in store.log.iter_entries()]
+    return [from_bytes(data) for _, data in store.entries()]
 
 
 def _clip_file(store: Store, clip: Clip, out: Path) -> Path:
     with open(out, "wb") as f:
-        f.write(store.blobs.read(clip.init))
+        f.write(store.read_blob(clip.init))
         for ref in clip.segments:
-            f.write(store.blobs.read(ref.sha256))
+            f.write(store.read_blob(ref.sha256))
     return out
 
 
@@ -65,7 +65,7 @@ def _check_clips_against_scene(store: Store, scene: DemoScene, epoch: int) -> li
     rows = list(reversed(store.clips(ClipQuery(limit=100))))
     orders = scene.orders()
     assert [r.order_id for r in rows] == [o.order_id for o in orders]
-    clips = [parse_as(Clip, store.log.entry(r.idx)) for r in rows]
+    clips = [parse_as(Clip, store.entry(r.idx)) for r in rows]
     for clip, order in zip(clips, orders, strict=True):
         shown = epoch + order.start_ms
         # the scan time is the first of two agreeing reads, sampled at 5 Hz of source time
@@ -103,7 +103,7 @@ def test_demo_recording_end_to_end(tmp_path: Path) -> None:
         assert b.start == a.end
     assert sum(s.frames for s in segments) == rec.station.stats()["frames_encoded"]
     assert rec.station.stats()["frames_dropped"] == 0
-    report = store.log.verify([rec.app.station_signer.verifier])
+    report = store.verify_log([rec.app.station_signer.verifier])
     assert report.kinds["clip"] == 3
     # a clip is the init section and its segments, byte for byte: it decodes whole
     clip = clips[0]
@@ -141,7 +141,7 @@ def test_video_file_end_to_end(tmp_path: Path) -> None:
     station.run()
     clips = _check_clips_against_scene(app.store, scene, epoch)
     assert clips[0].video.fps_num == 15
-    app.store.log.verify([app.station_signer.verifier])
+    app.store.verify_log([app.station_signer.verifier])
 
 
 class FlakyCamera:
@@ -200,7 +200,7 @@ def test_camera_lost_and_back(tmp_path: Path) -> None:
     # the alarm was raised, then cleared when the next order started (the packer moved on)
     assert station.status().alarm_count >= 1
     assert not any("camera lost" in a for a in station.status().alarms)
-    app.store.log.verify([app.station_signer.verifier])
+    app.store.verify_log([app.station_signer.verifier])
 
 
 def test_encoder_dies_mid_clip(tmp_path: Path) -> None:
@@ -232,7 +232,7 @@ def test_encoder_dies_mid_clip(tmp_path: Path) -> None:
     assert len(interrupted) == 1
     assert interrupted[0].end_reason == "encoder-died"
     assert len({s.run for s in entries if isinstance(s, Segment)}) == 2
-    app.store.log.verify([app.station_signer.verifier])
+    app.store.verify_log([app.station_signer.verifier])
 
 
 def test_disk_full_stops_recording_and_logs_nothing_half_written(
@@ -253,8 +253,8 @@ def test_disk_full_stops_recording_and_logs_nothing_half_written(
     segments = [e for e in entries if isinstance(e, Segment)]
     assert segments, "the disk should hold a few segments before it fills"
     for s in segments:
-        store.blobs.verify(s.sha256)  # every logged segment is whole on disk
-    store.log.verify([app.station_signer.verifier])
+        store._blobs.verify(s.sha256)  # every logged segment is whole on disk
+    store.verify_log([app.station_signer.verifier])
     assert Fraction(station.fps) == 15
 
 
@@ -279,7 +279,7 @@ def test_orders_only_keeps_just_the_clips(tmp_path: Path) -> None:
     spans = sorted([(s.start, s.end) for s in segments] + [(g.start, g.end) for g in gaps])
     for (_, a_end), (b_start, _) in itertools.pairwise(spans):
         assert abs(b_start - a_end) <= 250
-    store.log.verify([rec.app.station_signer.verifier])
+    store.verify_log([rec.app.station_signer.verifier])
     assert [p.name for p in rec.app.config.recordings_dir.iterdir()] == ["station-state.json"]
 
 
@@ -288,7 +288,7 @@ def test_checkpoints_at_least_every_checkpoint_seconds_of_footage(tmp_path: Path
     store = rec.app.store
     footage = store.last_segment()
     assert footage is not None
-    sizes = [c.size for c in store.log.checkpoints()]
+    sizes = [c.size for c in store.checkpoints()]
     # the init checkpoint, one per clip, one at the end, and one per 5 s of footage
     assert len(sizes) >= 1 + (footage.end_ms - rec.epoch_ms) // 5000
     assert sizes == sorted(set(sizes))

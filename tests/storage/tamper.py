@@ -12,13 +12,13 @@ from tests import factories as f
 
 def insert_entry(store: Store, at: int, size: int) -> None:
     """Shift entries ``at..size-1`` up by one and put a new (gap) entry at ``at``."""
-    with store.engine.begin() as conn:
+    with store._engine.begin() as conn:
         for idx in range(size - 1, at - 1, -1):
             conn.execute(update(entries).where(entries.c.idx == idx).values(idx=idx + 1))
         data = Gap(GENESIS, f.T0, f.T0, f.T0 + 1, "restart", None).to_bytes()
         conn.execute(
             insert(entries).values(
-                log_id=store.log.log_id,
+                log_id=store._log.log_id,
                 idx=at,
                 kind="gap",
                 data=data,

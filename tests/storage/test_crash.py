@@ -28,13 +28,13 @@ url, blobs, origin, key = sys.argv[1:5]
 BATCH = int(sys.argv[5])
 signer = Ed25519Signer(origin, serialization.load_pem_private_key(key.encode(), None))
 store = Store.open(url, blobs, origin)
-batch = store.log.size() // BATCH
+batch = store.size() // BATCH
 print("ready", flush=True)
 while True:
     store.append([Gap(GENESIS, batch, batch, batch + 1, "restart", None, f"batch {batch} item {j}")
                   for j in range(BATCH)])
     if batch % 7 == 0:
-        store.log.sign_checkpoint(signer, batch)
+        store.sign_checkpoint(signer, batch)
     print(batch, flush=True)
     batch += 1
 """
@@ -75,11 +75,11 @@ def test_sigkill_leaves_a_prefix_of_whole_batches(
 
         store = Store.open(db_url, tmp_path / "blobs", ORIGIN)
         try:
-            report = store.log.verify([station_signer.verifier])
+            report = store.verify_log([station_signer.verifier])
             assert report.size % BATCH == 0, f"torn batch: {report.size} entries"
             batches = report.size // BATCH
             assert seen <= batches <= seen + 1, (before, printed[-1:], batches)
-            for index, data in store.log.iter_entries(report.size - BATCH if batches else 0):
+            for index, data in store.entries(report.size - BATCH if batches else 0):
                 entry = from_bytes(data)
                 assert isinstance(entry, Gap)
                 assert entry.detail == f"batch {index // BATCH} item {index % BATCH}"

@@ -17,9 +17,9 @@ from tests.storage.tamper import insert_entry
 def _fill(store: Store, station: Ed25519Signer, root: Ed25519Signer, n: int = 40) -> None:
     store.append([f.station_key(station, root)])
     store.append([f.segment(i) for i in range(n // 2 - 1)])
-    store.log.sign_checkpoint(station, f.T0)
+    store.sign_checkpoint(station, f.T0)
     store.append([f.segment(i) for i in range(n // 2 - 1, n - 1)])
-    store.log.sign_checkpoint(station, f.T0 + 1)
+    store.sign_checkpoint(station, f.T0 + 1)
 
 
 def test_append_sets_prev_chain(
@@ -28,27 +28,27 @@ def test_append_sets_prev_chain(
     _fill(store, station_signer, root_signer)
     prev = GENESIS
     leaves = []
-    for i, data in store.log.iter_entries():
+    for i, data in store.entries():
         assert data.decode().find(f'"prev":"{prev}"') >= 0, i
         prev = merkle.leaf_hash(data).hex()
         leaves.append(merkle.leaf_hash(data))
-    assert store.log.size() == 40
-    assert store.log.root() == merkle.root(leaves)
-    assert store.log.root(17) == merkle.root(leaves[:17])
+    assert store.size() == 40
+    assert store.root() == merkle.root(leaves)
+    assert store.root(17) == merkle.root(leaves[:17])
 
 
 def test_proofs_match_reference(
     store: Store, station_signer: Ed25519Signer, root_signer: Ed25519Signer
 ) -> None:
     _fill(store, station_signer, root_signer)
-    leaves = [merkle.leaf_hash(d) for _, d in store.log.iter_entries()]
+    leaves = [merkle.leaf_hash(d) for _, d in store.entries()]
     for size in (1, 2, 7, 8, 21, 40):
         for index in range(0, size, 3):
-            assert store.log.inclusion_proof(index, size) == merkle.inclusion_proof(
+            assert store.inclusion_proof(index, size) == merkle.inclusion_proof(
                 index, leaves[:size]
             )
         for old in range(0, size + 1, 2):
-            assert store.log.consistency_proof(old, size) == merkle.consistency_proof(
+            assert store.consistency_proof(old, size) == merkle.consistency_proof(
                 old, leaves[:size]
             )
 
@@ -57,22 +57,22 @@ def test_tlog_proof_verifies(
     store: Store, station_signer: Ed25519Signer, root_signer: Ed25519Signer
 ) -> None:
     _fill(store, station_signer, root_signer)
-    proof = TlogProof.from_bytes(store.log.tlog_proof(25).to_bytes())
-    signed = proof.verify(store.log.entry(25), [station_signer.verifier])
+    proof = TlogProof.from_bytes(store.tlog_proof(25).to_bytes())
+    signed = proof.verify(store.entry(25), [station_signer.verifier])
     assert signed.checkpoint.size == 40
     store.append([f.gap(f.T0, f.T0 + 1)])
     with pytest.raises(LogStateError, match="not covered by a signed checkpoint"):
-        store.log.tlog_proof(40)
+        store.tlog_proof(40)
 
 
 def test_checkpoint_is_stable_per_size(
     store: Store, station_signer: Ed25519Signer, root_signer: Ed25519Signer
 ) -> None:
     _fill(store, station_signer, root_signer)
-    a = store.log.sign_checkpoint(station_signer, f.T0 + 5)
-    b = store.log.sign_checkpoint(station_signer, f.T0 + 9)
+    a = store.sign_checkpoint(station_signer, f.T0 + 5)
+    b = store.sign_checkpoint(station_signer, f.T0 + 9)
     assert a == b
-    assert [c.size for c in store.log.checkpoints()] == [20, 40]
+    assert [c.size for c in store.checkpoints()] == [20, 40]
 
 
 def test_batch_is_atomic(
@@ -82,15 +82,15 @@ def test_batch_is_atomic(
     # A duplicate segment sequence number violates the index's primary key mid-batch.
     with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
         store.append([f.segment(100), f.segment(101), f.segment(100)])
-    assert store.log.size() == 40
-    store.log.verify([station_signer.verifier])
+    assert store.size() == 40
+    store.verify_log([station_signer.verifier])
 
 
 def test_verify_clean(
     store: Store, station_signer: Ed25519Signer, root_signer: Ed25519Signer
 ) -> None:
     _fill(store, station_signer, root_signer)
-    report = store.log.verify([station_signer.verifier])
+    report = store.verify_log([station_signer.verifier])
     assert report.size == 40
     assert report.checkpoints == 2
     assert report.kinds == {"station-key": 1, "segment": 39}
@@ -100,16 +100,16 @@ def test_verify_clean(
 
 
 def _edit(store: Store, idx: int, **values: object) -> None:
-    with store.engine.begin() as conn:
+    with store._engine.begin() as conn:
         conn.execute(
             update(entries)
-            .where(entries.c.log_id == store.log.log_id, entries.c.idx == idx)
+            .where(entries.c.log_id == store._log.log_id, entries.c.idx == idx)
             .values(**values)
         )
 
 
 def _row(store: Store, idx: int) -> tuple[bytes, bytes]:
-    with store.engine.connect() as conn:
+    with store._engine.connect() as conn:
         r = conn.execute(
             select(entries.c.data, entries.c.leaf_hash).where(entries.c.idx == idx)
         ).one()
@@ -136,20 +136,20 @@ def _tamper_edit_everything_below_checkpoint(store: Store) -> int:
     new = data.replace(b'"frames":60', b'"frames":59')
     leaf = merkle.leaf_hash(new)
     _edit(store, 39, data=new, leaf_hash=leaf)
-    with store.engine.begin() as conn:
+    with store._engine.begin() as conn:
         conn.execute(update(nodes).where(nodes.c.level == 0, nodes.c.idx == 39).values(hash=leaf))
         conn.execute(update(logs).values(head=leaf))
     return 40
 
 
 def _tamper_delete(store: Store) -> int:
-    with store.engine.begin() as conn:
+    with store._engine.begin() as conn:
         conn.execute(delete(entries).where(entries.c.idx == 7))
     return 7
 
 
 def _tamper_delete_last(store: Store) -> int:
-    with store.engine.begin() as conn:
+    with store._engine.begin() as conn:
         conn.execute(delete(entries).where(entries.c.idx == 39))
     return 39
 
@@ -168,15 +168,15 @@ def _tamper_insert(store: Store) -> int:
 
 
 def _tamper_foreign_checkpoint(store: Store) -> int:
-    other = Ed25519Signer(store.log.origin, Ed25519PrivateKey.generate())
-    note = sign_checkpoint(Checkpoint(store.log.origin, 20, store.log.root(20)), other)
-    with store.engine.begin() as conn:
+    other = Ed25519Signer(store.origin, Ed25519PrivateKey.generate())
+    note = sign_checkpoint(Checkpoint(store.origin, 20, store.root(20)), other)
+    with store._engine.begin() as conn:
         conn.execute(update(checkpoints).where(checkpoints.c.size == 20).values(note=note))
     return 20
 
 
 def _tamper_checkpoint_root(store: Store) -> int:
-    with store.engine.begin() as conn:
+    with store._engine.begin() as conn:
         conn.execute(
             update(checkpoints).where(checkpoints.c.size == 20).values(root_hash=b"\x00" * 32)
         )
@@ -184,7 +184,7 @@ def _tamper_checkpoint_root(store: Store) -> int:
 
 
 def _tamper_node(store: Store) -> int:
-    with store.engine.begin() as conn:
+    with store._engine.begin() as conn:
         conn.execute(
             update(nodes).where(nodes.c.level == 2, nodes.c.idx == 3).values(hash=b"\x11" * 32)
         )
@@ -216,7 +216,7 @@ def test_verify_catches(
     tamper, message = TAMPERS[name]
     index = tamper(store)
     with pytest.raises(LogIntegrityError, match=message) as caught:
-        store.log.verify([station_signer.verifier])
+        store.verify_log([station_signer.verifier])
     assert caught.value.index == index
 
 

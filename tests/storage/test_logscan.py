@@ -18,7 +18,7 @@ def _fill(store: Store, station: Ed25519Signer, root: Ed25519Signer, n: int = 60
     store.append([f.station_key(station, root)])
     for lo in range(0, n - 1, 10):
         store.append([f.segment(i) for i in range(lo, min(lo + 10, n - 1))])
-        store.log.sign_checkpoint(station, f.T0)
+        store.sign_checkpoint(station, f.T0)
 
 
 def _scan(store: Store, station: Ed25519Signer, **kw: Any) -> tuple[list[tuple[str, int]], Any]:
@@ -28,7 +28,7 @@ def _scan(store: Store, station: Ed25519Signer, **kw: Any) -> tuple[list[tuple[s
         assert e.index is not None
         problems.append((check, e.index))
 
-    report = store.log.scan([station.verifier], on_problem=on_problem, **kw)
+    report = store.scan_log([station.verifier], on_problem=on_problem, **kw)
     return problems, report
 
 
@@ -52,21 +52,21 @@ def test_an_honest_log_streams_everything(
     assert problems == []
     assert seen == list(range(60))
     assert cps == [(s, True, True) for s in (11, 21, 31, 41, 51, 60)]
-    assert report.roots == {0: merkle.EMPTY_ROOT, 7: store.log.root(7), 60: store.log.root(60)}
+    assert report.roots == {0: merkle.EMPTY_ROOT, 7: store.root(7), 60: store.root(60)}
 
 
 def test_every_problem_once_and_the_scan_goes_on(
     store: Store, station_signer: Ed25519Signer, root_signer: Ed25519Signer
 ) -> None:
     _fill(store, station_signer, root_signer)
-    other = Ed25519Signer(store.log.origin, Ed25519PrivateKey.generate())
-    with store.engine.begin() as conn:
+    other = Ed25519Signer(store.origin, Ed25519PrivateKey.generate())
+    with store._engine.begin() as conn:
         # (checkpoints at 11, 21, .., 51, 60) entry 12 edited (bytes only), entry 25
         # deleted, entries 44/45 swapped, the checkpoint at 51 signed by another key
-        data12 = store.log.entry(12).replace(b'"frames":60', b'"frames":61')
+        data12 = store.entry(12).replace(b'"frames":60', b'"frames":61')
         conn.execute(update(entries).where(entries.c.idx == 12).values(data=data12))
         conn.execute(delete(entries).where(entries.c.idx == 25))
-        d44, d45 = store.log.entry(44), store.log.entry(45)
+        d44, d45 = store.entry(44), store.entry(45)
         conn.execute(
             update(entries)
             .where(entries.c.idx == 44)
@@ -77,7 +77,7 @@ def test_every_problem_once_and_the_scan_goes_on(
             .where(entries.c.idx == 45)
             .values(data=d44, leaf_hash=merkle.leaf_hash(d44))
         )
-        note = sign_checkpoint(Checkpoint(store.log.origin, 51, store.log.root(51)), other)
+        note = sign_checkpoint(Checkpoint(store.origin, 51, store.root(51)), other)
         conn.execute(update(checkpoints).where(checkpoints.c.size == 51).values(note=note))
     problems, report = _scan(store, station_signer)
     assert sorted(problems, key=lambda p: p[1]) == [

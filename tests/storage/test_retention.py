@@ -39,7 +39,7 @@ def build_store(
         segs.append(appended.entry)
         if seq in ends:
             store.append([f.clip(station, segs[ends[seq] : seq + 1], order=f"SO-{seq}")])
-            store.log.sign_checkpoint(station, seg.end)
+            store.sign_checkpoint(station, seg.end)
     return segs
 
 
@@ -55,14 +55,14 @@ def _audit(store: Store, station: Ed25519Signer, root: Ed25519Signer) -> list[tu
 
 
 def _purges(store: Store) -> list[Purge]:
-    return [parse_as(Purge, d) for _, d in store.log.iter_entries() if b'"kind":"purge"' in d]
+    return [parse_as(Purge, d) for _, d in store.entries() if b'"kind":"purge"' in d]
 
 
 def test_purges_expired_media_and_keeps_clips_whole(
     store: Store, station_signer: Ed25519Signer, root_signer: Ed25519Signer
 ) -> None:
     segs = build_store(store, station_signer, root_signer)
-    size = store.log.size()
+    size = store.size()
     # Cutoff after segment 7 ends: clip (0..5) is expired; clip (4..11) is not, so its
     # segments 4..7 stay although they ended before the cutoff.
     result = purge_expired(
@@ -75,11 +75,11 @@ def test_purges_expired_media_and_keeps_clips_whole(
     assert result.checkpoint is not None
     assert result.checkpoint.size == size + 1
     for s in segs:
-        assert store.blobs.exists(s.sha256) == (s.seq >= 4)
+        assert store.blob_exists(s.sha256) == (s.seq >= 4)
     (purge,) = _purges(store)
     assert (purge.first_seq, purge.last_seq) == (0, 3)
     assert purge.policy == "retention: media older than 1 day"
-    assert store.log.size() == size + 1  # entries are never deleted
+    assert store.size() == size + 1  # entries are never deleted
     notes = _audit(store, station_signer, root_signer)
     assert ("info", f"entry {size}: segments 0..3 purged") in [
         (sev, m.split(" at ")[0]) for sev, m in notes
@@ -93,7 +93,7 @@ def test_everything_expired_goes_with_its_init_section(
     result = purge_expired(store, older_than_ms=DAY_MS, now_ms=_now(segs, 19))
     assert [(r.first_seq, r.last_seq) for r in result.runs] == [(0, 19)]
     assert (result.kept_for_clips, result.inits, result.checkpoint) == (0, 1, None)
-    assert not store.blobs.exists(segs[0].init)
+    assert not store.blob_exists(segs[0].init)
     notes = _audit(store, station_signer, root_signer)
     assert sum("purged at" in m for _, m in notes) == 1
 
@@ -121,12 +121,12 @@ def test_second_run_is_a_no_op_and_dry_run_changes_nothing(
 ) -> None:
     segs = build_store(store, station_signer, root_signer)
     now = _now(segs, 19)
-    size = store.log.size()
-    files = sorted(p.name for p in store.blobs.root.rglob("*") if p.is_file())
+    size = store.size()
+    files = sorted(p.name for p in store._blobs.root.rglob("*") if p.is_file())
     dry = purge_expired(store, older_than_ms=DAY_MS, now_ms=now, dry_run=True)
     assert (dry.dry_run, dry.segments, dry.inits) == (True, 20, 1)
-    assert store.log.size() == size
-    assert sorted(p.name for p in store.blobs.root.rglob("*") if p.is_file()) == files
+    assert store.size() == size
+    assert sorted(p.name for p in store._blobs.root.rglob("*") if p.is_file()) == files
     real = purge_expired(store, older_than_ms=DAY_MS, now_ms=now)
     assert (real.segments, real.files, real.bytes_freed) == (
         dry.segments,
@@ -135,7 +135,7 @@ def test_second_run_is_a_no_op_and_dry_run_changes_nothing(
     )
     again = purge_expired(store, older_than_ms=DAY_MS, now_ms=now + DAY_MS)
     assert (again.runs, again.leftovers, again.inits) == ((), 0, 0)
-    assert store.log.size() == size + 1
+    assert store.size() == size + 1
 
 
 class _CrashingBlobs(BlobStore):
@@ -150,11 +150,11 @@ def test_log_first_then_delete(
 ) -> None:
     segs = build_store(store, station_signer, root_signer)
     now = _now(segs, 7)
-    honest = store.blobs
-    store.blobs = _CrashingBlobs(honest.root)
+    honest = store._blobs
+    store._blobs = _CrashingBlobs(honest.root)
     with pytest.raises(OSError, match="simulated crash"):
         purge_expired(store, older_than_ms=DAY_MS, now_ms=now)
-    store.blobs = honest
+    store._blobs = honest
     # The purge is logged and nothing was deleted: the audit calls it an interrupted
     # purge (info), never tampering; the next run deletes what the log already covers.
     assert len(_purges(store)) == 1

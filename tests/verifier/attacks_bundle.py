@@ -717,7 +717,7 @@ def _(path: Path, ctx: Any) -> None:
     "proof against a checkpoint that does not cover the entry", "inclusion", r"index \d+ .*size"
 )
 def _(path: Path, ctx: Any) -> None:
-    log = ctx.recording.app.store.log
+    log = ctx.recording.app.store._log
     old = next(cp for cp in log.checkpoints() if cp.size <= 2)
 
     def apply(m: Members) -> None:

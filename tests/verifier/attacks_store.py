@@ -71,7 +71,7 @@ def run_store_attack(
     try:
         report = audit_store(
             store,
-            trust.log_verifiers(store.log.origin),
+            trust.log_verifiers(store.origin),
             root=trust.root_verifier(),
             against=against,
         )
@@ -93,7 +93,7 @@ def _with_store(data_dir: Path, fn: Callable[[Store], None]) -> None:
 
 def _index_of(store: Store, kind: str, nth: int = 0) -> int:
     """Log index of the ``nth`` entry of ``kind`` (negative counts from the end)."""
-    with store.engine.connect() as conn:
+    with store._engine.connect() as conn:
         found = [
             int(i)
             for i in conn.execute(
@@ -104,7 +104,7 @@ def _index_of(store: Store, kind: str, nth: int = 0) -> int:
 
 
 def _row(store: Store, idx: int) -> tuple[bytes, bytes]:
-    with store.engine.connect() as conn:
+    with store._engine.connect() as conn:
         r = conn.execute(
             select(entries.c.data, entries.c.leaf_hash).where(entries.c.idx == idx)
         ).one()
@@ -112,12 +112,12 @@ def _row(store: Store, idx: int) -> tuple[bytes, bytes]:
 
 
 def _set_row(store: Store, idx: int, **values: object) -> None:
-    with store.engine.begin() as conn:
+    with store._engine.begin() as conn:
         conn.execute(update(entries).where(entries.c.idx == idx).values(**values))
 
 
 def _save_checkpoint(data_dir: Path, store: Store) -> None:
-    latest = store.log.latest_checkpoint()
+    latest = store.latest_checkpoint()
     assert latest is not None
     saved_checkpoint_path(data_dir).write_bytes(latest.note)
 
@@ -141,10 +141,10 @@ def rewrite_log(
     re-signs the newest one, ``all`` re-signs every one (then only an earlier copy of a
     checkpoint, held by an auditor, shows the fork).
     """
-    log = store.log
+    log = store._log
     tail = [from_bytes(data) for _, data in log.iter_entries(start)]
     old = [cp for cp in log.checkpoints() if cp.size > start]
-    with store.engine.begin() as conn:
+    with store._engine.begin() as conn:
         conn.execute(delete(entries).where(entries.c.idx >= start))
         for level in range(64):
             conn.execute(delete(nodes).where(nodes.c.level == level, nodes.c.idx >= start >> level))
@@ -153,7 +153,7 @@ def rewrite_log(
         conn.execute(delete(checkpoints).where(checkpoints.c.size > start))
     log.append(edit(tail))
     size = log.size()
-    with store.engine.begin() as conn:
+    with store._engine.begin() as conn:
         keep = old if resign == "none" else old[:-1] if resign == "latest" else []
         for cp in keep:
             conn.execute(
@@ -195,9 +195,9 @@ def _segments(tail: list[Entry]) -> list[tuple[int, Segment]]:
 
 
 def _blob(data_dir: Path, store: Store, kind: Literal["segment", "init"], nth: int = 5) -> Path:
-    seg = from_bytes(store.log.entry(_index_of(store, "segment", nth)))
+    seg = from_bytes(store.entry(_index_of(store, "segment", nth)))
     assert isinstance(seg, Segment)
-    return store.blobs.path(seg.sha256 if kind == "segment" else seg.init)
+    return store._blobs.path(seg.sha256 if kind == "segment" else seg.init)
 
 
 # -- the vectors -----------------------------------------------------------------------------
@@ -237,7 +237,7 @@ def _not_canonical(data_dir: Path, ctx: StoreContext) -> None:
 
 def _delete_entry(data_dir: Path, ctx: StoreContext) -> None:
     def go(store: Store) -> None:
-        with store.engine.begin() as conn:
+        with store._engine.begin() as conn:
             conn.execute(delete(entries).where(entries.c.idx == _index_of(store, "segment", 9)))
 
     _with_store(data_dir, go)
@@ -256,14 +256,14 @@ def _reorder(data_dir: Path, ctx: StoreContext) -> None:
 def _insert(data_dir: Path, ctx: StoreContext) -> None:
     def go(store: Store) -> None:
         at = _index_of(store, "segment", 10)
-        size = store.log.size()
-        with store.engine.begin() as conn:
+        size = store.size()
+        with store._engine.begin() as conn:
             for idx in range(size - 1, at - 1, -1):
                 conn.execute(update(entries).where(entries.c.idx == idx).values(idx=idx + 1))
             data = Gap(GENESIS, 1, 0, 1, "restart", None).to_bytes()
             conn.execute(
                 insert(entries).values(
-                    log_id=store.log.log_id,
+                    log_id=store._log.log_id,
                     idx=at,
                     kind="gap",
                     data=data,
@@ -276,7 +276,7 @@ def _insert(data_dir: Path, ctx: StoreContext) -> None:
 
 def _head_rewound(data_dir: Path, ctx: StoreContext) -> None:
     def go(store: Store) -> None:
-        with store.engine.begin() as conn:
+        with store._engine.begin() as conn:
             conn.execute(update(logs).values(size=logs.c.size - 1))
 
     _with_store(data_dir, go)
@@ -284,7 +284,7 @@ def _head_rewound(data_dir: Path, ctx: StoreContext) -> None:
 
 def _subtree_changed(data_dir: Path, ctx: StoreContext) -> None:
     def go(store: Store) -> None:
-        with store.engine.begin() as conn:
+        with store._engine.begin() as conn:
             conn.execute(
                 update(nodes).where(nodes.c.level == 2, nodes.c.idx == 1).values(hash=b"\x11" * 32)
             )
@@ -296,11 +296,11 @@ def _foreign_checkpoint(data_dir: Path, ctx: StoreContext) -> None:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     def go(store: Store) -> None:
-        cp = store.log.latest_checkpoint()
+        cp = store.latest_checkpoint()
         assert cp is not None
-        other = Ed25519Signer(store.log.origin, Ed25519PrivateKey.generate())
-        note = sign_checkpoint(Checkpoint(store.log.origin, cp.size, cp.root_hash), other)
-        with store.engine.begin() as conn:
+        other = Ed25519Signer(store.origin, Ed25519PrivateKey.generate())
+        note = sign_checkpoint(Checkpoint(store.origin, cp.size, cp.root_hash), other)
+        with store._engine.begin() as conn:
             conn.execute(update(checkpoints).where(checkpoints.c.size == cp.size).values(note=note))
 
     _with_store(data_dir, go)
@@ -346,10 +346,10 @@ def _rolled_back(data_dir: Path, ctx: StoreContext) -> None:
 
     def go(store: Store) -> None:
         _save_checkpoint(data_dir, store)
-        cps = store.log.checkpoints()
+        cps = store.checkpoints()
         back = cps[-2].size
         rewrite_log(store, ctx.station, back, lambda tail: [], resign="none")
-        with store.engine.begin() as conn:
+        with store._engine.begin() as conn:
             conn.execute(delete(checkpoints).where(checkpoints.c.size > back))
 
     _with_store(data_dir, go)

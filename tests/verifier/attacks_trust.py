@@ -359,12 +359,12 @@ def _(path: Path, ctx: Any) -> None:
 )
 def _(path: Path, ctx: Any) -> None:
     store = ctx.app.store
-    latest = store.log.latest_checkpoint()
+    latest = store.latest_checkpoint()
 
     def apply(m: Members) -> None:
         for name in PROOFS:
             proof = TlogProof.from_bytes(m[name])
-            again = store.log.tlog_proof(proof.index, latest.size)
+            again = store.tlog_proof(proof.index, latest.size)
             m[name] = again.to_bytes()
 
     edit(path, apply)

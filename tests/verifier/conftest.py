@@ -54,7 +54,7 @@ def clips(recording: Recording) -> list[Clip]:
     """The recording's clips, oldest first."""
     store = recording.app.store
     rows = sorted(store.clips(ClipQuery(limit=100)), key=lambda r: r.start_ms)
-    return [parse_as(Clip, store.log.entry(r.idx)) for r in rows]
+    return [parse_as(Clip, store.entry(r.idx)) for r in rows]
 
 
 @pytest.fixture(scope="session")
@@ -156,14 +156,14 @@ def forge_log(
         copy = clip.signed_by(signer) if resign else clip
         entries: list[Entry] = [copy, key] if key_after_clip else [key, copy]
         appended = store.append(entries)
-        store.log.sign_checkpoint(signer, clip.time)
+        store.sign_checkpoint(signer, clip.time)
         key_at, clip_at = (appended[1], appended[0]) if key_after_clip else appended
         return ForgedLog(
             signer,
             key_at.data,
-            store.log.tlog_proof(key_at.index).to_bytes(),
+            store.tlog_proof(key_at.index).to_bytes(),
             clip_at.data,
-            store.log.tlog_proof(clip_at.index).to_bytes(),
+            store.tlog_proof(clip_at.index).to_bytes(),
         )
     finally:
         store.close()

@@ -65,12 +65,12 @@ def test_a_recorded_store_audits_clean(recording: Recording) -> None:
     report = audit_store(app.store, trust.log_verifiers(), root=trust.root_verifier())
     assert report.ok
     assert report.counts == {}  # not even a note: one run, no gaps, nothing purged
-    size, segments = app.store.log.size(), len(app.store.segments(0, 10**9))
+    size, segments = app.store.size(), len(app.store.segments(0, 10**9))
     stats = report.stats
     assert (stats.entries, stats.clips, stats.segments) == (size, 3, segments)
     assert stats.blobs_checked == segments + 1  # and the init section
     assert stats.bytes_hashed > 0
-    assert stats.checkpoints == len(app.store.log.checkpoints())
+    assert stats.checkpoints == len(app.store.checkpoints())
     doc = json.loads(report.to_json())
     assert (doc["ok"], doc["size"], doc["findings"]) == (True, size, [])
 
@@ -174,7 +174,7 @@ def test_forks_come_with_evidence(recording: Recording, tmp_path: Path, attack: 
 
 def test_a_saved_checkpoint_the_log_still_contains(recording: Recording) -> None:
     app = recording.app
-    first = app.store.log.checkpoints()[0]
+    first = app.store.checkpoints()[0]
     report = audit_store(app.store, [app.station_signer.verifier], against=first.note)
     assert report.ok
     (note,) = [x for x in report.findings if x.check == "against"]
@@ -188,7 +188,7 @@ def test_a_saved_checkpoint_signed_by_another_key(recording: Recording) -> None:
     from storage.checkpoint import Checkpoint, sign_checkpoint
 
     app = recording.app
-    other = Ed25519Signer(app.store.log.origin, Ed25519PrivateKey.generate())
+    other = Ed25519Signer(app.store.origin, Ed25519PrivateKey.generate())
     for saved in (b"not a note", sign_checkpoint(Checkpoint(other.name, 1, b"\0" * 32), other)):
         report = audit_store(app.store, [app.station_signer.verifier], against=saved)
         ((check, message),) = _errors(report)
@@ -250,7 +250,7 @@ def test_clip_references_older_than_the_window(
     segs = build_store(store, station_signer, root_signer, clips=((0, 19),))
     monkeypatch.setattr(auditor, "SEGMENT_WINDOW", 4)  # the clip's first refs fall out
     assert audit_store(store, [station_signer.verifier], root=root_signer.verifier).ok
-    clip_at = next(i for i, d in store.log.iter_entries() if b'"kind":"clip"' in d)
+    clip_at = next(i for i, d in store.entries() if b'"kind":"clip"' in d)
 
     def edit(tail: list[Entry]) -> list[Entry]:
         clip = tail[0]
@@ -272,7 +272,7 @@ def test_findings_are_bounded_but_counted(
 ) -> None:
     n = MAX_LISTED + 30
     build_store(store, station_signer, root_signer, n=n, clips=())
-    with store.engine.begin() as conn:  # every segment's stored leaf hash wrong
+    with store._engine.begin() as conn:  # every segment's stored leaf hash wrong
         conn.execute(update(entries).where(entries.c.idx >= 1).values(leaf_hash=b"\0" * 32))
     report = audit_store(store, [station_signer.verifier], root=root_signer.verifier)
     assert report.counts == {("entries", "error"): n}
@@ -286,19 +286,19 @@ def test_a_station_appending_during_the_audit_is_not_tampering(
     store: Store, station_signer: Ed25519Signer, root_signer: Ed25519Signer
 ) -> None:
     build_store(store, station_signer, root_signer)
-    size = store.log.size()
+    size = store.size()
     seen: list[int] = []
 
     def station_writes(index: int, data: bytes, obj: dict[str, object]) -> None:
         seen.append(index)
         if index == 5:  # another connection appends and signs, as the station would
             store.append([f.gap(f.T0, f.T0 + 1)])
-            store.log.sign_checkpoint(station_signer, f.T0)
+            store.sign_checkpoint(station_signer, f.T0)
 
-    report = store.log.scan([station_signer.verifier], on_entry=station_writes, on_problem=None)
+    report = store.scan_log([station_signer.verifier], on_entry=station_writes, on_problem=None)
     assert report.size == size
     assert seen == list(range(size))
-    assert store.log.size() == size + 1
+    assert store.size() == size + 1
 
 
 # -- the range arithmetic behind "missing but purged" ---------------------------------------

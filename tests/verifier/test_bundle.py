@@ -171,7 +171,7 @@ def test_the_station_signs_a_checkpoint_when_none_covers_the_clip(
     assert not out.exists()
     # The station signs one (App.export); the verifier package never signs.
     exported = app.export(row.clip_id, out, make_sheet=_stub_sheet)  # type: ignore[arg-type]
-    assert exported.summary.checkpoint_size == app.store.log.size()
+    assert exported.summary.checkpoint_size == app.store.size()
     assert verify_bundle(out, merchant_trust).report.verified
     app.close()
 
@@ -182,7 +182,7 @@ def test_export_refuses_footage_that_changed_or_is_gone(
     data = copy_store(recording.data_dir, tmp_path / "data")
     app = make_app(data)
     clip = clips[1]
-    blob = app.store.blobs.path(clip.segments[3].sha256)
+    blob = app.store._blobs.path(clip.segments[3].sha256)
     blob.write_bytes(blob.read_bytes()[:-1] + b"!")
     with pytest.raises(BlobHashError, match=r"segment 4: sha256 expected [0-9a-f]{64} \(entry\)"):
         export_bundle(app.store, app.certification(), clip.clip_id, tmp_path / "x.zip")

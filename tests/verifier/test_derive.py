@@ -28,7 +28,7 @@ def sealed(recording: Recording, clips: list[Clip], tmp_path: Path) -> Path:
     store, clip = recording.app.store, clips[0]
     path = tmp_path / "sealed.mp4"
     path.write_bytes(
-        store.blobs.read(clip.init) + b"".join(store.blobs.read(s.sha256) for s in clip.segments)
+        store.read_blob(clip.init) + b"".join(store.read_blob(s.sha256) for s in clip.segments)
     )
     return path
 

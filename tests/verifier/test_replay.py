@@ -74,7 +74,7 @@ def frames_per_segment(app: App, clip: Clip) -> list[int]:
 
 
 def flip_byte(app: App, sha256: str) -> str:
-    path = app.store.blobs.path(sha256)
+    path = app.store._blobs.path(sha256)
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x40
     path.write_bytes(bytes(data))
@@ -111,7 +111,7 @@ def test_the_picture_is_the_recorded_one_but_for_scan_boxes(
     store, clip = recording.app.store, clips[0]
     sealed = tmp_path / "sealed.mp4"
     sealed.write_bytes(
-        store.blobs.read(clip.init) + b"".join(store.blobs.read(s.sha256) for s in clip.segments)
+        store.read_blob(clip.init) + b"".join(store.read_blob(s.sha256) for s in clip.segments)
     )
     original, replayed = read_video(sealed), read_video(honest.path)
     h = clip.video.height
@@ -127,10 +127,10 @@ def test_tampered_missing_and_purged_segments_are_told_apart(
     clip = load_clip(store, clips[0].clip_id)
     assert clip == clips[0]
     found = flip_byte(copy, clip.segments[2].sha256)
-    store.blobs.delete(clip.segments[5].sha256)
+    store._blobs.delete(clip.segments[5].sha256)
     purged = clip.segments[8]
     store.append([Purge(GENESIS, copy.clock.now_ms(), purged.seq, purged.seq, "retention 7 days")])
-    store.blobs.delete(purged.sha256)
+    store._blobs.delete(purged.sha256)
 
     verdicts = segment_verdicts(store, clip)
     states = {v.number: v.state for v in verdicts if v.state != "verified"}
@@ -162,7 +162,7 @@ def test_a_missing_init_section_is_reported_not_a_crash(
     copy: App, clips: list[Clip], tmp_path: Path
 ) -> None:
     clip = clips[0]
-    copy.store.blobs.delete(clip.init)
+    copy.store._blobs.delete(clip.init)
     result = replay(copy.store, clip, tmp_path / "replay.mp4")
     assert result.init.state == "missing"
     assert not result.verified

@@ -44,9 +44,9 @@ class Recorded:
         path = self.dir / name
         picked = clip.segments if segments is None else [clip.segments[k] for k in segments]
         with open(path, "wb") as f:
-            f.write(self.store.blobs.read(clip.init))
+            f.write(self.store.read_blob(clip.init))
             for ref in picked:
-                f.write(self.store.blobs.read(ref.sha256))
+                f.write(self.store.read_blob(ref.sha256))
         return path
 
 
@@ -251,9 +251,9 @@ def test_footage_of_another_clip_is_refused(recorded: Recorded) -> None:
     foreign = next(s for s in second.segments if s not in first.segments)
     path = recorded.dir / "mixed.mp4"
     path.write_bytes(
-        recorded.store.blobs.read(first.init)
-        + recorded.store.blobs.read(first.segments[0].sha256)
-        + recorded.store.blobs.read(foreign.sha256)
+        recorded.store.read_blob(first.init)
+        + recorded.store.read_blob(first.segments[0].sha256)
+        + recorded.store.read_blob(foreign.sha256)
     )
     with pytest.raises(MediaFormatError, match=r"fragment 1 .* is not one of the"):
         pick_keyframes(first, path)

@@ -15,8 +15,8 @@ from fastapi import FastAPI
 from packseal.app import App
 from packseal.web import create_portal
 from packseal.web._evidence import Evidence
+from packseal.web.accounts import Accounts
 from storage import ClipQuery, ClipRow
-from storage.accounts import Accounts
 from tests.packseal.web._client import TestClient
 from tests.recording import Recording, record_demo
 from verifier.sheet import Sheet
@@ -64,7 +64,7 @@ class Portal:
 
 
 def make_portal(app: App, *, real_sheet: bool = False) -> Portal:
-    accounts = Accounts(app.store.engine, hasher=FAST_HASHER)
+    accounts = Accounts(app.web_database, hasher=FAST_HASHER)
     for role in ROLES:
         if accounts.user(role) is None:
             accounts.add_user(role, role, PASSWORD, at_ms=app.clock.now_ms())

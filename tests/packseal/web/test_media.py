@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from io import BufferedReader
 from pathlib import Path
 
 import pytest
@@ -65,6 +67,11 @@ def test_bad_ranges_are_416_with_the_size(header: str) -> None:
     assert caught.value.headers["Content-Range"] == f"bytes */{SIZE}"
 
 
+def _opener(directory: Path) -> Callable[[str], BufferedReader]:
+    """Parts named by file name in ``directory`` (a store opens them by SHA-256)."""
+    return lambda name: open(directory / name, "rb")
+
+
 def test_reads_span_parts_exactly(tmp_path: Path) -> None:
     data = [bytes([i]) * n for i, n in enumerate((7, 1, 300_000, 13))]
     paths = []
@@ -75,7 +82,7 @@ def test_reads_span_parts_exactly(tmp_path: Path) -> None:
     for blob in data:
         offsets.append(total)
         total += len(blob)
-    media = ClipMedia(tuple(paths), tuple(offsets), total)
+    media = ClipMedia(tuple(p.name for p in paths), tuple(offsets), total, _opener(tmp_path))
     whole = b"".join(data)
     for start, end in ((0, total - 1), (6, 8), (7, 7), (8, 300_010), (total - 1, total - 1)):
         assert b"".join(media.read(start, end)) == whole[start : end + 1]
@@ -89,7 +96,7 @@ def test_byteranges_body_parses_back_with_the_email_parser(tmp_path: Path) -> No
     blob = bytes(range(256)) * 8
     (tmp_path / "a").write_bytes(blob[:700])
     (tmp_path / "b").write_bytes(blob[700:])
-    media = ClipMedia((tmp_path / "a", tmp_path / "b"), (0, 700), len(blob))
+    media = ClipMedia(("a", "b"), (0, 700), len(blob), _opener(tmp_path))
     ranges = ((0, 9), (650, 760), (2000, 2047))
     body = ByteRanges(media, ranges, "video/mp4", "b0undary")
     data = b"".join(body.read())
@@ -106,9 +113,9 @@ def test_a_clip_keeps_its_place_in_the_recording(portal: Portal) -> None:
     """The second clip starts mid-run: its video clock starts where it was cut."""
     store = portal.app.store
     for row in portal.rows:
-        entry = parse_as(Clip, store.log.entry(row.idx))
+        entry = parse_as(Clip, store.entry(row.idx))
         first = entry.segments[0]
-        start = media_start_seconds(store.blobs.path(entry.init), store.blobs.path(first.sha256))
+        start = media_start_seconds(store, entry.init, first.sha256)
         run_start = min(s.start_ms for s in store.segments_of_run(entry.run))
         assert start == pytest.approx((first.start - run_start) / 1000, abs=0.15)
-    assert media_start_seconds(Path("/nonexistent"), Path("/nonexistent")) is None
+    assert media_start_seconds(store, "0" * 64, "0" * 64) is None

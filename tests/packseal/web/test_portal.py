@@ -37,7 +37,7 @@ def clip_bytes(portal: Portal, clip_id: str) -> bytes:
     row = store.clip(clip_id)
     assert row is not None
     segs = store.segments(row.first_seq, row.last_seq)
-    return store.blobs.read(segs[0].init) + b"".join(store.blobs.read(s.sha256) for s in segs)
+    return store.read_blob(segs[0].init) + b"".join(store.read_blob(s.sha256) for s in segs)
 
 
 # -- login, logout ------------------------------------------------------------------------
@@ -183,13 +183,13 @@ def test_search_pages(private_copy: App) -> None:
     portal = make_portal(private_copy)
     store = private_copy.store
     base = portal.rows[0]
-    with store.engine.begin() as conn:  # index rows only: the search reads the index
+    with store._engine.begin() as conn:  # index rows only: the search reads the index
         conn.execute(
             insert(clips_table),
             [
                 {
                     "clip_id": f"SYNTH{i:04d}",
-                    "log_id": store.log.log_id,
+                    "log_id": store._log.log_id,
                     "idx": base.idx,
                     "order_id": f"SO-PAGE-{i:04d}",
                     "status": "sealed",
@@ -244,7 +244,7 @@ def test_clip_page_shows_facts_timeline_scans_and_custody(
     page = client.get(f"/clips/{row.clip_id}")
     assert page.status_code == 200
     text = page.text
-    entry = parse_as(Clip, portal.app.store.log.entry(row.idx))
+    entry = parse_as(Clip, portal.app.store.entry(row.idx))
     assert row.order_id in text
     assert row.tracking_ids[0] in text
     assert text.count('class="seg seg-verified"') == len(entry.segments)
@@ -323,8 +323,8 @@ def test_tampered_media_shows_on_the_timeline_and_is_not_served(private_copy: Ap
     portal = make_portal(private_copy)
     row = portal.rows[0]
     segs = private_copy.store.segments(row.first_seq, row.last_seq)
-    private_copy.store.blobs.path(segs[3].sha256).unlink()
-    edited = private_copy.store.blobs.path(segs[5].sha256)
+    private_copy.store._blobs.path(segs[3].sha256).unlink()
+    edited = private_copy.store._blobs.path(segs[5].sha256)
     edited.chmod(0o644)
     edited.write_bytes(b"not the recorded bytes")
     with TestClient(portal.web, follow_redirects=False) as client:
@@ -425,7 +425,7 @@ def test_audit_page_runs_an_audit_with_progress(client: TestClient, portal: Port
     assert page.status_code == 200
     assert "Activity per station" in page.text
     assert "station-01" in page.text
-    assert f"{portal.app.store.log.size():,}" in page.text
+    assert f"{portal.app.store.size():,}" in page.text
     refused = client.post("/audit/run")
     assert refused.status_code == 403
     assert "CSRF" in refused.text
@@ -435,7 +435,7 @@ def test_audit_page_runs_an_audit_with_progress(client: TestClient, portal: Port
     run = _wait_for_run(client, run_id)
     assert run["status"] == "clean", run
     assert run["done"] == run["total"]
-    assert run["total"] >= portal.app.store.log.size()
+    assert run["total"] >= portal.app.store.size()
     shown = client.get(f"/audit?run={run_id}")
     assert "No errors" in shown.text
     assert "entries" in shown.text
@@ -446,7 +446,7 @@ def test_audit_of_a_tampered_store_lists_findings(private_copy: App) -> None:
     portal = make_portal(private_copy)
     row = portal.rows[0]
     segs = private_copy.store.segments(row.first_seq, row.last_seq)
-    private_copy.store.blobs.path(segs[1].sha256).write_bytes(b"edited")
+    private_copy.store._blobs.path(segs[1].sha256).write_bytes(b"edited")
     with TestClient(portal.web, follow_redirects=False) as client:
         as_user(client, portal, "admin")
         token = token_for(portal, "admin")
@@ -578,8 +578,8 @@ def test_api_with_a_token(client: TestClient, portal: Portal, tmp_path: Path) ->
 def test_api_audit_figures(client: TestClient, portal: Portal) -> None:
     auth = {"Authorization": f"Bearer {token_for(portal, 'auditor')}"}
     figures = client.get("/api/v1/audit", headers=auth).json()
-    assert figures["log_size"] == portal.app.store.log.size()
-    assert figures["checkpoint"]["note"].startswith(portal.app.store.log.origin)
+    assert figures["log_size"] == portal.app.store.size()
+    assert figures["checkpoint"]["note"].startswith(portal.app.store.origin)
     assert figures["stations"][0]["station"] == "station-01"
     assert figures["storage"]["bytes_used"] > 0
     assert figures["storage"]["bytes_free"] > 0

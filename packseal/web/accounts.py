@@ -9,7 +9,9 @@ passwords, not random tokens) and lets a lookup be one indexed query.
 The custody table is append-only: this module offers no way to change or remove an
 event, and migration 0002 adds triggers that make the database refuse it too.
 
-Time is a parameter (``at_ms``) everywhere, as in the rest of ``storage``.
+Time is a parameter (``at_ms``) everywhere. The tables live in the store's database
+(:mod:`storage.webtables`, created by its migrations); this module works on its own
+engine over that database (``App.web_database()``), never on the store's.
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import Engine, Row, func, insert, select, update
 
-from storage._errors import StorageError
-from storage._schema import api_tokens, audit_runs, custody_events, sessions, users
+from storage import PacksealError
 from storage.db import write_transaction
+from storage.webtables import api_tokens, audit_runs, custody_events, sessions, users
 
 Role = Literal["merchant", "auditor", "admin"]
 ROLES: Final[tuple[Role, ...]] = get_args(Role)
@@ -42,7 +44,7 @@ _NAME = re.compile(NAME_PATTERN)
 _TOKEN_TOUCH_MS = 60_000  # last_used is written at most once a minute per token
 
 
-class AccountError(StorageError):
+class AccountError(PacksealError):
     """A user, password, session or token operation that cannot be done as asked."""
 
 
