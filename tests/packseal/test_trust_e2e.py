@@ -64,7 +64,7 @@ def rewrite_history(data: Path, app: App) -> int:
     same keys, appends one more entry, and signs a checkpoint: a fork of the witnessed log."""
     origin = app.config.origin
     old = Store.open(f"sqlite:///{data / 'packseal.db'}", data / "blobs", origin)
-    entries = [from_bytes(d) for _, d in old.log.iter_entries()]
+    entries = [from_bytes(d) for _, d in old.entries()]
     old.close()
     for suffix in ("", "-wal", "-shm"):
         (data / f"packseal.db{suffix}").unlink(missing_ok=True)
@@ -79,7 +79,7 @@ def rewrite_history(data: Path, app: App) -> int:
     new = Store.open(f"sqlite:///{data / 'packseal.db'}", data / "blobs", origin, create=True)
     try:
         new.append([e.with_prev(GENESIS) for e in entries])
-        new.log.sign_checkpoint(signer, app.clock.now_ms())
+        new.sign_checkpoint(signer, app.clock.now_ms())
     finally:
         new.close()
     return clip_at
