@@ -54,7 +54,7 @@ class Blobs(Protocol):
 
     :class:`BlobStore` keeps them as files; another backend (an S3-compatible object
     store) implements the same methods. ``open`` returns a seekable reader (a remote
-    backend wraps its stream in ``io.BufferedReader``); ``get``, ``open`` and ``size``
+    backend wraps its stream in ``io.BufferedReader``); ``read``, ``open`` and ``size``
     raise :class:`BlobMissingError` for an absent blob.
     """
 
@@ -62,7 +62,7 @@ class Blobs(Protocol):
 
     def put_file(self, source: Path) -> BlobInfo: ...
     def put_bytes(self, data: bytes) -> BlobInfo: ...
-    def get(self, sha256: str, *, verify: bool = True) -> bytes: ...
+    def read(self, sha256: str, *, verify: bool = True) -> bytes: ...
     def open(self, sha256: str) -> BufferedReader: ...
     def size(self, sha256: str) -> int: ...
     def exists(self, sha256: str) -> bool: ...
@@ -155,7 +155,7 @@ class BlobStore:
         except FileNotFoundError as e:
             raise BlobMissingError(f"blob {sha256} is missing from {self.root}") from e
 
-    def get(self, sha256: str, *, verify: bool = True) -> bytes:
+    def read(self, sha256: str, *, verify: bool = True) -> bytes:
         with self.open(sha256) as f:
             data = f.read()
         if verify:

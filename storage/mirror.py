@@ -31,7 +31,6 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, exists, func, insert, select, update
 
@@ -46,7 +45,7 @@ from storage._errors import (
 )
 from storage._schema import blobs, checkpoints, entries, hub_misbehaviour, hub_stations, logs
 from storage.anchors import Anchors
-from storage.blobs import BlobInfo, BlobStore
+from storage.blobs import BlobInfo, Blobs
 from storage.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint
 from storage.db import connect, migrate, write_transaction
 from storage.entries import GENESIS, Entry, KeyRevocation, StationKey, from_bytes, parse_as
@@ -127,7 +126,7 @@ def _token_hash(token: str) -> str:
 
 
 class Mirror:
-    def __init__(self, engine: Engine, blob_store: Any, roots: Sequence[Ed25519Verifier]) -> None:
+    def __init__(self, engine: Engine, blob_store: Blobs, roots: Sequence[Ed25519Verifier]) -> None:
         if not roots:
             raise ValueError("a hub needs at least one trusted merchant root key")
         self.engine = engine
@@ -135,7 +134,7 @@ class Mirror:
         self.roots = tuple(roots)
 
     @classmethod
-    def open(cls, url: str, blob_store: Any, roots: Sequence[Ed25519Verifier]) -> Mirror:
+    def open(cls, url: str, blob_store: Blobs, roots: Sequence[Ed25519Verifier]) -> Mirror:
         engine = connect(url)
         try:
             migrate(engine)
@@ -285,7 +284,7 @@ class Mirror:
                     f"entry before it is {head.hex()[:16]}…"
                 )
             head = merkle.leaf_hash(data)
-        store = Store(conn.engine, log, cast(BlobStore, self.blobs))
+        store = Store(conn.engine, log, self.blobs)
         log.append_in(conn, news, on_append=store._index)
         got = log._root(conn, cp.size)
         if got != cp.root_hash:
@@ -471,7 +470,7 @@ class Mirror:
         if held:  # a retry after a lost answer: the object store has it
             self._touch(station, at_ms)
             return BlobInfo(sha256, len(data))
-        info = cast(BlobInfo, self.blobs.put_bytes(data))
+        info = self.blobs.put_bytes(data)
         with write_transaction(self.engine) as conn:
             known = conn.execute(select(blobs.c.sha256).where(blobs.c.sha256 == sha256)).first()
             if known is None:

@@ -48,8 +48,8 @@ class PendingBlob:
 class Outbox:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.engine = store.engine
-        self.log_id = store.log.log_id
+        self.engine = store._engine
+        self.log_id = store._log.log_id
 
     def state(self) -> OutboxState:
         with self.engine.connect() as conn:
@@ -79,7 +79,7 @@ class Outbox:
         target = self._target(old, max_entries)
         if target is None:
             return None
-        log = self.store.log
+        log = self.store._log
         entries = tuple(data for _, data in log.iter_entries(old, target.size))
         return Push(
             old,
@@ -102,7 +102,7 @@ class Outbox:
             ).scalar_one_or_none()
             if size is None:
                 size = conn.execute(base.order_by(checkpoints.c.size).limit(1)).scalar_one_or_none()
-        return None if size is None else self.store.log.checkpoint_at(int(size))
+        return None if size is None else self.store.checkpoint_at(int(size))
 
     def acked(self, size: int, at_ms: int) -> None:
         """The hub holds ``size`` entries (also after a hub restore to fewer: resend)."""
@@ -127,7 +127,7 @@ class Outbox:
                 if name in seen:
                     continue
                 seen.add(name)
-                if self.hub_holds(name) or not self.store.blobs.exists(name):
+                if self.hub_holds(name) or not self.store.blob_exists(name):
                     continue
                 out.append(PendingBlob(name, seq_idx, start_ms))
                 if len(out) >= limit:
@@ -168,7 +168,7 @@ class Outbox:
         state = self.state()
         done = state.blobs_done_idx
         for idx, _, sha, init in self._named(state.blobs_done_idx, state.acked_size):
-            if not all(self.hub_holds(n) or not self.store.blobs.exists(n) for n in (sha, init)):
+            if not all(self.hub_holds(n) or not self.store.blob_exists(n) for n in (sha, init)):
                 break
             done = idx + 1
         else:
@@ -188,7 +188,7 @@ class Outbox:
 
     def backlog(self) -> Backlog:
         state = self.state()
-        size = self.store.log.size()
+        size = self.store.size()
         unsent = (
             select(segments.c.bytes, segments.c.start_ms)
             .select_from(segments.join(blobs, blobs.c.sha256 == segments.c.sha256))

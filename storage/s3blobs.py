@@ -112,6 +112,7 @@ class S3BlobStore:
     """Content-addressed blobs in one bucket (``exists``, ``put_bytes``, ``open``, ...)."""
 
     def __init__(self, client: S3Client, bucket: str, *, prefix: str = "blobs/") -> None:
+        self.min_free_bytes = 0  # the Blobs protocol's reserve: none to keep on a bucket
         self.client = client
         self.bucket = bucket
         self.prefix = prefix
@@ -226,6 +227,23 @@ class S3BlobStore:
                 return False
             raise StorageError(f"cannot look up blob {sha256}: {e}") from e
         return True
+
+    def size(self, sha256: str) -> int:
+        from botocore.exceptions import ClientError
+
+        try:
+            head = self._call(
+                "look up a blob", self.client.head_object, Bucket=self.bucket, Key=self.key(sha256)
+            )
+        except ClientError as e:
+            if _status(e) == 404:
+                raise BlobMissingError(f"blob {sha256} is missing from bucket {self.bucket}") from e
+            raise StorageError(f"cannot look up blob {sha256}: {e}") from e
+        return int(head["ContentLength"])
+
+    def free_bytes(self) -> int:
+        """An object store reports no free space: as much as a 64-bit count holds."""
+        return 2**63 - 1
 
     def open(self, sha256: str) -> io.BufferedReader:
         from botocore.exceptions import ClientError

@@ -251,7 +251,7 @@ class Store:
     def read_blob(self, sha256: str, *, verify: bool = True) -> bytes:
         """The whole blob; with ``verify``, :class:`BlobHashError` if it no longer hashes
         to its address."""
-        return self._blobs.get(sha256, verify=verify)
+        return self._blobs.read(sha256, verify=verify)
 
     def blob_size(self, sha256: str) -> int:
         return self._blobs.size(sha256)

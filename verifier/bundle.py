@@ -56,7 +56,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from storage import BlobHashError, BlobMissingError, LogStateError, Store, merkle
-from storage.anchors import Anchors, StoredStamp
+from storage.anchors import StoredStamp
 from storage.certs import C2paCredentials
 from storage.entries import Clip, SegmentRef, StationKey, parse_as
 from storage.note import parse

@@ -6,10 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
+from storage.accounts import Accounts
+
 from packseal.config import Config, HubServerConfig
 from recorder.clock import Clock, SystemClock
 from storage import Ed25519Verifier, KeyFileError, PacksealError, generate_key_file
-from storage.accounts import Accounts
 from storage.cosignature import CosignatureSigner
 from storage.keys import load_private_key
 from storage.mirror import Accepted, Mirror

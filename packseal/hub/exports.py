@@ -20,7 +20,7 @@ from verifier.bundle import ExportPolicy, ExportResult, export_bundle
 def certification_of(store: Store, clip: str) -> tuple[int, StationKey]:
     """The station-key entry that certifies the key that signed ``clip``."""
     row = store.find_clip(clip)
-    signed_by = parse_as(Clip, store.log.entry(row.idx)).key
+    signed_by = parse_as(Clip, store.entry(row.idx)).key
     for index, entry in reversed(key_entries(store)):
         if not isinstance(entry, StationKey):
             continue
@@ -28,7 +28,7 @@ def certification_of(store: Store, clip: str) -> tuple[int, StationKey]:
         if f"{v.name}+{v.key_id:08x}" == signed_by:
             return index, entry
     raise LogStateError(
-        f"no station-key entry in {store.log.origin} certifies the key {signed_by} that "
+        f"no station-key entry in {store.origin} certifies the key {signed_by} that "
         f"signed clip {row.clip_id}"
     )
 

@@ -25,7 +25,6 @@ from typing import Any
 from packseal.config import HubLinkConfig
 from recorder.clock import Clock
 from storage import PacksealError, Store
-from storage.anchors import Anchors
 from storage.cosignature import parse_cosignature_lines
 from storage.outbox import Outbox
 
@@ -129,7 +128,7 @@ class Pusher:
         blobs = self._blobs()
         self.outbox.advance()
         state = self.outbox.state()
-        latest = self.store.log.latest_checkpoint()
+        latest = self.store.latest_checkpoint()
         sent = latest is None or state.acked_size >= latest.size
         done = sent and not self.outbox.pending_blobs(1)
         return PushReport(entries, blobs, state.acked_size, done)
@@ -158,9 +157,7 @@ class Pusher:
             return
         try:
             sigs = parse_cosignature_lines(line.encode())
-            Anchors(self.store.engine, self.store.log).add_cosignatures(
-                size, sigs, self.clock.now_ms()
-            )
+            self.store.anchors.add_cosignatures(size, sigs, self.clock.now_ms())
         except PacksealError:
             pass  # the hub's cosignature is a bonus; the mirror holds the log either way
 
@@ -190,7 +187,7 @@ class Pusher:
             )
             with self._clients_lock:
                 self._clients.append(client)
-        status, doc = client.request("PUT", f"/hub/v1/blobs/{sha}", self.store.blobs.read(sha))
+        status, doc = client.request("PUT", f"/hub/v1/blobs/{sha}", self.store.read_blob(sha))
         if status != 200:
             raise HubError(_message(status, doc), status)
         return sha

@@ -32,11 +32,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
+from storage.accounts import User
 
 from packseal.hub.app import Hub
 from packseal.hub.exports import export_mirrored
 from storage import FormatError, LogStateError, PacksealError
-from storage.accounts import User
 from storage.hubsearch import search_clips, unheld_blobs
 from storage.store import ClipQuery
 from storage.tiles import parse_tile_path, read_tile
@@ -117,7 +117,7 @@ def add_hub_web(api: FastAPI, hub: Hub) -> None:
             cosigned = False
             if r.origin is not None:
                 store = hub.mirror.store_of(r.station)
-                cp = store.log.latest_checkpoint()
+                cp = store.latest_checkpoint()
                 if cp is not None:
                     checkpoint = {"size": cp.size, "root": cp.root_hash.hex(), "at": cp.signed_ms}
                     sigs = hub.mirror.anchors_of(r.origin).cosignatures(cp.size)
@@ -297,7 +297,7 @@ def add_hub_web(api: FastAPI, hub: Hub) -> None:
 
         def stream() -> Iterator[bytes]:
             for sha in names:
-                with store.blobs.open(sha) as f:
+                with store.open_blob(sha) as f:
                     while chunk := f.read(1 << 20):
                         yield chunk
 
@@ -344,10 +344,10 @@ def add_hub_web(api: FastAPI, hub: Hub) -> None:
             store = hub.mirror.store_of(station)
         except LogStateError as e:
             raise _Denied(404, e.message) from e
-        cp = store.log.latest_checkpoint()
+        cp = store.latest_checkpoint()
         if cp is None:
             raise _Denied(404, "no checkpoint mirrored yet")
-        note = hub.mirror.anchors_of(store.log.origin).cosigned_note(cp)
+        note = hub.mirror.anchors_of(store.origin).cosigned_note(cp)
         return Response(
             note, media_type="text/plain; charset=utf-8", headers={"Cache-Control": "no-cache"}
         )
@@ -358,7 +358,7 @@ def add_hub_web(api: FastAPI, hub: Hub) -> None:
         try:
             ref = parse_tile_path("tile/" + path)
             store = hub.mirror.store_of(station)
-            cp = store.log.latest_checkpoint()
+            cp = store.latest_checkpoint()
             data = read_tile(store.engine, store.log.log_id, cp.size if cp else 0, ref)
         except (FormatError, LogStateError) as e:
             raise _Denied(404, e.message) from e

@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 
 from storage import PacksealError
-from storage.webtables import share_links
 from storage.db import write_transaction
+from storage.webtables import share_links
 
 __all__ = ["MAX_DAYS", "SHARE_PREFIX", "ShareError", "ShareLink", "Shares", "is_share_secret"]
 

@@ -13,7 +13,7 @@ def test_put_and_read(tmp_path: Path) -> None:
     store = BlobStore(tmp_path / "blobs")
     info = store.put_bytes(b"segment bytes")
     assert info.sha256 == hashlib.sha256(b"segment bytes").hexdigest()
-    assert store.get(info.sha256) == b"segment bytes"
+    assert store.read(info.sha256) == b"segment bytes"
     path = store.path(info.sha256)
     assert path.relative_to(tmp_path / "blobs").parts[:2] == (info.sha256[:2], info.sha256[2:4])
     assert list(store) == [info.sha256]
@@ -36,16 +36,16 @@ def test_changed_content_is_detected(tmp_path: Path) -> None:
     info = store.put_bytes(b"original")
     store.path(info.sha256).write_bytes(b"tampered")
     with pytest.raises(BlobHashError, match="content changed"):
-        store.get(info.sha256)
+        store.read(info.sha256)
     with pytest.raises(BlobHashError):
         store.verify(info.sha256)
-    assert store.get(info.sha256, verify=False) == b"tampered"
+    assert store.read(info.sha256, verify=False) == b"tampered"
 
 
 def test_missing(tmp_path: Path) -> None:
     store = BlobStore(tmp_path / "blobs")
     with pytest.raises(BlobMissingError, match="missing"):
-        store.get("0" * 64)
+        store.read("0" * 64)
     with pytest.raises(ValueError, match="64 lowercase hex"):
         store.path("../../etc/passwd")
 

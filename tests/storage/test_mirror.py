@@ -40,7 +40,7 @@ def station(
 ) -> Iterator[Store]:
     s = Store.open(f"sqlite:///{tmp_path / 'station.db'}", tmp_path / "blobs", ORIGIN, create=True)
     s.append([station_key(station_signer, root_signer)])
-    s.log.sign_checkpoint(station_signer, T0)
+    s.sign_checkpoint(station_signer, T0)
     yield s
     s.close()
 
@@ -52,7 +52,7 @@ def _record(store: Store, signer: Ed25519Signer, first: int, n: int) -> None:
         info = store.put_blob_bytes(f"segment {seq}".encode(), T0)
         segs.append(dataclasses.replace(segment(seq), sha256=info.sha256, init=_init(store)))
     store.append([*segs, clip(signer, segs, order=f"SO-{first}")])
-    store.log.sign_checkpoint(signer, T0 + first)
+    store.sign_checkpoint(signer, T0 + first)
 
 
 def _init(store: Store) -> str:
@@ -60,9 +60,9 @@ def _init(store: Store) -> str:
 
 
 def _push(store: Store, old: int) -> Push:
-    cp = store.log.latest_checkpoint()
+    cp = store.latest_checkpoint()
     assert cp is not None
-    log = store.log
+    log = store._log
     return Push(
         old,
         log.root(old),
@@ -79,14 +79,14 @@ def test_push_appends_byte_for_byte_and_is_idempotent(
     assert mirror.authenticate(token) == "station-01"
     _record(station, station_signer, 0, 3)
     got = mirror.push("station-01", _push(station, 0), T0)
-    assert (got.size, got.root, got.appended) == (5, station.log.root(), 5)
+    assert (got.size, got.root, got.appended) == (5, station.root(), 5)
     again = mirror.push("station-01", _push(station, 0), T0)  # a lost answer: sent again
     assert (again.size, again.appended) == (5, 0)
     _record(station, station_signer, 3, 2)
     assert mirror.push("station-01", _push(station, 5), T0).size == 8
     view = mirror.store_of("station-01")
-    assert [d for _, d in view.log.iter_entries()] == [d for _, d in station.log.iter_entries()]
-    assert view.log.latest_checkpoint().note == station.log.latest_checkpoint().note  # type: ignore[union-attr]
+    assert [d for _, d in view.entries()] == [d for _, d in station.entries()]
+    assert view.latest_checkpoint().note == station.latest_checkpoint().note  # type: ignore[union-attr]
     assert [c.clip_id for c in view.clips()] == [c.clip_id for c in station.clips()]
 
 
@@ -120,7 +120,7 @@ def test_unenrolled_revoked_and_uncertified_stations_are_refused(
     )
     signer = Ed25519Signer(ORIGIN + "-rogue", Ed25519PrivateKey.generate())
     rogue.append([station_key(signer, other_root)])
-    rogue.log.sign_checkpoint(signer, T0)
+    rogue.sign_checkpoint(signer, T0)
     mirror.enrol("station-01", T0)
     with pytest.raises(PushRefused, match="certified by a merchant root this hub trusts"):
         mirror.push("station-01", _push(rogue, 0), T0)
@@ -134,7 +134,7 @@ def test_checkpoint_signed_by_another_key_is_refused(
     mirror.enrol("station-01", T0)
     impostor = Ed25519Signer(ORIGIN, Ed25519PrivateKey.generate())
     station.append([segment(0)])
-    cp = station.log.sign_checkpoint(impostor, T0)
+    cp = station.sign_checkpoint(impostor, T0)
     push = dataclasses.replace(_push(station, 0), checkpoint=cp.note)
     with pytest.raises(PushRefused, match="not signed by a certified key"):
         mirror.push("station-01", push, T0)
@@ -167,18 +167,18 @@ def test_a_rewritten_and_resigned_log_is_refused_with_a_misbehaviour_proof(
     mirror.enrol("station-01", T0)
     _record(station, station_signer, 0, 3)
     mirror.push("station-01", _push(station, 0), T0)
-    held = station.log.latest_checkpoint()
+    held = station.latest_checkpoint()
     assert held is not None
     # The station's log rewritten: same key, entry 1 changed, re-chained and re-signed.
     forged = Store.open(f"sqlite:///{tmp_path / 'forged.db'}", tmp_path / "fb", ORIGIN, create=True)
-    rows = [d for _, d in station.log.iter_entries()]
+    rows = [d for _, d in station.entries()]
     from storage.entries import from_bytes
 
     rewritten = [from_bytes(d) for d in rows]
     rewritten[1] = dataclasses.replace(rewritten[1], frames=1)  # type: ignore[call-arg]
     forged.append(rewritten)
     forged.append([segment(50)])
-    forged.log.sign_checkpoint(station_signer, T0)
+    forged.sign_checkpoint(station_signer, T0)
     push = _push(forged, held.size)
     with pytest.raises(MirrorFork) as caught:
         mirror.push("station-01", push, T0)
@@ -210,17 +210,17 @@ def test_an_old_checkpoint_with_another_root_is_a_fork_proved_from_the_hubs_tree
     _record(station, station_signer, 0, 3)
     mirror.push("station-01", _push(station, 0), T0)
     forged = Store.open(f"sqlite:///{tmp_path / 'f.db'}", tmp_path / "fb", ORIGIN, create=True)
-    rows = [d for _, d in station.log.iter_entries(0, 3)]
+    rows = [d for _, d in station.entries(0, 3)]
     from storage.entries import from_bytes
 
     forged.append([from_bytes(rows[0]), from_bytes(rows[1]), segment(77)])
-    cp = forged.log.sign_checkpoint(station_signer, T0)
+    cp = forged.sign_checkpoint(station_signer, T0)
     push = Push(0, merkle.EMPTY_ROOT, (), (), cp.note)
     with pytest.raises(MirrorFork) as caught:
         mirror.push("station-01", push, T0)
     proof = caught.value.proof
     assert (proof.first_size, proof.second_size) == (3, 5)
-    assert proof.root_at_first_size == station.log.root(3)
+    assert proof.root_at_first_size == station.root(3)
     forged.close()
 
 
@@ -232,7 +232,7 @@ def test_key_rotation_is_followed(
     entry = dataclasses.replace(station_key(new, root_signer), prev=GENESIS)
     assert isinstance(entry, StationKey)
     station.append([entry])
-    station.log.sign_checkpoint(new, T0)
+    station.sign_checkpoint(new, T0)
     assert mirror.push("station-01", _push(station, 0), T0).size == 2
 
 
@@ -242,7 +242,7 @@ def test_blobs_must_be_named_by_pushed_entries_and_match_their_name(
     mirror.enrol("station-01", T0)
     _record(station, station_signer, 0, 2)
     seg = station.segments(0, 0)[0]
-    data = station.blobs.read(seg.sha256)
+    data = station.read_blob(seg.sha256)
     with pytest.raises(BlobNotNamed, match="names blob"):
         mirror.put_blob("station-01", seg.sha256, data, T0)
     mirror.push("station-01", _push(station, 0), T0)
@@ -272,7 +272,7 @@ def test_outbox_sends_entries_then_blobs_and_remembers_acks(
     assert len(pending) == 4  # init + 3 segments
     assert box.backlog().blobs == 3
     for b in pending:
-        mirror.put_blob("station-01", b.sha256, station.blobs.read(b.sha256), T0)
+        mirror.put_blob("station-01", b.sha256, station.read_blob(b.sha256), T0)
         box.blob_acked(b.sha256, T0)
     assert box.pending_blobs() == []
     assert box.advance() == 5
@@ -284,7 +284,7 @@ def test_outbox_sends_entries_then_blobs_and_remembers_acks(
     while (push := box.next_push(max_entries=9)) is not None:
         box.acked(mirror.push("station-01", push, T0).size, T0)
         sizes.append(box.state().acked_size)
-    assert sizes[-1] == station.log.size()
+    assert sizes[-1] == station.size()
     assert len(sizes) > 2
 
 

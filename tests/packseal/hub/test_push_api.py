@@ -41,20 +41,20 @@ def test_a_station_replicates_and_the_hub_exports_the_same_bundle(
     pusher = _pusher(app.store, hub.url, token, batch_entries=7)
     report = pusher.cycle()
     assert report.done
-    assert report.acked_size == app.store.log.size()
+    assert report.acked_size == app.store.size()
     view = hub.hub.mirror.store_of("station-01")
-    assert view.log.root() == app.store.log.root()
-    assert [d for _, d in view.log.iter_entries()] == [d for _, d in app.store.log.iter_entries()]
+    assert view.root() == app.store.root()
+    assert [d for _, d in view.entries()] == [d for _, d in app.store.entries()]
     # every blob the station holds is in the object store, and acknowledged
-    for sha in app.store.blobs:
-        assert hub.hub.blobs.exists(sha)
+    for sha in app.store._blobs:
+        assert hub.hub.blob_exists(sha)
         assert Outbox(app.store).hub_holds(sha)
     assert Outbox(app.store).backlog().blobs == 0
     # the hub cosigned the latest checkpoint, and the station kept the cosignature
     from storage.anchors import Anchors
 
-    size = app.store.log.size()
-    assert [s.name for s in Anchors(app.store.engine, app.store.log).cosignatures(size)] == [
+    size = app.store.size()
+    assert [s.name for s in Anchors(app.store._engine, app.store._log).cosignatures(size)] == [
         hub.hub.witness_name
     ]
     for row in app.store.clips():
@@ -120,7 +120,7 @@ def test_blob_refusals(recorded: Path, tmp_path: Path, start_hub: Any) -> None:
     auth = {"Authorization": f"Bearer {token}"}
     app = station_app(data, root, "station-01")
     seg = app.store.segments(0, 0)[0]
-    blob = app.store.blobs.read(seg.sha256)
+    blob = app.store.read_blob(seg.sha256)
     url = f"{hub.url}/hub/v1/blobs/{seg.sha256}"
     assert httpx.put(url, content=blob, headers=auth).status_code == 404  # entries first
     pusher = _pusher(app.store, hub.url, token)
@@ -156,7 +156,7 @@ def test_object_store_down_is_503_and_the_station_backs_off(
     seg = app.store.segments(0, 0)[0]
     got = httpx.put(
         f"{hub.url}/hub/v1/blobs/{seg.sha256}",
-        content=app.store.blobs.read(seg.sha256),
+        content=app.store.read_blob(seg.sha256),
         headers=auth,
     )
     assert got.status_code == 503
@@ -185,25 +185,25 @@ def test_a_rewritten_station_log_is_refused_with_a_misbehaviour_proof(
     first = _pusher(app.store, hub.url, token)
     first.cycle()
     first.close()
-    held = app.store.log.size()
+    held = app.store.size()
     # Rewrite the station's log from entry 2 on (an edit, re-chained and re-signed with
     # the station's key): a new store with the altered history.
     from storage.entries import Segment, from_bytes
 
-    entries = [from_bytes(d) for _, d in app.store.log.iter_entries()]
+    entries = [from_bytes(d) for _, d in app.store.entries()]
     idx = next(i for i, e in enumerate(entries) if isinstance(e, Segment))
     entries[idx] = dataclasses.replace(entries[idx], dropped=7)  # type: ignore[call-arg]
     forged = Store.open(
-        f"sqlite:///{tmp_path / 'forged.db'}", tmp_path / "fb", app.store.log.origin, create=True
+        f"sqlite:///{tmp_path / 'forged.db'}", tmp_path / "fb", app.store.origin, create=True
     )
     forged.append(entries)
     forged.append([dataclasses.replace(entries[idx], seq=10_000)])  # type: ignore[call-arg]
-    forged.log.sign_checkpoint(app.station_signer, 0)
-    with forged.engine.begin() as conn:  # it believes the hub holds its old size
+    forged.sign_checkpoint(app.station_signer, 0)
+    with forged._engine.begin() as conn:  # it believes the hub holds its old size
         from storage._schema import outbox
 
         conn.execute(
-            outbox.insert().values(log_id=forged.log.log_id, acked_size=held, blobs_done_idx=0)
+            outbox.insert().values(log_id=forged._log.log_id, acked_size=held, blobs_done_idx=0)
         )
     pusher = _pusher(forged, hub.url, token)
     with pytest.raises(HubError) as e:

@@ -61,7 +61,7 @@ def _shown_safely(shown: str) -> None:
 def sealed_store(private_copy: App) -> tuple[App, Portal, list[Segment]]:
     """The recording's copy, a portal over it, and the first three segments of its run."""
     store = private_copy.store
-    segments = [parse_as(Segment, store.log.entry(s.idx)) for s in store.segments(0, 2)]
+    segments = [parse_as(Segment, store.entry(s.idx)) for s in store.segments(0, 2)]
     return private_copy, make_portal(private_copy, real_sheet=True), segments
 
 
@@ -80,7 +80,7 @@ def _seal(app: App, segments: list[Segment], text: str, n: int) -> Clip:
     sealer = Sealer(
         app.store, app.station_signer, clock, station="station-01", operator="", zone=dt.UTC
     )
-    video = parse_as(Clip, app.store.log.entry(app.store.clips()[-1].idx)).video
+    video = parse_as(Clip, app.store.entry(app.store.clips()[-1].idx)).video
     return sealer.seal_clip(plan, segments, video)
 
 
@@ -94,9 +94,9 @@ def _check_everything(app: App, portal: Portal, clip: Clip, text: str, tmp: Path
     path = Path(tmp / "keyframes.mp4")
     store = app.store
     with path.open("wb") as f:
-        f.write(store.blobs.read(clip.init))
+        f.write(store.read_blob(clip.init))
         for ref in clip.segments:
-            f.write(store.blobs.read(ref.sha256))
+            f.write(store.read_blob(ref.sha256))
     keyframes = pick_keyframes(clip, path, max_frames=2)
     app.export(clip.clip_id, out, make_sheet=partial(make_sheet, keyframes=keyframes))
     with zipfile.ZipFile(out) as z:
