@@ -11,7 +11,7 @@ or a second database can sit behind it without touching them. The methods, by co
 - checkpoints: ``latest_checkpoint``, ``checkpoint_at``, ``checkpoints``,
   ``sign_checkpoint``, ``covering_checkpoint``, ``anchors``
 - proofs and checks: ``tlog_proof``, ``inclusion_proof``, ``consistency_proof``,
-  ``verify_log``, ``scan_log``, ``reopen_url``
+  ``verify_log``, ``scan_log``, ``read_tile``, ``reopen_url``
 - blobs: ``put_blob_file``, ``put_blob_bytes``, ``open_blob``, ``read_blob``,
   ``blob_size``, ``blob_exists``, ``blob_purged``, ``blob_dir``, ``free_bytes``,
   ``reserve_bytes``
@@ -50,6 +50,7 @@ from storage.log import (
     StoredCheckpoint,
 )
 from storage.note import NoteSigner, NoteVerifier
+from storage.tiles import TileRef, read_tile
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +224,10 @@ class Store:
             roots_at=roots_at,
             progress=progress,
         )
+
+    def read_tile(self, size: int, ref: TileRef) -> bytes:
+        """A C2SP tlog-tiles tile (hashes or entries) of this log at tree ``size``."""
+        return read_tile(self._engine, self._log.log_id, size, ref)
 
     def reopen_url(self) -> str | None:
         """The database URL another process can open this store's log with (its password

@@ -15,7 +15,7 @@ route                                                what                   who
 ===================================================  =====================  ==========
 
 Callers authenticate with ``Authorization: Bearer <token>`` from ``packseal hub user``
-(portal accounts in the hub's database: ``storage.accounts``). Tiles never change once
+(portal accounts in the hub's database: ``packseal.web.accounts``). Tiles never change once
 served (a partial tile has its width in its path), so they carry a year-long immutable
 cache header; only the checkpoint is ``no-cache``.
 """
@@ -32,14 +32,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
-from storage.accounts import User
 
 from packseal.hub.app import Hub
 from packseal.hub.exports import export_mirrored
+from packseal.web.accounts import User
 from storage import FormatError, LogStateError, PacksealError
 from storage.hubsearch import search_clips, unheld_blobs
 from storage.store import ClipQuery
-from storage.tiles import parse_tile_path, read_tile
+from storage.tiles import parse_tile_path
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 ANY_ROLE = frozenset({"merchant", "auditor", "admin"})
@@ -359,7 +359,7 @@ def add_hub_web(api: FastAPI, hub: Hub) -> None:
             ref = parse_tile_path("tile/" + path)
             store = hub.mirror.store_of(station)
             cp = store.latest_checkpoint()
-            data = read_tile(store.engine, store.log.log_id, cp.size if cp else 0, ref)
+            data = store.read_tile(cp.size if cp else 0, ref)
         except (FormatError, LogStateError) as e:
             raise _Denied(404, e.message) from e
         return Response(

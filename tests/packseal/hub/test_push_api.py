@@ -47,7 +47,7 @@ def test_a_station_replicates_and_the_hub_exports_the_same_bundle(
     assert [d for _, d in view.entries()] == [d for _, d in app.store.entries()]
     # every blob the station holds is in the object store, and acknowledged
     for sha in app.store._blobs:
-        assert hub.hub.blob_exists(sha)
+        assert hub.hub.blobs.exists(sha)
         assert Outbox(app.store).hub_holds(sha)
     assert Outbox(app.store).backlog().blobs == 0
     # the hub cosigned the latest checkpoint, and the station kept the cosignature
