@@ -221,7 +221,7 @@ def _seal_again(app: App, clip: Clip) -> Clip:
     store = app.store
     refs = clip.segments[-2:]
     segments = [
-        parse_as(Segment, store.log.entry(r.idx)) for r in store.segments(refs[0].seq, refs[-1].seq)
+        parse_as(Segment, store.entry(r.idx)) for r in store.segments(refs[0].seq, refs[-1].seq)
     ]
     t0, t1 = segments[0].start, segments[-1].end
     scans = (Scan(t0 + 100, clip.order_id, "order", "Code128", "gun", None),)
@@ -244,7 +244,7 @@ def test_an_order_with_several_clips_says_which_one_and_lists_the_others(
     data = copy_store(recording.data_dir, tmp_path / "data")
     app = make_app(data)
     again = _seal_again(app, clips[2])
-    app.store.log.sign_checkpoint(app.station_signer, again.ended + 2000)
+    app.store.sign_checkpoint(app.station_signer, again.ended + 2000)
     app.close()
     config = tmp_path / "config.yaml"
     config.write_text(
