@@ -133,7 +133,7 @@ def _record(work: Path, seconds: float) -> list[bytes]:
     source = DemoSource(scene, app.clock, realtime=False, epoch_ms=1_795_000_000_000)
     make_station(app, source, realtime=False, for_ms=round(seconds * 1000)).run()
     store = app.store
-    out = [store.blobs.read(s.sha256) for s in store.segments(0, 10**9)]
+    out = [store.read_blob(s.sha256) for s in store.segments(0, 10**9)]
     app.close()
     return out
 
@@ -240,7 +240,7 @@ class SimStation:
         ).certified_by(root)
         self.store.append([key])
         self.init = self.store.put_blob_bytes(b"init " + self.name.encode(), 1).sha256
-        self.store.log.sign_checkpoint(self.signer, 1)
+        self.store.sign_checkpoint(self.signer, 1)
         self.segs = segs
         self.seq = 0
         self.pending: list[Any] = []
@@ -299,7 +299,7 @@ class SimStation:
             self.pending = []
         self.store.append(batch)
         if checkpoint:
-            self.store.log.sign_checkpoint(self.signer, start)
+            self.store.sign_checkpoint(self.signer, start)
         return len(batch)
 
 
@@ -341,7 +341,7 @@ def bench_stations(
         th.join()
     wall = time.perf_counter() - t0
     for s in sims:
-        assert hub.mirror.size(s.name) == s.store.log.size()
+        assert hub.mirror.size(s.name) == s.store.size()
         s.store.close()
     out = {
         "stations": stations,
@@ -380,7 +380,7 @@ def bench_catchup(
     wall = time.perf_counter() - t
     pusher.close()
     assert report.done, report
-    assert hub.mirror.size(sim.name) == sim.store.log.size()
+    assert hub.mirror.size(sim.name) == sim.store.size()
     footage = count * 2
     mb = sum(len(segs[i % len(segs)]) for i in range(count)) / 1e6
     out = {
@@ -391,7 +391,7 @@ def bench_catchup(
         "x_real_time": round(footage / wall, 1),
     }
     print(
-        f"  {minutes:.0f} min offline ({count} segments, {mb:.0f} MB, {sim.store.log.size()} "
+        f"  {minutes:.0f} min offline ({count} segments, {mb:.0f} MB, {sim.store.size()} "
         f"entries) drained in {wall:.1f} s: {footage / wall:.0f}x real time (goal >= 30x)"
     )
     sim.store.close()

@@ -7,7 +7,7 @@ import struct
 import pytest
 
 from storage import FormatError, LogStateError, Store, merkle
-from storage.tiles import TileRef, encode_index, parse_tile_path, read_tile, tile_path
+from storage.tiles import TileRef, encode_index, parse_tile_path, tile_path
 from tests.factories import gap
 
 
@@ -37,14 +37,14 @@ def test_bad_paths(path: str) -> None:
 
 def test_tiles_rebuild_the_root(store: Store) -> None:
     store.append([gap(i, i + 1) for i in range(300)])
-    size = store.log.size()
-    leaves = read_tile(store.engine, store.log.log_id, size, TileRef(0, 0, 256))
-    leaves += read_tile(store.engine, store.log.log_id, size, TileRef(0, 1, 44))
+    size = store.size()
+    leaves = store.read_tile(size, TileRef(0, 0, 256))
+    leaves += store.read_tile(size, TileRef(0, 1, 44))
     hashes = [leaves[i : i + 32] for i in range(0, len(leaves), 32)]
-    assert merkle.root(hashes) == store.log.root()
-    level1 = read_tile(store.engine, store.log.log_id, size, TileRef(1, 0, 1))
+    assert merkle.root(hashes) == store.root()
+    level1 = store.read_tile(size, TileRef(1, 0, 1))
     assert level1 == merkle.root(hashes[:256])
-    bundle = read_tile(store.engine, store.log.log_id, size, TileRef(None, 1, 44))
+    bundle = store.read_tile(size, TileRef(None, 1, 44))
     entries, at = [], 0
     while at < len(bundle):
         (n,) = struct.unpack(">H", bundle[at : at + 2])
@@ -52,6 +52,6 @@ def test_tiles_rebuild_the_root(store: Store) -> None:
         at += 2 + n
     assert [merkle.leaf_hash(e) for e in entries] == hashes[256:]
     with pytest.raises(LogStateError):  # not yet full at this size
-        read_tile(store.engine, store.log.log_id, size, TileRef(0, 1, 256))
+        store.read_tile(size, TileRef(0, 1, 256))
     with pytest.raises(LogStateError):  # a partial tile of another width
-        read_tile(store.engine, store.log.log_id, size, TileRef(0, 1, 40))
+        store.read_tile(size, TileRef(0, 1, 40))

@@ -127,7 +127,7 @@ def test_three_stations_one_hub_with_the_hub_killed_mid_recording(
     grew = []
     for c, o, before in zip(configs, origins, sizes, strict=True):
         s = _open(c, o)
-        grew.append(s.log.size() > before)
+        grew.append(s.size() > before)
         s.close()
     hub.start()
     for r in recorders:
@@ -142,8 +142,8 @@ def test_three_stations_one_hub_with_the_hub_killed_mid_recording(
         station = _open(c, origin)
         mirror = watcher.mirror.store_of(name)
         try:
-            assert mirror.log.size() == station.log.size()
-            assert mirror.log.root() == station.log.root()
+            assert mirror.size() == station.size()
+            assert mirror.root() == station.root()
             assert Outbox(station).backlog().blobs == 0
             assert Outbox(station).backlog().entries == 0
             clips = station.clips()
@@ -216,7 +216,7 @@ def test_hub_killed_during_pushes_ten_times_then_every_mirrored_log_verifies(
     # Each trial: forget what the hub acknowledged (as a station restored from a backup
     # would), push from scratch in the background, SIGKILL the hub mid-way, restart it.
     for _ in range(10):
-        app.store.engine.dispose()
+        app.store._engine.dispose()
         Outbox(app.store).acked(0, 0)
         runner = threading.Thread(target=_drain, args=(pusher,), daemon=True)
         pusher._stop.clear()
@@ -236,10 +236,10 @@ def test_hub_killed_during_pushes_ten_times_then_every_mirrored_log_verifies(
     h, store = mirrored(hub.config, "station-01")
     try:
         verifier = load_signer(data / "keys" / "station.pem", app.config.origin).verifier
-        store.log.verify([verifier])
-        assert store.log.root() == app.store.log.root()
-        for sha in app.store.blobs:
-            assert store.blobs.exists(sha)
+        store.verify_log([verifier])
+        assert store.root() == app.store.root()
+        for sha in app.store._blobs:
+            assert store.blob_exists(sha)
     finally:
         h.close()
     app.close()

@@ -59,17 +59,17 @@ def test_fleet_page_and_search_across_stations(
     _push(two, hub.url, token_two)
     hub.hub.mirror.enrol("station-03", 0)  # enrolled, never pushed: an alarm
     # station-02's log rewritten and re-signed: refused, kept, raised on the page
-    entries = [from_bytes(d) for _, d in two.store.log.iter_entries()]
+    entries = [from_bytes(d) for _, d in two.store.entries()]
     i = next(n for n, e in enumerate(entries) if isinstance(e, Segment))
     entries[i] = dataclasses.replace(entries[i], dropped=9)  # type: ignore[call-arg]
     forged = Store.open(
-        f"sqlite:///{tmp_path / 'f.db'}", tmp_path / "fb", two.store.log.origin, create=True
+        f"sqlite:///{tmp_path / 'f.db'}", tmp_path / "fb", two.store.origin, create=True
     )
     forged.append([*entries, dataclasses.replace(entries[i], seq=99_999)])  # type: ignore[call-arg]
-    forged.log.sign_checkpoint(two.station_signer, 0)
+    forged.sign_checkpoint(two.station_signer, 0)
     from storage.outbox import Outbox
 
-    Outbox(forged).acked(two.store.log.size(), 0)
+    Outbox(forged).acked(two.store.size(), 0)
     pusher = Pusher(forged, HubLinkConfig(url=hub.url, token=token_two), token_two, SystemClock())
     with pytest.raises(PacksealError):
         pusher._entries()

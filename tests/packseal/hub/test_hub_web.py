@@ -104,7 +104,7 @@ def test_fleet_search_play_and_export(fleet: dict[str, Any], tmp_path: Path) -> 
     assert "compliance mode" in doc["object_lock"]
     (row,) = doc["stations"]
     assert row["station"] == "station-01"
-    assert row["size"] == app.store.log.size()
+    assert row["size"] == app.store.size()
     assert row["witness"] == "cosigned"
     assert row["consistency"] == "consistent"
     assert row["backlog"]["blobs"] == 0
@@ -148,7 +148,7 @@ def test_tiles_rebuild_the_mirrored_checkpoint(fleet: dict[str, Any]) -> None:
     text, sigs = parse(got.content)
     assert len(sigs) == 2  # the station's signature and the hub's cosignature
     cp = Checkpoint.from_text(text)
-    assert cp.size == app.store.log.size()
+    assert cp.size == app.store.size()
     assert cp.size < 256  # one partial tile per kind
     tile = httpx.get(f"{hub.url}/tiles/station-01/tile/0/000.p/{cp.size}", headers=auth)
     assert tile.headers["cache-control"] == "public, max-age=31536000, immutable"
