@@ -37,7 +37,7 @@ def share(lazy: Lazy, order: str | None, days: float, list_: bool, revoke: int |
     Example: packseal share SO-2026-000123 --days 14
     """
     from packseal._cli_station import rfc3339
-    from packseal.web.accounts import Accounts
+    from packseal.accounts import Accounts
     from packseal.web.shares import Shares
 
     app = lazy.app

@@ -11,9 +11,9 @@ import click
 
 from packseal._cli import Lazy, pass_lazy
 from packseal._cli_station import build_station, finish_recording, recording_options, report_stopped
+from packseal.accounts import ROLES, Accounts
 from packseal.runner import run_station
 from packseal.web import ServerThread, create_portal, is_loopback, serve_forever
-from packseal.web.accounts import ROLES, Accounts
 from storage import PacksealError
 
 

@@ -97,7 +97,7 @@ class App:
     @cached_property
     def web_database(self) -> Engine:
         """An engine over the store's database for the web face's own tables (accounts,
-        sessions, custody, audit runs; :mod:`packseal.web.accounts`). The store's own
+        sessions, custody, audit runs; :mod:`packseal.accounts`). The store's own
         engine stays private to the store."""
         _ = self.store  # opening the store migrates the database, web tables included
         return connect(self.config.database_url)

@@ -3,7 +3,7 @@ the chain of custody, audit runs and share links.
 
 Not evidence and not derived from the log. Their shape belongs to storage (one database,
 one migration history, ``storage/migrations``); their meaning to
-:mod:`packseal.web.accounts` and :mod:`packseal.web.shares`, the only modules that read
+:mod:`packseal.accounts` and :mod:`packseal.web.shares`, the only modules that read
 or write them.
 """
 

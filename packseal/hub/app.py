@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
+from packseal.accounts import Accounts
 from packseal.config import Config, HubServerConfig
-from packseal.web.accounts import Accounts
 from recorder.clock import Clock, SystemClock
 from storage import Ed25519Verifier, KeyFileError, PacksealError, generate_key_file
 from storage.cosignature import CosignatureSigner

@@ -15,7 +15,7 @@ route                                                what                   who
 ===================================================  =====================  ==========
 
 Callers authenticate with ``Authorization: Bearer <token>`` from ``packseal hub user``
-(portal accounts in the hub's database: ``packseal.web.accounts``). Tiles never change once
+(portal accounts in the hub's database: ``packseal.accounts``). Tiles never change once
 served (a partial tile has its width in its path), so they carry a year-long immutable
 cache header; only the checkpoint is ``no-cache``.
 """
@@ -33,9 +33,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
+from packseal.accounts import User
 from packseal.hub.app import Hub
 from packseal.hub.exports import export_mirrored
-from packseal.web.accounts import User
 from storage import FormatError, LogStateError, PacksealError
 from storage.hubsearch import search_clips, unheld_blobs
 from storage.store import ClipQuery

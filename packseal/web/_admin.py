@@ -7,11 +7,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from packseal.accounts import ROLES, AccountError
 from packseal.web._auth import Admin, Auditor
 from packseal.web._context import portal
 from packseal.web._http import MAX_ROW_ID, WebError
 from packseal.web._pages import page, record
-from packseal.web.accounts import ROLES, AccountError
 
 router = APIRouter(include_in_schema=False)
 

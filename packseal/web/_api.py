@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 
 from packseal._cli_station import clip_json, rfc3339
+from packseal.accounts import AuditRun
 from packseal.web._auth import Auditor, Reader
 from packseal.web._clips import (
     ID_TEXT,
@@ -27,7 +28,6 @@ from packseal.web._clips import (
 from packseal.web._context import portal
 from packseal.web._http import MAX_ROW_ID, WebError, error_responses
 from packseal.web._pages import _download, record
-from packseal.web.accounts import AuditRun
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 

@@ -14,8 +14,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from packseal.accounts import AccountError, Accounts, AuditRun
 from packseal.web._http import WebError
-from packseal.web.accounts import AccountError, Accounts, AuditRun
 
 Runner = Callable[[Callable[[int, int], None]], dict[str, Any]]
 Clock = Callable[[], int]

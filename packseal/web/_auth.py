@@ -21,9 +21,9 @@ from urllib.parse import quote
 
 from fastapi import Depends, Request
 
+from packseal.accounts import Role, User, same_secret
 from packseal.web._context import portal
 from packseal.web._http import Redirect, WebError
-from packseal.web.accounts import Role, User, same_secret
 
 SESSION_COOKIE = "packseal_session"
 LOGIN_COOKIE = "packseal_login"  # the login form's CSRF token, before any session exists

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from packseal._cli_station import clip_json
+from packseal.accounts import CustodyEvent
 from packseal.web._context import PortalContext
 from packseal.web._http import WebError
 from packseal.web._media import media_start_seconds
-from packseal.web.accounts import CustodyEvent
 from storage import ClipQuery, ClipRow, SegmentRow
 from storage.entries import Clip, Scan, parse_as
 

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
+from packseal.accounts import Accounts
 from packseal.app import App
 from packseal.web._http import WebError
 from packseal.web._media import MediaCache
-from packseal.web.accounts import Accounts
 from packseal.web.shares import Shares
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from packseal.web.accounts import AccountError
+from packseal.accounts import AccountError
 from storage import (
     BlobMissingError,
     DiskFullError,

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
+from packseal.accounts import AccountError, same_secret
 from packseal.web._auth import LOGIN_COOKIE, SESSION_COOKIE, Principal, Reader
 from packseal.web._clips import (
     SEARCH_FIELDS,
@@ -23,7 +24,6 @@ from packseal.web._context import PortalContext, portal
 from packseal.web._evidence import MARKETPLACE_BYTES, Export
 from packseal.web._http import WebError, client_ip, safe_next
 from packseal.web._media import ByteRanges, parse_ranges
-from packseal.web.accounts import AccountError, same_secret
 from storage import ClipRow
 
 router = APIRouter(include_in_schema=False)

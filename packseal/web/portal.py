@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
+from packseal.accounts import Accounts
 from packseal.app import App
 from packseal.web import _admin, _api, _pages, _share_routes
 from packseal.web._audit import AuditJobs
@@ -24,7 +25,6 @@ from packseal.web._context import PortalContext
 from packseal.web._evidence import Evidence
 from packseal.web._http import BodyLimit, SecurityHeaders, install_error_handlers
 from packseal.web._templates import STATIC, make_templates
-from packseal.web.accounts import Accounts
 from packseal.web.shares import Shares
 from packseal.web.verify_page import page_csp, verify_page
 from storage.zones import local_zone

@@ -35,12 +35,12 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
+from packseal.accounts import same_secret
 from packseal.config import Config
 from packseal.i18n import Translate, translator
 from packseal.web._http import BodyLimit, SecurityHeaders, WebError, install_error_handlers
 from packseal.web._preview import PreviewCache
 from packseal.web._templates import STATIC, duration, make_templates, page_language, size
-from packseal.web.accounts import same_secret
 from packseal.web.server import is_loopback
 from recorder.station import Station
 from recorder.status import StationAlarmKind, StationStatus

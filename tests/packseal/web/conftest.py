@@ -12,10 +12,10 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 
+from packseal.accounts import Accounts
 from packseal.app import App
 from packseal.web import create_portal
 from packseal.web._evidence import Evidence
-from packseal.web.accounts import Accounts
 from storage import ClipQuery, ClipRow
 from tests.packseal.web._client import TestClient
 from tests.recording import Recording, record_demo

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from packseal.web.accounts import AccountError, Accounts
+from packseal.accounts import AccountError, Accounts
 from storage.db import connect, migrate
 from tests.packseal.web.conftest import FAST_HASHER
 

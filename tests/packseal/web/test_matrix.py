@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import pytest
 from fastapi.routing import iter_route_contexts
 
+from packseal.accounts import Role
 from packseal.web._auth import ADMINS, AUDITORS, READERS
-from packseal.web.accounts import Role
 from packseal.web.shares import Shares
 from tests.packseal.web._client import TestClient
 from tests.packseal.web.conftest import Portal, session_for, token_for
