@@ -316,4 +316,4 @@ def test_concurrent_pushes_of_one_log_are_serialised_by_the_database(
     assert sorted(appended) == [0, 0, 0, 6], results
     assert mirror.size("station-01") == 6
     view = mirror.store_of("station-01")
-    view.log.verify([station_signer.verifier])
+    view.verify_log([station_signer.verifier])
