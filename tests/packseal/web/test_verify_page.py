@@ -32,7 +32,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from storage import TrustFile
 from tests.anchored import Anchored
-from tests.packseal.web.test_browser import ARGS, CHROMIUM
+from tests.packseal.web.test_browser import ARGS, ARTIFACTS, CHROMIUM
 from tests.verifier.attacks import Attack
 from tests.verifier.attacks_bundle import BUNDLE_ATTACKS
 from tests.verifier.conftest import (  # noqa: F401
@@ -226,6 +226,8 @@ def test_anchored_bundles_and_attacks(
     assert got["first_failed"] is None, got
     assert sorted(got["unchecked_here"]) == ["c2pa", "time"], got
     assert got["verdict"].startswith("NOT FULLY VERIFIED HERE"), got["verdict"]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    verify_page.page.screenshot(path=ARTIFACTS / "verify-3-anchored.png", full_page=True)
     assert got["facts"]["witnessed"], got["facts"]
 
     attacks = [a for a in BUNDLE_ATTACKS if a.base == "anchored"]
