@@ -7,10 +7,11 @@ from pathlib import Path
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup
 
-from packseal.i18n import Language, negotiate, translator
+from packseal.i18n import Language, Translate, negotiate, translator
 from storage.text import printable
 
 HERE = Path(__file__).parent
@@ -25,15 +26,21 @@ def local_time(t_ms: int | None, zone: dt.tzinfo, *, seconds: bool = True) -> st
     return when.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
-def duration(ms: int | None) -> str:
+def duration(ms: int | None, _: Translate | None = None) -> str:
     if ms is None:
         return "–"
+    _ = _ or translator("en")
     secs = max(0, round(ms / 1000))
     if secs < 60:
-        return f"{secs} s"
+        return _("{s} s", s=secs)
     if secs < 3600:
-        return f"{secs // 60} min {secs % 60:02d} s"
-    return f"{secs // 3600} h {secs % 3600 // 60:02d} min"
+        return _("{m} min {s} s", m=secs // 60, s=f"{secs % 60:02d}")
+    return _("{h} h {m} min", h=secs // 3600, m=f"{secs % 3600 // 60:02d}")
+
+
+@pass_context
+def _duration_filter(context: Context, ms: int | None) -> str:
+    return duration(ms, context.get("_"))
 
 
 def size(n: int | None) -> str:
@@ -69,7 +76,7 @@ def make_templates(
         finalize=_shown,
     )
     env.filters["when"] = lambda t, seconds=True: local_time(t, zone, seconds=seconds)
-    env.filters["duration"] = duration
+    env.filters["duration"] = _duration_filter
     env.filters["size"] = size
     env.globals["zone_name"] = zone_label(zone)
     env.globals["home_url"], env.globals["home_label"] = home

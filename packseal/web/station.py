@@ -279,7 +279,7 @@ def status_json(s: StationScreen, _: Translate | None = None) -> dict[str, Any]:
                 # the sealed footage, formatted as the portal shows it (and as long as the
                 # CLI's `clips` says): pre- and post-roll included
                 "footage_ms": c.footage_ms,
-                "duration": None if c.footage_ms is None else duration(c.footage_ms),
+                "duration": None if c.footage_ms is None else duration(c.footage_ms, _),
                 "end_reason": c.end_reason,
                 "tracking_ids": list(c.tracking_ids),
                 "repeat_of": c.repeat_of,

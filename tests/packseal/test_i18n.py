@@ -44,7 +44,8 @@ def station_ids() -> list[str]:
 def test_every_text_of_the_faces_has_a_chinese_translation() -> None:
     badges = ["sealed", "cancelled", "interrupted", "clean", "findings", "failed", "running"]
     badges += ["abandoned", "verified", "mismatch", "missing", "purged"]
-    ids = template_ids() + station_ids() + badges + ["error:", "hint:", "interrupted"]
+    durations = ["{s} s", "{m} min {s} s", "{h} h {m} min"]  # packseal/web/_templates.py
+    ids = template_ids() + station_ids() + badges + durations + ["error:", "hint:", "interrupted"]
     assert len(ids) > 250
     missing = sorted({i for i in ids if i not in ZH_CN})
     assert missing == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -47,6 +48,7 @@ def test_pages_default_to_ui_language(recording: Recording) -> None:
         clips = client.get("/clips")
         assert "按订单、运单、日期、工位或状态搜索封存的装箱片段。" in clips.text
         assert "搜索" in clips.text
+        assert re.search(r'<td class="num">\d+ 秒</td>', clips.text)  # durations too
 
 
 def test_the_station_screen_speaks_chinese(tmp_path_factory: pytest.TempPathFactory) -> None:
