@@ -245,6 +245,9 @@ hub_stations = Table(
     Column("last_blob_ms", BigInteger, nullable=True),
     Column("last_refusal", Text, nullable=True),
     Column("last_refusal_ms", BigInteger, nullable=True),
+    # what the station last said it has not sent yet (X-Packseal-Backlog), and when
+    Column("reported_backlog", String(200), nullable=True),
+    Column("reported_ms", BigInteger, nullable=True),
 )
 
 # Proofs that a station signed two checkpoints no append-only log can have produced, in

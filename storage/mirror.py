@@ -28,6 +28,7 @@ check-and-append, so several hub processes can take pushes for one station.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -57,6 +58,9 @@ from storage.store import Store
 from storage.trust import TrustedLog
 
 TOKEN_PREFIX = "psh_"  # noqa: S105 (a prefix that tells what a secret is, not one)
+
+
+BACKLOG = re.compile(r"entries=\d{1,15};blobs=\d{1,15};bytes=\d{1,18};oldest=(?:\d{1,15}|-)")
 
 
 class MirrorError(StorageError):
@@ -110,6 +114,8 @@ class StationRow:
     last_refusal: str | None
     last_refusal_ms: int | None
     misbehaviour: int
+    reported_backlog: str | None = None  # "entries=N;blobs=N;bytes=N;oldest=MS|-"
+    reported_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +184,17 @@ class Mirror:
                     f"no enrolled station {station!r} with a live token",
                     hint="list stations with `packseal hub stations`",
                 )
+
+    def report_backlog(self, station: str, backlog: str, at_ms: int) -> None:
+        """Keep what the station says it has not sent yet (shown on the fleet page)."""
+        if not BACKLOG.fullmatch(backlog):
+            raise PushInvalid("X-Packseal-Backlog must be entries=N;blobs=N;bytes=N;oldest=MS or -")
+        with write_transaction(self.engine) as conn:
+            conn.execute(
+                update(hub_stations)
+                .where(hub_stations.c.station == station)
+                .values(reported_backlog=backlog, reported_ms=at_ms)
+            )
 
     def authenticate(self, token: str) -> str:
         """The station a live token belongs to; :class:`PushRefused` otherwise."""
@@ -570,6 +587,8 @@ class Mirror:
                 r.last_refusal,
                 r.last_refusal_ms,
                 int(r.misbehaviour),
+                r.reported_backlog,
+                r.reported_ms,
             )
             for r in rows
         ]
@@ -617,6 +636,7 @@ def _parse_entries(push: Push, size: int, cp_size: int) -> list[Entry]:
 
 
 __all__ = [
+    "BACKLOG",
     "TOKEN_PREFIX",
     "Accepted",
     "BlobNotNamed",

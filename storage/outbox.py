@@ -38,6 +38,12 @@ class Backlog:
     oldest_ms: int | None  # time of the oldest unacknowledged entry or blob's segment
 
 
+def backlog_text(b: Backlog) -> str:
+    """The X-Packseal-Backlog header a station sends its hub."""
+    oldest = "-" if b.oldest_ms is None else str(b.oldest_ms)
+    return f"entries={b.entries};blobs={b.blobs};bytes={b.bytes};oldest={oldest}"
+
+
 @dataclass(frozen=True, slots=True)
 class PendingBlob:
     sha256: str
@@ -194,6 +200,8 @@ class Outbox:
             .select_from(segments.join(blobs, blobs.c.sha256 == segments.c.sha256))
             .where(
                 segments.c.log_id == self.log_id,
+                # before blobs_done_idx everything is acknowledged: O(backlog), not O(log)
+                segments.c.idx >= state.blobs_done_idx,
                 blobs.c.purged_ms.is_(None),
                 segments.c.sha256.not_in(select(hub_acked_blobs.c.sha256)),
             )
@@ -210,4 +218,4 @@ class Outbox:
         return Backlog(size - state.acked_size, int(count), int(total), oldest)
 
 
-__all__ = ["Backlog", "Outbox", "OutboxState", "PendingBlob"]
+__all__ = ["Backlog", "Outbox", "OutboxState", "PendingBlob", "backlog_text"]

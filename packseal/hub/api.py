@@ -80,7 +80,11 @@ def make_hub_api(hub: Hub) -> FastAPI:
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise PushRefused("401: an enrolment token is required (Authorization: Bearer)")
-        return hub.mirror.authenticate(token.strip())
+        station = hub.mirror.authenticate(token.strip())
+        backlog = request.headers.get("x-packseal-backlog")
+        if backlog is not None:
+            hub.mirror.report_backlog(station, backlog, hub.clock.now_ms())
+        return station
 
     async def guarded(request: Request, work: Any) -> Response:
         try:

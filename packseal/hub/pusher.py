@@ -26,7 +26,7 @@ from packseal.config import HubLinkConfig
 from recorder.clock import Clock
 from storage import PacksealError, Store
 from storage.cosignature import parse_cosignature_lines
-from storage.outbox import Outbox
+from storage.outbox import Outbox, backlog_text
 
 
 class HubError(PacksealError):
@@ -56,6 +56,7 @@ class HubClient:
         self.base = parsed.path.rstrip("/")
         self.token = token
         self.timeout = timeout
+        self.backlog: str | None = None  # sent as X-Packseal-Backlog with each request
         self._conn: http.client.HTTPConnection | None = None
 
     def request(
@@ -65,6 +66,8 @@ class HubClient:
             cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
             self._conn = cls(self.host, self.port, timeout=self.timeout)
         headers = {"Authorization": f"Bearer {self.token}"}
+        if self.backlog is not None:
+            headers["X-Packseal-Backlog"] = self.backlog
         if body is not None:
             headers["Content-Type"] = "application/octet-stream"
         try:
@@ -124,9 +127,17 @@ class Pusher:
 
     def cycle(self) -> PushReport:
         """Send what is owed now; raises :class:`HubError` when the hub cannot take it."""
+        before = backlog_text(self.outbox.backlog())
+        self.client.backlog = before
         entries = self._entries()
         blobs = self._blobs()
         self.outbox.advance()
+        after = backlog_text(self.outbox.backlog())
+        if after != before:  # tell the hub where this cycle left the station
+            self.client.backlog = after
+            status, doc = self.client.request("GET", "/hub/v1/size")
+            if status != 200:
+                raise HubError(_message(status, doc), status)
         state = self.outbox.state()
         latest = self.store.latest_checkpoint()
         sent = latest is None or state.acked_size >= latest.size

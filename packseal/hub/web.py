@@ -68,6 +68,17 @@ def _ms(ms: int | None) -> str:
     return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _reported(text: str | None) -> dict[str, int | None] | None:
+    """The station's own X-Packseal-Backlog, as numbers (None: never reported)."""
+    if text is None:
+        return None
+    out: dict[str, int | None] = {}
+    for part in text.split(";"):
+        key, _, value = part.partition("=")
+        out[key] = None if value == "-" else int(value)
+    return out
+
+
 def _page(title: str, body: str) -> Response:
     doc = (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
@@ -148,6 +159,8 @@ def add_hub_web(api: FastAPI, hub: Hub) -> None:
                         "oldest_ms": unheld.oldest_ms,
                     },
                     "alarms": alarms,
+                    "station_backlog": _reported(r.reported_backlog),
+                    "reported_ms": r.reported_ms,
                 }
             )
         return {"object_lock": lock, "witness": witness.vkey, "stations": out}
@@ -165,6 +178,15 @@ def add_hub_web(api: FastAPI, hub: Hub) -> None:
         for s in doc["stations"]:
             cp = s["checkpoint"]
             backlog = s["backlog"]
+            told = s["station_backlog"]
+            told_html = (
+                "<div class=muted>station: not reported</div>"
+                if told is None
+                else f"<div class=muted>station unsent: {told['entries']} entries, "
+                f"{told['blobs']} blobs, {(told['bytes'] or 0) / 1e6:.1f} MB"
+                + (f", oldest {_ms(told['oldest'])}" if told["oldest"] else "")
+                + f" (as of {_ms(s['reported_ms'])})</div>"
+            )
             alarms = "".join(f"<div class=alarm>{html.escape(a)}</div>" for a in s["alarms"])
             rows.append(
                 "<tr>"
@@ -178,6 +200,7 @@ def add_hub_web(api: FastAPI, hub: Hub) -> None:
                         if backlog["blobs"]
                         else ""
                     )
+                    + told_html
                     + "</td>"
                     if backlog
                     else "<td>-</td>"

@@ -108,6 +108,8 @@ def test_fleet_search_play_and_export(fleet: dict[str, Any], tmp_path: Path) -> 
     assert row["witness"] == "cosigned"
     assert row["consistency"] == "consistent"
     assert row["backlog"]["blobs"] == 0
+    # what the station said it had left: nothing, after the cycle that emptied it
+    assert row["station_backlog"] == {"entries": 0, "blobs": 0, "bytes": 0, "oldest": None}
     page = httpx.get(hub.url + "/hub", headers=auth)
     assert "station-01" in page.text
     assert "compliance mode" in page.text
