@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import re
+import subprocess
 from pathlib import Path
 
 import cv2
@@ -152,3 +154,34 @@ def test_the_commands_are_two_x264_passes() -> None:
 
 def test_the_default_ffmpeg_is_imageio_ffmpegs() -> None:
     assert Path(imageio_ffmpeg.get_ffmpeg_exe()).is_file()
+
+
+def ffmpeg_timeline(path: Path) -> tuple[float, float]:
+    """(start, duration) in seconds as FFmpeg's MP4 demuxer reports them (what ffprobe
+    prints as format start_time and duration; imageio-ffmpeg ships no ffprobe)."""
+    exe = imageio_ffmpeg.get_ffmpeg_exe()
+    err = subprocess.run([exe, "-hide_banner", "-i", str(path)], capture_output=True, text=True)
+    found = re.search(r"Duration: (\d+):(\d\d):(\d\d\.\d+), start: (-?\d+\.\d+)", err.stderr)
+    assert found is not None, err.stderr
+    h, m, s, start = found.groups()
+    return float(start), int(h) * 3600 + int(m) * 60 + float(s)
+
+
+def test_a_copy_starts_at_zero_and_lasts_the_clip(
+    recording: Recording, clips: list[Clip], tmp_path: Path
+) -> None:
+    """The sealed clip keeps its place in the continuous recording (issue 13 item 6: its
+    start is the first fragment's decode time); a derived copy plays from 0 for exactly
+    the clip's frames."""
+    store, clip = recording.app.store, clips[1]
+    sealed = tmp_path / "second.mp4"
+    sealed.write_bytes(
+        store.read_blob(clip.init) + b"".join(store.read_blob(s.sha256) for s in clip.segments)
+    )
+    frame = clip.video.fps_den / clip.video.fps_num
+    start, _ = ffmpeg_timeline(sealed)
+    assert start > 10  # seconds into the run: what ffprobe reported in the issue
+    copy = derive_copy(sealed, tmp_path / "copy.mp4", sealed.stat().st_size * 3 // 4)
+    start, duration = ffmpeg_timeline(copy.path)
+    assert start == pytest.approx(0, abs=frame)
+    assert duration == pytest.approx(count_frames(sealed) * frame, abs=frame)
