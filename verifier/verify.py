@@ -46,7 +46,9 @@ from storage import FormatError, ProofError, SignatureError, TrustFile, Verifica
 from storage.checkpoint import Checkpoint, SignedCheckpoint, TlogProof
 from storage.entries import Clip, StationKey, parse_as
 from storage.note import parse
+from storage.text import printable
 from verifier._errors import BundleError, MediaFormatError, NotVerified
+from verifier._human import readme_problems, sheet_problems
 from verifier._manifest import Manifest
 from verifier._media import Span, check_media
 from verifier._members import read_members
@@ -520,15 +522,20 @@ class _Verifier:
                             str(said),
                         )
                     )
+        problems += readme_problems(self.members, clip)
+        sheet, sheet_said = sheet_problems(self.members, clip, facts.entry_hash)
+        problems += sheet
         if problems:
             return failed("facts", problems), facts
-        tracking = ", ".join(clip.tracking_ids) or "none"
+        tracking = ", ".join(printable(t, 80) for t in clip.tracking_ids) or "none"
         return Check(
             "facts",
             True,
-            f"order {clip.order_id}, tracking {tracking}, station {clip.station}, "
-            f"{utc(facts.start_ms)} to {utc(facts.end_ms)} ({secs(facts.duration_ms)} s), "
-            f"clip {clip.clip_id} ({clip.status}, {clip.end_reason})",
+            f"order {printable(clip.order_id, 120)}, tracking {tracking}, station "
+            f"{clip.station}, {utc(facts.start_ms)} to {utc(facts.end_ms)} "
+            f"({secs(facts.duration_ms)} s), clip {clip.clip_id} ({clip.status}, "
+            f"{clip.end_reason}); the README agrees, {sheet_said} (neither is evidence by "
+            "itself: what the checks above prove is)",
         ), facts
 
 

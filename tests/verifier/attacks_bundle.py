@@ -667,6 +667,31 @@ def _(path: Path, ctx: Any) -> None:
     edit(path, lambda m: m.update({CLIP: second.clip_entry, CLIP_PROOF: second.clip_proof}))
 
 
+# -- facts: the human-readable parts name another order ----------------------------------------
+
+
+@attack(
+    "README from another order",
+    "facts",
+    r"README\.txt names order SO-\S+; the signed entry is order SO-\S+: the README is not",
+)
+def _(path: Path, ctx: Any) -> None:
+    # The clip verifies; a person reading the README first saw another order's facts, and
+    # verify said nothing.
+    other = read(ctx.other)
+    edit(path, lambda m: m.update({"README.txt": other["README.txt"]}))
+
+
+@attack(
+    "sheet from another order",
+    "facts",
+    r"sheet\.png's QR code says 'entry [0-9a-f]{64}', the signed entry is 'entry [0-9a-f]{64}'",
+)
+def _(path: Path, ctx: Any) -> None:
+    other = read(ctx.other)
+    edit(path, lambda m: m.update({n: other[n] for n in ("sheet.png", "sheet.pdf")}))
+
+
 # -- time: footage dated after it was sealed (no time-stamp needed to see it) -----------------
 
 

@@ -714,10 +714,11 @@ class Verifier {
         }
       }
     }
+    problems.push(...readmeProblems(this.members[README], clip));
     if (problems.length) return [failed("facts", problems), facts];
     const tracking = clip.tracking_ids.join(", ") || "none";
     return [
-      check("facts", true, `order ${clip.order_id}, tracking ${tracking}, station ${clip.station}, ${utc(facts.start_ms)} to ${utc(facts.end_ms)} (${secs(facts.end_ms - facts.start_ms)} s), clip ${clip.clip_id} (${clip.status}, ${clip.end_reason})`),
+      check("facts", true, `order ${clip.order_id}, tracking ${tracking}, station ${clip.station}, ${utc(facts.start_ms)} to ${utc(facts.end_ms)} (${secs(facts.end_ms - facts.start_ms)} s), clip ${clip.clip_id} (${clip.status}, ${clip.end_reason}); the README agrees; the sheet's QR code was not checked here (no QR decoder in the page: \`packseal verify\` checks it); neither is evidence by itself`),
       facts,
     ];
   }
@@ -771,3 +772,47 @@ function matchFragments(refs, first, found, ranges) {
 }
 
 export { concat };
+
+/** storage/text.py's printable(): any text as one safe line (escapes as Python's). */
+const UNSAFE = /^[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}]$/u;
+const MARK = /^[\p{Mn}\p{Me}]$/u;
+export function printable(text) {
+  let out = "";
+  let marks = 0;
+  for (const ch of text) {
+    const n = ch.codePointAt(0);
+    const hexOf = (w) => n.toString(16).padStart(w, "0");
+    const esc = n < 0x100 ? `\\x${hexOf(2)}` : n < 0x10000 ? `\\u${hexOf(4)}` : `\\U${hexOf(8)}`;
+    if (MARK.test(ch)) {
+      marks += 1;
+      if (marks > 2) {
+        out += esc;
+        continue;
+      }
+    } else marks = 0;
+    if (UNSAFE.test(ch)) out += esc;
+    else if (ch === "\\") out += "\\\\";
+    else out += ch;
+  }
+  return out;
+}
+
+/** verifier/_human.py: the README must name the proven order and clip (the sheet's QR
+ * code is checked by the CLI only: the page has no QR decoder). */
+function readmeProblems(data, clip) {
+  if (data === undefined) return [];
+  const said = {};
+  for (const line of new TextDecoder().decode(data).split(/\r?\n/).slice(0, 12)) {
+    if (line.length > 11) said[line.slice(0, 11).trim()] = line.slice(11);
+  }
+  const problems = [];
+  const order = said.Order;
+  if (order !== printable(clip.order_id)) {
+    problems.push(problem(`${README} names order ${order ?? "none"}; the signed entry is order ${printable(clip.order_id)}: the README is not this clip's`, printable(clip.order_id), order ?? "no Order line"));
+  }
+  const clipLine = said.Clip;
+  if (clipLine === undefined || !clipLine.startsWith(`${clip.clip_id} `)) {
+    problems.push(problem(`${README} names clip ${(clipLine ?? "none").split(" ")[0]}; the signed entry is clip ${clip.clip_id}`, clip.clip_id, clipLine ?? "no Clip line"));
+  }
+  return problems;
+}
