@@ -33,7 +33,6 @@ from storage import Ed25519Signer, Store, merkle
 from storage._schema import checkpoints
 from storage.checkpoint import Checkpoint, sign_checkpoint
 from storage.entries import (
-    GENESIS,
     Clip,
     Entry,
     Gap,
@@ -85,7 +84,6 @@ def signers() -> tuple[Ed25519Signer, Ed25519Signer]:
 
 def _segment(seq: int, start: int, sha: str, init: str, size: int) -> Segment:
     return Segment(
-        GENESIS,
         start + SEGMENT_MS + 300,
         seq,
         f"run-{seq // GAP_EVERY}",
@@ -111,7 +109,7 @@ def build_log_store(
         for i in range(n):
             if i % 1000 == 999:
                 start = T0 + seq * SEGMENT_MS
-                batch.append(Gap(GENESIS, start, start, start, "restart", seq - 1))
+                batch.append(Gap(start, start, start, "restart", seq - 1))
             else:
                 sha = hashlib.sha256(b"seg%d" % seq).hexdigest()
                 batch.append(_segment(seq, T0 + seq * SEGMENT_MS, sha, sha, 250_000))
@@ -140,7 +138,6 @@ def build_audit_store(
 
     def fill(store: Store, station: Ed25519Signer, root: Ed25519Signer) -> int:
         key = StationKey(
-            GENESIS,
             T0,
             ORIGIN,
             "station-01",
@@ -158,9 +155,7 @@ def build_audit_store(
         filler = os.urandom(blob_bytes)
         while count < n:
             if seq and seq % GAP_EVERY == 0:
-                pending.append(
-                    Gap(GENESIS, t + 10_000, t, t + 10_000, "restart", seq - 1, "bench: restart")
-                )
+                pending.append(Gap(t + 10_000, t, t + 10_000, "restart", seq - 1, "bench: restart"))
                 t += 10_000
                 count += 1
             data = seq.to_bytes(8, "big") + filler[8:]
@@ -246,7 +241,6 @@ def _clip(station: Ed25519Signer, segs: list[Segment], seq: int) -> Clip:
     refs = tuple(SegmentRef(s.seq, s.sha256, s.start, s.end, s.bytes) for s in segs)
     order = f"SO-{seq:08d}"
     return Clip(
-        GENESIS,
         segs[-1].end + 500,
         f"clip-{seq:08d}",
         order,

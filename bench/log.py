@@ -37,7 +37,7 @@ from sqlalchemy import create_engine, text
 from bench import _rss
 from bench._stores import ORIGIN, OUT, SHAPE, build_log_store, signers
 from storage import Store
-from storage.entries import GENESIS, Segment
+from storage.entries import Segment
 
 # The same server the tests use (tests/conftest.py): Debian's postgresql on its socket.
 DEFAULT_PG_URL = "postgresql+psycopg://root@/packseal_test?host=/var/run/postgresql"
@@ -93,7 +93,7 @@ def main(argv: list[str]) -> int:
 def _entries(n: int, start_seq: int) -> list[Segment]:
     sha = "ab" * 32
     return [
-        Segment(GENESIS, 1, seq, "run", seq, sha, sha, seq * 2000, seq * 2000 + 2000, 60, 0, 9)
+        Segment(1, seq, "run", seq, sha, sha, seq * 2000, seq * 2000 + 2000, 60, 0, 9)
         for seq in range(start_seq, start_seq + n)
     ]
 

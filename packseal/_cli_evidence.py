@@ -13,10 +13,10 @@ import click
 
 from packseal._cli import Lazy, pass_lazy
 from storage import ClipRow, PacksealError
+from storage.facts import rfc3339
 from storage.text import printable
 from storage.trust import read_trust_file
-from verifier._errors import NotVerified
-from verifier._readme import utc
+from verifier import NotVerified
 from verifier.bundle import ExportResult
 from verifier.verify import Facts, Report, verify_bundle
 
@@ -131,7 +131,9 @@ def _print_other_clips(rows: Sequence[ClipRow], taken: str) -> None:
         "The others:"
     )
     for r in others:
-        click.echo(f"  {r.clip_id}  {r.status:11} {utc(r.start_ms)}  {r.duration_ms / 1000:.1f} s")
+        click.echo(
+            f"  {r.clip_id}  {r.status:11} {rfc3339(r.start_ms)}  {r.duration_ms / 1000:.1f} s"
+        )
     click.echo("export one of them by its clip id: packseal export CLIP_ID -o FILE")
 
 
@@ -245,7 +247,7 @@ def _print_report(report: Report) -> None:
         rows.append(("local time", f"{start_local} to {end_local} ({f.zone}: {said})"))
     rows.append(("log", _log_position(f)))
     if f.existed_before_ms is not None:
-        rows.append(("existed", f"before {utc(f.existed_before_ms)} per {f.tsa}"))
+        rows.append(("existed", f"before {rfc3339(f.existed_before_ms)} per {f.tsa}"))
     if f.witnessed:
         rows.append(("witnessed", "; ".join(f.witnessed)))
     if f.content_credentials:

@@ -150,7 +150,7 @@ def users_add(lazy: Lazy, name: str, role: str, password_stdin: bool) -> int:
 @pass_lazy
 def users_list(lazy: Lazy) -> int:
     """List users, their roles, and their API tokens."""
-    from packseal._cli_station import rfc3339
+    from storage.facts import rfc3339
 
     accounts = Accounts(lazy.app.web_database)
     found = accounts.users()
@@ -162,7 +162,7 @@ def users_list(lazy: Lazy) -> int:
         live = [t for t in tokens if t.user == u.name and t.revoked_ms is None]
         state = "" if u.active else "  (disabled)"
         click.echo(
-            f"{u.name:24} {u.role:9} since {rfc3339(u.created_ms)[:10]}  "
+            f"{u.name:24} {u.role:9} since {rfc3339(u.created_ms, ms=True)[:10]}  "
             f"{len(live)} API token(s){state}"
         )
     return 0

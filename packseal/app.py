@@ -32,7 +32,7 @@ from storage import (
 from storage.certs import C2paCredentials, CredentialFiles, load_credentials, write_credentials
 from storage.cosignature import CosignatureVerifier
 from storage.db import connect
-from storage.entries import GENESIS, Clip, KeyRevocation, parse_as
+from storage.entries import Clip, KeyRevocation, parse_as
 from storage.keyhistory import key_entries, trusted_logs
 from storage.rootlogs import CertifiedLog, certified_logs, record_certified_log, registry_path
 from storage.trust import TrustedWitness
@@ -142,7 +142,6 @@ class App:
                 )
             if created_log:
                 entry = StationKey(
-                    prev=GENESIS,
                     time=self.clock.now_ms(),
                     origin=cfg.origin,
                     station=cfg.station.id,
@@ -333,7 +332,6 @@ class App:
         now = self.clock.now_ms()
         root = self.root_signer
         certify = StationKey(
-            prev=GENESIS,
             time=now,
             origin=cfg.origin,
             station=cfg.station.id,
@@ -343,7 +341,6 @@ class App:
             root=root.verifier.vkey,
         ).certified_by(root)
         revoke = KeyRevocation(
-            prev=GENESIS,
             time=now,
             origin=cfg.origin,
             vkey=old.verifier.vkey,

@@ -129,7 +129,7 @@ def run_station(
     gun = None
     source = gun_input or gun_settings.input
     if source:
-        gun = GunReader(source, gun_settings, station.classifier, station.events, app.clock)  # type: ignore[arg-type]
+        gun = GunReader(source, gun_settings, station.submit, app.clock)
     done = threading.Event()
 
     def show() -> None:

@@ -57,7 +57,7 @@ class Tick:
 
 
 @dataclass(frozen=True, slots=True)
-class SourceLost:
+class SourceLostEvent:
     t: int
     detail: str = ""
 
@@ -73,7 +73,7 @@ class Shutdown:
     t: int
 
 
-Event = ScanEvent | Motion | Tick | SourceLost | EncoderDied | Shutdown
+Event = ScanEvent | Motion | Tick | SourceLostEvent | EncoderDied | Shutdown
 
 
 # -- state and actions -------------------------------------------------------------------
@@ -164,7 +164,7 @@ class Controller:
             return []
         if isinstance(event, Tick):
             return self._tick(event.t)
-        if isinstance(event, SourceLost):
+        if isinstance(event, SourceLostEvent):
             return [
                 Alarm(
                     event.t,

@@ -4,8 +4,10 @@
 any open binary stream with a file descriptor. A code ends at CR or LF, or after
 ``submit_after_ms`` without input (guns configured without a suffix). Control characters
 and surrounding whitespace are dropped, empty lines ignored. Gun input counts at once: a
-trained packer aimed it, and the gun's own decoder already checked the symbol. The web UI's
-typed codes go through :meth:`GunReader.submit` and are classified the same way.
+trained packer aimed it, and the gun's own decoder already checked the symbol. Each code
+goes to a ``submit`` function (the station's :meth:`~recorder.station.Station.submit`),
+which classifies it (:func:`gun_scan`) and counts it; the web UI's typed codes take the
+same way.
 
 A gun reports no symbology (it types text), so every code has ``symbology="keyboard"``.
 """
@@ -14,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import select
 import stat
 import sys
@@ -23,11 +24,11 @@ import threading
 import tty
 import unicodedata
 from types import TracebackType
-from typing import Any, BinaryIO, Literal, Self
+from typing import Any, BinaryIO, Literal, Protocol, Self
 
 from recorder._errors import SourceError
 from recorder.clock import Clock
-from recorder.scanner import Classifier, ScanOutput, _put_until
+from recorder.scanner import Classifier
 from recorder.settings import GunSettings
 from storage.entries import MAX_SCAN_TEXT, Scan
 
@@ -56,6 +57,14 @@ def gun_scan(
     return Scan(t_ms, code, classifier.classify(code, "keyboard"), "keyboard", source, None)
 
 
+class Submit(Protocol):
+    """Where a typed code goes: ``Station.submit`` (classifies, queues, returns the scan)."""
+
+    def __call__(
+        self, text: str, source: Literal["gun", "web"] = ..., t_ms: int | None = ...
+    ) -> Scan | None: ...
+
+
 class GunReader:
     """A thread turning typed codes into scans: ``with GunReader(...): ...``.
 
@@ -70,13 +79,11 @@ class GunReader:
         self,
         source: BinaryIO | str | None,
         settings: GunSettings,
-        classifier: Classifier,
-        out: queue.Queue[ScanOutput],
+        submit: Submit,
         clock: Clock,
     ) -> None:
         self.settings = settings
-        self._classifier = classifier
-        self._out = out
+        self._submit = submit
         self._clock = clock
         self._owned = False
         self._fd: int | None = None
@@ -116,7 +123,7 @@ class GunReader:
 
     @property
     def codes(self) -> int:
-        """Codes put into the output queue so far (gun and web)."""
+        """Codes submitted so far (gun and web)."""
         return self._codes
 
     def __enter__(self) -> Self:
@@ -134,16 +141,14 @@ class GunReader:
     # input
 
     def submit(self, text: str, *, source: Literal["gun", "web"] = "web") -> Scan | None:
-        """Classify a typed code, put its scan into the output queue and return it."""
-        scan = gun_scan(text, self._clock.now_ms(), self._classifier, source)
+        """Submit a typed code now; its scan, or ``None`` for an empty or overlong code."""
+        scan = self._submit(text, source, self._clock.now_ms())
         if scan is not None:
-            self._out.put(scan)
             self._codes += 1
         return scan
 
     def _emit(self, line: bytes, t_ms: int) -> None:
-        scan = gun_scan(line.decode("utf-8", errors="replace"), t_ms, self._classifier, "gun")
-        if scan is not None and _put_until(self._out, scan, self._stop):
+        if self._submit(line.decode("utf-8", errors="replace"), "gun", t_ms) is not None:
             self._codes += 1
 
     def _run(self) -> None:

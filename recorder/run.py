@@ -116,8 +116,13 @@ class Run:
         encoder: Encoder | None,
         *,
         sealed: frozenset[int] = frozenset(),
+        gap_reason: str = "restart",
     ) -> None:
         self.id = run_id
+        # Why footage may be missing before this run's first segment ("restart", "crash",
+        # "camera-lost", "encoder-died"): fixed by whoever starts the run, before any other
+        # thread sees it.
+        self.gap_reason = gap_reason
         self.dir = directory
         self.fps = fps
         self.encoder = encoder
@@ -145,6 +150,7 @@ class Run:
         fps: Fraction,
         ffmpeg: str,
         started_ms: int,
+        gap_reason: str = "restart",
     ) -> Run:
         directory = root / run_id
         directory.mkdir(parents=True, exist_ok=False)
@@ -157,7 +163,7 @@ class Run:
         }
         (directory / META_FILE).write_text(json.dumps(meta))
         encoder = Encoder.start(settings, width, height, fps, directory, ffmpeg=ffmpeg)
-        run = cls(run_id, directory, fps, encoder)
+        run = cls(run_id, directory, fps, encoder, gap_reason=gap_reason)
         run.started_ms = started_ms
         return run
 
@@ -166,9 +172,10 @@ class Run:
         return str(json.loads((directory / META_FILE).read_text())["run"])
 
     @classmethod
-    def recover(cls, directory: Path, sealed: frozenset[int]) -> Run:
+    def recover(cls, directory: Path, sealed: frozenset[int], gap_reason: str = "restart") -> Run:
         meta = json.loads((directory / META_FILE).read_text())
-        run = cls(meta["run"], directory, Fraction(meta["fps"]), None, sealed=sealed)
+        fps = Fraction(meta["fps"])
+        run = cls(meta["run"], directory, fps, None, sealed=sealed, gap_reason=gap_reason)
         run.timeline = Timeline.load(directory / FRAMES_FILE, 1000 / float(run.fps))
         run.started_ms = int(meta["started"])
         return run

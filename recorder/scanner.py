@@ -5,7 +5,7 @@ slot and the :class:`Scanner` thread takes the newest frame at most ``rate_hz`` 
 second. A camera read counts only once the same text was read in two different frames
 (:class:`Confirmer`), and a code left in view does not count again until it has been out
 of sight for ``rearm_ms``. Each confirmed read becomes a :class:`storage.entries.Scan`
-classified by :class:`Classifier`; each processed frame also yields a :class:`Motion`
+classified by :class:`Classifier`; each processed frame also yields a :class:`FrameMotion`
 level. Both go to one output queue in processing order; a scan's ``t`` is the capture time
 of the first of its two frames, so it can be earlier than motion levels queued before it.
 
@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Literal, Self, TypeAlias, cast
+from typing import Literal, Protocol, Self, TypeAlias, cast
 
 import cv2
 import numpy as np
@@ -121,14 +121,21 @@ class Confirmed:
 
 
 @dataclass(frozen=True, slots=True)
-class Motion:
+class FrameMotion:
     """Mean absolute difference (0-255) of two consecutive scanned frames, 160 px wide."""
 
     t_ms: int
     level: float
 
 
-ScanOutput: TypeAlias = Scan | Motion
+ScanOutput: TypeAlias = Scan | FrameMotion
+
+
+class ScanSink(Protocol):
+    """Where scans and motion readings go: a ``queue.Queue`` of them, or of more."""
+
+    def put(self, item: ScanOutput, block: bool = True, timeout: float | None = None) -> None: ...
+    def put_nowait(self, item: ScanOutput) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,7 +417,7 @@ class LatestFrame:
 # -- the scanner thread -----------------------------------------------------------------
 
 
-def _put_until(out: queue.Queue[Any], item: object, stop: threading.Event) -> bool:
+def _put_until(out: ScanSink, item: ScanOutput, stop: threading.Event) -> bool:
     while not stop.is_set():
         try:
             out.put(item, timeout=0.1)
@@ -424,7 +431,7 @@ class Scanner:
     """The scanning thread: ``with Scanner(settings, slot, out, clock): ...``.
 
     ``out`` receives :class:`storage.entries.Scan` (``source="camera"``, ``t`` = capture
-    time of the frame that confirmed it, whose box it carries) and :class:`Motion`
+    time of the frame that confirmed it, whose box it carries) and :class:`FrameMotion`
     values. Scans wait for room in a bounded queue; motion levels are dropped when full.
     """
 
@@ -432,7 +439,7 @@ class Scanner:
         self,
         settings: ScanSettings,
         slot: LatestFrame,
-        out: queue.Queue[ScanOutput],
+        out: ScanSink,
         clock: Clock,
     ) -> None:
         if settings.zone is not None:
@@ -576,7 +583,7 @@ class Scanner:
         with self._lock:
             self._motion = level
         with contextlib.suppress(queue.Full):
-            self._out.put_nowait(Motion(t_ms, level))
+            self._out.put_nowait(FrameMotion(t_ms, level))
 
     def _error(self, where: str, e: Exception) -> None:
         with self._lock:
@@ -590,10 +597,11 @@ __all__ = [
     "Confirmed",
     "Confirmer",
     "Decoded",
+    "FrameMotion",
     "LatestFrame",
-    "Motion",
     "Reads",
     "ScanOutput",
+    "ScanSink",
     "ScanStats",
     "Scanner",
     "decode",

@@ -15,7 +15,7 @@ from pathlib import Path
 from recorder.clock import Clock
 from recorder.controller import ClipClosed
 from storage import Ed25519Signer, Store, StoredCheckpoint
-from storage.entries import GENESIS, Clip, Gap, Segment, SegmentRef, Video
+from storage.entries import Clip, Gap, Segment, SegmentRef, Video
 from storage.zones import zone_name
 
 
@@ -78,7 +78,6 @@ class Sealer:
     ) -> Segment:
         info = self.store.put_blob_file(path, self.clock.now_ms())
         entry = Segment(
-            prev=GENESIS,
             time=self.clock.now_ms(),
             seq=self.next_seq,
             run=run,
@@ -101,7 +100,6 @@ class Sealer:
         closed = plan.closed
         clip = closed.clip
         entry = Clip(
-            prev=GENESIS,
             time=self.clock.now_ms(),
             clip_id=clip.clip_id,
             order_id=clip.order_id,
@@ -129,7 +127,6 @@ class Sealer:
 
     def log_gap(self, start: int, end: int, reason: str, detail: str = "") -> Gap:
         entry = Gap(
-            prev=GENESIS,
             time=self.clock.now_ms(),
             start=start,
             end=max(start, end),

@@ -20,10 +20,11 @@ import queue
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal, cast
+from typing import Literal, TypeAlias, cast
 
 from recorder._errors import EncoderError, SourceError, SourceLost
 from recorder.anchor import Anchorer
@@ -41,26 +42,29 @@ from recorder.controller import (
     Motion,
     ScanEvent,
     Shutdown,
+    SourceLostEvent,
     Tick,
 )
-from recorder.controller import SourceLost as SourceLostEvent
-from recorder.encoder import ClosedSegment, ffmpeg_path, to_i420
+from recorder.encoder import ffmpeg_path, to_i420
+from recorder.holding import HoldPolicy
 from recorder.overlay import Overlay, OverlayState
-from recorder.run import Run, SegmentTiming
-from recorder.scanner import Classifier, LatestFrame, Reads, Scanner
-from recorder.scanner import Motion as ScanMotion
-from recorder.sealer import ClipPlan, Sealer, select_segments
+from recorder.run import Run
+from recorder.scanner import Classifier, FrameMotion, LatestFrame, Reads, Scanner
+from recorder.sealer import Sealer
+from recorder.sealqueue import SealQueue
 from recorder.settings import StationSettings
 from recorder.sources import Frame, FrameSource
 from recorder.state import StationState
 from recorder.status import ClipSummary, Counters, StationAlarmKind, StationStatus, run_stats
 from storage import DiskFullError, Ed25519Signer, Store
-from storage.entries import Clip, Scan, Segment, Video
+from storage.entries import Clip, Scan, Segment, Video, parse_as
 from storage.zones import local_zone
 
 _STOP = object()  # writer: finish the run and exit
 _END_RUN = object()  # writer: finish the current run (the source was lost)
-_GAP_TOLERANCE_MS = 250
+# What the main loop's queue carries: the scanner's scans and motion readings, gun and web
+# scans (Station.submit), and the controller's events from the capture thread.
+StationInput: TypeAlias = Scan | FrameMotion | Event
 
 
 class Station:
@@ -118,19 +122,24 @@ class Station:
             sealed_before=self._sealed_before,
         )
         self.classifier = Classifier(settings.scan)
-        self.events: queue.Queue[object] = queue.Queue()
+        self.events: queue.Queue[StationInput] = queue.Queue()
         self.slot = LatestFrame()
-        self.scanner = Scanner(settings.scan, self.slot, self.events, clock)  # type: ignore[arg-type]
+        self.scanner = Scanner(settings.scan, self.slot, self.events, clock)
         self.overlay = Overlay(source.width, source.height, zone)
         self._overlay_state = OverlayState(settings.id, settings.operator)
         self._frames: queue.Queue[object] = queue.Queue(maxsize=max(8, int(self.fps * 2)))
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._runs: deque[Run] = deque()  # oldest first; sealed strictly in order
-        self._run_segments: dict[str, list[Segment]] = {}
-        self._current_run: str | None = None
-        self._next_gap_reason = "restart"
-        self._pending: list[ClipPlan] = []
+        self.queue = SealQueue(
+            self.sealer,
+            HoldPolicy.of(settings),
+            self.video,
+            pre_roll_ms=round(clips.pre_roll_seconds * 1000),
+            post_roll_ms=round(clips.post_roll_seconds * 1000),
+        )
+        # Why footage is missing before the writer's next run; the writer's alone (each
+        # run is started with its own reason), set before the threads start.
+        self._gap_reason = "restart"
         self._open_run: str | None = None
         self._state = StationState()
         self._counters = Counters()
@@ -143,17 +152,7 @@ class Station:
         self._thread_error: BaseException | None = None
         self._fatal: BaseException | None = None
         self._started = False
-        self._recovering = False
-        self.orders_only = settings.clips.record == "orders-only"
-        self._pre_roll_ms = round(settings.clips.pre_roll_seconds * 1000)
-        # How long an unwanted segment may wait for a late order scan to claim it.
-        self._hold_ms = (
-            self._pre_roll_ms
-            + settings.scan.confirm_window_ms
-            + 2 * settings.encoder.segment_seconds * 1000
-        )
         self._segment_closed_at: int | None = None
-        self._held: deque[tuple[Run, ClosedSegment, SegmentTiming, int]] = deque()
         self.latest_frame: Frame | None = None
 
     # -- public ------------------------------------------------------------------------
@@ -185,7 +184,7 @@ class Station:
             self.scanner.stop()
             for t in threads:
                 t.join(timeout=30)
-            for r in self._runs:
+            for r in self.queue.runs:
                 r.kill()
             self.source.close()
             if self._fatal is None:
@@ -197,11 +196,15 @@ class Station:
     def stop(self) -> None:
         self._stop.set()
 
-    def submit(self, text: str, source: Literal["gun", "web"] = "web") -> Scan | None:
-        """A code typed by a scanner gun or on the station page: it counts at once."""
+    def submit(
+        self, text: str, source: Literal["gun", "web"] = "web", t_ms: int | None = None
+    ) -> Scan | None:
+        """A code typed by a scanner gun or on the station page (at ``t_ms``, default
+        now): it counts at once. ``None`` for an empty or overlong code."""
         from recorder.gun import gun_scan
 
-        scan = gun_scan(text, self.clock.now_ms(), self.classifier, source)
+        when = self.clock.now_ms() if t_ms is None else t_ms
+        scan = gun_scan(text, when, self.classifier, source)
         if scan is not None:
             self.events.put(scan)
         return scan
@@ -221,7 +224,7 @@ class Station:
                 fps = (len(self._fps_window) - 1) / span if span > 0 else 0.0
             if not self._started:
                 state: Literal["starting", "idle", "recording", "alarm", "stopped"] = "starting"
-            elif self._stop.is_set() and not self._runs:
+            elif self._stop.is_set() and not self.queue.runs:
                 state = "stopped"
             elif alarms:
                 state = "alarm"
@@ -266,43 +269,26 @@ class Station:
         """Seal what a previous crash left: closed segments, pending and open clips."""
         previous = StationState.load(self.state_path)
         crashed = previous.running
-        self._recovering = True
+        self._gap_reason = "crash" if crashed else "restart"
         for directory in sorted(p for p in self.workdir.iterdir() if p.is_dir()):
             try:
                 run_id = Run.run_id_of(directory)
             except (OSError, ValueError, KeyError):
                 continue  # not a run directory: leave it alone
             sealed = self._segments_of_run(run_id)
-            run = Run.recover(directory, frozenset(s.index for s in sealed))
-            if sealed:
-                run.init_sha = sealed[0].init
-                run.sealed_segments = len(sealed)
-            self._runs.append(run)
-            self._run_segments[run.id] = sealed
-            self._next_gap_reason = "crash" if crashed else "restart"
-            self._seal_closed_segments()
-        for plan in previous.pending:
-            self._pending.append(plan)
+            run = Run.recover(directory, frozenset(s.index for s in sealed), self._gap_reason)
+            self._sealed_segments(self.queue.recover(run, sealed, self.clock.now_ms()))
+        self.queue.pending.extend(previous.pending)
         if previous.open is not None:
             clip, open_run = previous.open
-            segs = self._run_segments.get(open_run or "", [])
-            ended = segs[-1].end if segs else clip.started
-            self._pending.append(
-                self._plan(
-                    ClipClosed(clip, max(ended, clip.started), "crash", "interrupted"), open_run
-                )
-            )
+            ended = self.queue.last_end(open_run) or clip.started
+            closed = ClipClosed(clip, max(ended, clip.started), "crash", "interrupted")
+            self.queue.pending.append(self.queue.plan(closed, open_run))
         self._seal_ready_clips(final=True)
-        self._recovering = False
-        for run_id in list(self._run_segments):
-            self._trim_segments(run_id)
-        if crashed:
-            self._next_gap_reason = "crash"
-        self._state = StationState(running=False, open=None, pending=list(self._pending))
+        self.queue.end_recovery()
+        self._state = StationState(running=False, open=None, pending=list(self.queue.pending))
 
     def _segments_of_run(self, run_id: str) -> list[Segment]:
-        from storage.entries import parse_as
-
         rows = self.store.segments_of_run(run_id)
         return [parse_as(Segment, self.store.entry(r.idx)) for r in rows]
 
@@ -384,7 +370,7 @@ class Station:
                     if run is not None:
                         run.finish()
                         run = None
-                        self._next_gap_reason = "camera-lost"
+                        self._gap_reason = "camera-lost"
                     continue
                 frame, dropped = cast(tuple[Frame, int], item)
                 if run is None:
@@ -399,7 +385,7 @@ class Station:
                     self.events.put(EncoderDied(frame.t_ms, e.message))
                     run.kill()
                     run = None
-                    self._next_gap_reason = "encoder-died"
+                    self._gap_reason = "encoder-died"
                     backoff_until = self.clock.monotonic() + 1.0
                     continue
                 with self._lock:
@@ -421,11 +407,10 @@ class Station:
             fps=self.fps,
             ffmpeg=self.ffmpeg,
             started_ms=first_t,
+            gap_reason=self._gap_reason,
         )
         with self._lock:
-            self._runs.append(run)
-            self._run_segments[run.id] = []
-            self._current_run = run.id
+            self.queue.add_run(run)
         return run
 
     # -- the main loop -------------------------------------------------------------------
@@ -449,7 +434,7 @@ class Station:
                     self._handle(item)
                 if self._last_frame_t is not None:
                     self._handle(Tick(self._last_frame_t))
-                self._seal_closed_segments()
+                self._seal_closed()
                 self._seal_ready_clips(final=False)
                 footage = self.sealer.last_segment_end
                 if footage is not None:
@@ -473,9 +458,9 @@ class Station:
                 return
             writer_done = not threads[1].is_alive()
             if shutdown_seen and writer_done and self.events.empty():
-                self._seal_closed_segments(final=True)
+                self._seal_closed(final=True)
                 self._seal_ready_clips(final=True)
-                if not self._pending and all(r.drained() for r in self._runs):
+                if self.queue.drained():
                     self.sealer.checkpoint()
                     return
 
@@ -489,24 +474,24 @@ class Station:
             )
             self._seal_ready_clips(final=True)
 
-    def _handle(self, item: object) -> None:
+    def _handle(self, item: StationInput) -> None:
         event: Event
         if isinstance(item, Scan):
             with self._lock:
                 self._counters.scans += 1
                 self._last_scan = item
             event = ScanEvent(item)
-        elif isinstance(item, ScanMotion):
+        elif isinstance(item, FrameMotion):
             event = Motion(item.t_ms, item.level)
         else:
-            event = item  # type: ignore[assignment]
+            event = item
         for action in self.controller.handle(event):
             self._apply(action)
 
     def _apply(self, action: object) -> None:
         if isinstance(action, ClipOpened):
             clip = action.clip
-            self._open_run = self._current_run
+            self._open_run = self.queue.current_run
             # A new order is the packer moving on: the last one's alarms are history now
             # (counted, and in that clip's scans), not a banner over this one.
             self.clear_alarms()
@@ -529,17 +514,15 @@ class Station:
             self._state.open = (clip, self._open_run)
             self._state.save(self.state_path)
         elif isinstance(action, ClipClosed):
-            plan = self._plan(action, self._open_run)
-            self._pending.append(plan)
+            self.queue.pending.append(self.queue.plan(action, self._open_run))
+            ended, reason = action.ended, action.end_reason
             self._update_recent(
                 action.clip.clip_id,
-                state="sealing",
-                ended=action.ended,
-                end_reason=action.end_reason,
+                lambda c: replace(c, state="sealing", ended=ended, end_reason=reason),
             )
             self._overlay_state = replace(self._overlay_state, order_id=None, tracking_id=None)
             self._state.open = None
-            self._state.pending = list(self._pending)
+            self._state.pending = list(self.queue.pending)
             self._state.save(self.state_path)
         elif isinstance(action, Alarm):
             self._raise_alarm(action.kind, action.message)
@@ -552,126 +535,39 @@ class Station:
             self._alarms.append((kind, message))
         self._overlay_state = replace(self._overlay_state, alarm=message[:60])
 
-    def _plan(self, closed: ClipClosed, run: str | None) -> ClipPlan:
-        pre = round(self.settings.clips.pre_roll_seconds * 1000)
-        post = round(self.settings.clips.post_roll_seconds * 1000)
-        return ClipPlan(
-            closed=closed,
-            run=run or self._current_run or "",
-            start_at=closed.clip.started - pre,
-            end_at=closed.ended + post,
-            pre_roll=pre,
-            post_roll=post,
-        )
-
-    def _update_recent(self, clip_id: str, **changes: object) -> None:
+    def _update_recent(self, clip_id: str, changed: Callable[[ClipSummary], ClipSummary]) -> None:
         with self._lock:
             for i, item in enumerate(self._recent):
                 if item.clip_id == clip_id:
-                    self._recent[i] = replace(item, **changes)  # type: ignore[arg-type]
+                    self._recent[i] = changed(item)
 
     # -- sealing -----------------------------------------------------------------------
 
-    def _seal_closed_segments(self, *, final: bool = False) -> None:
-        while self._runs:
-            run = self._runs[0]
-            for seg, timing in run.closed_segments():
-                self._held.append((run, seg, timing, self.clock.now_ms()))
-            self._settle_held(final=final or run.drained())
-            if not run.drained() or any(h[0] is run for h in self._held):
-                return
-            self._runs.popleft()
-            with contextlib.suppress(OSError):
-                run.remove()
-            self._trim_segments(run.id)
-
-    def _settle_held(self, *, final: bool) -> None:
-        """Seal closed segments in order; in orders-only mode, drop those no clip wants.
-
-        A dropped segment is one nobody will ever ask for: older than every open or
-        pending clip's pre-roll, and either past the window in which a late scan could
-        still claim it, or followed by one that is wanted.
-        """
-        horizon = (self._last_frame_t or 0) - self._hold_ms
-        while self._held:
-            run, seg, timing, reported = self._held[0]
-            if self._wanted(timing.start_ms, timing.end_ms):
-                self._held.popleft()
-                self._seal(run, seg, timing, reported)
-                continue
-            later_wanted = any(self._wanted(t.start_ms, t.end_ms) for _, _, t, _ in self._held)
-            if final or timing.end_ms < horizon or later_wanted:
-                self._held.popleft()
-                seg.path.unlink(missing_ok=True)
-                continue
-            return
-
-    def _wanted(self, start: int, end: int) -> bool:
-        if not self.orders_only:
-            return True
+    def _seal_closed(self, *, final: bool = False) -> None:
         clip = self.controller.current
-        if clip is not None and end > clip.started - self._pre_roll_ms:
-            return True
-        return any(p.start_at < end and start < p.end_at for p in self._pending)
-
-    def _seal(self, run: Run, seg: ClosedSegment, timing: SegmentTiming, reported: int) -> None:
-        if run.init_sha is None:
-            run.init_sha = self.sealer.seal_init(run.init_path)
-        last_end = self.sealer.last_segment_end
-        if last_end is not None and timing.start_ms - last_end > _GAP_TOLERANCE_MS:
-            first_of_run = run.sealed_segments == 0
-            reason = self._next_gap_reason if first_of_run else "not-recording"
-            self.sealer.log_gap(
-                last_end, timing.start_ms, reason, f"before segment {seg.index} of run {run.id}"
-            )
-        run.sealed_segments += 1
-        entry = self.sealer.seal_segment(
-            run=run.id,
-            index=seg.index,
-            path=seg.path,
-            init=run.init_sha,
-            start=timing.start_ms,
-            end=timing.end_ms,
-            frames=timing.frames,
-            dropped=timing.dropped,
+        sealed = self.queue.seal_closed(
+            now_ms=self.clock.now_ms(),
+            footage_ms=self._last_frame_t or 0,
+            open_started=None if clip is None else clip.started,
+            final=final,
         )
-        self._run_segments[run.id].append(entry)
-        self._segment_closed_at = reported
-        with self._lock:
-            self._counters.segments += 1
-        seg.path.unlink(missing_ok=True)
-        run.release()
+        self._sealed_segments(sealed)
 
-    def _trim_segments(self, run_id: str) -> None:
-        if self._recovering:
-            return  # the crashed station's open clip is planned only after its runs are sealed
-        if not any(p.run == run_id for p in self._pending) and run_id != self._current_run:
-            self._run_segments.pop(run_id, None)
+    def _sealed_segments(self, reported: list[int]) -> None:
+        if reported:
+            self._segment_closed_at = reported[-1]
+            with self._lock:
+                self._counters.segments += len(reported)
 
     def _seal_ready_clips(self, *, final: bool) -> None:
-        still: list[ClipPlan] = []
-        for plan in self._pending:
-            segs = self._run_segments.get(plan.run, [])
-            run_open = any(r.id == plan.run for r in self._runs)
-            ready = final or not run_open or (segs and segs[-1].end >= plan.end_at)
-            if not ready:
-                still.append(plan)
+        done = self.queue.seal_ready(final=final)
+        for sealed in done:
+            plan, entry = sealed.plan, sealed.entry
+            clip_id, order_id = plan.closed.clip.clip_id, plan.closed.clip.order_id
+            if entry is None:
+                self._update_recent(clip_id, lambda c: replace(c, state="lost"))
+                self._raise_alarm("no-footage", f"order {order_id}: no footage sealed")
                 continue
-            chosen = select_segments(segs, plan.start_at, plan.end_at)
-            clip_id = plan.closed.clip.clip_id
-            if not chosen:
-                self.sealer.log_gap(
-                    plan.closed.clip.started,
-                    plan.closed.ended,
-                    "encoder-died" if plan.closed.status == "interrupted" else "crash",
-                    f"order {plan.closed.clip.order_id}: no footage was sealed for clip {clip_id}",
-                )
-                self._update_recent(clip_id, state="lost")
-                self._raise_alarm(
-                    "no-footage", f"order {plan.closed.clip.order_id}: no footage sealed"
-                )
-                continue
-            entry: Clip = self.sealer.seal_clip(plan, chosen, self.video)
             with self._lock:
                 self._counters.clips_sealed += 1
                 now = self.clock.now_ms()
@@ -680,18 +576,21 @@ class Station:
                     last_reported = self._segment_closed_at
                     if last_reported is not None:
                         self._counters.segment_to_sealed_ms.append(now - last_reported)
-            self._update_recent(
-                clip_id,
-                state=entry.status,
-                tracking_ids=entry.tracking_ids,
-                repeat_of=entry.repeat_of,
-                footage_ms=entry.end_ms - entry.start_ms,
-            )
-        if len(still) != len(self._pending):
-            self._pending = still
-            self._state.pending = list(still)
+            self._update_recent(clip_id, _sealed_as(entry))
+        if done:
+            self._state.pending = list(self.queue.pending)
             self._state.save(self.state_path)
 
     def _sealed_before(self, order_id: str) -> str | None:
         found = self.store.clips_of_order(order_id)
         return found[0].clip_id if found else None
+
+
+def _sealed_as(entry: Clip) -> Callable[[ClipSummary], ClipSummary]:
+    return lambda c: replace(
+        c,
+        state=entry.status,
+        tracking_ids=entry.tracking_ids,
+        repeat_of=entry.repeat_of,
+        footage_ms=entry.end_ms - entry.start_ms,
+    )

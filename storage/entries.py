@@ -24,7 +24,7 @@ import re
 import types
 import typing
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeVar, Union
 
 from storage import canonical
@@ -84,7 +84,9 @@ def _b64(value: str, what: str) -> bytes:
 class _Entry:
     KIND: ClassVar[str]
     SIGNED_BY: ClassVar[str | None] = None  # name of the signature field, if any
-    prev: str
+    # The leaf hash of the entry before: GENESIS until the log sets it (Log.append), so a
+    # statement is made and signed without it (signatures exclude it).
+    prev: str = field(default=GENESIS, kw_only=True)
     time: int
 
     def to_dict(self) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from sqlalchemy import or_, select, update
 from storage._errors import BlobMissingError
 from storage._schema import blobs, clips, segments
 from storage.db import write_transaction
-from storage.entries import GENESIS, Purge
+from storage.entries import Purge
 from storage.log import StoredCheckpoint
 from storage.note import NoteSigner
 from storage.store import Store
@@ -103,7 +103,7 @@ def purge_expired(
             ranges[-1][1] = seq
         else:
             ranges.append([seq, seq])
-    entries = [Purge(GENESIS, now_ms, lo, hi, policy) for lo, hi in ranges]
+    entries = [Purge(now_ms, lo, hi, policy) for lo, hi in ranges]
     checkpoint = None
     if entries and not dry_run:
         # Log first: from here on the files may go (see the module docstring).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from storage.entries import GENESIS, Clip, Gap, Purge, Scan, Segment, SegmentRef, StationKey, Video
+from storage.entries import Clip, Gap, Purge, Scan, Segment, SegmentRef, StationKey, Video
 from storage.note import Ed25519Signer
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
@@ -16,7 +16,6 @@ def sha(label: str | int) -> str:
 
 def station_key(station: Ed25519Signer, root: Ed25519Signer, *, time: int = T0) -> StationKey:
     return StationKey(
-        prev=GENESIS,
         time=time,
         origin=station.name,
         station="station-01",
@@ -30,7 +29,6 @@ def station_key(station: Ed25519Signer, root: Ed25519Signer, *, time: int = T0) 
 def segment(seq: int, *, run: str = "run-1", start: int | None = None, dur: int = 2000) -> Segment:
     start = T0 + seq * dur if start is None else start
     return Segment(
-        prev=GENESIS,
         time=start + dur + 300,
         seq=seq,
         run=run,
@@ -51,7 +49,6 @@ VIDEO = Video("h264", 1280, 720, 30, 1, "yuv420p", 2000, "libx264 veryfast crf=2
 def clip(signer: Ed25519Signer, segs: list[Segment], *, order: str = "SO-2026-000123") -> Clip:
     refs = tuple(SegmentRef(s.seq, s.sha256, s.start, s.end, s.bytes) for s in segs)
     return Clip(
-        prev=GENESIS,
         time=segs[-1].end + 500,
         clip_id=f"clip-{order}-{segs[0].seq}",
         order_id=order,
@@ -77,8 +74,8 @@ def clip(signer: Ed25519Signer, segs: list[Segment], *, order: str = "SO-2026-00
 
 
 def gap(start: int, end: int) -> Gap:
-    return Gap(GENESIS, end, start, end, "camera-lost", 3, "camera unplugged")
+    return Gap(end, start, end, "camera-lost", 3, "camera unplugged")
 
 
 def purge(first: int, last: int) -> Purge:
-    return Purge(GENESIS, T0 + 10**9, first, last, "retention 90 days")
+    return Purge(T0 + 10**9, first, last, "retention 90 days")

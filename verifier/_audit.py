@@ -16,17 +16,15 @@ from typing import Any
 
 from storage import FormatError, PacksealError, SignatureError, StorageError, Store
 from storage.entries import Clip, Gap, Purge, Segment, StationKey, from_parsed, parse_as
+from storage.facts import rfc3339
 from storage.note import Ed25519Verifier, NoteVerifier
 from verifier._audit_log import LogElsewhere, LogResult, check_log
-from verifier._audit_media import Media, Range, Ranges, Seen, seqs, when
+from verifier._audit_media import Media, Range, Ranges, Seen, seqs
 from verifier._audit_report import MAX_AFFECTED, AuditReport, Finding, Findings, Severity
 from verifier._timecheck import SEAL_SKEW_MS, footage_times
 
 Progress = Callable[[int, int], None]
 
-# The station logs a `gap` entry when a recording run starts more than 250 ms after the
-# previous segment ended (recorder/station.py); within a run segments are contiguous.
-GAP_TOLERANCE_MS = 250
 # Recent segments kept for checking clips against: 8192 x 2 s is 4.5 hours of footage.
 SEGMENT_WINDOW = 8192
 # From this many entries the log half runs in a second process (starting one costs ~1 s).
@@ -335,8 +333,9 @@ class Auditor:
                     "error",
                     index,
                     f"entry {index}: {gap / 1000:.1f} s without footage between segment "
-                    f"{last.seq} (ends {when(last.end)}) and segment {seg.seq} (starts "
-                    f"{when(seg.start)}), and no gap entry explains it: footage was cut",
+                    f"{last.seq} (ends {rfc3339(last.end, ms=True)}) and segment {seg.seq} "
+                    f"(starts {rfc3339(seg.start, ms=True)}), and no gap entry explains it: "
+                    "footage was cut",
                     seqs=(last.seq, seg.seq),
                 )
         elif -gap > self.tolerance:
@@ -445,7 +444,7 @@ class Auditor:
             "info",
             index,
             f"entry {index}: {(gap.end - gap.start) / 1000:.1f} s without footage{after}, from "
-            f"{when(gap.start)}: {gap.reason}{detail}",
+            f"{rfc3339(gap.start, ms=True)}: {gap.reason}{detail}",
         )
 
     def _purge(self, index: int, purge: Purge) -> None:

@@ -14,12 +14,12 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
 from storage.blobs import blob_path
 from storage.entries import Purge, Segment
+from storage.facts import rfc3339
 from verifier._audit_report import AuditStats, Severity
 
 # Blobs go to the hashing threads in batches (a task per blob cost more in queueing
@@ -104,10 +104,6 @@ def subtract(ranges: list[Range], cover: list[Range]) -> tuple[list[Range], int]
 
 def seqs(lo: int, hi: int) -> str:
     return f"segment {lo}" if lo == hi else f"segments {lo}..{hi}"
-
-
-def when(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
 
 
 def probe(path: str, digest: bool) -> Probed:
@@ -273,7 +269,7 @@ class Media:
                 "info",
                 index,
                 f"entry {index}: {seqs(purge.first_seq, purge.last_seq)} purged at "
-                f"{when(purge.time)} by policy {purge.policy!r}",
+                f"{rfc3339(purge.time, ms=True)} by policy {purge.policy!r}",
             )
         on_disk = self.stats.purged - covered
         if on_disk > 0:

@@ -10,10 +10,10 @@ from typing import BinaryIO, cast
 
 from storage.entries import Clip, SegmentRef
 from verifier._errors import MediaFormatError
+from verifier._layout import CAPS, CLIP, DERIVED, VIDEOS
 from verifier._manifest import Manifest
 from verifier._report import Check, failed
 from verifier._zip import BundleZip, MemberError, Problem, Readable, find
-from verifier.bundle import CAPS, CLIP, DERIVED, VIDEOS
 from verifier.fmp4 import Range, split_fragments
 
 _CHUNK = 1 << 20

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 from storage import FormatError
 from verifier._errors import BundleError
+from verifier._layout import C2PA_CLIP, CAPS, MANIFEST, OPTIONAL, REQUIRED, SUMS, VIDEOS
 from verifier._manifest import FORMAT, Manifest, format_of
 from verifier._zip import BundleZip, MemberError, Problem, Readable, find
-from verifier.bundle import C2PA_CLIP, CAPS, MANIFEST, OPTIONAL, REQUIRED, SUMS, VIDEOS
 
 
 @dataclass

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from storage.entries import Clip, SegmentRef, StationKey
+from storage.facts import rfc3339
 from storage.text import printable
 from verifier._manifest import FORMAT, Manifest
 
@@ -20,11 +20,6 @@ class Part:
     length: int
     sha256: str
     ref: SegmentRef | None = None
-
-
-def utc(t_ms: int, *, ms: bool = False) -> str:
-    when = dt.datetime.fromtimestamp(t_ms / 1000, dt.UTC)
-    return when.isoformat(timespec="milliseconds" if ms else "seconds").replace("+00:00", "Z")
 
 
 def readme(
@@ -52,7 +47,7 @@ def readme(
         f"Clip       {printable(clip.clip_id)} ({clip.status}, ended by {clip.end_reason})",
         f"Station    {printable(station.station)} ({printable(station.station_name)}) of "
         f"{printable(station.merchant)}",
-        f"Recorded   {utc(start)} to {utc(end)} ({(end - start) / 1000:.1f} s), "
+        f"Recorded   {rfc3339(start)} to {rfc3339(end)} ({(end - start) / 1000:.1f} s), "
         f"segments {manifest.first + 1}..{manifest.last + 1} of {n}: {span}",
         f"Sealed in  log {station.origin}, entry {manifest.clip_index}, under the signed "
         f"checkpoint of size {manifest.checkpoint_size}",
@@ -140,7 +135,7 @@ def _by_hand(video: str, parts: Sequence[Part]) -> list[str]:
         lines.append(f"{p.label:<14} {p.offset:>12} {p.length:>10}  {p.sha256}")
     lines += ["", "The same, as commands; each printed hash must equal the one after '#':", ""]
     for p in parts:
-        when = "" if p.ref is None else f" {utc(p.ref.start, ms=True)}"
+        when = "" if p.ref is None else f" {rfc3339(p.ref.start, ms=True)}"
         lines.append(
             f"tail -c +{p.offset + 1} {video} | head -c {p.length} | sha256sum"
             f"  # {p.sha256} {p.label}{when}"

@@ -8,9 +8,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from storage.facts import rfc3339
 from storage.text import printable
 from storage.zones import zone_of
-from verifier._readme import utc
 from verifier._zip import Problem
 
 CHECKS = ("zip", "media", "timeline", "signature", "inclusion", "time", "witness", "c2pa", "facts")
@@ -77,11 +77,11 @@ class Facts:
 
     @property
     def start_utc(self) -> str:
-        return utc(self.start_ms)
+        return rfc3339(self.start_ms)
 
     @property
     def end_utc(self) -> str:
-        return utc(self.end_ms)
+        return rfc3339(self.end_ms)
 
     @property
     def excerpt(self) -> bool:
@@ -100,7 +100,7 @@ class Facts:
         out["tracking_ids"] = list(self.tracking_ids)
         out["witnessed"] = list(self.witnessed)
         out["existed_before"] = (
-            None if self.existed_before_ms is None else utc(self.existed_before_ms)
+            None if self.existed_before_ms is None else rfc3339(self.existed_before_ms)
         )
         out["segments"] = {
             "first": self.segments[0],
@@ -142,11 +142,11 @@ class Report:
             status = "" if f.status == "sealed" else f" ({f.status}: {f.end_reason})"
             anchored = ""
             if f.existed_before_ms is not None:
-                anchored = f"; existed before {utc(f.existed_before_ms)} per {f.tsa}"
+                anchored = f"; existed before {rfc3339(f.existed_before_ms)} per {f.tsa}"
             return (
                 f"VERIFIED{part}: order {printable(f.order_id, 120)}{status} packed at station "
                 f"{printable(f.station)}, "
-                f"{utc(f.start_ms)} to {utc(f.end_ms)}, {secs(f.duration_ms)} s, "
+                f"{rfc3339(f.start_ms)} to {rfc3339(f.end_ms)}, {secs(f.duration_ms)} s, "
                 f"sealed in log {f.origin} at index {f.log_index}{anchored}"
             )
         failed = self.failed

@@ -29,11 +29,11 @@ from storage import FormatError, SignatureError, TrustFile
 from storage.checkpoint import SignedCheckpoint
 from storage.cosignature import Cosigned, cosignatures
 from storage.entries import Clip
+from storage.facts import rfc3339
 from storage.text import printable
 from storage.timestamp import Stamp, TimestampError, check_response, load_roots
-from verifier._readme import utc
+from verifier._layout import STAMP_REQUEST, STAMP_RESPONSE
 from verifier._report import Check
-from verifier.bundle import STAMP_REQUEST, STAMP_RESPONSE
 
 # A station clock may run this far ahead of the TSA's before its times are refused:
 # NTP-synced clocks agree within a second; this leaves room for a TSA's stated accuracy.
@@ -67,12 +67,12 @@ def _after_seal(clip: Clip | None) -> Check | None:
     return Check(
         "time",
         False,
-        f"{label} is dated {utc(latest)}, {(latest - clip.time) / 1000:.0f} s after the "
-        f"station sealed the entry ({utc(clip.time)}): footage cannot be sealed before it "
+        f"{label} is dated {rfc3339(latest)}, {(latest - clip.time) / 1000:.0f} s after the "
+        f"station sealed the entry ({rfc3339(clip.time)}): footage cannot be sealed before it "
         "was recorded, so these times are not true (a source with a chosen epoch, or a "
         "clock that jumped)",
-        f"footage times at or before {utc(clip.time + SEAL_SKEW_MS)}",
-        utc(latest),
+        f"footage times at or before {rfc3339(clip.time + SEAL_SKEW_MS)}",
+        rfc3339(latest),
     )
 
 
@@ -138,7 +138,7 @@ def check_time(
                 "one that does not verify",
             )
         )
-    bound = f"existed before {utc(stamp.gen_ms)} per {stamp.tsa}"
+    bound = f"existed before {rfc3339(stamp.gen_ms)} per {stamp.tsa}"
     if clip is not None:
         label, latest = _latest(clip)
         if latest > stamp.gen_ms + CLOCK_SKEW_MS:
@@ -146,13 +146,13 @@ def check_time(
                 Check(
                     "time",
                     False,
-                    f"{label} is dated {utc(latest)}, after the TSA's genTime "
-                    f"{utc(stamp.gen_ms)} of the checkpoint that logs it: footage dated "
+                    f"{label} is dated {rfc3339(latest)}, after the TSA's genTime "
+                    f"{rfc3339(stamp.gen_ms)} of the checkpoint that logs it: footage dated "
                     "after its own time-stamp cannot be true (a source with a chosen epoch, "
                     "or a station clock set ahead)",
-                    f"footage times at or before {utc(stamp.gen_ms + CLOCK_SKEW_MS)} "
+                    f"footage times at or before {rfc3339(stamp.gen_ms + CLOCK_SKEW_MS)} "
                     f"(genTime + {CLOCK_SKEW_MS // 60_000} min)",
-                    utc(latest),
+                    rfc3339(latest),
                 ),
                 stamp,
             )
@@ -161,18 +161,18 @@ def check_time(
             Check(
                 "time",
                 False,
-                f"the station clock says the clip was sealed at {utc(station_time_ms)}, after "
-                f"the TSA's genTime {utc(stamp.gen_ms)}: the station's times cannot be true",
-                f"at or before {utc(stamp.gen_ms)}",
-                utc(station_time_ms),
+                f"the station clock says the clip was sealed at {rfc3339(station_time_ms)}, after "
+                f"the TSA's genTime {rfc3339(stamp.gen_ms)}: the station's times cannot be true",
+                f"at or before {rfc3339(stamp.gen_ms)}",
+                rfc3339(station_time_ms),
             ),
             stamp,
         )
     clock = (
         ""
         if clip is None
-        else f"; its footage ({utc(clip.start_ms)} to {utc(_latest(clip)[1])}) and its "
-        f"sealing ({utc(clip.time)}) by the station clock are before it"
+        else f"; its footage ({rfc3339(clip.start_ms)} to {rfc3339(_latest(clip)[1])}) and its "
+        f"sealing ({rfc3339(clip.time)}) by the station clock are before it"
     )
     return TimeResult(
         Check(
@@ -213,7 +213,7 @@ def check_witnesses(trust: TrustFile, checkpoint: SignedCheckpoint | None) -> Wi
                 "an altered or forged cosignature",
             )
         )
-    names = ", ".join(f"{c.name} at {utc(c.time * 1000)}" for c in found) or "none"
+    names = ", ".join(f"{c.name} at {rfc3339(c.time * 1000)}" for c in found) or "none"
     distinct = len({c.name for c in found})  # two keys of one witness are one witness
     if distinct < k:
         return WitnessResult(

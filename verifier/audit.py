@@ -48,9 +48,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from storage import Store
+from storage.facts import GAP_TOLERANCE_MS
 from storage.misbehaviour import Misbehaviour
 from storage.note import Ed25519Verifier, NoteVerifier
-from verifier._audit import GAP_TOLERANCE_MS, PARALLEL_FROM, SEGMENT_WINDOW, Auditor, Progress
+from verifier._audit import PARALLEL_FROM, SEGMENT_WINDOW, Auditor, Progress
 from verifier._audit_report import (
     CHECKS,
     MAX_EVIDENCE,

@@ -62,7 +62,26 @@ from storage.entries import Clip, SegmentRef, StationKey, parse_as
 from storage.note import parse
 from storage.zones import zone_name, zone_of
 from verifier._errors import VerifierError
-from verifier._manifest import FORMAT, Derived, Manifest, Member
+from verifier._layout import (
+    C2PA_CLIP,
+    CLIP,
+    CLIP_ENTRY,
+    CLIP_PROOF,
+    DERIVED,
+    FORMAT,
+    KEY_ENTRY,
+    KEY_PROOF,
+    MANIFEST,
+    OPTIONAL,
+    README,
+    REQUIRED,
+    SHEET_PDF,
+    SHEET_PNG,
+    STAMP_REQUEST,
+    STAMP_RESPONSE,
+    SUMS,
+)
+from verifier._manifest import Derived, Manifest, Member
 from verifier._readme import Part, readme
 
 if TYPE_CHECKING:  # the sheet imports OpenCV: only when a bundle is made
@@ -88,51 +107,6 @@ __all__ = [
     "export_bundle",
 ]
 
-README = "README.txt"
-MANIFEST = "manifest.json"
-CLIP_ENTRY = "entries/clip.json"
-CLIP_PROOF = "entries/clip.proof"
-KEY_ENTRY = "entries/station-key.json"
-KEY_PROOF = "entries/station-key.proof"
-SHEET_PNG = "sheet.png"
-SHEET_PDF = "sheet.pdf"
-SUMS = "SHA256SUMS"
-CLIP = "clip.mp4"
-DERIVED = "derived.mp4"
-STAMP_REQUEST = "entries/checkpoint.tsq"
-STAMP_RESPONSE = "entries/checkpoint.tsr"
-C2PA_CLIP = "clip.c2pa.mp4"
-OPTIONAL = (STAMP_REQUEST, STAMP_RESPONSE, C2PA_CLIP)
-REQUIRED = (
-    README,
-    MANIFEST,
-    CLIP_ENTRY,
-    CLIP_PROOF,
-    KEY_ENTRY,
-    KEY_PROOF,
-    SHEET_PNG,
-    SHEET_PDF,
-    SUMS,
-)
-VIDEOS = (CLIP, DERIVED)
-# Per-member caps for readers; the video's covers a 4-hour 1080p clip (max_seconds) 5x over.
-MAX_VIDEO_BYTES = 16 << 30
-CAPS = {
-    README: 8 << 20,
-    MANIFEST: 1 << 20,
-    CLIP_ENTRY: 4 << 20,
-    KEY_ENTRY: 64 << 10,
-    CLIP_PROOF: 64 << 10,
-    KEY_PROOF: 64 << 10,
-    SHEET_PNG: 16 << 20,
-    SHEET_PDF: 16 << 20,
-    SUMS: 64 << 10,
-    CLIP: MAX_VIDEO_BYTES,
-    DERIVED: MAX_VIDEO_BYTES,
-    STAMP_REQUEST: 64 << 10,
-    STAMP_RESPONSE: 64 << 10,
-    C2PA_CLIP: MAX_VIDEO_BYTES + (16 << 20),  # the clip plus its manifest store
-}
 _CHUNK = 1 << 20
 
 

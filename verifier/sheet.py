@@ -36,6 +36,7 @@ from PIL import Image as PILImage
 from PIL import ImageDraw, ImageFont
 
 from storage.entries import Clip
+from storage.facts import rfc3339
 from storage.text import printable
 from verifier import _sheet_fonts
 from verifier._errors import VerifierError
@@ -340,8 +341,7 @@ def _offset(ms: int, zone: dt.tzinfo) -> str:
 
 
 def _utc(ms: int) -> str:
-    t = dt.datetime.fromtimestamp(ms // 1000, dt.UTC).replace(microsecond=ms % 1000 * 1000)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    return rfc3339(ms, ms=True)
 
 
 def _duration(ms: int) -> str:

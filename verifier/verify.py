@@ -45,18 +45,12 @@ from pathlib import Path
 from storage import FormatError, ProofError, SignatureError, TrustFile, VerificationError, merkle
 from storage.checkpoint import Checkpoint, SignedCheckpoint, TlogProof
 from storage.entries import Clip, StationKey, parse_as
+from storage.facts import GAP_TOLERANCE_MS, rfc3339
 from storage.note import parse
 from storage.text import printable
 from verifier._errors import BundleError, MediaFormatError, NotVerified
 from verifier._human import readme_problems, sheet_problems
-from verifier._manifest import Manifest
-from verifier._media import Span, check_media
-from verifier._members import read_members
-from verifier._readme import utc
-from verifier._report import CHECKS, Check, Facts, Report, Verified, failed, secs
-from verifier._timecheck import TimeResult, WitnessResult, check_time, check_witnesses
-from verifier._zip import BundleZip, MemberError, Problem, find
-from verifier.bundle import (
+from verifier._layout import (
     C2PA_CLIP,
     CAPS,
     CLIP,
@@ -66,11 +60,15 @@ from verifier.bundle import (
     KEY_PROOF,
     MANIFEST,
 )
+from verifier._manifest import Manifest
+from verifier._media import Span, check_media
+from verifier._members import read_members
+from verifier._report import CHECKS, Check, Facts, Report, Verified, failed, secs
+from verifier._timecheck import TimeResult, WitnessResult, check_time, check_witnesses
+from verifier._zip import BundleZip, MemberError, Problem, find
 
 __all__ = ["CHECKS", "Check", "Facts", "Report", "Verified", "verify_bundle"]
 
-# Same threshold as the station's gap entries: below it, two segments are one take.
-GAP_TOLERANCE_MS = 250
 _SMALL_CAP = 64 << 10  # a member the format does not name: it only needs reading to be refused
 
 
@@ -196,18 +194,19 @@ class _Verifier:
             if step > GAP_TOLERANCE_MS:
                 problems.append(
                     Problem(
-                        f"gap of {secs(step)} s between segment {k} (ends {utc(a.end, ms=True)}) "
-                        f"and segment {k + 1} (starts {utc(b.start, ms=True)})",
-                        f"segment {k + 1} to start at {utc(a.end, ms=True)}",
-                        f"{utc(b.start, ms=True)}",
+                        f"gap of {secs(step)} s between segment {k} "
+                        f"(ends {rfc3339(a.end, ms=True)}) "
+                        f"and segment {k + 1} (starts {rfc3339(b.start, ms=True)})",
+                        f"segment {k + 1} to start at {rfc3339(a.end, ms=True)}",
+                        f"{rfc3339(b.start, ms=True)}",
                     )
                 )
             elif step < -GAP_TOLERANCE_MS:
                 problems.append(
                     Problem(
                         f"segments {k} and {k + 1} overlap by {secs(-step)} s",
-                        f"segment {k + 1} to start at {utc(a.end, ms=True)}",
-                        f"{utc(b.start, ms=True)}",
+                        f"segment {k + 1} to start at {rfc3339(a.end, ms=True)}",
+                        f"{rfc3339(b.start, ms=True)}",
                     )
                 )
         if problems:
@@ -216,7 +215,7 @@ class _Verifier:
         return Check(
             "timeline",
             True,
-            f"{len(refs)} segment(s), contiguous: {utc(start)} to {utc(end)} "
+            f"{len(refs)} segment(s), contiguous: {rfc3339(start)} to {rfc3339(end)} "
             f"({secs(end - start)} s)",
         )
 
@@ -532,7 +531,7 @@ class _Verifier:
             "facts",
             True,
             f"order {printable(clip.order_id, 120)}, tracking {tracking}, station "
-            f"{clip.station}, {utc(facts.start_ms)} to {utc(facts.end_ms)} "
+            f"{clip.station}, {rfc3339(facts.start_ms)} to {rfc3339(facts.end_ms)} "
             f"({secs(facts.duration_ms)} s), clip {clip.clip_id} ({clip.status}, "
             f"{clip.end_reason}); the README agrees, {sheet_said} (neither is evidence by "
             "itself: what the checks above prove is)",
@@ -568,6 +567,6 @@ def _anchored(facts: Facts, time: TimeResult, witness: WitnessResult, signer: st
         facts,
         existed_before_ms=None if stamp is None else stamp.gen_ms,
         tsa=None if stamp is None else stamp.tsa,
-        witnessed=tuple(f"{c.name} at {utc(c.time * 1000)}" for c in witnessed),
+        witnessed=tuple(f"{c.name} at {rfc3339(c.time * 1000)}" for c in witnessed),
         content_credentials=signer,
     )

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 
-from packseal._cli_station import clip_json, rfc3339
+from packseal._cli_station import clip_json
 from packseal.accounts import AuditRun
 from packseal.web._auth import Auditor, Reader
 from packseal.web._clips import (
@@ -28,6 +28,7 @@ from packseal.web._clips import (
 from packseal.web._context import portal
 from packseal.web._http import MAX_ROW_ID, WebError, error_responses
 from packseal.web._pages import _download, record
+from storage.facts import rfc3339
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 
@@ -37,8 +38,8 @@ def run_json(run: AuditRun) -> dict[str, Any]:
         "id": run.id,
         "user": run.user,
         "status": run.status,
-        "started_at": rfc3339(run.started_ms),
-        "finished_at": rfc3339(run.finished_ms) if run.finished_ms else None,
+        "started_at": rfc3339(run.started_ms, ms=True),
+        "finished_at": rfc3339(run.finished_ms, ms=True) if run.finished_ms else None,
         "done": run.done,
         "total": run.total,
         "summary": dict(run.summary),
@@ -169,7 +170,11 @@ def api_audit(request: Request, who: Auditor) -> dict[str, Any]:
         "log_size": fig.log_size,
         "checkpoint": None
         if cp is None
-        else {"size": cp.size, "signed_at": rfc3339(cp.signed_ms), "note": cp.note.decode()},
+        else {
+            "size": cp.size,
+            "signed_at": rfc3339(cp.signed_ms, ms=True),
+            "note": cp.note.decode(),
+        },
         "clips": fig.clips,
         "storage": {
             "blobs": fig.blobs,
@@ -183,8 +188,8 @@ def api_audit(request: Request, who: Auditor) -> dict[str, Any]:
                 "clips": s.clips,
                 "not_sealed": s.not_sealed,
                 "bytes": s.bytes,
-                "first_at": rfc3339(s.first_ms),
-                "last_at": rfc3339(s.last_ms),
+                "first_at": rfc3339(s.first_ms, ms=True),
+                "last_at": rfc3339(s.last_ms, ms=True),
             }
             for s in fig.stations
         ],

@@ -73,9 +73,7 @@ def rewrite_history(data: Path, app: App) -> int:
     clip = entries[clip_at]
     assert isinstance(clip, Clip)
     entries[clip_at] = dataclasses.replace(clip, order_id="SO-REWRITTEN").signed_by(signer)
-    entries.append(
-        Gap(GENESIS, entries[-1].time, entries[-1].time, entries[-1].time, "restart", None)
-    )
+    entries.append(Gap(entries[-1].time, entries[-1].time, entries[-1].time, "restart", None))
     new = Store.open(f"sqlite:///{data / 'packseal.db'}", data / "blobs", origin, create=True)
     try:
         new.append([e.with_prev(GENESIS) for e in entries])

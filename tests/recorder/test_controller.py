@@ -18,7 +18,7 @@ from recorder.controller import (
     Motion,
     ScanEvent,
     Shutdown,
-    SourceLost,
+    SourceLostEvent,
     Tick,
     new_clip_id,
 )
@@ -58,7 +58,7 @@ EVENTS: dict[str, Event] = {
     "tick quiet": Tick(T + 10_000),
     "tick idle": Tick(T + 60_000),
     "tick max": Tick(T + 900_000),
-    "source lost": SourceLost(T + 10_000, "unplugged"),
+    "source lost": SourceLostEvent(T + 10_000, "unplugged"),
     "encoder died": EncoderDied(T + 10_000, "exit 1"),
     "shutdown": Shutdown(T + 10_000),
 }

@@ -6,7 +6,7 @@ import queue
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 import pytest
 
@@ -50,7 +50,17 @@ def _reader(
     source: BinaryIO | str | None, clock: ManualClock, **kw: int
 ) -> tuple[GunReader, queue.Queue[ScanOutput]]:
     out: queue.Queue[ScanOutput] = queue.Queue()
-    return GunReader(source, GunSettings(**kw), CLASSIFIER, out, clock), out
+
+    def submit(
+        text: str, source: Literal["gun", "web"] = "web", t_ms: int | None = None
+    ) -> Scan | None:
+        """What Station.submit does: classify the code, queue its scan."""
+        scan = gun_scan(text, clock.now_ms() if t_ms is None else t_ms, CLASSIFIER, source)
+        if scan is not None:
+            out.put(scan)
+        return scan
+
+    return GunReader(source, GunSettings(**kw), submit, clock), out
 
 
 def test_enter_terminated_codes(pipe: tuple[BinaryIO, int]) -> None:

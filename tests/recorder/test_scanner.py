@@ -17,8 +17,8 @@ from recorder.scanner import (
     Classifier,
     Confirmer,
     Decoded,
+    FrameMotion,
     LatestFrame,
-    Motion,
     Scanner,
     ScanOutput,
     _decode,
@@ -447,7 +447,7 @@ def test_scanner_thread_end_to_end() -> None:
     assert clock.monotonic() - start >= 0.2 * (len(images) - 1)  # at most rate_hz frames/s
     items = _drain(out)
     scans = [x for x in items if isinstance(x, Scan)]
-    motions = [x for x in items if isinstance(x, Motion)]
+    motions = [x for x in items if isinstance(x, FrameMotion)]
     assert len(scans) == 1
     [scan] = scans
     assert scan.t == 1400  # the confirming frame, whose box the scan carries

@@ -213,8 +213,8 @@ def test_encoder_dies_mid_clip(tmp_path: Path) -> None:
     def kill_ffmpeg_once_recording() -> None:
         while not killed.is_set():
             status = station.status()
-            if status.order_id is not None and status.segments_sealed >= 8 and station._runs:
-                encoder = station._runs[-1].encoder
+            if status.order_id is not None and status.segments_sealed >= 8 and station.queue.runs:
+                encoder = station.queue.runs[-1].encoder
                 if encoder is not None and encoder.alive:
                     os.kill(encoder.pid, signal.SIGKILL)
                     killed.set()

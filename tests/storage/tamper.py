@@ -6,7 +6,7 @@ from sqlalchemy import insert, update
 
 from storage import Store, merkle
 from storage._schema import entries
-from storage.entries import GENESIS, Gap
+from storage.entries import Gap
 from tests import factories as f
 
 
@@ -15,7 +15,7 @@ def insert_entry(store: Store, at: int, size: int) -> None:
     with store._engine.begin() as conn:
         for idx in range(size - 1, at - 1, -1):
             conn.execute(update(entries).where(entries.c.idx == idx).values(idx=idx + 1))
-        data = Gap(GENESIS, f.T0, f.T0, f.T0 + 1, "restart", None).to_bytes()
+        data = Gap(f.T0, f.T0, f.T0 + 1, "restart", None).to_bytes()
         conn.execute(
             insert(entries).values(
                 log_id=store._log.log_id,

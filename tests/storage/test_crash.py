@@ -31,7 +31,7 @@ store = Store.open(url, blobs, origin)
 batch = store.size() // BATCH
 print("ready", flush=True)
 while True:
-    store.append([Gap(GENESIS, batch, batch, batch + 1, "restart", None, f"batch {batch} item {j}")
+    store.append([Gap(batch, batch, batch + 1, "restart", None, f"batch {batch} item {j}")
                   for j in range(BATCH)])
     if batch % 7 == 0:
         store.sign_checkpoint(signer, batch)

@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from storage import Ed25519Signer, FormatError, KeyRevocation, SignatureError, TrustedLog, TrustFile
 from storage.cosignature import CosignatureSigner
-from storage.entries import GENESIS, from_bytes
+from storage.entries import from_bytes
 from storage.trust import TrustedWitness
 from tests.servers import make_tsa_keys
 
@@ -84,7 +84,7 @@ def test_bad_requirements_are_format_errors(change: dict[str, object], message: 
 def test_key_revocation_entry_round_trips_and_is_signed_by_the_root() -> None:
     root, station = keys()
     entry = KeyRevocation(
-        GENESIS, 5, ORIGIN, station.verifier.vkey, 10, "compromised", root.verifier.vkey
+        5, ORIGIN, station.verifier.vkey, 10, "compromised", root.verifier.vkey
     ).certified_by(root)
     again = from_bytes(entry.to_bytes())
     assert again == entry
@@ -93,12 +93,12 @@ def test_key_revocation_entry_round_trips_and_is_signed_by_the_root() -> None:
     with pytest.raises(SignatureError):
         entry.verify_certification(keys()[0].verifier)
     forged = KeyRevocation(
-        GENESIS, 5, ORIGIN, station.verifier.vkey, 99, "compromised", root.verifier.vkey, entry.cert
+        5, ORIGIN, station.verifier.vkey, 99, "compromised", root.verifier.vkey, entry.cert
     )
     with pytest.raises(SignatureError, match="does not verify"):
         forged.verify_certification(root.verifier)
     with pytest.raises(FormatError, match="not a key of origin"):
-        KeyRevocation(GENESIS, 5, "other.example/log", station.verifier.vkey, 1, "retired", "r")
+        KeyRevocation(5, "other.example/log", station.verifier.vkey, 1, "retired", "r")
 
 
 def test_two_current_keys_for_one_origin_are_refused() -> None:

@@ -260,7 +260,7 @@ def _insert(data_dir: Path, ctx: StoreContext) -> None:
         with store._engine.begin() as conn:
             for idx in range(size - 1, at - 1, -1):
                 conn.execute(update(entries).where(entries.c.idx == idx).values(idx=idx + 1))
-            data = Gap(GENESIS, 1, 0, 1, "restart", None).to_bytes()
+            data = Gap(1, 0, 1, "restart", None).to_bytes()
             conn.execute(
                 insert(entries).values(
                     log_id=store._log.log_id,
@@ -516,7 +516,7 @@ def _purge_ahead(data_dir: Path, ctx: StoreContext) -> None:
 
     def go(store: Store) -> None:
         start = _index_of(store, "segment", 3)
-        purge = Purge(GENESIS, 1, 30, 35, "retention: media older than 90 days")
+        purge = Purge(1, 30, 35, "retention: media older than 90 days")
         rewrite_log(store, ctx.station, start, lambda tail: [purge, *tail], resign="all")
 
     _with_store(data_dir, go)

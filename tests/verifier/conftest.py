@@ -19,7 +19,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from storage import ClipQuery, Ed25519Signer, StationKey, Store, TrustedLog, TrustFile
-from storage.entries import GENESIS, Clip, Entry, parse_as
+from storage.entries import Clip, Entry, parse_as
 from tests.anchored import Anchored, make_anchored
 from tests.recording import Recording, record_demo
 
@@ -144,7 +144,6 @@ def forge_log(
     )
     try:
         key = StationKey(
-            prev=GENESIS,
             time=clip.time,
             origin=signer.name,
             station=clip.station,

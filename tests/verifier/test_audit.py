@@ -25,7 +25,7 @@ import verifier._audit as auditor
 from storage import Ed25519Signer, Store, merkle
 from storage._schema import entries
 from storage.checkpoint import open_checkpoint
-from storage.entries import GENESIS, Clip, Entry, Gap, Purge, Segment
+from storage.entries import Clip, Entry, Gap, Purge, Segment
 from storage.retention import DAY_MS, purge_expired
 from tests import factories as f
 from tests.recording import Recording, copy_store
@@ -112,7 +112,7 @@ def test_a_deleted_blob_with_a_purge_entry_is_not_an_error(
     assert run_store_attack(data, recording.app.trust_file())  # an error without it...
     store = open_store(data)
     try:
-        store.append([Purge(GENESIS, f.T0, 5, 5, "retention: media older than 1 day")])
+        store.append([Purge(f.T0, 5, 5, "retention: media older than 1 day")])
     finally:
         store.close()
     assert run_store_attack(data, recording.app.trust_file()) == []  # ...policy with it
@@ -222,7 +222,7 @@ def test_time_gaps(
 ) -> None:
     keys = _Keys(station_signer, root_signer)
     end3 = f.T0 + 4 * 2000
-    gap = Gap(GENESIS, end3 + 10_000, end3, end3 + 10_000, "camera-lost", 3, "unplugged")
+    gap = Gap(end3 + 10_000, end3, end3 + 10_000, "camera-lost", 3, "unplugged")
     _with_gap(store, keys, gap if explained else None)
     report = audit_store(store, [station_signer.verifier], root=root_signer.verifier)
     gaps = [(x.severity, x.message) for x in report.findings if x.check == "gaps"]
@@ -232,7 +232,7 @@ def test_time_gaps(
             (
                 "info",
                 "entry 5: 10.0 s without footage after segment 3, from "
-                "2026-01-01 00:00:08.000Z: camera-lost (unplugged)",
+                "2026-01-01T00:00:08.000Z: camera-lost (unplugged)",
             )
         ]
     else:

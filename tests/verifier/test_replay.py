@@ -14,7 +14,7 @@ import pytest
 
 from packseal.app import App
 from packseal.cli import main
-from storage.entries import GENESIS, Clip, Purge
+from storage.entries import Clip, Purge
 from tests.recording import Recording, copy_store, make_app
 from verifier._errors import VerifierError
 from verifier.replay import (
@@ -129,7 +129,7 @@ def test_tampered_missing_and_purged_segments_are_told_apart(
     found = flip_byte(copy, clip.segments[2].sha256)
     store._blobs.delete(clip.segments[5].sha256)
     purged = clip.segments[8]
-    store.append([Purge(GENESIS, copy.clock.now_ms(), purged.seq, purged.seq, "retention 7 days")])
+    store.append([Purge(copy.clock.now_ms(), purged.seq, purged.seq, "retention 7 days")])
     store._blobs.delete(purged.sha256)
 
     verdicts = segment_verdicts(store, clip)

@@ -1,0 +1,209 @@
+"""The station's seal queue: closed segments and closed clips on their way into the log.
+
+Runs (one per encoder process) are sealed strictly in order, each segment as it closes
+(after the hold policy says so, :mod:`recorder.holding`); a closed clip waits as a
+:class:`~recorder.sealer.ClipPlan` until the segments of its post-roll are sealed, then
+its entry is sealed over the segments that cover it. Whatever footage is missing before
+a segment is logged as a ``gap`` with the reason its run carries (``Run.gap_reason``: set
+by the thread that started the run, before the run was handed over).
+
+Used by the station's main loop only, apart from :meth:`SealQueue.add_run`, which the
+writer thread calls under the station's lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import deque
+from dataclasses import dataclass
+
+from recorder.controller import ClipClosed
+from recorder.encoder import ClosedSegment
+from recorder.holding import HoldPolicy
+from recorder.run import Run, SegmentTiming
+from recorder.sealer import ClipPlan, Sealer, select_segments
+from storage.entries import Clip, Segment, Video
+from storage.facts import GAP_TOLERANCE_MS
+
+
+@dataclass(frozen=True, slots=True)
+class Sealed:
+    """A clip plan that left the queue: sealed as ``entry``, or lost (``entry`` None: no
+    footage covered it, and a gap says so)."""
+
+    plan: ClipPlan
+    entry: Clip | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    run: Run
+    segment: ClosedSegment
+    timing: SegmentTiming
+    reported_ms: int  # when the segment was seen closed (station clock)
+
+
+class SealQueue:
+    def __init__(
+        self,
+        sealer: Sealer,
+        policy: HoldPolicy,
+        video: Video,
+        *,
+        pre_roll_ms: int,
+        post_roll_ms: int,
+    ) -> None:
+        self.sealer = sealer
+        self.policy = policy
+        self.video = video
+        self.pre_roll_ms = pre_roll_ms
+        self.post_roll_ms = post_roll_ms
+        self.runs: deque[Run] = deque()  # oldest first; sealed strictly in order
+        self.run_segments: dict[str, list[Segment]] = {}
+        self.current_run: str | None = None  # the run the writer records into
+        self.pending: list[ClipPlan] = []
+        self._held: deque[_Held] = deque()
+        self._recovering = False
+
+    # -- runs --------------------------------------------------------------------------
+
+    def add_run(self, run: Run) -> None:
+        """A run the writer started (call under the station's lock)."""
+        self.runs.append(run)
+        self.run_segments[run.id] = []
+        self.current_run = run.id
+
+    def recover(self, run: Run, sealed: list[Segment], now_ms: int) -> list[int]:
+        """A run a crashed station left on disk, ``sealed`` its segments already logged:
+        seal the rest of what it closed. Returns what :meth:`seal_closed` returns."""
+        if sealed:
+            run.init_sha = sealed[0].init
+            run.sealed_segments = len(sealed)
+        self.runs.append(run)
+        self.run_segments[run.id] = sealed
+        self._recovering = True  # its clips are planned only after every run is sealed
+        return self.seal_closed(now_ms=now_ms, footage_ms=0, open_started=None)
+
+    def end_recovery(self) -> None:
+        self._recovering = False
+        for run_id in list(self.run_segments):
+            self._trim(run_id)
+
+    def drained(self) -> bool:
+        return not self.pending and all(r.drained() for r in self.runs)
+
+    # -- segments ----------------------------------------------------------------------
+
+    def seal_closed(
+        self, *, now_ms: int, footage_ms: int, open_started: int | None, final: bool = False
+    ) -> list[int]:
+        """Seal (or drop) what the runs closed, in order. Returns, for each segment sealed,
+        when it was seen closed."""
+        sealed: list[int] = []
+        while self.runs:
+            run = self.runs[0]
+            for seg, timing in run.closed_segments():
+                self._held.append(_Held(run, seg, timing, now_ms))
+            sealed += self._settle(footage_ms, open_started, final=final or run.drained())
+            if not run.drained() or any(h.run is run for h in self._held):
+                break
+            self.runs.popleft()
+            with contextlib.suppress(OSError):
+                run.remove()
+            self._trim(run.id)
+        return sealed
+
+    def _settle(self, footage_ms: int, open_started: int | None, *, final: bool) -> list[int]:
+        sealed: list[int] = []
+        while self._held:
+            verdict = self.policy.verdict(
+                [(h.timing.start_ms, h.timing.end_ms) for h in self._held],
+                footage_ms=footage_ms,
+                open_started=open_started,
+                pending=self.pending,
+                final=final,
+            )
+            if verdict == "hold":
+                break
+            held = self._held.popleft()
+            if verdict == "seal":
+                self._seal(held)
+                sealed.append(held.reported_ms)
+            else:
+                held.segment.path.unlink(missing_ok=True)
+        return sealed
+
+    def _seal(self, held: _Held) -> None:
+        run, seg, timing = held.run, held.segment, held.timing
+        if run.init_sha is None:
+            run.init_sha = self.sealer.seal_init(run.init_path)
+        last_end = self.sealer.last_segment_end
+        if last_end is not None and timing.start_ms - last_end > GAP_TOLERANCE_MS:
+            reason = run.gap_reason if run.sealed_segments == 0 else "not-recording"
+            self.sealer.log_gap(
+                last_end, timing.start_ms, reason, f"before segment {seg.index} of run {run.id}"
+            )
+        run.sealed_segments += 1
+        entry = self.sealer.seal_segment(
+            run=run.id,
+            index=seg.index,
+            path=seg.path,
+            init=run.init_sha,
+            start=timing.start_ms,
+            end=timing.end_ms,
+            frames=timing.frames,
+            dropped=timing.dropped,
+        )
+        self.run_segments[run.id].append(entry)
+        seg.path.unlink(missing_ok=True)
+        run.release()
+
+    def _trim(self, run_id: str) -> None:
+        if self._recovering:
+            return  # the crashed station's open clip is planned only after its runs are sealed
+        if not any(p.run == run_id for p in self.pending) and run_id != self.current_run:
+            self.run_segments.pop(run_id, None)
+
+    # -- clips -------------------------------------------------------------------------
+
+    def plan(self, closed: ClipClosed, run: str | None) -> ClipPlan:
+        """A closed clip's plan: its segments from its pre-roll to its post-roll."""
+        return ClipPlan(
+            closed=closed,
+            run=run or self.current_run or "",
+            start_at=closed.clip.started - self.pre_roll_ms,
+            end_at=closed.ended + self.post_roll_ms,
+            pre_roll=self.pre_roll_ms,
+            post_roll=self.post_roll_ms,
+        )
+
+    def last_end(self, run: str | None) -> int | None:
+        """The end of the last sealed segment of ``run``, if any."""
+        segs = self.run_segments.get(run or "", [])
+        return segs[-1].end if segs else None
+
+    def seal_ready(self, *, final: bool) -> list[Sealed]:
+        """Seal the pending clips whose segments are all sealed (``final``: all of them)."""
+        still: list[ClipPlan] = []
+        done: list[Sealed] = []
+        for plan in self.pending:
+            segs = self.run_segments.get(plan.run, [])
+            run_open = any(r.id == plan.run for r in self.runs)
+            ready = final or not run_open or (segs and segs[-1].end >= plan.end_at)
+            if not ready:
+                still.append(plan)
+                continue
+            chosen = select_segments(segs, plan.start_at, plan.end_at)
+            if not chosen:
+                clip = plan.closed.clip
+                self.sealer.log_gap(
+                    clip.started,
+                    plan.closed.ended,
+                    "encoder-died" if plan.closed.status == "interrupted" else "crash",
+                    f"order {clip.order_id}: no footage was sealed for clip {clip.clip_id}",
+                )
+                done.append(Sealed(plan, None))
+                continue
+            done.append(Sealed(plan, self.sealer.seal_clip(plan, chosen, self.video)))
+        self.pending = still
+        return done
