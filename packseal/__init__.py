@@ -1,0 +1,18 @@
+"""packseal's face: the CLI, config loading, the web faces (station screen, portal), the
+hub and the witness. Nothing imports this package; it composes the others.
+
+Errors (one tree, rooted at :class:`storage.PacksealError`, with the storage, recorder and
+verifier trees in their packages' docstrings)::
+
+    PacksealError (storage)
+    ├── ConfigError           config.yaml (or a setting) is missing or invalid (config.py)
+    ├── PortInUse             the web server's port is taken (web/server.py)
+    ├── AccountError          a user, password, session or token operation (web/accounts.py)
+    ├── WebError              an HTTP answer: status, message, hint (web/_http.py)
+    │   └── Redirect          a 303 See Other raised from inside a handler
+    ├── HubError              the hub refused or failed a push (hub/pusher.py)
+    ├── HubConfigError        the hub's settings are incomplete (hub/app.py)
+    ├── _TooLarge             a hub request body over its limit: 413 (hub/api.py)
+    └── KeyFileError (storage)
+        └── WitnessError      a witness's key or state file (witness.py)
+"""

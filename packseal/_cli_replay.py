@@ -11,7 +11,7 @@ import click
 from packseal._cli import Lazy, pass_lazy
 from storage.text import printable
 from storage.zones import local_zone
-from verifier._errors import VerifierError
+from verifier import VerifierError
 from verifier.replay import Replay, load_clip, write_keyframes
 from verifier.replay import replay as replay_clip
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import zipfile
 from collections.abc import Callable
@@ -13,18 +12,11 @@ import click
 from packseal._cli import Lazy, pass_lazy
 from packseal.app import App
 from packseal.runner import make_source, make_station, parse_epoch, run_station
-from recorder._errors import SourceError
+from recorder import SourceError
 from recorder.station import Station
 from storage import ClipQuery, ClipRow
+from storage.facts import rfc3339
 from storage.text import printable
-
-
-def rfc3339(t_ms: int) -> str:
-    return (
-        dt.datetime.fromtimestamp(t_ms / 1000, dt.UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
 
 
 def clip_json(row: ClipRow) -> dict[str, object]:
@@ -35,8 +27,8 @@ def clip_json(row: ClipRow) -> dict[str, object]:
         "status": row.status,
         "end_reason": row.end_reason,
         "station": row.station,
-        "started_at": rfc3339(row.start_ms),
-        "ended_at": rfc3339(row.end_ms),
+        "started_at": rfc3339(row.start_ms, ms=True),
+        "ended_at": rfc3339(row.end_ms, ms=True),
         "duration_s": round(row.duration_ms / 1000, 3),
         "segments": row.segment_count,
         "bytes": row.bytes,
@@ -168,7 +160,7 @@ def clips(
             escape(printable(r.order_id)),
             escape(", ".join(map(printable, r.tracking_ids))) or "-",
             r.status if r.status == "sealed" else f"[yellow]{r.status}[/]",
-            rfc3339(r.start_ms),
+            rfc3339(r.start_ms, ms=True),
             f"{r.duration_ms / 1000:.1f} s",
             str(r.segment_count),
             f"{r.bytes / 1e6:.1f}",

@@ -7,6 +7,7 @@ Exit codes: 0 success; 1 a verification found a problem; 2 usage error or unusab
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Sequence
 from contextvars import ContextVar
@@ -14,17 +15,6 @@ from pathlib import Path
 
 import click
 
-from packseal import (
-    _cli_audit,
-    _cli_evidence,
-    _cli_hub,
-    _cli_replay,
-    _cli_share,
-    _cli_station,
-    _cli_store,
-    _cli_web,
-    _cli_witness,
-)
 from packseal._cli import Lazy
 from packseal.i18n import Translate, translator
 from storage import PacksealError, VerificationError
@@ -32,8 +22,73 @@ from storage import PacksealError, VerificationError
 # The command's settings, for the words of an error reported after the command ended.
 _LAZY: ContextVar[Lazy | None] = ContextVar("packseal_cli_lazy", default=None)
 
+# Each command's module is imported when that command runs, not before: `packseal verify`,
+# `audit` and `log verify` must work where only `pip install packseal` was done (no OpenCV,
+# numpy, FastAPI or ffmpeg on a reviewer's machine).
+COMMANDS: dict[str, str] = {
+    "init": "_cli_store",
+    "config": "_cli_store",
+    "keys": "_cli_store",
+    "log": "_cli_store",
+    "record": "_cli_station",
+    "clips": "_cli_station",
+    "demo": "_cli_station",
+    "export": "_cli_evidence",
+    "verify": "_cli_evidence",
+    "verify-page": "_cli_evidence",
+    "audit": "_cli_audit",
+    "purge": "_cli_audit",
+    "replay": "_cli_replay",
+    "station": "_cli_web",
+    "serve": "_cli_web",
+    "users": "_cli_web",
+    "witness": "_cli_witness",
+    "hub": "_cli_hub",
+    "share": "_cli_share",
+}
+_OPENCV_MODULES = frozenset({"_cli_station", "_cli_replay", "_cli_web"})
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class _Commands(click.Group):
+    """The commands of :data:`COMMANDS`, each module imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module_name = COMMANDS.get(cmd_name)
+        if module_name is None:
+            return None
+        try:
+            module = importlib.import_module(f"packseal.{module_name}")
+        except ImportError as e:
+            return _unavailable(cmd_name, e)
+        if module_name in _OPENCV_MODULES:
+            _quiet_opencv()
+        commands: list[click.Command] = module.COMMANDS
+        return next((c for c in commands if c.name == cmd_name), None)
+
+
+def _unavailable(name: str, e: ImportError) -> click.Command:
+    """A command whose module needs a package this installation lacks: it says which."""
+    missing = e.name or str(e)
+
+    def run() -> None:
+        raise PacksealError(
+            f"`packseal {name}` needs the Python package {missing}, which is not installed",
+            hint="install the station, web and media parts: pip install 'packseal[all]'",
+        )
+
+    return click.Command(
+        name,
+        callback=run,
+        help=f"(needs packseal[all]: no {missing})",
+        # Whatever options were given: the answer is the missing package, not a usage error.
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
@@ -57,21 +112,6 @@ def cli(ctx: click.Context, config_path: Path | None, data_dir: Path | None) -> 
     _LAZY.set(lazy)
     ctx.obj = lazy
     ctx.call_on_close(lazy.close)
-
-
-for _module in (
-    _cli_store,
-    _cli_station,
-    _cli_evidence,
-    _cli_hub,
-    _cli_audit,
-    _cli_replay,
-    _cli_share,
-    _cli_web,
-    _cli_witness,
-):
-    for _command in _module.COMMANDS:
-        cli.add_command(_command)
 
 
 # -- entry point -------------------------------------------------------------------------
@@ -103,7 +143,6 @@ def _error(e: PacksealError) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    _quiet_opencv()
     try:
         result = cli.main(
             args=list(argv) if argv is not None else None,

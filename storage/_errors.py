@@ -7,6 +7,7 @@
         ├── FormatError            bytes that are not the documented format
         │                          (canonical JSON, note, checkpoint, tlog-proof, entry)
         ├── VerificationError      well-formed, but a check failed
+        │   ├── TimestampError     an RFC 3161 token that does not verify (timestamp.py)
         │   ├── SignatureError     no trusted signature, or a bad one from a known key
         │   ├── ProofError         an inclusion / consistency proof does not lead to the root
         │   └── LogIntegrityError  the stored log contradicts itself (`index` names where)
@@ -14,6 +15,14 @@
         ├── LogStateError          the operation does not fit the log (size, index, empty)
         ├── StoreBusyError         another process holds the store's writer lock
         │                          (defined in storage/writer.py beside the lock)
+        ├── MirrorError            a push or blob the hub does not take (storage/mirror.py)
+        │   ├── PushInvalid        not a well-formed push
+        │   ├── PushRefused        from a station the hub does not know or trust
+        │   ├── PushConflict       not at the size the hub holds (``size`` says which)
+        │   ├── MirrorFork         inconsistent with what the hub holds (``proof``)
+        │   └── BlobNotNamed       a blob no mirrored entry names
+        ├── ObjectStoreUnavailable the S3 object store did not answer (storage/s3blobs.py)
+        ├── BlobLockedError        an object under S3 Object Lock retention
         └── BlobError
             ├── BlobMissingError
             ├── BlobHashError      content does not hash to its address

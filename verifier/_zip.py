@@ -49,7 +49,7 @@ class Problem:
     found: str | None = None
 
 
-class MemberError(Exception):
+class MemberError(BundleError):
     """A member could not be read within its limits (a :class:`Problem` for the report)."""
 
     def __init__(self, problem: Problem) -> None:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from storage import VerificationError
 from storage.certs import C2paCredentials
 from verifier._errors import VerifierError
 from verifier.fmp4 import iter_boxes
@@ -42,10 +43,10 @@ class C2paUnavailable(VerifierError):
     """The c2pa library is not installed, and a bundle needs it."""
 
 
-class C2paCheckError(Exception):
+class C2paCheckError(VerificationError):
     """Content Credentials that do not verify (message says what; expected/found)."""
 
-    def __init__(self, message: str, expected: str | None = None, found: str | None = None):
+    def __init__(self, message: str, expected: str | None = None, found: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.expected = expected

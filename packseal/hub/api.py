@@ -46,8 +46,8 @@ RETRY_AFTER = "5"
 MAX_BLOB = 256 << 20
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(PacksealError):
+    """A request body over its limit (answered 413)."""
 
 
 def _error(status: int, message: str, hint: str | None = None, **extra: Any) -> JSONResponse:
@@ -60,13 +60,13 @@ def _error(status: int, message: str, hint: str | None = None, **extra: Any) -> 
 async def _body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _TooLarge
+        raise _TooLarge("the request body is over its limit")
     chunks = []
     total = 0
     async for chunk in request.stream():
         total += len(chunk)
         if total > limit:
-            raise _TooLarge
+            raise _TooLarge("the request body is over its limit")
         chunks.append(chunk)
     return b"".join(chunks)
 

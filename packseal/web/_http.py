@@ -103,7 +103,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-class WebError(Exception):
+class WebError(PacksealError):
     """An error with its HTTP status, what went wrong, and how to fix it."""
 
     def __init__(
@@ -114,10 +114,8 @@ class WebError(Exception):
         hint: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, hint=hint)
         self.status = status
-        self.message = message
-        self.hint = hint
         self.headers = dict(headers or {})
 
 
@@ -342,11 +340,12 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-class Redirect(Exception):
-    """Answered with 303 See Other to ``location`` (a same-site path)."""
+class Redirect(WebError):
+    """Answered with 303 See Other to ``location`` (a same-site path): not a failure, but
+    raised from deep in a handler like one, so it sits in the tree as a 303."""
 
     def __init__(self, location: str) -> None:
-        super().__init__(location)
+        super().__init__(303, f"see {location}")
         self.location = location
 
 
