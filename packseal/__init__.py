@@ -7,7 +7,8 @@ verifier trees in their packages' docstrings)::
     PacksealError (storage)
     ├── ConfigError           config.yaml (or a setting) is missing or invalid (config.py)
     ├── PortInUse             the web server's port is taken (web/server.py)
-    ├── AccountError          a user, password, session or token operation (web/accounts.py)
+    ├── AccountError          a user, password, session or token operation (accounts.py)
+    ├── ShareError            a share link that cannot be made as asked (web/shares.py)
     ├── WebError              an HTTP answer: status, message, hint (web/_http.py)
     │   └── Redirect          a 303 See Other raised from inside a handler
     ├── HubError              the hub refused or failed a push (hub/pusher.py)

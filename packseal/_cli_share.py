@@ -36,9 +36,9 @@ def share(lazy: Lazy, order: str | None, days: float, list_: bool, revoke: int |
 
     Example: packseal share SO-2026-000123 --days 14
     """
-    from packseal._cli_station import rfc3339
     from packseal.accounts import Accounts
     from packseal.web.shares import Shares
+    from storage.facts import rfc3339
 
     app = lazy.app
     accounts = Accounts(app.web_database)
@@ -63,7 +63,7 @@ def share(lazy: Lazy, order: str | None, days: float, list_: bool, revoke: int |
         for link in shares.links(clip):
             click.echo(
                 f"{link.id:6}  {link.order_id:24} {link.state(now):8} "
-                f"expires {rfc3339(link.expires_ms)}  by {link.created_by}"
+                f"expires {rfc3339(link.expires_ms, ms=True)}  by {link.created_by}"
             )
         return 0
     if order is None:
@@ -83,7 +83,8 @@ def share(lazy: Lazy, order: str | None, days: float, list_: bool, revoke: int |
     click.echo(f"{base_url(lazy)}/s/{secret}")
     click.echo(
         f"share link {link.id} for order {row.order_id} (clip {row.clip_id}), valid until "
-        f"{rfc3339(link.expires_ms)}; shown once. Revoke: packseal share --revoke {link.id}",
+        f"{rfc3339(link.expires_ms, ms=True)}; shown once. "
+        f"Revoke: packseal share --revoke {link.id}",
         err=True,
     )
     return 0
