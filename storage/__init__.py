@@ -21,6 +21,7 @@ from storage._errors import (
     VerificationError,
 )
 from storage._figures import StationActivity, StoreFigures
+from storage._rows import ClipQuery, ClipRow, SegmentRow
 from storage.anchors import Anchors, StoredStamp
 from storage.blobs import BlobInfo, Blobs, BlobStore
 from storage.checkpoint import Checkpoint, SignedCheckpoint, TlogProof, open_checkpoint
@@ -39,7 +40,7 @@ from storage.entries import (
 from storage.keys import generate_key_file, load_private_key, load_signer
 from storage.log import Appended, Log, StoredCheckpoint
 from storage.note import Ed25519Signer, Ed25519Verifier
-from storage.store import ClipQuery, ClipRow, SegmentRow, Store
+from storage.store import Store
 from storage.trust import TrustedLog, TrustedWitness, TrustFile
 from storage.writer import StoreBusyError, WriterInfo, WriterLock
 

@@ -22,17 +22,16 @@ or a second database can sit behind it without touching them. The methods, by co
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from io import BufferedReader
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from storage import _figures
 from storage._errors import LogStateError
 from storage._figures import StoreFigures
+from storage._rows import ClipQuery, ClipRow, SegmentRow, clip_row, segment_row
 from storage._schema import blobs, clip_tracking, clips, segments
 from storage.anchors import Anchors
 from storage.blobs import BlobInfo, Blobs, BlobStore
@@ -52,60 +51,7 @@ from storage.log import (
 from storage.note import NoteSigner, NoteVerifier
 from storage.tiles import TileRef, read_tile
 
-
-@dataclass(frozen=True, slots=True)
-class ClipRow:
-    clip_id: str
-    order_id: str
-    status: str
-    end_reason: str
-    station: str
-    operator: str
-    started_ms: int
-    ended_ms: int
-    start_ms: int
-    end_ms: int
-    first_seq: int
-    last_seq: int
-    bytes: int
-    idx: int
-    repeat_of: str | None
-    tracking_ids: tuple[str, ...]
-
-    @property
-    def duration_ms(self) -> int:
-        return self.end_ms - self.start_ms
-
-    @property
-    def segment_count(self) -> int:
-        return self.last_seq - self.first_seq + 1
-
-
-@dataclass(frozen=True, slots=True)
-class SegmentRow:
-    seq: int
-    idx: int
-    run: str
-    run_index: int
-    sha256: str
-    init: str
-    start_ms: int
-    end_ms: int
-    frames: int
-    dropped: int
-    bytes: int
-
-
-@dataclass(frozen=True, slots=True)
-class ClipQuery:
-    order_id: str | None = None
-    tracking_id: str | None = None
-    station: str | None = None
-    status: str | None = None
-    since_ms: int | None = None
-    until_ms: int | None = None
-    limit: int = 50
-    offset: int = 0
+_NEWEST = ClipQuery()  # the default query: the newest clips first
 
 
 class Store:
@@ -351,7 +297,7 @@ class Store:
 
     # -- reading ---------------------------------------------------------------------
 
-    def clips(self, query: ClipQuery = ClipQuery()) -> list[ClipRow]:
+    def clips(self, query: ClipQuery = _NEWEST) -> list[ClipRow]:
         q = select(clips).where(clips.c.log_id == self._log.log_id)
         if query.order_id is not None:
             q = q.where(clips.c.order_id == query.order_id)
@@ -379,7 +325,7 @@ class Store:
         with self._engine.connect() as conn:
             rows = conn.execute(q).all()
             tracking = self._tracking(conn, [r.clip_id for r in rows])
-        return [_clip_row(r, tracking.get(r.clip_id, ())) for r in rows]
+        return [clip_row(r, tracking.get(r.clip_id, ())) for r in rows]
 
     def clip(self, clip_id: str) -> ClipRow | None:
         with self._engine.connect() as conn:
@@ -388,7 +334,7 @@ class Store:
             ).first()
             if row is None:
                 return None
-            return _clip_row(row, self._tracking(conn, [clip_id]).get(clip_id, ()))
+            return clip_row(row, self._tracking(conn, [clip_id]).get(clip_id, ()))
 
     def find_clip(self, order_or_clip_id: str) -> ClipRow:
         """The clip with this id, else the newest clip of this order."""
@@ -417,7 +363,7 @@ class Store:
                 )
                 .order_by(segments.c.seq)
             ).all()
-        return [_segment_row(r) for r in rows]
+        return [segment_row(r) for r in rows]
 
     def segments_of_run(self, run: str) -> list[SegmentRow]:
         with self._engine.connect() as conn:
@@ -426,7 +372,7 @@ class Store:
                 .where(segments.c.log_id == self._log.log_id, segments.c.run == run)
                 .order_by(segments.c.seq)
             ).all()
-        return [_segment_row(r) for r in rows]
+        return [segment_row(r) for r in rows]
 
     def last_segment(self) -> SegmentRow | None:
         with self._engine.connect() as conn:
@@ -436,7 +382,7 @@ class Store:
                 .order_by(segments.c.seq.desc())
                 .limit(1)
             ).first()
-        return None if row is None else _segment_row(row)
+        return None if row is None else segment_row(row)
 
     def blob_purged(self, sha256: str) -> bool:
         with self._engine.connect() as conn:
@@ -487,40 +433,3 @@ class Store:
         for r in rows:
             out.setdefault(r.clip_id, []).append(r.tracking_id)
         return {k: tuple(v) for k, v in out.items()}
-
-
-def _clip_row(r: Any, tracking: tuple[str, ...]) -> ClipRow:
-    return ClipRow(
-        clip_id=r.clip_id,
-        order_id=r.order_id,
-        status=r.status,
-        end_reason=r.end_reason,
-        station=r.station,
-        operator=r.operator,
-        started_ms=int(r.started_ms),
-        ended_ms=int(r.ended_ms),
-        start_ms=int(r.start_ms),
-        end_ms=int(r.end_ms),
-        first_seq=int(r.first_seq),
-        last_seq=int(r.last_seq),
-        bytes=int(r.bytes),
-        idx=int(r.idx),
-        repeat_of=r.repeat_of,
-        tracking_ids=tracking,
-    )
-
-
-def _segment_row(r: Any) -> SegmentRow:
-    return SegmentRow(
-        seq=int(r.seq),
-        idx=int(r.idx),
-        run=r.run,
-        run_index=int(r.run_index),
-        sha256=r.sha256,
-        init=r.init,
-        start_ms=int(r.start_ms),
-        end_ms=int(r.end_ms),
-        frames=int(r.frames),
-        dropped=int(r.dropped),
-        bytes=int(r.bytes),
-    )

@@ -1,0 +1,102 @@
+"""The store's index rows as values: a clip, a segment, and a query over clips.
+
+Rows of the ``clips`` and ``segments`` index tables (derived from the log's entries in
+the append transaction; see :mod:`storage.store`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class ClipRow:
+    clip_id: str
+    order_id: str
+    status: str
+    end_reason: str
+    station: str
+    operator: str
+    started_ms: int
+    ended_ms: int
+    start_ms: int
+    end_ms: int
+    first_seq: int
+    last_seq: int
+    bytes: int
+    idx: int
+    repeat_of: str | None
+    tracking_ids: tuple[str, ...]
+
+    @property
+    def duration_ms(self) -> int:
+        return self.end_ms - self.start_ms
+
+    @property
+    def segment_count(self) -> int:
+        return self.last_seq - self.first_seq + 1
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentRow:
+    seq: int
+    idx: int
+    run: str
+    run_index: int
+    sha256: str
+    init: str
+    start_ms: int
+    end_ms: int
+    frames: int
+    dropped: int
+    bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClipQuery:
+    order_id: str | None = None
+    tracking_id: str | None = None
+    station: str | None = None
+    status: str | None = None
+    since_ms: int | None = None
+    until_ms: int | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+def clip_row(r: Any, tracking: tuple[str, ...]) -> ClipRow:
+    return ClipRow(
+        clip_id=r.clip_id,
+        order_id=r.order_id,
+        status=r.status,
+        end_reason=r.end_reason,
+        station=r.station,
+        operator=r.operator,
+        started_ms=int(r.started_ms),
+        ended_ms=int(r.ended_ms),
+        start_ms=int(r.start_ms),
+        end_ms=int(r.end_ms),
+        first_seq=int(r.first_seq),
+        last_seq=int(r.last_seq),
+        bytes=int(r.bytes),
+        idx=int(r.idx),
+        repeat_of=r.repeat_of,
+        tracking_ids=tracking,
+    )
+
+
+def segment_row(r: Any) -> SegmentRow:
+    return SegmentRow(
+        seq=int(r.seq),
+        idx=int(r.idx),
+        run=r.run,
+        run_index=int(r.run_index),
+        sha256=r.sha256,
+        init=r.init,
+        start_ms=int(r.start_ms),
+        end_ms=int(r.end_ms),
+        frames=int(r.frames),
+        dropped=int(r.dropped),
+        bytes=int(r.bytes),
+    )
