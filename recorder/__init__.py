@@ -18,8 +18,7 @@ Errors (one tree, rooted at :class:`storage.PacksealError`; see ``recorder/_erro
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from recorder._errors import (
     EncoderError,
@@ -31,6 +30,7 @@ from recorder._errors import (
 from recorder.anchor import Anchorer, AnchorSettings, WitnessTarget
 from recorder.clock import Clock, ManualClock, SystemClock
 from recorder.settings import StationSettings
+from storage.lazy import lazy_attributes as _lazy_attributes
 
 if TYPE_CHECKING:
     from recorder.demo import DemoScene
@@ -53,13 +53,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'recorder' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = _lazy_attributes("recorder", _LAZY, globals())
 
 
 __all__ = [

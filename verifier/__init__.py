@@ -26,9 +26,9 @@ Errors (one tree, rooted at :class:`storage.PacksealError`; see ``verifier/_erro
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from storage.lazy import lazy_attributes as _lazy_attributes
 from verifier._errors import BundleError, MediaFormatError, NotVerified, VerifierError
 from verifier.audit import AuditReport, Severity, audit_store
 from verifier.bundle import BundleSummary, ExportPolicy, ExportResult, export_bundle
@@ -63,13 +63,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'verifier' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = _lazy_attributes("verifier", _LAZY, globals())
 
 
 __all__ = [
