@@ -399,9 +399,9 @@ def bench_catchup(
 
 
 def bench_search(url: str, clips_total: int, stations: int, searches: int) -> dict[str, Any]:
+    from storage import ClipQuery
     from storage._schema import clip_tracking, clips, hub_stations, logs
     from storage.hubsearch import search_clips
-    from storage.store import ClipQuery
 
     engine = create_engine(url)
     rng = random.Random(7)

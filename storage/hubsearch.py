@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, select
 
+from storage._rows import ClipQuery, ClipRow, clip_row
 from storage._schema import blobs, clip_tracking, clips, hub_stations, segments
-from storage.store import ClipQuery, ClipRow, Store, _clip_row
+from storage.store import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +53,7 @@ def search_clips(engine: Engine, query: ClipQuery) -> list[HubClip]:
     with engine.connect() as conn:
         rows = conn.execute(q).all()
         tracking = Store._tracking(conn, [r.clip_id for r in rows])
-    return [HubClip(r.hub_station, _clip_row(r, tracking.get(r.clip_id, ()))) for r in rows]
+    return [HubClip(r.hub_station, clip_row(r, tracking.get(r.clip_id, ()))) for r in rows]
 
 
 @dataclass(frozen=True, slots=True)

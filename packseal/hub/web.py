@@ -36,9 +36,8 @@ from starlette.background import BackgroundTask
 from packseal.accounts import User
 from packseal.hub.app import Hub
 from packseal.hub.exports import export_mirrored
-from storage import FormatError, LogStateError, PacksealError
+from storage import ClipQuery, FormatError, LogStateError, PacksealError
 from storage.hubsearch import search_clips, unheld_blobs
-from storage.store import ClipQuery
 from storage.tiles import parse_tile_path
 
 IMMUTABLE = "public, max-age=31536000, immutable"
