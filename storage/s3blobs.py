@@ -216,16 +216,10 @@ class S3BlobStore:
     # -- reading ---------------------------------------------------------------------
 
     def exists(self, sha256: str) -> bool:
-        from botocore.exceptions import ClientError
-
         try:
-            self._call(
-                "look up a blob", self.client.head_object, Bucket=self.bucket, Key=self.key(sha256)
-            )
-        except ClientError as e:
-            if _status(e) == 404:
-                return False
-            raise StorageError(f"cannot look up blob {sha256}: {e}") from e
+            self.size(sha256)
+        except BlobMissingError:
+            return False
         return True
 
     def size(self, sha256: str) -> int:
