@@ -14,6 +14,8 @@ verifier trees in their packages' docstrings)::
     ├── HubError              the hub refused or failed a push (hub/pusher.py)
     ├── HubConfigError        the hub's settings are incomplete (hub/app.py)
     ├── _TooLarge             a hub request body over its limit: 413 (hub/api.py)
+    ├── _Denied               a hub page or API request refused: 401/403/404/409/422
+    │                         (hub/web.py)
     └── KeyFileError (storage)
         └── WitnessError      a witness's key or state file (witness.py)
 """

@@ -55,10 +55,12 @@ th{background:#f6f8fa} .ok{color:#1a7f37} .alarm{color:#cf222e;font-weight:600}
 """
 
 
-class _Denied(Exception):
+class _Denied(PacksealError):
+    """A hub page or API request refused with ``status`` (answered as JSON)."""
+
     def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
         self.status = status
-        self.message = message
 
 
 def _ms(ms: int | None) -> str:
