@@ -306,10 +306,11 @@ class Auditor:
                 "segments",
                 "error",
                 index,
-                f"entry {index}: segment {seg.seq} ends {when(seg.end)}, "
+                f"entry {index}: segment {seg.seq} ends {rfc3339(seg.end, ms=True)}, "
                 f"{(seg.end - seg.time) / 1000:.0f} s after the station logged it "
-                f"({when(seg.time)}): footage cannot be logged before it was recorded, so "
-                "its times are not true (a source with a chosen epoch, or a clock that jumped)",
+                f"({rfc3339(seg.time, ms=True)}): footage cannot be logged before it was "
+                "recorded, so its times are not true (a source with a chosen epoch, or a clock "
+                "that jumped)",
                 seqs=(seg.seq, seg.seq),
             )
         self.gaps_since.clear()
@@ -382,9 +383,10 @@ class Auditor:
                 "clips",
                 "error",
                 index,
-                f"clip {clip.clip_id} (entry {index}): {label} is dated {when(latest)}, "
+                f"clip {clip.clip_id} (entry {index}): {label} is dated "
+                f"{rfc3339(latest, ms=True)}, "
                 f"{(latest - clip.time) / 1000:.0f} s after the station sealed the clip "
-                f"({when(clip.time)}): its times are not true",
+                f"({rfc3339(clip.time, ms=True)}): its times are not true",
                 clip=clip,
             )
         for n, ref in enumerate(clip.segments):
