@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Connection, Select, select
+
+from storage._schema import clip_tracking, clips
+
 
 @dataclass(frozen=True, slots=True)
 class ClipRow:
@@ -100,3 +104,46 @@ def segment_row(r: Any) -> SegmentRow:
         dropped=int(r.dropped),
         bytes=int(r.bytes),
     )
+
+
+def clip_page(q: Select[Any], query: ClipQuery) -> Select[Any]:
+    """``q`` (a select over ``clips``: one log's, or the hub's join) narrowed by ``query``,
+    newest first, one page. The station's store and the hub's search share it."""
+    if query.order_id is not None:
+        q = q.where(clips.c.order_id == query.order_id)
+    if query.tracking_id is not None:
+        q = q.where(
+            clips.c.clip_id.in_(
+                select(clip_tracking.c.clip_id).where(
+                    clip_tracking.c.tracking_id == query.tracking_id
+                )
+            )
+        )
+    if query.station is not None:
+        q = q.where(clips.c.station == query.station)
+    if query.status is not None:
+        q = q.where(clips.c.status == query.status)
+    if query.since_ms is not None:
+        q = q.where(clips.c.started_ms >= query.since_ms)
+    if query.until_ms is not None:
+        q = q.where(clips.c.started_ms < query.until_ms)
+    return (
+        q.order_by(clips.c.started_ms.desc(), clips.c.clip_id)
+        .limit(query.limit)
+        .offset(query.offset)
+    )
+
+
+def tracking_of(conn: Connection, clip_ids: list[str]) -> dict[str, tuple[str, ...]]:
+    """The tracking ids of each of these clips, sorted."""
+    if not clip_ids:
+        return {}
+    out: dict[str, list[str]] = {}
+    rows = conn.execute(
+        select(clip_tracking.c.clip_id, clip_tracking.c.tracking_id)
+        .where(clip_tracking.c.clip_id.in_(clip_ids))
+        .order_by(clip_tracking.c.tracking_id)
+    )
+    for r in rows:
+        out.setdefault(r.clip_id, []).append(r.tracking_id)
+    return {k: tuple(v) for k, v in out.items()}

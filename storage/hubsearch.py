@@ -11,9 +11,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, select
 
-from storage._rows import ClipQuery, ClipRow, clip_row
-from storage._schema import blobs, clip_tracking, clips, hub_stations, segments
-from storage.store import Store
+from storage._rows import ClipQuery, ClipRow, clip_page, clip_row, tracking_of
+from storage._schema import blobs, clips, hub_stations, segments
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,33 +25,13 @@ def search_clips(engine: Engine, query: ClipQuery) -> list[HubClip]:
     q = select(clips, hub_stations.c.station.label("hub_station")).join(
         hub_stations, hub_stations.c.log_id == clips.c.log_id
     )
-    if query.order_id is not None:
-        q = q.where(clips.c.order_id == query.order_id)
-    if query.tracking_id is not None:
-        q = q.where(
-            clips.c.clip_id.in_(
-                select(clip_tracking.c.clip_id).where(
-                    clip_tracking.c.tracking_id == query.tracking_id
-                )
-            )
-        )
     if query.station is not None:
         # clips.station is indexed (with started_ms); the enrolment must agree with it
-        q = q.where(clips.c.station == query.station, hub_stations.c.station == query.station)
-    if query.status is not None:
-        q = q.where(clips.c.status == query.status)
-    if query.since_ms is not None:
-        q = q.where(clips.c.started_ms >= query.since_ms)
-    if query.until_ms is not None:
-        q = q.where(clips.c.started_ms < query.until_ms)
-    q = (
-        q.order_by(clips.c.started_ms.desc(), clips.c.clip_id)
-        .limit(query.limit)
-        .offset(query.offset)
-    )
+        q = q.where(hub_stations.c.station == query.station)
+    q = clip_page(q, query)
     with engine.connect() as conn:
         rows = conn.execute(q).all()
-        tracking = Store._tracking(conn, [r.clip_id for r in rows])
+        tracking = tracking_of(conn, [r.clip_id for r in rows])
     return [HubClip(r.hub_station, clip_row(r, tracking.get(r.clip_id, ()))) for r in rows]
 
 

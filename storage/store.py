@@ -31,7 +31,15 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from storage import _figures
 from storage._errors import LogStateError
 from storage._figures import StoreFigures
-from storage._rows import ClipQuery, ClipRow, SegmentRow, clip_row, segment_row
+from storage._rows import (
+    ClipQuery,
+    ClipRow,
+    SegmentRow,
+    clip_page,
+    clip_row,
+    segment_row,
+    tracking_of,
+)
 from storage._schema import blobs, clip_tracking, clips, segments
 from storage.anchors import Anchors
 from storage.blobs import BlobInfo, Blobs, BlobStore
@@ -298,33 +306,10 @@ class Store:
     # -- reading ---------------------------------------------------------------------
 
     def clips(self, query: ClipQuery = _NEWEST) -> list[ClipRow]:
-        q = select(clips).where(clips.c.log_id == self._log.log_id)
-        if query.order_id is not None:
-            q = q.where(clips.c.order_id == query.order_id)
-        if query.tracking_id is not None:
-            q = q.where(
-                clips.c.clip_id.in_(
-                    select(clip_tracking.c.clip_id).where(
-                        clip_tracking.c.tracking_id == query.tracking_id
-                    )
-                )
-            )
-        if query.station is not None:
-            q = q.where(clips.c.station == query.station)
-        if query.status is not None:
-            q = q.where(clips.c.status == query.status)
-        if query.since_ms is not None:
-            q = q.where(clips.c.started_ms >= query.since_ms)
-        if query.until_ms is not None:
-            q = q.where(clips.c.started_ms < query.until_ms)
-        q = (
-            q.order_by(clips.c.started_ms.desc(), clips.c.clip_id)
-            .limit(query.limit)
-            .offset(query.offset)
-        )
+        q = clip_page(select(clips).where(clips.c.log_id == self._log.log_id), query)
         with self._engine.connect() as conn:
             rows = conn.execute(q).all()
-            tracking = self._tracking(conn, [r.clip_id for r in rows])
+            tracking = tracking_of(conn, [r.clip_id for r in rows])
         return [clip_row(r, tracking.get(r.clip_id, ())) for r in rows]
 
     def clip(self, clip_id: str) -> ClipRow | None:
@@ -334,7 +319,7 @@ class Store:
             ).first()
             if row is None:
                 return None
-            return clip_row(row, self._tracking(conn, [clip_id]).get(clip_id, ()))
+            return clip_row(row, tracking_of(conn, [clip_id]).get(clip_id, ()))
 
     def find_clip(self, order_or_clip_id: str) -> ClipRow:
         """The clip with this id, else the newest clip of this order."""
@@ -419,17 +404,3 @@ class Store:
             reserve_bytes=self.reserve_bytes,
             stations=per_station,
         )
-
-    @staticmethod
-    def _tracking(conn: Connection, clip_ids: list[str]) -> dict[str, tuple[str, ...]]:
-        if not clip_ids:
-            return {}
-        out: dict[str, list[str]] = {}
-        rows = conn.execute(
-            select(clip_tracking.c.clip_id, clip_tracking.c.tracking_id)
-            .where(clip_tracking.c.clip_id.in_(clip_ids))
-            .order_by(clip_tracking.c.tracking_id)
-        )
-        for r in rows:
-            out.setdefault(r.clip_id, []).append(r.tracking_id)
-        return {k: tuple(v) for k, v in out.items()}
