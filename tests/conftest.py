@@ -10,11 +10,17 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from storage import Ed25519Signer, Store
 from tests.objectstore import Seaweed, weed_binary
+
+# Speed is measured in bench/, not asserted in tests: on a loaded 2-core machine
+# hypothesis' per-example deadline and its too-slow health check fail correct code.
+settings.register_profile("packseal", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("packseal")
 
 ORIGIN = "example.com/acme/station-01"
 
