@@ -11,31 +11,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from packseal.config import HubLinkConfig
 from packseal.hub.pusher import Pusher
 from recorder.clock import SystemClock
 from storage import PacksealError, Store
 from storage.entries import Segment, from_bytes
+from tests import chromium
+from tests.chromium import launch
 from tests.packseal.hub.conftest import copy_recorded, station_app
 from tests.recording import record_demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "hub"
+ARTIFACTS = chromium.ARTIFACTS / "hub"
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (Debian package `chromium`)")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+    with launch(ARTIFACTS) as b:
         yield b
-        b.close()
 
 
 def _push(app: Any, url: str, token: str) -> None:

@@ -12,11 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from packseal.cli import main
 from packseal.web import ServerThread
 from packseal.web.station import create_station_screen
+from tests import chromium
+from tests.chromium import launch
 from tests.packseal.web.conftest import PASSWORD, Portal, make_portal
 from tests.packseal.web.stations import running_station
 from tests.recording import Recording
@@ -24,33 +26,17 @@ from verifier.verify import verify_bundle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    # the station's sounds: a kiosk browser is started like this too
-    "--autoplay-policy=no-user-gesture-required",
-]
 # Playwright types a code key by key; on a loaded machine the gaps between keys can pass
 # the gun's 120 ms "no Enter" pause and split one code in two. A real gun types a code in
 # a few ms; the tests give the pause room instead.
 SLOW_TYPIST = {"gun": {"submit_after_ms": 1500}}
-ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "web"
+ARTIFACTS = chromium.ARTIFACTS / "web"
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (Debian package `chromium`)")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with launch(ARTIFACTS) as b:
         yield b
-        b.close()
 
 
 def shot(page: Page, name: str) -> None:

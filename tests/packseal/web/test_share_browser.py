@@ -13,11 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from packseal.web import ServerThread
+from tests.chromium import launch
 from tests.packseal.web.conftest import PASSWORD, Portal
-from tests.packseal.web.test_browser import ARGS, ARTIFACTS, CHROMIUM
+from tests.packseal.web.test_browser import ARTIFACTS
 from verifier._errors import NotVerified
 from verifier.verify import verify_bundle
 
@@ -26,13 +27,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (Debian package `chromium`)")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with launch(ARTIFACTS) as b:
         yield b
-        b.close()
 
 
 def shot(page: Page, name: str) -> None:

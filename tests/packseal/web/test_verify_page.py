@@ -28,11 +28,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Page
 
 from storage import TrustFile
 from tests.anchored import Anchored
-from tests.packseal.web.test_browser import ARGS, ARTIFACTS, CHROMIUM
+from tests.chromium import launch
+from tests.packseal.web.test_browser import ARTIFACTS
 from tests.verifier.attacks import Attack
 from tests.verifier.attacks_bundle import BUNDLE_ATTACKS
 from tests.verifier.conftest import (  # noqa: F401
@@ -134,10 +135,7 @@ class VerifyPage:
 
 @pytest.fixture(scope="module")
 def verify_page() -> Iterator[VerifyPage]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (Debian package `chromium`)")
-    with sync_playwright() as p:
-        browser: Browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with launch(ARTIFACTS) as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
@@ -147,7 +145,6 @@ def verify_page() -> Iterator[VerifyPage]:
             lambda r: None if r.url.startswith(("file:", "blob:")) else errors.append(r.url),
         )
         yield VerifyPage(page)
-        browser.close()
         assert not errors, errors
 
 
