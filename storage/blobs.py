@@ -48,6 +48,28 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def read_blob(
+    open_blob: Callable[[str], BufferedReader], sha256: str, *, verify: bool, where: str
+) -> bytes:
+    """A blob's bytes from any backend's ``open``, re-hashed against its name unless
+    ``verify`` is off (``where`` ends the error: what the mismatch says about the backend)."""
+    with open_blob(sha256) as f:
+        data = f.read()
+    if verify:
+        found = hashlib.sha256(data).hexdigest()
+        if found != sha256:
+            raise BlobHashError(f"blob {sha256} hashes to {found}{where}")
+    return data
+
+
+def verify_blob(open_blob: Callable[[str], BufferedReader], sha256: str, *, where: str) -> None:
+    """Re-hash a blob in a stream, without holding it."""
+    with open_blob(sha256) as f:
+        found = hashlib.file_digest(f, "sha256").hexdigest()
+    if found != sha256:
+        raise BlobHashError(f"blob {sha256} hashes to {found}{where}")
+
+
 class Blobs(Protocol):
     """What :class:`~storage.store.Store` needs of a blob backend: content-addressed
     blobs by SHA-256 (64 lowercase hex digits), stored create-if-absent.
@@ -156,19 +178,10 @@ class BlobStore:
             raise BlobMissingError(f"blob {sha256} is missing from {self.root}") from e
 
     def read(self, sha256: str, *, verify: bool = True) -> bytes:
-        with self.open(sha256) as f:
-            data = f.read()
-        if verify:
-            found = hashlib.sha256(data).hexdigest()
-            if found != sha256:
-                raise BlobHashError(f"blob {sha256} hashes to {found}: its content changed on disk")
-        return data
+        return read_blob(self.open, sha256, verify=verify, where=": its content changed on disk")
 
     def verify(self, sha256: str) -> None:
-        with self.open(sha256) as f:
-            found = hashlib.file_digest(f, "sha256").hexdigest()
-        if found != sha256:
-            raise BlobHashError(f"blob {sha256} hashes to {found}: its content changed on disk")
+        verify_blob(self.open, sha256, where=": its content changed on disk")
 
     def delete(self, sha256: str) -> None:
         self.path(sha256).unlink(missing_ok=True)

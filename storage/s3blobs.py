@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from storage._errors import BlobHashError, BlobMissingError, StorageError
-from storage.blobs import BlobInfo
+from storage.blobs import BlobInfo, read_blob, verify_blob
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -253,19 +253,10 @@ class S3BlobStore:
         return io.BufferedReader(_Body(got["Body"]), _CHUNK)
 
     def read(self, sha256: str, *, verify: bool = True) -> bytes:
-        with self.open(sha256) as f:
-            data = f.read()
-        if verify:
-            found = hashlib.sha256(data).hexdigest()
-            if found != sha256:
-                raise BlobHashError(f"blob {sha256} hashes to {found} in the object store")
-        return data
+        return read_blob(self.open, sha256, verify=verify, where=" in the object store")
 
     def verify(self, sha256: str) -> None:
-        with self.open(sha256) as f:
-            found = hashlib.file_digest(f, "sha256").hexdigest()
-        if found != sha256:
-            raise BlobHashError(f"blob {sha256} hashes to {found} in the object store")
+        verify_blob(self.open, sha256, where=" in the object store")
 
     def __iter__(self) -> Iterator[str]:
         paginator = self.client.get_paginator("list_objects_v2")
