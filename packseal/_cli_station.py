@@ -211,6 +211,7 @@ def demo(ctx: click.Context, source: str, orders: int, seconds: float, realtime:
     # Each run packs new orders: the same seed again would re-pack the orders already
     # sealed, and the station rightly raises a repeat alarm for each.
     before = app.store.count_clips()
+    log_before = app.store.size()
     camera = None
     if source in ("auto", "camera"):
         try:
@@ -230,7 +231,10 @@ def demo(ctx: click.Context, source: str, orders: int, seconds: float, realtime:
         click.echo(f"recording {orders} demo order{'s' if orders > 1 else ''} {pace}...")
     run_station(app, station, echo=click.echo)
     made = app.store.count_clips() - before
-    rows = app.store.clips(ClipQuery(limit=made)) if made > 0 else []
+    # This run's clips by log position: a fast demo's footage ends "now", so footage times
+    # of two runs can interleave and the newest footage need not be this run's.
+    listed = app.store.clips(ClipQuery(limit=before + made)) if made > 0 else []
+    rows = sorted((r for r in listed if r.idx >= log_before), key=lambda r: -r.idx)
     click.echo(f"\nsealed {len(rows)} clip(s) in this run:")
     for r in reversed(rows):
         click.echo(
