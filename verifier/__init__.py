@@ -21,7 +21,12 @@ Errors (one tree, rooted at :class:`storage.PacksealError`; see ``verifier/_erro
         │   │                             another format version
         │   └── MemberError               one member cannot be read within its limits
         │                                 (becomes a failed ``zip`` check)
-        └── C2paUnavailable               c2pa-python is not installed
+        ├── C2paUnavailable               c2pa-python is not installed
+        └── ClaimError                    a claim check that cannot be made
+            │                             (verifier.claim, imported on its own)
+            ├── ClaimPhotoError           a claim photo not readable within the limits
+            └── ExifError                 an EXIF block that is not TIFF (internal: it
+                                          becomes an "unreadable" finding)
 """
 
 from __future__ import annotations
