@@ -19,12 +19,22 @@ class _Settings(BaseModel):
 
 
 class CameraSettings(_Settings):
-    device: int | str = Field(0, description="V4L2 index (0 = /dev/video0) or device path")
+    device: int | str = Field(
+        0,
+        description="V4L2 index (0 = /dev/video0), device path, or an IP camera's "
+        "rtsp:// or http(s):// MJPEG URL (its password is never shown or logged)",
+    )
     width: int = Field(1280, ge=160, le=3840)
     height: int = Field(720, ge=120, le=2160)
     fps: int = Field(30, ge=1, le=60)
     fourcc: str = Field("MJPG", min_length=4, max_length=4)
     reconnect_seconds: float = Field(2.0, gt=0, le=60)
+    stall_seconds: float = Field(
+        5.0, ge=0.5, le=120, description="an IP camera that sends no frame this long is lost"
+    )
+    rtsp_transport: Literal["tcp", "udp"] = Field(
+        "tcp", description="RTP over the RTSP connection (tcp) or over UDP (loses packets)"
+    )
 
 
 class GunSettings(_Settings):

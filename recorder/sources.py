@@ -23,6 +23,7 @@ from recorder._errors import SourceError, SourceLost
 from recorder.clock import Clock
 from recorder.demo import DemoScene
 from recorder.settings import CameraSettings
+from storage.redact import redact
 
 __all__ = [
     "CameraSource",
@@ -372,7 +373,10 @@ class CameraSource(_Geometry):
             self._cap = None
 
 
-_SPECS = "camera, camera:N, camera:/dev/videoN, file:PATH, demo or demo:SEED"
+_SPECS = (
+    "camera, camera:N, camera:/dev/videoN, rtsp://..., http(s)://... (MJPEG), file:PATH, "
+    "demo or demo:SEED"
+)
 
 
 def open_source(
@@ -387,11 +391,19 @@ def open_source(
     """The source a ``--source`` / ``station.source`` string names.
 
     ``camera`` uses ``camera.device``; ``camera:N`` and ``camera:/dev/videoN`` override it.
+    An ``rtsp://`` or ``http(s)://`` URL (given here or as ``camera.device``) is an IP
+    camera (:mod:`recorder.ipcam`).
     ``demo`` draws a scene of the camera's size and rate; ``demo:SEED`` picks the scene.
     ``realtime`` and ``epoch_ms`` apply to files and the demo; a camera is always live.
     """
+    from recorder.ipcam import IpCameraSource, is_ip_camera
+
+    if is_ip_camera(spec):
+        return IpCameraSource(spec, camera, clock)
     kind, colon, arg = spec.partition(":")
     if kind == "camera" and not colon:
+        if is_ip_camera(camera.device):
+            return IpCameraSource(str(camera.device), camera, clock)
         return CameraSource(camera, clock)
     if kind == "camera" and (arg.isdigit() or arg.startswith("/dev/")):
         device: int | str = int(arg) if arg.isdigit() else arg
@@ -401,4 +413,6 @@ def open_source(
     if kind == "demo" and (not colon or arg.isdigit()):
         scene = DemoScene(camera.width, camera.height, camera.fps, seed=int(arg) if colon else seed)
         return DemoSource(scene, clock, realtime=realtime, epoch_ms=epoch_ms)
-    raise ValueError(f"source {spec!r} not understood; expected {_SPECS}")
+    # A mistyped URL (rtsp:/..., rtsp//...) is no URL to redact, but may hold a password.
+    shown = "(not shown: it has an @)" if "@" in spec else repr(redact(spec))
+    raise ValueError(f"source {shown} not understood; expected {_SPECS}")

@@ -95,3 +95,19 @@ def test_demo_command(small: Path, capsys: pytest.CaptureFixture[str]) -> None:
     second = sorted(set((data / "bundles").glob("*.zip")) - set(first))
     assert len(second) == 1
     assert second[0].stem.startswith("SO-")
+
+
+def test_an_unreachable_ip_camera_is_an_error_naming_no_password(
+    small: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["init"]) == 0
+    # port 9 (discard) on loopback: nothing listens, refused at once
+    url = "rtsp://admin:Hunter2-Pw@127.0.0.1:9/Streaming/Channels/101"
+    assert main(["record", "--source", url]) == 2  # as for a USB camera that is missing
+    out, err = capfd.readouterr()
+    assert "error: IP camera rtsp://admin:***@127.0.0.1:9/Streaming" in err
+    assert "Hunter2-Pw" not in out + err
+    assert main(["record", "--source", "rtsp:/admin:Hunter2-Pw@bad"]) == 2  # not a source
+    out, err = capfd.readouterr()
+    assert "not understood" in err
+    assert "Hunter2-Pw" not in out + err

@@ -1,0 +1,155 @@
+"""IP cameras on real RTSP: GStreamer's RTSP server on 127.0.0.1 (tests/rtspcam.py)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+
+from packseal.runner import make_source, make_station
+from recorder._errors import SourceError, SourceLost
+from recorder.clock import SystemClock
+from recorder.demo import DemoScene
+from recorder.ipcam import IpCameraSource
+from recorder.settings import CameraSettings
+from storage.entries import Clip, Gap, Segment, from_bytes
+from tests.recording import SIZE, make_app
+from tests.rtspcam import RtspServer, demo_video, wait_for
+
+HOLE = (45, 5)  # frames the "camera" lost: 1.5 s in, 5 frames (~167 ms at 30 fps)
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("rtsp-videos")
+    demo_video(root / "holed.mp4", seed=3, hole=HOLE)
+    demo_video(root / "a.mp4", seed=1)
+    demo_video(root / "b.mp4", seed=2)
+    return {name: root / f"{name}.mp4" for name in ("holed", "a", "b")}
+
+
+def _settings(**changes: object) -> CameraSettings:
+    return CameraSettings(**{"stall_seconds": 1.0, "reconnect_seconds": 0.2, **changes})
+
+
+def _read_until_lost(source: IpCameraSource) -> None:
+    for _ in range(200):  # frames buffered before the pause come first
+        source.read()
+
+
+def test_frames_carry_the_cameras_time_holes_and_a_stall_is_lost(
+    videos: dict[str, Path],
+) -> None:
+    server = RtspServer(videos["holed"])
+    try:
+        source = IpCameraSource(server.url(), _settings(), SystemClock())
+        assert (source.width, source.height, source.fps) == (640, 360, 30)
+        frames = [source.read() for _ in range(75)]
+        assert all(f is not None for f in frames)
+        times = [f.t_ms for f in frames if f is not None]
+        index = [f.index for f in frames if f is not None]
+        assert all(b > a for a, b in pairwise(times))
+        steps = [b - a for a, b in pairwise(index)]
+        # the camera's timestamps show the 5 lost frames as one jump of 6, nothing else
+        assert sorted(steps)[-1] == HOLE[1] + 1
+        assert steps.count(1) == len(steps) - 1
+        jump = steps.index(HOLE[1] + 1)
+        assert 150 <= times[jump + 1] - times[jump] <= 260
+        # stamps are never ahead of the station's clock
+        assert max(times) <= SystemClock().now_ms() + 100
+
+        # a hung camera: connected, silent. The watchdog cuts it after stall_seconds.
+        server.pause()
+        started = time.monotonic()
+        with pytest.raises(SourceLost, match="no frame for up to 1 s"):
+            _read_until_lost(source)
+        assert time.monotonic() - started < 6
+        source.close()
+    finally:
+        server.kill()
+
+
+def test_wrong_password_or_no_server_is_an_error_naming_no_secret(
+    videos: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    server = RtspServer(videos["holed"], user="packer", password="Right-Pw-71")
+    try:
+        with pytest.raises(SourceError) as wrong:
+            IpCameraSource(server.url(password="Wrong-Pw-42"), _settings(), SystemClock())
+        source = IpCameraSource(server.url(), _settings(), SystemClock())
+        assert source.read() is not None
+        assert "Right-Pw-71" not in source.name
+        source.close()
+    finally:
+        server.kill()
+    with pytest.raises(SourceError) as refused:
+        IpCameraSource(server.url(), _settings(), SystemClock())  # nobody listens now
+    for error in (wrong.value, refused.value):
+        text = f"{error} {error.hint}"
+        assert "packer:***@127.0.0.1" in text
+        assert "-Pw-" not in text
+    out, err = capfd.readouterr()
+    assert "-Pw-" not in out + err  # nor what OpenCV and FFmpeg print themselves
+
+
+SECRET = "Tr0ub4dor-3"
+
+
+def test_station_records_an_rtsp_camera_that_dies_mid_clip_and_comes_back(
+    tmp_path: Path, videos: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The issue's must-show: clips cut from real RTSP; the server killed mid-clip and
+    restarted gives a camera-lost gap and resumed recording; the password never shows."""
+    order_a = DemoScene(640, 360, 15, seed=1, orders=1).orders()[0]
+    order_b = DemoScene(640, 360, 15, seed=2, orders=1).orders()[0]
+    server = RtspServer(videos["a"], user="packer", password=SECRET)
+    url = server.url()
+    camera = {**SIZE, "device": url, "stall_seconds": 1.5, "reconnect_seconds": 0.3}
+    app = make_app(tmp_path / "data", camera=camera)
+    station = make_station(
+        app, make_source(app, "camera", realtime=True, epoch_ms=None), realtime=True
+    )
+    runner = threading.Thread(target=station.run, daemon=True)
+    runner.start()
+    try:
+        wait_for(lambda: station.status().order_id == order_a.order_id, 30, "order A open")
+        time.sleep(1.0)  # footage of order A on disk: now the camera loses power
+        server.kill()
+        wait_for(lambda: bool(station.status().alarms), 10, "the camera-lost alarm")
+        server = RtspServer(videos["b"], port=server.port, user="packer", password=SECRET)
+        wait_for(
+            lambda: order_b.tracking_id in station.status().tracking_ids, 40, "order B's waybill"
+        )
+        status = station.status()
+    finally:
+        station.stop()
+        runner.join(60)
+        server.kill()
+    assert not runner.is_alive()
+    entries = [from_bytes(data) for _, data in app.store.entries()]
+    gaps = [e for e in entries if isinstance(e, Gap)]
+    assert [g.reason for g in gaps] == ["camera-lost"]
+    # the gap is the outage: kill -> alarm, restart, reconnect, first frame (seconds)
+    assert 300 <= gaps[0].end - gaps[0].start <= 15_000
+    clips = [e for e in entries if isinstance(e, Clip)]
+    assert [(c.order_id, c.status) for c in clips] == [
+        (order_a.order_id, "interrupted"),
+        (order_b.order_id, "sealed"),
+    ]
+    assert clips[0].end_reason == "source-lost"
+    assert clips[1].tracking_ids == (order_b.tracking_id,)
+    assert len({e.run for e in entries if isinstance(e, Segment)}) == 2
+    app.store.verify_log([app.station_signer.verifier])
+
+    # The password reached nothing: the terminal (ours, OpenCV's and FFmpeg's own
+    # output), any file of the data directory (store, blobs, ffmpeg logs, state), the
+    # status and the run's figures.
+    out, err = capfd.readouterr()
+    assert SECRET not in out + err
+    for path in (tmp_path / "data").rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path
+    assert SECRET not in repr(status) + repr(station.stats())

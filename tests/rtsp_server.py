@@ -1,0 +1,69 @@
+"""A real RTSP server for tests: GStreamer's gst-rtsp-server (Debian 12:
+gir1.2-gst-rtsp-server-1.0, run by the system python3 with python3-gi), serving one
+H.264 MP4 file as an IP camera would, paced in real time, on 127.0.0.1.
+
+    /usr/bin/python3 tests/rtsp_server.py --file F.mp4 [--port N] [--user U --password P]
+
+Prints the port it listens on (one line) once it serves, then runs until killed. The
+stream is the file once through (``/cam``); a client that connects later gets it from the
+start. Run as its own process so tests can kill (SIGKILL), stall (SIGSTOP) and restart it
+like a camera losing power. Not imported by the tests: it needs the system's gi.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--file", required=True)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--user")
+    parser.add_argument("--password")
+    args = parser.parse_args()
+    Gst.init(None)
+    server = GstRtspServer.RTSPServer()
+    server.set_address("127.0.0.1")
+    server.set_service(str(args.port))
+    factory = GstRtspServer.RTSPMediaFactory()
+    # qtdemux hands rtph264pay AVC access units; config-interval=-1 repeats SPS/PPS at
+    # every IDR, as cameras do, so a client joining mid-stream can decode.
+    location = args.file.replace('"', "")
+    factory.set_launch(
+        f'( filesrc location="{location}" ! qtdemux ! rtph264pay name=pay0 pt=96 '
+        "config-interval=-1 )"
+    )
+    factory.set_shared(True)
+    if args.user:
+        auth = GstRtspServer.RTSPAuth()
+        token = GstRtspServer.RTSPToken()
+        token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, "camera-user")
+        auth.add_basic(GstRtspServer.RTSPAuth.make_basic(args.user, args.password or ""), token)
+        server.set_auth(auth)
+        permissions = GstRtspServer.RTSPPermissions()
+        permissions.add_role_from_structure(
+            Gst.Structure.new_from_string(
+                "camera-user, media.factory.access=(boolean)true, "
+                "media.factory.construct=(boolean)true"
+            )
+        )
+        factory.set_permissions(permissions)
+    server.get_mount_points().add_factory("/cam", factory)
+    if server.attach(None) == 0:
+        print(f"cannot listen on 127.0.0.1:{args.port}", file=sys.stderr)
+        return 1
+    print(server.get_bound_port(), flush=True)
+    GLib.MainLoop().run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
