@@ -23,6 +23,7 @@ from pydantic import (
 
 from recorder.settings import StationSettings
 from storage import PacksealError
+from storage.redact import redact
 
 DEFAULT_CONFIG = Path("config.yaml")
 
@@ -294,7 +295,7 @@ def _problems(error: ValidationError) -> list[tuple[str, str]]:
         if item["type"] == "extra_forbidden":
             message = "unknown key (check its spelling and where it is nested)"
         elif not isinstance(found, dict | list):
-            message = f"{message} (found {found!r})"
+            message = f"{message} (found {redact(repr(found))})"  # a camera URL's password
         out.append((where, message))
     return out
 

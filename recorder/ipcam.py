@@ -17,8 +17,8 @@ future) or falls more than ``_MAX_LAG_MS`` behind (a camera clock running slow, 
 reset after the camera restarted its stream). A server that sends what it buffered in a
 burst on connect (GStreamer's RTSP server: ~1 s) gets those frames stamped as they
 arrive (each would be in the future), then its live frames at camera spacing. MJPEG
-over HTTP has no timestamps: those frames are stamped when read, as a V4L2 camera
-without buffer times is.
+over HTTP has no timestamps and no frame rate: its frames are stamped when read, as a
+V4L2 camera without buffer times is, and ``station.camera.fps`` must be the camera's.
 
 Credentials: the URL is kept for connecting only; everything shown (``name``, errors)
 is :func:`storage.redact.redact`'s form.
@@ -116,8 +116,9 @@ class IpCameraSource(_Geometry):
             raise
         self._geometry = (width, height)
         self._width, self._height = width, height
-        if self._index < 0:
+        if self._index < 0 and self._rtsp:
             self._fps = _as_fps(cap.get(cv2.CAP_PROP_FPS)) or Fraction(self._settings.fps)
+        # MJPEG over HTTP states no rate (FFmpeg guesses 25): station.camera.fps is it.
         self._cap = cap
         self._offset = None
         self._last_pts = None

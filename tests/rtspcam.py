@@ -105,3 +105,70 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+class MjpegServer:
+    """An HTTP MJPEG camera (``multipart/x-mixed-replace``, as cheap IP cameras and
+    phone apps serve it) on 127.0.0.1, optionally behind HTTP basic auth: the frames of
+    a demo scene at ``fps``, JPEG-encoded by OpenCV. The camera is hardware, so this
+    small server stands in for it; the client side is the real one."""
+
+    def __init__(
+        self, scene: DemoScene, *, fps: int = 15, user: str = "", password: str = ""
+    ) -> None:
+        import base64
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        import cv2
+
+        token = base64.b64encode(f"{user}:{password}".encode()).decode() if user else None
+        stopping = threading.Event()
+        self._stopping = stopping
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                if token is not None and self.headers.get("Authorization") != f"Basic {token}":
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Basic realm="camera"')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+                self.end_headers()
+                n, start = 0, time.monotonic()
+                try:
+                    while not stopping.is_set():
+                        ok, jpeg = cv2.imencode(".jpg", scene.render(n % 300))
+                        assert ok
+                        data = jpeg.tobytes()
+                        self.wfile.write(
+                            b"--frame\r\nContent-Type: image/jpeg\r\n"
+                            + f"Content-Length: {len(data)}\r\n\r\n".encode()
+                            + data
+                            + b"\r\n"
+                        )
+                        n += 1
+                        time.sleep(max(0.0, start + n / fps - time.monotonic()))
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def url(self, userinfo: str = "") -> str:
+        at = f"{userinfo}@" if userinfo else ""
+        return f"http://{at}127.0.0.1:{self.port}/video.mjpg"
+
+    def close(self) -> None:
+        self._stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(10)

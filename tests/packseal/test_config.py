@@ -49,6 +49,13 @@ def test_errors_name_the_key_path(tmp_path: Path) -> None:
     assert "unknown key" in where["bogus"]
 
 
+def test_a_camera_url_in_the_wrong_key_is_shown_without_its_password(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"station": {"camera": {"fps": "rtsp://admin:Pw-77@cam/1"}}}, base=tmp_path)
+    assert "(found 'rtsp://admin:***@cam/1')" in dict(caught.value.problems)["station.camera.fps"]
+    assert "Pw-77" not in f"{caught.value} {caught.value.problems}"
+
+
 def test_bad_yaml_and_missing_file(tmp_path: Path) -> None:
     (tmp_path / "c.yaml").write_text("station: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML at line"):

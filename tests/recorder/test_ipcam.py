@@ -17,7 +17,7 @@ from recorder.ipcam import IpCameraSource
 from recorder.settings import CameraSettings
 from storage.entries import Clip, Gap, Segment, from_bytes
 from tests.recording import SIZE, make_app
-from tests.rtspcam import RtspServer, demo_video, wait_for
+from tests.rtspcam import MjpegServer, RtspServer, demo_video, wait_for
 
 HOLE = (45, 5)  # frames the "camera" lost: 1.5 s in, 5 frames (~167 ms at 30 fps)
 
@@ -153,3 +153,21 @@ def test_station_records_an_rtsp_camera_that_dies_mid_clip_and_comes_back(
         if path.is_file():
             assert SECRET.encode() not in path.read_bytes(), path
     assert SECRET not in repr(status) + repr(station.stats())
+
+
+def test_http_mjpeg_camera_with_basic_auth(capfd: pytest.CaptureFixture[str]) -> None:
+    server = MjpegServer(DemoScene(640, 360, 15, seed=1), fps=15, user="u", password="Mj-Pw-9")
+    try:
+        with pytest.raises(SourceError, match=r"http://u:\*\*\*@127\.0\.0\.1"):
+            IpCameraSource(server.url("u:wrong-Pw-9"), _settings(fps=15), SystemClock())
+        source = IpCameraSource(server.url("u:Mj-Pw-9"), _settings(fps=15), SystemClock())
+        # no rate in the stream: the configured one, not FFmpeg's guess of 25
+        assert (source.width, source.height, source.fps) == (640, 360, 15)
+        frames = [source.read() for _ in range(10)]
+        assert [f.index for f in frames if f is not None] == list(range(10))
+    finally:
+        server.close()
+    with pytest.raises(SourceLost, match=r"http://u:\*\*\*@"):
+        _read_until_lost(source)
+    out, err = capfd.readouterr()
+    assert "-Pw-9" not in out + err
