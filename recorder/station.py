@@ -296,6 +296,7 @@ class Station:
 
     def _capture(self) -> None:
         interval = 1000 / float(self.fps)
+        last_index = -1
         next_scan_t: float | None = None
         scan_period = 1000 / self.settings.scan.rate_hz
         try:
@@ -318,8 +319,14 @@ class Station:
                     break
                 dropped = 0
                 if self._last_frame_t is not None:
-                    dropped = max(0, round((frame.t_ms - self._last_frame_t) / interval) - 1)
+                    # Late by its time, or a jump in the source's own frame count (an IP
+                    # camera's timestamps can show a hole its arrival times hide: frames
+                    # the camera lost just before a burst of buffered ones).
+                    by_time = round((frame.t_ms - self._last_frame_t) / interval) - 1
+                    by_index = frame.index - last_index - 1
+                    dropped = max(0, by_time, by_index)
                 self._last_frame_t = frame.t_ms
+                last_index = frame.index
                 self.latest_frame = frame
                 with self._lock:
                     self._counters.captured += 1

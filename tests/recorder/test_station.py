@@ -177,6 +177,39 @@ class FlakyCamera:
         self.inner.close()
 
 
+class CameraTimeHole:
+    """Frames arrive evenly, but from ``at`` on the camera's own count is 5 ahead: it lost
+    5 frames that the arrival times do not show (an IP camera's burst after a hole)."""
+
+    def __init__(self, inner: DemoSource, at: int) -> None:
+        self.inner, self.at = inner, at
+
+    width = property(lambda self: self.inner.width)
+    height = property(lambda self: self.inner.height)
+    fps = property(lambda self: self.inner.fps)
+
+    def read(self) -> Frame | None:
+        frame = self.inner.read()
+        if frame is None or frame.index < self.at:
+            return frame
+        return Frame(frame.image, frame.t_ms, frame.index + 5)
+
+    def reopen(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_drops_are_counted_from_the_cameras_own_frame_count(tmp_path: Path) -> None:
+    app = make_app(tmp_path / "data")
+    scene = DemoScene(SIZE["width"], SIZE["height"], SIZE["fps"], seed=1, orders=1)
+    inner = DemoSource(scene, app.clock, realtime=False, epoch_ms=EPOCH_MS)
+    station = make_station(app, CameraTimeHole(inner, 20), realtime=False, for_ms=3000)
+    station.run()
+    assert station.stats()["frames_dropped"] == 5
+
+
 def test_camera_lost_and_back(tmp_path: Path) -> None:
     app = make_app(tmp_path / "data", camera={**SIZE, "reconnect_seconds": 0.01})
     scene = DemoScene(SIZE["width"], SIZE["height"], SIZE["fps"], seed=1, orders=3)
