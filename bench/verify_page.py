@@ -112,7 +112,76 @@ def _page_verify(page: object, page_url: str, bundle: Path, trust: bytes) -> dic
     if done["e"] is not None:
         raise RuntimeError(f"the page failed: {done['e']}")
     report = done["r"]
-    return {"seconds": report["seconds"], "verified": report["verified"], "ms": report["timings"]}
+    return {
+        "seconds": report["seconds"],
+        "verified": report["verified"],
+        "ms": report["timings"],
+        "whole_sha256": report.get("whole_hasher"),
+    }
+
+
+def _time_page(
+    page_path: Path,
+    bundle: Path,
+    trust_bytes: bytes,
+    repeat: int,
+    cli: float,
+    size_mb: float,
+    load0: tuple[float, float, float],
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    url = page_path.resolve().as_uri()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        page.goto(url)
+        time.sleep(0.5)
+        idle_by: dict[str, float] = {}
+        idle = _chromium_rss_mb(idle_by)
+        sampler = _Sampler()
+        sampler.start()
+        runs = [_page_verify(page, url, bundle, trust_bytes) for _ in range(repeat)]
+        sampler.stop.set()
+        sampler.join()
+        browser.close()
+    assert all(r["verified"] for r in runs), runs
+    best = min(float(r["seconds"]) for r in runs)  # type: ignore[arg-type]
+    load = os.getloadavg()
+    print(f"  page {page_path} (whole-video SHA-256 in {runs[0]['whole_sha256']})")
+    print(f"  verify page, headless Chromium   {best:6.2f} s  {size_mb / best:6.0f} MB/s")
+    print(f"  page / CLI                       {best / cli:6.2f}x (goal: <= 3x)")
+    print(
+        f"  Chromium memory: idle page {idle:.0f} MB, peak while verifying "
+        f"{sampler.peak:.0f} MB (+{sampler.peak - idle:.0f} MB; the bundle is "
+        f"{size_mb:.0f} MB)"
+    )
+    print(
+        "  per process kind, peak (idle): "
+        + ", ".join(
+            f"{k} {v:.0f} ({idle_by.get(k, 0):.0f}) MB"
+            for k, v in sorted(sampler.by_process.items())
+        )
+    )
+    print(
+        f"  load average before the CLI {load0[0]:.2f}, after the page "
+        f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
+    print(
+        json.dumps(
+            {
+                "page": str(page_path),
+                "whole_sha256": runs[0]["whole_sha256"],
+                "size_mb": round(size_mb, 1),
+                "cli_s": round(cli, 3),
+                "page_s": [round(float(r["seconds"]), 3) for r in runs],  # type: ignore[arg-type]
+                "ratio": round(best / cli, 2),
+                "page_phases_ms": [r["ms"] for r in runs],
+                "chromium_idle_mb": round(idle),
+                "chromium_peak_mb": round(sampler.peak),
+            }
+        )
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -120,12 +189,17 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--minutes", type=float, default=60.0, help="length of the long clip")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="keep (or reuse) the store and bundle here")
+    parser.add_argument(
+        "--page",
+        type=Path,
+        action="append",
+        help="a verify.html to time instead of the packaged one (repeat to compare builds "
+        "in one run, e.g. `git show OLD:packseal/web/verify.html`)",
+    )
     args = parser.parse_args(argv)
     if not Path(CHROMIUM).exists():
         print(f"error: no Chromium at {CHROMIUM} (Debian package `chromium`)", file=sys.stderr)
         return 2
-
-    from playwright.sync_api import sync_playwright
 
     from bench.verify import _record
     from packseal.web.verify_page import PAGE
@@ -157,53 +231,10 @@ def main(argv: list[str]) -> int:
             cli_times.append(time.perf_counter() - t0)
         cli = min(cli_times)
 
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            page = browser.new_page()
-            page.goto(PAGE.as_uri())
-            time.sleep(0.5)
-            idle_by: dict[str, float] = {}
-            idle = _chromium_rss_mb(idle_by)
-            sampler = _Sampler()
-            sampler.start()
-            runs = [
-                _page_verify(page, PAGE.as_uri(), bundle, trust_bytes) for _ in range(args.repeat)
-            ]
-            sampler.stop.set()
-            sampler.join()
-            browser.close()
-        assert all(r["verified"] for r in runs), runs
-        best = min(float(r["seconds"]) for r in runs)  # type: ignore[arg-type]
-        load = os.getloadavg()
+        load0 = os.getloadavg()
         print(f"  packseal verify (verify_bundle)  {cli:6.2f} s  {size_mb / cli:6.0f} MB/s")
-        print(f"  verify page, headless Chromium   {best:6.2f} s  {size_mb / best:6.0f} MB/s")
-        print(f"  page / CLI                       {best / cli:6.2f}x (goal: <= 3x)")
-        print(
-            f"  Chromium memory: idle page {idle:.0f} MB, peak while verifying "
-            f"{sampler.peak:.0f} MB (+{sampler.peak - idle:.0f} MB; the bundle is "
-            f"{size_mb:.0f} MB)"
-        )
-        print(
-            "  per process kind, peak (idle): "
-            + ", ".join(
-                f"{k} {v:.0f} ({idle_by.get(k, 0):.0f}) MB"
-                for k, v in sorted(sampler.by_process.items())
-            )
-        )
-        print(f"  load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-        print(
-            json.dumps(
-                {
-                    "size_mb": round(size_mb, 1),
-                    "cli_s": round(cli, 3),
-                    "page_s": [round(float(r["seconds"]), 3) for r in runs],  # type: ignore[arg-type]
-                    "ratio": round(best / cli, 2),
-                    "page_phases_ms": [r["ms"] for r in runs],
-                    "chromium_idle_mb": round(idle),
-                    "chromium_peak_mb": round(sampler.peak),
-                }
-            )
-        )
+        for page_path in args.page or [PAGE]:
+            _time_page(page_path, bundle, trust_bytes, args.repeat, cli, size_mb, load0)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -22,6 +22,7 @@ const out = outAt >= 0 ? args[outAt + 1] : join(here, "..", "packseal", "web", "
 const VENDOR = {
   pkijs: ["Certificate", "IssuerAndSerialNumber", "SignedData", "TSTInfo", "TimeStampReq", "TimeStampResp"],
   asn1js: ["fromBER"],
+  "hash-wasm": ["createSHA256"],
 };
 const vendor = await esbuild.build({
   stdin: {
@@ -86,7 +87,9 @@ const pkg = JSON.parse(readFileSync(join(here, "package.json"), "utf8"));
 const digest = (text) => `'sha256-${createHash("sha256").update(text, "utf8").digest("base64")}'`;
 const csp = [
   "default-src 'none'",
-  `script-src ${digest(script)}`,
+  // 'wasm-unsafe-eval' lets the page compile WebAssembly (hash-wasm's SHA-256 for the
+  // whole clip), nothing else: eval and new Function stay refused.
+  `script-src ${digest(script)} 'wasm-unsafe-eval'`,
   `style-src ${digest(style)}`,
   "media-src blob:",
   "img-src blob: data:",

@@ -14,7 +14,14 @@ from packseal._zh_cn import ZH_CN
 from packseal.cli import main
 from packseal.i18n import negotiate, translator
 from packseal.web import station as station_screen
+from packseal.web._http import _TITLES
 from packseal.web._templates import TEMPLATES
+
+# The share-link 404 (packseal/web/_share_routes.py): an anonymous reviewer's only page.
+SHARE_404 = [
+    "this share link is not valid: it expired, was revoked, or was never issued",
+    "ask the merchant for a new link",
+]
 
 PLACEHOLDER = re.compile(r"\{\w*\}")
 
@@ -45,7 +52,10 @@ def test_every_text_of_the_faces_has_a_chinese_translation() -> None:
     badges = ["sealed", "cancelled", "interrupted", "clean", "findings", "failed", "running"]
     badges += ["abandoned", "verified", "mismatch", "missing", "purged"]
     durations = ["{s} s", "{m} min {s} s", "{h} h {m} min"]  # packseal/web/_templates.py
+    # error.html shows these through _(), with its home link's label
+    errors = [*_TITLES.values(), *SHARE_404, "Back to clips", "Back to the station screen"]
     ids = template_ids() + station_ids() + badges + durations + ["error:", "hint:", "interrupted"]
+    ids += errors
     assert len(ids) > 250
     missing = sorted({i for i in ids if i not in ZH_CN})
     assert missing == []

@@ -6,6 +6,7 @@
 // itself. Nothing else is fetched: the CSP allows connections to its own origin only.
 
 import { FormatError } from "./bytes.js";
+import { pick, setLanguage, t, translatePage } from "./i18n.js";
 import { parseTrust } from "./trust.js";
 import { BundleError, CHECKS, NOT_HERE, secs, utc, verifyBundle } from "./verify.js";
 
@@ -62,7 +63,7 @@ function local(ms, zone) {
 
 function takeBundle(file) {
   state.bundle = file;
-  $("bundle-name").textContent = `${file.name} (${(file.size / 1e6).toFixed(1)} MB)`;
+  $("bundle-name").textContent = t("{name} ({mb} MB)", { name: file.name, mb: (file.size / 1e6).toFixed(1) });
   maybeRun();
 }
 
@@ -110,17 +111,17 @@ async function runOnce() {
   api.error = null;
   $("result").hidden = true;
   $("error").hidden = true;
-  setStatus(`Checking ${bundle.name}…`);
+  setStatus(t("Checking {name}…", { name: bundle.name }));
   const started = performance.now();
   try {
     let trust;
     try {
       trust = await parseTrust(trustBytes);
     } catch (e) {
-      if (e instanceof FormatError) throw new InputError(`The trust file is not valid: ${e.message}`, "use the merchant's published trust.json (`packseal keys trust`)");
+      if (e instanceof FormatError) throw new InputError(t("The trust file is not valid: {message}", { message: e.message }), t("use the merchant's published trust.json (`packseal keys trust`)"));
       throw e;
     }
-    const report = await verifyBundle(bundle, trust, (done) => setStatus(`Hashing the video: ${done} fragments…`), {
+    const report = await verifyBundle(bundle, trust, (done) => setStatus(t("Hashing the video: {n} fragments…", { n: done })), {
       bufferBytes: api.bufferBytes,
     });
     report.seconds = (performance.now() - started) / 1000;
@@ -131,12 +132,12 @@ async function runOnce() {
     report.verdict = verdict(report);
     api.report = report;
     show(report);
-    setStatus(`Checked in ${report.seconds.toFixed(1)} s, in this browser; nothing was uploaded.`);
+    setStatus(t("Checked in {s} s, in this browser; nothing was uploaded.", { s: report.seconds.toFixed(1) }));
   } catch (e) {
     const known = e instanceof BundleError || e instanceof InputError;
     api.error = { message: e.message, hint: e.hint ?? null, kind: known ? "input" : "internal" };
     $("error").hidden = false;
-    $("error-message").textContent = known ? e.message : `The page failed: ${e.message}`;
+    $("error-message").textContent = known ? e.message : t("The page failed: {message}", { message: e.message });
     $("error-hint").textContent = e.hint ?? "";
     setStatus("");
   } finally {
@@ -156,22 +157,48 @@ function verdict(r) {
   const f = r.facts;
   if (r.verified) {
     const [first, last, of] = f.segments;
-    const part = first !== 1 || last !== of ? ` (excerpt: segments ${first}..${last} of ${of})` : "";
+    const part = first !== 1 || last !== of ? t(" (excerpt: segments {first}..{last} of {of})", { first, last, of }) : "";
     const status = f.status === "sealed" ? "" : ` (${f.status}: ${f.end_reason})`;
-    return `VERIFIED${part}: order ${f.order_id}${status} packed at station ${f.station}, ${utc(f.start_ms)} to ${utc(f.end_ms)}, ${secs(f.end_ms - f.start_ms)} s, sealed in log ${f.origin} at index ${f.log_index}`;
+    return t("VERIFIED{part}: order {order}{status} packed at station {station}, {start} to {end}, {secs} s, sealed in log {origin} at index {index}", {
+      part,
+      order: f.order_id,
+      status,
+      station: f.station,
+      start: utc(f.start_ms),
+      end: utc(f.end_ms),
+      secs: secs(f.end_ms - f.start_ms),
+      origin: f.origin,
+      index: f.log_index,
+    });
   }
   const failedNames = r.checks.filter((c) => c.ok === false).map((c) => c.name);
-  if (failedNames.length) return `NOT VERIFIED: ${failedNames.length} check(s) failed (${failedNames.join(", ")})`;
+  if (failedNames.length) return t("NOT VERIFIED: {n} check(s) failed ({names})", { n: failedNames.length, names: failedNames.join(", ") });
   if (f !== null && f.derived) {
-    return `NOT VERIFIED: the video is a derived copy \u2014 not the sealed bytes (the entry and proofs of order ${f.order_id}, clip ${f.clip_id}, verified)`;
+    return t("NOT VERIFIED: the video is a derived copy \u2014 not the sealed bytes (the entry and proofs of order {order}, clip {clip}, verified)", { order: f.order_id, clip: f.clip_id });
   }
   if (r.unchecked_here.length && r.checks.every((c) => c.ok === true || r.unchecked_here.includes(c.name))) {
-    return `NOT FULLY VERIFIED HERE: every check this page can run passed; the trust file also requires ${r.unchecked_here.join(" and ")}, which only \`packseal verify\` checks`;
+    return t("NOT FULLY VERIFIED HERE: every check this page can run passed; the trust file also requires {names}, which only `packseal verify` checks", { names: r.unchecked_here.join(", ") });
   }
-  return `NOT VERIFIED: not checked: ${r.checks.filter((c) => c.ok === null).map((c) => c.name).join(", ")}`;
+  return t("NOT VERIFIED: not checked: {names}", { names: r.checks.filter((c) => c.ok === null).map((c) => c.name).join(", ") });
 }
 
 // -- showing ----------------------------------------------------------------------------------
+
+/** What each named check establishes, in a few words beside its name. */
+function checkTitle(name) {
+  const titles = {
+    zip: t("the zip and its checksums"),
+    media: t("the video is the sealed fragments"),
+    timeline: t("segments in order, no gaps"),
+    signature: t("signed by the certified station"),
+    inclusion: t("in the merchant's log"),
+    time: t("RFC 3161 time-stamp"),
+    witness: t("witness cosignatures"),
+    c2pa: t("C2PA Content Credentials"),
+    facts: t("README and sheet agree"),
+  };
+  return titles[name] ?? "";
+}
 
 function show(r) {
   $("result").hidden = false;
@@ -181,20 +208,20 @@ function show(r) {
   const body = $("checks-body");
   body.replaceChildren();
   for (const c of r.checks) {
-    const mark = c.ok === true ? "passed" : c.ok === false ? "FAILED" : c.message.startsWith(NOT_HERE) ? "not checked here" : "not checked";
+    const mark = c.ok === true ? t("passed") : c.ok === false ? t("FAILED") : c.message.startsWith(NOT_HERE) ? t("not checked here") : t("not checked");
     const cls = c.ok === true ? "ok" : c.ok === false ? "bad" : "skip";
     body.append(
       el(
         "tr",
         { class: cls, "data-check": c.name },
-        el("td", { class: "name" }, c.name),
+        el("td", { class: "name" }, c.name, el("div", { class: "what" }, checkTitle(c.name))),
         el("td", { class: "mark" }, mark),
         el(
           "td",
           {},
           el("div", {}, c.message),
           c.expected !== null || c.found !== null
-            ? el("div", { class: "ef" }, el("span", {}, `expected: ${c.expected ?? "—"}`), el("span", {}, `found: ${c.found ?? "—"}`))
+            ? el("div", { class: "ef" }, el("span", {}, t("expected: {value}", { value: c.expected ?? "—" })), el("span", {}, t("found: {value}", { value: c.found ?? "—" })))
             : null,
         ),
       ),
@@ -212,31 +239,32 @@ function showFacts(r) {
   state.videoUrl = null;
   player.hidden = true;
   if (f === null) {
-    box.append(el("p", {}, "No facts: the clip entry could not be read."));
+    box.append(el("p", {}, t("No facts: the clip entry could not be read.")));
     return;
   }
   const proven = r.verified;
   box.append(
-    el("h3", {}, proven ? "Proven by the checks above" : "What the entry claims (NOT proven: see the checks)"),
+    el("h3", {}, proven ? t("Proven by the checks above") : t("What the entry claims (NOT proven: see the checks)")),
   );
   const zone = f.zone;
   const rows = [
-    ["Order", f.order_id],
-    ["Tracking", f.tracking_ids.join(", ") || "none"],
-    ["Merchant", f.merchant ?? "?"],
-    ["Station", `${f.station}${f.station_name ? ` (${f.station_name})` : ""}`],
-    ["Footage from", local(f.start_ms, zone) ?? utc(f.start_ms)],
-    ["Footage to", local(f.end_ms, zone) ?? utc(f.end_ms)],
-    ["In UTC", `${utc(f.start_ms)} to ${utc(f.end_ms)} (${secs(f.end_ms - f.start_ms)} s)`],
-    ["Order scanned", local(f.started_ms, zone) ?? utc(f.started_ms)],
-    ["Station's zone", zone ? `${zone}${f.zone_signed ? " (signed)" : " (unsigned, from the manifest)"}` : "not stated: times in UTC"],
-    ["Clip", `${f.clip_id} (${f.status}, ${f.end_reason}); segments ${f.segments[0]}..${f.segments[1]} of ${f.segments[2]}`],
-    ["Log", `${f.origin}, index ${f.log_index ?? "?"} (checkpoint size ${f.checkpoint_size ?? "?"})`],
-    ["Witnessed", f.witnessed.length ? f.witnessed.join("; ") : "—"],
-    ["Entry hash", f.entry_hash],
+    ["Order", t("Order"), f.order_id],
+    ["Tracking", t("Tracking"), f.tracking_ids.join(", ") || t("none")],
+    ["Merchant", t("Merchant"), f.merchant ?? "?"],
+    ["Station", t("Station"), `${f.station}${f.station_name ? ` (${f.station_name})` : ""}`],
+    ["Footage from", t("Footage from"), local(f.start_ms, zone) ?? utc(f.start_ms)],
+    ["Footage to", t("Footage to"), local(f.end_ms, zone) ?? utc(f.end_ms)],
+    ["In UTC", t("In UTC"), t("{start} to {end} ({secs} s)", { start: utc(f.start_ms), end: utc(f.end_ms), secs: secs(f.end_ms - f.start_ms) })],
+    ["Order scanned", t("Order scanned"), local(f.started_ms, zone) ?? utc(f.started_ms)],
+    ["Station's zone", t("Station's zone"), zone ? `${zone}${f.zone_signed ? t(" (signed)") : t(" (unsigned, from the manifest)")}` : t("not stated: times in UTC")],
+    ["Clip", t("Clip"), t("{clip} ({status}, {reason}); segments {first}..{last} of {of}", { clip: f.clip_id, status: f.status, reason: f.end_reason, first: f.segments[0], last: f.segments[1], of: f.segments[2] })],
+    ["Log", t("Log"), t("{origin}, index {index} (checkpoint size {size})", { origin: f.origin, index: f.log_index ?? "?", size: f.checkpoint_size ?? "?" })],
+    ["Witnessed", t("Witnessed"), f.witnessed.length ? f.witnessed.join("; ") : "—"],
+    ["Entry hash", t("Entry hash"), f.entry_hash],
   ];
   const dl = el("dl");
-  for (const [k, v] of rows) dl.append(el("dt", {}, k), el("dd", { "data-fact": k }, v));
+  // data-fact keeps the English name: tests and scripts read the facts by it.
+  for (const [key, label, v] of rows) dl.append(el("dt", {}, label), el("dd", { "data-fact": key }, v));
   box.append(dl);
   if (r.video && r.checks.find((c) => c.name === "media").ok !== false) {
     state.videoUrl = URL.createObjectURL(r.video.blob.slice(0, r.video.blob.size, "video/mp4"));
@@ -249,11 +277,13 @@ function showFacts(r) {
 
 async function fetchBytes(url) {
   const response = await fetch(url, { credentials: "omit", cache: "no-store" });
-  if (!response.ok) throw new InputError(`${url}: the server answered ${response.status}`, "the link may have expired or been revoked; ask the merchant for a new one");
+  if (!response.ok) throw new InputError(t("{url}: the server answered {status}", { url, status: response.status }), t("the link may have expired or been revoked; ask the merchant for a new one"));
   return response;
 }
 
 async function start() {
+  setLanguage(pick(navigator.languages?.length ? navigator.languages : [navigator.language]));
+  translatePage(document);
   $("bundle-input").addEventListener("change", (e) => e.target.files[0] && takeBundle(e.target.files[0]));
   $("trust-input").addEventListener("change", async (e) => {
     const f = e.target.files[0];
@@ -261,7 +291,7 @@ async function start() {
   });
   $("trust-paste").addEventListener("click", () => {
     const text = $("trust-text").value.trim();
-    if (text) takeTrust(new TextEncoder().encode(text), "pasted trust file");
+    if (text) takeTrust(new TextEncoder().encode(text), t("pasted trust file"));
   });
   $("verify").addEventListener("click", () => run());
   wireDrop($("bundle-drop"), takeBundle);
@@ -272,13 +302,13 @@ async function start() {
     $("inputs").hidden = true;
     $("share-note").hidden = false;
     try {
-      setStatus("Loading the shared bundle…");
+      setStatus(t("Loading the shared bundle…"));
       const base = `/s/${share[1]}`;
       const trust = new Uint8Array(await (await fetchBytes(`${base}/trust.json`)).arrayBuffer());
       const blob = await (await fetchBytes(`${base}/bundle.zip`)).blob();
       state.bundle = new File([blob], "shared-bundle.zip", { type: "application/zip" });
-      $("bundle-name").textContent = "the shared bundle";
-      await takeTrust(trust, "the merchant's published trust file");
+      $("bundle-name").textContent = t("the shared bundle");
+      await takeTrust(trust, t("the merchant's published trust file"));
       await running;
     } catch (e) {
       api.error = { message: e.message, hint: e.hint ?? null, kind: "input" };
@@ -296,7 +326,7 @@ async function start() {
     button.addEventListener("click", async () => {
       try {
         const bytes = new Uint8Array(await (await fetchBytes("/trust.json")).arrayBuffer());
-        await takeTrust(bytes, "this portal's published trust file (/trust.json)");
+        await takeTrust(bytes, t("this portal's published trust file (/trust.json)"));
       } catch (e) {
         $("trust-name").textContent = e.message;
       }

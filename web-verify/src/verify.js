@@ -177,7 +177,7 @@ class Verifier {
     checks.push(factsCheck);
     if (facts !== null) facts.witnessed = witness.check.ok ? witness.cosigned.map((c) => `${c.name} at ${utc(c.time * 1000)}`) : [];
     lap("facts");
-    return { bundle: this.file.name, checks, facts, video: this.video, timings };
+    return { bundle: this.file.name, checks, facts, video: this.video, timings, whole_hasher: this.wholeHasher ?? null };
   }
 
   // -- members (the zip check's second half) -------------------------------------------
@@ -366,7 +366,7 @@ class Verifier {
     let hashes;
     try {
       let whole;
-      ({ layout, hashes, whole } = await splitAndHash(video, this.progress, this.options.bufferBytes));
+      ({ layout, hashes, whole, hasher: this.wholeHasher } = await splitAndHash(video, this.progress, this.options.bufferBytes));
       if (whole !== null) this.videoHashes[name] = whole;
     } catch (e) {
       if (!(e instanceof MediaFormatError)) throw e;

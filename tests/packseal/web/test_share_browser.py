@@ -90,6 +90,17 @@ def test_share_link_opened_by_an_anonymous_browser(browser: Browser, portal: Por
         assert fetched == {secret_path, f"{secret_path}/trust.json", f"{secret_path}/bundle.zip"}
         assert errors == []
 
+        # A reviewer whose browser prefers Simplified Chinese gets the page in zh-CN.
+        reviewer_zh = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000})
+        anon_zh = reviewer_zh.new_page()
+        anon_zh.goto(url)
+        state = wait_done(anon_zh)
+        assert state["error"] is None, state
+        expect(anon_zh.locator("#verdict")).to_have_text(re.compile(r"^已验证：订单 "))
+        expect(anon_zh.locator("#share-note")).to_contain_text("商家与您分享了这个片段")
+        anon_zh.wait_for_timeout(500)
+        shot(anon_zh, "share-zh-2-opened-anonymously")
+
         actions = [e.action for e in portal.accounts.custody(row.clip_id, limit=10)]
         assert "share-open" in actions
         assert "share-bundle" in actions
@@ -103,6 +114,12 @@ def test_share_link_opened_by_an_anonymous_browser(browser: Browser, portal: Por
         gone = anon.goto(url)
         assert gone is not None
         assert gone.status == 404
+        gone_zh = anon_zh.goto(url)
+        assert gone_zh is not None
+        assert gone_zh.status == 404
+        expect(anon_zh.locator("main")).to_contain_text("此分享链接无效")
+        shot(anon_zh, "share-zh-3-revoked-link")
+        reviewer_zh.close()
         merchant.close()
         reviewer.close()
 

@@ -121,7 +121,7 @@ class VerifyPage:
             """() => { const a = window.packsealVerify; const r = a.report;
             return {error: a.error, report: r && {verified: r.verified,
               first_failed: r.first_failed, verdict: r.verdict,
-              unchecked_here: r.unchecked_here, facts: r.facts,
+              unchecked_here: r.unchecked_here, facts: r.facts, whole_hasher: r.whole_hasher,
               checks: r.checks.map(c => ({name: c.name, ok: c.ok, message: c.message}))}}; }"""
         )
         assert result["error"] is None, result["error"]
@@ -165,6 +165,9 @@ def test_honest_bundles_agree(
         got = verify_page.run(bundle, trust)
         agree(name, expected, got)
         agree(f"{name}, 4 kB reader buffer", expected, verify_page.run(bundle, trust, 4096))
+        # The whole-video SHA-256 runs in WebAssembly under the page's CSP (the JavaScript
+        # fallback is 2.4x slower: bench/README.md).
+        assert got["whole_hasher"] == "webassembly", got["whole_hasher"]
         if name != "derived copy":
             assert got["verified"], got
             assert got["verdict"].startswith("VERIFIED"), got["verdict"]
@@ -289,3 +292,44 @@ def test_plain_attacks_cover_every_check_the_page_judges(attack_ctx: AttackConte
         if a.name not in CANNOT_JUDGE and a.name not in PAGE_HAS_NO_QR_DECODER
     }
     assert set(CHECKS) <= checks
+
+
+def test_the_page_speaks_the_browsers_language(
+    verify_page: VerifyPage,
+    attack_ctx: AttackContext,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    # A browser that prefers Simplified Chinese gets the page in zh-CN (as the portal
+    # follows Accept-Language); check messages stay English, as the CLI's do.
+    trust = attack_ctx.recording.app.trust_file()
+    flip = next(a for a in BUNDLE_ATTACKS if a.name == "flip a byte in a fragment")
+    tampered = tmp_path / "tampered.zip"
+    shutil.copy(attack_ctx.bundle, tampered)
+    flip.tamper(tampered, attack_ctx)
+    browser = verify_page.page.context.browser
+    assert browser is not None
+    for locale, shots in (("zh-CN", "zh"), ("en-US", "en")):
+        context = browser.new_context(locale=locale, viewport={"width": 1400, "height": 1000})
+        try:
+            page = VerifyPage(context.new_page())
+            got = page.run(attack_ctx.bundle, trust)
+            assert got["verified"], got
+            p = page.page
+            assert p.evaluate("() => document.documentElement.lang") == locale.split("-US")[0]
+            zip_mark = p.inner_text('#checks-body tr[data-check="zip"] td.mark')
+            if locale == "zh-CN":
+                assert got["verdict"].startswith("已验证：订单 "), got["verdict"]
+                assert p.inner_text("h1") == "验证打包视频证据包"
+                assert zip_mark == "通过"
+                assert p.inner_text("#facts h3") == "以上检查已证明"
+            else:
+                assert got["verdict"].startswith("VERIFIED: order "), got["verdict"]
+                assert zip_mark == "passed"
+            p.screenshot(path=ARTIFACTS / f"verify-{shots}-1-verified.png", full_page=True)
+            bad = page.run(tampered, trust)
+            assert bad["first_failed"] == "media", bad
+            expected = "未通过验证：" if locale == "zh-CN" else "NOT VERIFIED: "
+            assert bad["verdict"].startswith(expected), bad["verdict"]
+            p.screenshot(path=ARTIFACTS / f"verify-{shots}-2-tampered.png", full_page=True)
+        finally:
+            context.close()
