@@ -165,10 +165,10 @@ def test_honest_bundles_agree(
         got = verify_page.run(bundle, trust)
         agree(name, expected, got)
         agree(f"{name}, 4 kB reader buffer", expected, verify_page.run(bundle, trust, 4096))
-        # The whole-video SHA-256 runs in WebAssembly under the page's CSP (the JavaScript
-        # fallback is 2.4x slower: bench/README.md).
-        assert got["whole_hasher"] == "webassembly", got["whole_hasher"]
         if name != "derived copy":
+            # The sealed clip's whole-video SHA-256 runs in WebAssembly under the page's
+            # CSP, not in the slower JavaScript fallback (bench/README.md).
+            assert got["whole_hasher"] == "webassembly", (name, got["whole_hasher"])
             assert got["verified"], got
             assert got["verdict"].startswith("VERIFIED"), got["verdict"]
         facts = got["facts"]
