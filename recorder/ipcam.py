@@ -68,7 +68,17 @@ class IpCameraSource(_Geometry):
         self._last_pts: float | None = None
         self._last_t: int | None = None
         self._fps = Fraction(settings.fps)
+        self.codec = ""  # FFmpeg's fourcc of the stream: "h264" / "avc1" for H.264
         self._open()
+
+    @property
+    def url(self) -> str:
+        """The URL with its credentials: for connecting (stream-copy mode) only."""
+        return self._url
+
+    @property
+    def is_rtsp(self) -> bool:
+        return self._rtsp
 
     def _hint(self) -> str:
         s = self._settings
@@ -115,6 +125,8 @@ class IpCameraSource(_Geometry):
             cap.release()
             raise
         self._geometry = (width, height)
+        fourcc = int(cap.get(cv2.CAP_PROP_FOURCC))
+        self.codec = bytes((fourcc >> 8 * i) & 0xFF for i in range(4)).decode("latin-1").lower()
         self._width, self._height = width, height
         if self._index < 0 and self._rtsp:
             self._fps = _as_fps(cap.get(cv2.CAP_PROP_FPS)) or Fraction(self._settings.fps)

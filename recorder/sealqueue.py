@@ -18,6 +18,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from recorder.controller import ClipClosed
+from recorder.copyrun import CopyRun
 from recorder.encoder import ClosedSegment
 from recorder.holding import HoldPolicy
 from recorder.run import Run, SegmentTiming
@@ -37,7 +38,7 @@ class Sealed:
 
 @dataclass(frozen=True, slots=True)
 class _Held:
-    run: Run
+    run: Run | CopyRun
     segment: ClosedSegment
     timing: SegmentTiming
     reported_ms: int  # when the segment was seen closed (station clock)
@@ -58,7 +59,7 @@ class SealQueue:
         self.video = video
         self.pre_roll_ms = pre_roll_ms
         self.post_roll_ms = post_roll_ms
-        self.runs: deque[Run] = deque()  # oldest first; sealed strictly in order
+        self.runs: deque[Run | CopyRun] = deque()  # oldest first; sealed strictly in order
         self.run_segments: dict[str, list[Segment]] = {}
         self.current_run: str | None = None  # the run the writer records into
         self.pending: list[ClipPlan] = []
@@ -67,13 +68,13 @@ class SealQueue:
 
     # -- runs --------------------------------------------------------------------------
 
-    def add_run(self, run: Run) -> None:
+    def add_run(self, run: Run | CopyRun) -> None:
         """A run the writer started (call under the station's lock)."""
         self.runs.append(run)
         self.run_segments[run.id] = []
         self.current_run = run.id
 
-    def recover(self, run: Run, sealed: list[Segment], now_ms: int) -> list[int]:
+    def recover(self, run: Run | CopyRun, sealed: list[Segment], now_ms: int) -> list[int]:
         """A run a crashed station left on disk, ``sealed`` its segments already logged:
         seal the rest of what it closed. Returns what :meth:`seal_closed` returns."""
         if sealed:

@@ -32,6 +32,14 @@ class CameraSettings(_Settings):
     stall_seconds: float = Field(
         5.0, ge=0.5, le=120, description="an IP camera that sends no frame this long is lost"
     )
+    mode: Literal["encode", "copy"] = Field(
+        "encode",
+        description="encode: decode, burn in the overlay, re-encode (any source); copy: store "
+        "an H.264 RTSP camera's stream as sent (no overlay, ~no CPU), scan decoded frames",
+    )
+    scan_width: int | None = Field(
+        None, ge=160, le=3840, description="copy mode: width of the frames scanned; null = full"
+    )
     rtsp_transport: Literal["tcp", "udp"] = Field(
         "tcp", description="RTP over the RTSP connection (tcp) or over UDP (loses packets)"
     )

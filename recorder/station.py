@@ -15,6 +15,7 @@ as a ``gap`` entry when the first segment of the next run is sealed.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import queue
 import threading
@@ -45,10 +46,12 @@ from recorder.controller import (
     SourceLostEvent,
     Tick,
 )
+from recorder.copyrun import CopyRun, ScanGeometry
 from recorder.encoder import ffmpeg_path, to_i420
 from recorder.holding import HoldPolicy
+from recorder.ipcam import IpCameraSource
 from recorder.overlay import Overlay, OverlayState
-from recorder.run import Run
+from recorder.run import META_FILE, Run
 from recorder.scanner import Classifier, FrameMotion, LatestFrame, Reads, Scanner
 from recorder.sealer import Sealer
 from recorder.sealqueue import SealQueue
@@ -95,6 +98,7 @@ class Station:
         self.state_path = workdir / "station-state.json"
         self.ffmpeg = ffmpeg_path(settings.encoder)
         self.fps = Fraction(source.fps)
+        self.copy = _copy_source(settings, source)
         self.video = Video(
             codec="h264",
             width=source.width,
@@ -103,7 +107,11 @@ class Station:
             fps_den=self.fps.denominator,
             pix_fmt="yuv420p",
             segment_ms=settings.encoder.segment_seconds * 1000,
-            encoder=f"libx264 {settings.encoder.preset} crf={settings.encoder.crf}",
+            encoder=(
+                "copy (the camera's H.264 as sent)"
+                if self.copy is not None
+                else f"libx264 {settings.encoder.preset} crf={settings.encoder.crf}"
+            ),
         )
         zone = local_zone(settings.timezone)
         self.sealer = Sealer(
@@ -162,9 +170,19 @@ class Station:
         self.recover()
         self._state.running = True
         self._state.save(self.state_path)
+        if self.copy is not None:
+            self.source.close()  # ffmpeg connects itself: one connection to the camera
         threads = [
-            threading.Thread(target=self._capture, name="packseal-capture", daemon=True),
-            threading.Thread(target=self._writer, name="packseal-writer", daemon=True),
+            threading.Thread(
+                target=self._capture if self.copy is None else self._capture_copy,
+                name="packseal-capture",
+                daemon=True,
+            ),
+            threading.Thread(
+                target=self._writer if self.copy is None else self._frames.get,
+                name="packseal-writer",
+                daemon=True,
+            ),
         ]
         if self.realtime:
             self.scanner.start()
@@ -276,7 +294,12 @@ class Station:
             except (OSError, ValueError, KeyError):
                 continue  # not a run directory: leave it alone
             sealed = self._segments_of_run(run_id)
-            run = Run.recover(directory, frozenset(s.index for s in sealed), self._gap_reason)
+            done = frozenset(s.index for s in sealed)
+            run: Run | CopyRun
+            if json.loads((directory / META_FILE).read_text()).get("mode") == "copy":
+                run = CopyRun.recover(directory, done, self._gap_reason)
+            else:
+                run = Run.recover(directory, done, self._gap_reason)
             self._sealed_segments(self.queue.recover(run, sealed, self.clock.now_ms()))
         self.queue.pending.extend(previous.pending)
         if previous.open is not None:
@@ -353,6 +376,80 @@ class Station:
         finally:
             self.events.put(Shutdown(self._last_frame_t or self.clock.now_ms()))
             self._frames.put(_STOP)
+
+    def _capture_copy(self) -> None:
+        """Stream-copy mode: ffmpeg records; this thread takes its scan frames, and starts
+        a new run (after ``reconnect_seconds``) whenever the camera goes away."""
+        assert self.copy is not None
+        run: CopyRun | None = None
+        index = 0
+        try:
+            while not self._stop.is_set():
+                if run is None:
+                    run = self._start_copy_run(self.copy)
+                got = run.read_frame(self.clock)
+                if got is None:  # ffmpeg ended: the camera refused, dropped or stalled
+                    run.finish()
+                    if self._stop.is_set():
+                        break
+                    if run.started_ms:
+                        self._gap_reason = "camera-lost"
+                        self.events.put(
+                            SourceLostEvent(
+                                self._last_frame_t or self.clock.now_ms(),
+                                f"IP camera {self.copy.name}: stream ended or stalled "
+                                f"(no data for {self.settings.camera.stall_seconds:g} s)",
+                            )
+                        )
+                    run = None
+                    self._stop.wait(self.settings.camera.reconnect_seconds)
+                    continue
+                image, t_ms = got
+                frame = Frame(image, t_ms, index)
+                index += 1
+                if self._first_frame_t is None:
+                    self._first_frame_t = t_ms
+                if self.for_ms is not None and t_ms - self._first_frame_t >= self.for_ms:
+                    break
+                self._last_frame_t = t_ms
+                self.latest_frame = frame
+                with self._lock:
+                    self._counters.captured += 1
+                    self._fps_window.append(time.monotonic())
+                self.slot.put(frame)
+        except BaseException as e:  # reported to the main loop, never lost
+            self._thread_error = e
+        finally:
+            if run is not None:
+                run.finish()
+            self.events.put(Shutdown(self._last_frame_t or self.clock.now_ms()))
+            self._frames.put(_STOP)
+
+    def _start_copy_run(self, camera: IpCameraSource) -> CopyRun:
+        cam = self.settings.camera
+        first_t = self.clock.now_ms()
+        run = CopyRun.start(
+            f"{first_t}-{os.urandom(3).hex()}",
+            self.workdir,
+            camera.url,
+            fps=self.fps,
+            ffmpeg=self.ffmpeg,
+            segment_seconds=self.settings.encoder.segment_seconds,
+            scan=ScanGeometry.of(
+                camera.width, camera.height, cam.scan_width, self.settings.scan.rate_hz
+            ),
+            transport=cam.rtsp_transport,
+            stall_seconds=cam.stall_seconds,
+            gap_reason=self._gap_reason,
+        )
+        run.on_dropped = self._count_dropped
+        with self._lock:
+            self.queue.add_run(run)
+        return run
+
+    def _count_dropped(self, frames: int) -> None:
+        with self._lock:
+            self._counters.dropped += frames
 
     def _reconnect(self) -> bool:
         delay = self.settings.camera.reconnect_seconds
@@ -591,6 +688,24 @@ class Station:
     def _sealed_before(self, order_id: str) -> str | None:
         found = self.store.clips_of_order(order_id)
         return found[0].clip_id if found else None
+
+
+def _copy_source(settings: StationSettings, source: FrameSource) -> IpCameraSource | None:
+    """The camera stream-copy mode records, or None in encode mode."""
+    if settings.camera.mode != "copy":
+        return None
+    if not isinstance(source, IpCameraSource) or not source.is_rtsp:
+        raise SourceError(
+            "station.camera.mode copy: expected an rtsp:// camera, found another source",
+            hint="stream copy stores an IP camera's H.264 as sent; other sources need "
+            "station.camera.mode: encode",
+        )
+    if source.codec not in ("h264", "avc1"):
+        raise SourceError(
+            f"IP camera {source.name}: stream copy needs H.264, found {source.codec or 'unknown'}",
+            hint="set the camera's main stream to H.264, or station.camera.mode: encode",
+        )
+    return source
 
 
 def _sealed_as(entry: Clip) -> Callable[[ClipSummary], ClipSummary]:

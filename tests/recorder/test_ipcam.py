@@ -7,6 +7,7 @@ import time
 from itertools import pairwise
 from pathlib import Path
 
+import cv2
 import pytest
 
 from packseal.runner import make_source, make_station
@@ -15,6 +16,7 @@ from recorder.clock import SystemClock
 from recorder.demo import DemoScene
 from recorder.ipcam import IpCameraSource
 from recorder.settings import CameraSettings
+from storage import Store
 from storage.entries import Clip, Gap, Segment, from_bytes
 from tests.recording import SIZE, make_app
 from tests.rtspcam import MjpegServer, RtspServer, demo_video, wait_for
@@ -33,6 +35,26 @@ def videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def _settings(**changes: object) -> CameraSettings:
     return CameraSettings(**{"stall_seconds": 1.0, "reconnect_seconds": 0.2, **changes})
+
+
+def _assert_decodes(store: Store, clip: Clip, out: Path) -> None:
+    with open(out, "wb") as f:
+        f.write(store.read_blob(clip.init))
+        for ref in clip.segments:
+            f.write(store.read_blob(ref.sha256))
+    cap = cv2.VideoCapture(str(out), cv2.CAP_FFMPEG)
+    count = 0
+    while cap.grab():
+        count += 1
+    cap.release()
+    assert count == sum(store_segment_frames(store, clip))
+
+
+def store_segment_frames(store: Store, clip: Clip) -> list[int]:
+    found = {
+        e.sha256: e.frames for _, d in store.entries() if isinstance(e := from_bytes(d), Segment)
+    }
+    return [found[ref.sha256] for ref in clip.segments]
 
 
 def _read_until_lost(source: IpCameraSource) -> None:
@@ -97,16 +119,18 @@ def test_wrong_password_or_no_server_is_an_error_naming_no_secret(
 SECRET = "Tr0ub4dor-3"
 
 
+@pytest.mark.parametrize("mode", ["encode", "copy"])
 def test_station_records_an_rtsp_camera_that_dies_mid_clip_and_comes_back(
-    tmp_path: Path, videos: dict[str, Path], capfd: pytest.CaptureFixture[str]
+    tmp_path: Path, videos: dict[str, Path], capfd: pytest.CaptureFixture[str], mode: str
 ) -> None:
     """The issue's must-show: clips cut from real RTSP; the server killed mid-clip and
-    restarted gives a camera-lost gap and resumed recording; the password never shows."""
+    restarted gives a camera-lost gap and resumed recording; the password never shows.
+    In both modes: re-encoded with the overlay, and the camera's H.264 copied."""
     order_a = DemoScene(640, 360, 15, seed=1, orders=1).orders()[0]
     order_b = DemoScene(640, 360, 15, seed=2, orders=1).orders()[0]
     server = RtspServer(videos["a"], user="packer", password=SECRET)
     url = server.url()
-    camera = {**SIZE, "device": url, "stall_seconds": 1.5, "reconnect_seconds": 0.3}
+    camera = {**SIZE, "device": url, "stall_seconds": 1.5, "reconnect_seconds": 0.3, "mode": mode}
     app = make_app(tmp_path / "data", camera=camera)
     station = make_station(
         app, make_source(app, "camera", realtime=True, epoch_ms=None), realtime=True
@@ -140,8 +164,16 @@ def test_station_records_an_rtsp_camera_that_dies_mid_clip_and_comes_back(
     ]
     assert clips[0].end_reason == "source-lost"
     assert clips[1].tracking_ids == (order_b.tracking_id,)
-    assert len({e.run for e in entries if isinstance(e, Segment)}) == 2
+    segments = [e for e in entries if isinstance(e, Segment)]
+    assert len({e.run for e in segments}) == 2
     app.store.verify_log([app.station_signer.verifier])
+    if mode == "copy":
+        assert clips[1].video.encoder.startswith("copy")
+        # the camera's own frames, as sent: the test video has exactly 30 fps and no holes
+        assert sum(s.dropped for s in segments) == 0
+        frames = sum(s.frames for s in segments if s.run == segments[-1].run)
+        assert frames >= 200  # order B's stream up to its waybill, at 30 fps
+        _assert_decodes(app.store, clips[1], tmp_path / "b.mp4")
 
     # The password reached nothing: the terminal (ours, OpenCV's and FFmpeg's own
     # output), any file of the data directory (store, blobs, ffmpeg logs, state), the

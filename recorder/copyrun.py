@@ -1,0 +1,310 @@
+"""Stream-copy runs: ffmpeg reads an H.264 RTSP camera itself and copies its frames into
+the same 2 s fMP4 segments as a recording run, with no re-encode and no overlay.
+
+One ffmpeg process per run, two outputs from one input:
+
+- ``-c:v copy`` into the HLS fMP4 muxer (segments cut at the camera's keyframes, so a
+  segment is as long as a whole number of the camera's GOPs, ~2 s or more);
+- the same stream decoded, cut to ``scan_fps`` and scaled to ``scan_width``, as raw BGR
+  on stdout: what the station scans and measures motion on.
+
+Python is not in the frame path: it reads a few small frames a second. A segment's
+times and drops come from its own ``tfdt``/``trun`` (:mod:`recorder.fragtime`): the
+camera's timestamps, anchored to the station clock at the first scan frame (decode
+latency, tens of ms, is the error). ffmpeg's log goes through :func:`storage.redact.redact`
+(ffmpeg names its input URL, password included, in its errors).
+
+A run ends when the camera stops (ffmpeg's RTSP ``timeout`` is the stall watchdog: no
+data for ``stall_seconds`` and it exits, writing the last segment) or when the station
+closes it (SIGTERM makes ffmpeg finish the segment it holds, FIELD-NOTES).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+from recorder._errors import EncoderError
+from recorder.clock import Clock
+from recorder.encoder import (
+    INIT_NAME,
+    LOG_NAME,
+    PLAYLIST_NAME,
+    ClosedSegment,
+    SegmentWatcher,
+    list_closed_segments,
+)
+from recorder.fragtime import fragment_times, init_timescale
+from recorder.run import META_FILE, SegmentTiming
+from recorder.sources import Image
+from storage.redact import redact
+
+__all__ = ["CopyRun", "ScanGeometry", "copy_command"]
+
+
+@dataclass(frozen=True, slots=True)
+class ScanGeometry:
+    width: int
+    height: int
+    fps: float
+
+    @classmethod
+    def of(cls, width: int, height: int, scan_width: int | None, fps: float) -> ScanGeometry:
+        w = width if scan_width is None or scan_width >= width else scan_width
+        w -= w % 2
+        h = round(height * w / width)
+        return cls(w, h - h % 2, fps)
+
+
+def copy_command(
+    url: str,
+    *,
+    out_dir: Path,
+    ffmpeg: str,
+    segment_seconds: int,
+    scan: ScanGeometry,
+    transport: str,
+    stall_seconds: float,
+) -> list[str]:
+    """The ffmpeg command of one stream-copy run (tested by equality)."""
+    out = Path(out_dir)
+    if "%" in str(out):
+        raise ValueError(f"out_dir must not contain '%' (ffmpeg expands it): {str(out)!r}")
+    return [
+        ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error",
+        "-rtsp_transport", transport,
+        "-timeout", str(round(stall_seconds * 1_000_000)),  # socket I/O, microseconds
+        "-i", url,
+        "-map", "0:v:0", "-c:v", "copy",
+        "-f", "hls", "-hls_time", str(segment_seconds), "-hls_list_size", "0",
+        "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", INIT_NAME,
+        "-hls_segment_filename", str(out / "seg_%06d.m4s"),
+        "-hls_segment_options", "movflags=+skip_sidx", "-hls_flags", "temp_file",
+        str(out / PLAYLIST_NAME),
+        "-map", "0:v:0", "-vf", f"fps={scan.fps:g},scale={scan.width}:{scan.height}",
+        "-pix_fmt", "bgr24", "-f", "rawvideo", "pipe:1",
+    ]  # fmt: skip
+
+
+class CopyRun:
+    """One stream-copy run, with the interface :class:`~recorder.sealqueue.SealQueue` uses."""
+
+    def __init__(
+        self, run_id: str, directory: Path, fps: Fraction, *, gap_reason: str = "restart"
+    ) -> None:
+        self.id = run_id
+        self.gap_reason = gap_reason
+        self.dir = directory
+        self.fps = fps
+        self.watcher = SegmentWatcher(directory)
+        self.init_sha: str | None = None
+        self.started_ms = 0
+        self.ended = True
+        self.sealed_segments = 0
+        self.dropped = 0  # frames missing by the camera's timestamps, in segments handed out
+        self.scan: ScanGeometry | None = None
+        self.on_dropped: Callable[[int], None] | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log_thread: threading.Thread | None = None
+        self._anchor: int | None = None  # station ms of the run's first decode time
+        self._timescale: int | None = None
+        self._first_dts: int | None = None
+        self._pending: list[ClosedSegment] = []
+        self._listed = True
+
+    @classmethod
+    def start(
+        cls,
+        run_id: str,
+        root: Path,
+        url: str,
+        *,
+        fps: Fraction,
+        ffmpeg: str,
+        segment_seconds: int,
+        scan: ScanGeometry,
+        transport: str,
+        stall_seconds: float,
+        gap_reason: str,
+    ) -> CopyRun:
+        directory = root / run_id
+        directory.mkdir(parents=True, exist_ok=False)
+        run = cls(run_id, directory, fps, gap_reason=gap_reason)
+        run.scan = scan
+        run._write_meta()
+        command = copy_command(
+            url,
+            out_dir=directory,
+            ffmpeg=ffmpeg,
+            segment_seconds=segment_seconds,
+            scan=scan,
+            transport=transport,
+            stall_seconds=stall_seconds,
+        )
+        try:
+            run._process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,  # the station, not Ctrl-C, stops it (SIGTERM)
+            )
+        except OSError as e:
+            raise EncoderError(f"cannot start ffmpeg {ffmpeg!r}: {e}") from e
+        run.ended = False
+        run._listed = False
+        run._log_thread = threading.Thread(
+            target=_redacted_log, args=(run._process.stderr, directory / LOG_NAME), daemon=True
+        )
+        run._log_thread.start()
+        return run
+
+    def _write_meta(self) -> None:
+        meta = {
+            "run": self.id,
+            "mode": "copy",
+            "fps": str(self.fps),
+            "anchor": self._anchor,  # station ms of the first decode time (first_dts)
+            "first_dts": self._first_dts,
+        }
+        tmp = self.dir / (META_FILE + ".tmp")
+        tmp.write_text(json.dumps(meta))
+        os.replace(tmp, self.dir / META_FILE)
+
+    @classmethod
+    def recover(cls, directory: Path, sealed: frozenset[int], gap_reason: str) -> CopyRun:
+        """A copy run a crashed station left: its closed segments, timed by their own
+        decode times against the anchor saved when its first frame arrived."""
+        meta = json.loads((directory / META_FILE).read_text())
+        run = cls(meta["run"], directory, Fraction(meta["fps"]), gap_reason=gap_reason)
+        run._anchor = meta.get("anchor")
+        run._first_dts = meta.get("first_dts")
+        found = list_closed_segments(directory, sealed=sealed)
+        run._pending = [s for s in found if s.index not in sealed]
+        if run._anchor is None:
+            run._pending = []  # no frame ever reached the station: nothing to time
+        return run
+
+    # -- the scan frames ------------------------------------------------------------
+
+    def read_frame(self, clock: Clock) -> tuple[Image, int] | None:
+        """The next scan frame and the station time it arrived; None when ffmpeg ended."""
+        assert self._process is not None
+        assert self._process.stdout is not None
+        assert self.scan is not None
+        size = self.scan.width * self.scan.height * 3
+        data = _read_exact(self._process.stdout, size)
+        if data is None:
+            return None
+        now = clock.now_ms()
+        if self._anchor is None:
+            self._anchor = now
+            self.started_ms = now
+            self._write_meta()
+        image = np.frombuffer(data, dtype=np.uint8).reshape(self.scan.height, self.scan.width, 3)
+        return image, now
+
+    # -- sealer side ------------------------------------------------------------------
+
+    def closed_segments(self) -> list[tuple[ClosedSegment, SegmentTiming]]:
+        if self._process is not None:
+            exited = self._process.poll() is not None
+            self._pending.extend(self.watcher.poll())
+            self._listed = exited
+        ready: list[tuple[ClosedSegment, SegmentTiming]] = []
+        while self._pending and self._anchor is not None:
+            seg = self._pending.pop(0)
+            if self._timescale is None:
+                self._timescale = init_timescale((self.dir / INIT_NAME).read_bytes())
+            times = fragment_times(seg.path.read_bytes())
+            if self._first_dts is None:
+                self._first_dts = times.start
+                self._write_meta()  # a recovery times later segments from the same origin
+            anchor, first, scale = self._anchor, self._first_dts, self._timescale
+            start = anchor + round((times.start - first) * 1000 / scale)
+            end = anchor + round((times.end - first) * 1000 / scale)
+            dropped = times.dropped(scale / float(self.fps))
+            self.dropped += dropped
+            if self.on_dropped is not None and dropped:
+                self.on_dropped(dropped)
+            frames = len(times.durations)
+            ready.append((seg, SegmentTiming(start, end, frames, dropped)))
+        return ready
+
+    def release(self) -> None:
+        pass
+
+    @property
+    def init_path(self) -> Path:
+        return self.dir / INIT_NAME
+
+    def drained(self) -> bool:
+        return self.ended and self._listed and not self._pending
+
+    def finish(self, timeout: float = 20.0) -> None:
+        """SIGTERM: ffmpeg writes the segment it holds and the playlist's end; never raises."""
+        process = self._process
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+        self._close()
+
+    def kill(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._process.wait(5)
+        self._close()
+
+    def _close(self) -> None:
+        if self._process is not None and self._process.stdout is not None:
+            self._process.stdout.close()
+        if self._log_thread is not None:
+            self._log_thread.join(5)
+        self.ended = True
+
+    def remove(self) -> None:
+        for path in sorted(self.dir.iterdir()):
+            path.unlink()
+        self.dir.rmdir()
+
+
+def _read_exact(stream: IO[bytes], size: int) -> bytes | None:
+    chunks: list[bytes] = []
+    got = 0
+    while got < size:
+        try:
+            chunk = stream.read(size - got)
+        except (OSError, ValueError):
+            return None
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def _redacted_log(stream: IO[bytes] | None, path: Path) -> None:
+    """ffmpeg's stderr into its log file, each line without credentials."""
+    if stream is None:
+        return
+    with stream, open(path, "ab") as log:
+        for line in iter(stream.readline, b""):
+            log.write(redact(line.decode("utf-8", errors="replace")).encode())
+            log.flush()
