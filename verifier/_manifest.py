@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from storage import FormatError
+from verifier.timeline import MAX_TRACKS, Timeline, TrackShift
 
 FORMAT = "packseal-bundle/v1"
 MAX_MANIFEST_BYTES = 1 << 20
@@ -36,6 +37,9 @@ _TOP_KEYS = frozenset(
 _VIDEO_KEYS = frozenset(
     ["member", "segments", "segment_count", "sealed_sha256", "sealed_size", "excerpt_ms", "derived"]
 )
+# Optional: bundles exported before clips were rebased (verifier.timeline) have none.
+_VIDEO_OPTIONAL = frozenset(["timeline"])
+_SHIFT_KEYS = frozenset(["decode", "empty_edit"])
 _DERIVED_KEYS = frozenset(["sha256", "size", "width", "height", "max_bytes"])
 _MEMBER_KEYS = frozenset({"size", "sha256"})
 
@@ -73,6 +77,9 @@ class Manifest:
     sealed_size: int
     excerpt_ms: tuple[int, int] | None  # requested START-END, ms from the clip's start
     derived: Derived | None
+    # How clip.mp4's decode times were moved onto the clip's own timeline; None: they
+    # were not (a derived copy, or a bundle from before). verify puts them back.
+    timeline: Timeline | None
     zone: str | None  # display zone of local times (IANA name or UTC+HH:MM); not evidence
     members: dict[str, Member]  # every member but manifest.json and SHA256SUMS
 
@@ -105,6 +112,7 @@ class Manifest:
                     "height": self.derived.height,
                     "max_bytes": self.derived.max_bytes,
                 },
+                **({} if self.timeline is None else {"timeline": self.timeline.to_dict()}),
             },
             "zone": self.zone,
             "members": {
@@ -124,7 +132,7 @@ class Manifest:
         except (ValueError, UnicodeDecodeError, RecursionError) as e:
             raise FormatError(f"manifest.json is not JSON: {e}") from e
         top = _obj(doc, "manifest", _TOP_KEYS)
-        video = _obj(top["video"], "video", _VIDEO_KEYS)
+        video = _obj(top["video"], "video", _VIDEO_KEYS, _VIDEO_OPTIONAL)
         first, last = _pair(video["segments"], "video.segments")
         excerpt = None if video["excerpt_ms"] is None else _pair(video["excerpt_ms"], "excerpt_ms")
         derived = None
@@ -137,6 +145,7 @@ class Manifest:
                 _int(d["height"], "derived.height"),
                 _int(d["max_bytes"], "derived.max_bytes"),
             )
+        timeline = None if "timeline" not in video else _timeline(video["timeline"])
         members_doc = top["members"]
         if not isinstance(members_doc, dict) or len(members_doc) > 64:
             raise FormatError("manifest members must be an object of at most 64 members")
@@ -164,6 +173,7 @@ class Manifest:
             sealed_size=_int(video["sealed_size"], "video.sealed_size"),
             excerpt_ms=excerpt,
             derived=derived,
+            timeline=timeline,
             zone=zone,
             members=members,
         )
@@ -178,15 +188,39 @@ def format_of(data: bytes) -> object:
     return doc.get("format") if isinstance(doc, dict) else None
 
 
-def _obj(value: object, where: str, keys: frozenset[str]) -> dict[str, Any]:
+def _obj(
+    value: object, where: str, keys: frozenset[str], optional: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise FormatError(f"manifest {where}: expected an object, found {type(value).__name__}")
-    missing, extra = keys - value.keys(), value.keys() - keys
+    missing, extra = keys - value.keys(), value.keys() - keys - optional
     if missing or extra:
         raise FormatError(
             f"manifest {where}: missing {sorted(missing)}, unknown {sorted(extra)[:5]}"
         )
     return value
+
+
+def _timeline(value: object) -> Timeline:
+    if not isinstance(value, dict) or not 0 < len(value) <= MAX_TRACKS:
+        raise FormatError(
+            f"manifest video.timeline: expected an object of 1 to {MAX_TRACKS} tracks, found "
+            f"{value!r:.60}"
+        )
+    tracks = []
+    for track, shift in value.items():
+        if not re.fullmatch(r"[1-9][0-9]{0,9}", track) or int(track) >= 2**32:
+            raise FormatError(f"manifest video.timeline: {track!r:.20} is not a track id")
+        item = _obj(shift, f"video.timeline.{track}", _SHIFT_KEYS)
+        where = f"video.timeline.{track}"
+        tracks.append(
+            TrackShift(
+                int(track),
+                _int(item["decode"], f"{where}.decode"),
+                _int(item["empty_edit"], f"{where}.empty_edit"),
+            )
+        )
+    return Timeline(tuple(sorted(tracks, key=lambda t: t.track)))
 
 
 def _int(value: object, where: str) -> int:

@@ -14,7 +14,8 @@ from verifier._layout import CAPS, CLIP, DERIVED, VIDEOS
 from verifier._manifest import Manifest
 from verifier._report import Check, failed
 from verifier._zip import BundleZip, MemberError, Problem, Readable, find
-from verifier.fmp4 import Range, split_fragments
+from verifier.fmp4 import Range, iter_boxes, split_fragments
+from verifier.timeline import Timeline, restore_sealed
 
 _CHUNK = 1 << 20
 # The entry names every segment's size but not the init section's; ffmpeg's are ~1 kB.
@@ -67,9 +68,14 @@ def check_media(z: BundleZip, clip: Clip, m: Manifest | None) -> tuple[Check, Sp
             f"at most {segments + MAX_INIT_BYTES} bytes",
             f"{size} bytes",
         ), span
+    timeline = None if m is None else m.timeline
     try:
         layout = split_fragments(cast(BinaryIO, video))
-        hashes = hash_ranges(video, [layout.init, *layout.fragments])
+        ranges = [layout.init, *layout.fragments]
+        if timeline is None:
+            hashes = hash_ranges(video, ranges)
+        else:
+            hashes = hash_restored(video, ranges, timeline)
     except MediaFormatError as e:
         found = f"offset {e.offset}" if e.offset is not None else None
         return Check("media", False, f"{name}: {e.message}", "init + whole fragments", found), span
@@ -103,12 +109,25 @@ def check_media(z: BundleZip, clip: Clip, m: Manifest | None) -> tuple[Check, Sp
         if (first, last) != (0, n - 1)
         else f"all {n} segments"
     )
+    moved = (
+        ""
+        if timeline is None
+        else " (with their decode times put back where the recording had them: "
+        f"{_moved(timeline)}; {name} plays from 0)"
+    )
     return Check(
         "media",
         True,
-        f"{what}; the init section and every fragment match the signed entry, in order, "
-        f"and nothing else is in {name}",
+        f"{what}; the init section and every fragment match the signed entry{moved}, in "
+        f"order, and nothing else is in {name}",
     ), span
+
+
+def _moved(timeline: Timeline) -> str:
+    return ", ".join(
+        f"track {t.track} +{t.decode}" + (f", empty edit {t.empty_edit}" if t.empty_edit else "")
+        for t in timeline.tracks
+    )
 
 
 def _derived(video: Readable, clip: Clip, m: Manifest | None, first: int, last: int) -> Check:
@@ -161,6 +180,48 @@ def hash_ranges(f: Readable, ranges: list[Range] | None) -> list[str]:
             left -= n
         out.append(h.hexdigest())
     return out
+
+
+def hash_restored(f: Readable, ranges: list[Range], timeline: Timeline) -> list[str]:
+    """SHA-256 of each range of a rebased video with the sealed bytes put back
+    (:func:`verifier.timeline.restore_sealed`): the init section whole, each fragment's
+    ``styp`` + ``moof`` restored and its ``mdat`` as it is."""
+    out = []
+    for k, r in enumerate(ranges):
+        if k == 0:
+            head_end = r.end
+        else:
+            boxes = iter_boxes(cast(BinaryIO, f), start=r.start, end=r.end)
+            head_end = next(b.offset for b in boxes if b.type == "mdat")
+        if head_end - r.start > MAX_INIT_BYTES:
+            raise MediaFormatError(
+                f"the part at offset {r.start} has {head_end - r.start} bytes of boxes before "
+                f"its media, more than {MAX_INIT_BYTES}",
+                offset=r.start,
+            )
+        f.seek(r.start)
+        head = _read(f, head_end - r.start)
+        h = hashlib.sha256(restore_sealed(head, timeline))
+        f.seek(head_end)
+        left = r.end - head_end
+        while left:
+            chunk = _read(f, min(left, _CHUNK))
+            h.update(chunk)
+            left -= len(chunk)
+        out.append(h.hexdigest())
+    return out
+
+
+def _read(f: Readable, n: int) -> bytes:
+    buf = bytearray(n)
+    got = 0
+    view = memoryview(buf)
+    while got < n:
+        k = f.readinto(view[got:]) or 0
+        if not k:
+            raise MediaFormatError(f"the file ended {n - got} bytes early", offset=None)
+        got += k
+    return bytes(buf)
 
 
 def match_fragments(

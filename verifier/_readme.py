@@ -9,6 +9,7 @@ from storage.entries import Clip, SegmentRef, StationKey
 from storage.facts import rfc3339
 from storage.text import printable
 from verifier._manifest import FORMAT, Manifest
+from verifier.timeline import Field
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +21,9 @@ class Part:
     length: int
     sha256: str
     ref: SegmentRef | None = None
+    # Fields the bundle's video carries rebased (verifier.timeline), with their sealed
+    # values: the by-hand check writes these back before hashing.
+    restore: tuple[Field, ...] = ()
 
 
 def readme(
@@ -118,6 +122,7 @@ def readme(
 
 
 def _by_hand(video: str, parts: Sequence[Part]) -> list[str]:
+    rebased = any(p.restore for p in parts)
     lines = [
         "CHECKING THE VIDEO BY HAND (a shell and sha256sum are enough)",
         f"{video} is exactly the recorded init section followed by whole recorded segments.",
@@ -129,16 +134,37 @@ def _by_hand(video: str, parts: Sequence[Part]) -> list[str]:
         f"    dd if={video} iflag=skip_bytes,count_bytes skip=OFFSET count=LENGTH bs=1M"
         " | sha256sum",
         "",
-        f"{'part':<14} {'offset':>12} {'length':>10}  sha256 (as in the signed entry)",
     ]
+    if rebased:
+        lines[1:2] = [
+            f"{video} is the recorded init section followed by whole recorded segments, but",
+            "for a few bytes that let players show it from 0 to its length: each segment's",
+            "decode time (tfdt, 8 bytes) is less the clip's start in the continuous recording",
+            "and the init section's leading empty edit (elst) is 0; manifest.json",
+            '("video", "timeline") says by how much. The commands below write the recorded',
+            "values back (printf, octal) between the cut pieces, so any other change shows.",
+        ]
+    lines.append(f"{'part':<14} {'offset':>12} {'length':>10}  sha256 (as in the signed entry)")
     for p in parts:
         lines.append(f"{p.label:<14} {p.offset:>12} {p.length:>10}  {p.sha256}")
     lines += ["", "The same, as commands; each printed hash must equal the one after '#':", ""]
     for p in parts:
         when = "" if p.ref is None else f" {rfc3339(p.ref.start, ms=True)}"
-        lines.append(
-            f"tail -c +{p.offset + 1} {video} | head -c {p.length} | sha256sum"
-            f"  # {p.sha256} {p.label}{when}"
-        )
+        lines.append(f"{_cut(video, p)} | sha256sum  # {p.sha256} {p.label}{when}")
     lines.append("")
     return lines
+
+
+def _cut(video: str, p: Part) -> str:
+    """A shell command printing part ``p`` of ``video`` as recorded."""
+    if not p.restore:
+        return f"tail -c +{p.offset + 1} {video} | head -c {p.length}"
+    pieces, pos = [], 0
+    for f in sorted(p.restore, key=lambda f: f.at):
+        if f.at > pos:
+            pieces.append(f"tail -c +{p.offset + pos + 1} {video} | head -c {f.at - pos}")
+        octal = "".join(f"\\{b:03o}" for b in f.value.to_bytes(f.width, "big"))
+        pieces.append(f"printf '{octal}'")
+        pos = f.at + f.width
+    pieces.append(f"tail -c +{p.offset + pos + 1} {video} | head -c {p.length - pos}")
+    return "{ " + "; ".join(pieces) + "; }"

@@ -14,6 +14,10 @@ Format ``packseal-bundle/v1``, a zip with exactly these members::
     entries/station-key.proof  its tlog-proof (against the same checkpoint)
     clip.mp4                   the init section + the clip's segments, byte for byte as
                                sealed (an excerpt: the whole segments covering START-END)
+                               but for the decode times that put it on its own timeline:
+                               each fragment's tfdt less the clip's start in the run, the
+                               leading empty edit 0 (manifest video.timeline says by how
+                               much; verify puts them back before hashing; verifier.timeline)
       or derived.mp4           a re-encoded copy under an upload limit (--max-size), when
                                the sealed clip does not fit; it cannot match the seal
     sheet.png, sheet.pdf       the evidence sheet (one page, for people)
@@ -55,12 +59,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from storage import BlobHashError, BlobMissingError, LogStateError, Store, merkle
+from storage import LogStateError, Store, merkle
 from storage.anchors import StoredStamp
 from storage.certs import C2paCredentials
-from storage.entries import Clip, SegmentRef, StationKey, parse_as
+from storage.entries import Clip, StationKey, parse_as
 from storage.note import parse
 from storage.zones import zone_name, zone_of
+from verifier._assemble import assemble
 from verifier._errors import VerifierError
 from verifier._layout import (
     C2PA_CLIP,
@@ -82,7 +87,8 @@ from verifier._layout import (
     SUMS,
 )
 from verifier._manifest import Derived, Manifest, Member
-from verifier._readme import Part, readme
+from verifier._readme import readme
+from verifier.timeline import Timeline
 
 if TYPE_CHECKING:  # the sheet imports OpenCV: only when a bundle is made
     from collections.abc import Callable
@@ -267,8 +273,11 @@ def export_bundle(
     first, last = _segment_span(clip, excerpt)
 
     with _workdir(out) as work:
-        sealed_path = work / CLIP
-        parts, sealed_sha = _assemble(store, clip, first, last, sealed_path)
+        # The sheet and a derived copy read the sealed bytes; the bundle carries them on
+        # the clip's own timeline (verifier.timeline), so players show 0 to its length.
+        sealed_path, clip_path = work / "sealed.mp4", work / CLIP
+        made = assemble(store, clip, first, last, sealed_path, clip_path)
+        parts, sealed_sha = made.parts, made.sealed_sha256
         sealed_size = sealed_path.stat().st_size
         copy = None
         if max_bytes is not None and sealed_size > max_bytes:
@@ -277,11 +286,13 @@ def export_bundle(
         # the sheet, entries, README (and a C2PA copy), pack again with a derived copy
         # sized to what the first packing showed the rest takes.
         for attempt in range(3):
-            video, video_path, video_sha, derived = CLIP, sealed_path, sealed_sha, None
+            video, video_path, video_sha, derived = CLIP, clip_path, made.video_sha256, None
+            timeline: Timeline | None = made.timeline
             if copy is not None:
                 assert max_bytes is not None  # a copy is made only under a limit
                 derived = Derived(copy.sha256, copy.size, copy.width, copy.height, max_bytes)
                 video, video_path, video_sha = DERIVED, Path(copy.path), copy.sha256
+                timeline = None
             refs = clip.segments[first : last + 1]
             summary = BundleSummary(
                 order_id=clip.order_id,
@@ -324,6 +335,7 @@ def export_bundle(
                 sealed_size=sealed_size,
                 excerpt_ms=None if excerpt is None else (_ms(excerpt[0]), _ms(excerpt[1])),
                 derived=derived,
+                timeline=timeline,
                 zone=zone_name(zone, clip.started),
                 members={},
             )
@@ -344,7 +356,7 @@ def export_bundle(
                     summary.checkpoint_root,
                 )
                 signed_path = work / C2PA_CLIP
-                sign_clip(sealed_path, signed_path, policy.c2pa, claim, station=clip.station)
+                sign_clip(clip_path, signed_path, policy.c2pa, claim, station=clip.station)
                 files[C2PA_CLIP] = (signed_path, _sha256_file(signed_path))
             small[README] = readme(
                 manifest,
@@ -489,51 +501,6 @@ def _segment_span(clip: Clip, excerpt: tuple[float, float] | None) -> tuple[int,
     lo, hi = clip.start_ms + _ms(start_s), clip.start_ms + _ms(end_s)
     chosen = [i for i, s in enumerate(clip.segments) if s.end > lo and s.start < hi]
     return chosen[0], chosen[-1]
-
-
-def _assemble(
-    store: Store, clip: Clip, first: int, last: int, path: Path
-) -> tuple[list[Part], str]:
-    """Write init + segments first..last to ``path``, checking each blob against the entry."""
-    whole = hashlib.sha256()
-    parts: list[Part] = []
-    wanted: list[tuple[str, str, SegmentRef | None]] = [("init", clip.init, None)]
-    wanted += [
-        (f"segment {i + 1}", s.sha256, s) for i, s in enumerate(clip.segments) if first <= i <= last
-    ]
-    offset = 0
-    buf = bytearray(_CHUNK)
-    view = memoryview(buf)
-    with open(path, "wb") as out:
-        for label, sha, ref in wanted:
-            try:
-                src = store.open_blob(sha)
-            except BlobMissingError as e:
-                purged = store.blob_purged(sha)
-                raise BlobMissingError(
-                    f"clip {clip.clip_id}: {label} (sha256 {sha}) is not in the blob store"
-                    + (" (deleted by retention)" if purged else ""),
-                    hint="run `packseal audit` to see what else is missing"
-                    if not purged
-                    else "the footage was purged by the retention policy; it cannot be exported",
-                ) from e
-            part = hashlib.sha256()
-            length = 0
-            with src:
-                while n := src.readinto(view):
-                    part.update(view[:n])
-                    whole.update(view[:n])
-                    out.write(view[:n])
-                    length += n
-            if part.hexdigest() != sha:
-                raise BlobHashError(
-                    f"clip {clip.clip_id}: {label}: sha256 expected {sha} (entry), found "
-                    f"{part.hexdigest()} in the blob store",
-                    hint="the stored footage was altered; run `packseal audit`",
-                )
-            parts.append(Part(label, offset, length, sha, ref))
-            offset += length
-    return parts, whole.hexdigest()
 
 
 def _sheet(

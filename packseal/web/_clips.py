@@ -12,7 +12,6 @@ from packseal._cli_station import clip_json
 from packseal.accounts import CustodyEvent
 from packseal.web._context import PortalContext
 from packseal.web._http import WebError
-from packseal.web._media import media_start_seconds
 from storage import ClipQuery, ClipRow, SegmentRow
 from storage.entries import Clip, Scan, parse_as
 
@@ -156,7 +155,6 @@ class ClipFacts:
     bars: list[Bar]
     marks: list[Mark]
     custody: list[CustodyEvent]
-    video_offset_s: float  # the player's clock at the clip's first frame
 
     @property
     def counts(self) -> dict[str, int]:
@@ -195,15 +193,7 @@ def clip_facts(ctx: PortalContext, row: ClipRow) -> ClipFacts:
         bars=bars,
         marks=marks,
         custody=ctx.accounts.custody(row.clip_id, limit=200),
-        video_offset_s=_video_offset(ctx, segments),
     )
-
-
-def _video_offset(ctx: PortalContext, segments: list[SegmentRow]) -> float:
-    if not segments:
-        return 0.0
-    found = media_start_seconds(ctx.app.store, segments[0].init, segments[0].sha256)
-    return found or 0.0
 
 
 def facts_json(facts: ClipFacts) -> dict[str, object]:

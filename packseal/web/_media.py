@@ -1,14 +1,15 @@
 """A clip as one playable file: the init section followed by its segments, streamed from
 the blob store with HTTP byte ranges (RFC 9110 section 14), never loaded whole.
 
-The bytes served are exactly the sealed blobs in order, which is also what an evidence
-bundle's ``clip.mp4`` holds, so a player and a verifier see the same file.
+The bytes served are what an evidence bundle's ``clip.mp4`` holds: the sealed blobs in
+order on the clip's own timeline (:mod:`verifier.timeline`: each fragment's decode time
+less the clip's start in the run, the leading empty edit 0), so a player shows 0 to the
+clip's length, and a player and a verifier see the same file.
 """
 
 from __future__ import annotations
 
 import re
-import struct
 import threading
 import time
 from bisect import bisect_right
@@ -16,13 +17,19 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from io import BufferedReader
-from typing import BinaryIO
+from itertools import accumulate
 
 from packseal.web._http import WebError
 from storage import BlobMissingError, ClipRow, PacksealError, Store
+from verifier.timeline import Timeline, rebase, timeline_of
 
 CHUNK = 512 * 1024  # fewer thread hand-offs per response than 64 KiB, still small in memory
 _RANGE_SPEC = re.compile(r"(\d{0,18})-(\d{0,18})")  # 18 digits: up to an exabyte
+
+
+# The bytes of a part that rebasing may change: the whole init section (~1 kB), a
+# fragment's styp + moof (~350 bytes for 30 frames). A part's first bytes are read this far.
+HEAD = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +38,7 @@ class ClipMedia:
     offsets: tuple[int, ...]  # start of each part in the whole file
     size: int
     open: Callable[[str], BufferedReader]  # a part's bytes by SHA-256 (Store.open_blob)
+    timeline: Timeline | None = None  # None: the sealed bytes as they are
 
     def read(self, start: int, end: int) -> Iterator[bytes]:
         """Bytes ``start..end`` (inclusive), in chunks, opening each part only when reached."""
@@ -40,6 +48,11 @@ class ClipMedia:
             part_start = self.offsets[part]
             part_end = self.offsets[part + 1] if part + 1 < len(self.offsets) else self.size
             with self.open(self.parts[part]) as f:
+                if self.timeline is not None and pos - part_start < HEAD:
+                    head = rebase(f.read(min(HEAD, part_end - part_start)), self.timeline)
+                    data = head[pos - part_start : end + 1 - part_start]
+                    pos += len(data)
+                    yield data
                 f.seek(pos - part_start)
                 while pos <= end and pos < part_end:
                     data = f.read(min(CHUNK, end + 1 - pos, part_end - pos))
@@ -59,8 +72,7 @@ def clip_media(store: Store, row: ClipRow) -> ClipMedia:
             hint="run an audit (audit page) to see what is missing",
         )
     hashes = [segments[0].init, *(s.sha256 for s in segments)]
-    offsets: list[int] = []
-    total = 0
+    sizes: list[int] = []
     for number, sha in enumerate(hashes):
         try:
             length = store.blob_size(sha)
@@ -74,9 +86,18 @@ def clip_media(store: Store, row: ClipRow) -> ClipMedia:
                 hint="its hash is still in the log; an audit tells a policy deletion from a "
                 "missing file",
             ) from None
-        offsets.append(total)
-        total += length
-    return ClipMedia(tuple(hashes), tuple(offsets), total, store.open_blob)
+        sizes.append(length)
+    offsets = (0, *accumulate(sizes[:-1]))
+    try:
+        with store.open_blob(hashes[0]) as init, store.open_blob(hashes[1]) as first:
+            timeline = timeline_of(init.read(HEAD), first.read(HEAD))
+    except (OSError, PacksealError) as e:
+        raise WebError(
+            500,
+            f"clip {row.clip_id}: its init section and first segment do not give its timeline: {e}",
+            hint="run an audit (audit page): the stored footage may be damaged",
+        ) from None
+    return ClipMedia(tuple(hashes), offsets, sum(sizes), store.open_blob, timeline)
 
 
 # More ranges in one request are refused: RFC 9110 section 14.2 warns that many small
@@ -192,58 +213,6 @@ class ByteRanges:
             yield self._head(start, end)
             yield from self.media.read(start, end)
         yield self._tail()
-
-
-def media_start_seconds(store: Store, init: str, first_segment: str) -> float | None:
-    """Where the clip's video timeline starts, in seconds, as a player sees it.
-
-    A clip is a range of segments of a continuous recording, so its first fragment keeps
-    the decode time it had in that recording (``tfdt``): a clip cut 26 s into a run
-    starts playing at 26 s. The page maps the player's clock to the clip's with this
-    offset. ``None`` if the boxes are not where the recorder puts them.
-    """
-    from verifier.fmp4 import Box, iter_boxes
-
-    def child(f: BinaryIO, parent: Box, kind: str) -> Box | None:
-        return next(
-            (
-                b
-                for b in iter_boxes(f, start=parent.offset + parent.header, end=parent.end)
-                if b.type == kind
-            ),
-            None,
-        )
-
-    def path_to(f: BinaryIO, kinds: list[str]) -> Box | None:
-        top = next((b for b in iter_boxes(f) if b.type == kinds[0]), None)
-        for kind in kinds[1:]:
-            if top is None:
-                return None
-            top = child(f, top, kind)
-        return top
-
-    try:
-        with store.open_blob(init) as f:
-            mdhd = path_to(f, ["moov", "trak", "mdia", "mdhd"])
-            if mdhd is None:
-                return None
-            f.seek(mdhd.offset + mdhd.header)
-            head = f.read(32)
-            version = head[0]
-            (timescale,) = struct.unpack_from(">I", head, 20 if version == 1 else 12)
-        with store.open_blob(first_segment) as f:
-            tfdt = path_to(f, ["moof", "traf", "tfdt"])
-            if tfdt is None:
-                return None
-            f.seek(tfdt.offset + tfdt.header)
-            head = f.read(12)
-            if head[0] == 1:
-                (decode,) = struct.unpack_from(">Q", head, 4)
-            else:
-                (decode,) = struct.unpack_from(">I", head, 4)
-    except (OSError, ValueError, struct.error, PacksealError):
-        return None
-    return round(decode / timescale, 3) if timescale else None
 
 
 class MediaCache:

@@ -219,7 +219,9 @@ def clip_video(clip_id: str, request: Request, who: Reader) -> Response:
     wanted = parse_ranges(request.headers.get("range"), media.size)
     headers = {
         "Accept-Ranges": "bytes",
-        "ETag": f'"{row.clip_id}-{row.idx}"',  # a sealed clip's bytes never change
+        # A sealed clip's bytes never change; "t0": served on its own timeline (before,
+        # the same tag named the sealed bytes, which a cache must not mix in).
+        "ETag": f'"{row.clip_id}-{row.idx}-t0"',
         "Cache-Control": "private, max-age=3600",
     }
     body: Iterator[bytes]

@@ -31,6 +31,7 @@ from storage.entries import Clip, SegmentRef, parse_as
 from storage.note import parse, sign
 from tests.verifier.attacks import Attack
 from verifier.fmp4 import split_bytes
+from verifier.timeline import decode_times, empty_edits
 
 Members = dict[str, bytes]
 Tamper = Callable[[Path, Any], None]
@@ -394,6 +395,65 @@ def _(path: Path, ctx: Any) -> None:
         m["manifest.json"] = json.dumps(doc).encode()
 
     edit(path, apply)
+
+
+# -- media: the clip's own timeline (verifier.timeline) moves nothing but decode times ---------
+
+
+def _timeline(m: Members) -> dict[str, dict[str, int]]:
+    timeline: dict[str, dict[str, int]] = json.loads(m["manifest.json"])["video"]["timeline"]
+    return timeline
+
+
+def _set_timeline(m: Members, timeline: dict[str, dict[str, int]] | None) -> None:
+    doc = json.loads(m["manifest.json"])
+    if timeline is None:
+        del doc["video"]["timeline"]
+    else:
+        doc["video"]["timeline"] = timeline
+    m["manifest.json"] = json.dumps(doc).encode()
+
+
+@attack("a wrong timeline offset", "media", r"fragment 1 .* is not a segment of this clip")
+def _(path: Path, ctx: Any) -> None:
+    def apply(m: Members) -> None:
+        timeline = _timeline(m)
+        timeline["1"]["decode"] += 1024  # one frame at 15 fps
+        _set_timeline(m, timeline)
+
+    edit(path, apply)
+
+
+@attack(
+    "the timeline left out (rebased fragments passed off as sealed)",
+    "media",
+    r"init section .* does not match the entry",
+)
+def _(path: Path, ctx: Any) -> None:
+    edit(path, lambda m: _set_timeline(m, None))
+
+
+@attack(
+    "a fragment's decode time moved beyond the timeline offset",
+    "media",
+    r"fragment 3 .* is not a segment of this clip",
+)
+@video_edit
+def _(p: list[bytes], ctx: Any) -> None:
+    (tfdt,) = decode_times(p[3])
+    moved = (tfdt.value + 30 * 1024).to_bytes(tfdt.width, "big")  # two seconds later
+    p[3] = p[3][: tfdt.at] + moved + p[3][tfdt.at + tfdt.width :]
+
+
+@attack(
+    "a leading empty edit in the shipped init (the picture delayed)",
+    "media",
+    r"leading empty edit lasts 60000; a rebased clip carries 0",
+)
+@video_edit
+def _(p: list[bytes], ctx: Any) -> None:
+    (edit_,) = empty_edits(p[0])
+    p[0] = p[0][: edit_.at] + (60_000).to_bytes(edit_.width, "big") + p[0][edit_.at + edit_.width :]
 
 
 # -- signature: the entries are not what the station and the merchant signed -------------------

@@ -10,11 +10,14 @@ makes that the same recording, not a second one.
 from __future__ import annotations
 
 import contextlib
+import re
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+import imageio_ffmpeg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -61,6 +64,17 @@ def clips(recording: Recording) -> list[Clip]:
 def merchant_trust(recording: Recording) -> TrustFile:
     """The trust file `packseal keys trust` prints for the recording's store."""
     return recording.app.trust_file()
+
+
+def ffmpeg_timeline(path: Path) -> tuple[float, float]:
+    """(start, duration) in seconds as FFmpeg's MP4 demuxer reports them (what ffprobe
+    prints as format start_time and duration; imageio-ffmpeg ships no ffprobe)."""
+    exe = imageio_ffmpeg.get_ffmpeg_exe()
+    err = subprocess.run([exe, "-hide_banner", "-i", str(path)], capture_output=True, text=True)
+    found = re.search(r"Duration: (\d+):(\d\d):(\d\d\.\d+), start: (-?\d+\.\d+)", err.stderr)
+    assert found is not None, err.stderr
+    h, m, s, start = found.groups()
+    return float(start), int(h) * 3600 + int(m) * 60 + float(s)
 
 
 def export(recording: Recording, clip: str, out: Path, **options: object) -> Path:

@@ -21,11 +21,12 @@ from hypothesis import strategies as st
 from storage import BlobHashError, BlobMissingError, FormatError, LogStateError, TrustFile
 from storage.entries import Clip
 from tests.recording import Recording, copy_store, make_app
-from tests.verifier.conftest import derived_limit, export
+from tests.verifier.conftest import derived_limit, export, ffmpeg_timeline
 from verifier._errors import BundleError, NotVerified, VerifierError
 from verifier._manifest import Manifest
 from verifier.bundle import REQUIRED, export_bundle
 from verifier.fmp4 import split_bytes
+from verifier.timeline import restore_sealed
 from verifier.verify import verify_bundle
 
 
@@ -47,7 +48,15 @@ def test_bundle_layout(honest_bundle: Path, clips: list[Clip], merchant_trust: T
     assert (manifest.first, manifest.last, manifest.segment_count) == (0, n - 1, n)
     assert manifest.derived is None
     assert manifest.excerpt_ms is None
-    assert manifest.sealed_sha256 == hashlib.sha256(m["clip.mp4"]).hexdigest()
+    # clip.mp4 is on the clip's own timeline; put back, it is the sealed bytes.
+    assert manifest.timeline is not None
+    layout = split_bytes(m["clip.mp4"])
+    restored = b"".join(
+        restore_sealed(m["clip.mp4"][r.start : r.end], manifest.timeline)
+        for r in [layout.init, *layout.fragments]
+    )
+    assert restored != m["clip.mp4"]
+    assert manifest.sealed_sha256 == hashlib.sha256(restored).hexdigest()
     for name, item in manifest.members.items():
         assert item.sha256 == hashlib.sha256(m[name]).hexdigest()
     sums = {}
@@ -67,7 +76,7 @@ def test_readme_lets_a_reviewer_check_every_segment_with_sha256sum(
     m = members(honest_bundle)
     (tmp_path / "clip.mp4").write_bytes(m["clip.mp4"])
     readme = m["README.txt"].decode()
-    commands = [line for line in readme.splitlines() if line.startswith("tail -c +")]
+    commands = [line for line in readme.splitlines() if " | sha256sum  # " in line]
     clip = clips[0]
     assert len(commands) == 1 + len(clip.segments)
     signed = [clip.init, *(s.sha256 for s in clip.segments)]
@@ -80,6 +89,25 @@ def test_readme_lets_a_reviewer_check_every_segment_with_sha256sum(
         assert done.stdout.split()[0] == expected
     assert "packseal verify bundle.zip --trust trust.json" in readme
     assert "WHAT IT DOES NOT PROVE" in readme
+
+
+@pytest.mark.parametrize("which", ["other", "excerpt"])
+def test_the_bundles_clip_plays_from_zero_for_its_length(
+    which: str, other_bundle: Path, excerpt_bundle: Path, clips: list[Clip], tmp_path: Path
+) -> None:
+    """Issue 13 item 6: the second order's clip starts 34 s into the run; before, FFmpeg's
+    demuxer (what ffprobe prints) gave start 26.13, duration 60.0 for it."""
+    bundle = other_bundle if which == "other" else excerpt_bundle
+    m = members(bundle)
+    manifest = Manifest.from_bytes(m["manifest.json"])
+    clip = next(c for c in clips if c.clip_id == manifest.clip_id)
+    refs = clip.segments[manifest.first : manifest.last + 1]
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(m["clip.mp4"])
+    frame = clip.video.fps_den / clip.video.fps_num
+    start, duration = ffmpeg_timeline(video)
+    assert start == pytest.approx(0, abs=frame)
+    assert duration == pytest.approx((refs[-1].end - refs[0].start) / 1000, abs=frame)
 
 
 def test_export_is_reproducible(recording: Recording, clips: list[Clip], tmp_path: Path) -> None:

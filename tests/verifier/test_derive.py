@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
-import subprocess
 from pathlib import Path
 
 import cv2
@@ -13,6 +11,7 @@ import pytest
 
 from storage.entries import Clip
 from tests.recording import Recording
+from tests.verifier.conftest import ffmpeg_timeline
 from verifier._errors import MediaFormatError, VerifierError
 from verifier.derive import (
     MIN_KBPS,
@@ -154,17 +153,6 @@ def test_the_commands_are_two_x264_passes() -> None:
 
 def test_the_default_ffmpeg_is_imageio_ffmpegs() -> None:
     assert Path(imageio_ffmpeg.get_ffmpeg_exe()).is_file()
-
-
-def ffmpeg_timeline(path: Path) -> tuple[float, float]:
-    """(start, duration) in seconds as FFmpeg's MP4 demuxer reports them (what ffprobe
-    prints as format start_time and duration; imageio-ffmpeg ships no ffprobe)."""
-    exe = imageio_ffmpeg.get_ffmpeg_exe()
-    err = subprocess.run([exe, "-hide_banner", "-i", str(path)], capture_output=True, text=True)
-    found = re.search(r"Duration: (\d+):(\d\d):(\d\d\.\d+), start: (-?\d+\.\d+)", err.stderr)
-    assert found is not None, err.stderr
-    h, m, s, start = found.groups()
-    return float(start), int(h) * 3600 + int(m) * 60 + float(s)
 
 
 def test_a_copy_starts_at_zero_and_lasts_the_clip(

@@ -1,6 +1,7 @@
 import { hex, sha256Blob } from "./bytes.js";
 import { createSHA256 } from "hash-wasm";
 import { Sha256 } from "./sha256.js";
+import { restoreSealed } from "./timeline.js";
 
 // Split a clip into its init section and its fragments, reading box headers only, with
 // the rules of verifier/fmp4.py: ftyp, one moov (and free/skip/uuid) up to the first
@@ -21,6 +22,8 @@ const INIT_EXTRA = new Set(["free", "skip", "uuid"]);
 // one-hour clip has ~5,400 boxes). Bytes behind the last finished range are dropped.
 const CHUNK = 16 << 20;
 const WHOLE_LIMIT = 64 << 20;
+// As verifier/_media.py's MAX_INIT_BYTES: the boxes of a part that are restored whole.
+const MAX_HEAD = 1 << 20;
 
 class Sequential {
   // One reusable buffer filled through a BYOB reader: reading a one-hour clip allocates
@@ -163,13 +166,33 @@ class Sequential {
 /** Start hashing [start, end) of the reader's file: from its buffer, or streamed for a
  * range too large to buffer (only a hostile file has one). Reading is sequential (this
  * is awaited before the next header is read); the digests run concurrently. */
-async function startHash(reader, start, end) {
+async function startHash(reader, start, end, headEnd, timeline) {
+  if (timeline !== null && headEnd - start > MAX_HEAD) {
+    throw new MediaFormatError(
+      `the part at offset ${start} has ${headEnd - start} bytes of boxes before its media, more than ${MAX_HEAD}`,
+      start,
+    );
+  }
+  if (end - start > WHOLE_LIMIT && timeline !== null) {
+    // Only a hostile file has such a fragment: restore its head, stream the rest.
+    const head = new Uint8Array(await reader.blob.slice(start, headEnd).arrayBuffer());
+    restoreSealed(head, timeline);
+    const h = new Sha256();
+    h.update(head);
+    for (let at = headEnd; at < end; at += 8 << 20) {
+      h.update(new Uint8Array(await reader.blob.slice(at, Math.min(end, at + (8 << 20))).arrayBuffer()));
+    }
+    reader.drop(end);
+    return [Promise.resolve(hex(h.digest()))];
+  }
   if (end - start > WHOLE_LIMIT) {
     const digest = await sha256Blob(reader.blob, start, end);
     reader.drop(end);
     return [Promise.resolve(digest)];
   }
   await reader.ensure(end);
+  // In place: the whole file's hash was fed these bytes as they were read.
+  if (timeline !== null) restoreSealed(reader.view(start, headEnd), timeline);
   const digest = crypto.subtle.digest("SHA-256", reader.view(start, end));
   reader.readers.push(digest);
   reader.drop(end);
@@ -259,13 +282,14 @@ export async function wholeHasher() {
 
 /** Split a whole clip and hash its parts in the same pass: {init, fragments} (ranges
  * {start, end}) and hashes [init, fragment 1, ...] (hex). A format error raises
- * MediaFormatError, as verifier/fmp4.py does before any hashing. */
-export async function splitAndHash(blob, progress = () => {}, bufferBytes = CHUNK) {
+ * MediaFormatError, as verifier/fmp4.py does before any hashing. With the manifest's
+ * ``timeline``, each part is hashed with its sealed decode times put back (timeline.js). */
+export async function splitAndHash(blob, progress = () => {}, bufferBytes = CHUNK, timeline = null) {
   const reader = new Sequential(blob, bufferBytes);
   reader.whole = await wholeHasher();
   const pending = [];
-  const hashed = async (start, end) => {
-    pending.push((await startHash(reader, start, end))[0]);
+  const hashed = async (start, end, headEnd) => {
+    pending.push((await startHash(reader, start, end, headEnd, timeline))[0]);
   };
   try {
     const layout = await split(reader, hashed, progress);
@@ -315,7 +339,7 @@ async function split(reader, hashed, progress) {
     );
   }
   // The init section ends where the first fragment starts: hash it before reading on.
-  await hashed(0, initEnd);
+  await hashed(0, initEnd, initEnd);
   const fragments = [];
   while (box !== null) {
     const start = box.offset;
@@ -333,7 +357,7 @@ async function split(reader, hashed, progress) {
       throw unexpected(box, `'mdat' (the media of the fragment at offset ${start})`);
     }
     fragments.push({ start, end: box.end });
-    await hashed(start, box.end);
+    await hashed(start, box.end, box.offset);
     if (fragments.length % 50 === 0) progress(fragments.length);
     box = await next();
   }

@@ -123,13 +123,13 @@ const VIDEO = ["derived", "excerpt_ms", "member", "segment_count", "segments", "
 const DERIVED = ["height", "max_bytes", "sha256", "size", "width"];
 const HEX64 = /^[0-9a-f]{64}$/;
 
-function obj(value, where, keys) {
+function obj(value, where, keys, optional = []) {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw new FormatError(`manifest ${where}: expected an object`);
   }
   const have = Object.keys(value);
   const missing = keys.filter((k) => !have.includes(k));
-  const extra = have.filter((k) => !keys.includes(k));
+  const extra = have.filter((k) => !keys.includes(k) && !optional.includes(k));
   if (missing.length || extra.length) {
     throw new FormatError(`manifest ${where}: missing ${JSON.stringify(missing)}, unknown ${JSON.stringify(extra.slice(0, 5))}`);
   }
@@ -178,7 +178,9 @@ export function parseManifest(bytes) {
     throw new FormatError(`manifest.json is not JSON: ${e.message}`);
   }
   const top = obj(doc, "manifest", TOP);
-  const video = obj(top.video, "video", VIDEO);
+  // Optional: bundles exported before clips were rebased (verifier/timeline.py) have none.
+  const video = obj(top.video, "video", VIDEO, ["timeline"]);
+  const timeline = "timeline" in video ? parseTimeline(video.timeline) : null;
   const [first, last] = pair(video.segments, "video.segments");
   if (video.excerpt_ms !== null) pair(video.excerpt_ms, "excerpt_ms");
   let derived = null;
@@ -214,7 +216,29 @@ export function parseManifest(bytes) {
     sealedSha256: hexv(video.sealed_sha256, "video.sealed_sha256"),
     sealedSize: int(video.sealed_size, "video.sealed_size"),
     derived,
+    timeline,
     zone,
     members,
   };
+}
+
+/** video.timeline, as verifier/_manifest.py: [{track, decode, emptyEdit}] (BigInt). */
+function parseTimeline(value) {
+  if (value === null || typeof value !== "object" || Array.isArray(value) || !(Object.keys(value).length > 0 && Object.keys(value).length <= 16)) {
+    throw new FormatError("manifest video.timeline: expected an object of 1 to 16 tracks");
+  }
+  const tracks = [];
+  for (const [track, shift] of Object.entries(value)) {
+    if (!/^[1-9][0-9]{0,9}$/.test(track) || Number(track) >= 2 ** 32) {
+      throw new FormatError(`manifest video.timeline: ${JSON.stringify(track.slice(0, 20))} is not a track id`);
+    }
+    const where = `video.timeline.${track}`;
+    const item = obj(shift, where, ["decode", "empty_edit"]);
+    tracks.push({
+      track: Number(track),
+      decode: BigInt(int(item.decode, `${where}.decode`)),
+      emptyEdit: BigInt(int(item.empty_edit, `${where}.empty_edit`)),
+    });
+  }
+  return tracks.sort((a, b) => a.track - b.track);
 }

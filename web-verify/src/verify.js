@@ -366,7 +366,8 @@ class Verifier {
     let hashes;
     try {
       let whole;
-      ({ layout, hashes, whole, hasher: this.wholeHasher } = await splitAndHash(video, this.progress, this.options.bufferBytes));
+      const timeline = m === null ? null : m.timeline;
+      ({ layout, hashes, whole, hasher: this.wholeHasher } = await splitAndHash(video, this.progress, this.options.bufferBytes, timeline));
       if (whole !== null) this.videoHashes[name] = whole;
     } catch (e) {
       if (!(e instanceof MediaFormatError)) throw e;
@@ -391,7 +392,11 @@ class Verifier {
     }
     if (problems.length) return [failed("media", problems), span];
     const what = first !== 0 || last !== n - 1 ? `excerpt: segments ${first + 1}..${last + 1} of ${n}` : `all ${n} segments`;
-    return [check("media", true, `${what}; the init section and every fragment match the signed entry, in order, and nothing else is in ${name}`), span];
+    const moved =
+      m === null || m.timeline === null
+        ? ""
+        : ` (with their decode times put back where the recording had them: ${m.timeline.map((t) => `track ${t.track} +${t.decode}` + (t.emptyEdit ? `, empty edit ${t.emptyEdit}` : "")).join(", ")}; ${name} plays from 0)`;
+    return [check("media", true, `${what}; the init section and every fragment match the signed entry${moved}, in order, and nothing else is in ${name}`), span];
   }
 
   async derived(video, clip, m, first, last) {

@@ -6,17 +6,16 @@
   const timeline = document.getElementById("timeline");
   if (!video || !timeline) return;
   const playhead = document.getElementById("playhead");
-  // A clip is a slice of a continuous recording: its video clock starts where the slice
-  // began in that recording (offset), not at 0. The timeline is in clip seconds.
-  const offset = parseFloat(video.dataset.offsetS) || 0;
+  // The served clip is on its own timeline (verifier/timeline.py): its video clock is
+  // clip seconds, 0 at its first frame.
   const total = () => parseFloat(video.dataset.durationS) || 1;
 
   function seek(clipSeconds) {
-    video.currentTime = offset + Math.max(0, Math.min(clipSeconds, total() - 0.05));
+    video.currentTime = Math.max(0, Math.min(clipSeconds, total() - 0.05));
     video.play().catch(() => {});
   }
   video.addEventListener("timeupdate", () => {
-    const t = Math.max(0, video.currentTime - offset);
+    const t = Math.max(0, video.currentTime);
     const x = Math.min(1000, (t / total()) * 1000);
     playhead.setAttribute("x1", x.toFixed(1));
     playhead.setAttribute("x2", x.toFixed(1));

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Callable
 from io import BufferedReader
 from pathlib import Path
@@ -9,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from packseal.web._http import WebError
-from packseal.web._media import ByteRanges, ClipMedia, media_start_seconds, parse_ranges
+from packseal.web._media import ByteRanges, ClipMedia, clip_media, parse_ranges
 from storage.entries import Clip, parse_as
 from tests.packseal.web.conftest import Portal
+from tests.verifier.conftest import ffmpeg_timeline
 
 SIZE = 1000
 
@@ -109,13 +111,32 @@ def test_byteranges_body_parses_back_with_the_email_parser(tmp_path: Path) -> No
     assert [p.get_payload(decode=True) for p in parts] == [blob[s : e + 1] for s, e in ranges]
 
 
-def test_a_clip_keeps_its_place_in_the_recording(portal: Portal) -> None:
-    """The second clip starts mid-run: its video clock starts where it was cut."""
-    store = portal.app.store
-    for row in portal.rows:
-        entry = parse_as(Clip, store.entry(row.idx))
-        first = entry.segments[0]
-        start = media_start_seconds(store, entry.init, first.sha256)
-        run_start = min(s.start_ms for s in store.segments_of_run(entry.run))
-        assert start == pytest.approx((first.start - run_start) / 1000, abs=0.15)
-    assert media_start_seconds(store, "0" * 64, "0" * 64) is None
+def test_the_player_gets_the_bundles_clip_on_its_own_timeline(
+    portal: Portal, tmp_path: Path
+) -> None:
+    """Issue 13 item 6: the newest clip was cut mid-run, and the player used to get the
+    sealed bytes, which FFmpeg places at the clip's start in the run (start 26.13,
+    duration 60.0 for a 34 s clip). It now gets the bundle's clip.mp4, byte for byte,
+    from 0 for the clip's length, also when read in ranges that cut through part heads."""
+    row = portal.rows[0]
+    media = clip_media(portal.app.store, row)
+    whole = b"".join(media.read(0, media.size - 1))
+    bundle = portal.app.export(row.clip_id, tmp_path / "b.zip").path
+    with zipfile.ZipFile(bundle) as z:
+        assert whole == z.read("clip.mp4")
+    for at in media.offsets[:4]:
+        for start, end in ((at, at + 99), (at + 3, at + 1), (max(0, at - 7), at + 20_000)):
+            end = min(max(start, end), media.size - 1)
+            assert b"".join(media.read(start, end)) == whole[start : end + 1], (start, end)
+    video = tmp_path / "served.mp4"
+    video.write_bytes(whole)
+    start_s, duration_s = ffmpeg_timeline(video)
+    entry = parse_as(Clip, portal.app.store.entry(row.idx))
+    frame = entry.video.fps_den / entry.video.fps_num
+    assert start_s == pytest.approx(0, abs=frame)
+    assert duration_s == pytest.approx(
+        (entry.segments[-1].end - entry.segments[0].start) / 1000, abs=frame
+    )
+    assert entry.segments[0].start > min(  # it was cut mid-run
+        s.start_ms for s in portal.app.store.segments_of_run(entry.run)
+    )
