@@ -16,6 +16,7 @@ from packseal.app import App
 from packseal.cli import main
 from storage.entries import Clip, Purge
 from tests.recording import Recording, copy_store, make_app
+from tests.verifier.conftest import ffmpeg_timeline
 from verifier._errors import VerifierError
 from verifier.replay import (
     Replay,
@@ -103,6 +104,11 @@ def test_an_honest_clip_replays_verified(
     assert result.height > video.height
     for frame in frames[::20]:
         assert near(banner_colour(frame, video.height), GREEN)
+    # Issue 13 item 6: a replay is encoded afresh, so it plays from 0 for the clip's frames.
+    frame_s = video.fps_den / video.fps_num
+    start, duration = ffmpeg_timeline(result.path)
+    assert start == pytest.approx(0, abs=frame_s)
+    assert duration == pytest.approx(result.frames * frame_s, abs=frame_s)
 
 
 def test_the_picture_is_the_recorded_one_but_for_scan_boxes(

@@ -23,6 +23,7 @@ from tests.packseal.web.conftest import (
     token_for,
 )
 from tests.recording import Recording
+from verifier.timeline import rebase, timeline_of
 from verifier.verify import verify_bundle
 
 
@@ -37,7 +38,10 @@ def clip_bytes(portal: Portal, clip_id: str) -> bytes:
     row = store.clip(clip_id)
     assert row is not None
     segs = store.segments(row.first_seq, row.last_seq)
-    return store.read_blob(segs[0].init) + b"".join(store.read_blob(s.sha256) for s in segs)
+    parts = [store.read_blob(segs[0].init), *(store.read_blob(s.sha256) for s in segs)]
+    # As a bundle's clip.mp4: on the clip's own timeline (verifier.timeline).
+    timeline = timeline_of(parts[0], parts[1])
+    return b"".join(rebase(p, timeline) for p in parts)
 
 
 # -- login, logout ------------------------------------------------------------------------
@@ -260,7 +264,7 @@ def test_clip_page_shows_facts_timeline_scans_and_custody(
     assert "testclient" in custody
 
 
-def test_video_serves_the_sealed_bytes_with_ranges(client: TestClient, portal: Portal) -> None:
+def test_video_serves_the_bundles_clip_with_ranges(client: TestClient, portal: Portal) -> None:
     as_user(client, portal, "merchant")
     row = portal.rows[0]
     url = f"/clips/{row.clip_id}/video.mp4"
