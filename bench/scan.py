@@ -317,16 +317,75 @@ def _demo(w: int, h: int, orders: int, seed: int) -> None:
     print(f"    decode ms median {stats.decode_ms_median}, p95 {stats.decode_ms_p95}")
 
 
+def _first_pass(w: int, h: int, orders: int, seed: int) -> None:
+    """The scanner over the whole demo scene at 5 Hz: full resolution vs a scaled first
+    pass with a full-resolution fallback, and the synthetic small codes (Code128 at 2 px
+    per module) that only the fallback can read."""
+    import queue
+
+    from recorder.clock import SystemClock
+    from recorder.demo import DemoScene
+    from recorder.scanner import LatestFrame, Scanner, ScanOutput
+    from recorder.settings import ScanSettings
+    from recorder.sources import Frame
+    from storage.entries import Scan
+
+    scene = DemoScene(width=w, height=h, fps=30, seed=seed, orders=orders)
+    assert scene.duration_ms is not None
+    frames = [scene.render(-(-t * scene.fps // 1000)) for t in range(0, scene.duration_ms, 200)]
+    case = _cases(w)[0]  # Code128 at 2 px per module, straight, sharp
+    small_codes = [table_frame(w, h, case.code, 0, 0, seed * 100 + k) for k in range(10)]
+    expected = {e.text for e in scene.script}
+    configs = [(1.0, 1), (0.5, 1), (0.5, 2), (0.5, 3)]
+    print(f"\nfirst pass, {w}x{h}, demo scene seed {seed}, {orders} orders, "
+          f"{len(frames)} frames at 5 Hz; cores = mean ms x 5 Hz")  # fmt: skip
+    print("first_scale full_every  confirmed  stray  mean ms  p95 ms  cores@5Hz  small 2px")
+    base = None
+    for scale, every in configs:
+        settings = ScanSettings(first_scale=scale, full_every=every)
+        out: queue.Queue[ScanOutput] = queue.Queue()
+        scanner = Scanner(settings, LatestFrame(), out, SystemClock())
+        times: list[float] = []
+        for n, image in enumerate(frames):
+            t0 = time.perf_counter()
+            scanner.process(Frame(image, n * 200, n * 6))
+            times.append((time.perf_counter() - t0) * 1000)
+        scans = []
+        while not out.empty():
+            item = out.get()
+            if isinstance(item, Scan):
+                scans.append(item.text)
+        got = len(expected & set(scans))
+        stray = len([t for t in scans if t not in expected])
+        small_read = 0
+        for image in small_codes:  # a code alone in view, read on one of two tries
+            s2 = Scanner(settings, LatestFrame(), queue.Queue(), SystemClock())
+            for n in range(2):
+                s2.process(Frame(image, n * 200, n))
+                if any(d.text == TEXT for d in s2.last_reads().items):
+                    small_read += 1
+                    break
+        mean = statistics.fmean(times)
+        base = base or mean
+        print(f"{scale:11} {every:10} {got:>6}/{len(expected)} {stray:6} {mean:8.1f} "
+              f"{_ms(times, 95):7.1f} {mean * 5 / 1000:10.3f}  {small_read}/10"
+              f"   ({mean / base:.2f}x full)")  # fmt: skip
+
+
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="python -m bench scan", description=__doc__.splitlines()[0])
     p.add_argument("--frames", type=int, default=10, help="per case; 0 skips (default 10)")
     p.add_argument("--sizes", default="720,1080", help="frame heights: 720, 1080 (default both)")
     p.add_argument("--demo-orders", type=int, default=3, help="0 skips the demo scene")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--first-pass", action="store_true", help="only the first-pass comparison")
     args = p.parse_args(argv)
     sizes = {"720": (1280, 720), "1080": (1920, 1080)}
     for key in args.sizes.split(","):
         w, h = sizes[key.strip()]
+        if args.first_pass:
+            _first_pass(w, h, args.demo_orders or 2, args.seed)
+            continue
         if args.frames:
             _synthetic(w, h, args.frames, args.seed)
         if args.demo_orders:

@@ -462,6 +462,7 @@ class Scanner:
         self._last_error: str | None = None
         self._decode_ms: deque[float] = deque(maxlen=300)
         self._motion: float | None = None
+        self._misses = 0  # frames the scaled first pass found nothing in
 
     # lifecycle
 
@@ -538,7 +539,7 @@ class Scanner:
         self._measure_motion(frame.t_ms, gray)
         gray, (ox, oy) = self._crop(gray)
         t0 = self._clock.monotonic()
-        found = _decode(gray, self.settings.decoders, self._error)
+        found = self._decode_passes(gray)
         elapsed_ms = (self._clock.monotonic() - t0) * 1000
         if ox or oy:
             found = [
@@ -561,6 +562,33 @@ class Scanner:
             if _put_until(self._out, scan, self._stop):
                 with self._lock:
                     self._confirmed += 1
+
+    def _decode_passes(self, gray: Gray) -> list[Decoded]:
+        """A scaled pass first (``first_scale``), full resolution when it finds nothing
+        (on every ``full_every``-th such frame). bench/scan.py ``--first-pass`` measured it."""
+        scale = self.settings.first_scale
+        if scale >= 1.0:
+            return _decode(gray, self.settings.decoders, self._error)
+        h, w = gray.shape[:2]
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        small = cast(Gray, cv2.resize(gray, size, interpolation=cv2.INTER_AREA))
+        found = _decode(small, self.settings.decoders, self._error)
+        if found:
+            sx, sy = w / size[0], h / size[1]
+            return [
+                Decoded(
+                    d.text,
+                    d.symbology,
+                    (round(d.box[0] * sx), round(d.box[1] * sy),
+                     max(1, round(d.box[2] * sx)), max(1, round(d.box[3] * sy))),
+                    d.decoder,
+                )
+                for d in found
+            ]  # fmt: skip
+        self._misses += 1
+        if self._misses % self.settings.full_every:
+            return []
+        return _decode(gray, self.settings.decoders, self._error)
 
     def _crop(self, image: Gray) -> tuple[Gray, tuple[int, int]]:
         zone = self.settings.zone

@@ -58,6 +58,19 @@ class ScanSettings(_Settings):
     zone: tuple[float, float, float, float] | None = Field(
         None, description="x, y, w, h as fractions of the frame; null = whole frame"
     )
+    first_scale: float = Field(
+        1.0,
+        ge=0.25,
+        le=1.0,
+        description="decode the frame (or zone) scaled by this first; 1 = full resolution only",
+    )
+    full_every: int = Field(
+        1,
+        ge=1,
+        le=10,
+        description="with first_scale < 1: when the scaled pass finds nothing, decode at full "
+        "resolution on every Nth such frame (1 = always)",
+    )
     order_pattern: str = ORDER_PATTERN
     tracking_patterns: tuple[str, ...] = (
         r"1Z[0-9A-Z]{16}",  # UPS

@@ -488,6 +488,32 @@ def test_scanner_zone_crops_and_keeps_full_frame_boxes() -> None:
         Scanner(ScanSettings(zone=(1.5, 0, 0.5, 0.5)), LatestFrame(), out, ManualClock())
 
 
+BIG_FRAME = bgr(canvas([(ORDER, F.Code128, 6, (900, 500))], size=(1920, 1080)))
+SMALL_FRAME = bgr(canvas([(ORDER, F.Code128, 2, (900, 500))], size=(1920, 1080)))
+
+
+def test_scaled_first_pass_and_full_resolution_fallback() -> None:
+    out: queue.Queue[ScanOutput] = queue.Queue()
+    half = ScanSettings(first_scale=0.5, decoders=("zxing",))
+    scanner = Scanner(half, LatestFrame(), out, ManualClock())
+    scanner.process(frame(BIG_FRAME, 1, 0))  # read at half size: boxes in full-frame pixels
+    [read] = scanner.last_reads().items
+    x, y, w, h = read.box
+    assert x <= 900 <= x + w
+    assert y <= 500 <= y + h
+    assert scanner._misses == 0
+    scanner.process(frame(SMALL_FRAME, 2, 200))  # 2 px/module: 1 px at half, full size reads
+    assert [d.text for d in scanner.last_reads().items] == [ORDER]
+    assert scanner._misses == 1
+    # full resolution on every 2nd frame the first pass found nothing in
+    every2 = Scanner(half.model_copy(update={"full_every": 2}), LatestFrame(), out, ManualClock())
+    reads = []
+    for n in range(4):
+        every2.process(frame(SMALL_FRAME, n, n * 200))
+        reads.append(len(every2.last_reads().items))
+    assert reads == [0, 1, 0, 1]
+
+
 def test_scanner_survives_a_bad_frame() -> None:
     clock = ManualClock()
     slot = LatestFrame()
