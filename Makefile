@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# One worker per core; worksteal keeps the long end-to-end tests from finishing last.
+PYTEST_ARGS ?= -n auto --dist worksteal
 export PYTHON VENV
 
 .PHONY: setup test-deps demo test lint typecheck pytest bench clean
