@@ -20,8 +20,11 @@ import pytest
 
 from packseal.cli import main
 from packseal.web.verify_page import PAGE, page_csp, verify_page
+from storage.checkpoint import TlogProof
+from tests.anchored import Anchored
 from tests.packseal.web._client import TestClient
 from tests.packseal.web.conftest import Portal
+from tests.verifier.conftest import anchored  # noqa: F401
 from verifier.fmp4 import split_fragments
 
 pytestmark = pytest.mark.slow
@@ -52,6 +55,33 @@ def test_committed_page_equals_a_fresh_build(toolchain: None) -> None:
 def test_page_source_passes_the_linter(toolchain: None) -> None:
     done = _npm("run", "--silent", "lint")
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_time_stamp_check_refuses_hostile_tokens_without_crashing(
+    toolchain: None,
+    anchored: Anchored,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The page's RFC 3161 check (web-verify/src/tsp.js) on every bit flip, truncation and
+    random garbling of a real token: refused as a failed check, never a crash, and an
+    accepted variant states what the honest token states (it failed before: pkijs threw
+    RangeError on some flips, which would have stopped the page)."""
+    with zipfile.ZipFile(anchored.bundle) as z:
+        (tmp_path / "checkpoint.tsq").write_bytes(z.read("entries/checkpoint.tsq"))
+        (tmp_path / "checkpoint.tsr").write_bytes(z.read("entries/checkpoint.tsr"))
+        note = TlogProof.from_bytes(z.read("entries/clip.proof")).checkpoint.decode()
+    (tmp_path / "checkpoint.txt").write_text(note[: note.index("\n\n") + 1], encoding="utf-8")
+    (tmp_path / "tsa-root.pem").write_text(anchored.trust.tsa_roots[0])
+    done = subprocess.run(
+        ["node", "test/tsp.test.mjs", str(tmp_path)],
+        cwd=SOURCE,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "refused" in done.stdout, done.stdout
 
 
 def test_clip_reader_hashes_like_the_verifier_under_any_read_pattern(
