@@ -8,6 +8,7 @@ edit of the source without a rebuild, or a hand edit of the output, fails here.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import re
@@ -42,9 +43,14 @@ def _npm(*args: str) -> subprocess.CompletedProcess[str]:
 def toolchain() -> None:
     if shutil.which("npm") is None:
         pytest.fail("npm is missing: `scripts/setup.sh --test` installs nodejs and npm")
-    if not (SOURCE / "node_modules" / ".bin" / "esbuild").exists():
-        done = _npm("ci", "--no-audit", "--no-fund")
-        assert done.returncode == 0, done.stderr[-2000:]
+    # `make test` runs pytest-xdist workers: on a fresh clone two of them would run
+    # `npm ci` in the same directory at once (it deletes node_modules first). One at a
+    # time; the others find the toolchain installed when the lock is theirs.
+    with open(SOURCE / "node_modules.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (SOURCE / "node_modules" / ".bin" / "esbuild").exists():
+            done = _npm("ci", "--no-audit", "--no-fund")
+            assert done.returncode == 0, done.stderr[-2000:]
 
 
 def test_committed_page_equals_a_fresh_build(toolchain: None) -> None:
