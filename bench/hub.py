@@ -66,7 +66,7 @@ class _Served:
 
 
 def _serve(work: Path, cfg: Any, env: dict[str, str]) -> _Served:
-    """``packseal hub serve`` in its own process, on a free port."""
+    """``packseal serve`` on the hub config, in its own process, on a free port."""
     import json
     import socket
     import subprocess
@@ -79,7 +79,7 @@ def _serve(work: Path, cfg: Any, env: dict[str, str]) -> _Served:
     config = work / "hub.json.yaml"
     config.write_text(json.dumps(doc))  # JSON is YAML
     proc = subprocess.Popen(
-        [sys.executable, "-m", "packseal", "--config", str(config), "hub", "serve"],
+        [sys.executable, "-m", "packseal", "--config", str(config), "serve"],
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

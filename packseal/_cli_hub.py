@@ -89,35 +89,6 @@ def hub_stations(lazy: Lazy, as_json: bool) -> int:
     return 0
 
 
-@hub.command("user")
-@click.argument("name")
-@click.option(
-    "--role",
-    type=click.Choice(["merchant", "auditor", "admin"]),
-    default="merchant",
-    show_default=True,
-)
-@pass_lazy
-def hub_user(lazy: Lazy, name: str, role: str) -> int:
-    """Issue NAME an API token for the hub's pages, search, exports and tiles (shown once).
-
-    Example: packseal hub user alice --role merchant
-    """
-    import secrets
-
-    h = _hub(lazy)
-    try:
-        now = h.clock.now_ms()
-        if h.accounts.user(name) is None:
-            h.accounts.add_user(name, role, secrets.token_urlsafe(24), at_ms=now)
-        token = h.accounts.issue_token(name, label="hub", at_ms=now)
-    finally:
-        h.close()
-    click.echo(f"token for {name} (shown only now): {token}")
-    click.echo("send it as: Authorization: Bearer <token>")
-    return 0
-
-
 @hub.command("misbehaviour")
 @click.argument("station", required=False)
 @click.option(
@@ -142,32 +113,6 @@ def hub_misbehaviour(lazy: Lazy, station: str | None, out: Path) -> int:
         click.echo(f"wrote {out / p.filename}")
     if not proofs:
         click.echo("no misbehaviour kept")
-    return 0
-
-
-@hub.command("serve")
-@click.option("--host", default=None, help="Listen address (default: hub_server.host).")
-@click.option("--port", type=click.IntRange(0, 65535), default=None)
-@pass_lazy
-def hub_serve(lazy: Lazy, host: str | None, port: int | None) -> int:
-    """Serve the push API for enrolled stations until interrupted."""
-    from packseal.hub.api import make_hub_api
-    from packseal.web.server import serve_forever
-
-    h = _hub(lazy)
-    h.mirror.stations()  # reach the database (and migrate it) before listening
-    lock = h.blobs.lock()
-    click.echo(f"hub {h.witness_name}: witness vkey {h.cosigner.verifier.vkey}")
-    click.echo(f"object store {h.settings.object_store.bucket}: Object Lock {lock.describe()}")
-    try:
-        serve_forever(
-            make_hub_api(h),
-            host or h.settings.host,
-            h.settings.port if port is None else port,
-            access_log=False,
-        )
-    finally:
-        h.close()
     return 0
 
 

@@ -6,6 +6,7 @@ import secrets
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -86,9 +87,17 @@ def _wait_for_interrupt() -> None:
 @click.option("--port", type=click.IntRange(0, 65535), help="Port (default: web.port).")
 @pass_lazy
 def serve(lazy: Lazy, host: str | None, port: int | None) -> int:
-    """Serve the portal: clip search, the clip player, evidence downloads, audits."""
+    """Serve the portal: clip search, the clip player, evidence downloads, audits.
+
+    On a hub (config with hub_server:) the portal searches every station, shows the
+    fleet page, and takes the stations' pushes on the same port.
+    """
     app = lazy.app
     cfg = app.config.web
+    hub = app.config.hub_server
+    if hub is not None:
+        host = host or hub.host
+        port = hub.port if port is None else port
     host = host or cfg.host
     port = cfg.port if port is None else port
     loopback = is_loopback(host)
@@ -104,9 +113,12 @@ def serve(lazy: Lazy, host: str | None, port: int | None) -> int:
             "only. Set web.tls_cert and web.tls_key, or serve behind an HTTPS proxy.",
             err=True,
         )
-    web = create_portal(
-        app, secure_cookies=not loopback, accounts=accounts, scratch=app.config.data_dir / "tmp"
-    )
+    if hub is None:
+        web = create_portal(
+            app, secure_cookies=not loopback, accounts=accounts, scratch=app.config.data_dir / "tmp"
+        )
+    else:
+        web = _hub_portal(lazy, secure_cookies=not loopback)
     scheme = "https" if tls else "http"
     click.echo(f"portal: {scheme}://{host}:{port}/", err=True)
     serve_forever(
@@ -118,6 +130,24 @@ def serve(lazy: Lazy, host: str | None, port: int | None) -> int:
         trusted_proxies=cfg.trusted_proxies,
     )
     return 0
+
+
+def _hub_portal(lazy: Lazy, *, secure_cookies: bool) -> Any:
+    import os
+
+    from packseal.hub import Hub
+    from packseal.hub.portal import create_hub_portal
+
+    h = Hub(lazy.app.config, os.environ, lazy.app.clock)
+    h.mirror.stations()  # reach the database (and migrate it) before listening
+    lock = h.blobs.lock()
+    click.echo(f"hub {h.witness_name}: witness vkey {h.cosigner.verifier.vkey}", err=True)
+    click.echo(
+        f"object store {h.settings.object_store.bucket}: Object Lock {lock.describe()}", err=True
+    )
+    return create_hub_portal(
+        lazy.app, h, secure_cookies=secure_cookies, scratch=lazy.app.config.data_dir / "tmp"
+    )
 
 
 @click.group()

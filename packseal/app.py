@@ -31,7 +31,7 @@ from storage import (
 )
 from storage.certs import C2paCredentials, CredentialFiles, load_credentials, write_credentials
 from storage.cosignature import CosignatureVerifier
-from storage.db import connect
+from storage.db import connect, migrate
 from storage.entries import Clip, KeyRevocation, parse_as
 from storage.keyhistory import key_entries, trusted_logs
 from storage.rootlogs import CertifiedLog, certified_logs, record_certified_log, registry_path
@@ -99,6 +99,13 @@ class App:
         """An engine over the store's database for the web face's own tables (accounts,
         sessions, custody, audit runs; :mod:`packseal.accounts`). The store's own
         engine stays private to the store."""
+        hub = self.config.hub_server
+        if hub is not None:
+            # A hub's accounts live in its PostgreSQL beside the mirrored logs: the same
+            # `packseal users` commands and portal login serve it.
+            engine = connect(hub.database_url)
+            migrate(engine)
+            return engine
         _ = self.store  # opening the store migrates the database, web tables included
         return connect(self.config.database_url)
 

@@ -23,13 +23,12 @@ import base64
 import re
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from packseal.hub.app import Hub
-from packseal.hub.web import add_hub_web
 from storage import BlobError, FormatError, PacksealError
 from storage.mirror import (
     BlobNotNamed,
@@ -43,6 +42,7 @@ from storage.s3blobs import ObjectStoreUnavailable
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 RETRY_AFTER = "5"
+PUSH_PREFIX = "/hub/v1/"  # every push route is under it
 MAX_BLOB = 256 << 20
 
 
@@ -71,8 +71,9 @@ async def _body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def make_hub_api(hub: Hub) -> FastAPI:
-    api = FastAPI(title="packseal hub", docs_url=None, redoc_url=None, openapi_url=None)
+def push_router(hub: Hub) -> APIRouter:
+    """The routes stations push to (their own tokens; the portal's limits do not apply)."""
+    api = APIRouter(include_in_schema=False)
     push_limit = hub.settings.max_push_mb << 20
 
     def station_of(request: Request) -> str:
@@ -170,8 +171,7 @@ def make_hub_api(hub: Hub) -> FastAPI:
 
         return await guarded(request, work)
 
-    add_hub_web(api, hub)
     return api
 
 
-__all__ = ["make_hub_api"]
+__all__ = ["PUSH_PREFIX", "push_router"]

@@ -11,9 +11,11 @@ from packseal.accounts import ROLES, AccountError
 from packseal.web._auth import Admin, Auditor
 from packseal.web._context import portal
 from packseal.web._http import MAX_ROW_ID, WebError
-from packseal.web._pages import page, record
+from packseal.web._login import page, record
 
 router = APIRouter(include_in_schema=False)
+# Users are managed the same way on a station and on a hub (the hub has no store to audit).
+users_router = APIRouter(include_in_schema=False)
 
 
 # -- audit -----------------------------------------------------------------------------
@@ -71,12 +73,12 @@ def _users_page(
     )
 
 
-@router.get("/admin/users")
+@users_router.get("/admin/users")
 def users_page(request: Request, who: Admin) -> Response:
     return _users_page(request)
 
 
-@router.post("/admin/users")
+@users_router.post("/admin/users")
 def add_user(
     request: Request,
     who: Admin,
@@ -96,7 +98,7 @@ def add_user(
 Action = Literal["role", "disable", "enable", "password", "token", "revoke"]
 
 
-@router.post("/admin/users/{name}")
+@users_router.post("/admin/users/{name}")
 def change_user(
     name: str,
     request: Request,

@@ -27,7 +27,8 @@ from packseal.web._clips import (
 )
 from packseal.web._context import portal
 from packseal.web._http import MAX_ROW_ID, WebError, error_responses
-from packseal.web._pages import _download, record
+from packseal.web._login import record
+from packseal.web._pages import _download
 from storage.facts import rfc3339
 
 router = APIRouter(prefix="/api/v1", tags=["api"])

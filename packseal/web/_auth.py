@@ -52,7 +52,8 @@ class Principal:
 
 
 def is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    """Scripts and tools (the JSON API, a hub's tlog-tiles): 401, never the login form."""
+    return request.url.path.startswith(("/api/", "/tiles/"))
 
 
 def principal_of(request: Request) -> Principal | None:

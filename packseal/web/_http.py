@@ -120,7 +120,7 @@ class WebError(PacksealError):
 
 
 def wants_json(request: Request) -> bool:
-    if request.url.path.startswith("/api/") or request.url.path == "/openapi.json":
+    if request.url.path.startswith(("/api/", "/tiles/")) or request.url.path == "/openapi.json":
         return True
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept
@@ -254,15 +254,19 @@ class BodyLimit:
     """Refuses request bodies over ``max_bytes`` with 413, declared or streamed.
 
     Nothing in either face takes more than a login form or a scanned code, so a large
-    body is a mistake or an attack; refusing it before parsing keeps memory flat.
+    body is a mistake or an attack; refusing it before parsing keeps memory flat. Paths
+    under ``exempt`` (a hub's push API: entries and segments) keep their own limits.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, exempt: tuple[str, ...] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.exempt = exempt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (
+            self.exempt and str(scope.get("path", "")).startswith(self.exempt)
+        ):
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers", [])).get(b"content-length")

@@ -19,7 +19,7 @@ from packseal.web._auth import Reader
 from packseal.web._clips import load_clip
 from packseal.web._context import PortalContext, portal
 from packseal.web._http import WebError, client_ip
-from packseal.web._pages import page, record
+from packseal.web._login import page, record
 from packseal.web.shares import MAX_DAYS, ShareError, ShareLink
 from packseal.web.verify_page import page_csp, verify_page
 

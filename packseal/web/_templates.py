@@ -80,6 +80,7 @@ def make_templates(
     env.filters["size"] = size
     env.globals["zone_name"] = zone_label(zone)
     env.globals["home_url"], env.globals["home_label"] = home
+    env.globals["hub"] = False  # a hub's portal sets it: its pages in the top bar
     return Jinja2Templates(env=env, context_processors=[language_context])
 
 

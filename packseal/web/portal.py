@@ -1,25 +1,27 @@
 """The portal: merchants find and export clips, auditors audit, admins manage users.
 
 ``create_portal(app)`` builds the FastAPI application; ``packseal serve`` runs it. Routes
-are in ``_pages`` (people), ``_admin`` (audit and users) and ``_api`` (scripts); every one
-of them declares who may use it through the dependencies of ``_auth``.
+are in ``_login`` (sign in/out), ``_pages`` (people), ``_admin`` (audit and users) and
+``_api`` (scripts); every one of them declares who may use it through the dependencies
+of ``_auth``. A hub's portal (:mod:`packseal.hub.portal`) is the same application with
+the hub's pages in place of one store's: same accounts, sessions, CSRF and limits.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from packseal.accounts import Accounts
 from packseal.app import App
-from packseal.web import _admin, _api, _pages, _share_routes
+from packseal.web import _admin, _api, _login, _pages, _share_routes
 from packseal.web._audit import AuditJobs
 from packseal.web._context import PortalContext
 from packseal.web._evidence import Evidence
@@ -48,19 +50,28 @@ def create_portal(
     accounts: Accounts | None = None,
     evidence: Evidence | None = None,
     scratch: Path | None = None,
+    hub_faces: Sequence[APIRouter] | None = None,
+    exempt: tuple[str, ...] = (),
 ) -> FastAPI:
     """The portal over ``app``'s store. ``secure_cookies``: set when served off loopback.
 
     ``scratch`` is where exports are built (default: the system's temporary directory).
+    ``hub_faces``: a hub's routers, served instead of one store's pages (the login and
+    user management stay); ``exempt``: path prefixes with their own body limits.
     """
     cfg = app.config
     accounts = accounts or Accounts(app.web_database)
     evidence = evidence or Evidence(app, scratch=scratch)
     zone = zone_of(app)
+    templates = make_templates(
+        zone,
+        home=("/clips", "Back to clips") if hub_faces is None else ("/hub", "Back to the fleet"),
+    )
+    templates.env.globals["hub"] = hub_faces is not None
     ctx = PortalContext(
         app=app,
         accounts=accounts,
-        templates=make_templates(zone),
+        templates=templates,
         zone=zone,
         secure_cookies=secure_cookies,
         session_ms=round(cfg.web.session_hours * 3_600_000),
@@ -90,26 +101,25 @@ def create_portal(
     web.state.templates = ctx.templates
     web.state.language = cfg.ui.language
     install_error_handlers(web)
-    web.add_middleware(BodyLimit, max_bytes=cfg.web.max_body_kb * 1024)
+    web.add_middleware(BodyLimit, max_bytes=cfg.web.max_body_kb * 1024, exempt=exempt)
     web.add_middleware(SecurityHeaders, hsts=secure_cookies)
-    web.include_router(_pages.router)
-    web.include_router(_admin.router)
-    web.include_router(_api.router)
-    web.include_router(_share_routes.router)
+    web.include_router(_login.router)
+    web.include_router(_admin.users_router)
+    if hub_faces is not None:
+        for face in hub_faces:
+            web.include_router(face)
+    else:
+        web.include_router(_pages.router)
+        web.include_router(_admin.router)
+        web.include_router(_api.router)
+        web.include_router(_share_routes.router)
 
     @web.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @web.get(
-        "/trust.json",
-        summary="The merchant's trust file (public by design: reviewers verify with it)",
-        response_class=Response,
-        responses={200: {"content": {"application/json": {}}}},
-    )
-    def trust() -> Response:
-        # Exactly the bytes `packseal keys trust` prints, not a re-serialization.
-        return Response(app.trust_file().to_bytes(), media_type="application/json")
+    if hub_faces is None:
+        _add_trust(web, app)
 
     @web.get("/verify", include_in_schema=False)
     def verify_page_route() -> Response:
@@ -124,6 +134,18 @@ def create_portal(
     web.mount("/static", StaticFiles(directory=STATIC), name="static")
     _document_bearer_auth(web)
     return web
+
+
+def _add_trust(web: FastAPI, app: App) -> None:
+    @web.get(
+        "/trust.json",
+        summary="The merchant's trust file (public by design: reviewers verify with it)",
+        response_class=Response,
+        responses={200: {"content": {"application/json": {}}}},
+    )
+    def trust() -> Response:
+        # Exactly the bytes `packseal keys trust` prints, not a re-serialization.
+        return Response(app.trust_file().to_bytes(), media_type="application/json")
 
 
 def _document_bearer_auth(web: FastAPI) -> None:

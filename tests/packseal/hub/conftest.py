@@ -21,8 +21,8 @@ from sqlalchemy import create_engine, text
 
 from packseal.app import App
 from packseal.config import parse_config
-from packseal.hub.api import make_hub_api
 from packseal.hub.app import Hub
+from packseal.hub.portal import create_hub_portal
 from packseal.web.server import ServerThread
 from recorder.clock import SystemClock
 from storage import generate_key_file, load_signer
@@ -89,7 +89,7 @@ def start_hub(tmp_path: Path, hub_db: str, seaweed: Seaweed) -> Iterator[Any]:
             base=tmp_path,
         )
         hub = Hub(cfg, HUB_ENV, SystemClock())
-        server = ServerThread(make_hub_api(hub)).start()
+        server = ServerThread(create_hub_portal(App(cfg, SystemClock()), hub)).start()
         running.append(RunningHub(hub, server))
         return running[-1]
 
@@ -132,7 +132,7 @@ def copy_recorded(recorded: Path, dst: Path) -> tuple[Path, Path]:
 
 
 class HubProcess:
-    """``packseal hub serve`` as its own process, so tests can SIGKILL it."""
+    """``packseal serve`` on a hub config, as its own process, so tests can SIGKILL it."""
 
     def __init__(self, config: Path, port: int, env: dict[str, str], log: Path) -> None:
         self.config = config
@@ -148,7 +148,7 @@ class HubProcess:
     def start(self, timeout: float = 60.0) -> HubProcess:
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "packseal", "--config", str(self.config), "hub", "serve"],
+                [sys.executable, "-m", "packseal", "--config", str(self.config), "serve"],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env=self.env,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from sqlalchemy import create_engine, text
 
 from packseal.cli import main
 from tests.objectstore import Seaweed
@@ -49,6 +51,21 @@ def test_config_check_reaches_the_hubs_engines(
     assert token.startswith("psh_")
     assert main(["--config", str(config), "hub", "stations"]) == 0
     assert "station-07" in capsys.readouterr().out
+    # the hub portal's accounts: the same `users` commands, kept in the hub's database
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    assert (
+        main(
+            ["--config", str(config), "users", "add", "ann", "--role", "admin", "--password-stdin"]
+        )
+        == 0
+    )
+    assert main(["--config", str(config), "users", "list"]) == 0
+    assert "ann" in capsys.readouterr().out
+    engine = create_engine(hub_db)
+    with engine.connect() as conn:
+        role = conn.execute(text("SELECT role FROM users WHERE name = 'ann'")).scalar()
+    engine.dispose()
+    assert role == "admin"
     assert main(["--config", str(config), "hub", "revoke", "station-07"]) == 0
     assert main(["--config", str(config), "hub", "revoke", "station-07"]) == 2
     assert "no enrolled station" in capsys.readouterr().err

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi.routing import APIRoute
+from fastapi.routing import iter_route_contexts
 
 from packseal.config import HubLinkConfig
 from packseal.hub.pusher import Pusher
@@ -20,24 +20,50 @@ from storage.checkpoint import Checkpoint
 from storage.note import parse
 from tests.packseal.hub.conftest import copy_recorded, station_app
 
-# Who may use each hub route (method, path pattern); every other role gets 403.
-PUSH = {"station"}
-ALL = {"merchant", "auditor", "admin"}
-MATRIX: dict[tuple[str, str], set[str]] = {
-    ("POST", "/hub/v1/push"): PUSH,
-    ("GET", "/hub/v1/size"): PUSH,
-    ("PUT", "/hub/v1/blobs/{sha256}"): PUSH,
-    ("HEAD", "/hub/v1/blobs/{sha256}"): PUSH,
-    ("GET", "/hub"): ALL,
-    ("GET", "/hub/v1/fleet"): ALL,
-    ("GET", "/hub/search"): ALL,
-    ("GET", "/hub/v1/clips"): ALL,
-    ("GET", "/hub/v1/clips/{station}/{clip_id}/video"): ALL,
-    ("GET", "/hub/v1/clips/{station}/{clip_id}/bundle"): {"merchant", "admin"},
-    ("GET", "/tiles/{station}/checkpoint"): ALL,
-    ("GET", "/tiles/{station}/tile/{path:path}"): ALL,
-    ("GET", "/hub/static/hub.css"): {"anonymous"},
+PUBLIC = "public"
+STATION = "station"
+R = {"merchant", "auditor", "admin"}
+ADM = {"admin"}
+
+# Every route of the hub's portal: who may, and what an allowed caller gets. The portal's
+# own rows (login, users) hold as on a station (tests/packseal/web/test_matrix.py).
+MATRIX: dict[tuple[str, str], tuple[set[str], set[int]]] = {
+    ("POST", "/hub/v1/push"): ({STATION}, {422}),  # an empty push: a clean refusal
+    ("GET", "/hub/v1/size"): ({STATION}, {200}),
+    ("PUT", "/hub/v1/blobs/{sha256}"): ({STATION}, {404}),  # no pushed entry names it
+    ("HEAD", "/hub/v1/blobs/{sha256}"): ({STATION}, {404}),
+    ("GET", "/hub"): (R, {200}),
+    ("GET", "/api/v1/hub/fleet"): (R, {200}),
+    ("GET", "/hub/search"): (R, {200}),
+    ("GET", "/api/v1/hub/clips"): (R, {200}),
+    ("GET", "/hub/clips/{station}/{clip_id}/video.mp4"): (R, {200}),
+    ("GET", "/hub/clips/{station}/{clip_id}/bundle.zip"): (R, {200}),
+    ("GET", "/tiles/{station}/checkpoint"): (R, {200}),
+    ("GET", "/tiles/{station}/tile/{path:path}"): (R, {200}),
+    ("GET", "/"): ({PUBLIC}, {303}),
+    ("GET", "/login"): ({PUBLIC}, {200}),
+    ("POST", "/login"): ({PUBLIC}, {422}),  # empty form
+    ("POST", "/logout"): (R, {303}),
+    ("GET", "/admin/users"): (ADM, {200}),
+    ("POST", "/admin/users"): (ADM, {400}),  # empty form
+    ("POST", "/admin/users/{name}"): (ADM, {400}),
+    ("GET", "/healthz"): ({PUBLIC}, {200}),
+    ("GET", "/verify"): ({PUBLIC}, {200}),
+    ("GET", "/openapi.json"): ({PUBLIC}, {200}),
+    ("HEAD", "/openapi.json"): ({PUBLIC}, {200}),
+    ("GET", "/static"): ({PUBLIC}, {200}),
 }
+CALLERS = (
+    "anonymous",
+    "merchant",
+    "auditor",
+    "admin",
+    "merchant-token",
+    "auditor-token",
+    "admin-token",
+    "wrong-token",
+    "station-token",
+)
 
 
 @pytest.fixture
@@ -52,55 +78,121 @@ def fleet(recorded: Path, tmp_path: Path, start_hub: Any) -> dict[str, Any]:
     assert pusher.cycle().done
     pusher.close()
     tokens = {"station": token}
+    now = SystemClock().now_ms()
     for role in ("merchant", "auditor", "admin"):
-        hub.hub.accounts.add_user(role, role, "x" * 20, at_ms=0)  # type: ignore[arg-type]
-        tokens[role] = hub.hub.accounts.issue_token(role, label="t", at_ms=0)
+        hub.hub.accounts.add_user(role, role, "x" * 20, at_ms=now)  # type: ignore[arg-type]
+        tokens[role] = hub.hub.accounts.issue_token(role, label="t", at_ms=now)
     clip = app.store.clips()[0]
     yield {"hub": hub, "app": app, "tokens": tokens, "clip": clip}
     app.close()
 
 
-def _url(path: str, clip: Any) -> str:
+def _url(path: str, fleet: dict[str, Any]) -> str:
+    clip = fleet["clip"]
     return (
         path.replace("{sha256}", "a" * 64)
         .replace("{station}", "station-01")
         .replace("{clip_id}", clip.clip_id)
-        .replace("{path:path}", "0/000.p/1")
+        .replace("{path:path}", f"0/000.p/{fleet['app'].store.size()}")
+        .replace("{name}", "merchant")
+        .replace("/static", "/static/portal.css")
     )
+
+
+def _session(hub: Any, name: str) -> tuple[str, str]:
+    user = hub.hub.accounts.get_user(name)
+    cookie, session = hub.hub.accounts.create_session(
+        user, at_ms=SystemClock().now_ms(), ttl_ms=3_600_000, client_ip="test"
+    )
+    return cookie, session.csrf
 
 
 def test_every_hub_route_is_in_the_matrix_and_enforced(fleet: dict[str, Any]) -> None:
     hub = fleet["hub"]
-    from packseal.hub.api import make_hub_api
+    web = hub.server.server.config.app
+    routes = {(m, r.path) for r in iter_route_contexts(web.routes) for m in (r.methods or {"GET"})}
+    assert routes == set(MATRIX), (
+        f"routes without a row: {sorted(routes - set(MATRIX))}; "
+        f"rows without a route: {sorted(set(MATRIX) - routes)}"
+    )
+    tokens = fleet["tokens"]
+    with httpx.Client(base_url=hub.url, timeout=120, follow_redirects=False) as client:
+        for (method, path), (allowed, ok) in sorted(MATRIX.items()):
+            url = _url(path, fleet)
+            for caller in CALLERS:
+                client.cookies.clear()
+                headers: dict[str, str] = {}
+                role = None
+                if caller == "wrong-token":
+                    headers["Authorization"] = "Bearer pst_not-a-token-of-this-hub"
+                elif caller == "station-token":
+                    role = STATION
+                    headers["Authorization"] = f"Bearer {tokens['station']}"
+                elif caller.endswith("-token"):
+                    role = caller.removesuffix("-token")
+                    headers["Authorization"] = f"Bearer {tokens[role]}"
+                elif caller != "anonymous":
+                    role = caller
+                    cookie, csrf = _session(hub, caller)
+                    client.cookies.set("packseal_session", cookie)
+                    headers["X-CSRF-Token"] = csrf
+                got = client.request(method, url, headers=headers)
+                where = f"{caller} {method} {url}: {got.status_code} {got.text[:200]}"
+                if PUBLIC in allowed or role in allowed:
+                    assert got.status_code in ok, where
+                elif STATION in allowed:  # the push API: only an enrolled station's token
+                    assert got.status_code in (401, 403), where
+                elif role is None and "Authorization" not in headers:
+                    if path.startswith(("/api/", "/tiles/")):
+                        assert got.status_code == 401, where
+                    else:  # people are sent to the portal's login form
+                        assert got.status_code == 303, where
+                        assert got.headers["location"].startswith("/login?next="), where
+                elif role in (None, STATION):  # a bearer that is no portal token
+                    assert got.status_code == 401, where
+                else:
+                    assert got.status_code == 403, where
+        # a session's POST without its CSRF token is refused, on the hub as on a station
+        for method, path in [k for k, (a, _) in MATRIX.items() if k[0] == "POST" and R & a]:
+            client.cookies.clear()
+            client.cookies.set("packseal_session", _session(hub, "admin")[0])
+            got = client.request(method, _url(path, fleet))
+            assert got.status_code == 403, (path, got.text[:200])
+            assert "CSRF" in got.text
 
-    routes = {
-        (m, r.path)
-        for r in make_hub_api(hub.hub).routes
-        if isinstance(r, APIRoute)
-        for m in r.methods
-    }
-    assert routes == set(MATRIX), "a hub route without a row in the matrix"
-    for (method, path), allowed in MATRIX.items():
-        url = hub.url + _url(path, fleet["clip"])
-        anonymous = httpx.request(method, url, timeout=120)
-        if "anonymous" in allowed:
-            assert anonymous.status_code == 200, (method, path)
-            continue
-        assert anonymous.status_code == 401, (method, path)
-        for who, token in fleet["tokens"].items():
-            got = httpx.request(
-                method, url, headers={"Authorization": f"Bearer {token}"}, timeout=120
-            )
-            if who in allowed:
-                assert got.status_code not in (401, 403), (method, path, who, got.text)
-            else:
-                assert got.status_code in (401, 403), (method, path, who)
+
+def test_people_sign_in_with_the_portals_login_form(fleet: dict[str, Any]) -> None:
+    hub = fleet["hub"]
+    with httpx.Client(base_url=hub.url, timeout=60, follow_redirects=False) as client:
+        assert client.get("/hub").headers["location"] == "/login?next=%2Fhub"
+        form = client.get("/login?next=/hub")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert csrf is not None
+        bad = client.post(
+            "/login",
+            data={"name": "merchant", "password": "wrong", "csrf_token": csrf[1], "next": "/hub"},
+        )
+        assert bad.status_code == 401
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', bad.text)
+        assert csrf is not None
+        good = client.post(
+            "/login",
+            data={"name": "merchant", "password": "x" * 20, "csrf_token": csrf[1], "next": "/hub"},
+        )
+        assert (good.status_code, good.headers["location"]) == (303, "/hub")
+        fleet_page = client.get("/hub")
+        assert fleet_page.status_code == 200
+        assert "station-01" in fleet_page.text
+        assert 'href="/hub/search"' in fleet_page.text
+        assert client.get("/").headers["location"] == "/hub"
+    events = [e.action for e in hub.hub.accounts.custody(limit=10)]
+    assert "login" in events
 
 
 def test_fleet_search_play_and_export(fleet: dict[str, Any], tmp_path: Path) -> None:
     hub, app, clip = fleet["hub"], fleet["app"], fleet["clip"]
     auth = {"Authorization": f"Bearer {fleet['tokens']['merchant']}"}
-    doc = httpx.get(hub.url + "/hub/v1/fleet", headers=auth).json()
+    doc = httpx.get(hub.url + "/api/v1/hub/fleet", headers=auth).json()
     assert "compliance mode" in doc["object_lock"]
     (row,) = doc["stations"]
     assert row["station"] == "station-01"
@@ -114,32 +206,32 @@ def test_fleet_search_play_and_export(fleet: dict[str, Any], tmp_path: Path) -> 
     assert "station-01" in page.text
     assert "compliance mode" in page.text
     found = httpx.get(
-        hub.url + "/hub/v1/clips", params={"order": clip.order_id}, headers=auth
+        hub.url + "/api/v1/hub/clips", params={"order": clip.order_id}, headers=auth
     ).json()["clips"]
     assert [c["clip_id"] for c in found] == [clip.clip_id]
     day = __import__("datetime").datetime.fromtimestamp(clip.started_ms / 1000).date()
     by_station = httpx.get(
-        hub.url + "/hub/v1/clips",
+        hub.url + "/api/v1/hub/clips",
         params={"station": "station-01", "date": day.isoformat()},
         headers=auth,
     ).json()["clips"]
     assert clip.clip_id in {c["clip_id"] for c in by_station}
     if clip.tracking_ids:
         t = httpx.get(
-            hub.url + "/hub/v1/clips", params={"tracking": clip.tracking_ids[0]}, headers=auth
+            hub.url + "/api/v1/hub/clips", params={"tracking": clip.tracking_ids[0]}, headers=auth
         ).json()["clips"]
         assert clip.clip_id in {c["clip_id"] for c in t}
-    video = httpx.get(f"{hub.url}/hub/v1/clips/station-01/{clip.clip_id}/video", headers=auth)
+    video = httpx.get(f"{hub.url}/hub/clips/station-01/{clip.clip_id}/video.mp4", headers=auth)
     assert video.status_code == 200
     assert video.content[4:8] == b"ftyp"
     bundle = httpx.get(
-        f"{hub.url}/hub/v1/clips/station-01/{clip.clip_id}/bundle", headers=auth, timeout=120
+        f"{hub.url}/hub/clips/station-01/{clip.clip_id}/bundle.zip", headers=auth, timeout=120
     )
     assert bundle.status_code == 200
     mine = app.export(clip.clip_id, tmp_path / "mine.zip")
     assert bundle.content == mine.path.read_bytes()
     custody = hub.hub.accounts.custody(clip.clip_id)
-    assert [e.action for e in custody] == ["export"]
+    assert sorted(e.action for e in custody) == ["export", "play"]
 
 
 def test_tiles_rebuild_the_mirrored_checkpoint(fleet: dict[str, Any]) -> None:
