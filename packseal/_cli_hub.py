@@ -125,7 +125,7 @@ def hub_push(lazy: Lazy) -> int:
     app = lazy.app
     token = station_token(app.config, os.environ)
     assert app.config.hub is not None
-    pusher = Pusher(app.store, app.config.hub, token, app.clock)
+    pusher = Pusher(app.store, app.config.hub, token, app.clock, policy=app.export_policy())
     try:
         report = pusher.cycle()
     finally:

@@ -113,7 +113,7 @@ def start_pusher(app: App) -> Pusher | None:
     if app.config.hub is None:
         return None
     token = station_token(app.config, os.environ)
-    return Pusher(app.store, app.config.hub, token, app.clock).start()
+    return Pusher(app.store, app.config.hub, token, app.clock, policy=app.export_policy()).start()
 
 
 def run_station(

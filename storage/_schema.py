@@ -248,6 +248,8 @@ hub_stations = Table(
     # what the station last said it has not sent yet (X-Packseal-Backlog), and when
     Column("reported_backlog", String(200), nullable=True),
     Column("reported_ms", BigInteger, nullable=True),
+    # what the station's bundles carry (storage.push.AnchorPush.policy, canonical JSON)
+    Column("export_policy", Text, nullable=True),
 )
 
 # Proofs that a station signed two checkpoints no append-only log can have produced, in

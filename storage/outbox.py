@@ -11,13 +11,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
-from storage._schema import blobs, checkpoints, hub_acked_blobs, outbox, segments
+from storage._schema import (
+    blobs,
+    checkpoint_cosignatures,
+    checkpoint_stamps,
+    checkpoints,
+    hub_acked_blobs,
+    outbox,
+    segments,
+)
 from storage.db import write_transaction
 from storage.log import StoredCheckpoint
-from storage.push import MAX_PUSH_ENTRIES, Push
+from storage.note import Signature
+from storage.push import MAX_ANCHORS, MAX_PUSH_ENTRIES, AnchorPush, Push, PushedStamp
 from storage.store import Store
 
 
@@ -42,6 +52,15 @@ def backlog_text(b: Backlog) -> str:
     """The X-Packseal-Backlog header a station sends its hub."""
     oldest = "-" if b.oldest_ms is None else str(b.oldest_ms)
     return f"entries={b.entries};blobs={b.blobs};bytes={b.bytes};oldest={oldest}"
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorMark:
+    """How far a pusher has sent anchors: checkpoints up to ``size``, stamps and
+    cosignatures stored before ``stored_ms`` (in memory: a restart sends them again)."""
+
+    size: int = 0
+    stored_ms: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +135,71 @@ class Outbox:
 
     def failed(self, message: str, at_ms: int) -> None:
         self._set(last_error=message[:2000], last_error_ms=at_ms)
+
+    # -- anchors ---------------------------------------------------------------------
+
+    def next_anchors(
+        self, mark: AnchorMark, policy: dict[str, Any], limit: int = MAX_ANCHORS
+    ) -> tuple[AnchorPush, AnchorMark] | None:
+        """Checkpoints, stamps and cosignatures the hub may lack (past ``mark``), for
+        sizes it acknowledged; None when there is nothing new. The new mark never passes
+        an anchor held back (its checkpoint not acknowledged yet), so none is skipped;
+        sending one twice is harmless (the hub keeps each once)."""
+        acked = self.state().acked_size
+        with self.engine.connect() as conn:
+            cps = conn.execute(
+                select(checkpoints.c.size, checkpoints.c.note)
+                .where(
+                    checkpoints.c.log_id == self.log_id,
+                    checkpoints.c.size > mark.size,
+                    checkpoints.c.size <= acked,
+                )
+                .order_by(checkpoints.c.size)
+                .limit(limit)
+            ).all()
+            stamps = conn.execute(
+                select(checkpoint_stamps)
+                .where(
+                    checkpoint_stamps.c.log_id == self.log_id,
+                    checkpoint_stamps.c.stored_ms >= mark.stored_ms,
+                )
+                .order_by(checkpoint_stamps.c.stored_ms)
+                .limit(limit)
+            ).all()
+            cosigs = conn.execute(
+                select(checkpoint_cosignatures)
+                .where(
+                    checkpoint_cosignatures.c.log_id == self.log_id,
+                    checkpoint_cosignatures.c.stored_ms >= mark.stored_ms,
+                )
+                .order_by(checkpoint_cosignatures.c.stored_ms)
+                .limit(limit)
+            ).all()
+        ready = [r for r in (*stamps, *cosigs) if int(r.size) <= acked]
+        held = [int(r.stored_ms) for r in (*stamps, *cosigs) if int(r.size) > acked]
+        full = len(stamps) == limit or len(cosigs) == limit
+        if not cps and not ready:
+            return None
+        seen = [int(r.stored_ms) for r in ready]
+        # Next time from the first anchor held back, else past what was sent (a full
+        # page resends its last millisecond: the hub keeps each anchor once).
+        stored_ms = min(held) if held else max(seen, default=mark.stored_ms) + (0 if full else 1)
+        push = AnchorPush(
+            tuple(bytes(r.note) for r in cps),
+            tuple(
+                PushedStamp(int(r.size), r.tsa, bytes(r.request), bytes(r.response), int(r.gen_ms))
+                for r in stamps
+                if int(r.size) <= acked
+            ),
+            tuple(
+                (int(r.size), Signature(r.witness, int(r.key_id), bytes(r.signature)).line())
+                for r in cosigs
+                if int(r.size) <= acked
+            ),
+            policy,
+        )
+        size = int(cps[-1].size) if len(cps) == limit else max(acked, mark.size)
+        return push, AnchorMark(size, max(stored_ms, mark.stored_ms))
 
     # -- blobs -----------------------------------------------------------------------
 
@@ -218,4 +302,4 @@ class Outbox:
         return Backlog(size - state.acked_size, int(count), int(total), oldest)
 
 
-__all__ = ["Backlog", "Outbox", "OutboxState", "PendingBlob", "backlog_text"]
+__all__ = ["AnchorMark", "Backlog", "Outbox", "OutboxState", "PendingBlob", "backlog_text"]

@@ -94,4 +94,131 @@ class Push:
         )
 
 
-__all__ = ["MAX_PUSH_ENTRIES", "Push"]
+MAX_ANCHORS = 1024  # checkpoints, stamps or cosignatures in one anchors push
+POLICY_KEYS = frozenset({"witnesses", "quorum", "stamped", "verify_url", "language"})
+
+
+@dataclass(frozen=True, slots=True)
+class PushedStamp:
+    size: int
+    tsa: str
+    request: bytes
+    response: bytes
+    gen_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorPush:
+    """What else a station's bundles carry, for checkpoints the hub already holds entries
+    of: every signed checkpoint (not only the ones pushes targeted), the RFC 3161 stamps
+    and witness cosignatures of them, and the station's export policy (which witnesses
+    and how many, whether a stamp is required, its verify page, its sheet language). With
+    these the hub's export of a clip equals the station's byte for byte. Canonical JSON::
+
+        {"checkpoints": ["<signed note>", ...],
+         "cosignatures": [{"line": "<note signature line>", "size": N}, ...],
+         "policy": {"language": "en", "quorum": 1, "stamped": true,
+                    "verify_url": null, "witnesses": ["<name>", ...]},
+         "stamps": [{"gen_ms": MS, "request": "<b64>", "response": "<b64>",
+                     "size": N, "tsa": "<url>"}, ...]}
+    """
+
+    checkpoints: tuple[bytes, ...]
+    stamps: tuple[PushedStamp, ...]
+    cosignatures: tuple[tuple[int, str], ...]  # (size, signature line)
+    policy: dict[str, Any]
+
+    def to_bytes(self) -> bytes:
+        return canonical.dumps(
+            {
+                "checkpoints": [c.decode("utf-8") for c in self.checkpoints],
+                "cosignatures": [{"line": line, "size": n} for n, line in self.cosignatures],
+                "policy": self.policy,
+                "stamps": [
+                    {
+                        "gen_ms": st.gen_ms,
+                        "request": base64.b64encode(st.request).decode(),
+                        "response": base64.b64encode(st.response).decode(),
+                        "size": st.size,
+                        "tsa": st.tsa,
+                    }
+                    for st in self.stamps
+                ],
+            }
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> AnchorPush:
+        obj = canonical.loads(data)
+        if not isinstance(obj, dict) or set(obj) != {
+            "checkpoints",
+            "cosignatures",
+            "policy",
+            "stamps",
+        }:
+            raise FormatError(
+                "anchors: expected an object with checkpoints, cosignatures, policy, stamps"
+            )
+        cps, cos, pol, sts = obj["checkpoints"], obj["cosignatures"], obj["policy"], obj["stamps"]
+        for name, value in (("checkpoints", cps), ("cosignatures", cos), ("stamps", sts)):
+            if not isinstance(value, list) or len(value) > MAX_ANCHORS:
+                raise FormatError(f"anchors: {name} must be a list of at most {MAX_ANCHORS}")
+        if not all(isinstance(c, str) and c for c in cps):
+            raise FormatError("anchors: every checkpoint must be a signed note as text")
+        _policy(pol)
+        cosigs = []
+        for c in cos:
+            if not isinstance(c, dict) or set(c) != {"line", "size"}:
+                raise FormatError("anchors: a cosignature is {line, size}")
+            cosigs.append((_size(c["size"]), _text(c["line"], "cosignature line")))
+        stamps = []
+        for st in sts:
+            if not isinstance(st, dict) or set(st) != {
+                "gen_ms",
+                "request",
+                "response",
+                "size",
+                "tsa",
+            }:
+                raise FormatError("anchors: a stamp is {gen_ms, request, response, size, tsa}")
+            stamps.append(
+                PushedStamp(
+                    _size(st["size"]),
+                    _text(st["tsa"], "stamp tsa"),
+                    _b64(st["request"], "stamp request"),
+                    _b64(st["response"], "stamp response"),
+                    _size(st["gen_ms"]),
+                )
+            )
+        return cls(tuple(c.encode("utf-8") for c in cps), tuple(stamps), tuple(cosigs), pol)
+
+
+def _size(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise FormatError(f"anchors: expected a non-negative integer, found {value!r}")
+    return value
+
+
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise FormatError(f"anchors: {what} must be text")
+    return value
+
+
+def _policy(value: Any) -> None:
+    if not isinstance(value, dict) or set(value) != POLICY_KEYS:
+        raise FormatError(f"anchors: policy must have exactly {sorted(POLICY_KEYS)}")
+    w = value["witnesses"]
+    if not isinstance(w, list) or not all(isinstance(n, str) and n for n in w):
+        raise FormatError("anchors: policy.witnesses must be a list of witness names")
+    q = _size(value["quorum"])
+    if q > len(w):
+        raise FormatError("anchors: policy.quorum is larger than the witnesses named")
+    if not isinstance(value["stamped"], bool):
+        raise FormatError("anchors: policy.stamped must be true or false")
+    if value["verify_url"] is not None:
+        _text(value["verify_url"], "policy.verify_url")
+    _text(value["language"], "policy.language")
+
+
+__all__ = ["MAX_ANCHORS", "MAX_PUSH_ENTRIES", "AnchorPush", "Push", "PushedStamp"]

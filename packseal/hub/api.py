@@ -5,6 +5,10 @@
                              cosignature}``; 409 ``{size}`` (push again from there) or
                              ``{misbehaviour}`` (refused: the log was rewritten); 403
                              not certified; 422 not consistent or not the entries
+``POST /hub/v1/anchors``     a :class:`storage.push.AnchorPush` (checkpoints, stamps,
+                             cosignatures, export policy) for sizes the hub holds; 200
+                             ``{checkpoints, stamps, cosignatures}`` newly kept; 409
+                             ``{misbehaviour}`` a checkpoint of another tree; 422 invalid
 ``GET /hub/v1/size``         ``{size}``: how much of the station's log the hub holds
 ``PUT /hub/v1/blobs/<sha>``  the blob's bytes; 200 ``{sha256, size}``; 404 no pushed
                              entry names it; 422 the bytes do not hash to the name
@@ -30,6 +34,7 @@ from starlette.concurrency import run_in_threadpool
 
 from packseal.hub.app import Hub
 from storage import BlobError, FormatError, PacksealError
+from storage.hubanchors import add_anchors
 from storage.mirror import (
     BlobNotNamed,
     MirrorFork,
@@ -37,7 +42,7 @@ from storage.mirror import (
     PushInvalid,
     PushRefused,
 )
-from storage.push import Push
+from storage.push import AnchorPush, Push
 from storage.s3blobs import ObjectStoreUnavailable
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -134,6 +139,32 @@ def push_router(hub: Hub) -> APIRouter:
                     "root": base64.b64encode(accepted.root).decode(),
                     "appended": accepted.appended,
                     "cosignature": cosignature.line(),
+                }
+            )
+
+        return await guarded(request, work)
+
+    @api.post("/hub/v1/anchors")
+    async def anchors(request: Request) -> Response:
+        try:
+            body = await _body(request, push_limit)
+        except _TooLarge:
+            return _error(413, f"anchors are at most {push_limit >> 20} MB", "send fewer")
+
+        def work() -> Response:
+            station = station_of(request)
+            taken = add_anchors(
+                hub.mirror,
+                station,
+                AnchorPush.from_bytes(body),
+                hub.clock.now_ms(),
+                hub.cosigner.verifier,
+            )
+            return JSONResponse(
+                {
+                    "checkpoints": taken.checkpoints,
+                    "stamps": taken.stamps,
+                    "cosignatures": taken.cosignatures,
                 }
             )
 

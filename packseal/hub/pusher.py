@@ -26,7 +26,8 @@ from packseal.config import HubLinkConfig
 from recorder.clock import Clock
 from storage import PacksealError, Store
 from storage.cosignature import parse_cosignature_lines
-from storage.outbox import Outbox, backlog_text
+from storage.outbox import AnchorMark, Outbox, backlog_text
+from verifier.bundle import ExportPolicy
 
 
 class HubError(PacksealError):
@@ -98,6 +99,30 @@ def _message(status: int, doc: dict[str, Any]) -> str:
     return f"hub answered {status}: {text or 'no message'}"
 
 
+def policy_doc(policy: ExportPolicy) -> dict[str, Any]:
+    """What the hub needs of a station's export policy (its C2PA key stays home)."""
+    return {
+        "language": policy.language,
+        "quorum": policy.quorum,
+        "stamped": policy.stamped,
+        "verify_url": policy.verify_url,
+        "witnesses": list(policy.witnesses),
+    }
+
+
+def export_policy(doc: dict[str, Any] | None) -> ExportPolicy:
+    """The inverse of :func:`policy_doc` (None: the default policy)."""
+    if doc is None:
+        return ExportPolicy()
+    return ExportPolicy(
+        witnesses=tuple(doc["witnesses"]),
+        quorum=int(doc["quorum"]),
+        stamped=bool(doc["stamped"]),
+        verify_url=doc["verify_url"],
+        language=str(doc["language"]),
+    )
+
+
 class Pusher:
     def __init__(
         self,
@@ -107,8 +132,11 @@ class Pusher:
         clock: Clock,
         *,
         on_error: Callable[[str], None] | None = None,
+        policy: ExportPolicy | None = None,
     ) -> None:
         self.store = store
+        self.policy = policy_doc(policy or ExportPolicy())
+        self._anchors = AnchorMark()
         self.link = link
         self.clock = clock
         self.outbox = Outbox(store)
@@ -130,6 +158,7 @@ class Pusher:
         before = backlog_text(self.outbox.backlog())
         self.client.backlog = before
         entries = self._entries()
+        self._send_anchors()
         blobs = self._blobs()
         self.outbox.advance()
         after = backlog_text(self.outbox.backlog())
@@ -162,6 +191,19 @@ class Pusher:
                 continue
             raise HubError(_message(status, doc), status)
         return appended
+
+    def _send_anchors(self) -> None:
+        """Checkpoints, stamps and cosignatures of what the hub holds, and the policy:
+        what the hub needs to export the same bundles as this station."""
+        while not self._stop.is_set():
+            found = self.outbox.next_anchors(self._anchors, self.policy)
+            if found is None:
+                return
+            push, mark = found
+            status, doc = self.client.request("POST", "/hub/v1/anchors", push.to_bytes())
+            if status != 200:
+                raise HubError(_message(status, doc), status)
+            self._anchors = mark
 
     def _keep_cosignature(self, size: int, line: Any) -> None:
         if not isinstance(line, str) or not line:

@@ -33,11 +33,13 @@ from starlette.background import BackgroundTask
 
 from packseal.hub.app import Hub
 from packseal.hub.exports import export_mirrored
+from packseal.hub.pusher import export_policy
 from packseal.web._auth import Reader
 from packseal.web._context import portal
 from packseal.web._http import WebError
 from packseal.web._login import page, record
 from storage import ClipQuery, ClipRow, FormatError, LogStateError, PacksealError, Store
+from storage.hubanchors import export_policy_of
 from storage.hubsearch import search_clips, unheld_blobs
 from storage.tiles import parse_tile_path
 
@@ -203,7 +205,9 @@ def hub_router(hub: Hub) -> APIRouter:
         work = Path(tempfile.mkdtemp(prefix="packseal-hub-"))
         out = work / f"{row.order_id}-{row.clip_id}.zip"
         try:
-            result = export_mirrored(store, row.clip_id, out)
+            result = export_mirrored(
+                store, row.clip_id, out, policy=export_policy(export_policy_of(hub.mirror, station))
+            )
         except PacksealError as e:
             work.rmdir()
             raise WebError(409, e.message, hint=e.hint) from e

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from storage import FormatError
-from storage.push import Push
+from storage import FormatError, canonical
+from storage.push import AnchorPush, Push, PushedStamp
 
 
 def _push() -> Push:
@@ -43,3 +43,45 @@ def test_round_trip() -> None:
 def test_refusals(data: bytes, match: str) -> None:
     with pytest.raises(FormatError, match=match):
         Push.from_bytes(data)
+
+
+# -- anchors ----------------------------------------------------------------------------
+
+POLICY = {"language": "en", "quorum": 1, "stamped": True, "verify_url": None, "witnesses": ["w"]}
+
+
+def _anchors() -> AnchorPush:
+    return AnchorPush(
+        (b"o\n5\nx\n\n\xe2\x80\x94 o abc=\n",),
+        (PushedStamp(5, "http://tsa", b"\x30\x01", b"\x30\x02", 1_700_000_000_000),),
+        ((5, "\u2014 w AAAA\n"),),
+        POLICY,
+    )
+
+
+def test_anchors_round_trip() -> None:
+    anchors = _anchors()
+    data = anchors.to_bytes()
+    assert AnchorPush.from_bytes(data) == anchors
+    assert AnchorPush.from_bytes(data).to_bytes() == data
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"policy": {**POLICY, "quorum": 2}}, "larger than the witnesses"),
+        ({"policy": {**POLICY, "extra": 1}}, "policy must have exactly"),
+        ({"policy": {**POLICY, "stamped": "yes"}}, "true or false"),
+        ({"checkpoints": [""]}, "signed note as text"),
+        ({"cosignatures": [{"size": -1, "line": "x"}]}, "non-negative"),
+        ({"stamps": [{"size": 1}]}, "a stamp is"),
+        ({"stamps": ["x"] * 1025}, "at most 1024"),
+    ],
+)
+def test_anchors_refusals(change: dict[str, object], match: str) -> None:
+    import json
+
+    doc = json.loads(_anchors().to_bytes())
+    doc.update(change)
+    with pytest.raises(FormatError, match=match):
+        AnchorPush.from_bytes(canonical.dumps(doc))
