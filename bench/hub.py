@@ -246,27 +246,37 @@ class SimStation:
         self.pending: list[Any] = []
         self.t0 = 1_795_000_000_000 + n * 7
 
+    def seal_many(self, count: int) -> None:
+        """``count`` segments (and their clips) in one append, then a checkpoint. Their
+        blobs are named by hash only: for runs about entries, not bytes."""
+        import hashlib
+
+        batch: list[Any] = []
+        for _ in range(count):
+            batch.extend(self._entries(hashlib.sha256(self.seq.to_bytes(8)).hexdigest(), 1024))
+        self.store.append(batch)
+        self.store.sign_checkpoint(self.signer, self.t0 + self.seq * 2000)
+
     def seal(self, checkpoint: bool = True) -> int:
         """One 2 s segment (and a clip after every 10): returns entries appended."""
-        from storage.entries import GENESIS, Clip, Scan, Segment, SegmentRef, Video
-
         data = self.segs[self.seq % len(self.segs)] + self.name.encode() + self.seq.to_bytes(8)
         info = self.store.put_blob_bytes(data, self.t0)
         start = self.t0 + self.seq * 2000
+        batch = self._entries(info.sha256, info.size)
+        self.store.append(batch)
+        if checkpoint:
+            self.store.sign_checkpoint(self.signer, start)
+        return len(batch)
+
+    def _entries(self, sha256: str, size: int) -> list[Any]:
+        """The next segment's entry, and a clip's after every 10 segments."""
+        from storage.entries import GENESIS, Clip, Scan, Segment, SegmentRef, Video
+
+        start = self.t0 + self.seq * 2000
         seg = Segment(
-            GENESIS,
-            start + 2300,
-            self.seq,
-            "run-1",
-            self.seq,
-            info.sha256,
-            self.init,
-            start,
-            start + 2000,
-            30,
-            0,
-            info.size,
-        )
+            start + 2300, self.seq, "run-1", self.seq, sha256, self.init, start, start + 2000,
+            30, 0, size,
+        )  # fmt: skip
         batch: list[Any] = [seg]
         self.pending.append(seg)
         self.seq += 1
@@ -297,10 +307,7 @@ class SimStation:
             ).signed_by(self.signer)
             batch.append(clip)
             self.pending = []
-        self.store.append(batch)
-        if checkpoint:
-            self.store.sign_checkpoint(self.signer, start)
-        return len(batch)
+        return batch
 
 
 def bench_stations(
@@ -395,6 +402,55 @@ def bench_catchup(
         f"entries) drained in {wall:.1f} s: {footage / wall:.0f}x real time (goal >= 30x)"
     )
     sim.store.close()
+    return out
+
+
+def bench_memory(
+    hub_url: str, hub: Any, work: Path, root: Any, pid: int, entries: int, every: int
+) -> dict[str, Any]:
+    """The hub process's RSS while one station's mirrored log grows to ``entries``:
+    pushes of 100 segments (+ 10 clips) and their checkpoint, sampled every ``every``
+    entries. Blobs are left out here (the hub streams them to the object store; the
+    stations run above sends them): this is about what a growing log costs in memory."""
+    from packseal.config import HubLinkConfig
+    from packseal.hub.pusher import Pusher
+    from recorder.clock import SystemClock
+
+    sim = SimStation(work, 950, root, [b"m" * 1024])
+    token = hub.mirror.enrol(sim.name, 0).token
+    link = HubLinkConfig(url=hub_url, token=token, timeout_seconds=300, batch_entries=1024)
+    pusher = Pusher(sim.store, link, token, SystemClock())
+    samples = [(sim.store.size(), _proc_rss(pid), os.getloadavg()[0])]
+    print(f"  {samples[0][0]:>7} entries  RSS {samples[0][1]:6.1f} MB  (load {samples[0][2]:.1f})")
+    t0 = time.perf_counter()
+    mark = every
+    while sim.store.size() < entries:
+        sim.seal_many(100)
+        pusher._entries()
+        size = hub.mirror.size(sim.name)
+        assert size == sim.store.size(), (size, sim.store.size())
+        if size >= mark:
+            samples.append((size, _proc_rss(pid), os.getloadavg()[0]))
+            print(f"  {size:>7} entries  RSS {samples[-1][1]:6.1f} MB  (load {samples[-1][2]:.1f})")
+            mark += every
+    wall = time.perf_counter() - t0
+    pusher.close()
+    sim.store.close()
+    # after the first sample past the start (imports, pools and caches warm up)
+    warm = samples[1:] if len(samples) > 2 else samples
+    growth = (warm[-1][1] - warm[0][1]) / max(1, warm[-1][0] - warm[0][0]) * 10_000
+    out = {
+        "entries": samples[-1][0],
+        "seconds": round(wall, 1),
+        "entries_per_s": round(samples[-1][0] / wall),
+        "rss_mb": [[n, round(mb, 1)] for n, mb, _ in samples],
+        "load": [round(x, 1) for _, _, x in samples],
+        "mb_per_10k_entries_after_warmup": round(growth, 2),
+    }
+    print(
+        f"  {samples[-1][0]} entries in {wall:.0f} s ({out['entries_per_s']} entries/s); RSS "
+        f"{warm[0][1]:.0f} -> {warm[-1][1]:.0f} MB after warm-up: {growth:+.2f} MB per 10k entries"
+    )
     return out
 
 
@@ -516,8 +572,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--clips", type=int, default=1_000_000)
     parser.add_argument("--search-stations", type=int, default=100)
     parser.add_argument("--searches", type=int, default=300)
+    parser.add_argument("--memory-entries", type=int, default=60_000)
+    parser.add_argument("--memory-every", type=int, default=5_000)
     parser.add_argument(
-        "--skip", nargs="*", default=[], choices=["clients", "stations", "catchup", "search"]
+        "--skip",
+        nargs="*",
+        default=[],
+        choices=["clients", "stations", "catchup", "memory", "search"],
     )
     args = parser.parse_args(argv)
 
@@ -580,6 +641,17 @@ def main(argv: list[str]) -> int:
                         served.url, hub, work, root, segs, args.offline_minutes
                     )
                     rss.append(("after catch-up", _proc_rss(served.pid)))
+                if "memory" not in args.skip:
+                    print(f"hub memory while one mirrored log grows to {args.memory_entries}:")
+                    figures["memory"] = bench_memory(
+                        served.url,
+                        hub,
+                        work,
+                        root,
+                        served.pid,
+                        args.memory_entries,
+                        args.memory_every,
+                    )
             finally:
                 served.stop()
                 hub.close()

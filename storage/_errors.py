@@ -20,7 +20,8 @@
         │   ├── PushRefused        from a station the hub does not know or trust
         │   ├── PushConflict       not at the size the hub holds (``size`` says which)
         │   ├── MirrorFork         inconsistent with what the hub holds (``proof``)
-        │   └── BlobNotNamed       a blob no mirrored entry names
+        │   ├── BlobNotNamed       a blob no mirrored entry names
+        │   └── WitnessRefused     an add-checkpoint the hub does not cosign (``status``)
         ├── ObjectStoreUnavailable the S3 object store did not answer (storage/s3blobs.py)
         ├── BlobLockedError        an object under S3 Object Lock retention
         └── BlobError

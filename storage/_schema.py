@@ -287,6 +287,9 @@ hub_acked_blobs = Table(
 # Blob names the hub accepts from a station: what its segment entries name.
 Index("ix_segments_log_id_sha256", segments.c.log_id, segments.c.sha256)
 Index("ix_segments_log_id_init", segments.c.log_id, segments.c.init)
+# The key history (station-key, key-revocation entries) of a log, read at every push the
+# hub checks: without it each push read every entry of the mirrored log.
+Index("ix_entries_log_id_kind", entries.c.log_id, entries.c.kind)
 
 # Share links: one clip, anonymous, until expires_ms or revoked_ms. Only the SHA-256 of
 # a link's secret is kept (a 256-bit random token: a fast hash suffices, as for API

@@ -13,10 +13,12 @@
 ``PUT /hub/v1/blobs/<sha>``  the blob's bytes; 200 ``{sha256, size}``; 404 no pushed
                              entry names it; 422 the bytes do not hash to the name
 ``HEAD /hub/v1/blobs/<sha>`` 200 when the hub holds it (the acknowledgment), else 404
+``POST /add-checkpoint``     c2sp.org/tlog-witness (no token: the station's witness
+                             client; :mod:`storage.hubwitness` says what it checks)
 ===========================  ========================================================
 
-Every route needs ``Authorization: Bearer <token>`` (401 without, 403 revoked or
-unknown). A down database or object store is 503 with ``Retry-After``: the station
+Every route but the witness's needs ``Authorization: Bearer <token>`` (401 without,
+403 revoked or unknown). A down database or object store is 503 with ``Retry-After``: the station
 backs off and retries; nothing it sent is half-kept (the mirror appends in one
 transaction, blobs are create-if-absent).
 """
@@ -35,6 +37,7 @@ from starlette.concurrency import run_in_threadpool
 from packseal.hub.app import Hub
 from storage import BlobError, FormatError, PacksealError
 from storage.hubanchors import add_anchors
+from storage.hubwitness import WitnessRefused, add_checkpoint
 from storage.mirror import (
     BlobNotNamed,
     MirrorFork,
@@ -167,6 +170,28 @@ def push_router(hub: Hub) -> APIRouter:
                     "cosignatures": taken.cosignatures,
                 }
             )
+
+        return await guarded(request, work)
+
+    @api.post("/add-checkpoint")
+    async def witness(request: Request) -> Response:
+        """c2sp.org/tlog-witness: the hub cosigns a checkpoint of a log it mirrors."""
+        body = await request.body()  # the portal's body limit applies: a small request
+
+        def work() -> Response:
+            me = hub.cosigner.verifier
+            try:
+                accepted = add_checkpoint(hub.mirror, body, me.name, me.key_id, hub.clock.now_ms())
+            except WitnessRefused as e:
+                if e.size is not None:
+                    return Response(f"{e.size}\n", status_code=409, media_type="text/x.tlog.size")
+                return Response(
+                    e.message + "\n",
+                    status_code=e.status,
+                    media_type="text/plain",
+                    headers={"Retry-After": RETRY_AFTER} if e.status == 503 else None,
+                )
+            return Response(hub.cosign(accepted).line(), media_type="text/plain; charset=utf-8")
 
         return await guarded(request, work)
 

@@ -99,7 +99,9 @@ def start_hub(tmp_path: Path, hub_db: str, seaweed: Seaweed) -> Iterator[Any]:
         r.hub.close()
 
 
-def station_app(data_dir: Path, root: Path, station: str, hub: dict[str, Any] | None = None) -> App:
+def station_app(
+    data_dir: Path, root: Path, station: str, hub: dict[str, Any] | None = None, **extra: Any
+) -> App:
     raw: dict[str, Any] = {
         "data_dir": str(data_dir),
         "merchant": {"name": "Test Shop", "id": "test"},
@@ -108,6 +110,7 @@ def station_app(data_dir: Path, root: Path, station: str, hub: dict[str, Any] | 
     }
     if hub is not None:
         raw["hub"] = hub
+    raw.update(extra)
     app = App(parse_config(raw, base=data_dir.parent), clock=SystemClock())
     app.init()
     return app

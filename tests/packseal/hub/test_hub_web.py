@@ -29,6 +29,8 @@ ADM = {"admin"}
 # own rows (login, users) hold as on a station (tests/packseal/web/test_matrix.py).
 MATRIX: dict[tuple[str, str], tuple[set[str], set[int]]] = {
     ("POST", "/hub/v1/push"): ({STATION}, {422}),  # an empty push: a clean refusal
+    ("POST", "/hub/v1/anchors"): ({STATION}, {422}),  # an empty body: a clean refusal
+    ("POST", "/add-checkpoint"): ({PUBLIC}, {400}),  # tlog-witness: no token; empty body
     ("GET", "/hub/v1/size"): ({STATION}, {200}),
     ("PUT", "/hub/v1/blobs/{sha256}"): ({STATION}, {404}),  # no pushed entry names it
     ("HEAD", "/hub/v1/blobs/{sha256}"): ({STATION}, {404}),
