@@ -431,7 +431,10 @@ def bench_memory(
         assert size == sim.store.size(), (size, sim.store.size())
         if size >= mark:
             samples.append((size, _proc_rss(pid), os.getloadavg()[0]))
-            print(f"  {size:>7} entries  RSS {samples[-1][1]:6.1f} MB  (load {samples[-1][2]:.1f})")
+            print(
+                f"  {size:>7} entries  RSS {samples[-1][1]:6.1f} MB  (load {samples[-1][2]:.1f}, "
+                f"{time.perf_counter() - t0:.0f} s)"
+            )
             mark += every
     wall = time.perf_counter() - t0
     pusher.close()
