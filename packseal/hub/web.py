@@ -10,7 +10,7 @@ route                                                    what                   
 =======================================================  ======================  =======
 ``GET /hub``, ``/api/v1/hub/fleet``                      fleet page / JSON       readers
 ``GET /hub/search``, ``/api/v1/hub/clips``               clips of all stations   readers
-``GET /hub/clips/<station>/<clip>/video.mp4``            the sealed clip (MP4)   readers
+``GET|HEAD /hub/clips/<station>/<clip>/video.mp4``       the clip (MP4, ranges)  readers
 ``GET /hub/clips/<station>/<clip>/bundle.zip``           its evidence bundle     readers
 ``GET /tiles/<station>/checkpoint``, ``tile/...``        C2SP tlog-tiles         readers
 =======================================================  ======================  =======
@@ -22,13 +22,14 @@ carry a year-long immutable cache header; only the checkpoint is ``no-cache``.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import tempfile
-from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.background import BackgroundTask
 
 from packseal.hub.app import Hub
@@ -38,6 +39,8 @@ from packseal.web._auth import Reader
 from packseal.web._context import portal
 from packseal.web._http import WebError
 from packseal.web._login import page, record
+from packseal.web._media import clip_media
+from packseal.web._pages import media_response
 from storage import ClipQuery, ClipRow, FormatError, LogStateError, PacksealError, Store
 from storage.hubanchors import export_policy_of
 from storage.hubsearch import search_clips, unheld_blobs
@@ -133,6 +136,14 @@ def _query(request: Request) -> tuple[dict[str, str], ClipQuery]:
     )
 
 
+def _seekable(store: Store, sha256: str) -> io.BufferedReader:
+    """A blob from the object store as a seekable reader (one part at a time, a few MB):
+    the player's ranges and the clip's rebased first bytes seek within a part."""
+    with store.open_blob(sha256) as f:
+        data = f.read()
+    return io.BufferedReader(io.BytesIO(data))
+
+
 def hub_router(hub: Hub) -> APIRouter:
     """The hub's pages, JSON and tiles, for the portal's signed-in callers."""
     router = APIRouter(include_in_schema=False)
@@ -184,20 +195,12 @@ def hub_router(hub: Hub) -> APIRouter:
             raise WebError(404, f"station {station[:64]} has no clip {clip_id[:64]}")
         return store, row
 
-    @router.get("/hub/clips/{station}/{clip_id}/video.mp4")
-    def video(station: str, clip_id: str, request: Request, who: Reader) -> StreamingResponse:
+    @router.api_route("/hub/clips/{station}/{clip_id}/video.mp4", methods=["GET", "HEAD"])
+    def video(station: str, clip_id: str, request: Request, who: Reader) -> Response:
+        # The same bytes, ranges and custody as a station's portal (its clip's timeline).
         store, row = clip_of(station, clip_id)
-        segs = store.segments(row.first_seq, row.last_seq)
-        names = [segs[0].init, *(s.sha256 for s in segs)] if segs else []
-        record(portal(request), request, who, "play", row, detail=f"on the hub, {station}")
-
-        def stream() -> Iterator[bytes]:
-            for sha in names:
-                with store.open_blob(sha) as f:
-                    while chunk := f.read(1 << 20):
-                        yield chunk
-
-        return StreamingResponse(stream(), media_type="video/mp4")
+        media = replace(clip_media(store, row), open=lambda sha: _seekable(store, sha))
+        return media_response(request, who, row, media)
 
     @router.get("/hub/clips/{station}/{clip_id}/bundle.zip")
     def bundle(station: str, clip_id: str, request: Request, who: Reader) -> FileResponse:

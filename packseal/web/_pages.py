@@ -23,7 +23,7 @@ from packseal.web._context import PortalContext, portal
 from packseal.web._evidence import MARKETPLACE_BYTES, Export
 from packseal.web._http import WebError
 from packseal.web._login import page, record
-from packseal.web._media import ByteRanges, parse_ranges
+from packseal.web._media import ByteRanges, ClipMedia, parse_ranges
 from storage import ClipRow
 
 router = APIRouter(include_in_schema=False)
@@ -89,7 +89,12 @@ def clip_page(clip_id: str, request: Request, who: Reader) -> Response:
 def clip_video(clip_id: str, request: Request, who: Reader) -> Response:
     ctx = portal(request)
     row = load_clip(ctx, clip_id)
-    media = ctx.media.get(ctx.app.store, row)
+    return media_response(request, who, row, ctx.media.get(ctx.app.store, row))
+
+
+def media_response(request: Request, who: Principal, row: ClipRow, media: ClipMedia) -> Response:
+    """A clip's video (whole, one range or several), as every portal serves it."""
+    ctx = portal(request)
     wanted = parse_ranges(request.headers.get("range"), media.size)
     headers = {
         "Accept-Ranges": "bytes",

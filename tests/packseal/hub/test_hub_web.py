@@ -14,6 +14,7 @@ from fastapi.routing import iter_route_contexts
 
 from packseal.config import HubLinkConfig
 from packseal.hub.pusher import Pusher
+from packseal.web._media import clip_media
 from recorder.clock import SystemClock
 from storage import merkle
 from storage.checkpoint import Checkpoint
@@ -39,6 +40,7 @@ MATRIX: dict[tuple[str, str], tuple[set[str], set[int]]] = {
     ("GET", "/hub/search"): (R, {200}),
     ("GET", "/api/v1/hub/clips"): (R, {200}),
     ("GET", "/hub/clips/{station}/{clip_id}/video.mp4"): (R, {200}),
+    ("HEAD", "/hub/clips/{station}/{clip_id}/video.mp4"): (R, {200}),
     ("GET", "/hub/clips/{station}/{clip_id}/bundle.zip"): (R, {200}),
     ("GET", "/tiles/{station}/checkpoint"): (R, {200}),
     ("GET", "/tiles/{station}/tile/{path:path}"): (R, {200}),
@@ -226,6 +228,15 @@ def test_fleet_search_play_and_export(fleet: dict[str, Any], tmp_path: Path) -> 
     video = httpx.get(f"{hub.url}/hub/clips/station-01/{clip.clip_id}/video.mp4", headers=auth)
     assert video.status_code == 200
     assert video.content[4:8] == b"ftyp"
+    # the bytes a station's portal plays for the clip (its own timeline), and ranges
+    media = clip_media(app.store, clip)
+    assert video.content == b"".join(media.read(0, media.size - 1))
+    part = httpx.get(
+        f"{hub.url}/hub/clips/station-01/{clip.clip_id}/video.mp4",
+        headers={**auth, "Range": "bytes=100-199"},
+    )
+    assert part.status_code == 206
+    assert part.content == video.content[100:200]
     bundle = httpx.get(
         f"{hub.url}/hub/clips/station-01/{clip.clip_id}/bundle.zip", headers=auth, timeout=120
     )
