@@ -11,7 +11,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from storage import BlobStore, Ed25519Signer, Store, merkle
 from storage.blobs import BlobInfo
+from storage.checkpoint import Checkpoint
 from storage.entries import GENESIS, StationKey
+from storage.hubanchors import add_anchors
 from storage.mirror import (
     BlobNotNamed,
     Mirror,
@@ -21,7 +23,8 @@ from storage.mirror import (
     PushRefused,
 )
 from storage.misbehaviour import Misbehaviour
-from storage.outbox import Outbox
+from storage.note import parse
+from storage.outbox import AnchorMark, Outbox
 from storage.push import Push
 from tests.conftest import ORIGIN
 from tests.factories import T0, clip, segment, station_key
@@ -317,3 +320,43 @@ def test_concurrent_pushes_of_one_log_are_serialised_by_the_database(
     assert mirror.size("station-01") == 6
     view = mirror.store_of("station-01")
     view.verify_log([station_signer.verifier])
+
+
+POLICY = {"language": "en", "quorum": 0, "stamped": True, "verify_url": None, "witnesses": []}
+
+
+def test_outbox_sends_every_checkpoint_and_anchor_once_the_hub_holds_its_entries(
+    mirror: Mirror, station: Store, station_signer: Ed25519Signer
+) -> None:
+    mirror.enrol("station-01", T0)
+    box = Outbox(station)
+    _record(station, station_signer, 0, 2)
+    _record(station, station_signer, 2, 2)  # two checkpoints; a push targets the latest
+    box.acked(mirror.push("station-01", box.next_push() or _push(station, 0), T0).size, T0)
+    sizes = [cp.size for cp in station.checkpoints()]
+    assert len(sizes) == 3
+    for n in sizes:
+        station.anchors.add_stamp(n, "http://tsa", b"q%d" % n, b"r%d" % n, T0 + n, 1000 + n)
+    # a checkpoint (and its stamp, stored first) past what the hub holds: held back
+    _record(station, station_signer, 4, 2)
+    late = station.size()
+    station.anchors.add_stamp(late, "http://tsa", b"q", b"r", T0, 999)
+    found = box.next_anchors(AnchorMark(), POLICY)
+    assert found is not None
+    push, mark = found
+    assert [Checkpoint.from_text(parse(n)[0]).size for n in push.checkpoints] == sizes
+    assert sorted(s.size for s in push.stamps) == sizes
+    assert mark.stored_ms == 999  # not past the held-back stamp
+    taken = add_anchors(mirror, "station-01", push, T0)
+    assert (taken.checkpoints, taken.stamps) == (2, 3)  # the push target was held already
+    assert add_anchors(mirror, "station-01", push, T0).stamps == 0  # idempotent
+    hub = mirror.store_of("station-01")
+    assert [cp.size for cp in hub.checkpoints()] == sizes
+    assert hub.anchors.stamps(sizes[0])[0].response == b"r%d" % sizes[0]
+    # once the hub holds the late entries, the held-back stamp goes too
+    box.acked(mirror.push("station-01", box.next_push() or _push(station, 0), T0).size, T0)
+    found = box.next_anchors(mark, POLICY)
+    assert found is not None
+    assert [s.size for s in found[0].stamps if s.size == late] == [late]
+    add_anchors(mirror, "station-01", found[0], T0)
+    assert box.next_anchors(found[1], POLICY) is None
