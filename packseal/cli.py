@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "audit": "_cli_audit",
     "purge": "_cli_audit",
     "replay": "_cli_replay",
+    "claim": "_cli_claim",
     "station": "_cli_web",
     "serve": "_cli_web",
     "users": "_cli_web",
@@ -46,7 +47,7 @@ COMMANDS: dict[str, str] = {
     "hub": "_cli_hub",
     "share": "_cli_share",
 }
-_OPENCV_MODULES = frozenset({"_cli_station", "_cli_replay", "_cli_web"})
+_OPENCV_MODULES = frozenset({"_cli_station", "_cli_replay", "_cli_web", "_cli_claim"})
 
 
 class _Commands(click.Group):

@@ -667,17 +667,39 @@ PDF_ATTEMPTS = (1.0, 0.75, 0.5)
 
 
 def _render_pdf(ops: Sequence[_Op], facts: SheetFacts, scale: float) -> bytes:
+    return render_pdf_page(
+        ops,
+        scale,
+        title=f"Packing evidence — order {facts.order_id}",
+        author=facts.merchant,
+        subject=f"clip {facts.clip_id}, sha256 {facts.clip_sha256}",
+        language=facts.language,
+        created_ms=facts.end_ms,
+    )
+
+
+def render_pdf_page(
+    ops: Sequence[_Op],
+    scale: float,
+    *,
+    title: str,
+    author: str,
+    subject: str,
+    language: str,
+    created_ms: int,
+) -> bytes:
+    """One A4 page of drawing operations as a PDF (the claim report draws with it too)."""
     pdf = FPDF(orientation="P", unit="mm", format="A4")
     pdf.set_auto_page_break(False)
     pdf.set_margins(0, 0, 0)
     pdf.set_compression(True)
     added: set[str] = set()
-    pdf.set_title(f"Packing evidence — order {facts.order_id}")
-    pdf.set_author(facts.merchant)
-    pdf.set_subject(f"clip {facts.clip_id}, sha256 {facts.clip_sha256}")
+    pdf.set_title(title)
+    pdf.set_author(author)
+    pdf.set_subject(subject)
     pdf.set_creator("packseal")
-    pdf.set_lang(facts.language)
-    pdf.set_creation_date(dt.datetime.fromtimestamp(facts.end_ms // 1000, dt.UTC))
+    pdf.set_lang(language)
+    pdf.set_creation_date(dt.datetime.fromtimestamp(created_ms // 1000, dt.UTC))
     pdf.add_page()
     for op in ops:
         if isinstance(op, _Text):

@@ -22,8 +22,11 @@ Errors (rooted at :class:`storage.PacksealError`)::
 from __future__ import annotations
 
 from verifier.claim._errors import ClaimError, ClaimPhotoError
+from verifier.claim.check import ClaimReport, PhotoResult
 from verifier.claim.labels import AI_SOURCE_TYPES, TC260_NS, Finding, Signal
 from verifier.claim.photo import MAX_BYTES, MAX_PIXELS, ClaimPhoto, read_photo
+from verifier.claim.report import ReportFiles
+from verifier.claim.run import check_claim, read_limited
 
 __all__ = [
     "AI_SOURCE_TYPES",
@@ -33,7 +36,12 @@ __all__ = [
     "ClaimError",
     "ClaimPhoto",
     "ClaimPhotoError",
+    "ClaimReport",
     "Finding",
+    "PhotoResult",
+    "ReportFiles",
     "Signal",
+    "check_claim",
+    "read_limited",
     "read_photo",
 ]

@@ -1,0 +1,205 @@
+"""Claim check: damage localisation, false alarms and "not found" against sealed footage.
+
+Records demo orders through the real station (``tests.recording.record_demo``, 1280x720
+at 15 fps), then makes buyer's photos of the orders' products (bench/_claimset.py:
+perspective, scale, lighting, JPEG 40-90, a resize) - damaged ones with known masks,
+honest ones, and unrelated products - and runs the claim check of each against its
+order's sealed clip. Prints localisation precision/recall/IoU (pixels, and per damage
+region), the false-alarm rate on honest photos, matches on unrelated products, and
+seconds per photo; the baseline is the cost of preparing one clip's candidate frames
+(re-hash, decode, features), measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from bench._claimset import Photo, make_photo, procedural_object
+from recorder.demo import DemoScene
+from storage.entries import Clip, parse_as
+from tests.recording import make_app, record_demo
+from verifier.claim.check import check_photos
+from verifier.claim.footage import sealed_frames
+
+OUT = Path(__file__).parent / "out"
+CAMERA = {"width": 1280, "height": 720, "fps": 15}
+
+
+def _products(seed: int, orders: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(order id, RGB face, mask) of each order's shown product, drawn at 2560x1440."""
+    scene = DemoScene(2560, 1440, 15, seed=seed, orders=orders)
+    scene.orders()
+    out = []
+    for plan in scene._plans:
+        if scene._shown_item(plan) is None:
+            continue
+        face, mask, _ = scene._part(plan, "product")
+        out.append((plan.order_id, np.ascontiguousarray(face[:, :, ::-1]), mask))
+    return out
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench claim", description=__doc__)
+    parser.add_argument("--orders", type=int, default=8)
+    parser.add_argument("--damaged", type=int, default=60)
+    parser.add_argument("--honest", type=int, default=60)
+    parser.add_argument("--unrelated", type=int, default=24)
+    parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--save", type=int, default=6, help="annotated examples to keep")
+    parser.add_argument(
+        "--reuse", action="store_true", help="record once into bench/out and reuse it (tuning)"
+    )
+    args = parser.parse_args(argv)
+    rng = np.random.default_rng(args.seed)
+    print("load:", os.getloadavg())
+    with tempfile.TemporaryDirectory(prefix="bench-claim-") as tmp:
+        data = Path(tmp) / "data"
+        cached = OUT / f"claim-footage-{args.orders}"
+        if args.reuse and cached.exists():
+            shutil.copytree(cached, data)
+            app = make_app(data, camera=CAMERA)
+            print(f"reusing the footage recorded in {cached}")
+        else:
+            t = time.perf_counter()
+            app = record_demo(data, orders=args.orders, camera=CAMERA).app
+            took = time.perf_counter() - t
+            print(f"recorded {args.orders} orders at 1280x720@15 in {took:.1f} s")
+            if args.reuse:
+                shutil.copytree(data, cached, dirs_exist_ok=True)
+        store = app.store
+        clips = {}
+        for row in store.clips():
+            clip = parse_as(Clip, store.entry(row.idx))
+            clips[clip.order_id] = clip
+        products = [p for p in _products(1, args.orders) if p[0] in clips]
+        faces = [f for _, f, _ in products]
+        print(f"{len(products)} orders show a product: {[p[0] for p in products]}")
+        strangers = _products(2, 6) + _products(3, 6)
+        photos: dict[str, list[Photo]] = {o: [] for o, _, _ in products}
+        for kind, count in (("damaged", args.damaged), ("honest", args.honest)):
+            for i in range(count):
+                order, face, mask = products[i % len(products)]
+                photos[order].append(
+                    make_photo(rng, face, mask, kind=kind, product=order, others=faces)
+                )
+        for i in range(args.unrelated):
+            order = products[i % len(products)][0]
+            if i % 2 == 0:
+                name, face, mask = strangers[(i // 2) % len(strangers)]
+                what = f"seed-2/3 product {name}"
+            else:
+                face, mask = procedural_object(rng)
+                what = "procedural object"
+            photos[order].append(
+                make_photo(rng, face, mask, kind="unrelated", product=what, others=faces)
+            )
+
+        results = []
+        prep = []
+        for order, batch in photos.items():
+            t = time.perf_counter()
+            footage = sealed_frames(store, clips[order])
+            report = check_photos(
+                [(f"{p.kind}-{k}.jpg", p.jpeg) for k, p in enumerate(batch)],
+                footage,
+                at_ms=0,
+            )
+            took = time.perf_counter() - t
+            spent = sum(r.seconds for r in report.photos)
+            prep.append((took - spent, len(footage.frames)))
+            results.extend(zip(batch, report.photos, strict=True))
+        app.close()
+    return _score(results, prep, args)
+
+
+def _score(results: list, prep: list, args: argparse.Namespace) -> int:
+    tp = fp = fn = 0
+    ious = []
+    region_hits = region_total = pred_hits = pred_total = 0
+    outcomes: dict[str, Counter[str]] = {
+        "damaged": Counter(),
+        "honest": Counter(),
+        "unrelated": Counter(),
+    }
+    seconds = []
+    saved = 0
+    OUT.mkdir(exist_ok=True)
+    for photo, result in results:
+        against = result.footage
+        outcomes[photo.kind][against.outcome] += 1
+        seconds.append(result.seconds)
+        c = against.comparison
+        if photo.kind != "damaged":
+            if against.outcome == "differs" and c is not None and c.aligned is not None:
+                _dump(f"claim-{photo.kind}-{seconds.__len__()}", result.image, c)
+            continue
+        truth = photo.truth > 0
+        pred = (c.mask > 0) if c is not None and c.mask is not None else np.zeros_like(truth)
+        a, b, d = int((pred & truth).sum()), int((pred & ~truth).sum()), int((~pred & truth).sum())
+        tp, fp, fn = tp + a, fp + b, fn + d
+        ious.append(a / max(1, a + b + d))
+        region_total += 1
+        region_hits += a > 0
+        n, labels = cv2.connectedComponents(pred.astype(np.uint8))
+        for i in range(1, n):
+            pred_total += 1
+            pred_hits += bool((truth & (labels == i)).any())
+        if saved < args.save and c is not None and c.mask is not None:
+            img = result.image.copy()
+            cont, _ = cv2.findContours(photo.truth, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+            cv2.drawContours(img, cont, -1, (0, 200, 0), 2)
+            cont, _ = cv2.findContours(c.mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+            cv2.drawContours(img, cont, -1, (230, 0, 0), 2)
+            cv2.imwrite(str(OUT / f"claim-example-{saved}.png"), img[:, :, ::-1])
+            saved += 1
+    precision = tp / max(1, tp + fp)
+    recall = tp / max(1, tp + fn)
+    figures = {
+        "damaged": dict(outcomes["damaged"]),
+        "honest": dict(outcomes["honest"]),
+        "unrelated": dict(outcomes["unrelated"]),
+        "pixel_precision": round(precision, 3),
+        "pixel_recall": round(recall, 3),
+        "mean_iou": round(float(np.mean(ious)) if ious else 0.0, 3),
+        "damage_found": f"{region_hits}/{region_total}",
+        "regions_on_damage": f"{pred_hits}/{pred_total}",
+        "false_alarms": f"{outcomes['honest']['differs']}/{sum(outcomes['honest'].values())}",
+        "unrelated_matched": sum(v for k, v in outcomes["unrelated"].items() if k != "not-found"),
+        "s_per_photo_match": round(float(np.mean(seconds)), 3),
+        "s_per_photo_p95": round(float(np.quantile(seconds, 0.95)), 3),
+        "s_clip_prep": round(float(np.mean([p for p, _ in prep])), 3),
+        "candidate_frames": [n for _, n in prep],
+    }
+    for k, v in figures.items():
+        print(f"{k:20} {v}")
+    prep_s = figures["s_clip_prep"]
+    print(
+        f"one photo per claim: {prep_s + figures['s_per_photo_match']:.2f} s "
+        f"({(prep_s + figures['s_per_photo_match']) / max(prep_s, 1e-9):.1f}x the clip's "
+        "frame preparation alone)"
+    )
+    print("load:", os.getloadavg())
+    (OUT / "claim.json").write_text(json.dumps(figures, indent=2))
+    return 0
+
+
+def _dump(name: str, image: np.ndarray, c: object) -> None:
+    aligned = c.aligned  # type: ignore[attr-defined]
+    mask = c.mask  # type: ignore[attr-defined]
+    product = c.product  # type: ignore[attr-defined]
+    over = image.copy()
+    cont, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    cv2.drawContours(over, cont, -1, (230, 0, 0), 2)
+    cont, _ = cv2.findContours(product, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    cv2.drawContours(over, cont, -1, (0, 0, 230), 1)
+    cv2.imwrite(str(OUT / f"{name}.png"), np.hstack([over, aligned])[:, :, ::-1])

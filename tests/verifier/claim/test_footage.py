@@ -1,0 +1,179 @@
+"""The claim check against the session recording's sealed footage: found and differing,
+found and the same, not found; only frames of verified segments; the CLI and its report."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+
+from packseal.app import App
+from packseal.cli import main
+from storage.entries import Clip
+from tests.recording import SIZE, Recording, copy_store, make_app
+from tests.verifier.claim import scene
+from tests.verifier.claim.hostile import HOSTILE
+from verifier.claim import ClaimError, check_claim
+from verifier.claim.check import check_photos
+from verifier.claim.footage import Footage, sealed_frames
+
+
+def _shown(clips: list[Clip]) -> Clip:
+    return next(c for c in clips if c.order_id == "SO-2026-815961")
+
+
+@pytest.fixture(scope="module")
+def footage(recording: Recording, clips: list[Clip]) -> Footage:
+    return sealed_frames(recording.app.store, _shown(clips))
+
+
+@pytest.fixture(scope="module")
+def photos() -> dict[str, tuple[bytes, np.ndarray]]:
+    face, mask = scene.product("SO-2026-815961")
+    return {
+        "damaged": scene.photo(face, mask, crack=True),
+        "honest": scene.photo(face, mask, crack=False),
+    }
+
+
+def test_footage_frames_are_identified_by_their_sealed_segment(
+    footage: Footage, clips: list[Clip]
+) -> None:
+    clip = _shown(clips)
+    assert footage.skipped == ()
+    assert {f.segment for f in footage.frames} == set(range(1, len(clip.segments) + 1))
+    for f in footage.frames:
+        ref = clip.segments[f.segment - 1]
+        assert (f.sha256, f.seq, f.clip_id) == (ref.sha256, ref.seq, clip.clip_id)
+        assert ref.start <= f.t_ms < ref.end
+        assert f.image.shape == (SIZE["height"], SIZE["width"], 3)
+
+
+def test_damage_is_found_where_it_was_painted(
+    footage: Footage, photos: dict[str, tuple[bytes, np.ndarray]]
+) -> None:
+    data, truth = photos["damaged"]
+    report = check_photos([("damaged.jpg", data)], footage, at_ms=0)
+    (result,) = report.photos
+    a = result.footage
+    assert a is not None
+    assert a.outcome == "differs", a
+    c = a.comparison
+    assert c is not None
+    assert c.mask is not None
+    pred, gt = c.mask > 0, truth > 0
+    assert (pred & gt).sum() / gt.sum() > 0.5  # most of the crack is marked
+    # The outline spreads by the comparison's window (measured ~2x a 7 px crack's width).
+    assert (pred & gt).sum() / pred.sum() > 0.35
+    assert a.reference is not None
+    assert a.reference.frame is not None
+
+
+def test_an_honest_photo_differs_nowhere(
+    footage: Footage, photos: dict[str, tuple[bytes, np.ndarray]]
+) -> None:
+    report = check_photos([("honest.jpg", photos["honest"][0])], footage, at_ms=0)
+    a = report.photos[0].footage
+    assert a is not None
+    assert a.outcome == "no-difference", a.comparison and a.comparison.regions
+
+
+def test_an_unrelated_product_is_not_found(footage: Footage) -> None:
+    report = check_photos([("other.jpg", scene.unrelated())], footage, at_ms=0)
+    a = report.photos[0].footage
+    assert a is not None
+    assert a.outcome == "not-found"
+    assert a.reference is None
+    assert a.comparison is None
+
+
+def test_a_segment_that_does_not_rehash_is_never_used(
+    recording: Recording, clips: list[Clip], tmp_path: Path
+) -> None:
+    app: App = make_app(copy_store(recording.data_dir, tmp_path / "data"))
+    try:
+        clip = _shown(clips)
+        bad = clip.segments[2].sha256
+        path = app.store._blobs.path(bad)
+        raw = bytearray(path.read_bytes())
+        raw[len(raw) // 2] ^= 0x40
+        path.write_bytes(bytes(raw))
+        footage = sealed_frames(app.store, clip)
+        found = hashlib.sha256(bytes(raw)).hexdigest()[:16]
+        where = f"segment 3/{len(clip.segments)} (seq {clip.segments[2].seq})"
+        assert footage.skipped == (f"{where}: sha256 mismatch (found {found}…)",)
+        assert all(f.sha256 != bad for f in footage.frames)
+        app.store._blobs.path(clip.init).write_bytes(b"not an init section")
+        with pytest.raises(ClaimError, match="init section is sha256 mismatch"):
+            sealed_frames(app.store, clip)
+    finally:
+        app.close()
+
+
+@pytest.fixture
+def cli(recording: Recording, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {"merchant": {"name": "Test Shop", "id": "test"}, "station": {"camera": dict(SIZE)}}
+        )
+    )
+    monkeypatch.chdir(tmp_path)
+    return ["--config", str(config), "--data-dir", str(recording.data_dir)]
+
+
+def test_cli_writes_the_report(
+    cli: list[str],
+    tmp_path: Path,
+    photos: dict[str, tuple[bytes, np.ndarray]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    damaged = tmp_path / "buyer photo.jpg"
+    damaged.write_bytes(photos["damaged"][0])
+    out = tmp_path / "report"
+    assert main([*cli, "claim", "SO-2026-815961", str(damaged), "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "no AI-content label or provenance found (this proves nothing)" in text
+    assert "region(s) differ from segment" in text
+    doc = json.loads((out / "claim.json").read_text())
+    assert doc["format"] == "packseal-claim/v1"
+    (photo,) = doc["photos"]
+    assert photo["footage"]["outcome"] == "differs"
+    assert photo["footage"]["reference"]["segment_sha256"]
+    assert photo["annotated"] == "claim-1.png"
+    assert "does not decide whether a photo is fake" in doc["statement"]
+    with Image.open(out / "claim.png") as page:
+        assert page.size == (1240, 1754)  # A4 at 150 dpi
+    assert (out / "claim.pdf").read_bytes().startswith(b"%PDF-")
+    with Image.open(out / "claim-1.png") as annotated:
+        assert annotated.size[1] == 514
+
+
+def test_cli_zh_cn_and_hostile_input(
+    cli: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bomb = next(h for h in HOSTILE if h.name == "decompression-bomb-png")
+    path = tmp_path / "bomb.png"
+    path.write_bytes(bomb.make())
+    assert main([*cli, "claim", "SO-2026-815961", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "decompression bomb" in err
+    assert "hint:" in err
+    unrelated = tmp_path / "other.jpg"
+    unrelated.write_bytes(scene.unrelated())
+    out = tmp_path / "zh"
+    args = [*cli, "claim", "SO-2026-815961", str(unrelated), "-o", str(out), "--language", "zh-CN"]
+    assert main(args) == 0
+    assert "product not found" in capsys.readouterr().out
+    assert (out / "claim.pdf").stat().st_size < 2_000_000
+    assert b"\xe7\xb4\xa2" not in (out / "claim.json").read_bytes()  # claim.json stays English
+
+
+def test_check_claim_needs_a_photo(recording: Recording, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="at least one photo"):
+        check_claim(recording.app.store, "SO-2026-815961", [], tmp_path, at_ms=0)

@@ -1,0 +1,197 @@
+"""The claim check: each claim photo's labels, then the photo held against the sealed
+packing frames of the order (and the seller's listing photo, if given).
+
+Frames are chosen by measured match quality: every candidate frame is matched at a
+coarse size (SIFT at 480 px), the best ``REFINE`` are matched again at full size, and
+the one with the most geometrically consistent matches is the reference. When none
+finds the product, the outcome is ``not-found``: packseal says so rather than guess.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from verifier.claim.compare import U8, Comparison, Features, compare, features, match
+from verifier.claim.footage import Footage, FootageFrame
+from verifier.claim.photo import ClaimPhoto, read_photo
+
+__all__ = ["COARSE", "REFINE", "ClaimReport", "PhotoResult", "Reference", "check_photos"]
+
+COARSE = 480  # px, the long side candidate frames are first matched at
+REFINE = 2  # candidates matched again at full size
+Outcome = Literal["differs", "no-difference", "not-found"]
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """What a photo was compared with: a sealed packing frame or the listing photo."""
+
+    source: Literal["footage", "listing"]
+    frame: FootageFrame | None = None
+    listing: ClaimPhoto | None = None
+    image: U8 | None = field(default=None, repr=False, compare=False)
+
+    def picture(self) -> U8:
+        if self.frame is not None:
+            return self.frame.image
+        assert self.image is not None
+        return self.image
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.frame is not None:
+            return {"source": "footage", **self.frame.to_dict()}
+        assert self.listing is not None
+        return {"source": "listing", "name": self.listing.name, "sha256": self.listing.sha256}
+
+
+@dataclass(frozen=True, slots=True)
+class Against:
+    """One comparison of a claim photo with one reference."""
+
+    reference: Reference | None  # None: the product was found in no candidate
+    outcome: Outcome
+    comparison: Comparison | None = field(repr=False, compare=False)
+    why_not_found: str = ""
+    candidates: tuple[tuple[str, int], ...] = ()  # (frame name, inliers), best first
+
+    def to_dict(self) -> dict[str, Any]:
+        c = self.comparison
+        out: dict[str, Any] = {
+            "outcome": self.outcome,
+            "reference": self.reference.to_dict() if self.reference else None,
+            "candidates": [{"frame": n, "inliers": k} for n, k in self.candidates],
+        }
+        if self.why_not_found:
+            out["why_not_found"] = self.why_not_found
+        if c is not None and c.match.found:
+            out |= {
+                "inliers": c.match.inliers,
+                "matches": c.match.matches,
+                "homography": [[round(v, 6) for v in row] for row in c.match.homography.tolist()]
+                if c.match.homography is not None
+                else None,
+                "refined": c.refined,
+                "scale": round(c.scale, 4),
+                "differing_fraction": round(c.differing_fraction, 4),
+                "regions": [r.to_dict() for r in c.regions],
+            }
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoResult:
+    photo: ClaimPhoto
+    image: U8 = field(repr=False, compare=False)
+    footage: Against | None
+    listing: Against | None
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.photo.to_dict(),
+            "footage": self.footage.to_dict() if self.footage else None,
+            "listing": self.listing.to_dict() if self.listing else None,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimReport:
+    order_id: str
+    clip_id: str
+    checked_ms: int
+    photos: tuple[PhotoResult, ...]
+    footage_frames: int  # candidate frames from verified segments
+    skipped: tuple[str, ...]  # segments not used, and why
+    listing: ClaimPhoto | None
+
+
+def _name(f: FootageFrame) -> str:
+    return f"segment {f.segment}/{f.segments} frame {f.frame}"
+
+
+class _Candidates:
+    """Each footage frame's features, computed once for all the photos of a claim."""
+
+    def __init__(self, footage: Footage) -> None:
+        self.frames = footage.frames
+        self.coarse = [features(f.image, max_side=COARSE, nfeatures=1000) for f in self.frames]
+        self._fine: dict[int, Features] = {}
+
+    def fine(self, k: int) -> Features:
+        if k not in self._fine:
+            self._fine[k] = features(self.frames[k].image)
+        return self._fine[k]
+
+
+def _against_footage(image: U8, cands: _Candidates) -> Against:
+    coarse = features(image, max_side=COARSE, nfeatures=1000)
+    scored = sorted(
+        ((match(coarse, c).inliers, k) for k, c in enumerate(cands.coarse)), reverse=True
+    )
+    fine = features(image)
+    best: tuple[int, int, Any] | None = None
+    tried = []
+    for _, k in scored[:REFINE]:
+        m = match(fine, cands.fine(k))
+        tried.append((_name(cands.frames[k]), m.inliers))
+        if m.found and (best is None or m.inliers > best[0]):
+            best = (m.inliers, k, m)
+    tried.sort(key=lambda t: -t[1])
+    if best is None:
+        why = "the product was not found in any sealed frame"
+        return Against(None, "not-found", None, why, tuple(tried))
+    _, k, m = best
+    frame = cands.frames[k]
+    c = compare(image, frame.image, m)
+    outcome: Outcome = "differs" if c.regions else "no-difference"
+    return Against(Reference("footage", frame), outcome, c, "", tuple(tried))
+
+
+def _against_listing(image: U8, listing: ClaimPhoto, picture: U8) -> Against:
+    m = match(features(image), features(picture))
+    ref = Reference("listing", listing=listing, image=picture)
+    if not m.found:
+        return Against(ref, "not-found", None, m.why_not, (("listing", m.inliers),))
+    c = compare(image, picture, m)
+    return Against(
+        ref, "differs" if c.regions else "no-difference", c, "", (("listing", m.inliers),)
+    )
+
+
+def check_photos(
+    photos: Sequence[tuple[str, bytes]],
+    footage: Footage,
+    *,
+    listing: tuple[str, bytes] | None = None,
+    c2pa_roots: str | None = None,
+    at_ms: int,
+    clock: Callable[[], float] = time.perf_counter,
+) -> ClaimReport:
+    """Check each ``(name, bytes)`` photo: labels, then the footage and the listing.
+
+    Raises :class:`ClaimPhotoError` for a photo that cannot be read (before any work is
+    done on the others: a claim is checked whole or not at all).
+    """
+    read = [(read_photo(data, name=name, c2pa_roots=c2pa_roots)) for name, data in photos]
+    listed = read_photo(listing[1], name=listing[0], c2pa_roots=c2pa_roots) if listing else None
+    cands = _Candidates(footage)
+    results = []
+    for photo, image in read:
+        start = clock()
+        on_footage = _against_footage(image, cands)
+        on_listing = _against_listing(image, *listed) if listed else None
+        results.append(PhotoResult(photo, image, on_footage, on_listing, clock() - start))
+    clip = footage.clip
+    return ClaimReport(
+        clip.order_id,
+        clip.clip_id,
+        at_ms,
+        tuple(results),
+        len(footage.frames),
+        footage.skipped,
+        listed[0] if listed else None,
+    )
