@@ -119,7 +119,31 @@ def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench record", description=__doc__)
     ap.add_argument("--seconds", type=float, default=600)
     ap.add_argument("--sizes", default="720p,1080p")
+    ap.add_argument(
+        "--rtsp",
+        default="",
+        help="IP camera over real RTSP instead (bench/rtsp.py), e.g. 720p,1080p: "
+        "stream-copy vs encode, and ffmpeg copy alone as the baseline",
+    )
     args = ap.parse_args(argv)
+    if args.rtsp:
+        from bench import rtsp
+
+        rows = rtsp.run([(n, SIZES[n]) for n in args.rtsp.split(",")], args.seconds)
+        out = ROOT / "bench" / "out"
+        out.mkdir(exist_ok=True)
+        (out / "record-rtsp.json").write_text(json.dumps(rows, indent=2))
+        print("\nsize   mode    dropped  cores (ffmpeg)  scan ms  clips   baseline copy cores")
+        for r in rows:
+            for mode in ("copy", "encode"):
+                m = r[mode]
+                assert isinstance(m, dict)
+                print(
+                    f"{r['size']:6} {mode:7} {m['frames_dropped']:>7}  {m['cores']:.3f} "
+                    f"({m['cores_ffmpeg']:.3f})  {m['scan_decode_ms_median']}  "
+                    f"{m['clips_sealed']}   {r['baseline_copy_cores']}  (load {r['load']:.1f})"
+                )
+        return 0
     results = []
     with tempfile.TemporaryDirectory(prefix="packseal-bench-") as tmp:
         for name in args.sizes.split(","):
