@@ -122,6 +122,9 @@ class CopyRun:
         self._first_dts: int | None = None
         self._pending: list[ClosedSegment] = []
         self._listed = True
+        self._clock: Clock | None = None  # set while recording: when segments are seen
+        self._first_frame: int | None = None  # station ms the first scan frame arrived
+        self._first_seen: int | None = None  # station ms the first segment was seen closed
 
     @classmethod
     def start(
@@ -176,6 +179,7 @@ class CopyRun:
             "mode": "copy",
             "fps": str(self.fps),
             "anchor": self._anchor,  # station ms of the first decode time (first_dts)
+            "first_frame": self._first_frame,
             "first_dts": self._first_dts,
         }
         tmp = self.dir / (META_FILE + ".tmp")
@@ -190,13 +194,18 @@ class CopyRun:
         run = cls(meta["run"], directory, Fraction(meta["fps"]), gap_reason=gap_reason)
         run._anchor = meta.get("anchor")
         run._first_dts = meta.get("first_dts")
+        run._first_frame = meta.get("first_frame")
         found = list_closed_segments(directory, sealed=sealed)
         run._pending = [s for s in found if s.index not in sealed]
-        if run._anchor is None:
-            run._pending = []  # no frame ever reached the station: nothing to time
+        if run._anchor is None and run._first_frame is None:
+            run._pending = []  # no frame ever reached the station: nothing to time them by
         return run
 
     # -- the scan frames ------------------------------------------------------------
+
+    def watch(self, clock: Clock) -> None:
+        """Time what :meth:`closed_segments` sees against ``clock`` (a live run)."""
+        self._clock = clock
 
     def read_frame(self, clock: Clock) -> tuple[Image, int] | None:
         """The next scan frame and the station time it arrived; None when ffmpeg ended."""
@@ -208,9 +217,8 @@ class CopyRun:
         if data is None:
             return None
         now = clock.now_ms()
-        if self._anchor is None:
-            self._anchor = now
-            self.started_ms = now
+        if self._first_frame is None:
+            self._first_frame = self.started_ms = now
             self._write_meta()
         image = np.frombuffer(data, dtype=np.uint8).reshape(self.scan.height, self.scan.width, 3)
         return image, now
@@ -220,18 +228,33 @@ class CopyRun:
     def closed_segments(self) -> list[tuple[ClosedSegment, SegmentTiming]]:
         if self._process is not None:
             exited = self._process.poll() is not None
-            self._pending.extend(self.watcher.poll())
+            new = self.watcher.poll()
+            if new and self._first_seen is None and self._clock is not None:
+                self._first_seen = self._clock.now_ms()
+            self._pending.extend(new)
             self._listed = exited
         ready: list[tuple[ClosedSegment, SegmentTiming]] = []
-        while self._pending and self._anchor is not None:
-            seg = self._pending.pop(0)
+        while self._pending:
+            seg = self._pending[0]
             if self._timescale is None:
                 self._timescale = init_timescale((self.dir / INIT_NAME).read_bytes())
             times = fragment_times(seg.path.read_bytes())
             if self._first_dts is None:
+                # The first scan frame's arrival and the first segment's closing are both
+                # upper bounds of when its first frame was captured (a loaded machine
+                # delays either by seconds); the earlier is the better anchor.
+                span = round((times.end - times.start) * 1000 / self._timescale)
+                bounds = [self._first_frame]
+                bounds.append(None if self._first_seen is None else self._first_seen - span)
+                known = [b for b in bounds if b is not None]
+                if not known:
+                    break  # nothing has timed this run yet
+                self._anchor = min(known)
                 self._first_dts = times.start
                 self._write_meta()  # a recovery times later segments from the same origin
+            self._pending.pop(0)
             anchor, first, scale = self._anchor, self._first_dts, self._timescale
+            assert anchor is not None
             start = anchor + round((times.start - first) * 1000 / scale)
             end = anchor + round((times.end - first) * 1000 / scale)
             dropped = times.dropped(scale / float(self.fps))

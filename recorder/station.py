@@ -443,6 +443,7 @@ class Station:
             gap_reason=self._gap_reason,
         )
         run.on_dropped = self._count_dropped
+        run.watch(self.clock)
         with self._lock:
             self.queue.add_run(run)
         return run

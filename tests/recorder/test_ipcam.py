@@ -20,6 +20,7 @@ from storage import Store
 from storage.entries import Clip, Gap, Segment, from_bytes
 from tests.recording import SIZE, make_app
 from tests.rtspcam import MjpegServer, RtspServer, demo_video, wait_for
+from verifier import verify_bundle
 
 HOLE = (45, 5)  # frames the "camera" lost: 1.5 s in, 5 frames (~167 ms at 30 fps)
 
@@ -174,6 +175,9 @@ def test_station_records_an_rtsp_camera_that_dies_mid_clip_and_comes_back(
         frames = sum(s.frames for s in segments if s.run == segments[-1].run)
         assert frames >= 200  # order B's stream up to its waybill, at 30 fps
         _assert_decodes(app.store, clips[1], tmp_path / "b.mp4")
+    # the bundle of the resumed clip verifies offline, in either mode
+    bundle = app.export(clips[1].clip_id, tmp_path / "b.zip").path
+    verify_bundle(bundle, app.trust_file())
 
     # The password reached nothing: the terminal (ours, OpenCV's and FFmpeg's own
     # output), any file of the data directory (store, blobs, ffmpeg logs, state), the
