@@ -27,7 +27,11 @@ def _when(ms: int | None) -> str:
 
 @click.group()
 def hub() -> None:
-    """Run a hub that many stations replicate to, or link a station to one."""
+    """Run a hub that many stations replicate to, or link a station to one.
+
+    The hub itself is served by `packseal serve` (a config with hub_server:): the portal
+    for every station, the push API, tlog-tiles and the witness's /add-checkpoint.
+    """
 
 
 @hub.command("enrol")
