@@ -33,13 +33,31 @@ function der(Type, bytes, what) {
   if (asn1.offset === -1 || asn1.offset !== view.length) {
     throw new FormatError(`${what}: ${asn1.offset === -1 ? asn1.result.error || "not DER" : `${view.length - asn1.offset} trailing byte(s)`}`);
   }
-  // asn1js reads BER (indefinite or padded lengths, ...): DER re-encodes to the same bytes.
-  if (!equal(new Uint8Array(asn1.result.toBER(false)), view)) throw new FormatError(`${what}: BER, not DER`);
+  // asn1js reads BER (indefinite or padded lengths, ...): DER re-encodes to the same bytes,
+  // and asn1js noted nothing non-minimal on the way.
+  const warning = berWarning(asn1.result);
+  if (warning !== null || !equal(new Uint8Array(asn1.result.toBER(false)), view)) throw new FormatError(`${what}: BER, not DER${warning ? ` (${warning})` : ""}`);
   try {
     return new Type({ schema: asn1.result });
   } catch (e) {
     throw new FormatError(`${what}: ${e.message}`);
   }
+}
+
+function berWarning(block) {
+  // Lengths in the fewest bytes (asn1js's own note on this tests the wrong byte).
+  const len = block.lenBlock;
+  if (len?.isIndefiniteForm) return "indefinite length";
+  if (len?.longFormUsed) {
+    let need = 0;
+    for (let n = len.length; n > 0; n = Math.floor(n / 256)) need += 1;
+    if (len.length <= 127 || len.blockLength - 1 !== need) return "a length not in its shortest form";
+  }
+  for (const child of Array.isArray(block.valueBlock?.value) ? block.valueBlock.value : []) {
+    const found = berWarning(child);
+    if (found !== null) return found;
+  }
+  return null;
 }
 
 export function loadRoots(pems) {
@@ -65,6 +83,34 @@ export function rfc4514(name) {
     .join(",");
 }
 
+const der8 = (schemaOwner) => new Uint8Array(schemaOwner.toSchema().toBER(false));
+const paramsOk = (alg) => alg.algorithmParams === undefined || (alg.algorithmParams.idBlock.tagClass === 1 && alg.algorithmParams.idBlock.tagNumber === 5 && alg.algorithmParams.valueBlock.valueHexView?.length !== 1);
+
+/** What OpenSSL and rfc3161-client refuse and pkijs lets pass (found by flipping every
+ * bit of a real token): algorithm parameters other than absent or NULL, a SignedData
+ * whose digestAlgorithms omit the signer's, a SignerInfo version that does not match its
+ * sid, a certificate whose outer signature algorithm differs from the one it signed, or
+ * whose signature BIT STRING has unused bits. None of them changes what the stamp
+ * states; they are refused so that the page and `packseal verify` agree on the token. */
+function strict(req, signed, info) {
+  const bad = (what) => new FormatError(`the time-stamp response is not a DER TimeStampResp: ${what}`);
+  if (!paramsOk(req.messageImprint.hashAlgorithm)) throw new FormatError("the time-stamp request is not DER TimeStampReq: hash algorithm parameters are not NULL");
+  // pkijs keeps certReq as a JS boolean: DER's TRUE is 0xff only.
+  if (req.certReqByte !== undefined && req.certReqByte !== 0x00 && req.certReqByte !== 0xff) throw new FormatError("the time-stamp request is not DER TimeStampReq: certReq is not a DER BOOLEAN");
+  if (!paramsOk(info.messageImprint.hashAlgorithm)) throw bad("TSTInfo hash algorithm parameters are not NULL");
+  const si = signed.signerInfos[0];
+  if (!paramsOk(si.digestAlgorithm) || !paramsOk(si.signatureAlgorithm)) throw bad("SignerInfo algorithm parameters are not NULL");
+  if (!signed.digestAlgorithms.some((a) => a.algorithmId === si.digestAlgorithm.algorithmId)) throw bad("digestAlgorithms do not list the signer's digest algorithm");
+  if (!signed.digestAlgorithms.every(paramsOk)) throw bad("digestAlgorithms parameters are not NULL");
+  if (si.version !== (si.sid instanceof IssuerAndSerialNumber ? 1 : 3)) throw bad(`SignerInfo version ${si.version} does not match its signer identifier`);
+  for (const cert of signed.certificates ?? []) {
+    if (!(cert instanceof Certificate)) continue;
+    if (!equal(der8(cert.signatureAlgorithm), der8(cert.signature))) throw bad("a certificate's signature algorithm differs from the one it signed");
+    if (!paramsOk(cert.signatureAlgorithm)) throw bad("a certificate's signature algorithm parameters are not NULL");
+    if (cert.signatureValue.valueBlock.unusedBits !== 0) throw bad("a certificate's signature has unused bits");
+  }
+}
+
 /** Verify a TSA response for checkpoint body `text`; raise TimestampError or FormatError.
  * Returns {genMs, tsa, serial}. */
 export async function checkResponse(text, request, response, roots) {
@@ -85,6 +131,8 @@ async function check(text, request, response, roots) {
     throw new FormatError(`time-stamp request/response over ${MAX_TOKEN_BYTES} bytes`);
   }
   const req = der(TimeStampReq, request, "the time-stamp request is not DER TimeStampReq");
+  const certReq = fromBER(new Uint8Array(request)).result.valueBlock.value.find((b) => b.idBlock.tagClass === 1 && b.idBlock.tagNumber === 1);
+  req.certReqByte = certReq?.valueBlock.valueHexView[0];
   const tsr = der(TimeStampResp, response, "the time-stamp response is not a DER TimeStampResp");
   const message = utf8(text);
   const wanted = await sha256(message);
@@ -106,6 +154,7 @@ async function check(text, request, response, roots) {
     throw new FormatError(`the time-stamp response is not a DER TimeStampResp: ${e.message}`);
   }
   if (signed.signerInfos.length === 0) throw fail("The signed data has 0 signer infos.");
+  strict(req, signed, info);
   // The CMS signature, the signed attributes' digest of the TSTInfo, and the signer's
   // chain to a trusted root with every certificate valid at genTime (pkijs takes genTime
   // as the check date for a TSTInfo, as rfc3161-client does).
@@ -129,7 +178,8 @@ async function check(text, request, response, roots) {
   if (certs.length === 0) throw fail("Certificates neither found in the answer or in the Verification Options.");
   if (signed.signerInfos.length !== 1) throw fail(`Expected exactly one SignerInfo, got ${signed.signerInfos.length}.`);
   const sid = signed.signerInfos[0].sid;
-  const leaf = sid instanceof IssuerAndSerialNumber ? certs.find((c) => c.issuer.isEqual(sid.issuer) && c.serialNumber.isEqual(sid.serialNumber)) : undefined;
+  // By exact encoding, as cryptography's Name equality (pkijs's isEqual ignores case).
+  const leaf = sid instanceof IssuerAndSerialNumber ? certs.find((c) => equal(der8(c.issuer), der8(sid.issuer)) && c.serialNumber.isEqual(sid.serialNumber)) : undefined;
   if (leaf === undefined) throw fail("No leaf certificate found matching the SignerInfo.");
   const eku = (leaf.extensions ?? []).find((x) => x.extnID === EKU);
   if (eku === undefined) throw fail("The certificate does not contain the critical EKU extension.");

@@ -21,7 +21,9 @@ import pytest
 
 from packseal.cli import main
 from packseal.web.verify_page import PAGE, page_csp, verify_page
+from storage import FormatError
 from storage.checkpoint import TlogProof
+from storage.timestamp import TimestampError, check_response, load_roots
 from tests.anchored import Anchored
 from tests.packseal.web._client import TestClient
 from tests.packseal.web.conftest import Portal
@@ -71,7 +73,9 @@ def test_time_stamp_check_refuses_hostile_tokens_without_crashing(
     """The page's RFC 3161 check (web-verify/src/tsp.js) on every bit flip, truncation and
     random garbling of a real token: refused as a failed check, never a crash, and an
     accepted variant states what the honest token states (it failed before: pkijs threw
-    RangeError on some flips, which would have stopped the page)."""
+    RangeError on some flips, which would have stopped the page); and every bit flip the
+    page accepts, the CLI accepts too (it failed before: the page let through BER lengths,
+    case-changed signer names, other digestAlgorithms, non-NULL parameters)."""
     with zipfile.ZipFile(anchored.bundle) as z:
         (tmp_path / "checkpoint.tsq").write_bytes(z.read("entries/checkpoint.tsq"))
         (tmp_path / "checkpoint.tsr").write_bytes(z.read("entries/checkpoint.tsr"))
@@ -88,6 +92,30 @@ def test_time_stamp_check_refuses_hostile_tokens_without_crashing(
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "refused" in done.stdout, done.stdout
+    # What the page accepts, `packseal verify` accepts: each bit flip the page let pass
+    # goes through storage.timestamp.check_response. The one allowed difference is the
+    # request's hash-algorithm OID, which neither relies on (both compare the imprint
+    # bytes; rfc3161-client refuses some OIDs while parsing).
+    flips = json.loads(done.stdout.split("accepted bit flips ", 1)[1])
+    tsq = (tmp_path / "checkpoint.tsq").read_bytes()
+    tsr = (tmp_path / "checkpoint.tsr").read_bytes()
+    oid = tsq.index(bytes.fromhex("0609608648016503040201")) + 2
+    text = (tmp_path / "checkpoint.txt").read_text(encoding="utf-8")
+    roots = load_roots(anchored.trust.tsa_roots)
+    only_page = []
+    for which, offsets in flips.items():
+        for i in offsets:
+            changed = bytearray(tsq if which == "request" else tsr)
+            changed[i] ^= 1 << (i % 8)
+            request, response = (
+                (bytes(changed), tsr) if which == "request" else (tsq, bytes(changed))
+            )
+            try:
+                check_response(text, request, response, roots)
+            except (TimestampError, FormatError):
+                if not (which == "request" and oid <= i < oid + 9):
+                    only_page.append((which, i))
+    assert only_page == []
 
 
 def test_clip_reader_hashes_like_the_verifier_under_any_read_pattern(
