@@ -4,9 +4,13 @@
 // of boxes. A regression here once hashed one fragment in ~900 wrong in a one-hour clip.
 //
 //   node test/fmp4.test.mjs CLIP.mp4 HASHES.json     (HASHES: [init, fragment 1, ...])
-import { createHash } from "node:crypto";
+import { createHash, webcrypto } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { splitAndHash } from "../src/fmp4.js";
+
+// Node 18 (Debian 12's) has WebCrypto as node:crypto's webcrypto only, not as a global;
+// the reader hashes fragments with crypto.subtle when it runs.
+globalThis.crypto ??= webcrypto;
 
 const [clipPath, hashesPath] = process.argv.slice(2);
 const bytes = new Uint8Array(readFileSync(clipPath));

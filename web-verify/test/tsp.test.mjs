@@ -7,10 +7,16 @@
 // printed, and the pytest caller checks that `packseal verify` accepts them too.
 //
 //   node test/tsp.test.mjs DIR   (DIR: checkpoint.txt, checkpoint.tsq, checkpoint.tsr, tsa-root.pem)
+import { webcrypto } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { FormatError } from "../src/bytes.js";
-import { TimestampError, checkResponse, loadRoots } from "../src/tsp.js";
+
+// Node 18 (Debian 12's) has WebCrypto as node:crypto's webcrypto only, not as the global
+// the page's code and pkijs use; pkijs looks for it when it is first imported, so the
+// modules under test are imported after this.
+globalThis.crypto ??= webcrypto;
+const { FormatError } = await import("../src/bytes.js");
+const { TimestampError, checkResponse, loadRoots } = await import("../src/tsp.js");
 
 const dir = process.argv[2];
 const text = readFileSync(join(dir, "checkpoint.txt"), "utf8");
