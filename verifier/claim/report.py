@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -36,6 +37,7 @@ from verifier.sheet import (
     PANEL,
     PNG_ATTEMPTS,
     RED,
+    FontName,
     _fit,
     _fit_text,
     _local,
@@ -45,6 +47,7 @@ from verifier.sheet import (
     _Picture,
     _Rect,
     _render_png,
+    _width,
     _with_font_note,
     _wrap,
     render_pdf_page,
@@ -188,6 +191,25 @@ def _png_font(face: _sheet_fonts.Face) -> Any:
 
 # -- the page -----------------------------------------------------------------------------
 
+# A line may break at a space or between two CJK characters (Chinese has no spaces).
+_TOKENS = re.compile(r"[\u3000-\u9fff\uff00-\uffef]|[^\s\u3000-\u9fff\uff00-\uffef]+|\s+")
+
+
+def _wrap_any(text: str, font: FontName, size: float, width: float) -> list[str]:
+    lines: list[str] = []
+    line = ""
+    for token in _TOKENS.findall(text):
+        candidate = line + token
+        if not line.strip() or _width(candidate.rstrip(), font, size) <= width:
+            line = candidate
+            continue
+        lines.append(line.rstrip())
+        line = token.lstrip()
+    if line.strip() or not lines:
+        lines.append(line.rstrip())
+    # A single token wider than the line (a hash): the sheet's wrap breaks inside it.
+    return [part for ln in lines for part in _wrap(ln, font, size, width)]
+
 
 def _layout(
     report: ClaimReport, thumbs: list[U8], merchant: str, zone: dt.tzinfo, w: dict[str, str]
@@ -201,7 +223,7 @@ def _layout(
     sub = w["subtitle"].format(merchant=printable(merchant), when=when, clip=report.clip_id)
     ops.text(x0, 32, _fit_text(sub, "sans", 9, CONTENT_W), "sans", 9, MUTED)
     ops.rule(35.5)
-    lines = _wrap(w["statement"], "sans", 8.5, CONTENT_W - 8)
+    lines = _wrap_any(w["statement"], "sans", 8.5, CONTENT_W - 8)
     box_h = 3.5 + 3.9 * len(lines)
     ops.append(_Rect(MARGIN, 38.5, CONTENT_W, box_h, fill=PANEL, radius=1))
     for i, line in enumerate(lines):
@@ -224,7 +246,7 @@ def _layout(
         )
     skipped = w["skipped"].format(n=len(report.skipped)) if report.skipped else ""
     foot = w["footer"].format(frames=report.footage_frames, skipped=skipped)
-    for i, line in enumerate(_wrap(foot, "sans", 7, CONTENT_W)[:3]):
+    for i, line in enumerate(_wrap_any(foot, "sans", 7, CONTENT_W)[:3]):
         ops.text(MARGIN, footer_top + 4 + i * 3.2, line, "sans", 7, MUTED)
     return list(ops)
 
@@ -259,7 +281,7 @@ def _photo_block(
     for key, texts in rows:
         ops.text(MARGIN, y, w[key], "bold", 6.5, MUTED)
         for text, color in texts:
-            for line in _wrap(text, "sans", 8, CONTENT_W - 22)[:2]:
+            for line in _wrap_any(text, "sans", 8, CONTENT_W - 22)[:2]:
                 if y > bottom:
                     return
                 ops.text(MARGIN + 22, y, line, "sans", 8, color)
