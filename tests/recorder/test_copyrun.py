@@ -3,7 +3,10 @@ and ffmpeg's log without credentials (the end-to-end run is in test_ipcam.py).""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+import sys
 import time
 from fractions import Fraction
 from itertools import pairwise
@@ -11,11 +14,17 @@ from pathlib import Path
 
 import imageio_ffmpeg
 import pytest
+import yaml
 
+from packseal.app import App
+from packseal.config import load_config
 from recorder.copyrun import CopyRun, ScanGeometry, copy_command
 from recorder.encoder import LOG_NAME
 from recorder.fragtime import fragment_times, init_timescale
+from storage.entries import Gap, Segment, from_bytes
 from tests.rtspcam import RtspServer, demo_video
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_copy_command() -> None:
@@ -101,3 +110,88 @@ def test_ffmpeg_log_names_the_camera_without_its_password(tmp_path: Path) -> Non
 class _NoClock:
     def now_ms(self) -> int:
         raise AssertionError("no frame should arrive")
+
+
+def test_a_killed_copy_mode_station_leaves_no_ffmpeg_and_recovers_its_segments(
+    tmp_path: Path,
+) -> None:
+    """SIGKILL the station mid-recording in copy mode: its ffmpeg (own session, so the
+    station's Ctrl-C does not reach it) must not go on recording an orphaned run, and the
+    next start seals what the killed run closed, after a crash gap."""
+    video = tmp_path / "v.mp4"
+    demo_video(video, seed=1)
+    server = RtspServer(video)
+    config = tmp_path / "config.yaml"
+    camera = {"device": server.url(), "width": 640, "height": 360, "fps": 30, "mode": "copy"}
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "data_dir": str(tmp_path / "data"),
+                "merchant": {"name": "Crash Shop", "id": "crash"},
+                "station": {"camera": camera},
+            }
+        )
+    )
+    cmd = [sys.executable, "-m", "packseal", "--config", str(config)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    try:
+        subprocess.run([*cmd, "init"], check=True, env=env, capture_output=True)
+        app = App(load_config(config))
+        station = subprocess.Popen([*cmd, "record", "--source", "camera"], env=env, cwd=ROOT)
+        deadline = time.monotonic() + 60
+        while app.store.last_segment() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert app.store.last_segment() is not None
+        [run_dir] = [p for p in app.config.recordings_dir.iterdir() if p.is_dir()]
+        assert (run_dir / "run.json").exists()
+        ffmpeg_pid = int(_ffmpeg_child(station.pid))
+        time.sleep(2.5)  # a segment closed on disk but not yet sealed, maybe
+        station.send_signal(signal.SIGKILL)
+        station.wait()
+        # the orphan sees its scan output's reader gone and exits (EPIPE)
+        deadline = time.monotonic() + 10
+        while _alive(ffmpeg_pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(ffmpeg_pid)
+        sealed_before = app.store.last_segment()
+        assert sealed_before is not None
+        final = subprocess.run(
+            [*cmd, "record", "--source", "camera", "--for", "3"],
+            env=env, cwd=ROOT, capture_output=True, timeout=120,
+        )  # fmt: skip
+        assert final.returncode == 0, final.stderr.decode()
+    finally:
+        server.kill()
+    entries = [from_bytes(d) for _, d in app.store.entries()]
+    segments = [e for e in entries if isinstance(e, Segment)]
+    gaps = [e for e in entries if isinstance(e, Gap)]
+    assert [g.reason for g in gaps] == ["crash"]
+    killed_run = [s for s in segments if s.run == sealed_before.run]
+    # the killed run's segments are contiguous in time, from its own decode times
+    assert all(a.end == b.start for a, b in pairwise(killed_run))
+    assert [p.name for p in app.config.recordings_dir.iterdir()] == ["station-state.json"]
+    app.store.verify_log([app.station_signer.verifier])
+
+
+def _ffmpeg_child(pid: int) -> str:
+    """The ffmpeg the station started (from /proc: no procps needed)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, rest = stat.read_text().rsplit(")", 1)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if rest.split()[1] == str(pid) and "ffmpeg" in name:  # comm: first 15 characters
+            return stat.parent.name
+    raise AssertionError("the station runs no ffmpeg")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
