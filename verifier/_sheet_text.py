@@ -82,6 +82,11 @@ _ZH_EXACT = {
     "Last frame": "最后一帧",
     "First frame": "第一帧",
     "Packing": "装箱中",
+    # Why a keyframe's burned-in caption is not this order's (verifier/frames.py)
+    "caption not yet switched to this order": "画面字幕尚未切换到本订单",
+    "burned-in caption does not read as this order": "画面字幕读不出本订单",
+    "pre-roll, before this order": "预录：本订单之前",
+    "post-roll, after this order": "后录：本订单之后",
 }
 
 

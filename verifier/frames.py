@@ -28,7 +28,7 @@ import hashlib
 import struct
 import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -38,6 +38,7 @@ import numpy.typing as npt
 import zxingcpp
 
 from storage.entries import Clip, Scan, SegmentRef
+from verifier._caption import MAX_CAPTION_ID, Captions, CaptionSpan, caption_span
 from verifier._errors import MediaFormatError
 from verifier.fmp4 import Box, iter_boxes, split_fragments
 
@@ -392,12 +393,12 @@ def _box_match(image: Image, scan: Scan) -> float:
 
 
 def _frame_with_box(
-    clip_path: Path, timeline: _Timeline, scan: Scan, index: int, search_ms: int
+    clip_path: Path, timeline: _Timeline, scan: Scan, index: int, until_ms: int
 ) -> tuple[int, Image] | None:
-    """The first frame from ``index`` on where the code reads at the box (overlap >= 0.8),
-    else the best match above 0.4 in the window, else None."""
+    """The first frame from ``index`` to ``until_ms`` where the code reads at the box
+    (overlap >= 0.8), else the best match above 0.4 in the window, else None."""
     stop = index
-    while stop < timeline.last_index and timeline.time_of(stop + 1) <= scan.t + search_ms:
+    while stop < timeline.last_index and timeline.time_of(stop + 1) <= until_ms:
         stop += 1
     frames = read_frames(clip_path, range(index, stop + 1))
     best, best_index = 0.4, -1
@@ -441,11 +442,21 @@ def pick_keyframes(
     for index, want in list(chosen.items()):
         if want.scan is None or want.scan.box is None:
             continue
-        found = _frame_with_box(clip_path, timeline, want.scan, index, scan_search_ms)
+        until = want.scan.t + scan_search_ms
+        found = _frame_with_box(clip_path, timeline, want.scan, index, until)
         if found is not None and found[0] not in chosen:
             del chosen[index]
             chosen[found[0]] = want
             images[found[0]] = found[1]
+    captions = _captions(clip)
+    if captions is not None:
+        span = _order_caption(clip, clip_path, timeline, captions)
+        if span is not None:
+            _name_this_order(clip_path, timeline, chosen, images, span, scan_search_ms)
+        for index, want in list(chosen.items()):
+            # Whatever moved or not: a keyframe that does not show this order says so.
+            if "(" not in want.label and not captions.names(images[index]):
+                chosen[index] = replace(want, label=f"{want.label} {NOT_THIS_ORDER}")
 
     keyframes = []
     for index in sorted(chosen):
@@ -463,3 +474,84 @@ def pick_keyframes(
             )
         )
     return keyframes
+
+
+# -- keyframes whose caption names this order (verifier/_caption.py) ----------------------
+
+
+# The label's words when a keyframe's burned-in caption does not read as this order.
+NOT_THIS_ORDER = "(burned-in caption does not read as this order)"
+
+
+def _captions(clip: Clip) -> Captions | None:
+    # An id too long for the caption line (the frame clips it) cannot be compared; its
+    # keyframes keep their first choice and plain labels.
+    if not 0 < len(clip.order_id) <= MAX_CAPTION_ID:
+        return None
+    return Captions(clip.order_id, clip.video.width, clip.video.height)
+
+
+def _order_caption(
+    clip: Clip, clip_path: Path, timeline: _Timeline, captions: Captions
+) -> CaptionSpan | None:
+    order = next((s for s in clip.scans if s.kind == "order"), None)
+    scan_index = timeline.index_at(order.t if order else clip.started)
+    if scan_index is None:  # an excerpt without the order scan: nothing to anchor on
+        return None
+    end_index = timeline.index_at(clip.ended)
+    fps = clip.video.fps_num / clip.video.fps_den
+    return caption_span(
+        lambda wanted: read_frames(clip_path, wanted),
+        captions,
+        scan_index=scan_index,
+        end_index=timeline.last_index + 1 if end_index is None else end_index,
+        last_index=timeline.last_index,
+        fps=fps,
+    )
+
+
+def _name_this_order(
+    clip_path: Path,
+    timeline: _Timeline,
+    chosen: dict[int, _Want],
+    images: dict[int, Image],
+    span: CaptionSpan,
+    search_ms: int,
+) -> None:
+    """Move keyframes into the span whose caption names the order, or say why not.
+
+    The order scan moves to the first frame after the switch where its code still reads
+    in its box; if the code is gone by then, it stays and its label says the caption
+    still shows the state before the order. Packing frames move inside the span; the
+    last frame becomes the last one before the caption moves on (post-roll); the first
+    frame (pre-roll) and other scans outside it stay, labelled as such.
+    """
+    for index, want in sorted(chosen.items()):
+        if index in span:
+            continue
+        del chosen[index]
+        target, label = index, want.label
+        if want.scan is not None and want.scan.kind == "order" and index < span.first:
+            found = None
+            if want.scan.box is not None:
+                until = timeline.time_of(span.first) + search_ms
+                found = _frame_with_box(clip_path, timeline, want.scan, span.first, until)
+            if found is not None and found[0] in span and found[0] not in chosen:
+                target = found[0]
+                images[target] = found[1]
+            else:
+                label = f"{want.label} (caption not yet switched to this order)"
+        elif want.last:
+            target = span.last
+        elif want.scan is None and want.label == "Packing":
+            target = min(max(index, span.first), span.last)
+        elif index < span.first:
+            label = f"{want.label} (pre-roll, before this order)"
+        else:
+            label = f"{want.label} (post-roll, after this order)"
+        if target in chosen:
+            continue  # the span already shows that moment
+        chosen[target] = replace(want, label=label)
+    missing = [i for i in chosen if i not in images]
+    if missing:
+        images.update(read_frames(clip_path, missing))

@@ -576,6 +576,13 @@ def _keyframes(
             _Picture(x + (cell_w - pw) / 2, y + (cell_h - ph) / 2, pw, ph, kf.image, kf.boxes)
         )
         _caption(ops, n + 1, kf, facts, x, y + cell_h + 4.6, cell_w)
+        why = kf.label.partition(" (")[2].removesuffix(")")
+        if why:
+            # "Order scan (caption not yet switched to this order)": said on the picture
+            # itself, where a reviewer reads the burned-in caption it is about.
+            px, bottom = x + (cell_w - pw) / 2, y + (cell_h + ph) / 2
+            ops.append(_Rect(px, bottom - 5, pw, 5, fill=AMBER_BG))
+            ops.text(px + 2, bottom - 1.5, _fit_text(why, "bold", 7, pw - 4), "bold", 7, AMBER)
 
 
 def _caption(
@@ -585,8 +592,9 @@ def _caption(
     badge = str(n)
     ops.append(_Rect(x, base - 3.3, 4.4, 4.4, fill=INK, radius=0.8))
     ops.text(x + 2.2 + _width(badge, "bold", 7) / 2, base, badge, "bold", 7, (255, 255, 255), "R")
-    ops.text(x + 6.2, base, kf.label, "bold", 8.5)
-    detail_x = x + 6.2 + _width(kf.label + "  ", "bold", 8.5)
+    label = kf.label.partition(" (")[0]  # the reason is on the picture (_keyframes)
+    ops.text(x + 6.2, base, label, "bold", 8.5)
+    detail_x = x + 6.2 + _width(label + "  ", "bold", 8.5)
     when = _local(kf.t_ms, facts.zone, date=False, tenths=True)
     rel = f"+{(kf.t_ms - facts.start_ms) / 1000:.1f} s"
     right = x + width

@@ -123,8 +123,9 @@ def test_qr_code_on_the_png_decodes_to_the_payload(recorded: Recorded, payload_c
     payload = payload[:payload_chars]
     sheet = make_sheet(facts_for(clip, path, qr_payload=payload), clip, path)
     gray = np.asarray(Image.open(io.BytesIO(sheet.png)).convert("L"))
-    found = zxingcpp.read_barcodes(gray)
-    assert [b.text for b in found] == [payload]
+    found = [b.text for b in zxingcpp.read_barcodes(gray)]
+    # the order's own QR code may read in its keyframe too (the pick list in view)
+    assert [t for t in found if t != clip.order_id] == [payload]
 
 
 def test_keyframes_show_the_scans_at_their_boxes_and_times(recorded: Recorded) -> None:
@@ -132,7 +133,7 @@ def test_keyframes_show_the_scans_at_their_boxes_and_times(recorded: Recorded) -
     path = recorded.write_clip(clip, "a.mp4")
     keyframes = pick_keyframes(clip, path)
     labels = [k.label for k in keyframes]
-    assert labels[0] == "Order scan"
+    assert labels[0].startswith("Order scan")
     assert "Waybill scan" in labels
     assert "Packing" in labels
     assert labels[-1] == "Last frame"
@@ -140,14 +141,17 @@ def test_keyframes_show_the_scans_at_their_boxes_and_times(recorded: Recorded) -
 
     for kf in keyframes:
         assert kf.image.shape == (clip.video.height, clip.video.width, 3)
-        if kf.label.endswith("scan"):
+        if kf.scans:
             (scan,) = kf.scans
             assert scan in clip.scans
             assert kf.detail == scan.text
             assert kf.boxes == (scan.box,)
             # The box is from the read that confirmed the scan: at or after the first read,
-            # within the scanner's 2 s confirm window.
-            assert scan.t - frame_ms(clip) < kf.t_ms <= scan.t + 2000
+            # within the scanner's 2 s confirm window; the order scan's frame may be later
+            # still, once the caption names the order (verifier/_caption.py: its switch
+            # settles within 2 s, then the code is looked for in its box for 2 s more).
+            late = 6000 if scan.kind == "order" else 2000
+            assert scan.t - frame_ms(clip) < kf.t_ms <= scan.t + late
         else:
             assert kf.boxes == ()
     order = next(s for s in clip.scans if s.kind == "order")
@@ -155,7 +159,9 @@ def test_keyframes_show_the_scans_at_their_boxes_and_times(recorded: Recorded) -
     assert keyframes[0].scans == (order,)
     assert next(k for k in keyframes if k.label == "Waybill scan").scans == (waybill,)
     last = keyframes[-1]
-    assert clip.end_ms - frame_ms(clip) <= last.t_ms < clip.end_ms
+    # the last frame whose caption still names the order: the post-roll after the clip's
+    # end shows the next state (verifier/_caption.py, which looks from 4 s before the end)
+    assert clip.ended - 4000 <= last.t_ms < clip.end_ms
 
 
 def test_scan_keyframe_is_the_frame_where_the_code_reads_in_its_box(recorded: Recorded) -> None:
