@@ -177,15 +177,20 @@ def test_merchant_finds_watches_and_downloads_a_verifiable_bundle(
         page.evaluate("document.getElementById('player').play()")
         page.wait_for_function(
             "() => { const v = document.getElementById('player');"
-            " return v.readyState >= 2 && v.currentTime - parseFloat(v.dataset.offsetS) > 1.5; }",
+            " return v.readyState >= 2 && v.currentTime > 1.5; }",
             timeout=20_000,
         )
         state = page.evaluate(
             "(() => { const v = document.getElementById('player');"
-            " return {t: v.currentTime, w: v.videoWidth, err: v.error && v.error.code}; })()"
+            " return {t: v.currentTime, w: v.videoWidth, err: v.error && v.error.code,"
+            " d: v.duration, start: v.seekable.length ? v.seekable.start(0) : null}; })()"
         )
         assert state["err"] is None
         assert state["w"] == 640
+        # Issue 13 item 6: Chromium plays the clip from 0 for its length (it showed the
+        # clip's place in the continuous recording before).
+        assert state["start"] == pytest.approx(0, abs=0.07)
+        assert state["d"] == pytest.approx(row.duration_ms / 1000, abs=0.07)
         page.evaluate("document.getElementById('player').pause()")
         assert video.is_visible()
         shot(page, "portal-4-clip-playing")
