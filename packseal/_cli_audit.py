@@ -72,6 +72,7 @@ def audit(
             against=saved,
             hash_blobs=not no_hash,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
+            require_live_source=trust.require_live_source,
         )
     written = _write_evidence(report, evidence_dir or _default_evidence_dir(app.config.data_dir))
     if as_json:
@@ -113,6 +114,14 @@ def _summary(report: AuditReport, evidence: list[Path]) -> None:
             f"{report.count(sev)} {_HEADINGS[sev]}" for sev in _HEADINGS if report.count(sev)
         )
         click.echo(f"FINDINGS: {counts} ({facts})")
+    sources = [
+        (stats.live_clips, "live (camera or RTSP)"),
+        (stats.file_clips, "from imported files (NOT live)"),
+        (stats.demo_clips, "from the demo (NOT live)"),
+        (stats.unsourced_clips, "with no recorded source"),
+    ]
+    if stats.clips:
+        click.echo("footage: " + ", ".join(f"{n} {what}" for n, what in sources if n))
     for severity, heading in _HEADINGS.items():
         listed = report.by_severity(severity)
         if listed:

@@ -236,6 +236,7 @@ def _print_report(report: Report) -> None:
         ("tracking", ", ".join(map(printable, f.tracking_ids)) or "-"),
         ("clip", f"{f.clip_id} ({f.status}, ended by {f.end_reason})"),
         ("station", f.station + (f" ({f.station_name})" if f.station_name else "")),
+        ("filmed by", printable(f.source)),
         ("merchant", f.merchant or "-"),
         ("recorded", f"{f.start_utc} to {f.end_utc} ({f.duration_ms / 1000:.1f} s)"),
         ("segments", f"{first}..{last} of {of}" + (" (excerpt)" if f.excerpt else "")),

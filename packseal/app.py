@@ -215,6 +215,7 @@ class App:
             witnesses=witnesses,
             witness_quorum=min(cfg.trust.witness_quorum, len(witnesses)),
             c2pa_roots=(c2pa_ca.read_text(),) if cfg.c2pa.enabled and c2pa_ca.exists() else (),
+            require_live_source=cfg.trust.require_live_source,
         )
 
     # -- anchoring and Content Credentials (issue 6) -------------------------------------

@@ -159,6 +159,11 @@ class TrustConfig(_Section):
         pattern=r"^https?://[!-~]{1,300}$",
         description="the published verify page; READMEs and sheets point reviewers to it",
     )
+    require_live_source: bool = Field(
+        False,
+        description="the published trust file accepts only footage from a camera or an "
+        "RTSP stream (not an imported file or the demo)",
+    )
 
 
 class HubLinkConfig(_Section):

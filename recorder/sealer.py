@@ -16,6 +16,7 @@ from recorder.clock import Clock
 from recorder.controller import ClipClosed
 from storage import Ed25519Signer, Store, StoredCheckpoint
 from storage.entries import Clip, Gap, Segment, SegmentRef, Video
+from storage.footage import FootageSource
 from storage.zones import zone_name
 
 
@@ -29,6 +30,7 @@ class ClipPlan:
     end_at: int  # ended + post-roll
     pre_roll: int
     post_roll: int
+    source: FootageSource | None = None  # what filmed it (storage.footage)
 
 
 def select_segments(segments: Sequence[Segment], start_at: int, end_at: int) -> list[Segment]:
@@ -119,6 +121,7 @@ class Sealer:
             zone=zone_name(self.zone, clip.started) or "",
             tracking_ids=clip.tracking_ids,
             repeat_of=clip.repeat_of,
+            source=plan.source,
         ).signed_by(self.signer)
         (appended,) = self.store.append([entry])
         self.checkpoint()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from recorder.controller import ClipClosed
@@ -25,6 +26,7 @@ from recorder.run import Run, SegmentTiming
 from recorder.sealer import ClipPlan, Sealer, select_segments
 from storage.entries import Clip, Segment, Video
 from storage.facts import GAP_TOLERANCE_MS
+from storage.footage import FootageSource
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,9 @@ class SealQueue:
         self.pending: list[ClipPlan] = []
         self._held: deque[_Held] = deque()
         self._recovering = False
+        # What the footage is coming from now (the station sets it): a clip names the
+        # source that filmed it, read when it closes (a camera plugged back in may differ).
+        self.source_of: Callable[[], FootageSource | None] = lambda: None
 
     # -- runs --------------------------------------------------------------------------
 
@@ -176,6 +181,7 @@ class SealQueue:
             end_at=closed.ended + self.post_roll_ms,
             pre_roll=self.pre_roll_ms,
             post_roll=self.post_roll_ms,
+            source=self.source_of(),
         )
 
     def last_end(self, run: str | None) -> int | None:

@@ -9,6 +9,7 @@ stops delivering raises :class:`SourceLost`; ``reopen()`` tries to get it back.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -20,9 +21,11 @@ import numpy as np
 import numpy.typing as npt
 
 from recorder._errors import SourceError, SourceLost
+from recorder._v4l2 import camera_source
 from recorder.clock import Clock
 from recorder.demo import DemoScene
 from recorder.settings import CameraSettings
+from storage.footage import FootageSource
 from storage.redact import redact
 
 __all__ = [
@@ -32,6 +35,7 @@ __all__ = [
     "Frame",
     "FrameSource",
     "Image",
+    "footage_source",
     "open_source",
 ]
 
@@ -60,6 +64,13 @@ class FrameSource(Protocol):
     def reopen(self) -> None: ...
 
     def close(self) -> None: ...
+
+
+def footage_source(source: FrameSource) -> FootageSource | None:
+    """What ``source`` says it is, for the clip entry (``None``: a source that does not
+    say, such as a test's fake)."""
+    origin = getattr(source, "origin", None)
+    return origin if isinstance(origin, FootageSource) else None
 
 
 def _even_size(what: str, width: int, height: int, hint: str) -> None:
@@ -168,6 +179,10 @@ class DemoSource(_Geometry):
     def scene(self) -> DemoScene:
         return self._scene
 
+    @property
+    def origin(self) -> FootageSource:
+        return FootageSource("demo", name=f"demo:{self._scene.seed}")
+
     def read(self) -> Frame | None:
         if self._closed:
             return None
@@ -192,6 +207,14 @@ class DemoSource(_Geometry):
 
     def close(self) -> None:
         self._closed = True
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 class FileSource(_Geometry):
@@ -249,6 +272,11 @@ class FileSource(_Geometry):
         self._epoch = _default_epoch(clock, realtime, length) if epoch_ms is None else epoch_ms
         self._pacer = _Pacer(clock, fps, realtime)
         self._count = 0  # frames decoded so far, including skipped ones
+        self._origin = FootageSource("file", name=self._path.name, sha256=_file_sha256(self._path))
+
+    @property
+    def origin(self) -> FootageSource:
+        return self._origin
 
     def _grab(self) -> float | None:
         """Decode the next frame; its presentation time in s, or None at the end."""
@@ -343,6 +371,12 @@ class CameraSource(_Geometry):
         self._fps = _as_fps(cap.get(cv2.CAP_PROP_FPS)) or Fraction(s.fps)
         self._cap = cap
         self._last_ts = None
+        # Read again at every (re)open: the camera plugged back in may be another one.
+        self._origin = camera_source(self._name)
+
+    @property
+    def origin(self) -> FootageSource:
+        return self._origin
 
     def read(self) -> Frame | None:
         if self._cap is None:

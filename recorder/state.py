@@ -16,6 +16,7 @@ from recorder._errors import StationStateError
 from recorder.controller import ClipClosed, OpenClip
 from recorder.sealer import ClipPlan
 from storage.entries import Scan
+from storage.footage import FootageSource
 
 
 @dataclass(slots=True)
@@ -84,4 +85,5 @@ def _plan(d: dict[str, Any]) -> ClipPlan:
         end_at=d["end_at"],
         pre_roll=d["pre_roll"],
         post_roll=d["post_roll"],
+        source=None if d.get("source") is None else FootageSource(**d["source"]),
     )

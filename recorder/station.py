@@ -56,7 +56,7 @@ from recorder.scanner import Classifier, FrameMotion, LatestFrame, Reads, Scanne
 from recorder.sealer import Sealer
 from recorder.sealqueue import SealQueue
 from recorder.settings import StationSettings
-from recorder.sources import Frame, FrameSource
+from recorder.sources import Frame, FrameSource, footage_source
 from recorder.state import StationState
 from recorder.status import ClipSummary, Counters, StationAlarmKind, StationStatus, run_stats
 from storage import DiskFullError, Ed25519Signer, Store
@@ -145,6 +145,7 @@ class Station:
             pre_roll_ms=round(clips.pre_roll_seconds * 1000),
             post_roll_ms=round(clips.post_roll_seconds * 1000),
         )
+        self.queue.source_of = lambda: footage_source(self.source)
         # Why footage is missing before the writer's next run; the writer's alone (each
         # run is started with its own reason), set before the threads start.
         self._gap_reason = "restart"

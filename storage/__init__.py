@@ -37,6 +37,7 @@ from storage.entries import (
     StationKey,
     Video,
 )
+from storage.footage import FootageSource
 from storage.keys import generate_key_file, load_private_key, load_signer
 from storage.log import Appended, Log, StoredCheckpoint
 from storage.note import Ed25519Signer, Ed25519Verifier
@@ -61,6 +62,7 @@ __all__ = [
     "Ed25519Signer",
     "Ed25519Verifier",
     "Entry",
+    "FootageSource",
     "FormatError",
     "Gap",
     "KeyFileError",

@@ -29,6 +29,7 @@ from typing import Any, ClassVar, Literal, TypeVar, Union
 
 from storage import canonical
 from storage._errors import FormatError, SignatureError
+from storage.footage import FootageSource
 from storage.note import Ed25519Verifier, NoteSigner
 from storage.zones import is_zone_name
 
@@ -39,6 +40,9 @@ MAX_TEXT = 512
 # characters (numeric mode, version 40); longer reads were dropped unrecorded before.
 MAX_SCAN_TEXT = 7089
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+# A field added to a kind after entries of it were signed: left out of the JSON when it is
+# None (never written as null), so every earlier entry keeps its exact bytes and signature.
+OMIT_IF_NONE = types.MappingProxyType({"omit_if_none": True})
 
 CLIP_STATUSES = ("sealed", "cancelled", "interrupted")
 END_REASONS = (
@@ -91,8 +95,12 @@ class _Entry:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.KIND}
+        omitted = _omitted(type(self))
         for name in _field_names(type(self)) or ():
-            out[name] = _to_json(getattr(self, name))
+            value = getattr(self, name)
+            if value is None and name in omitted:
+                continue
+            out[name] = _to_json(value)
         return out
 
     def to_bytes(self) -> bytes:
@@ -249,6 +257,9 @@ class Clip(_Entry):
     repeat_of: str | None = None
     key: str = ""  # "<name>+<hex key id>" of the signing station key
     sig: str = ""  # base64 Ed25519 over signing_bytes()
+    # Where the footage came from (storage.footage). Added after entries were first
+    # signed: absent rather than null when unknown, so those entries keep their bytes.
+    source: FootageSource | None = field(default=None, metadata=OMIT_IF_NONE)
 
     def __post_init__(self) -> None:
         _hex64(self.prev, "clip prev")
@@ -421,6 +432,15 @@ _SCALARS = (str, int, bool, type(None))
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+_OMITTED: dict[type, frozenset[str]] = {}
+
+
+def _omitted(cls: type) -> frozenset[str]:
+    if cls not in _OMITTED:
+        _OMITTED[cls] = frozenset(
+            f.name for f in dataclasses.fields(cls) if f.metadata.get("omit_if_none")
+        )
+    return _OMITTED[cls]
 
 
 def _field_names(cls: type) -> tuple[str, ...] | None:
@@ -524,6 +544,7 @@ def _dataclass_decoder(tp: type) -> _Decoder:
     fields = {f.name: f for f in dataclasses.fields(tp)}
     hints = _hints(tp)
     plan = [(name, f.default is dataclasses.MISSING, hints[name]) for name, f in fields.items()]
+    omitted = _omitted(tp)
 
     def decode(value: Any, path: str) -> Any:
         if not isinstance(value, Mapping):
@@ -537,6 +558,9 @@ def _dataclass_decoder(tp: type) -> _Decoder:
                 if required:
                     raise FormatError(f"{path}: missing field {name!r}")
                 continue
+            if name in omitted and value[name] is None:
+                # Its encoding is the field's absence: a null would be a second encoding.
+                raise FormatError(f"{path}.{name}: null is not allowed; the field is left out")
             kwargs[name] = _from_json(hint, value[name], f"{path}.{name}")
         try:
             return tp(**kwargs)
@@ -575,6 +599,7 @@ __all__ = [
     "MAX_SCAN_TEXT",
     "Clip",
     "Entry",
+    "FootageSource",
     "Gap",
     "KeyRevocation",
     "Purge",

@@ -23,6 +23,9 @@ Everything after ``logs`` is optional, and each one present is a requirement:
 ``witness_quorum`` ``witness_quorum`` distinct listed witnesses (k of n)
 ``c2pa_roots``     every bundle must carry the clip with C2PA Content Credentials that
                    validate as ``Trusted`` with these CA certificates as the only anchors
+``require_live_source``  ``true``: the clip entry must name a live source (a camera or an
+                   RTSP stream, :mod:`storage.footage`); footage from a file, the demo, or
+                   a clip sealed before sources were recorded does not verify
 """
 
 from __future__ import annotations
@@ -86,6 +89,7 @@ class TrustFile:
     witnesses: tuple[TrustedWitness, ...] = ()
     witness_quorum: int = 0
     c2pa_roots: tuple[str, ...] = ()
+    require_live_source: bool = False
 
     def __post_init__(self) -> None:
         Ed25519Verifier.from_vkey(self.root)
@@ -160,6 +164,8 @@ class TrustFile:
             doc["witness_quorum"] = self.witness_quorum
         if self.c2pa_roots:
             doc["c2pa_roots"] = list(self.c2pa_roots)
+        if self.require_live_source:
+            doc["require_live_source"] = True
         return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
 
     @classmethod
@@ -199,6 +205,7 @@ class TrustFile:
                 ),
                 witness_quorum=_opt_int(doc, "witness_quorum") or 0,
                 c2pa_roots=tuple(_pems(doc, "c2pa_roots")),
+                require_live_source=_opt_bool(doc, "require_live_source"),
             )
         except (KeyError, TypeError) as e:
             raise FormatError(f"trust file: {e}") from e
@@ -238,6 +245,13 @@ def _opt_int(obj: dict[str, Any], key: str) -> int | None:
         return None
     if not isinstance(value, int) or isinstance(value, bool):
         raise FormatError(f"trust file: {key!r} must be an integer, found {value!r:.40}")
+    return value
+
+
+def _opt_bool(obj: dict[str, Any], key: str) -> bool:
+    value = obj.get(key, False)
+    if not isinstance(value, bool):
+        raise FormatError(f"trust file: {key!r} must be true or false, found {value!r:.40}")
     return value
 
 

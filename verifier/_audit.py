@@ -17,6 +17,7 @@ from typing import Any
 from storage import FormatError, PacksealError, SignatureError, StorageError, Store
 from storage.entries import Clip, Gap, Purge, Segment, StationKey, from_parsed, parse_as
 from storage.facts import rfc3339
+from storage.footage import describe_source
 from storage.note import Ed25519Verifier, NoteVerifier
 from verifier._audit_log import LogElsewhere, LogResult, check_log
 from verifier._audit_media import Media, Range, Ranges, Seen, seqs
@@ -108,7 +109,9 @@ class Auditor:
         root: Ed25519Verifier | None,
         hash_blobs: bool,
         gap_tolerance_ms: int,
+        require_live_source: bool = False,
     ) -> None:
+        self.require_live_source = require_live_source
         self.store = store
         self.log = store  # the log's half of the store's methods
         self.verifiers = verifiers
@@ -353,6 +356,7 @@ class Auditor:
 
     def _clip(self, index: int, clip: Clip) -> None:
         self.stats.clips += 1
+        self._source(index, clip)
         self.clip_spans.append(
             (clip.segments[0].seq, clip.segments[-1].seq, clip.order_id, clip.clip_id)
         )
@@ -404,6 +408,29 @@ class Auditor:
                 )
             else:
                 self.deferred.append((index, clip, n))
+
+    def _source(self, index: int, clip: Clip) -> None:
+        source = clip.source
+        if source is not None and source.live:
+            self.stats.live_clips += 1
+            return
+        if source is None:
+            self.stats.unsourced_clips += 1
+        elif source.kind == "file":
+            self.stats.file_clips += 1
+        else:
+            self.stats.demo_clips += 1
+        if self.require_live_source:
+            # Counted in the stats either way; a finding only where the trust file accepts
+            # nothing but live footage (a demo store would otherwise list every clip).
+            self.add(
+                "clips",
+                "error",
+                index,
+                f"clip {clip.clip_id} (entry {index}) is not live footage, which the trust "
+                f"file requires: {describe_source(source)}",
+                clip=clip,
+            )
 
     def _compare_ref(self, index: int, clip: Clip, n: int, seen: Seen) -> None:
         ref, (at, seg) = clip.segments[n], seen

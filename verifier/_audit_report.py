@@ -136,12 +136,22 @@ class AuditStats:
     blobs_checked: int = 0
     bytes_hashed: int = 0
     seconds: float = 0.0
+    # clips by where their footage came from (storage.footage): a camera or RTSP stream,
+    # an imported file, the demo, or not recorded (sealed before sources were)
+    live_clips: int = 0
+    file_clips: int = 0
+    demo_clips: int = 0
+    unsourced_clips: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "entries": self.entries,
             "segments": self.segments,
             "clips": self.clips,
+            "live_clips": self.live_clips,
+            "file_clips": self.file_clips,
+            "demo_clips": self.demo_clips,
+            "unsourced_clips": self.unsourced_clips,
             "gaps": self.gaps,
             "purged": self.purged,
             "checkpoints": self.checkpoints,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from storage.entries import Clip, SegmentRef, StationKey
 from storage.facts import rfc3339
+from storage.footage import describe_source
 from storage.text import printable
 from verifier._manifest import FORMAT, Manifest
 from verifier.timeline import Field
@@ -51,6 +52,7 @@ def readme(
         f"Clip       {printable(clip.clip_id)} ({clip.status}, ended by {clip.end_reason})",
         f"Station    {printable(station.station)} ({printable(station.station_name)}) of "
         f"{printable(station.merchant)}",
+        f"Filmed by  {printable(describe_source(clip.source))}",
         f"Recorded   {rfc3339(start)} to {rfc3339(end)} ({(end - start) / 1000:.1f} s), "
         f"segments {manifest.first + 1}..{manifest.last + 1} of {n}: {span}",
         f"Sealed in  log {station.origin}, entry {manifest.clip_index}, under the signed "

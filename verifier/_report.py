@@ -13,7 +13,18 @@ from storage.text import printable
 from storage.zones import zone_of
 from verifier._zip import Problem
 
-CHECKS = ("zip", "media", "timeline", "signature", "inclusion", "time", "witness", "c2pa", "facts")
+CHECKS = (
+    "zip",
+    "media",
+    "timeline",
+    "signature",
+    "source",
+    "inclusion",
+    "time",
+    "witness",
+    "c2pa",
+    "facts",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +76,10 @@ class Facts:
     zone: str | None  # the station clock's zone from the signed clip entry, else the
     # display zone the exporter put in the manifest (unsigned): see zone_signed
     zone_signed: bool = False
+    # Where the footage came from, from the signed entry (storage.footage), in one line;
+    # source_live None: the entry does not say (sealed before sources were recorded).
+    source: str = ""
+    source_live: bool | None = None
     # Anchors outside the merchant (each None/empty unless its check verified it):
     existed_before_ms: int | None = None  # RFC 3161 genTime of the checkpoint
     tsa: str | None = None  # who says so (the TSA certificate's subject)

@@ -63,6 +63,10 @@ _ZH_EXACT = {
     "START UTC": "开始 UTC",
     "END UTC": "结束 UTC",
     "DURATION": "时长",
+    "FILMED BY": "拍摄来源",
+    "not recorded (sealed before packseal recorded footage sources)": (
+        "未记录（封存于 packseal 记录画面来源之前）"
+    ),
     "none scanned": "未扫描",
     "INTEGRITY": "完整性",
     "CLIP SHA-256": "片段 SHA-256",
@@ -103,6 +107,14 @@ _ZH_PATTERNS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]]
         lambda m: f"{_STATUS[m[1]]}，结束原因：{_REASON.get(m[2], m[2])}",
     ),
     (re.compile(r"size (\d+)  ·  root (\S+)"), r"大小 \1  ·  根 \2"),
+    # storage.footage labels (the facts in them stay as they are)
+    (re.compile(r"live camera (\S+) \(no identity reported\)"), r"现场摄像头 \1（未报告型号）"),
+    (re.compile(r"live camera (\S+) \((.*)\)"), r"现场摄像头 \1（\2）"),
+    (re.compile(r"live network camera \(RTSP\) at (\S+)"), r"现场网络摄像头（RTSP）\1"),
+    (
+        re.compile(r"demo scene (\S+): synthetic footage, NOT a camera"),
+        r"演示场景 \1：合成画面，不是摄像头",
+    ),
     (re.compile(r"(.+)  ·  entry (\d+)"), r"\1  ·  第 \2 条"),
     (re.compile(r"(\d+\.\d) s"), r"\1 秒"),
     (re.compile(r"(\d+:\d\d) min"), r"\1 分"),
@@ -124,6 +136,13 @@ _ZH_PATTERNS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]]
 # Paragraphs the layout wraps over several lines: matched on the joined lines, re-wrapped.
 PARAGRAPHS: dict[str, list[tuple[re.Pattern[str], str]]] = {
     "zh-CN": [
+        (  # storage.footage's label of an imported file: two lines with its hash
+            re.compile(
+                r"imported file (.*) sha256 ([0-9a-f]{64}): NOT live, its times were chosen "
+                r"when it was imported"
+            ),
+            r"导入的文件 \1 sha256 \2：非现场拍摄，时间是导入时设定的",
+        ),
         (
             re.compile(
                 r"This sheet is a summary and proves nothing on its own\. The evidence is the "

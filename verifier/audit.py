@@ -73,6 +73,7 @@ def audit_store(
     hash_blobs: bool = True,
     gap_tolerance_ms: int = GAP_TOLERANCE_MS,
     parallel: bool | None = None,
+    require_live_source: bool = False,
 ) -> AuditReport:
     """Audit a whole store; every problem becomes a :class:`Finding` (nothing is raised).
 
@@ -84,10 +85,13 @@ def audit_store(
     every few thousand entries. ``parallel`` checks the log's integrity in a second
     process while this one checks what the entries say (default: from
     :data:`PARALLEL_FROM` entries on); the findings are the same either way.
+    Clips are counted by where their footage came from (``stats``); under
+    ``require_live_source`` (the trust file's) each one not filmed live is an error.
     """
-    return Auditor(store, list(verifiers), root, hash_blobs, gap_tolerance_ms).run(
-        against, progress, parallel
+    auditor = Auditor(
+        store, list(verifiers), root, hash_blobs, gap_tolerance_ms, require_live_source
     )
+    return auditor.run(against, progress, parallel)
 
 
 __all__ = [

@@ -63,6 +63,7 @@ from storage import LogStateError, Store, merkle
 from storage.anchors import StoredStamp
 from storage.certs import C2paCredentials
 from storage.entries import Clip, StationKey, parse_as
+from storage.footage import describe_source
 from storage.note import parse
 from storage.zones import zone_name, zone_of
 from verifier._assemble import assemble
@@ -536,6 +537,8 @@ def _sheet(
         qr_payload=summary.text(),
         verify_url=policy.verify_url,
         language=policy.language,
+        source=describe_source(clip.source),
+        source_live=None if clip.source is None else clip.source.live,
     )
     sheet = (make_sheet or default_maker)(facts, clip, clip_path)
     return sheet.png, sheet.pdf

@@ -87,6 +87,10 @@ class SheetFacts:
     qr_payload: str
     verify_url: str | None = None  # the merchant's published verify page, if any
     language: str = "en"  # "en" or "zh-CN": the sheet's words, not the facts
+    # Where the footage came from (storage.footage.describe_source of the signed entry);
+    # live False or None (not recorded) is drawn in amber: not a camera's live footage.
+    source: str = ""
+    source_live: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +143,7 @@ def _safe_facts(facts: SheetFacts) -> SheetFacts:
         clip_id=printable(facts.clip_id),
         status=printable(facts.status),
         end_reason=printable(facts.end_reason),
+        source=printable(facts.source, 400),
     )
 
 
@@ -454,6 +459,15 @@ def _facts(ops: _Ops, facts: SheetFacts, top: float) -> float:
                 ops.text(x + label_w, y + i * ROW, line, font, 9.5)
             lines = max(lines, len(wrapped))
         y += ROW * lines + 0.6
+    if facts.source:
+        # Full width, right under the facts: a file imported with a chosen time looks
+        # exactly like a camera's footage, so the sheet says which it was.
+        warn = not facts.source_live
+        ops.text(MARGIN, y, "FILMED BY", "bold", 6.5, AMBER if warn else MUTED)
+        wrapped = _lines(facts.source, "sans", 9.5, CONTENT_W - label_w, 3)
+        for i, line in enumerate(wrapped):
+            ops.text(MARGIN + label_w, y + i * ROW, line, "sans", 9.5, AMBER if warn else INK)
+        y += ROW * len(wrapped) + 0.6
     return y - ROW + 1.2
 
 

@@ -10,6 +10,9 @@
     signature  the clip entry is signed by the station key that the station-key entry
                certifies, the certification by the trust file's root, for a log the trust
                file lists with that key
+    source     where the footage came from, as the signed entry names it (a camera, an
+               RTSP stream, an imported file with its hash, the demo); fails when the
+               trust file requires a live source and this is not one
     inclusion  both entries are leaves under a checkpoint signed by the trust file's key
                for the station's log (C2SP tlog-proof)
     time       the RFC 3161 time-stamp of that checkpoint, when the trust file lists TSA
@@ -46,6 +49,7 @@ from storage import FormatError, ProofError, SignatureError, TrustFile, Verifica
 from storage.checkpoint import Checkpoint, SignedCheckpoint, TlogProof
 from storage.entries import Clip, StationKey, parse_as
 from storage.facts import GAP_TOLERANCE_MS, rfc3339
+from storage.footage import describe_source
 from storage.note import parse
 from storage.text import printable
 from verifier._errors import BundleError, MediaFormatError, NotVerified
@@ -126,7 +130,8 @@ class _Verifier:
             zip_problems = contents.problems
             self._parse_entries()
             media_check, media = self._media(z)
-            signature, inclusion = self._signature(), self._inclusion()
+            signature, source = self._signature(), self._source()
+            inclusion = self._inclusion()
             time = check_time(self.trust, self.members, self.checkpoint, self.clip)
             witness = check_witnesses(self.trust, self.checkpoint)
             c2pa_check, signer = self._c2pa(z, media_check)
@@ -142,6 +147,7 @@ class _Verifier:
             media_check,
             self._timeline(media),
             signature,
+            source,
             inclusion,
             time.check,
             witness.check,
@@ -294,6 +300,27 @@ class _Verifier:
             f"trusted merchant root {station.root_verifier().name}+"
             f"{station.root_verifier().key_id:08x} ({self.trust.merchant})",
         )
+
+    # -- source ------------------------------------------------------------------------------
+
+    def _source(self) -> Check:
+        clip = self.clip
+        if clip is None:
+            return Check("source", None, f"not checked: {self.clip_error}")
+        said = describe_source(clip.source)
+        live = clip.source is not None and clip.source.live
+        if self.trust.require_live_source and not live:
+            return Check(
+                "source",
+                False,
+                f"the trust file requires live footage (a camera or an RTSP stream); this "
+                f"clip's footage is from: {said}",
+                "a live camera or RTSP stream",
+                said,
+            )
+        if live:
+            return Check("source", True, said)
+        return Check("source", True, f"{said} (the trust file does not require live footage)")
 
     # -- inclusion ---------------------------------------------------------------------------
 
@@ -500,6 +527,8 @@ class _Verifier:
             derived=media is not None and media.derived,
             zone=clip.zone or (None if m is None else m.zone),
             zone_signed=bool(clip.zone),
+            source=describe_source(clip.source),
+            source_live=None if clip.source is None else clip.source.live,
         )
         problems = []
         if m is not None:

@@ -214,6 +214,8 @@ def facts_json(facts: ClipFacts) -> dict[str, object]:
         },
         "init_sha256": entry.init,
         "init_verdict": facts.init_verdict,
+        # Where the footage came from, as signed (null: sealed before it was recorded).
+        "source": None if entry.source is None else entry.source.to_json(),
         "segments": [
             {
                 "seq": s.seq,

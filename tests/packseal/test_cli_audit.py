@@ -55,10 +55,13 @@ def test_clean(
 ) -> None:
     size, clips, segments, sizes = _facts(recording)
     assert main(["audit"]) == 0
-    assert capsys.readouterr().out.startswith(
+    out = capsys.readouterr().out
+    assert out.startswith(
         f"store clean: {size} entries, {clips} clips, {segments + 1} blobs verified, "
         f"{len(sizes)} checkpoints, "
     )
+    # where the footage came from: the recording is the demo's, not a camera's
+    assert f"\nfootage: {clips} from the demo (NOT live)\n" in out
     assert main(["audit", "--no-hash"]) == 0
     assert f"{segments + 1} blobs present (not hashed: --no-hash)" in capsys.readouterr().out
 
@@ -192,3 +195,23 @@ def test_purge_then_audit(
     out = capsys.readouterr().out
     assert out.startswith(f"store clean: {size + 1} entries")
     assert f"notes:\n  [blobs] entry {size}: segments 0..{segments - 1} purged at" in out
+
+
+def test_a_live_only_trust_file_makes_every_demo_clip_an_error(
+    workdir: Path,
+    capsys: pytest.CaptureFixture[str],
+    recording: Recording,  # noqa: F811
+) -> None:
+    trust = json.loads(recording.app.trust_file().to_bytes())
+    trust["require_live_source"] = True
+    (workdir / "live-only.json").write_text(json.dumps(trust))
+    assert main(["audit", "--no-hash", "--trust", "live-only.json", "--json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    clips = recording.app.store.count_clips()
+    assert doc["stats"]["demo_clips"] == clips
+    errors = [f for f in doc["findings"] if f["severity"] == "error"]
+    assert len(errors) == clips
+    assert all(
+        re.search(r"is not live footage, which the trust file requires: demo scene", f["message"])
+        for f in errors
+    )

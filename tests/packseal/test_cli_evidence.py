@@ -80,11 +80,31 @@ def test_export_then_verify(
         assert line.startswith(f"  ✓ {name}")
     assert "facts proven:" in lines
     assert f"  order       {clip.order_id}" in lines
+    # where the footage came from, from the signed entry: a check line and a fact
+    demo = "demo scene demo:1: synthetic footage, NOT a camera"
+    assert f"  ✓ source     {demo} (the trust file does not require live footage)" in lines
+    assert f"  filmed by   {demo}" in lines
 
     assert main(["verify", str(out), "--trust", str(trust), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["verified"] is True
     assert doc["facts"]["clip_id"] == clip.clip_id
+    assert (doc["facts"]["source"], doc["facts"]["source_live"]) == (demo, False)
+    with zipfile.ZipFile(out) as z:
+        assert f"Filmed by  {demo}" in z.read("README.txt").decode().splitlines()
+
+    # a merchant who publishes a live-only trust file: the demo's bundle fails, saying why
+    live_only = json.loads(trust.read_bytes())
+    live_only["require_live_source"] = True
+    strict = tmp_path / "live-only.json"
+    strict.write_text(json.dumps(live_only))
+    assert main(["verify", str(out), "--trust", str(strict)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "NOT VERIFIED: 1 check(s) failed (source)"
+    assert (
+        "  ✗ source     the trust file requires live footage (a camera or an RTSP stream); "
+        f"this clip's footage is from: {demo}"
+    ) in lines
 
 
 def test_export_an_excerpt(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from fractions import Fraction
 from pathlib import Path
@@ -10,10 +11,19 @@ import imageio_ffmpeg
 import pytest
 
 from recorder._errors import SourceError
+from recorder._v4l2 import camera_source, parse_querycap
 from recorder.clock import ManualClock
 from recorder.demo import DemoScene
 from recorder.settings import CameraSettings
-from recorder.sources import CameraSource, DemoSource, FileSource, FrameSource, open_source
+from recorder.sources import (
+    CameraSource,
+    DemoSource,
+    FileSource,
+    FrameSource,
+    footage_source,
+    open_source,
+)
+from storage.footage import FootageSource
 
 EPOCH = 1_767_225_600_000
 
@@ -268,3 +278,59 @@ def test_spec_camera_opens_the_named_device(spec: str) -> None:
 def test_bad_spec(spec: str) -> None:
     with pytest.raises(ValueError, match=r"camera:N.*file:PATH.*demo:SEED"):
         open_source(spec, SMALL, ManualClock(EPOCH))
+
+
+# -- what each source says it is (issue 13 item 3) -----------------------------------------
+
+
+def test_file_and_demo_sources_name_themselves(testsrc: Path, small_scene: DemoScene) -> None:
+    clock = ManualClock()
+    file_source = footage_source(FileSource(testsrc, clock, realtime=False))
+    assert file_source == FootageSource(
+        "file", name=testsrc.name, sha256=hashlib.sha256(testsrc.read_bytes()).hexdigest()
+    )
+    assert not file_source.live
+    demo = footage_source(DemoSource(small_scene, clock, realtime=False))
+    assert demo == FootageSource("demo", name=f"demo:{small_scene.seed}")
+
+
+def _fake_camera_sysfs(root: Path, *, serial: str | None) -> None:
+    """/sys as the kernel lays out a UVC camera: video4linux/video0 -> the USB interface,
+    whose parent is the USB device with idVendor and (some cameras) serial."""
+    usb = root / "devices/pci0000:00/0000:00:14.0/usb1/1-2"
+    interface = usb / "1-2:1.0"
+    (interface / "video4linux/video0").mkdir(parents=True)
+    (usb / "idVendor").write_text("046d\n")
+    if serial is not None:
+        (usb / "serial").write_text("A1B2C3D4\n")
+    (interface / "video4linux/video0/name").write_text("HD Pro Webcam C920\n")
+    (interface / "video4linux/video0/device").symlink_to(interface)
+    (root / "class/video4linux").mkdir(parents=True)
+    (root / "class/video4linux/video0").symlink_to(interface / "video4linux/video0")
+
+
+@pytest.mark.parametrize("serial", ["A1B2C3D4", None])
+def test_a_camera_is_named_by_sysfs_when_it_cannot_be_asked(
+    tmp_path: Path, serial: str | None
+) -> None:
+    _fake_camera_sysfs(tmp_path, serial=serial)
+    # /dev/video0 does not open here (no camera): the card name comes from sysfs.
+    got = camera_source("/dev/video0", sysfs=tmp_path)
+    assert got == FootageSource(
+        "camera", device="/dev/video0", card="HD Pro Webcam C920", serial=serial or ""
+    )
+    assert got.live
+
+
+def test_querycap_gives_card_and_bus() -> None:
+    raw = b"uvcvideo".ljust(16, b"\0") + b"HD Pro Webcam C920".ljust(32, b"\0")
+    raw += b"usb-0000:00:14.0-2".ljust(32, b"\0") + bytes(24)
+    assert parse_querycap(raw) == ("HD Pro Webcam C920", "usb-0000:00:14.0-2")
+    with pytest.raises(ValueError, match="104 bytes"):
+        parse_querycap(raw[:50])
+
+
+def test_a_camera_nobody_can_name_is_still_a_camera(tmp_path: Path) -> None:
+    got = camera_source("/dev/video9", sysfs=tmp_path)
+    assert got == FootageSource("camera", device="/dev/video9")
+    assert "no identity reported" in got.label()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import signal
@@ -20,6 +21,7 @@ from recorder.demo import DemoScene
 from recorder.sources import DemoSource, FileSource, Frame, FrameSource
 from storage import ClipQuery, DiskFullError, Store
 from storage.entries import Clip, Gap, Segment, from_bytes, parse_as
+from storage.footage import FootageSource
 from storage.zones import local_zone, zone_name
 from tests.recording import EPOCH_MS, SIZE, make_app, record_demo
 
@@ -105,6 +107,8 @@ def test_demo_recording_end_to_end(tmp_path: Path) -> None:
     assert rec.station.stats()["frames_dropped"] == 0
     report = store.verify_log([rec.app.station_signer.verifier])
     assert report.kinds["clip"] == 3
+    # each signed entry says where the footage came from: the demo, not a camera
+    assert {c.source for c in clips} == {FootageSource("demo", name="demo:1")}
     # a clip is the init section and its segments, byte for byte: it decodes whole
     clip = clips[0]
     path = _clip_file(store, clip, tmp_path / "clip.mp4")
@@ -141,6 +145,9 @@ def test_video_file_end_to_end(tmp_path: Path) -> None:
     station.run()
     clips = _check_clips_against_scene(app.store, scene, epoch)
     assert clips[0].video.fps_num == 15
+    # an imported file is named with its hash in every clip entry: never mistaken for live
+    sha = hashlib.sha256(video.read_bytes()).hexdigest()
+    assert {c.source for c in clips} == {FootageSource("file", name="packing.mp4", sha256=sha)}
     app.store.verify_log([app.station_signer.verifier])
 
 
@@ -153,6 +160,7 @@ class FlakyCamera:
         self.retries = retries
         self.lost = False
         self.skipped_ms = 0
+        self.origin = FootageSource("camera", device="/dev/video0", card="Cam A", serial="A")
 
     width = property(lambda self: self.inner.width)
     height = property(lambda self: self.inner.height)
@@ -169,6 +177,8 @@ class FlakyCamera:
         if self.retries:
             self.retries -= 1
             raise SourceError("still unplugged")
+        # another camera was plugged in its place
+        self.origin = FootageSource("camera", device="/dev/video0", card="Cam B", serial="B")
         # while it was away, time went on: skip 5 s of the scene
         for _ in range(5 * int(self.inner.fps)):
             self.inner.read()
@@ -229,6 +239,8 @@ def test_camera_lost_and_back(tmp_path: Path) -> None:
     assert (clips[0].status, clips[0].end_reason) == ("interrupted", "source-lost")
     # recording resumed by itself: later orders were sealed normally
     assert [c.status for c in clips[1:]] == ["sealed", "sealed"]
+    # ... and name the camera that filmed them, read again when it came back
+    assert [c.source and c.source.serial for c in clips] == ["A", "B", "B"]
     assert len({s.run for s in entries if isinstance(s, Segment)}) == 2
     # the alarm was raised, then cleared when the next order started (the packer moved on)
     assert station.status().alarm_count >= 1

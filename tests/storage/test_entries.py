@@ -3,6 +3,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -11,7 +12,8 @@ from hypothesis import strategies as st
 
 from storage import canonical, entries
 from storage._errors import FormatError, SignatureError
-from storage.note import Ed25519Signer
+from storage.footage import FootageSource, describe_source
+from storage.note import Ed25519Signer, Ed25519Verifier
 from tests import factories as f
 
 
@@ -168,3 +170,99 @@ def test_hostile_objects(obj: dict[str, object]) -> None:
         return
     with contextlib.suppress(FormatError):
         entries.from_bytes(data)
+
+
+# -- the footage source (issue 13 item 3) ---------------------------------------------------
+
+VECTORS = Path(__file__).parent / "vectors"
+SOURCES = [
+    FootageSource(
+        "camera",
+        device="/dev/video0",
+        card="HD Pro Webcam C920",
+        bus="usb-0000:00:14.0-2",
+        serial="A1B2C3D4",
+    ),
+    FootageSource("camera", device="/dev/video2"),
+    FootageSource("rtsp", host="192.168.1.20:554"),
+    FootageSource("rtsp", host="[fe80::1]:8554"),
+    FootageSource("file", name="packing.mp4", sha256=f.sha("file")),
+    FootageSource("demo", name="demo:7"),
+]
+
+
+def test_an_entry_signed_before_sources_keeps_its_bytes_and_signature() -> None:
+    # Written by the code before `source` existed: no "source" key, not even null.
+    doc = json.loads((VECTORS / "clip-before-source.json").read_text())
+    data = doc["entry"].encode()
+    clip = entries.parse_as(entries.Clip, data)
+    assert clip.source is None
+    assert clip.to_bytes() == data
+    clip.verify_signature(Ed25519Verifier.from_vkey(doc["vkey"]))
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda s: s.kind)
+def test_a_clip_with_its_source_round_trips_and_signs_it(
+    station_signer: Ed25519Signer, source: FootageSource
+) -> None:
+    c = dataclasses.replace(f.clip(station_signer, [f.segment(0)]), source=source)
+    c = c.signed_by(station_signer)
+    data = c.to_bytes()
+    assert json.loads(data)["source"]["kind"] == source.kind
+    back = entries.from_bytes(data)
+    assert back == c
+    assert back.to_bytes() == data
+    back.verify_signature(station_signer.verifier)
+    other = (
+        FootageSource("file", name="x.mp4", sha256=f.sha("other")) if source.live else SOURCES[0]
+    )
+    with pytest.raises(SignatureError, match="does not verify"):
+        dataclasses.replace(c, source=other).verify_signature(station_signer.verifier)
+    with pytest.raises(SignatureError, match="does not verify"):
+        dataclasses.replace(c, source=None).verify_signature(station_signer.verifier)
+
+
+def test_a_null_source_is_a_second_encoding_and_refused(station_signer: Ed25519Signer) -> None:
+    obj = json.loads(f.clip(station_signer, [f.segment(0)]).to_bytes())
+    obj["source"] = None
+    with pytest.raises(FormatError, match=r"clip\.source: null is not allowed"):
+        entries.from_bytes(canonical.dumps(obj))
+
+
+@pytest.mark.parametrize(
+    ("fields", "why"),
+    [
+        ({"kind": "webcam"}, "is not one of"),
+        ({"kind": "camera"}, "must name its device"),
+        ({"kind": "camera", "device": "/dev/video0", "sha256": "ab" * 32}, "has no sha256"),
+        ({"kind": "rtsp", "host": "admin:hunter2@10.0.0.5"}, "without credentials"),
+        ({"kind": "rtsp", "host": "10.0.0.5/stream1"}, "without credentials"),
+        ({"kind": "file", "name": "a.mp4", "sha256": "AB" * 32}, "64 lowercase hex"),
+        ({"kind": "demo", "name": "demo:1", "host": "x"}, "has no host"),
+        ({"kind": "demo", "name": "x" * 300}, "at most 256"),
+    ],
+)
+def test_a_source_that_cannot_be_is_refused(
+    station_signer: Ed25519Signer, fields: dict[str, str], why: str
+) -> None:
+    obj = json.loads(f.clip(station_signer, [f.segment(0)]).to_bytes())
+    obj["source"] = {
+        **dict.fromkeys(("device", "card", "bus", "serial", "host", "name", "sha256"), ""),
+        **fields,
+    }
+    with pytest.raises(FormatError, match=why):
+        entries.from_bytes(canonical.dumps(obj))
+
+
+def test_source_labels_say_whether_it_is_live() -> None:
+    labels = [describe_source(s) for s in SOURCES]
+    assert labels[0] == (
+        "live camera /dev/video0 (HD Pro Webcam C920, usb-0000:00:14.0-2, serial A1B2C3D4)"
+    )
+    assert "no identity reported" in labels[1]
+    assert labels[2] == "live network camera (RTSP) at 192.168.1.20:554"
+    assert "NOT live" in labels[4]
+    assert f.sha("file") in labels[4]
+    assert "NOT a camera" in labels[5]
+    assert "not recorded" in describe_source(None)
+    assert [s.live for s in SOURCES] == [True, True, True, True, False, False]

@@ -13,6 +13,7 @@ from storage import BlobStore, Ed25519Signer, Store, merkle
 from storage.blobs import BlobInfo
 from storage.checkpoint import Checkpoint
 from storage.entries import GENESIS, StationKey
+from storage.footage import FootageSource
 from storage.hubanchors import add_anchors
 from storage.mirror import (
     BlobNotNamed,
@@ -360,3 +361,23 @@ def test_outbox_sends_every_checkpoint_and_anchor_once_the_hub_holds_its_entries
     assert [s.size for s in found[0].stamps if s.size == late] == [late]
     add_anchors(mirror, "station-01", found[0], T0)
     assert box.next_anchors(found[1], POLICY) is None
+
+
+def test_a_clip_naming_its_footage_source_is_mirrored_byte_for_byte(
+    mirror: Mirror, station: Store, station_signer: Ed25519Signer
+) -> None:
+    # The hub re-encodes every pushed entry and refuses any that is not canonical: the
+    # optional `source` field must survive that, beside clips that have none.
+    mirror.enrol("station-01", T0)
+    _record(station, station_signer, 0, 1)  # a clip without a source
+    info = station.put_blob_bytes(b"segment 1", T0)
+    seg = dataclasses.replace(segment(1), sha256=info.sha256, init=_init(station))
+    source = FootageSource("camera", device="/dev/video0", card="HD Pro Webcam C920")
+    sourced = dataclasses.replace(clip(station_signer, [seg], order="SO-1"), source=source)
+    station.append([seg, sourced.signed_by(station_signer)])
+    station.sign_checkpoint(station_signer, T0 + 1)
+    assert mirror.push("station-01", _push(station, 0), T0).size == 5
+    held = [d for _, d in mirror.store_of("station-01").entries()]
+    assert held == [d for _, d in station.entries()]
+    assert b'"source":{' in held[-1]
+    assert b'"source":{' not in held[2]

@@ -44,7 +44,9 @@ def test_full_trust_file_round_trips() -> None:
         witnesses=(TrustedWitness(w.verifier.vkey),),
         witness_quorum=1,
         c2pa_roots=(make_tsa_keys("ca").root_pem,),
+        require_live_source=True,
     )
+    assert json.loads(trust.to_bytes())["require_live_source"] is True
     again = TrustFile.from_bytes(trust.to_bytes())
     assert again == trust
     assert again.witness_verifiers() == [w.verifier]
@@ -62,6 +64,8 @@ def test_full_trust_file_round_trips() -> None:
         ({"tsa_roots": ["not a pem"]}, "tsa_roots entry 1 is not a PEM"),
         ({"witnesses": [{"vkey": "x+00000000+AQ=="}]}, "witness key"),
         ({"witness_quorum": True}, "must be an integer"),
+        ({"require_live_source": "yes"}, "'require_live_source' must be true or false"),
+        ({"require_live_source": None}, "'require_live_source' must be true or false"),
     ],
 )
 def test_bad_requirements_are_format_errors(change: dict[str, object], message: str) -> None:

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from storage import Ed25519Signer, StationKey, TrustedLog, TrustFile
 from storage.checkpoint import Checkpoint, TlogProof
 from storage.entries import Clip, SegmentRef, parse_as
+from storage.footage import FootageSource
 from storage.note import parse, sign
 from tests.verifier.attacks import Attack
 from verifier.fmp4 import split_bytes
@@ -46,9 +47,11 @@ KEY_PROOF = "entries/station-key.proof"
 _STORED = {VIDEO, "derived.mp4", "clip.c2pa.mp4", "sheet.png", "sheet.pdf"}
 
 
-def attack(name: str, check: str, message: str) -> Callable[[Tamper], Tamper]:
+def attack(
+    name: str, check: str, message: str, trust: Callable[[Any], TrustFile] | None = None
+) -> Callable[[Tamper], Tamper]:
     def register(tamper: Tamper) -> Tamper:
-        BUNDLE_ATTACKS.append(Attack(name, "bundle", tamper, check, message))
+        BUNDLE_ATTACKS.append(Attack(name, "bundle", tamper, check, message, trust=trust))
         return tamper
 
     return register
@@ -1000,3 +1003,73 @@ def _check_unique() -> None:
 
 
 _check_unique()
+
+
+# -- where the footage came from (issue 13 item 3) ----------------------------------------------
+
+
+def live_only(ctx: Any) -> TrustFile:
+    """The merchant's trust file, now accepting only footage filmed live."""
+    return dataclasses.replace(ctx.trust, require_live_source=True)
+
+
+@attack(
+    "demo footage under a trust file that requires live footage",
+    "source",
+    r"requires live footage .*from: demo scene demo:1: synthetic footage, NOT a camera",
+    trust=live_only,
+)
+def _(path: Path, ctx: Any) -> None:
+    pass  # the honest bundle of the demo recording, judged by a stricter trust file
+
+
+@attack(
+    "an imported file, sealed by a trusted station, under a live-only trust file",
+    "source",
+    r"requires live footage .*from: imported file packing\.mp4 sha256 [0-9a-f]{64}: NOT live",
+    trust=live_only,
+)
+def _(path: Path, ctx: Any) -> None:
+    # Everything genuine (the merchant's second station, its log, its certification): the
+    # footage was a file imported with a chosen --epoch, and its entry says so.
+    from tests.verifier.conftest import forge_log
+
+    clip = parse_as(Clip, read(path)[CLIP])
+    imported = FootageSource("file", name="packing.mp4", sha256=hashlib.sha256(b"x").hexdigest())
+    log = forge_log(
+        path.parent / "imported",
+        ctx.second.signer,
+        ctx.root,
+        dataclasses.replace(clip, source=imported),
+    )
+    edit(
+        path,
+        lambda m: m.update(
+            {
+                CLIP: log.clip_entry,
+                CLIP_PROOF: log.clip_proof,
+                KEY: log.key_entry,
+                KEY_PROOF: log.key_proof,
+            }
+        ),
+    )
+
+
+@attack(
+    "claim a live camera for demo footage (the source is signed)",
+    "signature",
+    r"station signature does not verify",
+    trust=live_only,
+)
+def _(path: Path, ctx: Any) -> None:
+    camera = FootageSource("camera", device="/dev/video0", card="HD Pro Webcam C920")
+    clip_edit(lambda c, _: dataclasses.replace(c, source=camera))(path, ctx)
+
+
+@attack(
+    "drop the source from a clip entry (the station signed it)",
+    "signature",
+    r"station signature does not verify",
+)
+def _(path: Path, ctx: Any) -> None:
+    clip_edit(lambda c, _: dataclasses.replace(c, source=None))(path, ctx)

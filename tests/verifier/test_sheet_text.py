@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from storage.footage import FootageSource, describe_source
 from tests.verifier.test_sheet import Recorded, facts_for, recorded  # noqa: F401
 from verifier import _sheet_fonts
 from verifier.sheet import make_sheet, pick_keyframes
@@ -103,3 +104,35 @@ def test_without_a_cjk_font_the_sheet_says_so(
 def test_an_unknown_language_is_a_caller_mistake(recorded: Recorded) -> None:  # noqa: F811
     with pytest.raises(ValueError, match="zh-CN"):
         chinese_sheet(recorded, "fr")
+
+
+@NEEDS
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+def test_the_sheet_says_the_footage_was_an_imported_file(
+    recorded: Recorded,  # noqa: F811
+    tmp_path: Path,
+    language: str,
+) -> None:
+    # A file imported with a chosen time looks like a camera's footage on the keyframes:
+    # the sheet names the source from the signed entry, in amber when it is not live.
+    clip = recorded.clips[0]
+    path = recorded.write_clip(clip, "a.mp4")
+    imported = FootageSource("file", name="packing.mp4", sha256="ab" * 32)
+    facts = facts_for(
+        clip,
+        path,
+        source=describe_source(imported),
+        source_live=False,
+        language=language,
+    )
+    sheet = make_sheet(facts, clip, path)
+    text = pdf_text(sheet.pdf, tmp_path).replace("\n", " ")
+    if language == "en":
+        assert "FILMED BY" in text
+        assert f"imported file packing.mp4 sha256 {'ab' * 32}: NOT live" in text
+    else:
+        assert "拍摄来源" in text
+        assert f"导入的文件 packing.mp4 sha256 {'ab' * 32}：非现场拍摄" in text.replace(" ", " ")
+    shots = Path("/work/notes/shots")
+    if shots.is_dir():
+        (shots / f"sheet-source-file-{language}.png").write_bytes(sheet.png)

@@ -28,9 +28,22 @@ const END_REASONS = [
 const ZONE_OFFSET = /^UTC[+-]\d\d:\d\d$/;
 const ZONE_IANA = /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/;
 const KINDS = ["clip", "gap", "key-revocation", "purge", "segment", "station-key"];
+// storage/footage.py: what each source kind fills (every other field is "").
+const SOURCE_USES = {
+  camera: ["device", "card", "bus", "serial"],
+  rtsp: ["host"],
+  file: ["name", "sha256"],
+  demo: ["name"],
+};
+const SOURCE_FIELDS = ["device", "card", "bus", "serial", "host", "name", "sha256"];
+const SOURCE_MOST = 256;
+const SOURCE_HOST = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:[0-9]{1,5})?$/;
+export const LIVE_SOURCES = ["camera", "rtsp"];
 
 // Field types: "int", "str", "bool", {literal: [...]}, {tuple: T}, {fixed: [T...]},
-// {nullable: T}, or a schema name. A field with a `default` may be absent.
+// {nullable: T}, or a schema name. A field with a `default` may be absent; one marked
+// `omit` is absent when unknown (never null) and stays absent in the parsed entry, so
+// entries signed before it existed keep their signing bytes.
 const SCHEMAS = {
   "station-key": {
     fields: {
@@ -70,8 +83,15 @@ const SCHEMAS = {
       repeat_of: { type: { nullable: "str" }, default: null },
       key: { type: "str", default: "" },
       sig: { type: "str", default: "" },
+      source: { type: "FootageSource", omit: true },
     },
     signedBy: "sig",
+  },
+  FootageSource: {
+    fields: {
+      kind: { literal: Object.keys(SOURCE_USES) },
+      ...Object.fromEntries(SOURCE_FIELDS.map((f) => [f, { type: "str", default: "" }])),
+    },
   },
   SegmentRef: {
     fields: { seq: "int", sha256: "str", start: "int", end: "int", bytes: "int" },
@@ -148,11 +168,15 @@ function decodeObject(schema, value, path) {
   const out = {};
   for (const [name, type] of Object.entries(schema.fields)) {
     if (!(name in value)) {
+      if (typeof type === "object" && type.omit) continue;
       if (typeof type === "object" && "default" in type) {
         out[name] = type.default;
         continue;
       }
       throw new FormatError(`${path}: missing field '${name}'`);
+    }
+    if (typeof type === "object" && type.omit && value[name] === null) {
+      throw new FormatError(`${path}.${name}: null is not allowed; the field is left out`);
     }
     out[name] = decode(type, value[name], `${path}.${name}`);
   }
@@ -207,6 +231,38 @@ function checkClip(c) {
     }
   });
   for (const s of c.scans) text(s.text, "scan text", false, MAX_SCAN_TEXT);
+  if (c.source !== undefined) checkSource(c.source);
+}
+
+function checkSource(s) {
+  const uses = SOURCE_USES[s.kind];
+  for (const name of SOURCE_FIELDS) {
+    const n = codePoints(s[name]);
+    if (n > SOURCE_MOST) throw new FormatError(`source ${name} is ${n} characters, at most ${SOURCE_MOST}`);
+    if (s[name] && !uses.includes(name)) throw new FormatError(`a ${s.kind} source has no ${name}`);
+  }
+  if (s.kind === "camera" && !s.device) throw new FormatError("a camera source must name its device");
+  if (s.kind === "rtsp" && !SOURCE_HOST.test(s.host)) {
+    throw new FormatError("an rtsp source's host must be host[:port] without credentials");
+  }
+  if (s.kind === "file" && !HEX64.test(s.sha256)) {
+    throw new FormatError("a file source's sha256 must be 64 lowercase hex digits");
+  }
+}
+
+/** What the footage came from, in one line (storage/footage.py describe_source). */
+export function describeSource(s) {
+  if (s === undefined || s === null) return "not recorded (sealed before packseal recorded footage sources)";
+  if (s.kind === "camera") {
+    const known = [s.card, s.bus].filter((x) => x);
+    if (s.serial) known.push(`serial ${s.serial}`);
+    return `live camera ${s.device}${known.length ? ` (${known.join(", ")})` : " (no identity reported)"}`;
+  }
+  if (s.kind === "rtsp") return `live network camera (RTSP) at ${s.host}`;
+  if (s.kind === "file") {
+    return `imported file ${s.name || "(unnamed)"} sha256 ${s.sha256}: NOT live, its times were chosen when it was imported`;
+  }
+  return `demo scene ${s.name}: synthetic footage, NOT a camera`;
 }
 
 /** Parse an entry member as ``kind`` ("clip" or "station-key"); raises FormatError. */

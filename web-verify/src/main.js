@@ -252,6 +252,7 @@ function showFacts(r) {
     ["Tracking", t("Tracking"), f.tracking_ids.join(", ") || t("none")],
     ["Merchant", t("Merchant"), f.merchant ?? "?"],
     ["Station", t("Station"), `${f.station}${f.station_name ? ` (${f.station_name})` : ""}`],
+    ["Filmed by", t("Filmed by"), f.source],
     ["Footage from", t("Footage from"), local(f.start_ms, zone) ?? utc(f.start_ms)],
     ["Footage to", t("Footage to"), local(f.end_ms, zone) ?? utc(f.end_ms)],
     ["In UTC", t("In UTC"), t("{start} to {end} ({secs} s)", { start: utc(f.start_ms), end: utc(f.end_ms), secs: secs(f.end_ms - f.start_ms) })],

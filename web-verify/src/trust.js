@@ -23,6 +23,11 @@ const optInt = (obj, key) => {
   }
   return v;
 };
+const optBool = (obj, key) => {
+  const v = obj[key] === undefined ? false : obj[key];
+  if (typeof v !== "boolean") throw new FormatError(`trust file: '${key}' must be true or false`);
+  return v;
+};
 const list = (obj, key, empty = false) => {
   const v = obj[key] === undefined && empty ? [] : obj[key];
   if (!Array.isArray(v)) throw new FormatError(`trust file: '${key}' must be a list`);
@@ -112,6 +117,7 @@ export async function parseTrust(bytes) {
     witnesses,
     witnessQuorum: quorum,
     c2paRoots: pems(doc, "c2pa_roots"),
+    requireLiveSource: optBool(doc, "require_live_source"),
   };
   return trust;
 }

@@ -1,7 +1,7 @@
 // The named checks of `packseal verify` (verifier/verify.py), in the same order, with the
 // same rules, over a File picked or dropped in the browser:
 //
-//   zip, media, timeline, signature, inclusion, time, witness, c2pa, facts
+//   zip, media, timeline, signature, source, inclusion, time, witness, c2pa, facts
 //
 // Each check is {name, ok, message, expected, found}; ok is true, false, or null ("not
 // checked": its input is missing, or this page cannot check it). One check needs what no
@@ -12,7 +12,7 @@
 // gap is c2pa says "not fully verified here".
 
 import { FormatError, b64encode, concat, hex, sha256Blob, sha256hex } from "./bytes.js";
-import { parseAs, signatureOf, signingBytes } from "./entries.js";
+import { LIVE_SOURCES, describeSource, parseAs, signatureOf, signingBytes } from "./entries.js";
 import { MediaFormatError, splitAndHash } from "./fmp4.js";
 import {
   ProofError,
@@ -27,7 +27,7 @@ import { formatOf, parseManifest } from "./trust.js";
 import { TimestampError, checkResponse, loadRoots } from "./tsp.js";
 import { BundleError, BundleZip, MemberError, problem, pyRepr } from "./zip.js";
 
-export const CHECKS = ["zip", "media", "timeline", "signature", "inclusion", "time", "witness", "c2pa", "facts"];
+export const CHECKS = ["zip", "media", "timeline", "signature", "source", "inclusion", "time", "witness", "c2pa", "facts"];
 export const NOT_HERE = "not checked here \u2014 run `packseal verify`";
 export { BundleError };
 
@@ -156,6 +156,7 @@ class Verifier {
     zipProblems.push(...(await this.hashProblems()));
     lap("zip hashes");
     const signature = await this.signature();
+    const source = this.source();
     const inclusion = await this.inclusion();
     const time = await this.time();
     const witness = await this.witness();
@@ -168,6 +169,7 @@ class Verifier {
       mediaCheck,
       this.timeline(media),
       signature,
+      source,
       inclusion,
       time,
       witness.check,
@@ -699,6 +701,26 @@ class Verifier {
     );
   }
 
+  // -- source (verifier/verify.py _source) ----------------------------------------------
+
+  source() {
+    const clip = this.clip;
+    if (clip === null) return check("source", null, `not checked: ${this.clipError}`);
+    const said = describeSource(clip.source);
+    const live = clip.source !== undefined && LIVE_SOURCES.includes(clip.source.kind);
+    if (this.trust.requireLiveSource && !live) {
+      return check(
+        "source",
+        false,
+        `the trust file requires live footage (a camera or an RTSP stream); this clip's footage is from: ${said}`,
+        "a live camera or RTSP stream",
+        said,
+      );
+    }
+    if (live) return check("source", true, said);
+    return check("source", true, `${said} (the trust file does not require live footage)`);
+  }
+
   // -- facts --------------------------------------------------------------------------
 
   async facts(media) {
@@ -734,6 +756,8 @@ class Verifier {
       derived: media !== null && media.derived,
       zone: clip.zone || (m === null ? null : m.zone),
       zone_signed: Boolean(clip.zone),
+      source: describeSource(clip.source),
+      source_live: clip.source === undefined ? null : LIVE_SOURCES.includes(clip.source.kind),
     };
     const problems = [];
     if (m !== null) {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import time
 import zipfile
 from pathlib import Path
@@ -262,6 +263,15 @@ def test_clip_page_shows_facts_timeline_scans_and_custody(
     assert "auditor" in custody
     assert "view" in custody
     assert "testclient" in custody
+    # where the footage came from, from the signed entry, marked as not a live camera
+    assert entry.source is not None
+    assert re.search(
+        r'Filmed by: <span class="source source-not-live">demo scene '
+        rf'<span class="mono">{entry.source.name}</span> — synthetic footage, NOT a camera',
+        text,
+    )
+    api = client.get(f"/api/v1/clips/{row.clip_id}").json()
+    assert api["source"] == entry.source.to_json()
 
 
 def test_video_serves_the_bundles_clip_with_ranges(client: TestClient, portal: Portal) -> None:
