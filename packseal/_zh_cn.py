@@ -99,6 +99,7 @@ ZH_CN: dict[str, str] = {
     "serial": "序列号",
     "no identity reported": "未报告型号",
     "live network camera (RTSP) at": "现场网络摄像头（RTSP）：",
+    "live network camera (HTTP MJPEG) at": "现场网络摄像头（HTTP MJPEG）：",
     "imported file": "导入的文件",
     "NOT live: its times were chosen when it was imported": "非现场拍摄：时间是导入时设定的",
     "demo scene": "演示场景",

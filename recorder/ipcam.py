@@ -36,6 +36,7 @@ from recorder._errors import SourceError, SourceLost
 from recorder.clock import Clock
 from recorder.settings import CameraSettings
 from recorder.sources import Frame, _as_fps, _even_size, _Geometry
+from storage.footage import FootageSource, network_source
 from storage.redact import redact
 
 __all__ = ["IP_SCHEMES", "IpCameraSource", "is_ip_camera"]
@@ -69,6 +70,7 @@ class IpCameraSource(_Geometry):
         self._last_t: int | None = None
         self._fps = Fraction(settings.fps)
         self.codec = ""  # FFmpeg's fourcc of the stream: "h264" / "avc1" for H.264
+        self._origin = network_source(url)  # host and port: never the credentials
         self._open()
 
     @property
@@ -79,6 +81,10 @@ class IpCameraSource(_Geometry):
     @property
     def is_rtsp(self) -> bool:
         return self._rtsp
+
+    @property
+    def origin(self) -> FootageSource:
+        return self._origin
 
     def _hint(self) -> str:
         s = self._settings

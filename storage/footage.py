@@ -7,10 +7,11 @@ camera's footage; only this record tells them apart. Kinds and the fields each o
     camera  device (/dev/video0), card, bus, serial: the V4L2 card name and bus, and the
             USB serial number, as far as the driver and sysfs tell them ("" = unknown)
     rtsp    host: host[:port] of the stream, never its credentials or path
+    http    host: the same, for an HTTP(S) MJPEG camera
     file    name (the file's base name) and sha256 (of the whole file as read)
     demo    name: the scene (``demo:SEED``); synthetic footage
 
-Only ``camera`` and ``rtsp`` are *live*: their frames were stamped by the station's
+Only ``camera``, ``rtsp`` and ``http`` are *live*: their frames were stamped by the station's
 clock as they arrived. A trust file can require live footage
 (``require_live_source``); a clip sealed before sources were recorded has none.
 """
@@ -20,17 +21,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit
 
 from storage._errors import FormatError
 
-__all__ = ["LIVE_KINDS", "SOURCE_KINDS", "FootageSource", "describe_source"]
+__all__ = ["LIVE_KINDS", "SOURCE_KINDS", "FootageSource", "describe_source", "network_source"]
 
-SOURCE_KINDS = ("camera", "rtsp", "file", "demo")
-LIVE_KINDS = ("camera", "rtsp")
+SOURCE_KINDS = ("camera", "rtsp", "http", "file", "demo")
+LIVE_KINDS = ("camera", "rtsp", "http")
 _FIELDS = ("device", "card", "bus", "serial", "host", "name", "sha256")
 _USES: dict[str, tuple[str, ...]] = {
     "camera": ("device", "card", "bus", "serial"),
     "rtsp": ("host",),
+    "http": ("host",),
     "file": ("name", "sha256"),
     "demo": ("name",),
 }
@@ -42,7 +45,7 @@ _HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:[0-9]{1,5})?")
 
 @dataclass(frozen=True, slots=True)
 class FootageSource:
-    kind: Literal["camera", "rtsp", "file", "demo"]
+    kind: Literal["camera", "rtsp", "http", "file", "demo"]
     device: str = ""
     card: str = ""
     bus: str = ""
@@ -66,9 +69,9 @@ class FootageSource:
                 )
         if self.kind == "camera" and not self.device:
             raise FormatError("a camera source must name its device")
-        if self.kind == "rtsp" and not _HOST.fullmatch(self.host):
+        if self.kind in ("rtsp", "http") and not _HOST.fullmatch(self.host):
             raise FormatError(
-                f"an rtsp source's host must be host[:port] without credentials, "
+                f"an {self.kind} source's host must be host[:port] without credentials, "
                 f"found {self.host[:80]!r}"
             )
         if self.kind == "file" and not _HEX64.fullmatch(self.sha256):
@@ -83,7 +86,7 @@ class FootageSource:
 
     @property
     def live(self) -> bool:
-        """Frames stamped by the station's clock as they arrived (a camera or a stream)."""
+        """Frames stamped as they were filmed (a camera or a network camera's stream)."""
         return self.kind in LIVE_KINDS
 
     def label(self) -> str:
@@ -96,6 +99,8 @@ class FootageSource:
             return f"live camera {self.device}{detail}"
         if self.kind == "rtsp":
             return f"live network camera (RTSP) at {self.host}"
+        if self.kind == "http":
+            return f"live network camera (HTTP MJPEG) at {self.host}"
         if self.kind == "file":
             return (
                 f"imported file {self.name or '(unnamed)'} sha256 {self.sha256}: NOT live, "
@@ -109,3 +114,18 @@ def describe_source(source: FootageSource | None) -> str:
     if source is None:
         return "not recorded (sealed before packseal recorded footage sources)"
     return source.label()
+
+
+def network_source(url: str) -> FootageSource:
+    """The ``rtsp``/``http`` source of a network camera's URL: its host and port only
+    (no user name, password, path or query: they may hold credentials)."""
+    parts = urlsplit(url)
+    kind: Literal["rtsp", "http"] = "rtsp" if parts.scheme.lower().startswith("rtsp") else "http"
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return FootageSource(kind, host=f"{host}:{port}" if port is not None else host)

@@ -111,6 +111,7 @@ _ZH_PATTERNS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]]
     (re.compile(r"live camera (\S+) \(no identity reported\)"), r"现场摄像头 \1（未报告型号）"),
     (re.compile(r"live camera (\S+) \((.*)\)"), r"现场摄像头 \1（\2）"),
     (re.compile(r"live network camera \(RTSP\) at (\S+)"), r"现场网络摄像头（RTSP）\1"),
+    (re.compile(r"live network camera \(HTTP MJPEG\) at (\S+)"), r"现场网络摄像头（HTTP MJPEG）\1"),
     (
         re.compile(r"demo scene (\S+): synthetic footage, NOT a camera"),
         r"演示场景 \1：合成画面，不是摄像头",

@@ -6,6 +6,7 @@ import threading
 import time
 from itertools import pairwise
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import cv2
 import pytest
@@ -16,8 +17,10 @@ from recorder.clock import SystemClock
 from recorder.demo import DemoScene
 from recorder.ipcam import IpCameraSource
 from recorder.settings import CameraSettings
+from recorder.sources import footage_source
 from storage import Store
 from storage.entries import Clip, Gap, Segment, from_bytes
+from storage.footage import FootageSource
 from tests.recording import SIZE, make_app
 from tests.rtspcam import MjpegServer, RtspServer, demo_video, wait_for
 from verifier import verify_bundle
@@ -167,6 +170,10 @@ def test_station_records_an_rtsp_camera_that_dies_mid_clip_and_comes_back(
     assert clips[1].tracking_ids == (order_b.tracking_id,)
     segments = [e for e in entries if isinstance(e, Segment)]
     assert len({e.run for e in segments}) == 2
+    # each signed entry names the camera by host and port, never the credentials or path
+    host = urlsplit(url)
+    live = FootageSource("rtsp", host=f"{host.hostname}:{host.port}")
+    assert [c.source for c in clips] == [live, live]
     app.store.verify_log([app.station_signer.verifier])
     if mode == "copy":
         assert clips[1].video.encoder.startswith("copy")
@@ -200,6 +207,9 @@ def test_http_mjpeg_camera_with_basic_auth(capfd: pytest.CaptureFixture[str]) ->
         assert (source.width, source.height, source.fps) == (640, 360, 15)
         frames = [source.read() for _ in range(10)]
         assert [f.index for f in frames if f is not None] == list(range(10))
+        assert footage_source(source) == FootageSource(
+            "http", host=f"127.0.0.1:{urlsplit(server.url('u:x')).port}"
+        )
     finally:
         server.close()
     with pytest.raises(SourceLost, match=r"http://u:\*\*\*@"):

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from storage import canonical, entries
 from storage._errors import FormatError, SignatureError
-from storage.footage import FootageSource, describe_source
+from storage.footage import FootageSource, describe_source, network_source
 from storage.note import Ed25519Signer, Ed25519Verifier
 from tests import factories as f
 
@@ -266,3 +266,23 @@ def test_source_labels_say_whether_it_is_live() -> None:
     assert "NOT a camera" in labels[5]
     assert "not recorded" in describe_source(None)
     assert [s.live for s in SOURCES] == [True, True, True, True, False, False]
+
+
+@pytest.mark.parametrize(
+    ("url", "source"),
+    [
+        (
+            "rtsp://admin:hunter2@10.0.0.5:554/Streaming/Channels/101",
+            FootageSource("rtsp", host="10.0.0.5:554"),
+        ),
+        ("rtsps://cam.example/live?token=abc", FootageSource("rtsp", host="cam.example")),
+        (
+            "http://u:p@[fe80::1]:8080/video.mjpg?pwd=x",
+            FootageSource("http", host="[fe80::1]:8080"),
+        ),
+        ("https://cam.example:99999/x", FootageSource("http", host="cam.example")),
+    ],
+)
+def test_a_network_camera_is_named_by_host_and_port_only(url: str, source: FootageSource) -> None:
+    assert network_source(url) == source
+    assert source.live

@@ -32,13 +32,14 @@ const KINDS = ["clip", "gap", "key-revocation", "purge", "segment", "station-key
 const SOURCE_USES = {
   camera: ["device", "card", "bus", "serial"],
   rtsp: ["host"],
+  http: ["host"],
   file: ["name", "sha256"],
   demo: ["name"],
 };
 const SOURCE_FIELDS = ["device", "card", "bus", "serial", "host", "name", "sha256"];
 const SOURCE_MOST = 256;
 const SOURCE_HOST = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:[0-9]{1,5})?$/;
-export const LIVE_SOURCES = ["camera", "rtsp"];
+export const LIVE_SOURCES = ["camera", "rtsp", "http"];
 
 // Field types: "int", "str", "bool", {literal: [...]}, {tuple: T}, {fixed: [T...]},
 // {nullable: T}, or a schema name. A field with a `default` may be absent; one marked
@@ -242,8 +243,8 @@ function checkSource(s) {
     if (s[name] && !uses.includes(name)) throw new FormatError(`a ${s.kind} source has no ${name}`);
   }
   if (s.kind === "camera" && !s.device) throw new FormatError("a camera source must name its device");
-  if (s.kind === "rtsp" && !SOURCE_HOST.test(s.host)) {
-    throw new FormatError("an rtsp source's host must be host[:port] without credentials");
+  if ((s.kind === "rtsp" || s.kind === "http") && !SOURCE_HOST.test(s.host)) {
+    throw new FormatError(`an ${s.kind} source's host must be host[:port] without credentials`);
   }
   if (s.kind === "file" && !HEX64.test(s.sha256)) {
     throw new FormatError("a file source's sha256 must be 64 lowercase hex digits");
@@ -259,6 +260,7 @@ export function describeSource(s) {
     return `live camera ${s.device}${known.length ? ` (${known.join(", ")})` : " (no identity reported)"}`;
   }
   if (s.kind === "rtsp") return `live network camera (RTSP) at ${s.host}`;
+  if (s.kind === "http") return `live network camera (HTTP MJPEG) at ${s.host}`;
   if (s.kind === "file") {
     return `imported file ${s.name || "(unnamed)"} sha256 ${s.sha256}: NOT live, its times were chosen when it was imported`;
   }
