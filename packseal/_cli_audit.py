@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from packseal._cli import Lazy, pass_lazy
+from packseal._progress import terminal_progress
 from storage.outbox import Outbox
 from storage.retention import DAY_MS, PurgeResult, purge_expired
 from storage.trust import read_trust_file
@@ -57,21 +57,14 @@ def audit(
     trust = read_trust_file(trust_path) if trust_path else app.trust_file()
     store = app.store
     saved = against.read_bytes() if against is not None else None
-    from rich.console import Console
-    from rich.progress import MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    columns = (*Progress.get_default_columns()[:-1], MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(
-        *columns, console=Console(stderr=True), transient=True, disable=not sys.stderr.isatty()
-    ) as bar:
-        task = bar.add_task("auditing", total=None)
+    with terminal_progress("auditing", counts=True) as bar:
         report = audit_store(
             store,
             trust.log_verifiers(store.origin),
             root=trust.root_verifier(),
             against=saved,
             hash_blobs=not no_hash,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            progress=bar,
             require_live_source=trust.require_live_source,
         )
     written = _write_evidence(report, evidence_dir or _default_evidence_dir(app.config.data_dir))

@@ -12,6 +12,7 @@ from typing import TypeVar
 import click
 
 from packseal._cli import Lazy, pass_lazy
+from packseal._progress import terminal_progress
 from storage import ClipRow, PacksealError
 from storage.facts import rfc3339
 from storage.text import printable
@@ -111,7 +112,10 @@ def export(
         )
     app = lazy.app
     try:
-        result = app.export(order_or_clip, out, excerpt=excerpt, max_bytes=max_size)
+        with terminal_progress("exporting") as bar:
+            result = app.export(
+                order_or_clip, out, excerpt=excerpt, max_bytes=max_size, progress=bar.step
+            )
     except ValueError as e:  # the library's word for a caller mistake: a usage error here
         raise click.UsageError(str(e)) from e
     _print_export(result)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
 
 from packseal._cli import Lazy, pass_lazy
+from packseal._progress import terminal_progress
 from storage.text import printable
 from storage.zones import local_zone
 from verifier import VerifierError
@@ -47,17 +47,14 @@ def replay(
     store = app.store
     clip = load_clip(store, order_or_clip)
     target = out or Path(f"replay-{clip.clip_id}.mp4")
-    from rich.progress import Progress
-
-    with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
-        task = bar.add_task("replaying", total=len(clip.segments))
+    with terminal_progress("replaying") as bar:
         result = replay_clip(
             store,
             clip,
             target,
             zone=local_zone(app.config.station.timezone),
             merchant=app.config.merchant.name,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            progress=bar,
         )
     keyframes: list[Path] = []
     keyframe_error = None

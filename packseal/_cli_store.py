@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import os
-import sys
 from pathlib import Path
 
 import click
@@ -292,14 +291,10 @@ def log_anchor(lazy: Lazy, wait: float) -> int:
 def log_verify(lazy: Lazy) -> int:
     """Check the whole log: every entry, the hash chain, every checkpoint. Exit 1 if not."""
     app = lazy.app
-    from rich.progress import Progress
+    from packseal._progress import terminal_progress
 
-    with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
-        task = bar.add_task("verifying", total=None)
-        report = app.store.verify_log(
-            [app.station_signer.verifier],
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
-        )
+    with terminal_progress("verifying") as bar:
+        report = app.store.verify_log([app.station_signer.verifier], progress=bar)
     kinds = ", ".join(f"{n} {k}" for k, n in sorted(report.kinds.items()))
     click.echo(
         f"log {app.config.origin}: valid — {report.size} entries ({kinds}), "

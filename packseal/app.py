@@ -39,7 +39,7 @@ from storage.trust import TrustedWitness
 from verifier.bundle import ExportPolicy, ExportResult, export_bundle
 
 if TYPE_CHECKING:
-    from verifier.bundle import SheetMaker
+    from verifier.bundle import ExportProgress, SheetMaker
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +268,7 @@ class App:
         max_bytes: int | None = None,
         zone: dt.tzinfo | None = None,
         make_sheet: SheetMaker | None = None,
+        progress: ExportProgress | None = None,
     ) -> ExportResult:
         """Write the evidence bundle of ``clip`` (a clip id, or an order's newest clip).
 
@@ -292,6 +293,7 @@ class App:
             max_bytes=max_bytes,
             zone=zone,
             make_sheet=make_sheet,
+            progress=progress,
         )
 
     def c2pa_credentials(self) -> C2paCredentials | None:

@@ -5,6 +5,7 @@ derived copy) and the bundle's ``clip.mp4``, the same bytes on the clip's own ti
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from io import BufferedReader
 from pathlib import Path
@@ -28,9 +29,16 @@ class Assembled:
 
 
 def assemble(
-    store: Store, clip: Clip, first: int, last: int, sealed: Path, video: Path
+    store: Store,
+    clip: Clip,
+    first: int,
+    last: int,
+    sealed: Path,
+    video: Path,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Assembled:
-    """Write init + segments first..last to ``sealed`` as recorded and to ``video`` rebased."""
+    """Write init + segments first..last to ``sealed`` as recorded and to ``video`` rebased;
+    ``progress(done, total)`` in parts (the init and each segment)."""
     wanted: list[tuple[str, str, SegmentRef | None]] = [("init", clip.init, None)]
     wanted += [
         (f"segment {i + 1}", s.sha256, s) for i, s in enumerate(clip.segments) if first <= i <= last
@@ -44,7 +52,9 @@ def assemble(
     buf = bytearray(_CHUNK)
     view = memoryview(buf)
     with open(sealed, "wb") as out, open(video, "wb") as out_video:
-        for label, sha, ref in wanted:
+        for done, (label, sha, ref) in enumerate(wanted):
+            if progress is not None:
+                progress(done, len(wanted))
             part = hashlib.sha256()
             length = 0
             fields: list[Field] = []

@@ -98,6 +98,8 @@ if TYPE_CHECKING:  # the sheet imports OpenCV: only when a bundle is made
     from verifier.sheet import Sheet, SheetFacts
 
     SheetMaker = Callable[[SheetFacts, Clip, Path], Sheet]
+    # (step, done, total): what export is doing, and how far it is in that step's units
+    ExportProgress = Callable[[str, int, int], None]
 
 __all__ = [
     "C2PA_CLIP",
@@ -212,6 +214,7 @@ def export_bundle(
     max_bytes: int | None = None,
     zone: dt.tzinfo | None = None,
     make_sheet: SheetMaker | None = None,
+    progress: ExportProgress | None = None,
 ) -> ExportResult:
     """Write the bundle of a clip (by id, else the order's newest clip) to ``out``.
 
@@ -224,7 +227,9 @@ def export_bundle(
     zone the sheet shows local times in (default: the zone the clip entry says the station's
     clock showed, else UTC); ``make_sheet`` replaces
     :func:`verifier.sheet.make_sheet` (tests that export hundreds of bundles: a sheet costs
-    ~2 s of PNG encoding). The file appears atomically.
+    ~2 s of PNG encoding). The file appears atomically. ``progress(step, done, total)``
+    is told each step (copying the segments, the sheet, a derived copy's frames, C2PA,
+    the zip) for a long clip's export on a terminal.
 
     Anchoring (``policy``): with a quorum of witnesses or a time-stamp asked for, the bundle
     uses the smallest stored checkpoint covering the clip that has them (the tightest time
@@ -272,17 +277,30 @@ def export_bundle(
     stamps = anchors.stamps(checkpoint.size)
     cosignature_count = len(anchors.cosignatures(checkpoint.size))
     first, last = _segment_span(clip, excerpt)
+    step = progress or (lambda what, done, total: None)
 
     with _workdir(out) as work:
         # The sheet and a derived copy read the sealed bytes; the bundle carries them on
         # the clip's own timeline (verifier.timeline), so players show 0 to its length.
         sealed_path, clip_path = work / "sealed.mp4", work / CLIP
-        made = assemble(store, clip, first, last, sealed_path, clip_path)
+        made = assemble(
+            store,
+            clip,
+            first,
+            last,
+            sealed_path,
+            clip_path,
+            lambda done, total: step("copying the sealed clip", done, total),
+        )
         parts, sealed_sha = made.parts, made.sealed_sha256
         sealed_size = sealed_path.stat().st_size
         copy = None
+
+        def deriving(done: int, total: int) -> None:
+            step("re-encoding a copy to fit the limit", done, total)
+
         if max_bytes is not None and sealed_size > max_bytes:
-            copy = _derive(sealed_path, work, max_bytes, overhead=0)
+            copy = _derive(sealed_path, work, max_bytes, overhead=0, progress=deriving)
         # ``max_bytes`` bounds the whole zip: when the sealed clip fits alone but not with
         # the sheet, entries, README (and a C2PA copy), pack again with a derived copy
         # sized to what the first packing showed the rest takes.
@@ -312,6 +330,7 @@ def export_bundle(
                 end_ms=refs[-1].end,
                 segments=(first + 1, last + 1, len(clip.segments)),
             )
+            step("drawing the evidence sheet", 0, 1)
             sheet = _sheet(summary, clip, station, zone, sealed_path, make_sheet, policy)
             small = {
                 CLIP_ENTRY: clip_bytes,
@@ -357,6 +376,7 @@ def export_bundle(
                     summary.checkpoint_root,
                 )
                 signed_path = work / C2PA_CLIP
+                step("signing Content Credentials (C2PA)", 0, 1)
                 sign_clip(clip_path, signed_path, policy.c2pa, claim, station=clip.station)
                 files[C2PA_CLIP] = (signed_path, _sha256_file(signed_path))
             small[README] = readme(
@@ -373,6 +393,7 @@ def export_bundle(
                 members[name] = Member(path.stat().st_size, sha)
             small[MANIFEST] = dataclasses.replace(manifest, members=members).to_bytes()
             tmp = work / "bundle.zip"
+            step("writing the zip", 0, 1)
             _write_zip(tmp, small, files, _zip_time(refs[0].start))
             size = tmp.stat().st_size
             if max_bytes is None or size <= max_bytes:
@@ -384,8 +405,9 @@ def export_bundle(
                     f"entries and README take {overhead} bytes",
                     hint="ask for a larger --max-size, or export an --excerpt",
                 )
-            copy = _derive(sealed_path, work, max_bytes, overhead=overhead)
+            copy = _derive(sealed_path, work, max_bytes, overhead=overhead, progress=deriving)
         os.replace(tmp, out)
+        step("writing the zip", 1, 1)
     return ExportResult(
         path=out,
         size=out.stat().st_size,
@@ -405,7 +427,14 @@ def export_bundle(
 _PACKING_SLACK = 64_000
 
 
-def _derive(sealed: Path, work: Path, max_bytes: int, *, overhead: int) -> DerivedCopy:
+def _derive(
+    sealed: Path,
+    work: Path,
+    max_bytes: int,
+    *,
+    overhead: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> DerivedCopy:
     """A re-encoded copy of ``sealed`` that leaves ``overhead`` bytes of ``max_bytes``
     for the rest of the bundle."""
     from verifier.derive import derive_copy
@@ -419,7 +448,7 @@ def _derive(sealed: Path, work: Path, max_bytes: int, *, overhead: int) -> Deriv
             hint="ask for a larger --max-size",
         )
     try:
-        copy = derive_copy(sealed, work / DERIVED, budget)
+        copy = derive_copy(sealed, work / DERIVED, budget, progress=progress)
     except VerifierError as e:
         if not overhead:
             raise

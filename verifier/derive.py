@@ -26,7 +26,7 @@ import math
 import os
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -183,28 +183,61 @@ def _probe(clip_path: Path) -> _Probe:
     return _Probe(width, height, fps, frames)
 
 
-def _run(cmd: Sequence[str], what: str) -> None:
-    done = subprocess.run(cmd, capture_output=True, check=False)
-    if done.returncode != 0:
-        tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-6:]
+# (done, total), in frames of all the work (two passes and the decode check)
+Progress = Callable[[int, int], None]
+
+
+def _run(cmd: Sequence[str], what: str, on_frame: Callable[[int], None] | None = None) -> None:
+    """Run ffmpeg; ``on_frame(n)`` with the frames it has done, as its -progress says."""
+    if on_frame is None:
+        done = subprocess.run(cmd, capture_output=True, check=False)
+        code, err = done.returncode, done.stderr
+    else:
+        # -progress writes key=value lines to stdout (``frame=N`` among them) twice a second;
+        # stderr goes to a file so that neither pipe can fill while the other is read.
+        with tempfile.TemporaryFile() as errors:
+            proc = subprocess.Popen(
+                [cmd[0], "-progress", "pipe:1", "-nostats", *cmd[1:]],
+                stdout=subprocess.PIPE,
+                stderr=errors,
+            )
+            assert proc.stdout is not None
+            with proc.stdout:
+                for line in proc.stdout:
+                    if line.startswith(b"frame=") and line[6:].strip().isdigit():
+                        on_frame(int(line[6:]))
+            code = proc.wait()
+            errors.seek(0)
+            err = errors.read()
+    if code != 0:
+        tail = err.decode("utf-8", "replace").strip().splitlines()[-6:]
         raise VerifierError(
-            f"ffmpeg failed while {what} (exit {done.returncode}): {' | '.join(tail)}",
+            f"ffmpeg failed while {what} (exit {code}): {' | '.join(tail)}",
             hint="is the clip a sealed packseal clip, and the ffmpeg one with libx264?",
         )
 
 
-def _decodes(ffmpeg: str, path: Path) -> None:
+def _decodes(ffmpeg: str, path: Path, on_frame: Callable[[int], None] | None = None) -> None:
     """Decode every frame once; any decoder error fails the copy."""
     _run(
         [ffmpeg, "-nostdin", "-v", "error", "-xerror", "-i", str(path), "-f", "null", os.devnull],
         f"decoding the copy {path}",
+        on_frame,
     )
 
 
 def derive_copy(
-    clip_path: Path, out: Path, max_bytes: int, *, ffmpeg: str | None = None
+    clip_path: Path,
+    out: Path,
+    max_bytes: int,
+    *,
+    ffmpeg: str | None = None,
+    progress: Progress | None = None,
 ) -> DerivedCopy:
     """Re-encode ``clip_path`` into ``out`` (MP4, H.264, no audio), at most ``max_bytes``.
+
+    ``progress(done, total)`` is called as ffmpeg goes, in frames: two passes and a
+    decode check (a retry after an overshoot adds two passes to the total).
 
     ``out`` is written only when the copy fits and decodes. Raises :class:`VerifierError`
     if no legible copy can fit (with the numbers), or if ffmpeg fails;
@@ -222,7 +255,17 @@ def derive_copy(
         target = work / "copy.mp4"
         kbps = plan.video_kbps
         passlog = work / "x264"
-        for _attempt in range(3):
+        steps = 3  # the passes and decode checks the total counts
+        finished = 0  # frames of the steps done
+
+        def on_frame(n: int) -> None:
+            if progress is not None:
+                progress(finished + min(n, src.frames), steps * src.frames)
+
+        track = on_frame if progress is not None else None
+        for attempt in range(3):
+            if attempt:
+                steps += 2
             for number, dest in ((1, None), (2, target)):
                 cmd = derive_command(
                     exe,
@@ -234,7 +277,8 @@ def derive_copy(
                     passlog=passlog,
                     comment=comment,
                 )
-                _run(cmd, f"encoding the copy (pass {number} at {kbps} kbit/s)")
+                _run(cmd, f"encoding the copy (pass {number} at {kbps} kbit/s)", track)
+                finished += src.frames
             size = target.stat().st_size
             if size <= max_bytes:
                 break
@@ -247,7 +291,9 @@ def derive_copy(
                 f"the copy is {size} bytes after 3 tries, more than the {max_bytes}-byte limit",
                 hint="allow a larger size or export an excerpt",
             )
-        _decodes(exe, target)
+        _decodes(exe, target, track)
+        if progress is not None:
+            progress(steps * src.frames, steps * src.frames)
         result = _probe_copy(target)
         os.replace(target, out)
     return DerivedCopy(

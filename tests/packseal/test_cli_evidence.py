@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -67,7 +70,8 @@ def test_export_then_verify(
     clip = clips[2]
     out = tmp_path / "bundle.zip"
     assert main([*cli, "export", clip.order_id, "-o", str(out)]) == 0
-    printed = capsys.readouterr().out
+    printed, errors = capsys.readouterr()
+    assert errors == ""  # stderr is not a terminal here: no progress bar, not a byte
     assert printed.startswith(f"wrote {out} (")
     assert f"order       {clip.order_id}" in printed
     assert f"clip        {clip.clip_id}, segments 1..{len(clip.segments)}" in printed
@@ -333,3 +337,35 @@ def test_spans() -> None:
     for bad in ("10", "10-", "-5-3", "5-5", "1:00-2:00"):
         with pytest.raises(click.BadParameter):
             parse_span(bad)
+
+
+def test_export_shows_progress_on_a_terminal(cli: list[str], clips: list[Clip]) -> None:
+    clip = clips[0]
+    # (stderr not a terminal: test_export_then_verify sees not a byte of progress.)
+    # stderr a terminal: the installed command draws its bar there, step by step
+    master, slave = os.openpty()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "packseal", *cli, "export", clip.clip_id, "-o", "tty.zip"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            env={**os.environ, "COLUMNS": "120", "TERM": "xterm"},
+        )
+        os.close(slave)
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            drawn += chunk
+        stdout, _ = proc.communicate(timeout=120)
+    finally:
+        os.close(master)
+    assert proc.returncode == 0, drawn.decode(errors="replace")
+    text = drawn.decode(errors="replace")
+    assert "copying the sealed clip" in text or "writing the zip" in text, text[-2000:]
+    assert stdout.decode().startswith("wrote tty.zip (")  # stdout stays the summary alone

@@ -46,7 +46,8 @@ def decoded_frames(path: Path) -> int:
 def test_a_copy_fits_the_limit_and_decodes(sealed: Path, tmp_path: Path) -> None:
     limit = sealed.stat().st_size * 3 // 4
     out = tmp_path / "copy.mp4"
-    copy = derive_copy(sealed, out, limit)
+    told: list[tuple[int, int]] = []
+    copy = derive_copy(sealed, out, limit, progress=lambda done, total: told.append((done, total)))
 
     assert copy.path == out
     assert copy.size == out.stat().st_size <= limit
@@ -54,6 +55,13 @@ def test_a_copy_fits_the_limit_and_decodes(sealed: Path, tmp_path: Path) -> None
     assert copy.sha256 == hashlib.sha256(out.read_bytes()).hexdigest()
     frames = count_frames(sealed)
     assert decoded_frames(out) == frames
+    # progress from ffmpeg's own -progress lines: frames of two passes and the decode check
+    # (a retry after an overshoot adds two passes), never going back, ending at the total
+    total = told[-1][1]
+    assert total in (3 * frames, 5 * frames, 7 * frames)
+    assert told[-1] == (total, total)
+    assert len(told) >= 4
+    assert [d for d, _ in told] == sorted(d for d, _ in told)
     assert copy.duration_s == pytest.approx(frames / 15, abs=0.07)
     assert (copy.width, copy.height) in ((640, 360), (480, 270), (426, 240))
     assert copy.width % 2 == 0
