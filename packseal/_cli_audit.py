@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from packseal._cli import Lazy, pass_lazy
+from packseal._cli import Lazy, pass_lazy, words
 from packseal._progress import terminal_progress
 from storage.outbox import Outbox
 from storage.retention import DAY_MS, PurgeResult, purge_expired
@@ -94,37 +94,45 @@ def _write_evidence(report: AuditReport, directory: Path) -> list[Path]:
 
 
 def _summary(report: AuditReport, evidence: list[Path]) -> None:
+    w = words()
     stats = report.stats
-    checked = "verified" if report.hashed_blobs else "present (not hashed: --no-hash)"
-    facts = (
-        f"{stats.entries} entries, {stats.clips} clips, {stats.blobs_checked} blobs {checked}"
-        f", {stats.checkpoints} checkpoints, {stats.seconds:.1f} s"
+    checked = w("verified") if report.hashed_blobs else w("present (not hashed: --no-hash)")
+    facts = w(
+        "{entries} entries, {clips} clips, {blobs} blobs {checked}, {checkpoints} checkpoints, "
+        "{secs} s",
+        entries=stats.entries,
+        clips=stats.clips,
+        blobs=stats.blobs_checked,
+        checked=checked,
+        checkpoints=stats.checkpoints,
+        secs=f"{stats.seconds:.1f}",
     )
+    headings = {"error": w("errors"), "warning": w("warnings"), "info": w("notes")}
     if report.ok:
-        click.echo(f"store clean: {facts}")
+        click.echo(w("store clean: {facts}", facts=facts))
     else:
         counts = ", ".join(
-            f"{report.count(sev)} {_HEADINGS[sev]}" for sev in _HEADINGS if report.count(sev)
+            f"{report.count(sev)} {headings[sev]}" for sev in _HEADINGS if report.count(sev)
         )
-        click.echo(f"FINDINGS: {counts} ({facts})")
+        click.echo(w("FINDINGS: {counts} ({facts})", counts=counts, facts=facts))
     sources = [
-        (stats.live_clips, "live (camera or RTSP)"),
-        (stats.file_clips, "from imported files (NOT live)"),
-        (stats.demo_clips, "from the demo (NOT live)"),
-        (stats.unsourced_clips, "with no recorded source"),
+        (stats.live_clips, w("live (camera or network camera)")),
+        (stats.file_clips, w("from imported files (NOT live)")),
+        (stats.demo_clips, w("from the demo (NOT live)")),
+        (stats.unsourced_clips, w("with no recorded source")),
     ]
     if stats.clips:
-        click.echo("footage: " + ", ".join(f"{n} {what}" for n, what in sources if n))
-    for severity, heading in _HEADINGS.items():
+        click.echo(w("footage:") + " " + ", ".join(f"{n} {what}" for n, what in sources if n))
+    for severity in _HEADINGS:
         listed = report.by_severity(severity)
         if listed:
-            click.echo(f"{heading}:")
+            click.echo(f"{headings[severity]}{w(':')}")
             for f in listed:
-                click.echo(f"  [{f.check}] {f.message}")
+                click.echo(f"  [{f.check}] {w.said(f.message)}")
                 if f.affects or f.more_affected:
-                    click.echo(f"      affects {f.affects_text()}")
+                    click.echo(f"      {w('affects')} {f.affects_text()}")
     for path in evidence:
-        click.echo(f"proof of misbehaviour written to {path}")
+        click.echo(w("proof of misbehaviour written to {path}", path=path))
 
 
 @click.command()

@@ -11,7 +11,7 @@ from typing import TypeVar
 
 import click
 
-from packseal._cli import Lazy, pass_lazy
+from packseal._cli import Lazy, pad, pass_lazy, words
 from packseal._progress import terminal_progress
 from storage import ClipRow, PacksealError
 from storage.facts import rfc3339
@@ -130,44 +130,69 @@ def _print_other_clips(rows: Sequence[ClipRow], taken: str) -> None:
     others = [r for r in rows if r.clip_id != taken]
     if not others:
         return
+    w = words()
     click.echo(
-        f"note: this order has {len(rows)} clips; the bundle holds the newest ({taken}). "
-        "The others:"
+        w(
+            "note: this order has {n} clips; the bundle holds the newest ({clip}). The others:",
+            n=len(rows),
+            clip=taken,
+        )
     )
     for r in others:
         click.echo(
-            f"  {r.clip_id}  {r.status:11} {rfc3339(r.start_ms)}  {r.duration_ms / 1000:.1f} s"
+            f"  {r.clip_id}  {w(r.status):11} {rfc3339(r.start_ms)}  {r.duration_ms / 1000:.1f} s"
         )
-    click.echo("export one of them by its clip id: packseal export CLIP_ID -o FILE")
+    click.echo(w("export one of them by its clip id: packseal export CLIP_ID -o FILE"))
 
 
 def _print_export(r: ExportResult) -> None:
+    w = words()
     s = r.summary
     first, last, of = s.segments
-    span = f"segments {first}..{last} of {of}" + (" (excerpt)" if r.excerpt else "")
-    click.echo(f"wrote {r.path} ({_human(r.size)})")
-    click.echo(f"  order       {printable(s.order_id)}")
-    click.echo(f"  tracking    {', '.join(map(printable, s.tracking_ids)) or '-'}")
-    click.echo(f"  clip        {s.clip_id}, {span}, {(s.end_ms - s.start_ms) / 1000:.1f} s")
+    span = w("segments {first}..{last} of {of}", first=first, last=last, of=of) + (
+        w(" (excerpt)") if r.excerpt else ""
+    )
+    rows = [
+        (w("order"), printable(s.order_id)),
+        (w("tracking"), ", ".join(map(printable, s.tracking_ids)) or "-"),
+        (w("clip"), f"{s.clip_id}, {span}, {(s.end_ms - s.start_ms) / 1000:.1f} s"),
+    ]
     if r.derived:
-        click.echo(
-            f"  video       {s.video}: a re-encoded copy, sha256 {s.video_sha256}; derived from "
-            f"the sealed bytes sha256 {s.sealed_sha256} (verify reports it as a derived copy, "
-            "not as verified footage)"
+        video = w(
+            "{video}: a re-encoded copy, sha256 {sha}; derived from the sealed bytes sha256 "
+            "{sealed} (verify reports it as a derived copy, not as verified footage)",
+            video=s.video,
+            sha=s.video_sha256,
+            sealed=s.sealed_sha256,
         )
     else:
-        click.echo(f"  video       {s.video}, the sealed bytes, sha256 {s.video_sha256}")
-    click.echo(f"  entry       {s.entry_hash}")
+        video = w("{video}, the sealed bytes, sha256 {sha}", video=s.video, sha=s.video_sha256)
+    rows += [
+        (w("video"), video),
+        (w("entry"), s.entry_hash),
+        (
+            w("log"),
+            w(
+                "{origin}, index {index}, checkpoint size {size}",
+                origin=s.origin,
+                index=s.log_index,
+                size=s.checkpoint_size,
+            ),
+        ),
+    ]
+    anchors = [w("{n} witness cosignature(s)", n=r.cosignatures)]
+    anchors.append(w("RFC 3161 time-stamp") if r.stamped else w("no time-stamp"))
+    anchors.append(w("C2PA clip.c2pa.mp4") if r.c2pa else w("no C2PA"))
+    rows.append((w("anchors"), ", ".join(anchors)))
+    click.echo(w("wrote {path} ({size})", path=r.path, size=_human(r.size)))
+    for label, value in rows:
+        click.echo(f"  {pad(label, 11)} {value}")
     click.echo(
-        f"  log         {s.origin}, index {s.log_index}, checkpoint size {s.checkpoint_size}"
-    )
-    anchors = [f"{r.cosignatures} witness cosignature(s)"]
-    anchors.append("RFC 3161 time-stamp" if r.stamped else "no time-stamp")
-    anchors.append("C2PA clip.c2pa.mp4" if r.c2pa else "no C2PA")
-    click.echo(f"  anchors     {', '.join(anchors)}")
-    click.echo(
-        f"verify with: packseal verify {r.path} --trust trust.json "
-        "(publish the trust file with `packseal keys trust`)"
+        w(
+            "verify with: packseal verify {path} --trust trust.json (publish the trust file "
+            "with `packseal keys trust`)",
+            path=r.path,
+        )
     )
 
 
@@ -216,56 +241,105 @@ def _json_error(bundle: Path, e: PacksealError) -> None:
 
 
 def _print_report(report: Report) -> None:
+    w = words()
     marks = _marks()
-    click.echo(report.verdict())
+    click.echo(w.said(report.verdict()))
     for c in report.checks:
-        click.echo(f"  {marks[c.ok]} {c.name:<10} {c.message}")
+        click.echo(f"  {marks[c.ok]} {pad(w(c.name), 10)} {w.said(c.message)}")
         if c.ok is not True and c.expected is not None:
-            click.echo(f"    {'':<10} expected: {c.expected}")
+            click.echo(f"    {'':<10} {w('expected:')} {w.said(c.expected)}")
         if c.ok is not True and c.found is not None:
-            click.echo(f"    {'':<10} found:    {c.found}")
+            click.echo(f"    {'':<10} {w('found:   ')} {w.said(c.found)}")
     f = report.facts
     if f is None:
         return
     if report.verified:
-        head = "facts proven"
+        head = w("facts proven")
     elif f.derived and not report.failed:
-        head = "facts proven by the entry and proofs (the video is a derived copy, not verified)"
+        head = w("facts proven by the entry and proofs (the video is a derived copy, not verified)")
     else:
-        head = "facts the entry claims (NOT verified)"
-    click.echo(f"{head}:")
+        head = w("facts the entry claims (NOT verified)")
+    click.echo(f"{head}{w(':')}")
     first, last, of = f.segments
     rows = [
-        ("order", printable(f.order_id)),
-        ("tracking", ", ".join(map(printable, f.tracking_ids)) or "-"),
-        ("clip", f"{f.clip_id} ({f.status}, ended by {f.end_reason})"),
-        ("station", f.station + (f" ({f.station_name})" if f.station_name else "")),
-        ("filmed by", printable(f.source)),
-        ("merchant", f.merchant or "-"),
-        ("recorded", f"{f.start_utc} to {f.end_utc} ({f.duration_ms / 1000:.1f} s)"),
-        ("segments", f"{first}..{last} of {of}" + (" (excerpt)" if f.excerpt else "")),
+        (w("order"), printable(f.order_id)),
+        (w("tracking"), ", ".join(map(printable, f.tracking_ids)) or "-"),
+        (
+            w("clip"),
+            w(
+                "{clip} ({status}, ended by {reason})",
+                clip=f.clip_id,
+                status=w(f.status),
+                reason=w(f.end_reason),
+            ),
+        ),
+        (w("station"), f.station + (f" ({f.station_name})" if f.station_name else "")),
+        (w("filmed by"), printable(w.said(f.source))),
+        (w("merchant"), f.merchant or "-"),
+        (
+            w("recorded"),
+            w(
+                "{start} to {end} ({secs} s)",
+                start=f.start_utc,
+                end=f.end_utc,
+                secs=f"{f.duration_ms / 1000:.1f}",
+            ),
+        ),
+        (
+            w("segments"),
+            w("{first}..{last} of {of}", first=first, last=last, of=of),
+        ),
     ]
+    if f.excerpt:
+        rows[-1] = (rows[-1][0], rows[-1][1] + w(" (excerpt)"))
     start_local, end_local = f.local(f.start_ms), f.local(f.end_ms)
     utc_anyway = all(t.endswith("+00:00") for t in (start_local or "", end_local or ""))
     if start_local and end_local and not utc_anyway:
-        said = "the station's clock, signed" if f.zone_signed else "from the manifest, unsigned"
-        rows.append(("local time", f"{start_local} to {end_local} ({f.zone}: {said})"))
-    rows.append(("log", _log_position(f)))
+        said = (
+            w("the station's clock, signed") if f.zone_signed else w("from the manifest, unsigned")
+        )
+        rows.append(
+            (
+                w("local time"),
+                w(
+                    "{start} to {end} ({zone}: {said})",
+                    start=start_local,
+                    end=end_local,
+                    zone=f.zone,
+                    said=said,
+                ),
+            )
+        )
+    rows.append((w("log"), _log_position(f)))
     if f.existed_before_ms is not None:
-        rows.append(("existed", f"before {rfc3339(f.existed_before_ms)} per {f.tsa}"))
+        rows.append(
+            (
+                w("existed"),
+                w("before {when} per {tsa}", when=rfc3339(f.existed_before_ms), tsa=f.tsa),
+            )
+        )
     if f.witnessed:
-        rows.append(("witnessed", "; ".join(f.witnessed)))
+        rows.append((w("witnessed"), "; ".join(f.witnessed)))
     if f.content_credentials:
-        rows.append(("C2PA", f"Trusted, signed by {f.content_credentials}"))
+        rows.append((w("C2PA"), w("Trusted, signed by {signer}", signer=f.content_credentials)))
     for label, value in rows:
-        click.echo(f"  {label:<11} {value}")
+        click.echo(f"  {pad(label, 11)} {value}")
 
 
 def _log_position(f: Facts) -> str:
     """Where the entry is logged, or plainly that no valid proof says so (never "None")."""
+    w = words()
     if f.log_index is None or f.checkpoint_size is None:
-        return f"{f.origin}: position not proven (no valid inclusion proof in the bundle)"
-    return f"{f.origin}, index {f.log_index}, checkpoint size {f.checkpoint_size}"
+        return w(
+            "{origin}: position not proven (no valid inclusion proof in the bundle)",
+            origin=f.origin,
+        )
+    return w(
+        "{origin}, index {index}, checkpoint size {size}",
+        origin=f.origin,
+        index=f.log_index,
+        size=f.checkpoint_size,
+    )
 
 
 def _marks() -> dict[bool | None, str]:

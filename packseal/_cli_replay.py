@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from packseal._cli import Lazy, pass_lazy
+from packseal._cli import Lazy, pass_lazy, words
 from packseal._progress import terminal_progress
 from storage.text import printable
 from storage.zones import local_zone
@@ -73,8 +73,16 @@ def replay(
 def _print(
     r: Replay, order_id: str, clip_id: str, keyframes: list[Path], keyframe_error: str | None
 ) -> None:
+    w = words()
     segs = r.segments
-    click.echo(f"clip {clip_id}, order {printable(order_id)}: {len(segs)} segments")
+    click.echo(
+        w(
+            "clip {clip}, order {order}: {n} segments",
+            clip=clip_id,
+            order=printable(order_id),
+            n=len(segs),
+        )
+    )
     if not r.init.ok:
         click.echo(f"  init section {r.init.state.upper()} ✗ (sha256 {r.init.expected})")
     for s in segs:
@@ -82,14 +90,22 @@ def _print(
             click.echo(f"  {s.describe()}")
     counts = {state: sum(s.state == state for s in segs) for state in _STATES}
     click.echo(
-        f"{counts['verified']} of {len(segs)} segments verified"
-        + "".join(f", {n} {state}" for state, n in counts.items() if n and state != "verified")
+        w("{n} of {total} segments verified", n=counts["verified"], total=len(segs))
+        + "".join(f", {n} {w(state)}" for state, n in counts.items() if n and state != "verified")
     )
-    click.echo(f"wrote {r.path} ({r.frames} frames, {r.width}x{r.height})")
+    click.echo(
+        w(
+            "wrote {path} ({frames} frames, {width}x{height})",
+            path=r.path,
+            frames=r.frames,
+            width=r.width,
+            height=r.height,
+        )
+    )
     for path in keyframes:
-        click.echo(f"keyframe {path}")
+        click.echo(w("keyframe {path}", path=path))
     if keyframe_error:
-        click.echo(f"no keyframes: {keyframe_error}", err=True)
+        click.echo(w("no keyframes: {why}", why=w.said(keyframe_error)), err=True)
 
 
 _STATES = ("verified", "mismatch", "missing", "purged")

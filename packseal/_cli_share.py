@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from packseal._cli import Lazy, pass_lazy
+from packseal._cli import Lazy, pass_lazy, words
 
 
 def base_url(lazy: Lazy) -> str:
@@ -56,7 +56,9 @@ def share(lazy: Lazy, order: str | None, days: float, list_: bool, revoke: int |
             order_id=link.order_id,
             detail=f"share link {link.id}",
         )
-        click.echo(f"revoked share link {link.id} of order {link.order_id}")
+        click.echo(
+            words()("revoked share link {id} of order {order}", id=link.id, order=link.order_id)
+        )
         return 0
     if list_:
         clip = None if order is None else app.store.find_clip(order).clip_id
@@ -82,9 +84,14 @@ def share(lazy: Lazy, order: str | None, days: float, list_: bool, revoke: int |
     )
     click.echo(f"{base_url(lazy)}/s/{secret}")
     click.echo(
-        f"share link {link.id} for order {row.order_id} (clip {row.clip_id}), valid until "
-        f"{rfc3339(link.expires_ms, ms=True)}; shown once. "
-        f"Revoke: packseal share --revoke {link.id}",
+        words()(
+            "share link {id} for order {order} (clip {clip}), valid until {until}; shown "
+            "once. Revoke: packseal share --revoke {id}",
+            id=link.id,
+            order=row.order_id,
+            clip=row.clip_id,
+            until=rfc3339(link.expires_ms, ms=True),
+        ),
         err=True,
     )
     return 0

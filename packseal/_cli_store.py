@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from packseal._cli import Lazy, out, pass_lazy
+from packseal._cli import Lazy, out, pad, pass_lazy, words
 from packseal._config_files import ConfigLocation, user_config_path, write_template
 from packseal.config import Config, ConfigError, load_config
 from storage import PacksealError
@@ -20,17 +20,29 @@ def init(lazy: Lazy) -> int:
     """Create the keys, the database and the log, and certify the station key."""
     result = lazy.app.init()
     cfg = lazy.app.config
+    w = words()
     for label in result.created_keys:
         path = cfg.root_key if label == "root" else cfg.station_key
-        click.echo(f"created {label} key {path} (mode 0600)")
-    click.echo(f"{'created' if result.created_log else 'existing'} log {result.origin}")
-    click.echo(f"database {cfg.database_url}")
-    click.echo("latest checkpoint:")
+        key = w(
+            "created root key {path} (mode 0600)"
+            if label == "root"
+            else "created station key {path} (mode 0600)",
+            path=path,
+        )
+        click.echo(key)
+    made = "created log {origin}" if result.created_log else "existing log {origin}"
+    click.echo(w(made, origin=result.origin))
+    click.echo(w("database {url}", url=cfg.database_url))
+    click.echo(w("latest checkpoint:"))
     out(result.checkpoint.note)
     if "root" in result.created_keys:
         click.echo(
-            f"\nThe merchant root key {cfg.root_key} certifies stations: keep a backup "
-            "offline. Publish `packseal keys trust` so reviewers can verify bundles."
+            "\n"
+            + w(
+                "The merchant root key {path} certifies stations: keep a backup offline. "
+                "Publish `packseal keys trust` so reviewers can verify bundles.",
+                path=cfg.root_key,
+            )
         )
     return 0
 
@@ -53,18 +65,23 @@ def config_check(lazy: Lazy, path: Path | None) -> int:
     try:
         cfg = location.load(data_dir=lazy.data_dir)
     except ConfigError as e:
-        click.echo(f"{target}: {len(e.problems)} problem(s)", err=True)
+        w = words()
+        click.echo(w("{target}: {n} problem(s)", target=target, n=len(e.problems)), err=True)
         for where, message in e.problems:
-            click.echo(f"  {where}: {message}", err=True)
+            click.echo(f"  {where}: {w.said(message)}", err=True)
         if e.hint:
-            click.echo(f"hint: {e.hint}", err=True)
+            click.echo(f"{w('hint:')} {w.said(e.hint)}", err=True)
         return 1
-    click.echo(f"{target}: OK")
-    click.echo(f"  data      {cfg.data_dir}")
-    click.echo(f"  origin    {cfg.origin}")
-    click.echo(f"  database  {cfg.database_url}")
-    click.echo(f"  blobs     {cfg.blob_dir}")
-    click.echo(f"  keys      {cfg.root_key}, {cfg.station_key}")
+    w = words()
+    click.echo(w("{target}: OK", target=target))
+    for label, value in (
+        (w("data"), cfg.data_dir),
+        (w("origin"), cfg.origin),
+        (w("database"), cfg.database_url),
+        (w("blobs"), cfg.blob_dir),
+        (w("keys"), f"{cfg.root_key}, {cfg.station_key}"),
+    ):
+        click.echo(f"  {pad(label, 9)} {value}")
     return _check_hub(cfg)
 
 
@@ -124,10 +141,11 @@ def config_init(lazy: Lazy, path: Path | None, force: bool) -> int:
     else:
         data_dir = None
     write_template(path, data_dir=data_dir, force=force)
-    click.echo(f"wrote {path}")
+    w = words()
+    click.echo(w("wrote {path}", path=path))
     cfg = load_config(path)
-    click.echo(f"  data      {cfg.data_dir}")
-    click.echo("next: edit merchant and station, then `packseal init`")
+    click.echo(f"  {pad(w('data'), 9)} {cfg.data_dir}")
+    click.echo(w("next: edit merchant and station, then `packseal init`"))
     return 0
 
 

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import click
 
-from packseal._cli import Lazy
-from packseal.i18n import Translate, translator
+from packseal._cli import Lazy, Words
 from storage import PacksealError, VerificationError
 
 # The command's settings, for the words of an error reported after the command ended.
@@ -125,22 +124,20 @@ def _quiet_opencv() -> None:
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 
-def _words() -> Translate:
-    """The CLI's own words in ``ui.language`` (the settings of this command, if they
-    could be read; English otherwise: an error may be about the settings themselves)."""
+def _words() -> Words:
+    """The CLI's words for this command (packseal._cli.Lazy.language; English before
+    the command line was read)."""
     lazy = _LAZY.get()
-    try:
-        language = lazy.app.config.ui.language if lazy is not None and lazy.loaded else "en"
-    except PacksealError:
-        language = "en"
-    return translator(language)
+    return Words("en" if lazy is None else lazy.language)
 
 
 def _error(e: PacksealError) -> None:
-    _ = _words()
-    click.echo(f"{_('error:')} {e.message}", err=True)
+    w = _words()
+    # A full-width colon carries its own space.
+    error, hint = (x if x.endswith("：") else f"{x} " for x in (w("error:"), w("hint:")))
+    click.echo(f"{error}{w.said(e.message)}", err=True)
     if e.hint:
-        click.echo(f"{_('hint:')} {e.hint}", err=True)
+        click.echo(f"{hint}{w.said(e.hint)}", err=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,16 +10,31 @@ a translation with the same placeholders. A missing entry falls back to English.
 
 The evidence sheet's words live in ``verifier/_sheet_text.py`` (``verifier`` must not
 import this package).
+
+The CLI also shows texts the library made (a check's message, an error and its hint):
+:func:`said` translates those by exact text or by pattern (:mod:`packseal._zh_cn_said`),
+keeping the facts in them (ids, hashes, times, paths) as they are; a text no pattern
+knows stays English. The CLI's language is ``ui.language`` when a settings file names
+it, else the POSIX locale (``LC_ALL``, ``LC_MESSAGES``, ``LANG``), else English.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Literal, get_args
 
 from packseal._zh_cn import ZH_CN
+from packseal._zh_cn_said import ZH_CN_SAID
 
-__all__ = ["LANGUAGES", "Language", "Translate", "negotiate", "translator"]
+__all__ = [
+    "LANGUAGES",
+    "Language",
+    "Translate",
+    "language_from_env",
+    "negotiate",
+    "said",
+    "translator",
+]
 
 Language = Literal["en", "zh-CN"]
 LANGUAGES: tuple[Language, ...] = get_args(Language)
@@ -71,3 +86,32 @@ def negotiate(accept_language: str | None, default: Language) -> Language:
         if lang is not None and (best is None or (q, -position) > (best[0], best[1])):
             best = (q, -position, lang)
     return best[2] if best else default
+
+
+def said(text: str, language: Language) -> str:
+    """A text the library made, in ``language``: the table's entry, else the first pattern
+    of :data:`packseal._zh_cn_said.ZH_CN_SAID` that matches all of it, else ``text``."""
+    if language == "en":
+        return text
+    found = _TABLES[language].get(text)
+    if found is not None:
+        return found
+    for pattern, replacement in ZH_CN_SAID:
+        m = pattern.fullmatch(text)
+        if m:
+            return m.expand(replacement) if isinstance(replacement, str) else replacement(m)
+    return text
+
+
+_ZH_LOCALES = ("zh", "zh-cn", "zh-sg", "zh-hans", "zh-hans-cn")
+
+
+def language_from_env(env: Mapping[str, str]) -> Language | None:
+    """The language of the POSIX locale: the first set of ``LC_ALL``, ``LC_MESSAGES`` and
+    ``LANG`` (``zh_CN.UTF-8`` -> zh-CN); ``None`` when none is set."""
+    for key in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(key, "")
+        if value:
+            tag = value.split(".", 1)[0].split("@", 1)[0].replace("_", "-").lower()
+            return "zh-CN" if tag in _ZH_LOCALES else "en"
+    return None

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
+from packseal._cli import Words, words
 from packseal.app import App
 from packseal.hub.app import station_token
 from packseal.hub.pusher import Pusher
@@ -92,19 +93,30 @@ def stop_on_signals(station: Station) -> Iterator[None]:
             signal.signal(s, h)
 
 
-def status_text(s: StationStatus) -> Text:
+def status_text(s: StationStatus, w: Words | None = None) -> Text:
+    """The terminal's status line, in ``w``'s language (English without one)."""
+    w = w or Words("en")
     if s.alarms:
-        head = Text(f" ALARM {s.alarms[-1]} ", style="bold black on yellow")
+        head = Text(f" {w('ALARM')} {w.said(s.alarms[-1])} ", style="bold black on yellow")
     elif s.order_id and s.clip_started is not None:
         secs = max(0, (s.now_ms - s.clip_started) // 1000)
         order = printable(s.order_id, 40)
-        head = Text(f" REC {order} {secs // 60:02d}:{secs % 60:02d} ", style="bold white on red")
+        head = Text(
+            f" {w('REC')} {order} {secs // 60:02d}:{secs % 60:02d} ", style="bold white on red"
+        )
     else:
-        head = Text(f" {s.state.upper()} ", style="bold black on green")
-    last = f"{s.last_scan.kind} {printable(s.last_scan.text, 60)}" if s.last_scan else "-"
+        head = Text(f" {w(s.state.upper())} ", style="bold black on green")
+    last = f"{w(s.last_scan.kind)} {printable(s.last_scan.text, 60)}" if s.last_scan else "-"
     return head + Text(
-        f"  {s.fps:4.1f} fps  drops {s.frames_dropped}  segments {s.segments_sealed}  "
-        f"clips {s.clips_sealed}  last scan {last}"
+        "  "
+        + w(
+            "{fps} fps  drops {drops}  segments {segments}  clips {clips}  last scan {last}",
+            fps=f"{s.fps:4.1f}",
+            drops=s.frames_dropped,
+            segments=s.segments_sealed,
+            clips=s.clips_sealed,
+            last=last,
+        )
     )
 
 
@@ -125,6 +137,7 @@ def run_station(
 ) -> None:
     """Run until stopped, with scanner-gun input and a status display on stderr."""
     console = Console(stderr=True)
+    w = words()  # here: the display thread has no command context to ask
     gun_settings = app.config.station.scan.gun
     gun = None
     source = gun_input or gun_settings.input
@@ -134,9 +147,11 @@ def run_station(
 
     def show() -> None:
         if console.is_terminal:
-            with Live(status_text(station.status()), console=console, refresh_per_second=4) as live:
+            with Live(
+                status_text(station.status(), w), console=console, refresh_per_second=4
+            ) as live:
                 while not done.wait(0.25):
-                    live.update(status_text(station.status()))
+                    live.update(status_text(station.status(), w))
             return
         seen = (0, 0, 0)
         while not done.wait(0.25):
@@ -144,7 +159,7 @@ def run_station(
             now = (s.clips_opened, s.clips_sealed, s.alarm_count)
             if now != seen:
                 seen = now
-                (echo or console.print)(status_text(s).plain)
+                (echo or console.print)(status_text(s, w).plain)
 
     display = threading.Thread(target=show, name="packseal-status", daemon=True)
     display.start()
@@ -162,4 +177,4 @@ def run_station(
         if gun is not None:
             gun.stop()
     if sys.stderr.isatty():
-        console.print(status_text(station.status()))
+        console.print(status_text(station.status(), w))

@@ -1,0 +1,206 @@
+"""Simplified Chinese for texts the library makes and the CLI shows: verify's checks and
+verdict, everyday errors and their hints (see :func:`packseal.i18n.said`).
+
+Each pattern matches a whole text; the facts in it (ids, hashes, times, paths, numbers)
+are carried over by group. A text no pattern matches is shown in English, as made.
+"""
+
+# ruff: noqa: E501  (a table of texts: a translation is not split to fit a line)
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+__all__ = ["ZH_CN_SAID"]
+
+Replacement = str | Callable[[re.Match[str]], str]
+
+_STATUS = {"sealed": "已封存", "cancelled": "已取消", "interrupted": "中断"}
+
+
+def _verified(m: re.Match[str]) -> str:
+    excerpt, order, status, station, start, end, secs, origin, index, anchored = m.groups()
+    part = ""
+    if excerpt:
+        first, last, of = re.findall(r"\d+", excerpt)
+        part = f"（节选：第 {first}..{last} 段，共 {of} 段）"
+    state = ""
+    if status:
+        kind, reason = status.strip(" ()").split(": ", 1)
+        state = f"（{_STATUS.get(kind, kind)}：{reason}）"
+    anchor = ""
+    if anchored:
+        when, tsa = re.fullmatch(r"; existed before (\S+) per (.+)", anchored).groups()  # type: ignore[union-attr]
+        anchor = f"；据 {tsa}，存在于 {when} 之前"
+    return (
+        f"已验证{part}：订单 {order}{state} 于工位 {station} 装箱，{start} 至 {end}，{secs} 秒，"
+        f"封存于日志 {origin} 第 {index} 条{anchor}"
+    )
+
+
+ZH_CN_SAID: list[tuple[re.Pattern[str], Replacement]] = [
+    # -- verify: verdicts ------------------------------------------------------------------
+    (
+        re.compile(
+            r"VERIFIED( \(excerpt: segments \d+\.\.\d+ of \d+\))?: order (.+?)( \((?:cancelled|interrupted): [a-z-]+\))? "
+            r"packed at station (.+), (\S+) to (\S+), ([\d.]+) s, sealed in log (\S+) at index (\d+)(; existed before .+)?"
+        ),
+        _verified,
+    ),
+    (
+        re.compile(r"NOT VERIFIED: (\d+) check\(s\) failed \((.+)\)"),
+        r"未通过验证：\1 项检查失败（\2）",
+    ),
+    (
+        re.compile(
+            r"NOT VERIFIED: the video is a derived copy — not the sealed bytes \(the entry and proofs of order (.+), clip (\S+), verified\)"
+        ),
+        r"未通过验证：视频是派生副本，不是封存的原始字节（订单 \1、片段 \2 的条目和证明已验证）",
+    ),
+    (re.compile(r"NOT VERIFIED: not checked: (.+)"), r"未通过验证：未检查：\1"),
+    # -- verify: the checks when they pass --------------------------------------------------
+    (
+        re.compile(r"(\d+) members, safe to read; their hashes match SHA256SUMS and the manifest"),
+        r"\1 个成员，可安全读取；哈希与 SHA256SUMS 和清单一致",
+    ),
+    (
+        re.compile(
+            r"all (\d+) segments; the init section and every fragment match the signed entry, in order, and nothing else is in (\S+)"
+        ),
+        r"全部 \1 段；初始化段和每个片段都与签名条目一致、顺序正确，\2 中没有其他内容",
+    ),
+    (
+        re.compile(
+            r"excerpt: segments (\d+)\.\.(\d+) of (\d+); the init section and every fragment match the signed entry, in order, and nothing else is in (\S+)"
+        ),
+        r"节选：第 \1..\2 段，共 \3 段；初始化段和每个片段都与签名条目一致、顺序正确，\4 中没有其他内容",
+    ),
+    (
+        re.compile(r"(\d+) segment\(s\), contiguous: (\S+) to (\S+) \(([\d.]+) s\)"),
+        r"\1 段，连续：\2 至 \3（\4 秒）",
+    ),
+    (
+        re.compile(
+            r"clip signed by station (.+)'s key (\S+), certified by the trusted merchant root (\S+) \((.*)\)"
+        ),
+        r"片段由工位 \1 的密钥 \2 签名，该密钥由受信任的商家根密钥 \3（\4）认证",
+    ),
+    (
+        re.compile(
+            r"clip entry \(index (\d+)\) and station key \(index (\d+)\) lead to the same checkpoint of size (\d+) of log (\S+), signed by the trusted log key"
+        ),
+        r"片段条目（第 \1 条）和工位密钥（第 \2 条）指向日志 \4 的同一个大小为 \3 的检查点，由受信任的日志密钥签名",
+    ),
+    (
+        re.compile(
+            r"clip entry \(index (\d+)\) and station key \(index (\d+)\) lead to checkpoints of size (\d+) and (\d+) of log (\S+), signed by the trusted log key"
+        ),
+        r"片段条目（第 \1 条）和工位密钥（第 \2 条）指向日志 \5 大小为 \3 和 \4 的检查点，由受信任的日志密钥签名",
+    ),
+    (re.compile(r"no trusted time-stamp required by the trust file"), "信任文件不要求可信时间戳"),
+    (re.compile(r"no witness cosignature required by the trust file"), "信任文件不要求见证者联署"),
+    (re.compile(r"no witness cosignature required"), "不要求见证者联署"),
+    (
+        re.compile(r"no Content Credentials required by the trust file"),
+        "信任文件不要求 C2PA 内容凭证",
+    ),
+    (
+        re.compile(
+            r"order (.+), tracking (.+), station (.+), (\S+) to (\S+) \(([\d.]+) s\), clip (\S+) \(([a-z]+), ([a-z-]+)\); the README agrees, (.+) \(neither is evidence by itself: what the checks above prove is\)"
+        ),
+        lambda m: (
+            f"订单 {m[1]}，运单 {m[2]}，工位 {m[3]}，{m[4]} 至 {m[5]}（{m[6]} 秒），片段 {m[7]}"
+            f"（{_STATUS.get(m[8], m[8])}，{m[9]}）；README 一致，"
+            + {
+                "the sheet's QR code agrees": "证据单的二维码一致",
+                "sheet.png has no readable QR code: what the sheet shows was NOT checked": "sheet.png 没有可读的二维码：证据单内容未经检查",
+            }.get(m[10], m[10])
+            + "（二者本身都不是证据：以上检查所证明的才是）"
+        ),
+    ),
+    # -- verify: where the footage came from (storage.footage) ------------------------------
+    (
+        re.compile(r"(.+) \(the trust file does not require live footage\)"),
+        lambda m: f"{_source(m[1])}（信任文件不要求现场拍摄）",
+    ),
+    (
+        re.compile(
+            r"the trust file requires live footage \(a camera or an RTSP stream\); this clip's footage is from: (.+)"
+        ),
+        lambda m: (
+            f"信任文件要求现场拍摄的画面（摄像头或 RTSP 视频流）；此片段的画面来自：{_source(m[1])}"
+        ),
+    ),
+    (
+        re.compile(
+            r"(live camera .+|live network camera .+|imported file .+|demo scene .+|not recorded \(.+\))"
+        ),
+        lambda m: _source(m[1]),
+    ),
+    (re.compile(r"not checked: (.+)"), r"未检查：\1"),
+    # -- everyday errors and hints ----------------------------------------------------------
+    (re.compile(r"(\S+) already exists"), r"\1 已存在"),
+    (
+        re.compile(r"choose another -o, or pass --force to replace it"),
+        "请换一个 -o，或加 --force 覆盖它",
+    ),
+    (re.compile(r"trust file (.+) does not exist"), r"信任文件 \1 不存在"),
+    (
+        re.compile(
+            r"the merchant publishes it \(`packseal keys trust > trust\.json` on their store\); pass that file with --trust"
+        ),
+        "信任文件由商家发布（在其存储上运行 `packseal keys trust > trust.json`）；用 --trust 指定该文件",
+    ),
+    (
+        re.compile(r"no clip of order or clip id (.+) in this store"),
+        r"本存储中没有订单或片段 ID 为 \1 的片段",
+    ),
+    (re.compile(r"no clip of order (.+) in this store"), r"本存储中没有订单 \1 的片段"),
+    (
+        re.compile(r"each failed check says what was expected and what was found"),
+        "每项失败的检查都写明了期望值和实际值",
+    ),
+    (
+        re.compile(
+            r"ask the merchant for the bundle of the sealed clip \(exported without --max-size\)"
+        ),
+        "请向商家索取封存片段的证据包（导出时不加 --max-size）",
+    ),
+    (
+        re.compile(r"(.+) is not a packseal bundle: it has no manifest\.json \(members: (.*)\)"),
+        r"\1 不是 packseal 证据包：没有 manifest.json（成员：\2）",
+    ),
+    (
+        re.compile(r"a bundle is the \.zip that `packseal export` writes"),
+        "证据包是 `packseal export` 写出的 .zip 文件",
+    ),
+]
+
+_SOURCES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"live camera (\S+) \(no identity reported\)"), r"现场摄像头 \1（未报告型号）"),
+    (re.compile(r"live camera (\S+) \((.*)\)"), r"现场摄像头 \1（\2）"),
+    (re.compile(r"live network camera \(RTSP\) at (\S+)"), r"现场网络摄像头（RTSP）\1"),
+    (re.compile(r"live network camera \(HTTP MJPEG\) at (\S+)"), r"现场网络摄像头（HTTP MJPEG）\1"),
+    (
+        re.compile(
+            r"imported file (.*) sha256 ([0-9a-f]{64}): NOT live, its times were chosen when it was imported"
+        ),
+        r"导入的文件 \1 sha256 \2：非现场拍摄，时间是导入时设定的",
+    ),
+    (
+        re.compile(r"demo scene (\S+): synthetic footage, NOT a camera"),
+        r"演示场景 \1：合成画面，不是摄像头",
+    ),
+    (
+        re.compile(r"not recorded \(sealed before packseal recorded footage sources\)"),
+        "未记录（封存于 packseal 记录画面来源之前）",
+    ),
+]
+
+
+def _source(text: str) -> str:
+    for pattern, replacement in _SOURCES:
+        m = pattern.fullmatch(text)
+        if m:
+            return m.expand(replacement)
+    return text

@@ -1,0 +1,150 @@
+"""The CLI's own messages in zh-CN (issue 13 item 12): every text it writes through
+:func:`packseal._cli.words` has a translation, the language comes from the settings file
+else the locale, and the everyday commands leave no English prose around the facts."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from packseal import _cli
+from packseal._zh_cn import ZH_CN
+from packseal.cli import main
+from storage.entries import CLIP_STATUSES, END_REASONS
+from tests.recording import Recording, copy_store
+from tests.verifier.conftest import recording  # noqa: F401  (the session's recording)
+from verifier.verify import CHECKS
+
+PACKAGE = Path(_cli.__file__).parent
+PLACEHOLDER = re.compile(r"\{\w*\}")
+ZH_CONFIG = "merchant: {name: Test Shop, id: test}\nui: {language: zh-CN}\n"
+
+
+def cli_ids() -> list[str]:
+    """Every constant text the CLI modules pass to ``w(...)`` or ``words()(...)``."""
+    ids = []
+    for path in [*PACKAGE.glob("_cli*.py"), PACKAGE / "runner.py", PACKAGE / "cli.py"]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            f = node.func
+            named = isinstance(f, ast.Name) and f.id == "w"
+            called = isinstance(f, ast.Call) and isinstance(f.func, ast.Name)
+            if not (named or (called and f.func.id == "words")):  # type: ignore[union-attr]
+                continue
+            ids += _texts(node.args[0])
+    return ids
+
+
+def _texts(arg: ast.expr) -> list[str]:
+    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+        return [arg.value]
+    if isinstance(arg, ast.IfExp):  # w("a" if x else "b")
+        return _texts(arg.body) + _texts(arg.orelse)
+    return []
+
+
+def test_every_text_the_cli_writes_has_a_chinese_translation() -> None:
+    ids = cli_ids()
+    ids += [*CHECKS, *CLIP_STATUSES, *END_REASONS]
+    ids += ["STARTING", "IDLE", "RECORDING", "ALARM", "STOPPED"]  # runner.status_text
+    ids += ["exporting", "auditing", "replaying", "verifying"]  # progress bars
+    assert len(ids) > 100
+    missing = sorted({i for i in ids if i not in ZH_CN})
+    assert missing == []
+    for english in ids:
+        chinese = ZH_CN[english]
+        assert sorted(PLACEHOLDER.findall(english)) == sorted(PLACEHOLDER.findall(chinese))
+
+
+@pytest.mark.parametrize(
+    ("config", "env", "expected"),
+    [
+        (ZH_CONFIG, {}, "zh-CN"),
+        ("ui: {language: en}\n", {"LANG": "zh_CN.UTF-8"}, "en"),  # the file says otherwise
+        ("merchant: {name: X}\n", {"LANG": "zh_CN.UTF-8"}, "zh-CN"),
+        ("merchant: {name: X}\n", {"LANG": "zh_TW.UTF-8"}, "en"),  # Traditional: not ours
+        ("merchant: {name: X}\n", {"LC_ALL": "C", "LANG": "zh_CN.UTF-8"}, "en"),
+        (None, {"LC_MESSAGES": "zh_SG.UTF-8"}, "zh-CN"),  # no settings file at all
+        (None, {}, "en"),
+        ("ui: {language: fr}\n", {"LANG": "zh_CN.UTF-8"}, "en"),  # unreadable: English
+    ],
+)
+def test_the_language_is_the_settings_else_the_locale(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    config: str | None,
+    env: dict[str, str],
+    expected: str,
+) -> None:
+    for key in ("LC_ALL", "LC_MESSAGES", "LANG", "PACKSEAL_CONFIG"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.chdir(tmp_path)
+    if config is not None:
+        (tmp_path / "config.yaml").write_text(config)
+    assert _cli.Lazy(None, None).language == expected
+
+
+# ASCII words that may stay in Chinese output: names of things, formats and commands.
+ALLOWED = {
+    "packseal", "verify", "export", "keys", "trust", "force", "RFC", "SHA", "UTC", "QR",
+    "C2PA", "README", "SHA256SUMS", "CLIP_ID", "FILE", "OK", "Test", "Shop", "MB", "bytes",
+    "demo", "scene", "station", "fps", "json", "zip", "mp4", "c2pa", "png", "pdf",
+    "Packing",  # the recording's station name, a fact
+}  # fmt: skip
+FACT = re.compile(
+    r"`[^`]*`"  # a command
+    r"|\S*[/\\.:@+_=#]\S*"  # paths, URLs, times, ids, keys, file names
+    r"|\S*\d\S*"  # numbers, ids, hashes
+    r"|[0-9a-f]{16,}"
+)
+
+
+def leftover_english(text: str) -> list[str]:
+    found = []
+    for line in text.splitlines():
+        words = re.findall(r"[A-Za-z]{2,}", FACT.sub(" ", line))
+        if any(w not in ALLOWED for w in words):
+            found.append(line)
+    return found
+
+
+def test_everyday_commands_speak_chinese(
+    recording: Recording,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    copy_store(recording.data_dir, tmp_path / "data")
+    (tmp_path / "config.yaml").write_text(ZH_CONFIG)
+    monkeypatch.chdir(tmp_path)
+    clip = recording.app.store.clips()[0]
+    assert main(["export", clip.clip_id, "-o", "b.zip"]) == 0
+    (tmp_path / "trust.json").write_bytes(recording.app.trust_file().to_bytes())
+    exported = capsys.readouterr().out
+    assert "已写入 b.zip" in exported
+    assert main(["verify", "b.zip", "--trust", "trust.json"]) == 0
+    verified = capsys.readouterr().out
+    assert verified.startswith(f"已验证：订单 {clip.order_id} 于工位 ")
+    assert "  ✓ 来源" in verified
+    assert "  拍摄来源    演示场景 demo:1：合成画面，不是摄像头" in verified
+    assert main(["audit", "--no-hash"]) == 0
+    audited = capsys.readouterr().out
+    assert audited.startswith("存储无问题：")
+    for output in (exported, verified, audited):
+        assert leftover_english(output) == []
+    # machines read --json: its keys and values stay as documented, in English
+    assert main(["verify", "b.zip", "--trust", "trust.json", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["verdict"].startswith("VERIFIED: order ")
+    # an error the library raised, with its hint
+    assert main(["export", clip.clip_id, "-o", "b.zip"]) == 2
+    assert capsys.readouterr().err == (
+        "错误：b.zip 已存在\n提示：请换一个 -o，或加 --force 覆盖它\n"
+    )
