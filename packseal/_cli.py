@@ -53,7 +53,7 @@ class Lazy:
         if self._language is None:
             try:
                 self._language = self._find_language()
-            except PacksealError:
+            except (PacksealError, OSError):
                 self._language = "en"
         return self._language
 

@@ -38,6 +38,17 @@ def _verified(m: re.Match[str]) -> str:
     )
 
 
+def _media(m: re.Match[str]) -> str:
+    _, n, first, last, of, moved, tracks, name, member = m.groups()
+    what = f"全部 {n} 段" if n else f"节选：第 {first}..{last} 段，共 {of} 段"
+    back = ""
+    if moved:
+        tracks = re.sub(r"track (\d+) \+(\d+)", r"轨道 \1 +\2", tracks)
+        tracks = re.sub(r"empty edit (\d+)", r"空编辑 \1", tracks)
+        back = f"（解码时间已还原为录制时的位置：{tracks}；{name} 从 0 开始播放）"
+    return f"{what}；初始化段和每个片段都与签名条目一致{back}、顺序正确，{member} 中没有其他内容"
+
+
 ZH_CN_SAID: list[tuple[re.Pattern[str], Replacement]] = [
     # -- verify: verdicts ------------------------------------------------------------------
     (
@@ -65,15 +76,11 @@ ZH_CN_SAID: list[tuple[re.Pattern[str], Replacement]] = [
     ),
     (
         re.compile(
-            r"all (\d+) segments; the init section and every fragment match the signed entry, in order, and nothing else is in (\S+)"
+            r"(all (\d+) segments|excerpt: segments (\d+)\.\.(\d+) of (\d+)); the init section and "
+            r"every fragment match the signed entry( \(with their decode times put back where the "
+            r"recording had them: (.+); (\S+) plays from 0\))?, in order, and nothing else is in (\S+)"
         ),
-        r"全部 \1 段；初始化段和每个片段都与签名条目一致、顺序正确，\2 中没有其他内容",
-    ),
-    (
-        re.compile(
-            r"excerpt: segments (\d+)\.\.(\d+) of (\d+); the init section and every fragment match the signed entry, in order, and nothing else is in (\S+)"
-        ),
-        r"节选：第 \1..\2 段，共 \3 段；初始化段和每个片段都与签名条目一致、顺序正确，\4 中没有其他内容",
+        _media,
     ),
     (
         re.compile(r"(\d+) segment\(s\), contiguous: (\S+) to (\S+) \(([\d.]+) s\)"),
