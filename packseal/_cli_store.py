@@ -78,7 +78,8 @@ def config_check(lazy: Lazy, path: Path | None) -> int:
         (w("data"), cfg.data_dir),
         (w("origin"), cfg.origin),
         (w("database"), cfg.database_url),
-        (w("blobs"), cfg.blob_dir),
+        # "blobs" is a count's noun in the table (the hub page): the label has its own id
+        ("blobs" if w.language == "en" else w("blob directory"), cfg.blob_dir),
         (w("keys"), f"{cfg.root_key}, {cfg.station_key}"),
     ):
         click.echo(f"  {pad(label, 9)} {value}")

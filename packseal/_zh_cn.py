@@ -154,7 +154,7 @@ ZH_CN: dict[str, str] = {
     "data": "数据",
     "origin": "日志源",
     "database": "数据库",
-    "blobs": "数据块",
+    "blob directory": "数据块目录",
     "keys": "密钥",
     "wrote {path}": "已写入 {path}",
     "next: edit merchant and station, then `packseal init`": "下一步：编辑 merchant 和 station，然后运行 `packseal init`",
