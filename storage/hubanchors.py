@@ -28,7 +28,6 @@ from storage._errors import FormatError
 from storage._schema import (
     checkpoint_cosignatures,
     checkpoint_stamps,
-    checkpoints,
     hub_stations,
     logs,
 )
@@ -110,17 +109,8 @@ def _add(
             )
         if cp.size == 0 or log._root(conn, cp.size) != cp.root_hash:
             raise mirror._fork_within(conn, log, signed, log._checkpoint_row(conn, size), size)
-        if log._checkpoint_row(conn, cp.size) is None:
-            conn.execute(
-                insert(checkpoints).values(
-                    log_id=log.log_id,
-                    size=cp.size,
-                    root_hash=cp.root_hash,
-                    note=signed.raw,
-                    signed_ms=at_ms,  # when the hub received it: the note has no time
-                )
-            )
-            new_cps += 1
+        # signed_ms: when the hub received it (the note has no time)
+        new_cps += log._keep_checkpoint(conn, cp.size, cp.root_hash, signed.raw, at_ms)
 
     def held(n: int, what: str) -> bytes:
         cp = log._checkpoint_row(conn, n)

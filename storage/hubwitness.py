@@ -23,11 +23,11 @@ the mirrored log (with its cosignature), so exports and tlog-tiles see it too.
 
 from __future__ import annotations
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from storage import merkle
 from storage._errors import FormatError, ProofError
-from storage._schema import checkpoint_cosignatures, checkpoints, hub_stations, logs
+from storage._schema import checkpoint_cosignatures, hub_stations, logs
 from storage.checkpoint import Checkpoint
 from storage.cosignature import AddCheckpoint
 from storage.db import write_transaction
@@ -109,16 +109,7 @@ def add_checkpoint(
                     )
                 except ProofError as e:
                     raise WitnessRefused(422, f"the consistency proof: {e.message}") from e
-            if log._checkpoint_row(conn, cp.size) is None:
-                conn.execute(
-                    insert(checkpoints).values(
-                        log_id=log.log_id,
-                        size=cp.size,
-                        root_hash=cp.root_hash,
-                        note=signed.raw,
-                        signed_ms=at_ms,
-                    )
-                )
+            log._keep_checkpoint(conn, cp.size, cp.root_hash, signed.raw, at_ms)
     except MirrorFork as fork:
         mirror._keep(station, fork.proof, at_ms)
         raise WitnessRefused(422, fork.message) from fork

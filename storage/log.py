@@ -129,11 +129,7 @@ class Log:
                 return existing
             root = self._root(conn, size)
             raw = sign_checkpoint(Checkpoint(self.origin, size, root), signer)
-            conn.execute(
-                insert(checkpoints).values(
-                    log_id=self.log_id, size=size, root_hash=root, note=raw, signed_ms=at_ms
-                )
-            )
+            self._keep_checkpoint(conn, size, root, raw, at_ms)
             return StoredCheckpoint(size, root, raw, at_ms)
 
     # -- reading ---------------------------------------------------------------------
@@ -295,6 +291,22 @@ class Log:
 
     def _frontier(self, conn: Connection, size: int) -> merkle.Frontier:
         return self.nodes.frontier(conn, size)
+
+    def _keep_checkpoint(
+        self, conn: Connection, size: int, root: bytes, note: bytes, at_ms: int
+    ) -> bool:
+        """Store a signed checkpoint of `size` unless one is held; True when it was new.
+
+        Callers have checked `note` signs `root` at `size` and that `root` is this log's.
+        """
+        if self._checkpoint_row(conn, size) is not None:
+            return False
+        conn.execute(
+            insert(checkpoints).values(
+                log_id=self.log_id, size=size, root_hash=root, note=note, signed_ms=at_ms
+            )
+        )
+        return True
 
     def _checkpoint_row(self, conn: Connection, size: int) -> StoredCheckpoint | None:
         row = conn.execute(

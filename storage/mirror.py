@@ -44,7 +44,7 @@ from storage._errors import (
     SignatureError,
     StorageError,
 )
-from storage._schema import blobs, checkpoints, entries, hub_misbehaviour, hub_stations, logs
+from storage._schema import blobs, entries, hub_misbehaviour, hub_stations, logs
 from storage.anchors import Anchors
 from storage.blobs import BlobInfo, Blobs
 from storage.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint
@@ -309,15 +309,8 @@ class Mirror:
                 f"the entries hash to root {got.hex()[:16]}…, the checkpoint signs "
                 f"{cp.root_hash.hex()[:16]}…"
             )
-        conn.execute(
-            insert(checkpoints).values(
-                log_id=log.log_id,
-                size=cp.size,
-                root_hash=cp.root_hash,
-                note=signed.raw,
-                signed_ms=at_ms,  # when the hub received it: the note has no time
-            )
-        )
+        # signed_ms: when the hub received it (the note has no time)
+        log._keep_checkpoint(conn, cp.size, cp.root_hash, signed.raw, at_ms)
         conn.execute(
             update(hub_stations)
             .where(hub_stations.c.station == station)
