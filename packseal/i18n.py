@@ -20,6 +20,7 @@ it, else the POSIX locale (``LC_ALL``, ``LC_MESSAGES``, ``LANG``), else English.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Literal, get_args
 
@@ -28,6 +29,7 @@ from packseal._zh_cn_said import ZH_CN_SAID
 
 __all__ = [
     "LANGUAGES",
+    "STATION_SAID",
     "Language",
     "Translate",
     "language_from_env",
@@ -41,6 +43,34 @@ LANGUAGES: tuple[Language, ...] = get_args(Language)
 Translate = Callable[..., str]
 
 _TABLES: dict[Language, dict[str, str]] = {"en": {}, "zh-CN": ZH_CN}
+
+# The station's alarm and warning texts (recorder/controller.py, recorder/station.py and
+# the disk check of packseal/web/station.py), matched to translate them with their facts
+# kept: on the station screen and on the CLI's status line. Message ids use {0}, {1}.
+STATION_SAID: list[tuple[re.Pattern[str], str]] = [
+    (
+        re.compile(r"waybill (.+) scanned, but no order is open"),
+        "waybill {0} scanned, but no order is open",
+    ),
+    (re.compile(r"(\S+) scanned, but no clip is open"), "{0} scanned, but no clip is open"),
+    (
+        re.compile(r"order (.+) was already packed \(clip (\w+)\); recording it again"),
+        "order {0} was already packed (clip {1}); recording it again",
+    ),
+    (re.compile(r"camera lost: (.+)"), "camera lost: {0}"),
+    (re.compile(r"camera lost"), "camera lost"),
+    (re.compile(r"encoder stopped: (.+)"), "encoder stopped: {0}"),
+    (re.compile(r"disk full: (.+)"), "disk full: {0}"),
+    (re.compile(r"order (.+): no footage sealed"), "order {0}: no footage sealed"),
+    (
+        re.compile(r"disk low: (.+) free; recording stops at (.+)"),
+        "disk low: {0} free; recording stops at {1}",
+    ),
+    (
+        re.compile(r"a product barcode \((.+)\), not an order or a waybill"),
+        "a product barcode ({0}), not an order or a waybill",
+    ),
+]  # fmt: skip
 
 
 def translator(language: Language) -> Translate:
@@ -93,9 +123,14 @@ def said(text: str, language: Language) -> str:
     of :data:`packseal._zh_cn_said.ZH_CN_SAID` that matches all of it, else ``text``."""
     if language == "en":
         return text
-    found = _TABLES[language].get(text)
+    table = _TABLES[language]
+    found = table.get(text)
     if found is not None:
         return found
+    for pattern, message in STATION_SAID:
+        m = pattern.fullmatch(text)
+        if m:
+            return table.get(message, message).format(*m.groups())
     for pattern, replacement in ZH_CN_SAID:
         m = pattern.fullmatch(text)
         if m:

@@ -37,7 +37,7 @@ from pydantic import BaseModel, Field
 
 from packseal.accounts import same_secret
 from packseal.config import Config
-from packseal.i18n import Translate, translator
+from packseal.i18n import STATION_SAID, Translate, translator
 from packseal.web._http import BodyLimit, SecurityHeaders, WebError, install_error_handlers
 from packseal.web._preview import PreviewCache
 from packseal.web._templates import STATIC, duration, make_templates, page_language, size
@@ -186,32 +186,9 @@ def advice(s: StationScreen, kind: StationAlarmKind, _: Translate) -> str:
     return _(ADVICE[kind], ack=scan.ack_code, stop=scan.stop_code, cancel=scan.cancel_code)
 
 
-# The station's alarm and warning texts (recorder/controller.py, recorder/station.py and
-# the disk check below), matched to translate them with their facts kept.
-_SAID = [
-    (
-        re.compile(r"waybill (.+) scanned, but no order is open"),
-        "waybill {0} scanned, but no order is open",
-    ),
-    (re.compile(r"(\S+) scanned, but no clip is open"), "{0} scanned, but no clip is open"),
-    (
-        re.compile(r"order (.+) was already packed \(clip (\w+)\); recording it again"),
-        "order {0} was already packed (clip {1}); recording it again",
-    ),
-    (re.compile(r"camera lost: (.+)"), "camera lost: {0}"),
-    (re.compile(r"camera lost"), "camera lost"),
-    (re.compile(r"encoder stopped: (.+)"), "encoder stopped: {0}"),
-    (re.compile(r"disk full: (.+)"), "disk full: {0}"),
-    (re.compile(r"order (.+): no footage sealed"), "order {0}: no footage sealed"),
-    (
-        re.compile(r"disk low: (.+) free; recording stops at (.+)"),
-        "disk low: {0} free; recording stops at {1}",
-    ),
-    (
-        re.compile(r"a product barcode \((.+)\), not an order or a waybill"),
-        "a product barcode ({0}), not an order or a waybill",
-    ),
-]  # fmt: skip
+# The station's alarm and warning texts, matched to translate them with their facts kept
+# (packseal/i18n.py: the CLI's status line shows them too).
+_SAID = STATION_SAID
 
 
 def said(text: str, _: Translate) -> str:

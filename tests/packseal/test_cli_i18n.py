@@ -148,3 +148,37 @@ def test_everyday_commands_speak_chinese(
     assert capsys.readouterr().err == (
         "错误：b.zip 已存在\n提示：请换一个 -o，或加 --force 覆盖它\n"
     )
+
+
+def test_the_status_line_speaks_chinese_alarms_included() -> None:
+    from packseal._cli import Words
+    from packseal.runner import status_text
+    from recorder.status import StationStatus
+
+    status = StationStatus(
+        state="alarm",
+        now_ms=0,
+        order_id=None,
+        clip_started=None,
+        tracking_ids=(),
+        alarms=("camera lost: /dev/video0 stopped delivering frames",),
+        alarm_kinds=("source-lost",),
+        last_scan=None,
+        recent=(),
+        frames_captured=0,
+        frames_encoded=0,
+        frames_dropped=2,
+        fps=29.5,
+        segments_sealed=3,
+        clips_opened=1,
+        clips_sealed=1,
+        alarm_count=1,
+        log_size=9,
+    )
+    english = status_text(status).plain
+    assert english.startswith(" ALARM camera lost: /dev/video0 stopped delivering frames ")
+    assert "drops 2  segments 3  clips 1  last scan -" in english
+    chinese = status_text(status, Words("zh-CN")).plain
+    lost = ZH_CN["camera lost: {0}"].format("/dev/video0 stopped delivering frames")
+    assert chinese.startswith(f" 警报 {lost} ")
+    assert "丢帧 2  分段 3  片段 1  最近扫码 -" in chinese
