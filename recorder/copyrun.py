@@ -279,6 +279,11 @@ class CopyRun:
         """SIGTERM: ffmpeg writes the segment it holds and the playlist's end; never raises."""
         process = self._process
         if process is not None and process.poll() is None:
+            # Keep reading its scan output while it finishes: a full pipe would block
+            # ffmpeg before it writes the last segment (it then waited out the timeout and
+            # was killed, losing that segment: found by timing the copy-mode test's stop).
+            drain = threading.Thread(target=_discard, args=(process.stdout,), daemon=True)
+            drain.start()
             with contextlib.suppress(ProcessLookupError):
                 process.send_signal(signal.SIGTERM)
             try:
@@ -286,6 +291,7 @@ class CopyRun:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(5)
+            drain.join(5)
         self._close()
 
     def kill(self) -> None:
@@ -321,6 +327,14 @@ def _read_exact(stream: IO[bytes], size: int) -> bytes | None:
         chunks.append(chunk)
         got += len(chunk)
     return b"".join(chunks)
+
+
+def _discard(stream: IO[bytes] | None) -> None:
+    if stream is None:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        while stream.read(1 << 16):
+            pass
 
 
 def _redacted_log(stream: IO[bytes] | None, path: Path) -> None:

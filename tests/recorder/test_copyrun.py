@@ -18,6 +18,7 @@ import yaml
 
 from packseal.app import App
 from packseal.config import load_config
+from recorder.clock import SystemClock
 from recorder.copyrun import CopyRun, ScanGeometry, copy_command
 from recorder.encoder import LOG_NAME
 from recorder.fragtime import fragment_times, init_timescale
@@ -195,3 +196,34 @@ def _alive(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_finish_ends_ffmpeg_gracefully_while_nobody_reads_its_scan_frames(
+    tmp_path: Path,
+) -> None:
+    """SIGTERM while the scan pipe is full: ffmpeg must still write its last segment and
+    the playlist's end (before the fix it blocked on the pipe and was killed at 20 s)."""
+    video = tmp_path / "v.mp4"
+    demo_video(video, seed=3)
+    server = RtspServer(video)
+    try:
+        run = CopyRun.start(
+            "run-1",
+            tmp_path,
+            server.url(),
+            fps=Fraction(30),
+            ffmpeg=imageio_ffmpeg.get_ffmpeg_exe(),
+            segment_seconds=1,
+            scan=ScanGeometry(640, 360, 5),
+            transport="tcp",
+            stall_seconds=5,
+            gap_reason="restart",
+        )
+        assert run.read_frame(SystemClock()) is not None
+        time.sleep(2.5)  # frames pile up in the pipe: nobody reads them
+        started = time.monotonic()
+        run.finish(timeout=20)
+        assert time.monotonic() - started < 10
+    finally:
+        server.kill()
+    assert (tmp_path / "run-1" / "index.m3u8").read_text().endswith("#EXT-X-ENDLIST\n")
