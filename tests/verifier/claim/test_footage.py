@@ -177,3 +177,23 @@ def test_cli_zh_cn_and_hostile_input(
 def test_check_claim_needs_a_photo(recording: Recording, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="at least one photo"):
         check_claim(recording.app.store, "SO-2026-815961", [], tmp_path, at_ms=0)
+
+
+def test_the_listing_photo_is_compared_too(
+    footage: Footage, photos: dict[str, tuple[bytes, np.ndarray]]
+) -> None:
+    report = check_photos(
+        [("damaged.jpg", photos["damaged"][0])],
+        footage,
+        listing=("listing.jpg", photos["honest"][0]),
+        at_ms=0,
+    )
+    (result,) = report.photos
+    assert report.listing is not None
+    assert result.listing is not None
+    assert result.listing.outcome == "differs"
+    assert result.listing.to_dict()["reference"] == {
+        "source": "listing",
+        "name": "listing.jpg",
+        "sha256": report.listing.sha256,
+    }
