@@ -19,6 +19,7 @@ from storage import Store
 from storage.entries import Clip
 from tests.recording import Recording
 from verifier import fonts
+from verifier import sheet as sheet_module
 from verifier._errors import MediaFormatError, VerifierError
 from verifier.frames import locate_segments, read_frames
 from verifier.sheet import (
@@ -358,3 +359,26 @@ def test_the_sheet_says_where_a_reviewer_gets_the_verifier(recorded: Recorded) -
     )
     sheet = make_sheet(facts_for(clip, path, verify_url=url), clip, path, keyframes=keyframes)
     assert pdf_pages(sheet.pdf) == 1
+
+
+# A real summary whose QR code zxing-cpp could not read from one sheet in twelve: scaled
+# by a fraction (2.1, 2.59 px per module) its modules came out 2 and 3 px wide.
+UNLUCKY_SUMMARY = (
+    "packseal-bundle/v1\norder SO-2026-815962\nclip 01M7Q5DKDRSS8BDZFD1092Q0TK segments 1..17"
+    " of 17\nvideo clip.mp4 sha256 cda6940f6957fc7b05a973994a234f784a7365803965ddb5f13d274f4c79"
+    "bcaa\nentry 34ea5ad03370813898098766973e3f3c2f5c82aaf38c8fac06571fe7ee9c8cd0\nlog "
+    "packseal.local/test/station-01 index 32\ncheckpoint 44 gfd0Jg5FRxBtgkB7lfAM17kCB4yYkF4IAqjh"
+    "AoF9K30="
+)
+
+
+@pytest.mark.parametrize(("dpi", "palette"), sheet_module.PNG_ATTEMPTS)
+def test_the_summary_qr_reads_back_at_every_size_and_png_attempt(dpi: float, palette: bool) -> None:
+    dark = sheet_module._qr_modules(UNLUCKY_SUMMARY)
+    unread = []
+    for size in np.arange(27.0, 45.01, 0.25):  # every size the layout can give it (mm)
+        png = sheet_module._render_png([sheet_module._QR(10, 10, float(size), dark)], dpi, palette)
+        gray = np.asarray(Image.open(io.BytesIO(png)).convert("L"))
+        if [bytes(b.bytes).decode() for b in zxingcpp.read_barcodes(gray)] != [UNLUCKY_SUMMARY]:
+            unread.append(float(size))
+    assert unread == []
