@@ -37,14 +37,20 @@ CAMERA = {"width": 1280, "height": 720, "fps": 15}
 
 def _products(seed: int, orders: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(order id, RGB face, mask) of each order's shown product, drawn at 2560x1440."""
+    return [(order, face, mask) for order, _, face, mask in _named(seed, orders)]
+
+
+def _named(seed: int, orders: int) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
+    """(order id, product name, RGB face, mask) of each order's shown product."""
     scene = DemoScene(2560, 1440, 15, seed=seed, orders=orders)
     scene.orders()
     out = []
     for plan in scene._plans:
-        if scene._shown_item(plan) is None:
+        item = scene._shown_item(plan)
+        if item is None:
             continue
         face, mask, _ = scene._part(plan, "product")
-        out.append((plan.order_id, np.ascontiguousarray(face[:, :, ::-1]), mask))
+        out.append((plan.order_id, item.name, np.ascontiguousarray(face[:, :, ::-1]), mask))
     return out
 
 
@@ -81,10 +87,14 @@ def main(argv: list[str]) -> int:
         for row in store.clips():
             clip = parse_as(Clip, store.entry(row.idx))
             clips[clip.order_id] = clip
-        products = [p for p in _products(1, args.orders) if p[0] in clips]
+        named = [p for p in _named(1, args.orders) if p[0] in clips]
+        names = {order: name for order, name, _, _ in named}
+        products = [(order, face, mask) for order, _, face, mask in named]
         faces = [f for _, f, _ in products]
         print(f"{len(products)} orders show a product: {[p[0] for p in products]}")
-        strangers = _products(2, 6) + _products(3, 6)
+        # Other seeds' products, except those of the same product model (same name and
+        # card, another EAN): a photo of the same model is not an unrelated product.
+        strangers = _named(2, 6) + _named(3, 6)
         photos: dict[str, list[Photo]] = {o: [] for o, _, _ in products}
         for kind, count in (("damaged", args.damaged), ("honest", args.honest)):
             for i in range(count):
@@ -95,7 +105,8 @@ def main(argv: list[str]) -> int:
         for i in range(args.unrelated):
             order = products[i % len(products)][0]
             if i % 2 == 0:
-                name, face, mask = strangers[(i // 2) % len(strangers)]
+                others = [s for s in strangers if s[1] != names[order]]
+                _, name, face, mask = others[(i // 2) % len(others)]
                 what = f"seed-2/3 product {name}"
             else:
                 face, mask = procedural_object(rng)
