@@ -13,6 +13,8 @@ verifier trees in their packages' docstrings)::
     │   └── Redirect          a 303 See Other raised from inside a handler
     ├── HubError              the hub refused or failed a push (hub/pusher.py)
     ├── HubConfigError        the hub's settings are incomplete (hub/app.py)
+    ├── HubC2paMissing        a C2PA station's clip, and the hub has no C2PA certificate
+    │                         to sign it (hub/exports.py)
     ├── _TooLarge             a hub request body over its limit: 413 (hub/api.py)
     ├── _Denied               a hub page or API request refused: 401/403/404/409/422
     │                         (hub/web.py)

@@ -194,6 +194,37 @@ def keys_x509(lazy: Lazy) -> int:
     return 0
 
 
+@keys.command("x509-hub")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="Directory for the hub's key (0600) and chain; copy it to the hub.",
+)
+@click.option(
+    "--name",
+    default=None,
+    help="The hub's name in its certificate (default: packseal-hub/<merchant id>).",
+)
+@pass_lazy
+def keys_x509_hub(lazy: Lazy, out: Path, name: str | None) -> int:
+    """Issue the hub's C2PA signing certificate under the merchant CA (run where the
+    merchant root key is): the hub signs clip.c2pa.mp4 in exports of C2PA stations."""
+    app = lazy.app
+    hub = name or f"packseal-hub/{app.config.merchant.id}"
+    files, creds = app.issue_hub_c2pa(out, hub)
+    leaf = creds.certificate
+    click.echo(f"merchant CA     {files.ca} (self-signed by the merchant root key)")
+    click.echo(
+        f"hub cert        {files.chain} ({creds.alg}, {leaf.subject.rfc4514_string()}, "
+        f"valid to {leaf.not_valid_after_utc:%Y-%m-%d})"
+    )
+    click.echo(f"hub key         {files.key} (mode 0600)")
+    click.echo("in the hub's config.yaml:")
+    click.echo(f"  hub_server:\n    c2pa:\n      chain: {files.chain}\n      key: {files.key}")
+    return 0
+
+
 @keys.command("rotate")
 @click.option(
     "--reason",

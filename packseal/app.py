@@ -316,6 +316,25 @@ class App:
         )
         return files, creds
 
+    def issue_hub_c2pa(self, out: Path, hub: str) -> tuple[CredentialFiles, C2paCredentials]:
+        """Issue a C2PA signing certificate for the hub named ``hub`` under the merchant
+        CA (issued once, as for :meth:`issue_c2pa`); its key and chain go to ``out``, for
+        the hub's ``hub_server.c2pa``. The hub signs clip.c2pa.mp4 in its exports of
+        C2PA stations with it: a station's own C2PA key never leaves the station."""
+        cfg = self.config
+        ca = CredentialFiles.under(cfg.keys_dir).ca
+        files = CredentialFiles(ca, out / "hub-c2pa-chain.pem", out / "hub-c2pa.key")
+        now = dt.datetime.fromtimestamp(self.clock.now_ms() / 1000, dt.UTC)
+        creds = write_credentials(
+            files,
+            self.root_signer.private_key,
+            alg=cfg.c2pa.alg,
+            station=hub,
+            merchant=cfg.merchant.name,
+            now=now,
+        )
+        return files, creds
+
     def rotate_station_key(
         self, reason: str = "rotated", after: int | None = None
     ) -> tuple[int, StationKey, KeyRevocation]:

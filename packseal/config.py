@@ -199,6 +199,15 @@ class ObjectStoreConfig(_Section):
     timeout_seconds: float = Field(10.0, gt=0, le=300)
 
 
+class HubC2paConfig(_Section):
+    """The hub's own C2PA signing certificate, issued under the merchant's C2PA CA by
+    ``packseal keys x509-hub`` where the merchant root key is (the hub never holds a
+    station's key)."""
+
+    chain: Path = Field(..., description="the hub's certificate, then the merchant CA (PEM)")
+    key: Path = Field(..., description="the hub's C2PA private key (PEM, mode 0600)")
+
+
 class HubServerConfig(_Section):
     """The hub itself (issue 9): PostgreSQL, an object store, the roots it trusts."""
 
@@ -212,6 +221,11 @@ class HubServerConfig(_Section):
     )
     witness_name: str | None = Field(None, pattern=r"^[^\s+]{1,200}$")
     max_push_mb: int = Field(64, ge=1, le=1024)
+    c2pa: HubC2paConfig | None = Field(
+        None,
+        description="signs clip.c2pa.mp4 in exports of stations with c2pa.enabled; "
+        "without it the hub refuses to export their clips",
+    )
 
     @field_validator("merchant_roots")
     @classmethod
@@ -343,10 +357,14 @@ def parse_config(
         update={"tsa_roots": tuple(_resolve(base, p) for p in cfg.time.tsa_roots)}
     )
     updates.update(storage=storage, keys=keys, web=web, time=time)
-    if cfg.hub_server is not None and cfg.hub_server.witness_key is not None:
-        updates["hub_server"] = cfg.hub_server.model_copy(
-            update={"witness_key": _resolve(base, cfg.hub_server.witness_key)}
-        )
+    hub = cfg.hub_server
+    if hub is not None and hub.witness_key is not None:
+        hub = hub.model_copy(update={"witness_key": _resolve(base, hub.witness_key)})
+    if hub is not None and hub.c2pa is not None:
+        c2pa = HubC2paConfig(chain=_resolve(base, hub.c2pa.chain), key=_resolve(base, hub.c2pa.key))
+        hub = hub.model_copy(update={"c2pa": c2pa})
+    if hub is not cfg.hub_server:
+        updates["hub_server"] = hub
     return cfg.model_copy(update=updates)
 
 

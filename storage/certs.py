@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Literal
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from storage._errors import FormatError, KeyFileError
@@ -177,13 +178,14 @@ def write_credentials(
     return C2paCredentials(alg, pem(leaf) + pem(ca), key_pem)
 
 
-def load_credentials(files: CredentialFiles) -> C2paCredentials:
+def load_credentials(
+    files: CredentialFiles,
+    *,
+    issue_hint: str = "issue the station's certificate with `packseal keys x509`",
+) -> C2paCredentials:
     for path in (files.chain, files.key):
         if not path.exists():
-            raise KeyFileError(
-                f"C2PA file {path} does not exist",
-                hint="issue the station's certificate with `packseal keys x509`",
-            )
+            raise KeyFileError(f"C2PA file {path} does not exist", hint=issue_hint)
     mode = stat.S_IMODE(files.key.stat().st_mode)
     if mode & 0o077:
         raise KeyFileError(
@@ -205,6 +207,23 @@ def load_credentials(files: CredentialFiles) -> C2paCredentials:
     if chain[0].public_key() != key.public_key():
         raise KeyFileError(f"{files.chain} does not start with the certificate of {files.key}")
     return C2paCredentials(alg, files.chain.read_bytes(), key_pem)
+
+
+def issued_by_root(creds: C2paCredentials, roots: list[bytes] | tuple[bytes, ...]) -> bool:
+    """Whether the chain ends in a merchant CA of one of ``roots`` (raw Ed25519 keys)
+    that issued its first certificate: the CA a trust file's ``c2pa_roots`` lists."""
+    chain = x509.load_pem_x509_certificates(creds.chain_pem)
+    ca = chain[-1].public_key()
+    if len(chain) < 2 or not isinstance(ca, Ed25519PublicKey):
+        return False
+    raw = ca.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    if raw not in roots:
+        return False
+    try:
+        chain[0].verify_directly_issued_by(chain[-1])
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
 
 
 def load_pem_certificates(pems: list[str] | tuple[str, ...], what: str) -> list[x509.Certificate]:
@@ -239,6 +258,7 @@ __all__ = [
     "CredentialFiles",
     "issue_ca",
     "issue_station",
+    "issued_by_root",
     "load_credentials",
     "load_pem_certificates",
     "write_credentials",

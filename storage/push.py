@@ -96,6 +96,9 @@ class Push:
 
 MAX_ANCHORS = 1024  # checkpoints, stamps or cosignatures in one anchors push
 POLICY_KEYS = frozenset({"witnesses", "quorum", "stamped", "verify_url", "language"})
+# Optional: a station sends ``c2pa`` only when its bundles carry clip.c2pa.mp4, so the
+# policy of every other station stays what hubs from before the field accept.
+OPTIONAL_POLICY_KEYS = frozenset({"c2pa"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,12 +115,14 @@ class AnchorPush:
     """What else a station's bundles carry, for checkpoints the hub already holds entries
     of: every signed checkpoint (not only the ones pushes targeted), the RFC 3161 stamps
     and witness cosignatures of them, and the station's export policy (which witnesses
-    and how many, whether a stamp is required, its verify page, its sheet language). With
-    these the hub's export of a clip equals the station's byte for byte. Canonical JSON::
+    and how many, whether a stamp is required, its verify page, its sheet language,
+    whether clips carry Content Credentials: ``c2pa``, absent from older stations). With
+    these the hub's export of a clip equals the station's byte for byte (with C2PA: but
+    for clip.c2pa.mp4, which the hub signs with its own certificate). Canonical JSON::
 
         {"checkpoints": ["<signed note>", ...],
          "cosignatures": [{"line": "<note signature line>", "size": N}, ...],
-         "policy": {"language": "en", "quorum": 1, "stamped": true,
+         "policy": {"c2pa": true, "language": "en", "quorum": 1, "stamped": true,
                     "verify_url": null, "witnesses": ["<name>", ...]},
          "stamps": [{"gen_ms": MS, "request": "<b64>", "response": "<b64>",
                      "size": N, "tsa": "<url>"}, ...]}
@@ -206,8 +211,15 @@ def _text(value: Any, what: str) -> str:
 
 
 def _policy(value: Any) -> None:
-    if not isinstance(value, dict) or set(value) != POLICY_KEYS:
-        raise FormatError(f"anchors: policy must have exactly {sorted(POLICY_KEYS)}")
+    if not isinstance(value, dict) or not POLICY_KEYS <= set(value) <= (
+        POLICY_KEYS | OPTIONAL_POLICY_KEYS
+    ):
+        raise FormatError(
+            f"anchors: policy must have exactly {sorted(POLICY_KEYS)} "
+            f"and may have {sorted(OPTIONAL_POLICY_KEYS)}"
+        )
+    if not isinstance(value.get("c2pa", False), bool):
+        raise FormatError("anchors: policy.c2pa must be true or false")
     w = value["witnesses"]
     if not isinstance(w, list) or not all(isinstance(n, str) and n for n in w):
         raise FormatError("anchors: policy.witnesses must be a list of witness names")

@@ -10,6 +10,7 @@ from packseal.accounts import Accounts
 from packseal.config import Config, HubServerConfig
 from recorder.clock import Clock, SystemClock
 from storage import Ed25519Verifier, KeyFileError, PacksealError, generate_key_file
+from storage.certs import C2paCredentials, CredentialFiles, issued_by_root, load_credentials
 from storage.cosignature import CosignatureSigner
 from storage.keys import load_private_key
 from storage.mirror import Accepted, Mirror
@@ -82,6 +83,29 @@ class Hub:
         key = load_private_key(path) if path.exists() else generate_key_file(path)
         return CosignatureSigner(self.witness_name, key)
 
+    @cached_property
+    def c2pa(self) -> C2paCredentials | None:
+        """The hub's own C2PA signing certificate (``hub_server.c2pa``), None without one;
+        it signs clip.c2pa.mp4 in exports of stations whose bundles carry C2PA."""
+        cfg = self.settings.c2pa
+        if cfg is None:
+            return None
+        files = CredentialFiles(cfg.chain.parent / "c2pa-ca.pem", cfg.chain, cfg.key)
+        creds = load_credentials(
+            files,
+            issue_hint="issue it where the merchant root key is: `packseal keys x509-hub "
+            "--out DIR`, then copy DIR to the hub",
+        )
+        roots = [Ed25519Verifier.from_vkey(v).public_key for v in self.settings.merchant_roots]
+        if not issued_by_root(creds, roots):
+            raise KeyFileError(
+                f"{cfg.chain} is not issued by the C2PA CA of a merchant root in "
+                "hub_server.merchant_roots: reviewers' trust files would not trust it",
+                hint="issue the hub's certificate with `packseal keys x509-hub` where the "
+                "merchant root key is",
+            )
+        return creds
+
     @property
     def witness_name(self) -> str:
         return self.settings.witness_name or f"packseal-hub/{self.config.merchant.id}"
@@ -125,6 +149,10 @@ class Hub:
             self.cosigner  # noqa: B018 (loads or creates the key file: 0600)
         except KeyFileError as e:
             problems.append(("hub_server.witness_key", e.message))
+        try:
+            self.c2pa  # noqa: B018 (loads and checks the hub's C2PA certificate)
+        except KeyFileError as e:
+            problems.append(("hub_server.c2pa", e.message))
         return HubCheck(tuple(problems), lock, stations)
 
 

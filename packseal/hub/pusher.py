@@ -100,18 +100,29 @@ def _message(status: int, doc: dict[str, Any]) -> str:
 
 
 def policy_doc(policy: ExportPolicy) -> dict[str, Any]:
-    """What the hub needs of a station's export policy (its C2PA key stays home)."""
-    return {
+    """What the hub needs of a station's export policy. The C2PA key stays home: the
+    hub learns only that bundles carry Content Credentials (``c2pa``, sent only when
+    true, so other stations' policies stay what hubs from before the field accept)."""
+    doc: dict[str, Any] = {
         "language": policy.language,
         "quorum": policy.quorum,
         "stamped": policy.stamped,
         "verify_url": policy.verify_url,
         "witnesses": list(policy.witnesses),
     }
+    if policy.c2pa is not None:
+        doc["c2pa"] = True
+    return doc
+
+
+def requires_c2pa(doc: dict[str, Any] | None) -> bool:
+    """Whether the station's bundles carry clip.c2pa.mp4 (absent: an older station)."""
+    return doc is not None and doc.get("c2pa") is True
 
 
 def export_policy(doc: dict[str, Any] | None) -> ExportPolicy:
-    """The inverse of :func:`policy_doc` (None: the default policy)."""
+    """The inverse of :func:`policy_doc` (None: the default policy), without C2PA
+    credentials: the hub adds its own (:func:`packseal.hub.exports.hub_export_policy`)."""
     if doc is None:
         return ExportPolicy()
     return ExportPolicy(
@@ -201,6 +212,11 @@ class Pusher:
                 return
             push, mark = found
             status, doc = self.client.request("POST", "/hub/v1/anchors", push.to_bytes())
+            if status == 400 and "c2pa" in self.policy and "policy" in _message(status, doc):
+                # A hub from before the c2pa field refuses it: mirror without it (that
+                # hub cannot export this station's Content Credentials either way).
+                self.policy = {k: v for k, v in self.policy.items() if k != "c2pa"}
+                continue
             if status != 200:
                 raise HubError(_message(status, doc), status)
             self._anchors = mark

@@ -33,8 +33,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.background import BackgroundTask
 
 from packseal.hub.app import Hub
-from packseal.hub.exports import export_mirrored
-from packseal.hub.pusher import export_policy
+from packseal.hub.exports import export_mirrored, hub_export_policy
 from packseal.web._auth import Reader
 from packseal.web._context import portal
 from packseal.web._http import WebError
@@ -208,9 +207,8 @@ def hub_router(hub: Hub) -> APIRouter:
         work = Path(tempfile.mkdtemp(prefix="packseal-hub-"))
         out = work / f"{row.order_id}-{row.clip_id}.zip"
         try:
-            result = export_mirrored(
-                store, row.clip_id, out, policy=export_policy(export_policy_of(hub.mirror, station))
-            )
+            policy = hub_export_policy(station, export_policy_of(hub.mirror, station), hub.c2pa)
+            result = export_mirrored(store, row.clip_id, out, policy=policy)
         except PacksealError as e:
             work.rmdir()
             raise WebError(409, e.message, hint=e.hint) from e

@@ -75,16 +75,18 @@ class RunningHub:
 
 @pytest.fixture
 def start_hub(tmp_path: Path, hub_db: str, seaweed: Seaweed) -> Iterator[Any]:
-    """``start_hub(root_key, endpoint=None)``: a hub trusting that merchant root, serving
-    on a free port (the object store at ``endpoint``, default the session's SeaweedFS)."""
+    """``start_hub(root_key, endpoint=None, **hub_server)``: a hub trusting that merchant
+    root, serving on a free port (the object store at ``endpoint``, default the session's
+    SeaweedFS); ``hub_server`` adds or replaces settings of that section."""
     running: list[RunningHub] = []
 
-    def start(root: Path, endpoint: str | None = None) -> RunningHub:
+    def start(root: Path, endpoint: str | None = None, **extra: Any) -> RunningHub:
+        settings = hub_settings(hub_db, endpoint or seaweed.endpoint, root)
         cfg = parse_config(
             {
                 "data_dir": str(tmp_path / f"hub{len(running)}"),
                 "merchant": {"name": "Test Shop", "id": "test"},
-                "hub_server": hub_settings(hub_db, endpoint or seaweed.endpoint, root),
+                "hub_server": {**settings, **extra},
             },
             base=tmp_path,
         )
