@@ -112,6 +112,8 @@ def _check_hub(cfg: Config) -> int:
                     f"{result.lock.describe()}"
                 )
             click.echo(f"  hub db    {result.stations} enrolled station(s)")
+            if result.c2pa_signer is not None:
+                click.echo(f"  hub c2pa  signs clip.c2pa.mp4 as {result.c2pa_signer}")
         finally:
             hub.close()
         where = cfg.hub_server.host

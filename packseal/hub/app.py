@@ -29,6 +29,7 @@ class HubCheck:
     problems: tuple[tuple[str, str], ...]
     lock: ObjectLock | None
     stations: int
+    c2pa_signer: str | None = None  # the subject of the hub's C2PA certificate
 
 
 class Hub:
@@ -149,11 +150,14 @@ class Hub:
             self.cosigner  # noqa: B018 (loads or creates the key file: 0600)
         except KeyFileError as e:
             problems.append(("hub_server.witness_key", e.message))
+        signer = None
         try:
-            self.c2pa  # noqa: B018 (loads and checks the hub's C2PA certificate)
+            creds = self.c2pa
         except KeyFileError as e:
             problems.append(("hub_server.c2pa", e.message))
-        return HubCheck(tuple(problems), lock, stations)
+        else:
+            signer = None if creds is None else creds.certificate.subject.rfc4514_string()
+        return HubCheck(tuple(problems), lock, stations, signer)
 
 
 def station_token(config: Config, env: Mapping[str, str]) -> str:

@@ -212,7 +212,7 @@ class Pusher:
                 return
             push, mark = found
             status, doc = self.client.request("POST", "/hub/v1/anchors", push.to_bytes())
-            if status == 400 and "c2pa" in self.policy and "policy" in _message(status, doc):
+            if status == 422 and "c2pa" in self.policy and "policy" in _message(status, doc):
                 # A hub from before the c2pa field refuses it: mirror without it (that
                 # hub cannot export this station's Content Credentials either way).
                 self.policy = {k: v for k, v in self.policy.items() if k != "c2pa"}

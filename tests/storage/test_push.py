@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from storage import FormatError, canonical
@@ -64,6 +66,9 @@ def test_anchors_round_trip() -> None:
     data = anchors.to_bytes()
     assert AnchorPush.from_bytes(data) == anchors
     assert AnchorPush.from_bytes(data).to_bytes() == data
+    # a station with C2PA says so; one without (or from before the field) does not
+    c2pa = dataclasses.replace(anchors, policy={**POLICY, "c2pa": True})
+    assert AnchorPush.from_bytes(c2pa.to_bytes()) == c2pa
 
 
 @pytest.mark.parametrize(
@@ -72,6 +77,7 @@ def test_anchors_round_trip() -> None:
         ({"policy": {**POLICY, "quorum": 2}}, "larger than the witnesses"),
         ({"policy": {**POLICY, "extra": 1}}, "policy must have exactly"),
         ({"policy": {**POLICY, "stamped": "yes"}}, "true or false"),
+        ({"policy": {**POLICY, "c2pa": "yes"}}, "c2pa must be true or false"),
         ({"checkpoints": [""]}, "signed note as text"),
         ({"cosignatures": [{"size": -1, "line": "x"}]}, "non-negative"),
         ({"stamps": [{"size": 1}]}, "a stamp is"),

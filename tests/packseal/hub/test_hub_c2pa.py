@@ -135,3 +135,24 @@ def test_a_c2pa_stations_bundle_from_the_hub_is_signed_by_the_hub_and_verifies(
     assert refused.status_code == 409
     for words in ("has no C2PA certificate", "packseal keys x509-hub", "hub_server.c2pa"):
         assert words in refused.text
+
+
+def test_a_hub_from_before_the_c2pa_field_still_mirrors_a_c2pa_station(
+    c2pa_station: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, start_hub = c2pa_station
+    # an older hub: its policy has exactly the keys from before, and refuses `c2pa`
+    monkeypatch.setattr("storage.push.OPTIONAL_POLICY_KEYS", frozenset())
+    hub = start_hub(app.config.root_key)
+    token = hub.hub.mirror.enrol("station-01", 0).token
+    link = HubLinkConfig(url=hub.url, token=token)
+    pusher = Pusher(app.store, link, token, SystemClock(), policy=app.export_policy())
+    try:
+        assert pusher.cycle().done  # the pusher resent its policy without the field
+    finally:
+        pusher.close()
+    policy = export_policy_of(hub.hub.mirror, "station-01")
+    assert policy is not None
+    assert "c2pa" not in policy
+    store = hub.hub.mirror.store_of("station-01")
+    assert {cp.size for cp in store.checkpoints()} == {cp.size for cp in app.store.checkpoints()}
