@@ -71,6 +71,35 @@ class LoginLimiter:
 
 
 @dataclass
+class ClaimRuns:
+    """Per-user rationing and one-check-at-a-time (a check takes both cores for seconds)."""
+
+    per_user: int = 30
+    window_ms: int = 3_600_000
+    _started: dict[str, deque[int]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    running: threading.Lock = field(default_factory=threading.Lock)
+
+    def admit(self, user: str, now_ms: int) -> None:
+        with self._lock:
+            times = self._started.setdefault(user, deque())
+            while times and now_ms - times[0] >= self.window_ms:
+                times.popleft()
+            if len(times) >= self.per_user:
+                wait_s = (self.window_ms - (now_ms - times[0])) // 1000 + 1
+                raise WebError(
+                    429,
+                    f"{user} started {len(times)} claim checks in the last "
+                    f"{self.window_ms // 60_000} minutes, the most allowed; "
+                    f"the next may start in {wait_s} s",
+                    hint="earlier reports stay on their pages; a check takes seconds of "
+                    "CPU, so checks are rationed per user",
+                    headers={"Retry-After": str(wait_s)},
+                )
+            times.append(now_ms)
+
+
+@dataclass
 class PortalContext:
     app: App
     accounts: Accounts
@@ -83,6 +112,7 @@ class PortalContext:
     shares: Shares
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
     media: MediaCache = field(default_factory=MediaCache)
+    claims: ClaimRuns = field(default_factory=ClaimRuns)
 
     def now_ms(self) -> int:
         return self.app.clock.now_ms()

@@ -9,6 +9,8 @@ name the parameter, never its value.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -258,10 +260,19 @@ class BodyLimit:
     under ``exempt`` (a hub's push API: entries and segments) keep their own limits.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, exempt: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        exempt: tuple[str, ...] = (),
+        uploads: tuple[tuple[re.Pattern[str], int, str], ...] = (),
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.exempt = exempt
+        # (path pattern, limit, hint): upload forms (claim photos) with a larger limit
+        self.uploads = uploads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or (
@@ -269,14 +280,19 @@ class BodyLimit:
         ):
             await self.app(scope, receive, send)
             return
+        limit, hint = self.max_bytes, self._hint()
+        path = str(scope.get("path", ""))
+        for pattern, larger, why in self.uploads:
+            if pattern.fullmatch(path):
+                limit, hint = larger, why
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None:
             try:
-                too_big = int(declared) > self.max_bytes
+                too_big = int(declared) > limit
             except ValueError:
                 too_big = True
             if too_big:
-                await self._refuse(scope, receive, send)
+                await self._refuse(send, limit, hint)
                 return
         seen = 0
         overflow = False
@@ -287,7 +303,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     # Tell the app the client went away: it stops reading, and whatever it
                     # answers is replaced by the 413 below.
                     overflow = True
@@ -307,23 +323,16 @@ class BodyLimit:
             if not overflow or started:
                 raise
         if overflow and not started:
-            await self._refuse(scope, receive, send)
-
-    def _message(self) -> str:
-        return f"the request body is larger than {self.max_bytes // 1024} KiB"
+            await self._refuse(send, limit, hint)
 
     @staticmethod
     def _hint() -> str:
         return "forms here are small; raise web.max_body_kb if a client needs more"
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = (
-            '{"error":{"status":413,"message":"'
-            + self._message()
-            + '","hint":"'
-            + self._hint()
-            + '"}}'
-        ).encode()
+    @staticmethod
+    async def _refuse(send: Send, limit: int, hint: str) -> None:
+        message = f"the request body is larger than {limit // 1024} KiB"
+        body = json.dumps({"error": {"status": 413, "message": message, "hint": hint}}).encode()
         await send(
             {
                 "type": "http.response.start",

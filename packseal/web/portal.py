@@ -1,10 +1,11 @@
 """The portal: merchants find and export clips, auditors audit, admins manage users.
 
 ``create_portal(app)`` builds the FastAPI application; ``packseal serve`` runs it. Routes
-are in ``_login`` (sign in/out), ``_pages`` (people), ``_admin`` (audit and users) and
-``_api`` (scripts); every one of them declares who may use it through the dependencies
-of ``_auth``. A hub's portal (:mod:`packseal.hub.portal`) is the same application with
-the hub's pages in place of one store's: same accounts, sessions, CSRF and limits.
+are in ``_login`` (sign in/out), ``_pages`` (people), ``_claims`` (claim checks),
+``_admin`` (audit and users) and ``_api`` (scripts); every one of them declares who may
+use it through the dependencies of ``_auth``. A hub's portal (:mod:`packseal.hub.portal`)
+is the same application with the hub's pages in place of one store's: same accounts,
+sessions, CSRF and limits.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 
 from packseal.accounts import Accounts
 from packseal.app import App
-from packseal.web import _admin, _api, _login, _pages, _share_routes
+from packseal.web import _admin, _api, _claims, _login, _pages, _share_routes
 from packseal.web._audit import AuditJobs
 from packseal.web._context import PortalContext
 from packseal.web._evidence import Evidence
@@ -101,7 +102,18 @@ def create_portal(
     web.state.templates = ctx.templates
     web.state.language = cfg.ui.language
     install_error_handlers(web)
-    web.add_middleware(BodyLimit, max_bytes=cfg.web.max_body_kb * 1024, exempt=exempt)
+    claim_upload = (
+        _claims.UPLOAD_PATH,
+        _claims.UPLOAD_BYTES,
+        f"a claim check takes at most {_claims.MAX_PHOTOS} photos, "
+        f"{_claims.UPLOAD_BYTES >> 20} MiB in all; split them over several checks",
+    )
+    web.add_middleware(
+        BodyLimit,
+        max_bytes=cfg.web.max_body_kb * 1024,
+        exempt=exempt,
+        uploads=(claim_upload,) if hub_faces is None else (),
+    )
     web.add_middleware(SecurityHeaders, hsts=secure_cookies)
     web.include_router(_login.router)
     web.include_router(_admin.users_router)
@@ -113,6 +125,7 @@ def create_portal(
         web.include_router(_admin.router)
         web.include_router(_api.router)
         web.include_router(_share_routes.router)
+        web.include_router(_claims.router)
 
     @web.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

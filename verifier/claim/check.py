@@ -164,7 +164,7 @@ def _against_listing(image: U8, listing: ClaimPhoto, picture: U8) -> Against:
 
 def check_photos(
     photos: Sequence[tuple[str, bytes]],
-    footage: Footage,
+    footage: Footage | Callable[[], Footage],
     *,
     listing: tuple[str, bytes] | None = None,
     c2pa_roots: str | None = None,
@@ -174,10 +174,13 @@ def check_photos(
     """Check each ``(name, bytes)`` photo: labels, then the footage and the listing.
 
     Raises :class:`ClaimPhotoError` for a photo that cannot be read (before any work is
-    done on the others: a claim is checked whole or not at all).
+    done on the others: a claim is checked whole or not at all). ``footage`` may be a
+    loader, called once every photo has been read: a bomb or a wrong file is refused
+    without the seconds of re-hashing and decoding the clip.
     """
     read = [(read_photo(data, name=name, c2pa_roots=c2pa_roots)) for name, data in photos]
     listed = read_photo(listing[1], name=listing[0], c2pa_roots=c2pa_roots) if listing else None
+    footage = footage() if callable(footage) else footage
     cands = _Candidates(footage)
     results = []
     for photo, image in read:

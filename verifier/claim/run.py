@@ -54,7 +54,12 @@ def check_claim(
         raise ValueError("a claim check needs at least one photo")
     row = store.find_clip(order_or_clip)
     clip = parse_as(Clip, store.entry(row.idx))
-    footage = sealed_frames(store, clip)
-    report = check_photos(photos, footage, listing=listing, c2pa_roots=c2pa_roots, at_ms=at_ms)
+    report = check_photos(
+        photos,
+        lambda: sealed_frames(store, clip),
+        listing=listing,
+        c2pa_roots=c2pa_roots,
+        at_ms=at_ms,
+    )
     files = write_report(report, out_dir, merchant=merchant, zone=zone, language=language)
     return report, files

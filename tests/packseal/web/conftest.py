@@ -115,3 +115,37 @@ def session_for(portal: Portal, name: str) -> tuple[str, str]:
 
 def token_for(portal: Portal, name: str) -> str:
     return portal.accounts.issue_token(name, label="test", at_ms=portal.app.clock.now_ms())
+
+
+def honest_photo() -> bytes:
+    """A buyer's photo of portal.clip's product, intact (the claim tests' scene)."""
+    from tests.verifier.claim import scene
+
+    face, mask = scene.product("SO-2026-815961")
+    data, _ = scene.photo(face, mask, crack=False)
+    return data
+
+
+@pytest.fixture(scope="session")
+def claimed(portal: Portal) -> str:
+    """One claim check of portal.clip run through the upload form over a real server (a
+    check costs seconds: the matrix and the claim tests share it). Its claim id."""
+    import httpx
+
+    from packseal.web import ServerThread
+
+    assert portal.clip.order_id == "SO-2026-815961"
+    cookie, csrf = session_for(portal, "merchant")
+    with ServerThread(portal.web, "127.0.0.1", 0) as server:
+        got = httpx.post(
+            f"{server.url}/clips/{portal.clip.clip_id}/claim",
+            data={"csrf_token": csrf},
+            files=[("photos", ("buyer-1.jpg", honest_photo(), "image/jpeg"))],
+            cookies={"packseal_session": cookie},
+            timeout=120,
+        )
+    assert got.status_code == 303, got.text[:500]
+    location = got.headers["location"]
+    prefix = f"/clips/{portal.clip.clip_id}/claims/"
+    assert location.startswith(prefix)
+    return location.removeprefix(prefix)

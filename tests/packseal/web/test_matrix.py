@@ -59,6 +59,11 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/clips/{clip_id}/sheet.{fmt}"): Row(R, OK),
     ("GET", "/clips/{clip_id}/marketplace.zip"): Row(R, OK),
     ("GET", "/clips/{clip_id}/marketplace.mp4"): Row(R, OK),
+    # Claim checks: like an export, anyone who may see the clip (auditors too). An empty
+    # form is a clean 422; the report of conftest's `claimed` check and its claim.json.
+    ("POST", "/clips/{clip_id}/claim"): Row(R, frozenset({422})),
+    ("GET", "/clips/{clip_id}/claims/{claim_id}"): Row(R, OK),
+    ("GET", "/clips/{clip_id}/claims/{claim_id}/{file}"): Row(R, OK),
     ("GET", "/audit"): Row(A, OK),
     ("POST", "/audit/run"): Row(A, frozenset({303, 409})),  # 409: one is still running
     ("GET", "/admin/users"): Row(ADM, OK),
@@ -116,8 +121,11 @@ class Shared:
     link_id: int  # another link of portal.clip: the revoke row revokes it
 
 
-def concrete(path: str, portal: Portal, run_id: int, shared: Shared | None = None) -> str:
+def concrete(
+    path: str, portal: Portal, run_id: int, shared: Shared | None = None, claim: str = "0" * 16
+) -> str:
     row = portal.clip
+    path = path.replace("{claim_id}", claim).replace("{file}", "claim.json")
     if shared is not None:
         path = path.replace("{secret}", shared.secret).replace("{link_id}", str(shared.link_id))
     return (
@@ -162,10 +170,11 @@ def test_matrix(
     portal: Portal,
     run_id: int,
     shared: Shared,
+    claimed: str,
     matrix_client: TestClient,
 ) -> None:
     row = MATRIX[(method, path)]
-    url = concrete(path, portal, run_id, shared)
+    url = concrete(path, portal, run_id, shared, claimed)
     headers: dict[str, str] = {}
     matrix_client.cookies.clear()
     role: Role | None = None

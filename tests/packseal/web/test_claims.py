@@ -1,0 +1,156 @@
+"""Claim checks from the clip page, over a real server: the report of an honest photo,
+hostile uploads refused before decoding with the portal's error body, and a claim
+reachable only under its own clip."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from packseal.web import ServerThread
+from packseal.web.shares import Shares
+from tests.packseal.web.conftest import Portal, honest_photo, session_for, token_for
+from tests.verifier.claim.hostile import HOSTILE
+from verifier.claim import MAX_BYTES
+
+JSON = {"Accept": "application/json"}
+
+
+@pytest.fixture(scope="module")
+def server(portal: Portal) -> Iterator[str]:
+    with ServerThread(portal.web, "127.0.0.1", 0) as s:
+        yield s.url
+
+
+def test_an_honest_photo_gives_a_report(portal: Portal, claimed: str, server: str) -> None:
+    clip = portal.clip
+    base = f"{server}/clips/{clip.clip_id}/claims/{claimed}"
+    auth = {"Authorization": f"Bearer {token_for(portal, 'auditor')}"}
+    page = httpx.get(base, headers=auth)
+    assert page.status_code == 200
+    assert "buyer-1.jpg" in page.text
+    assert "No region differs from the sealed footage." in page.text
+    assert f'src="/clips/{clip.clip_id}/claims/{claimed}/claim.png"' in page.text
+    doc = httpx.get(f"{base}/claim.json", headers=auth).json()
+    assert (doc["format"], doc["clip_id"], doc["order_id"]) == (
+        "packseal-claim/v1",
+        clip.clip_id,
+        clip.order_id,
+    )
+    [photo] = doc["photos"]
+    assert photo["footage"]["outcome"] == "no-difference"
+    assert photo["footage"]["reference"]["clip_id"] == clip.clip_id
+    assert httpx.get(f"{base}/claim.png", headers=auth).content.startswith(b"\x89PNG")
+    assert httpx.get(f"{base}/claim-1.png", headers=auth).content.startswith(b"\x89PNG")
+    pdf = httpx.get(f"{base}/claim.pdf", headers=auth)
+    assert pdf.content.startswith(b"%PDF")
+    assert "attachment" in pdf.headers["content-disposition"]
+    zh = httpx.get(base, headers={**auth, "Accept-Language": "zh-CN"})
+    assert "没有与封存视频不同的区域。" in zh.text
+    events = portal.accounts.custody(clip.clip_id, limit=200)
+    checks = [e for e in events if e.action == "claim-check"]
+    assert any(e.user == "merchant" and claimed in e.detail for e in checks)
+    assert any(e.action == "export-claim" and e.user == "auditor" for e in events)
+
+
+def _upload(portal: Portal, server: str, files: Files) -> httpx.Response:
+    cookie, csrf = session_for(portal, "merchant")
+    return httpx.post(
+        f"{server}/clips/{portal.clip.clip_id}/claim",
+        data={"csrf_token": csrf},
+        files=files,
+        cookies={"packseal_session": cookie},
+        headers=JSON,
+        timeout=60,
+    )
+
+
+def _case(name: str) -> bytes:
+    return next(h for h in HOSTILE if h.name == name).make()
+
+
+Files = list[tuple[str, tuple[str, bytes, str]]]
+
+
+def _one(name: str, data: bytes, kind: str = "image/jpeg") -> Files:
+    return [("photos", (name, data, kind))]
+
+
+# name -> (the form's files, the status, words of the message): each refused before the
+# footage is touched, in the portal's error body
+UPLOADS = {
+    "nothing": (lambda: [], 422, "no claim photo"),
+    "pdf-named-jpeg": (lambda: _one("c.jpg", b"%PDF-1.7\n%..."), 415, "not a JPEG"),
+    "zip-polyglot": (lambda: _one("x.jpg", _case("zip-jpeg-polyglot")), 415, "not a JPEG"),
+    "bomb": (lambda: _one("b.png", _case("decompression-bomb-png")), 422, "decompression bomb"),
+    "truncated": (lambda: _one("t.png", _case("truncated-png")), 422, "truncated"),
+    "oversized": (lambda: _one("big.jpg", b"\xff\xd8\xff" + bytes(MAX_BYTES)), 413, "at most"),
+    "too-many": (
+        lambda: [p for n in range(9) for p in _one(f"{n}.jpg", b"\xff\xd8\xff")],
+        422,
+        "at most 8",
+    ),
+    "listing-bomb": (
+        lambda: [
+            *_one("ok.jpg", honest_photo()),
+            ("listing", ("l.png", _case("decompression-bomb-png"), "image/png")),
+        ],
+        422,
+        "decompression bomb",
+    ),
+}
+
+
+@pytest.mark.parametrize("what", sorted(UPLOADS))
+def test_hostile_uploads_are_refused_cleanly(portal: Portal, server: str, what: str) -> None:
+    files, status, said = UPLOADS[what]
+    before = len(portal.accounts.custody(portal.clip.clip_id, limit=1000))
+    got = _upload(portal, server, files())
+    assert got.status_code == status, got.text[:300]
+    body = got.json()["error"]
+    assert body["status"] == status
+    assert said in body["message"]
+    assert body["hint"]
+    after = portal.accounts.custody(portal.clip.clip_id, limit=1000)
+    assert not any(e.action == "claim-check" for e in after[: len(after) - before])
+
+
+def test_a_claim_is_reached_only_under_its_own_clip(
+    portal: Portal, claimed: str, server: str
+) -> None:
+    clip, other = portal.clip, portal.rows[0]
+    assert other.clip_id != clip.clip_id
+    auth = {"Authorization": f"Bearer {token_for(portal, 'merchant')}"}
+    for path in (
+        f"/clips/{other.clip_id}/claims/{claimed}",
+        f"/clips/{other.clip_id}/claims/{claimed}/claim.json",
+        f"/clips/{clip.clip_id}/claims/{claimed[:-1]}0",
+        f"/clips/{clip.clip_id}/claims/{claimed}/photo-1",  # kept, not served
+        f"/clips/{clip.clip_id}/claims/{claimed}/..%2Fclaim.json",
+        f"/clips/{clip.clip_id}/claims/..%2F..%2Fkeys/claim.json",
+    ):
+        assert httpx.get(server + path, headers=auth).status_code == 404, path
+    # A share link's secret and a made-up token are no credentials here.
+    secret, _ = Shares(portal.accounts.engine).create(
+        clip.clip_id, clip.order_id, by="test", at_ms=portal.app.clock.now_ms(), days=1
+    )
+    for headers in (
+        {"Authorization": f"Bearer {secret}"},
+        {"Cookie": f"packseal_session={secret}"},
+        {"Authorization": "Bearer station-token-of-another-face"},
+    ):
+        for path in (
+            f"/clips/{clip.clip_id}/claims/{claimed}",
+            f"/clips/{clip.clip_id}/claims/{claimed}/claim.pdf",
+        ):
+            assert httpx.get(server + path, headers=headers).status_code in (303, 401)
+        posted = httpx.post(
+            f"{server}/clips/{clip.clip_id}/claim",
+            headers=headers,
+            files=[("photos", ("x.jpg", b"\xff\xd8\xff", "image/jpeg"))],
+        )
+        assert posted.status_code in (303, 401), posted.status_code
+    assert json.loads(httpx.get(f"{server}/healthz").text) == {"status": "ok"}
