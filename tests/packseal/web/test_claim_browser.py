@@ -1,0 +1,70 @@
+"""A claim check from the clip page in the system Chromium, through a real portal: the
+merchant chooses a buyer's photo, submits, and reads the report page (en and zh-CN).
+Screenshots go to test-artifacts/web/ (gitignored): look at them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from packseal.web import ServerThread
+from tests.chromium import launch
+from tests.packseal.web.conftest import PASSWORD, Portal
+from tests.packseal.web.test_browser import ARTIFACTS
+from tests.verifier.claim import scene
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with launch(ARTIFACTS) as b:
+        yield b
+
+
+def _login(page: Page, url: str, next_path: str) -> None:
+    page.goto(f"{url}/login?next={next_path}")
+    page.fill("input[name=name]", "merchant")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+
+
+@pytest.mark.parametrize("locale", ["en", "zh-CN"])
+def test_a_claim_photo_uploaded_on_the_clip_page(
+    browser: Browser, portal: Portal, locale: str
+) -> None:
+    row = portal.clip
+    face, mask = scene.product(row.order_id)
+    photo, _ = scene.photo(face, mask, crack=True)
+    with ServerThread(portal.web, "127.0.0.1", 0) as server:
+        context = browser.new_context(viewport={"width": 1360, "height": 900}, locale=locale)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        _login(page, server.url, f"/clips/{row.clip_id}")
+        expect(page.locator("#claim")).to_be_visible()
+        page.set_input_files(
+            "#claim-photos",
+            files=[{"name": "buyer-cracked.jpg", "mimeType": "image/jpeg", "buffer": photo}],
+        )
+        page.locator("#claim").screenshot(path=ARTIFACTS / f"claim-portal-{locale}-form.png")
+        page.click("#claim-run")
+        page.wait_for_url(re.compile(r"/claims/[0-9a-f]{16}$"), timeout=180_000)
+        expect(page.locator("#photo-1")).to_contain_text("buyer-cracked.jpg")
+        words = {"en": "Differs from the sealed footage:", "zh-CN": "与封存视频不同："}
+        expect(page.locator("#photo-1")).to_contain_text(words[locale])
+        report = page.locator("#claim-report")
+        expect(report).to_be_visible()
+        assert page.evaluate("document.getElementById('claim-report').naturalWidth") > 500
+        assert page.evaluate("document.querySelector('.claim-strip').naturalWidth") > 500
+        pdf = page.locator("#claim-pdf").get_attribute("href")
+        assert pdf is not None
+        assert context.request.get(server.url + pdf).body().startswith(b"%PDF")
+        page.screenshot(path=ARTIFACTS / f"claim-portal-{locale}.png", full_page=True)
+        page.goto(f"{server.url}/clips/{row.clip_id}")
+        expect(page.locator("table.custody")).to_contain_text("claim-check")
+        assert errors == []
+        context.close()
