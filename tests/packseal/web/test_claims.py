@@ -11,6 +11,8 @@ import httpx
 import pytest
 
 from packseal.web import ServerThread
+from packseal.web._context import ClaimRuns
+from packseal.web._http import WebError
 from packseal.web.shares import Shares
 from tests.packseal.web.conftest import Portal, honest_photo, session_for, token_for
 from tests.verifier.claim.hostile import HOSTILE
@@ -154,3 +156,33 @@ def test_a_claim_is_reached_only_under_its_own_clip(
         )
         assert posted.status_code in (303, 401), posted.status_code
     assert json.loads(httpx.get(f"{server}/healthz").text) == {"status": "ok"}
+
+
+def test_claim_checks_are_rationed_per_user() -> None:
+    runs = ClaimRuns(per_user=2, window_ms=60_000)
+    runs.admit("merchant", 0)
+    runs.admit("merchant", 1_000)
+    with pytest.raises(WebError) as refused:
+        runs.admit("merchant", 30_000)
+    assert refused.value.status == 429
+    assert refused.value.headers["Retry-After"] == "31"
+    runs.admit("auditor", 30_000)  # per user
+    runs.admit("merchant", 60_000)  # the first has left the window
+
+
+def test_the_larger_body_limit_is_the_claim_form_s_only(portal: Portal, server: str) -> None:
+    cookie, csrf = session_for(portal, "merchant")
+    two_mb = bytes(2 << 20)
+    for path, status, said in (
+        (f"/clips/{portal.clip.clip_id}/share", 413, "the request body is larger than"),
+        (f"/clips/{portal.clip.clip_id}/claim", 415, "not a JPEG, PNG or WebP"),
+    ):
+        got = httpx.post(
+            server + path,
+            data={"csrf_token": csrf},
+            files=[("photos", ("x.jpg", two_mb, "image/jpeg"))],
+            cookies={"packseal_session": cookie},
+            headers=JSON,
+        )
+        assert got.status_code == status, (path, got.text[:200])
+        assert said in got.json()["error"]["message"]
