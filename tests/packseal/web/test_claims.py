@@ -129,7 +129,7 @@ def test_a_claim_is_reached_only_under_its_own_clip(
     for path in (
         f"/clips/{other.clip_id}/claims/{claimed}",
         f"/clips/{other.clip_id}/claims/{claimed}/claim.json",
-        f"/clips/{clip.clip_id}/claims/{claimed[:-1]}0",
+        f"/clips/{clip.clip_id}/claims/{claimed[:-1]}{'1' if claimed[-1] == '0' else '0'}",
         f"/clips/{clip.clip_id}/claims/{claimed}/photo-1",  # kept, not served
         f"/clips/{clip.clip_id}/claims/{claimed}/..%2Fclaim.json",
         f"/clips/{clip.clip_id}/claims/..%2F..%2Fkeys/claim.json",
