@@ -11,6 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from packseal._zh_cn import ZH_CN
+from packseal._zh_cn_failed import failed_zh
+
 __all__ = ["ZH_CN_SAID"]
 
 Replacement = str | Callable[[re.Match[str]], str]
@@ -60,7 +63,11 @@ ZH_CN_SAID: list[tuple[re.Pattern[str], Replacement]] = [
     ),
     (
         re.compile(r"NOT VERIFIED: (\d+) check\(s\) failed \((.+)\)"),
-        r"未通过验证：\1 项检查失败（\2）",
+        lambda m: (
+            f"未通过验证：{m[1]} 项检查失败（"
+            + "、".join(ZH_CN.get(name, name) for name in m[2].split(", "))
+            + "）"
+        ),
     ),
     (
         re.compile(
@@ -105,6 +112,29 @@ ZH_CN_SAID: list[tuple[re.Pattern[str], Replacement]] = [
         r"片段条目（第 \1 条）和工位密钥（第 \2 条）指向日志 \5 大小为 \3 和 \4 的检查点，由受信任的日志密钥签名",
     ),
     (re.compile(r"no trusted time-stamp required by the trust file"), "信任文件不要求可信时间戳"),
+    (
+        re.compile(
+            r"this clip existed before (\S+) per (.+) \(RFC 3161 time-stamp of checkpoint size (\d+)\); its footage \((\S+) to (\S+)\) and its sealing \((\S+)\) by the station clock are before it"
+        ),
+        r"据「\2」，此片段存在于 \1 之前（检查点大小 \3 的 RFC 3161 时间戳）；按工位时钟，其画面（\4 至 \5）和封存（\6）都在此之前",
+    ),
+    (
+        re.compile(
+            r"checkpoint size (\d+) cosigned by (\d+) of (\d+) witnesses \((\d+) required\): (.+); each saw no conflicting history of the log"
+        ),
+        lambda m: (
+            f"检查点大小 {m[1]}，由 {m[3]} 个见证者中的 {m[2]} 个联署（要求 {m[4]} 个）："
+            + re.sub(r" at (\S+)", r" 于 \1", m[5])
+            + "；每个见证者都未见到与日志冲突的历史"
+        ),
+    ),
+    (re.compile(r"no cosignature required; cosigned by: (.+)"), r"不要求联署；联署者：\1"),
+    (
+        re.compile(
+            r"(\S+) carries Content Credentials signed by (.+) \((.+)\), Trusted under the trust file's C2PA CA; its packseal assertion is this entry and checkpoint, and without its manifest box it is clip\.mp4 byte for byte"
+        ),
+        r"\1 带有由「\2」（「\3」）签名的 C2PA 内容凭证，在信任文件的 C2PA CA 下为 Trusted；其 packseal 断言就是此条目和检查点，去掉清单 box 后与 clip.mp4 逐字节相同",
+    ),
     (re.compile(r"no witness cosignature required by the trust file"), "信任文件不要求见证者联署"),
     (re.compile(r"no witness cosignature required"), "不要求见证者联署"),
     (
@@ -144,7 +174,7 @@ ZH_CN_SAID: list[tuple[re.Pattern[str], Replacement]] = [
         ),
         lambda m: _source(m[1]),
     ),
-    (re.compile(r"not checked: (.+)"), r"未检查：\1"),
+    (re.compile(r"not checked: (.+)"), lambda m: f"未检查：{failed_zh(m[1]) or m[1]}"),
     # -- everyday errors and hints ----------------------------------------------------------
     (re.compile(r"(\S+) already exists"), r"\1 已存在"),
     (
@@ -185,7 +215,7 @@ ZH_CN_SAID: list[tuple[re.Pattern[str], Replacement]] = [
 
 _SOURCES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"live camera (\S+) \(no identity reported\)"), r"现场摄像头 \1（未报告型号）"),
-    (re.compile(r"live camera (\S+) \((.*)\)"), r"现场摄像头 \1（\2）"),
+    (re.compile(r"live camera (\S+) \((.*)\)"), r"现场摄像头 \1（「\2」）"),  # as the camera said
     (re.compile(r"live network camera \(RTSP\) at (\S+)"), r"现场网络摄像头（RTSP）\1"),
     (re.compile(r"live network camera \(HTTP MJPEG\) at (\S+)"), r"现场网络摄像头（HTTP MJPEG）\1"),
     (

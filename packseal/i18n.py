@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from typing import Literal, get_args
 
 from packseal._zh_cn import ZH_CN
+from packseal._zh_cn_failed import failed_zh
 from packseal._zh_cn_said import ZH_CN_SAID
 
 __all__ = [
@@ -120,9 +121,47 @@ def negotiate(accept_language: str | None, default: Language) -> Language:
 
 def said(text: str, language: Language) -> str:
     """A text the library made, in ``language``: the table's entry, else the first pattern
-    of :data:`packseal._zh_cn_said.ZH_CN_SAID` that matches all of it, else ``text``."""
+    of :data:`packseal._zh_cn_said.ZH_CN_SAID` or :mod:`packseal._zh_cn_failed` that
+    matches all of it, else ``text``.
+
+    A failed check with several problems reads "<first> (and N more: <a>; <b>; …)"
+    (``verifier._report.failed``): each problem is translated on its own.
+    """
     if language == "en":
         return text
+    m = _MORE.fullmatch(text)
+    if m:
+        head, count, listed = m.groups()
+        parts = _cut(listed.removesuffix("; …"), language)
+        if parts is not None:
+            more = "；…" if listed.endswith("; …") else ""
+            return f"{said(head, language)}（另有 {count} 项：{'；'.join(parts)}{more}）"
+    found = _said(text, language)
+    return text if found is None else found
+
+
+_MORE = re.compile(r"(.*?) \(and (\d+) more: (.*)\)", re.DOTALL)
+
+
+def _cut(listed: str, language: Language) -> list[str] | None:
+    """The problems of a "; "-joined list, each translated; a problem may itself hold
+    "; ", so the list is cut where each part is a text a pattern knows."""
+    pieces = listed.split("; ")
+    parts: list[str] = []
+    i = 0
+    while i < len(pieces):
+        for j in range(i + 1, len(pieces) + 1):
+            found = _said("; ".join(pieces[i:j]), language)
+            if found is not None:
+                parts.append(found)
+                i = j
+                break
+        else:
+            return None
+    return parts
+
+
+def _said(text: str, language: Language) -> str | None:
     table = _TABLES[language]
     found = table.get(text)
     if found is not None:
@@ -131,11 +170,14 @@ def said(text: str, language: Language) -> str:
         m = pattern.fullmatch(text)
         if m:
             return table.get(message, message).format(*m.groups())
+    zh = failed_zh(text)
+    if zh is not None:
+        return zh
     for pattern, replacement in ZH_CN_SAID:
         m = pattern.fullmatch(text)
         if m:
             return m.expand(replacement) if isinstance(replacement, str) else replacement(m)
-    return text
+    return None
 
 
 _ZH_LOCALES = ("zh", "zh-cn", "zh-sg", "zh-hans", "zh-hans-cn")

@@ -17,6 +17,7 @@ from packseal.cli import main
 from storage.entries import CLIP_STATUSES, END_REASONS
 from tests.recording import Recording, copy_store
 from tests.verifier.conftest import recording  # noqa: F401  (the session's recording)
+from tests.zh_said import leftover_english
 from verifier.verify import CHECKS
 
 PACKAGE = Path(_cli.__file__).parent
@@ -92,30 +93,6 @@ def test_the_language_is_the_settings_else_the_locale(
     assert _cli.Lazy(None, None).language == expected
 
 
-# ASCII words that may stay in Chinese output: names of things, formats and commands.
-ALLOWED = {
-    "packseal", "verify", "export", "keys", "trust", "force", "RFC", "SHA", "UTC", "QR",
-    "C2PA", "README", "SHA256SUMS", "CLIP_ID", "FILE", "OK", "Test", "Shop", "MB", "bytes",
-    "demo", "scene", "station", "fps", "json", "zip", "mp4", "c2pa", "png", "pdf",
-    "Packing",  # the recording's station name, a fact
-}  # fmt: skip
-FACT = re.compile(
-    r"`[^`]*`"  # a command
-    r"|\S*[/\\.:@+_=#]\S*"  # paths, URLs, times, ids, keys, file names
-    r"|\S*\d\S*"  # numbers, ids, hashes
-    r"|[0-9a-f]{16,}"
-)
-
-
-def leftover_english(text: str) -> list[str]:
-    found = []
-    for line in text.splitlines():
-        words = re.findall(r"[A-Za-z]{2,}", FACT.sub(" ", line))
-        if any(w not in ALLOWED for w in words):
-            found.append(line)
-    return found
-
-
 def test_everyday_commands_speak_chinese(
     recording: Recording,  # noqa: F811
     tmp_path: Path,
@@ -182,3 +159,24 @@ def test_the_status_line_speaks_chinese_alarms_included() -> None:
     lost = ZH_CN["camera lost: {0}"].format("/dev/video0 stopped delivering frames")
     assert chinese.startswith(f" 警报 {lost} ")
     assert "丢帧 2  分段 3  片段 1  最近扫码 -" in chinese
+
+
+def test_the_checker_of_chinese_failures_catches_what_it_must() -> None:
+    from packseal import i18n
+    from tests.zh_said import chinese_problems
+
+    member = "member 'sheet.png': sha256 differs from SHA256SUMS (changed after export)"
+    assert chinese_problems(member) == []
+    assert i18n.said(member, "en") == member  # English stays as made
+    # no pattern knows it
+    assert chinese_problems("the flux capacitor is off")[0].startswith("no translation")
+    # a translation that lost a fact, or left English around the facts
+    lost = "成员 'sheet.png'：sha256 不符"
+    english = "成员 'sheet.png'：sha256 与 SHA256SUMS differs"
+    for wrong, problem in ((lost, "fact"), (english, "English left")):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr("tests.zh_said.said", lambda text, language, w=wrong: w)
+            assert chinese_problems(member)[0].startswith(problem)
+    # several problems in one failed check: each one is translated, the count kept
+    several = "member 'a.txt' is missing (and 2 more: member 'b.txt' is missing; …)"
+    assert i18n.said(several, "zh-CN") == "缺少成员 'a.txt'（另有 2 项：缺少成员 'b.txt'；…）"
