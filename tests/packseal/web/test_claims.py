@@ -186,3 +186,31 @@ def test_the_larger_body_limit_is_the_claim_form_s_only(portal: Portal, server: 
         )
         assert got.status_code == status, (path, got.text[:200])
         assert said in got.json()["error"]["message"]
+
+
+def test_a_running_check_leaves_the_portal_serving(portal: Portal, server: str) -> None:
+    """The check runs in a worker thread: while one waits for its turn (the test holds the
+    one-at-a-time lock, so nothing depends on how fast the machine is), pages answer."""
+    import threading
+    import time
+
+    runs: ClaimRuns = portal.web.state.portal.claims
+    admitted = len(runs._started.get("merchant", ()))
+    got: list[httpx.Response] = []
+    upload = threading.Thread(
+        target=lambda: got.append(_upload(portal, server, _one("b.jpg", honest_photo())))
+    )
+    with runs.running:
+        upload.start()
+        deadline = time.monotonic() + 120
+        while len(runs._started.get("merchant", ())) == admitted:  # read, limits passed
+            assert time.monotonic() < deadline, "the upload never reached the check"
+            time.sleep(0.05)
+        auth = {"Authorization": f"Bearer {token_for(portal, 'merchant')}"}
+        for _ in range(3):
+            page = httpx.get(f"{server}/clips/{portal.clip.clip_id}", headers=auth, timeout=30)
+            assert page.status_code == 200
+        assert not got  # still waiting for the lock this test holds
+    upload.join(180)
+    assert got
+    assert got[0].status_code == 303, got[0].text[:300]
