@@ -180,3 +180,36 @@ def test_the_checker_of_chinese_failures_catches_what_it_must() -> None:
     # several problems in one failed check: each one is translated, the count kept
     several = "member 'a.txt' is missing (and 2 more: member 'b.txt' is missing; …)"
     assert i18n.said(several, "zh-CN") == "缺少成员 'a.txt'（另有 2 项：缺少成员 'b.txt'；…）"
+
+
+def test_a_failed_verify_speaks_chinese_end_to_end(
+    recording: Recording,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """What a reviewer reads when a bundle was tampered with, as `packseal verify` prints
+    it in zh-CN: the verdict, the failing check, its expected and found, facts kept."""
+    from tests.verifier.attacks_bundle import edit
+
+    copy_store(recording.data_dir, tmp_path / "data")
+    (tmp_path / "config.yaml").write_text(ZH_CONFIG)
+    monkeypatch.chdir(tmp_path)
+    clip = recording.app.store.clips()[0]
+    assert main(["export", clip.clip_id, "-o", "b.zip"]) == 0
+    (tmp_path / "trust.json").write_bytes(recording.app.trust_file().to_bytes())
+
+    def cut(members: dict[str, bytes]) -> None:  # a forger who re-computes the checksums
+        video = bytearray(members["clip.mp4"])
+        video[-50] ^= 1  # inside the last fragment's media data
+        members["clip.mp4"] = bytes(video)
+
+    edit(tmp_path / "b.zip", cut)
+    capsys.readouterr()
+    assert main(["verify", "b.zip", "--trust", "trust.json"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("未通过验证：1 项检查失败（媒体）\n"), out
+    assert "  ✗ 媒体" in out
+    assert "期望：" in out
+    assert "实际：" in out
+    assert leftover_english(out) == []
