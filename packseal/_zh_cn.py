@@ -519,5 +519,6 @@ ZH_CN: dict[str, str] = {
     "sealed frame, claim photo and aligned frame": "封存画面、索赔照片和对齐后的画面",
     "File facts": "文件信息",
     "Report page": "报告页",
+    "photo(s)": "张照片",
     "the one-page claim report": "一页的索赔照片核查报告",
 }

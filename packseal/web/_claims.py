@@ -20,6 +20,7 @@ import json
 import re
 import secrets
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -64,6 +65,33 @@ def sniff(head: bytes) -> Kind | None:
 
 def claims_dir(ctx: PortalContext, clip_id: str) -> Path:
     return Path(ctx.app.config.data_dir) / "claims" / clip_id
+
+
+@dataclass(frozen=True, slots=True)
+class PastCheck:
+    claim_id: str
+    checked_at: str
+    photos: int
+
+
+def past_checks(ctx: PortalContext, clip_id: str, limit: int = 20) -> list[PastCheck]:
+    """The clip's kept claim checks, newest first (for the clip page's list)."""
+    where = claims_dir(ctx, clip_id)
+    if not where.is_dir():
+        return []
+    found = []
+    for d in where.iterdir():
+        doc = d / "claim.json"
+        if CLAIM_ID.fullmatch(d.name) and doc.is_file():
+            found.append((doc.stat().st_mtime, d.name, doc))
+    out = []
+    for _, name, doc in sorted(found, reverse=True)[:limit]:
+        try:
+            data = json.loads(doc.read_text(encoding="utf-8"))
+            out.append(PastCheck(name, str(data["checked_at"]), len(data["photos"])))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # a report being written or damaged: its own page says so
+    return out
 
 
 def _limits() -> tuple[int, int]:

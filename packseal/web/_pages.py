@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response, Streamin
 from starlette.background import BackgroundTask
 
 from packseal.web._auth import Principal, Reader
+from packseal.web._claims import past_checks
 from packseal.web._clips import (
     SEARCH_FIELDS,
     STATUSES,
@@ -82,7 +83,12 @@ def clip_page(clip_id: str, request: Request, who: Reader) -> Response:
     others = [r for r in ctx.app.store.clips_of_order(row.order_id) if r.clip_id != row.clip_id]
     now = ctx.now_ms()
     shares = [(link, link.state(now)) for link in ctx.shares.links(row.clip_id, limit=20)]
-    return page(request, "clip.html", {"f": facts, "others": others, "shares": shares})
+    claims = past_checks(ctx, row.clip_id)
+    return page(
+        request,
+        "clip.html",
+        {"f": facts, "others": others, "shares": shares, "claims": claims},
+    )
 
 
 @router.api_route("/clips/{clip_id}/video.mp4", methods=["GET", "HEAD"])

@@ -66,5 +66,6 @@ def test_a_claim_photo_uploaded_on_the_clip_page(
         page.screenshot(path=ARTIFACTS / f"claim-portal-{locale}.png", full_page=True)
         page.goto(f"{server.url}/clips/{row.clip_id}")
         expect(page.locator("table.custody")).to_contain_text("claim-check")
+        expect(page.locator("#claim-list a").first).to_be_visible()
         assert errors == []
         context.close()

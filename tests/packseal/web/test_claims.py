@@ -52,6 +52,8 @@ def test_an_honest_photo_gives_a_report(portal: Portal, claimed: str, server: st
     assert "attachment" in pdf.headers["content-disposition"]
     zh = httpx.get(base, headers={**auth, "Accept-Language": "zh-CN"})
     assert "没有与封存视频不同的区域。" in zh.text
+    clip_page = httpx.get(f"{server}/clips/{clip.clip_id}", headers=auth)
+    assert f'href="/clips/{clip.clip_id}/claims/{claimed}"' in clip_page.text
     events = portal.accounts.custody(clip.clip_id, limit=200)
     checks = [e for e in events if e.action == "claim-check"]
     assert any(e.user == "merchant" and claimed in e.detail for e in checks)
