@@ -52,6 +52,19 @@ _CLAIMS = {
     "checkpoint size": "检查点大小",
 }
 _THING = {"order": "订单", "clip": "片段"}
+_GAP_REASONS = {
+    "camera-lost": "摄像头断开",
+    "encoder-died": "编码器停止",
+    "restart": "重启",
+    "crash": "崩溃后恢复",
+    "disk-full": "磁盘已满",
+    "not-recording": "未在录制",
+}
+
+
+def _seqs(text: str) -> str:
+    """ "segment 3" / "segments 3..9" (``verifier._audit_media.seqs``) in Chinese."""
+    return f"第 {text.split(' ', 1)[1]} 段"
 
 
 FAILED: list[tuple[re.Pattern[str], Replacement]] = [
@@ -215,6 +228,18 @@ FAILED: list[tuple[re.Pattern[str], Replacement]] = [
     (re.compile(r"segment (\d+) ends (\S+), (\d+) s after the station logged it \((\S+)\): footage cannot be logged before it was recorded, so its times are not true \(a source with a chosen epoch, or a clock that jumped\)"), r"第 \1 段结束于 \2，比工位记录它的时间（\4）晚 \3 秒：画面不可能在录制之前被记录，所以其时间不真实（来源的起始时间是人为设定的，或时钟跳变）"),
     (re.compile(r"segment (\d+) follows segment (\d+): numbers repeat or go back \(entries inserted or moved\)"), r"第 \1 段排在第 \2 段之后：编号重复或倒退（条目被插入或移动）"),
     (re.compile(r"stored subtree hash \(level (\d+), index (\d+)\) for entries (\S+) does not match the entries"), r"存储的子树哈希（第 \1 层，序号 \2，对应第 \3 条）与条目不符"),
+    # the audit's warnings and notes
+    (re.compile(r"no trusted merchant root given: station-key certifications were checked against the root each entry names, not against the merchant's published root"), "未提供受信任的商家根密钥：工位密钥的认证是按各条目自己指明的根密钥检查的，而不是按商家公布的根密钥"),
+    (re.compile(r"the certified station key (\S+) is not one of the log keys the audit was given"), r"经认证的工位密钥 \1 不在审计所用的日志密钥之中"),
+    (re.compile(r"segment (\d+) starts ([\d.]+) s before segment (\d+) ends \(the station clock went back\?\)"), r"第 \1 段在第 \3 段结束前 \2 秒就开始了（工位时钟倒退了？）"),
+    (re.compile(r"([\d.]+) s without footage(?: after segment (\d+))?, from (\S+): ([a-z-]+)(?: \((.+)\))?"), lambda m: f"{m[1]} 秒没有画面" + (f"（第 {m[2]} 段之后）" if m[2] else "") + f"，从 {m[3]} 起：{_GAP_REASONS.get(m[4], m[4])}" + (f"（{_quoted(m[5])}）" if m[5] else "")),
+    (re.compile(r"the log is consistent with the saved checkpoint at size (\d+) \((.+)\)"), lambda m: f"日志与大小为 {m[1]} 的已保存检查点一致（{_sub(2)(m)}）"),
+    (re.compile(r"consistency proof to the signed checkpoint at size (\d+) verified"), r"到大小为 \1 的已签名检查点的一致性证明已验证"),
+    (re.compile(r"the saved checkpoint at size (\d+): the log's root at that size cannot be recomputed \(entries are missing\)"), r"大小为 \1 的已保存检查点：无法重新计算该大小下的日志根（缺少条目）"),
+    (re.compile(r"the saved checkpoint at size (\d+) has root (\S+), the log's entries give (\S+): entries before (\d+) were rewritten"), r"大小为 \1 的已保存检查点的根为 \2，日志条目得出的是 \3：第 \4 条之前的条目被改写"),
+    (re.compile(r"(segments? \d+(?:\.\.\d+)?) purged at (\S+) by policy '(.*)'"), lambda m: f"{_seqs(m[1])}于 {m[2]} 按策略 '{m[3]}' 清除"),
+    (re.compile(r"(\d+) purged segment\(s\) still have their media on disk \(an interrupted purge: `packseal purge` deletes them\)"), r"\1 个已清除的分段的媒体仍在磁盘上（清除被中断：`packseal purge` 会删除它们）"),
+    (re.compile(r"(\d+) segment\(s\) were purged by a retention run logged after this audit's snapshot"), r"\1 个分段被本次审计快照之后记录的保留期清理清除"),
     # -- where a finding is, then what it is --------------------------------------------------
     (re.compile(r"entry (\d+): (.+)"), lambda m: f"第 {m[1]} 条：{_sub(2)(m)}"),
     (re.compile(r"log (\S+): (.+)"), lambda m: f"日志 {m[1]}：{_sub(2)(m)}"),

@@ -213,3 +213,35 @@ def test_a_failed_verify_speaks_chinese_end_to_end(
     assert "期望：" in out
     assert "实际：" in out
     assert leftover_english(out) == []
+
+
+# The audit's warnings and notes no attack vector makes (the vectors make errors), in the
+# words of verifier/_audit*.py.
+AUDIT_NOTES = [
+    "no trusted merchant root given: station-key certifications were checked against the "
+    "root each entry names, not against the merchant's published root",
+    "entry 0: the certified station key packseal.local/x+1a2b3c4d+AQQH is not one of the log "
+    "keys the audit was given",
+    "entry 9: segment 7 starts 1.5 s before segment 6 ends (the station clock went back?)",
+    "entry 12: 31.0 s without footage after segment 8, from 2026-11-18T11:07:20.000Z: "
+    "camera-lost (/dev/video0 stopped delivering frames)",
+    "entry 3: 4.0 s without footage, from 2026-11-18T11:07:20.000Z: crash",
+    "the log is consistent with the saved checkpoint at size 18 (consistency proof to the "
+    "signed checkpoint at size 44 verified)",
+    "the saved checkpoint at size 18: the log's root at that size cannot be recomputed "
+    "(entries are missing)",
+    "the saved checkpoint at size 18 has root 0b74a8780c420ce9…, the log's entries give "
+    "d0a5201463985e1c…: entries before 18 were rewritten",
+    "entry 40: segments 0..12 purged at 2026-11-18T11:07:20.000Z by policy 'retention 30 d'",
+    "entry 41: segment 13 purged at 2026-11-18T11:07:20.000Z by policy 'retention 30 d'",
+    "3 purged segment(s) still have their media on disk (an interrupted purge: `packseal "
+    "purge` deletes them)",
+    "2 segment(s) were purged by a retention run logged after this audit's snapshot",
+]
+
+
+@pytest.mark.parametrize("note", AUDIT_NOTES)
+def test_the_audits_warnings_and_notes_speak_chinese(note: str) -> None:
+    from tests.zh_said import chinese_problems
+
+    assert chinese_problems(note) == []
