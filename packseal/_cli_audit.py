@@ -7,12 +7,13 @@ from pathlib import Path
 
 import click
 
-from packseal._cli import Lazy, pass_lazy, words
+from packseal._cli import Lazy, Words, pass_lazy, words
 from packseal._progress import terminal_progress
 from storage.outbox import Outbox
 from storage.retention import DAY_MS, PurgeResult, purge_expired
+from storage.text import printable
 from storage.trust import read_trust_file
-from verifier.audit import AuditReport, Severity, audit_store
+from verifier.audit import AuditReport, Finding, Severity, audit_store
 
 _HEADINGS: dict[Severity, str] = {"error": "errors", "warning": "warnings", "info": "notes"}
 
@@ -128,11 +129,21 @@ def _summary(report: AuditReport, evidence: list[Path]) -> None:
         if listed:
             click.echo(f"{headings[severity]}{w(':')}")
             for f in listed:
-                click.echo(f"  [{f.check}] {w.said(f.message)}")
+                click.echo(f"  {w(f'[{f.check}]')} {w.said(f.message)}")
                 if f.affects or f.more_affected:
-                    click.echo(f"      {w('affects')} {f.affects_text()}")
+                    click.echo(f"      {w('affects')} {_affects(f, w)}")
     for path in evidence:
         click.echo(w("proof of misbehaviour written to {path}", path=path))
+
+
+def _affects(f: Finding, w: Words) -> str:
+    """The clips a finding affects (``Finding.affects_text``, in the CLI's language)."""
+    if w.language == "en":
+        return f.affects_text()
+    named = [w("order {order} (clip {clip})", order=printable(o, 80), clip=c) for o, c in f.affects]
+    if f.more_affected:
+        named.append(w("and {n} more clip(s)", n=f.more_affected))
+    return w(", ").join(named)
 
 
 @click.command()

@@ -18,6 +18,7 @@ from storage.entries import CLIP_STATUSES, END_REASONS
 from tests.recording import Recording, copy_store
 from tests.verifier.conftest import recording  # noqa: F401  (the session's recording)
 from tests.zh_said import leftover_english
+from verifier.audit import CHECKS as AUDIT_CHECKS
 from verifier.verify import CHECKS
 
 PACKAGE = Path(_cli.__file__).parent
@@ -52,6 +53,7 @@ def _texts(arg: ast.expr) -> list[str]:
 def test_every_text_the_cli_writes_has_a_chinese_translation() -> None:
     ids = cli_ids()
     ids += [*CHECKS, *CLIP_STATUSES, *END_REASONS]
+    ids += [f"[{check}]" for check in AUDIT_CHECKS]  # a finding's tag in `packseal audit`
     ids += ["STARTING", "IDLE", "RECORDING", "ALARM", "STOPPED"]  # runner.status_text
     ids += ["exporting", "auditing", "replaying", "verifying"]  # progress bars
     assert len(ids) > 100
@@ -245,3 +247,26 @@ def test_the_audits_warnings_and_notes_speak_chinese(note: str) -> None:
     from tests.zh_said import chinese_problems
 
     assert chinese_problems(note) == []
+
+
+def test_a_tampered_store_audited_in_chinese_end_to_end(
+    recording: Recording,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`packseal audit` in zh-CN on a store whose media was changed on disk: the finding and
+    the clip it affects in Chinese, the hashes kept."""
+    data = copy_store(recording.data_dir, tmp_path / "data")
+    (tmp_path / "config.yaml").write_text(ZH_CONFIG)
+    monkeypatch.chdir(tmp_path)
+    blob = sorted(p for p in (data / "blobs").rglob("*") if p.is_file())[4]
+    changed = bytearray(blob.read_bytes())
+    changed[len(changed) // 2] ^= 1
+    blob.write_bytes(bytes(changed))
+    assert main(["audit"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("发现问题：1 错误"), out
+    assert "：其磁盘上的内容已改变\n" in out
+    assert re.search(r"\n      影响 订单 \S+（片段 \w+）\n", out), out
+    assert leftover_english(out) == []
