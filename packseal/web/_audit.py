@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from packseal.accounts import AccountError, Accounts, AuditRun
+from packseal.web._context import rationed
 from packseal.web._http import WebError
 
 Runner = Callable[[Callable[[int, int], None]], dict[str, Any]]
@@ -43,21 +44,16 @@ class AuditJobs:
         self._lock = threading.Lock()
 
     def _check_rate(self, user: str, now_ms: int) -> deque[int]:
-        times = self._started.setdefault(user, deque())
-        while times and now_ms - times[0] >= self.window_ms:
-            times.popleft()
-        if len(times) >= self.per_user:
-            wait_s = (self.window_ms - (now_ms - times[0])) // 1000 + 1
-            raise WebError(
-                429,
-                f"{user} started {len(times)} audits in the last "
-                f"{self.window_ms // 60_000} minutes, the most allowed; "
-                f"the next may start in {wait_s} s",
-                hint="the latest run's findings stay on the audit page; an audit reads "
-                "every blob of the store, so runs are rationed per user",
-                headers={"Retry-After": str(wait_s)},
-            )
-        return times
+        return rationed(
+            self._started,
+            user,
+            now_ms,
+            per_user=self.per_user,
+            window_ms=self.window_ms,
+            what="audits",
+            hint="the latest run's findings stay on the audit page; an audit reads "
+            "every blob of the store, so runs are rationed per user",
+        )
 
     def start(self, user: str) -> AuditRun:
         with self._lock:

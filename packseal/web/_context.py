@@ -82,21 +82,43 @@ class ClaimRuns:
 
     def admit(self, user: str, now_ms: int) -> None:
         with self._lock:
-            times = self._started.setdefault(user, deque())
-            while times and now_ms - times[0] >= self.window_ms:
-                times.popleft()
-            if len(times) >= self.per_user:
-                wait_s = (self.window_ms - (now_ms - times[0])) // 1000 + 1
-                raise WebError(
-                    429,
-                    f"{user} started {len(times)} claim checks in the last "
-                    f"{self.window_ms // 60_000} minutes, the most allowed; "
-                    f"the next may start in {wait_s} s",
-                    hint="earlier reports stay on their pages; a check takes seconds of "
-                    "CPU, so checks are rationed per user",
-                    headers={"Retry-After": str(wait_s)},
-                )
-            times.append(now_ms)
+            rationed(
+                self._started,
+                user,
+                now_ms,
+                per_user=self.per_user,
+                window_ms=self.window_ms,
+                what="claim checks",
+                hint="earlier reports stay on their pages; a check takes seconds of "
+                "CPU, so checks are rationed per user",
+            ).append(now_ms)
+
+
+def rationed(
+    started: dict[str, deque[int]],
+    user: str,
+    now_ms: int,
+    *,
+    per_user: int,
+    window_ms: int,
+    what: str,
+    hint: str,
+) -> deque[int]:
+    """``user``'s start times within the window (append to take a turn), or 429 when
+    they already took ``per_user``: costly jobs (audits, claim checks) are rationed."""
+    times = started.setdefault(user, deque())
+    while times and now_ms - times[0] >= window_ms:
+        times.popleft()
+    if len(times) >= per_user:
+        wait_s = (window_ms - (now_ms - times[0])) // 1000 + 1
+        raise WebError(
+            429,
+            f"{user} started {len(times)} {what} in the last {window_ms // 60_000} minutes, "
+            f"the most allowed; the next may start in {wait_s} s",
+            hint=hint,
+            headers={"Retry-After": str(wait_s)},
+        )
+    return times
 
 
 @dataclass
