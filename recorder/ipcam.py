@@ -33,9 +33,9 @@ import cv2
 import numpy as np
 
 from recorder._errors import SourceError, SourceLost
+from recorder._frame import Frame, _as_fps, _even_size, _Geometry
 from recorder.clock import Clock
 from recorder.settings import CameraSettings
-from recorder.sources import Frame, _as_fps, _even_size, _Geometry
 from storage.footage import FootageSource, network_source
 from storage.redact import redact
 

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Protocol
 
 import cv2
 import numpy as np
-import numpy.typing as npt
 
 from recorder._errors import SourceError, SourceLost
+from recorder._frame import Frame, Image, _as_fps, _even_size, _Geometry
 from recorder._v4l2 import camera_source
 from recorder.clock import Clock
 from recorder.demo import DemoScene
@@ -38,15 +37,6 @@ __all__ = [
     "footage_source",
     "open_source",
 ]
-
-Image = npt.NDArray[np.uint8]
-
-
-@dataclass(frozen=True, slots=True)
-class Frame:
-    image: Image  # BGR, uint8, height x width x 3
-    t_ms: int  # capture time, ms since the epoch, UTC
-    index: int  # frame number at the source; a jump means the source dropped frames
 
 
 class FrameSource(Protocol):
@@ -73,21 +63,6 @@ def footage_source(source: FrameSource) -> FootageSource | None:
     return origin if isinstance(origin, FootageSource) else None
 
 
-def _even_size(what: str, width: int, height: int, hint: str) -> None:
-    # The encoder is fed I420, whose chroma planes are half size in both directions.
-    if width <= 0 or height <= 0 or width % 2 or height % 2:
-        raise SourceError(
-            f"{what}: expected an even width and height, found {width}x{height}", hint=hint
-        )
-
-
-def _as_fps(value: float) -> Fraction | None:
-    if math.isfinite(value) and value > 0:
-        # Containers store NTSC rates as floats (29.97002997...); 1001 recovers 30000/1001.
-        return Fraction(value).limit_denominator(1001)
-    return None
-
-
 class _Pacer:
     """Camera-like timing for frames that are not from a camera.
 
@@ -112,26 +87,6 @@ class _Pacer:
     def wait(self, offset: float, elapsed: float) -> None:
         if self.realtime and offset > elapsed:
             self.clock.sleep(offset - elapsed)
-
-
-class _Geometry:
-    """The frame size and rate every source reports (set once it is open)."""
-
-    _width: int = 0
-    _height: int = 0
-    _fps: Fraction = Fraction(0)
-
-    @property
-    def width(self) -> int:
-        return self._width
-
-    @property
-    def height(self) -> int:
-        return self._height
-
-    @property
-    def fps(self) -> Fraction:
-        return self._fps
 
 
 def _default_epoch(clock: Clock, realtime: bool, length_ms: int | None) -> int:

@@ -38,8 +38,8 @@ import numpy.typing as npt
 import zxingcpp
 
 from storage.entries import Clip, Scan, SegmentRef
-from verifier._caption import MAX_CAPTION_ID, Captions, CaptionSpan, caption_span
 from verifier._errors import MediaFormatError
+from verifier._frames_caption import MAX_CAPTION_ID, Captions, CaptionSpan, caption_span
 from verifier.fmp4 import Box, iter_boxes, split_fragments
 
 __all__ = [
@@ -476,7 +476,7 @@ def pick_keyframes(
     return keyframes
 
 
-# -- keyframes whose caption names this order (verifier/_caption.py) ----------------------
+# -- keyframes whose caption names this order (verifier/_frames_caption.py) ----------------------
 
 
 # The label's words when a keyframe's burned-in caption does not read as this order.

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from packseal.accounts import AccountError, Accounts, AuditRun
-from packseal.web._context import rationed
 from packseal.web._http import WebError
+from packseal.web._ration import rationed
 
 Runner = Callable[[Callable[[int, int], None]], dict[str, Any]]
 Clock = Callable[[], int]

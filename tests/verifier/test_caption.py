@@ -1,4 +1,4 @@
-"""Keyframes whose burned-in caption names the clip's order (verifier/_caption.py).
+"""Keyframes whose burned-in caption names the clip's order (verifier/_frames_caption.py).
 
 The oracle is the station's own overlay: a keyframe names order X when the caption
 "REC  ORDER X", drawn by recorder/overlay.py (the code that burned it in) and passed
@@ -18,7 +18,7 @@ import pytest
 from recorder.overlay import Overlay, OverlayState
 from storage.entries import Clip
 from tests.verifier.test_sheet import Recorded, recorded  # noqa: F401
-from verifier._caption import head_rows
+from verifier._frames_caption import head_rows
 from verifier.frames import Image, Keyframe, pick_keyframes
 
 

@@ -149,7 +149,7 @@ def test_keyframes_show_the_scans_at_their_boxes_and_times(recorded: Recorded) -
             assert kf.boxes == (scan.box,)
             # The box is from the read that confirmed the scan: at or after the first read,
             # within the scanner's 2 s confirm window; the order scan's frame may be later
-            # still, once the caption names the order (verifier/_caption.py: its switch
+            # still, once the caption names the order (verifier/_frames_caption.py: its switch
             # settles within 2 s, then the code is looked for in its box for 2 s more).
             late = 6000 if scan.kind == "order" else 2000
             assert scan.t - frame_ms(clip) < kf.t_ms <= scan.t + late
@@ -161,7 +161,7 @@ def test_keyframes_show_the_scans_at_their_boxes_and_times(recorded: Recorded) -
     assert next(k for k in keyframes if k.label == "Waybill scan").scans == (waybill,)
     last = keyframes[-1]
     # the last frame whose caption still names the order: the post-roll after the clip's
-    # end shows the next state (verifier/_caption.py, which looks from 4 s before the end)
+    # end shows the next state (verifier/_frames_caption.py, which looks from 4 s before the end)
     assert clip.ended - 4000 <= last.t_ms < clip.end_ms
 
 
