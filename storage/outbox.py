@@ -157,24 +157,15 @@ class Outbox:
                 .order_by(checkpoints.c.size)
                 .limit(limit)
             ).all()
-            stamps = conn.execute(
-                select(checkpoint_stamps)
-                .where(
-                    checkpoint_stamps.c.log_id == self.log_id,
-                    checkpoint_stamps.c.stored_ms >= mark.stored_ms,
-                )
-                .order_by(checkpoint_stamps.c.stored_ms)
-                .limit(limit)
-            ).all()
-            cosigs = conn.execute(
-                select(checkpoint_cosignatures)
-                .where(
-                    checkpoint_cosignatures.c.log_id == self.log_id,
-                    checkpoint_cosignatures.c.stored_ms >= mark.stored_ms,
-                )
-                .order_by(checkpoint_cosignatures.c.stored_ms)
-                .limit(limit)
-            ).all()
+            stamps, cosigs = (
+                conn.execute(
+                    select(table)
+                    .where(table.c.log_id == self.log_id, table.c.stored_ms >= mark.stored_ms)
+                    .order_by(table.c.stored_ms)
+                    .limit(limit)
+                ).all()
+                for table in (checkpoint_stamps, checkpoint_cosignatures)
+            )
         ready = [r for r in (*stamps, *cosigs) if int(r.size) <= acked]
         held = [int(r.stored_ms) for r in (*stamps, *cosigs) if int(r.size) > acked]
         full = len(stamps) == limit or len(cosigs) == limit
