@@ -8,10 +8,12 @@ from pathlib import Path
 
 import click
 
-from packseal._cli import Lazy, out, pad, pass_lazy, words
+from packseal._cli import Lazy, Words, out, pad, pass_lazy, words
 from packseal._config_files import ConfigLocation, user_config_path, write_template
 from packseal.config import Config, ConfigError, load_config
+from recorder.settings import StationSettings
 from storage import PacksealError
+from storage.redact import redact
 
 
 @click.command()
@@ -83,7 +85,23 @@ def config_check(lazy: Lazy, path: Path | None) -> int:
         (w("keys"), f"{cfg.root_key}, {cfg.station_key}"),
     ):
         click.echo(f"  {pad(label, 9)} {value}")
+    if cfg.station.cameras is not None:
+        click.echo(f"  {pad(w('views'), 9)} {views_text(cfg.station, w)}")
     return _check_hub(cfg)
+
+
+def views_text(station: StationSettings, w: Words) -> str:
+    """The views a station records, as `config check` lists them (no password shown)."""
+    shown = []
+    for i, view in enumerate(station.views):
+        facts = [redact(str(view.camera.device)), f"{view.camera.width}x{view.camera.height}"]
+        facts.append(view.camera.mode)
+        if view.scan:
+            facts.append(w("scans"))
+        if i == 0:
+            facts.append(w("primary"))
+        shown.append(f"{view.label} ({', '.join(facts)})")
+    return "; ".join(shown)
 
 
 def _check_hub(cfg: Config) -> int:

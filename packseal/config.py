@@ -313,7 +313,11 @@ def _problems(error: ValidationError) -> list[tuple[str, str]]:
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = "unknown key (check its spelling and where it is nested)"
-        elif not isinstance(found, dict | list):
+        elif item["type"] == "missing" and item["loc"][-1:] == ("view",):
+            message = "missing: every camera under station.cameras needs a view name, e.g. top"
+        elif item["type"] == "value_error":
+            message = message.removeprefix("Value error, ")  # the message says what is wrong
+        if item["type"] != "extra_forbidden" and not isinstance(found, dict | list):
             message = f"{message} (found {redact(repr(found))})"  # a camera URL's password
         out.append((where, message))
     return out

@@ -44,7 +44,7 @@ def parse_epoch(text: str) -> int:
 def make_source(
     app: App, spec: str, *, realtime: bool, epoch_ms: int | None, orders: int | None = None
 ) -> FrameSource:
-    cam = app.config.station.camera
+    cam = app.config.station.views[0].camera
     if spec.startswith("demo") and orders is not None:
         seed = int(spec.partition(":")[2] or 1)
         scene = DemoScene(cam.width, cam.height, cam.fps, seed=seed, orders=orders)

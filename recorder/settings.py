@@ -7,9 +7,12 @@ Defaults are the measured choices recorded in bench/README.md.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from storage.redact import redact
 
 ORDER_PATTERN = r"[A-Za-z0-9_-]{6,40}"
 
@@ -43,6 +46,42 @@ class CameraSettings(_Settings):
     rtsp_transport: Literal["tcp", "udp"] = Field(
         "tcp", description="RTP over the RTSP connection (tcp) or over UDP (loses packets)"
     )
+
+
+VIEW_PATTERN = r"^[a-z0-9-]{1,16}$"
+MAX_VIEWS = 2
+
+
+class ViewCameraSettings(CameraSettings):
+    """One camera of ``station.cameras``: a named view, and whether its frames are scanned."""
+
+    view: str = Field(..., description="the view's name, e.g. top or side: 1-16 of a-z, 0-9 and -")
+    scan: bool = Field(True, description="scan codes in this view's frames")
+
+    @field_validator("view")
+    @classmethod
+    def _view_name(cls, value: str) -> str:
+        if not re.fullmatch(VIEW_PATTERN, value):
+            raise ValueError(
+                "expected a view name of 1-16 of a-z, 0-9 and '-', e.g. top or side "
+                "(it names the view's file in a bundle)"
+            )
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """A camera the station records: ``name`` None for the one camera of
+    ``station.camera`` (one unnamed view); the first view is the primary one."""
+
+    name: str | None
+    camera: CameraSettings
+    scan: bool = True
+
+    @property
+    def label(self) -> str:
+        """How screens and messages name it."""
+        return self.name or "camera"
 
 
 class GunSettings(_Settings):
@@ -123,6 +162,49 @@ class StationSettings(_Settings):
     )
     checkpoint_seconds: int = Field(60, ge=5, le=3600)
     camera: CameraSettings = CameraSettings()
+    cameras: tuple[ViewCameraSettings, ...] | None = Field(
+        None,
+        description="up to 2 named views instead of camera (the first is the primary); "
+        "null = the one camera above",
+    )
     scan: ScanSettings = ScanSettings()
     encoder: EncoderSettings = EncoderSettings()
     clips: ClipSettings = ClipSettings()
+
+    @model_validator(mode="after")
+    def _views(self) -> StationSettings:
+        cams = self.cameras
+        if cams is None:
+            return self
+        if "camera" in self.model_fields_set:
+            raise ValueError(
+                "camera and cameras are both set: list every view under "
+                "cameras (each with a view name) and remove camera"
+            )
+        if not 1 <= len(cams) <= MAX_VIEWS:
+            raise ValueError(f"cameras: expected 1 to {MAX_VIEWS} views, found {len(cams)}")
+        names = [c.view for c in cams]
+        for name in sorted({n for n in names if names.count(n) > 1}):
+            raise ValueError(f"cameras: view name {name!r} is used twice")
+        devices = [str(c.device) for c in cams]
+        for device in sorted({d for d in devices if devices.count(d) > 1}):
+            raise ValueError(
+                f"cameras: two views record the same device {redact(device)!r}; "
+                "give each view its own camera"
+            )
+        if not any(c.scan for c in cams) and self.scan.gun.input is None:
+            raise ValueError(
+                "cameras: no view has scan: true and no scanner gun is set "
+                "(station.scan.gun.input), so no order could ever open a clip"
+            )
+        return self
+
+    @property
+    def views(self) -> tuple[View, ...]:
+        """The views to record, the primary first."""
+        if self.cameras is None:
+            return (View(None, self.camera),)
+        return tuple(
+            View(c.view, CameraSettings(**c.model_dump(exclude={"view", "scan"})), c.scan)
+            for c in self.cameras
+        )

@@ -55,7 +55,7 @@ from recorder.run import META_FILE, Run
 from recorder.scanner import Classifier, FrameMotion, LatestFrame, Reads, Scanner
 from recorder.sealer import Sealer
 from recorder.sealqueue import SealQueue
-from recorder.settings import StationSettings
+from recorder.settings import CameraSettings, StationSettings
 from recorder.sources import Frame, FrameSource, footage_source
 from recorder.state import StationState
 from recorder.status import ClipSummary, Counters, StationAlarmKind, StationStatus, run_stats
@@ -85,6 +85,13 @@ class Station:
         anchorer: Anchorer | None = None,
     ) -> None:
         self.settings = settings
+        views = settings.views
+        if len(views) > 1:
+            raise SourceError(
+                f"station.cameras: {len(views)} views configured; this station records one",
+                hint="list one camera under station.cameras (two views are being built: issue 12)",
+            )
+        self.camera = views[0].camera
         # Time-stamps and witness cosignatures: polled by the main loop, network on its
         # own thread (recorder/anchor.py), so anchoring never delays capture or sealing.
         self.anchorer = anchorer
@@ -98,7 +105,7 @@ class Station:
         self.state_path = workdir / "station-state.json"
         self.ffmpeg = ffmpeg_path(settings.encoder)
         self.fps = Fraction(source.fps)
-        self.copy = _copy_source(settings, source)
+        self.copy = _copy_source(self.camera, source)
         self.video = Video(
             codec="h264",
             width=source.width,
@@ -399,11 +406,11 @@ class Station:
                             SourceLostEvent(
                                 self._last_frame_t or self.clock.now_ms(),
                                 f"IP camera {self.copy.name}: stream ended or stalled "
-                                f"(no data for {self.settings.camera.stall_seconds:g} s)",
+                                f"(no data for {self.camera.stall_seconds:g} s)",
                             )
                         )
                     run = None
-                    self._stop.wait(self.settings.camera.reconnect_seconds)
+                    self._stop.wait(self.camera.reconnect_seconds)
                     continue
                 image, t_ms = got
                 frame = Frame(image, t_ms, index)
@@ -427,7 +434,7 @@ class Station:
             self._frames.put(_STOP)
 
     def _start_copy_run(self, camera: IpCameraSource) -> CopyRun:
-        cam = self.settings.camera
+        cam = self.camera
         first_t = self.clock.now_ms()
         run = CopyRun.start(
             f"{first_t}-{os.urandom(3).hex()}",
@@ -454,7 +461,7 @@ class Station:
             self._counters.dropped += frames
 
     def _reconnect(self) -> bool:
-        delay = self.settings.camera.reconnect_seconds
+        delay = self.camera.reconnect_seconds
         while not self._stop.is_set():
             self.clock.sleep(delay)
             try:
@@ -692,9 +699,9 @@ class Station:
         return found[0].clip_id if found else None
 
 
-def _copy_source(settings: StationSettings, source: FrameSource) -> IpCameraSource | None:
+def _copy_source(camera: CameraSettings, source: FrameSource) -> IpCameraSource | None:
     """The camera stream-copy mode records, or None in encode mode."""
-    if settings.camera.mode != "copy":
+    if camera.mode != "copy":
         return None
     if not isinstance(source, IpCameraSource) or not source.is_rtsp:
         raise SourceError(

@@ -141,3 +141,23 @@ def test_checkpoint_root_is_base64_of_leaf(
     main(["log", "checkpoint"])
     lines = capsys.readouterr().out.splitlines()
     assert len(base64.b64decode(lines[2])) == 32
+
+
+def test_config_check_lists_the_views_and_explains_a_mistake(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = workdir / "two.yaml"
+    good.write_text(
+        "station:\n  cameras:\n"
+        "    - {view: top, device: 0}\n"
+        "    - {view: side, device: 'rtsp://u:Pw-3@cam/1', mode: copy, scan: false}\n"
+    )
+    assert main(["config", "check", str(good)]) == 0
+    out = capsys.readouterr().out
+    assert "views     top (0, 1280x720, encode, scans, primary); side (rtsp://u:***@cam/1" in out
+    assert "Pw-3" not in out
+    bad = workdir / "bad.yaml"
+    bad.write_text("station:\n  camera: {fps: 25}\n  cameras:\n    - {view: Top}\n")
+    assert main(["config", "check", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "station.cameras.0.view: expected a view name of 1-16 of a-z" in err

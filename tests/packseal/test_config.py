@@ -62,3 +62,96 @@ def test_bad_yaml_and_missing_file(tmp_path: Path) -> None:
         load_config(tmp_path / "c.yaml")
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.yaml")
+
+
+# Two views (issue 12): each mistake a person makes in station.cameras, and what they read.
+VIEW_MISTAKES = [
+    (
+        {"cameras": [{"view": "top"}, {"view": "Side cam", "device": 1}]},
+        "station.cameras.1.view",
+        "expected a view name of 1-16 of a-z, 0-9 and '-', e.g. top or side",
+    ),
+    ({"cameras": [{"device": 1}]}, "station.cameras.0.view", "needs a view name, e.g. top"),
+    (
+        {"cameras": [{"view": "top"}, {"view": "top", "device": 1}]},
+        "station",
+        "cameras: view name 'top' is used twice",
+    ),
+    (
+        {"camera": {"fps": 25}, "cameras": [{"view": "top"}]},
+        "station",
+        "camera and cameras are both set: list every view under cameras",
+    ),
+    (
+        {"cameras": [{"view": "a"}, {"view": "b", "device": 1}, {"view": "c", "device": 2}]},
+        "station",
+        "cameras: expected 1 to 2 views, found 3",
+    ),
+    ({"cameras": []}, "station", "cameras: expected 1 to 2 views, found 0"),
+    (
+        {
+            "cameras": [
+                {"view": "top", "device": "rtsp://u:Pw-9@cam/1"},
+                {"view": "side", "device": "rtsp://u:Pw-9@cam/1"},
+            ]
+        },
+        "station",
+        "two views record the same device 'rtsp://u:***@cam/1'; give each view its own camera",
+    ),
+    (
+        {"cameras": [{"view": "top", "scan": False}, {"view": "side", "device": 1, "scan": False}]},
+        "station",
+        "no view has scan: true and no scanner gun is set",
+    ),
+    (
+        {"cameras": [{"view": "top", "fps": 500}]},
+        "station.cameras.0.fps",
+        "less than or equal to 60 (found 500)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("station", "where", "said"), VIEW_MISTAKES)
+def test_view_mistakes_are_explained(
+    tmp_path: Path, station: dict[str, object], where: str, said: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"station": station}, base=tmp_path)
+    problems = dict(caught.value.problems)
+    assert said in problems[where], problems
+    assert "Pw-9" not in str(caught.value.problems)
+
+
+def test_one_camera_is_one_unnamed_view_and_cameras_name_theirs(tmp_path: Path) -> None:
+    (one,) = Config().station.views
+    assert (one.name, one.label, one.scan, one.camera) == (
+        None,
+        "camera",
+        True,
+        Config().station.camera,
+    )
+    cfg = parse_config(
+        {
+            "station": {
+                "cameras": [
+                    {"view": "top", "device": "/dev/video0", "width": 1920, "height": 1080},
+                    {"view": "label-1", "device": 2, "scan": False, "mode": "encode"},
+                ],
+                "scan": {"gun": {"input": "stdin"}},
+            }
+        },
+        base=tmp_path,
+    )
+    top, side = cfg.station.views
+    assert (top.name, top.camera.device, top.camera.width, top.scan) == (
+        "top",
+        "/dev/video0",
+        1920,
+        True,
+    )
+    assert (side.name, side.camera.device, side.camera.width, side.scan) == (
+        "label-1",
+        2,
+        1280,
+        False,
+    )
