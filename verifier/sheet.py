@@ -8,10 +8,11 @@ entry and checkpoint hashes in full, the log position, a QR code carrying the bu
 verification summary, and how to verify. It proves nothing by itself and says so: the
 bundle does.
 
-The page is laid out once, in millimetres, as a list of drawing operations; two backends
-draw it: Pillow rasterizes the PNG, fpdf2 draws the PDF natively (selectable text in the
-embedded, subset DejaVu fonts; keyframes as JPEG; boxes and QR as vectors). Both use the
-fonts shipped in :mod:`verifier.fonts`, so the sheet looks the same on every machine.
+The page is laid out once, in millimetres, as a list of drawing operations
+(:mod:`verifier._page`, shared with the claim report); two backends draw it: Pillow
+rasterizes the PNG, fpdf2 draws the PDF natively (selectable text in the embedded, subset
+DejaVu fonts; keyframes as JPEG; boxes and QR as vectors). Both use the fonts shipped in
+:mod:`verifier.fonts`, so the sheet looks the same on every machine.
 Same inputs, same bytes: nothing reads the clock (the PDF's creation date is the end of
 the recording).
 """
@@ -19,50 +20,60 @@ the recording).
 from __future__ import annotations
 
 import datetime as dt
-import io
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import cache, partial
+from functools import partial
 from pathlib import Path
-from typing import Any, Literal
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 import zxingcpp
-from fpdf import FPDF
-from PIL import Image as PILImage
-from PIL import ImageDraw, ImageFont
 
 from storage.entries import Clip
 from storage.facts import rfc3339
 from storage.text import printable
-from verifier import _sheet_fonts
-from verifier._errors import VerifierError
+from verifier._page import (
+    _PT,
+    _QR,
+    AMBER,
+    AMBER_BG,
+    CONTENT_W,
+    GREEN,
+    INK,
+    MARGIN,
+    MUTED,
+    PAGE_H,
+    PAGE_W,
+    PANEL,
+    PDF_ATTEMPTS,
+    PNG_ATTEMPTS,
+    RED,
+    RGB,
+    FontName,
+    _fit,
+    _fit_text,
+    _lines,
+    _local,
+    _offset,
+    _Op,
+    _Ops,
+    _Picture,
+    _Rect,
+    _render_png,
+    _Text,
+    _width,
+    _with_font_note,
+    _wrap,
+    render_pdf_page,
+)
 from verifier._sheet_text import LANGUAGES, PARAGRAPHS, translate
-from verifier.frames import Image, Keyframe, pick_keyframes
+from verifier.frames import Keyframe, pick_keyframes
 
 __all__ = ["MAX_SHEET_BYTES", "Keyframe", "Sheet", "SheetFacts", "make_sheet", "pick_keyframes"]
 
 MAX_SHEET_BYTES = 2_000_000
-PAGE_W, PAGE_H = 210.0, 297.0  # A4 portrait, mm
-MARGIN = 14.0
-CONTENT_W = PAGE_W - 2 * MARGIN
 VERIFY_COMMAND = "packseal verify bundle.zip --trust <merchant trust file>"
-
-RGB = tuple[int, int, int]
-INK: RGB = (24, 32, 45)
-MUTED: RGB = (98, 108, 122)
-RULE: RGB = (212, 217, 224)
-PANEL: RGB = (243, 245, 248)
-GREEN: RGB = (18, 122, 70)
-RED: RGB = (186, 38, 38)
-AMBER: RGB = (150, 96, 0)
-AMBER_BG: RGB = (255, 243, 212)
-BOX: RGB = (0, 230, 110)  # scan boxes: bright on the dim warehouse footage
-FontName = _sheet_fonts.FontName
-_PT = 25.4 / 72  # mm per point
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,84 +158,6 @@ def _safe_facts(facts: SheetFacts) -> SheetFacts:
     )
 
 
-def _fit(what: str, max_bytes: int, attempts: Sequence[Callable[[], bytes]]) -> bytes:
-    """The first rendering that fits, best quality first: a sheet must be uploadable."""
-    sizes = []
-    for render in attempts:
-        data = render()
-        if len(data) <= max_bytes:
-            return data
-        sizes.append(len(data))
-    raise VerifierError(
-        f"the evidence sheet {what} is {min(sizes)} bytes at its smallest, more than the "
-        f"{max_bytes}-byte limit",
-        hint="render fewer keyframes (pick_keyframes max_frames)",
-    )
-
-
-# -- drawing operations, in millimetres ------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Text:
-    x: float
-    y: float  # baseline
-    text: str
-    font: FontName
-    size: float  # pt
-    color: RGB = INK
-    align: Literal["L", "R"] = "L"
-
-
-@dataclass(frozen=True, slots=True)
-class _Rect:
-    x: float
-    y: float
-    w: float
-    h: float
-    fill: RGB | None = None
-    stroke: RGB | None = None
-    width: float = 0.25
-    radius: float = 0.0
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class _Picture:
-    x: float
-    y: float
-    w: float
-    h: float
-    image: Image
-    boxes: tuple[tuple[int, int, int, int], ...] = ()
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class _QR:
-    x: float
-    y: float
-    size: float  # the symbol with its quiet zone, mm
-    dark: npt.NDArray[np.bool_]  # one entry per module, True = dark
-
-
-_Op = _Text | _Rect | _Picture | _QR
-
-
-@cache
-def _measure_face(face: _sheet_fonts.Face) -> ImageFont.FreeTypeFont:
-    # Unhinted metrics at a large size: the advance widths fpdf2 uses too.
-    return ImageFont.truetype(
-        str(face.path), 1000, index=face.index, layout_engine=ImageFont.Layout.BASIC
-    )
-
-
-def _run_width(text: str, face: _sheet_fonts.Face, size: float) -> float:
-    return _measure_face(face).getlength(text) / 1000 * size * _PT
-
-
-def _width(text: str, font: FontName, size: float) -> float:
-    return sum(_run_width(t, face, size) for t, face in _sheet_fonts.runs(text, font))
-
-
 def _localize(ops: list[_Op], language: str) -> list[_Op]:
     """The laid-out page in ``language``: each text the layout drew in English replaced
     by its translation (verifier/_sheet_text.py); wrapped paragraphs re-wrapped in place."""
@@ -244,14 +177,28 @@ def _localize(ops: list[_Op], language: str) -> list[_Op]:
         if taken is not None:
             lines, text = taken
             step = lines[1].y - lines[0].y if len(lines) > 1 else op.size * _PT * 1.4
-            width = PAGE_W - MARGIN - op.x
-            for n, line in enumerate(_wrap(text, op.font, op.size, width)):
+            for n, line in enumerate(_wrap(text, op.font, op.size, _room(ops, op))):
                 out.append(replace(op, y=op.y + n * step, text=line))
             i += len(lines)
             continue
         out.append(replace(op, text=translate(op.text, language) or op.text))
         i += 1
     return out
+
+
+def _room(ops: list[_Op], text: _Text) -> float:
+    """The width a paragraph starting at ``text`` may fill: to the margin, or inside the
+    box drawn around it with the same inset on the right as on the left."""
+    right = PAGE_W - MARGIN
+    for op in ops:
+        if (
+            isinstance(op, _Rect)
+            and op.h > 1
+            and op.x < text.x < op.x + op.w
+            and op.y < text.y < op.y + op.h
+        ):
+            right = op.x + op.w - (text.x - op.x)
+    return right - text.x
 
 
 def _paragraph(ops: list[_Op], start: int, language: str) -> tuple[list[_Text], str] | None:
@@ -273,76 +220,7 @@ def _paragraph(ops: list[_Op], start: int, language: str) -> tuple[list[_Text], 
     return None
 
 
-def _with_font_note(ops: list[_Op]) -> list[_Op]:
-    """Say on the page when a character had no font, rather than showing □ unexplained."""
-    lacking = sorted(
-        set().union(
-            *(_sheet_fonts.lacking(op.text, op.font) for op in ops if isinstance(op, _Text))
-        )
-    )
-    if not lacking:
-        return ops
-    shown = "".join(lacking[:12])
-    note = f"□ = a character this machine has no font for ({shown}): {_sheet_fonts.CJK_HINT}"
-    return [
-        *ops,
-        _Text(MARGIN, PAGE_H - 4.5, _fit_text(note, "sans", 7, CONTENT_W), "sans", 7, RED),
-    ]
-
-
-def _wrap(text: str, font: FontName, size: float, width: float) -> list[str]:
-    """Break at spaces, or anywhere in a word too long for a line (hashes)."""
-    lines: list[str] = []
-    line = ""
-    for word in text.split(" "):
-        candidate = f"{line} {word}" if line else word
-        if _width(candidate, font, size) <= width:
-            line = candidate
-            continue
-        if line:
-            lines.append(line)
-        line = ""
-        for ch in word:
-            if line and _width(line + ch, font, size) > width:
-                lines.append(line)
-                line = ""
-            line += ch
-    if line or not lines:
-        lines.append(line)
-    return lines
-
-
-def _lines(text: str, font: FontName, size: float, width: float, most: int) -> list[str]:
-    """:func:`_wrap`, at most ``most`` lines, the last ending in "…" if text was cut."""
-    lines = _wrap(text, font, size, width)
-    if len(lines) <= most:
-        return lines
-    return [*lines[: most - 1], _fit_text(lines[most - 1] + "…", font, size, width)]
-
-
-def _fit_text(text: str, font: FontName, size: float, width: float) -> str:
-    if _width(text, font, size) <= width:
-        return text
-    while text and _width(text + "…", font, size) > width:
-        text = text[:-1]
-    return text + "…"
-
-
 # -- what the page says -----------------------------------------------------------------------
-
-
-def _local(ms: int, zone: dt.tzinfo, *, date: bool = True, tenths: bool = False) -> str:
-    t = dt.datetime.fromtimestamp(ms // 1000, zone).replace(microsecond=ms % 1000 * 1000)
-    text = t.strftime("%Y-%m-%d %H:%M:%S" if date else "%H:%M:%S")
-    return text + f".{ms % 1000 // 100}" if tenths else text
-
-
-def _offset(ms: int, zone: dt.tzinfo) -> str:
-    t = dt.datetime.fromtimestamp(ms // 1000, zone)
-    off = t.strftime("%z")
-    name = t.tzname() or ""
-    utc = f"UTC{off[:3]}:{off[3:]}" if off else "UTC"
-    return f"{name} ({utc})" if name and not name.startswith(("UTC", "+", "-")) else utc
 
 
 def _utc(ms: int) -> str:
@@ -370,23 +248,6 @@ def _qr_modules(payload: str) -> npt.NDArray[np.bool_]:
     barcode = zxingcpp.create_barcode(payload, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
     modules = np.asarray(barcode.to_image(scale=1, add_quiet_zones=False))
     return np.asarray(modules < 128)
-
-
-class _Ops(list[_Op]):
-    def text(
-        self,
-        x: float,
-        y: float,
-        s: str,
-        font: FontName,
-        size: float,
-        color: RGB = INK,
-        align: Literal["L", "R"] = "L",
-    ) -> None:
-        self.append(_Text(x, y, s, font, size, color, align))
-
-    def rule(self, y: float) -> None:
-        self.append(_Rect(MARGIN, y, CONTENT_W, 0.3, fill=RULE))
 
 
 LABEL_W = 25.0  # the column of small-caps labels
@@ -623,73 +484,6 @@ def _caption(
         ops.text(detail_x, base, _fit_text(kf.detail, "mono", 7.5, room), "mono", 7.5, MUTED)
 
 
-# -- the PNG backend (Pillow) ------------------------------------------------------------------
-
-# (dpi, 256-colour palette). The demo sheet is ~0.55 MB at 150 dpi in full colour; a
-# palette with dithering keeps photos readable at about a third of the bytes.
-PNG_ATTEMPTS = ((150, False), (150, True), (120, True), (100, True))
-
-
-@cache
-def _png_font(face: _sheet_fonts.Face, px: float) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(face.path), px, index=face.index)
-
-
-def _render_png(ops: Sequence[_Op], dpi: float, palette: bool) -> bytes:
-    k = dpi / 25.4  # px per mm
-
-    def px(v: float) -> int:
-        return round(v * k)
-
-    page = PILImage.new("RGB", (px(PAGE_W), px(PAGE_H)), (255, 255, 255))
-    draw = ImageDraw.Draw(page)
-    for op in ops:
-        if isinstance(op, _Text):
-            x = op.x - _width(op.text, op.font, op.size) if op.align == "R" else op.x
-            for text, face in _sheet_fonts.runs(op.text, op.font):
-                font = _png_font(face, op.size * dpi / 72)
-                draw.text((x * k, op.y * k), text, font=font, fill=op.color, anchor="ls")
-                x += _run_width(text, face, op.size)
-        elif isinstance(op, _Rect):
-            box = (px(op.x), px(op.y), px(op.x + op.w) - 1, px(op.y + op.h) - 1)
-            width = max(1, round(op.width * k)) if op.stroke else 0
-            draw.rounded_rectangle(
-                box, radius=round(op.radius * k), fill=op.fill, outline=op.stroke, width=width
-            )
-        elif isinstance(op, _Picture):
-            w, h = px(op.w), px(op.h)
-            frame = cv2.resize(op.image, (w, h), interpolation=cv2.INTER_AREA)
-            sx, sy = w / op.image.shape[1], h / op.image.shape[0]
-            thick = max(2, round(0.45 * k))
-            for bx, by, bw, bh in op.boxes:
-                p0 = (round(bx * sx) - thick, round(by * sy) - thick)
-                p1 = (round((bx + bw) * sx) + thick, round((by + bh) * sy) + thick)
-                cv2.rectangle(frame, p0, p1, BOX[::-1], thick, cv2.LINE_AA)
-            page.paste(PILImage.fromarray(frame[:, :, ::-1]), (px(op.x), px(op.y)))
-        else:
-            # Whole pixels per module, centred in the PDF's square: scaling by 2.1 or 2.59
-            # made modules of 2 and 3 px that zxing-cpp failed to read on ~1 sheet in 12.
-            symbol = np.where(np.pad(op.dark, 4), 0, 255).astype(np.uint8)
-            side = px(op.size)
-            scale = max(1, side // symbol.shape[0])
-            qr = np.kron(symbol, np.ones((scale, scale), np.uint8))
-            at = (side - qr.shape[0]) // 2
-            page.paste(PILImage.fromarray(qr, "L"), (px(op.x) + at, px(op.y) + at))
-    if palette:
-        page = page.quantize(256, dither=PILImage.Dither.FLOYDSTEINBERG)
-    out = io.BytesIO()
-    # zlib level 6: 1.2 s -> 0.28 s against level 9, for 3.5 % more bytes (demo sheet).
-    page.save(out, "PNG", compress_level=6, dpi=(dpi, dpi))
-    return out.getvalue()
-
-
-# -- the PDF backend (fpdf2) -------------------------------------------------------------------
-
-
-# Keyframe quality steps (1.0: JPEG quality 88 at up to 250 dpi of the printed size).
-PDF_ATTEMPTS = (1.0, 0.75, 0.5)
-
-
 def _render_pdf(ops: Sequence[_Op], facts: SheetFacts, scale: float) -> bytes:
     return render_pdf_page(
         ops,
@@ -700,94 +494,3 @@ def _render_pdf(ops: Sequence[_Op], facts: SheetFacts, scale: float) -> bytes:
         language=facts.language,
         created_ms=facts.end_ms,
     )
-
-
-def render_pdf_page(
-    ops: Sequence[_Op],
-    scale: float,
-    *,
-    title: str,
-    author: str,
-    subject: str,
-    language: str,
-    created_ms: int,
-) -> bytes:
-    """One A4 page of drawing operations as a PDF (the claim report draws with it too)."""
-    pdf = FPDF(orientation="P", unit="mm", format="A4")
-    pdf.set_auto_page_break(False)
-    pdf.set_margins(0, 0, 0)
-    pdf.set_compression(True)
-    added: set[str] = set()
-    pdf.set_title(title)
-    pdf.set_author(author)
-    pdf.set_subject(subject)
-    pdf.set_creator("packseal")
-    pdf.set_lang(language)
-    pdf.set_creation_date(dt.datetime.fromtimestamp(created_ms // 1000, dt.UTC))
-    pdf.add_page()
-    for op in ops:
-        if isinstance(op, _Text):
-            pdf.set_text_color(*op.color)
-            x = op.x - _width(op.text, op.font, op.size) if op.align == "R" else op.x
-            for text, face in _sheet_fonts.runs(op.text, op.font):
-                if face.key not in added:  # only the faces used: each is embedded, subset
-                    pdf.add_font(face.key, "", str(face.path), collection_font_number=face.index)
-                    added.add(face.key)
-                pdf.set_font(face.key, "", op.size)
-                pdf.text(x, op.y, text)
-                x += pdf.get_string_width(text)
-        elif isinstance(op, _Rect):
-            style = ("F" if op.fill else "") + ("D" if op.stroke else "")
-            if op.fill:
-                pdf.set_fill_color(*op.fill)
-            if op.stroke:
-                pdf.set_draw_color(*op.stroke)
-                pdf.set_line_width(op.width)
-            pdf.rect(
-                op.x,
-                op.y,
-                op.w,
-                op.h,
-                style=style,
-                round_corners=op.radius > 0,
-                corner_radius=op.radius,
-            )
-        elif isinstance(op, _Picture):
-            _pdf_picture(pdf, op, scale)
-        else:
-            module = op.size / (op.dark.shape[0] + 8)
-            pdf.set_fill_color(0, 0, 0)
-            for r, row in enumerate(op.dark):
-                c = 0
-                while c < len(row):  # one rectangle per run of dark modules
-                    if not row[c]:
-                        c += 1
-                        continue
-                    run = c
-                    while run < len(row) and row[run]:
-                        run += 1
-                    x, yy = op.x + (c + 4) * module, op.y + (r + 4) * module
-                    pdf.rect(x, yy, (run - c) * module, module * 1.02, style="F")
-                    c = run
-    return bytes(pdf.output())
-
-
-def _pdf_picture(pdf: FPDF, op: _Picture, scale: float) -> None:
-    # Embedded at up to ~250 dpi of its printed size, as JPEG (fpdf2 passes JPEG through
-    # as DCTDecode): a 1080p frame at full size would be 4x the bytes for nothing.
-    max_w = round(op.w / 25.4 * 250 * scale)
-    image: npt.NDArray[Any] = op.image
-    if image.shape[1] > max_w:
-        h = round(image.shape[0] * max_w / image.shape[1])
-        image = cv2.resize(image, (max_w, h), interpolation=cv2.INTER_AREA)
-    ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, round(88 * scale)])
-    if not ok:
-        raise VerifierError("OpenCV could not encode a keyframe as JPEG")
-    pdf.image(io.BytesIO(jpeg.tobytes()), op.x, op.y, op.w, op.h)
-    sx, sy = op.w / op.image.shape[1], op.h / op.image.shape[0]
-    pdf.set_draw_color(*BOX)
-    pdf.set_line_width(0.45)
-    for bx, by, bw, bh in op.boxes:
-        pdf.rect(
-            op.x + bx * sx - 0.4, op.y + by * sy - 0.4, bw * sx + 0.8, bh * sy + 0.8, style="D"
-        )

@@ -4,6 +4,7 @@ pdftotext, and shown as □ with a note saying which font to install when it is 
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import subprocess
 from dataclasses import replace
@@ -14,7 +15,8 @@ import pytest
 from storage.footage import FootageSource, describe_source
 from tests.verifier.test_sheet import Recorded, facts_for, recorded  # noqa: F401
 from verifier import _sheet_fonts
-from verifier.sheet import make_sheet, pick_keyframes
+from verifier._page import AMBER, AMBER_BG, MARGIN, MUTED, PAGE_W, _Rect, _Text, _width
+from verifier.sheet import SheetFacts, _layout, _localize, make_sheet, pick_keyframes
 
 MERCHANT = "杭州小熊文具店"
 PRODUCT = "晨光笔记本A5"  # short: a caption cuts a long one with …
@@ -136,3 +138,42 @@ def test_the_sheet_says_the_footage_was_an_imported_file(
     shots = Path("/work/notes/shots")
     if shots.is_dir():
         (shots / f"sheet-source-file-{language}.png").write_bytes(sheet.png)
+
+
+def test_chinese_paragraphs_fill_their_lines_inside_their_box() -> None:
+    """The derived-copy note and the footer in zh-CN break between characters, fill
+    their lines, and stay inside the note's box (the same inset right as left)."""
+    facts = SheetFacts(
+        merchant=MERCHANT,
+        station="一号打包台",
+        origin="packseal.local/test/station-01",
+        order_id="SO-1",
+        tracking_ids=(),
+        clip_id="01J",
+        status="sealed",
+        end_reason="stop",
+        start_ms=1_764_000_000_000,
+        end_ms=1_764_000_020_000,
+        zone=dt.UTC,
+        clip_sha256="ab" * 32,
+        entry_hash="cd" * 32,
+        log_index=1,
+        checkpoint_size=2,
+        checkpoint_root="Zm9v",
+        derived_from="ef" * 32,
+        qr_payload="packseal-bundle/v1",
+        language="zh-CN",
+    )
+    ops = _localize(_layout(facts, []), "zh-CN")
+    box = next(op for op in ops if isinstance(op, _Rect) and op.fill == AMBER_BG)
+    note = [op for op in ops if isinstance(op, _Text) and op.color == AMBER and op.y > box.y]
+    footer = [op for op in ops if isinstance(op, _Text) and op.size == 7 and op.color == MUTED]
+    assert note[0].text.startswith("派生副本。")
+    assert len(note) == 2
+    assert footer[0].text.startswith("本单只是摘要")
+    for lines, right in ((note, box.x + box.w - (note[0].x - box.x)), (footer, PAGE_W - MARGIN)):
+        room = right - lines[0].x
+        for op in lines:
+            assert op.x + _width(op.text, op.font, op.size) <= right + 1e-6, op.text
+        for op in lines[:-1]:  # before: a line stopped before "sha256" at half its width
+            assert _width(op.text, op.font, op.size) > 0.9 * room, op.text

@@ -1,17 +1,16 @@
 """The claim report: ``claim.json`` (every finding with its evidence), one annotated PNG
 per photo, and a one-page ``claim.png`` / ``claim.pdf`` a reviewer reads in 30 seconds.
 
-The page is drawn with the evidence sheet's page primitives (A4, the shipped DejaVu
-faces with CJK fallback, PNG through Pillow and PDF through fpdf2). Its wording is
-careful: it reports labels found and regions that differ from the sealed footage; it
-never calls a photo fake, and it says that a missing label proves nothing.
+The page is drawn with the page primitives the evidence sheet uses (:mod:`verifier._page`:
+A4, the shipped DejaVu faces with CJK fallback, PNG through Pillow and PDF through fpdf2).
+Its wording is careful: it reports labels found and regions that differ from the sealed
+footage; it never calls a photo fake, and it says that a missing label proves nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -25,19 +24,16 @@ from PIL import ImageDraw
 from storage.facts import rfc3339
 from storage.text import printable
 from verifier import _sheet_fonts
-from verifier.claim._words import words
-from verifier.claim.check import Against, ClaimReport, PhotoResult
-from verifier.claim.compare import U8
-from verifier.sheet import (
+from verifier._page import (
     CONTENT_W,
     INK,
     MARGIN,
     MUTED,
     PAGE_H,
     PANEL,
+    PDF_ATTEMPTS,
     PNG_ATTEMPTS,
     RED,
-    FontName,
     _fit,
     _fit_text,
     _local,
@@ -47,11 +43,13 @@ from verifier.sheet import (
     _Picture,
     _Rect,
     _render_png,
-    _width,
     _with_font_note,
     _wrap,
     render_pdf_page,
 )
+from verifier.claim._words import words
+from verifier.claim.check import Against, ClaimReport, PhotoResult
+from verifier.claim.compare import U8
 
 __all__ = ["FORMAT", "ReportFiles", "claim_json", "write_report"]
 
@@ -109,7 +107,8 @@ def write_report(
     json_path = out_dir / "claim.json"
     json_path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     ops = _with_font_note(_layout(report, thumbs, merchant, zone, w))
-    png = _fit("PNG", MAX_PAGE_BYTES, [partial(_render_png, ops, d, p) for d, p in PNG_ATTEMPTS])
+    fit = partial(_fit, page="the claim report", hint="check fewer photos at once")
+    png = fit("PNG", MAX_PAGE_BYTES, [partial(_render_png, ops, d, p) for d, p in PNG_ATTEMPTS])
     pdf_page = partial(
         render_pdf_page,
         ops,
@@ -119,7 +118,7 @@ def write_report(
         language=language,
         created_ms=report.checked_ms,
     )
-    pdf = _fit("PDF", MAX_PAGE_BYTES, [partial(pdf_page, q) for q in (1.0, 0.75, 0.5)])
+    pdf = fit("PDF", MAX_PAGE_BYTES, [partial(pdf_page, q) for q in PDF_ATTEMPTS])
     (out_dir / "claim.png").write_bytes(png)
     (out_dir / "claim.pdf").write_bytes(pdf)
     return ReportFiles(json_path, out_dir / "claim.png", out_dir / "claim.pdf", tuple(annotated))
@@ -191,25 +190,6 @@ def _png_font(face: _sheet_fonts.Face) -> Any:
 
 # -- the page -----------------------------------------------------------------------------
 
-# A line may break at a space or between two CJK characters (Chinese has no spaces).
-_TOKENS = re.compile(r"[\u3000-\u9fff\uff00-\uffef]|[^\s\u3000-\u9fff\uff00-\uffef]+|\s+")
-
-
-def _wrap_any(text: str, font: FontName, size: float, width: float) -> list[str]:
-    lines: list[str] = []
-    line = ""
-    for token in _TOKENS.findall(text):
-        candidate = line + token
-        if not line.strip() or _width(candidate.rstrip(), font, size) <= width:
-            line = candidate
-            continue
-        lines.append(line.rstrip())
-        line = token.lstrip()
-    if line.strip() or not lines:
-        lines.append(line.rstrip())
-    # A single token wider than the line (a hash): the sheet's wrap breaks inside it.
-    return [part for ln in lines for part in _wrap(ln, font, size, width)]
-
 
 def _layout(
     report: ClaimReport, thumbs: list[U8], merchant: str, zone: dt.tzinfo, w: dict[str, str]
@@ -223,7 +203,7 @@ def _layout(
     sub = w["subtitle"].format(merchant=printable(merchant), when=when, clip=report.clip_id)
     ops.text(x0, 32, _fit_text(sub, "sans", 9, CONTENT_W), "sans", 9, MUTED)
     ops.rule(35.5)
-    lines = _wrap_any(w["statement"], "sans", 8.5, CONTENT_W - 8)
+    lines = _wrap(w["statement"], "sans", 8.5, CONTENT_W - 8)
     box_h = 3.5 + 3.9 * len(lines)
     ops.append(_Rect(MARGIN, 38.5, CONTENT_W, box_h, fill=PANEL, radius=1))
     for i, line in enumerate(lines):
@@ -246,7 +226,7 @@ def _layout(
         )
     skipped = w["skipped"].format(n=len(report.skipped)) if report.skipped else ""
     foot = w["footer"].format(frames=report.footage_frames, skipped=skipped)
-    for i, line in enumerate(_wrap_any(foot, "sans", 7, CONTENT_W)[:3]):
+    for i, line in enumerate(_wrap(foot, "sans", 7, CONTENT_W)[:3]):
         ops.text(MARGIN, footer_top + 4 + i * 3.2, line, "sans", 7, MUTED)
     return list(ops)
 
@@ -281,7 +261,7 @@ def _photo_block(
     for key, texts in rows:
         ops.text(MARGIN, y, w[key], "bold", 6.5, MUTED)
         for text, color in texts:
-            for line in _wrap_any(text, "sans", 8, CONTENT_W - 22)[:2]:
+            for line in _wrap(text, "sans", 8, CONTENT_W - 22)[:2]:
                 if y > bottom:
                     return
                 ops.text(MARGIN + 22, y, line, "sans", 8, color)

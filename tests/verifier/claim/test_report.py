@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from verifier._page import CONTENT_W, _width, _wrap
 from verifier.claim._words import _EN, _ZH, words
-from verifier.claim.report import _wrap_any
-from verifier.sheet import CONTENT_W, _width
 
 
 def test_both_languages_have_every_text() -> None:
@@ -17,7 +16,7 @@ def test_both_languages_have_every_text() -> None:
 
 @pytest.mark.parametrize("language", ["en", "zh-CN"])
 def test_statement_lines_are_filled(language: str) -> None:
-    lines = _wrap_any(words(language)["statement"], "sans", 8.5, CONTENT_W - 8)
+    lines = _wrap(words(language)["statement"], "sans", 8.5, CONTENT_W - 8)
     assert len(lines) >= 2
     for line in lines[:-1]:  # every line but the last reaches most of the width
         assert _width(line, "sans", 8.5) > 0.8 * (CONTENT_W - 8), line
