@@ -27,6 +27,7 @@ from storage.blobs import BlobInfo, Blobs, BlobStore
 from storage.checkpoint import Checkpoint, SignedCheckpoint, TlogProof, open_checkpoint
 from storage.entries import (
     Clip,
+    ClipView,
     Entry,
     Gap,
     KeyRevocation,
@@ -58,6 +59,7 @@ __all__ = [
     "Clip",
     "ClipQuery",
     "ClipRow",
+    "ClipView",
     "DiskFullError",
     "Ed25519Signer",
     "Ed25519Verifier",

@@ -32,6 +32,9 @@ class ClipRow:
     idx: int
     repeat_of: str | None
     tracking_ids: tuple[str, ...]
+    # The views' names, the primary first; () for a one-view clip. first_seq..last_seq
+    # then spans every view's segments, interleaved (segment numbers are station-wide).
+    views: tuple[str, ...] = ()
 
     @property
     def duration_ms(self) -> int:
@@ -39,6 +42,8 @@ class ClipRow:
 
     @property
     def segment_count(self) -> int:
+        """Segment numbers the clip spans: its segments for one view; for several, the
+        segments of every view of the station in that range (the entry names its own)."""
         return self.last_seq - self.first_seq + 1
 
 
@@ -55,6 +60,7 @@ class SegmentRow:
     frames: int
     dropped: int
     bytes: int
+    view: str | None = None  # the camera of a station with several (Segment.view)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +93,7 @@ def clip_row(r: Any, tracking: tuple[str, ...]) -> ClipRow:
         idx=int(r.idx),
         repeat_of=r.repeat_of,
         tracking_ids=tracking,
+        views=tuple(r.views.split()) if r.views else (),
     )
 
 
@@ -103,6 +110,7 @@ def segment_row(r: Any) -> SegmentRow:
         frames=int(r.frames),
         dropped=int(r.dropped),
         bytes=int(r.bytes),
+        view=r.view,
     )
 
 

@@ -94,8 +94,11 @@ segments = Table(
     Column("frames", Integer, nullable=False),
     Column("dropped", Integer, nullable=False),
     Column("bytes", BigInteger, nullable=False),
+    # The camera of a station with several (Segment.view); NULL: a one-camera station.
+    Column("view", String(16), nullable=True),
     Index(None, "log_id", "start_ms"),
     Index(None, "log_id", "run"),
+    Index(None, "log_id", "view", "seq"),
 )
 
 clips = Table(
@@ -117,6 +120,9 @@ clips = Table(
     Column("last_seq", BigInteger, nullable=False),
     Column("bytes", BigInteger, nullable=False),
     Column("repeat_of", String(64), nullable=True),
+    # A clip of several views: their names, the primary first, space-separated; NULL for
+    # one view. first_seq/last_seq and bytes then span every view.
+    Column("views", String(80), nullable=True),
     Index(None, "order_id"),
     Index(None, "started_ms"),
     Index(None, "station", "started_ms"),

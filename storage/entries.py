@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import itertools
 import re
 import types
 import typing
@@ -58,6 +59,12 @@ END_REASONS = (
     "crash",
 )
 GAP_REASONS = ("camera-lost", "encoder-died", "restart", "crash", "disk-full", "not-recording")
+# Views (cameras) of one station: a clip binds at most this many (its primary and the
+# ``views`` after it). "c2pa" is reserved: a bundle's view file clip.<view>.mp4 would be
+# the Content Credentials copy's name.
+MAX_VIEWS = 4
+_VIEW_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,15}")
+RESERVED_VIEWS = frozenset({"c2pa"})
 
 
 def _hex64(value: str, what: str) -> None:
@@ -75,6 +82,19 @@ def _text(value: str, what: str, *, empty: bool = False, most: int = MAX_TEXT) -
 def _span(start: int, end: int, what: str) -> None:
     if start < 0 or end < start:
         raise FormatError(f"{what}: end {end} is before start {start}")
+
+
+def is_view_name(value: str) -> bool:
+    """A camera view's name: ``[a-z0-9][a-z0-9-]{0,15}``, not a reserved one."""
+    return bool(_VIEW_NAME.fullmatch(value)) and value not in RESERVED_VIEWS
+
+
+def _view(value: str | None, what: str) -> None:
+    if value is not None and not is_view_name(value):
+        raise FormatError(
+            f"{what} {value[:40]!r} is not a view name ([a-z0-9][a-z0-9-]{{0,15}}, not "
+            f"{'/'.join(sorted(RESERVED_VIEWS))})"
+        )
 
 
 def _b64(value: str, what: str) -> bytes:
@@ -184,9 +204,13 @@ class Segment(_Entry):
     frames: int
     dropped: int
     bytes: int
+    # The camera (view) of a station with several: every segment of such a station names
+    # its view, the primary's too; absent for a one-camera station (and older entries).
+    view: str | None = field(default=None, metadata=OMIT_IF_NONE)
 
     def __post_init__(self) -> None:
         _hex64(self.prev, "segment prev")
+        _view(self.view, f"segment {self.seq} view")
         _hex64(self.sha256, f"segment {self.seq} sha256")
         _hex64(self.init, f"segment {self.seq} init")
         _text(self.run, "segment run")
@@ -234,6 +258,36 @@ class Video:
 
 
 @dataclass(frozen=True, slots=True)
+class ClipView:
+    """One camera's footage of a clip: its encoder run, init section and segments.
+
+    A clip's further views (``Clip.views``) are these; :meth:`Clip.all_views` gives the
+    primary as one too (``view`` then ``clip.view or ""``).
+    """
+
+    view: str
+    run: str
+    init: str  # sha256 of the view's init section
+    segments: tuple[SegmentRef, ...]
+    video: Video
+    source: FootageSource | None = field(default=None, metadata=OMIT_IF_NONE)
+
+    def __post_init__(self) -> None:
+        _hex64(self.init, f"view {self.view} init")
+        _text(self.run, f"view {self.view} run")
+        if not self.segments:
+            raise FormatError(f"view {self.view!r} has no segments")
+
+    @property
+    def start_ms(self) -> int:
+        return self.segments[0].start
+
+    @property
+    def end_ms(self) -> int:
+        return self.segments[-1].end
+
+
+@dataclass(frozen=True, slots=True)
 class Clip(_Entry):
     KIND: ClassVar[str] = "clip"
     SIGNED_BY: ClassVar[str | None] = "sig"
@@ -260,6 +314,11 @@ class Clip(_Entry):
     # Where the footage came from (storage.footage). Added after entries were first
     # signed: absent rather than null when unknown, so those entries keep their bytes.
     source: FootageSource | None = field(default=None, metadata=OMIT_IF_NONE)
+    # A station with several cameras: ``view`` names the primary (whose footage is the
+    # fields above), ``views`` the others. Both absent for a one-camera station, so its
+    # entries (and every earlier one) keep their bytes.
+    view: str | None = field(default=None, metadata=OMIT_IF_NONE)
+    views: tuple[ClipView, ...] | None = field(default=None, metadata=OMIT_IF_NONE)
 
     def __post_init__(self) -> None:
         _hex64(self.prev, "clip prev")
@@ -277,11 +336,62 @@ class Clip(_Entry):
         _span(self.started, self.ended, f"clip {self.clip_id}")
         if not self.segments:
             raise FormatError(f"clip {self.clip_id} has no segments")
-        seqs = [s.seq for s in self.segments]
-        if seqs != list(range(seqs[0], seqs[0] + len(seqs))):
-            raise FormatError(
-                f"clip {self.clip_id}: segment numbers are not consecutive: {seqs[:8]}…"
-            )
+        if self.views is None:
+            _view(self.view, f"clip {self.clip_id} view")
+            seqs = [s.seq for s in self.segments]
+            if seqs != list(range(seqs[0], seqs[0] + len(seqs))):
+                raise FormatError(
+                    f"clip {self.clip_id}: segment numbers are not consecutive: {seqs[:8]}…"
+                )
+        else:
+            self._check_views()
+
+    def _check_views(self) -> None:
+        # Segment numbers are station-wide, so several views' segments interleave: each
+        # view's increase; the audit checks none of the view's was left out.
+        views = self.views or ()
+        if not views:
+            raise FormatError(f"clip {self.clip_id}: views is empty; it is left out instead")
+        if self.view is None:
+            raise FormatError(f"clip {self.clip_id} has views but does not name its primary view")
+        names = [self.view, *(v.view for v in views)]
+        for name in names:
+            _view(name, f"clip {self.clip_id} view")
+        if len(set(names)) != len(names):
+            raise FormatError(f"clip {self.clip_id}: a view is named twice: {names}")
+        if len(names) > MAX_VIEWS:
+            raise FormatError(f"clip {self.clip_id} has {len(names)} views, at most {MAX_VIEWS}")
+        seen: dict[int, str] = {}
+        for part in self.all_views():
+            seqs = [s.seq for s in part.segments]
+            if any(b <= a for a, b in itertools.pairwise(seqs)):
+                raise FormatError(
+                    f"clip {self.clip_id}: view {part.view}'s segment numbers do not increase: "
+                    f"{seqs[:8]}…"
+                )
+            for seq in seqs:
+                other = seen.setdefault(seq, part.view)
+                if other != part.view:
+                    raise FormatError(
+                        f"clip {self.clip_id}: segment {seq} is in views {other} and {part.view}"
+                    )
+
+    def all_views(self) -> tuple[ClipView, ...]:
+        """Every view's footage, the primary first (named ``self.view or ""``)."""
+        primary = ClipView(
+            self.view or "", self.run, self.init, self.segments, self.video, self.source
+        )
+        return (primary, *(self.views or ()))
+
+    def view_names(self) -> tuple[str, ...]:
+        """The views' names, the primary first; ``()`` for a one-view clip."""
+        return () if self.views is None else tuple(v.view for v in self.all_views())
+
+    def all_segments(self) -> tuple[SegmentRef, ...]:
+        """Every view's segment references, by segment number."""
+        if self.views is None:
+            return self.segments
+        return tuple(sorted((r for v in self.all_views() for r in v.segments), key=lambda r: r.seq))
 
     @property
     def start_ms(self) -> int:
@@ -314,9 +424,12 @@ class Gap(_Entry):
     reason: str
     after_seq: int | None  # last segment before the gap (None: none yet)
     detail: str = ""
+    # Only this view (camera) had no footage; absent: the whole station had none.
+    view: str | None = field(default=None, metadata=OMIT_IF_NONE)
 
     def __post_init__(self) -> None:
         _hex64(self.prev, "gap prev")
+        _view(self.view, "gap view")
         _span(self.start, self.end, "gap")
         if self.reason not in GAP_REASONS:
             raise FormatError(f"gap reason {self.reason!r} is not one of {GAP_REASONS}")
@@ -455,7 +568,12 @@ def _to_json(value: Any) -> Any:
         return value
     names = _field_names(type(value))
     if names is not None:
-        return {name: _to_json(getattr(value, name)) for name in names}
+        omitted = _omitted(type(value))
+        return {
+            name: _to_json(v)
+            for name in names
+            if (v := getattr(value, name)) is not None or name not in omitted
+        }
     if isinstance(value, tuple | list):
         return [_to_json(v) for v in value]
     return value
@@ -597,7 +715,9 @@ __all__ = [
     "GENESIS",
     "KINDS",
     "MAX_SCAN_TEXT",
+    "MAX_VIEWS",
     "Clip",
+    "ClipView",
     "Entry",
     "FootageSource",
     "Gap",
@@ -610,5 +730,6 @@ __all__ = [
     "Video",
     "from_bytes",
     "from_parsed",
+    "is_view_name",
     "parse_as",
 ]

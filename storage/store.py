@@ -16,7 +16,8 @@ or a second database can sit behind it without touching them. The methods, by co
   ``blob_size``, ``blob_exists``, ``blob_purged``, ``blob_dir``, ``free_bytes``,
   ``reserve_bytes``
 - indexes: ``clips``, ``clip``, ``find_clip``, ``clips_of_order``, ``count_clips``,
-  ``segments``, ``segments_of_run``, ``last_segment``, ``stations``, ``figures``
+  ``segments``, ``view_segments``, ``segments_of_run``, ``last_segment``,
+  ``last_view_segment``, ``stations``, ``figures``
 """
 
 from __future__ import annotations
@@ -262,9 +263,11 @@ class Store:
                     frames=entry.frames,
                     dropped=entry.dropped,
                     bytes=entry.bytes,
+                    view=entry.view,
                 )
             )
         elif isinstance(entry, Clip):
+            refs = entry.all_segments()
             conn.execute(
                 insert(clips).values(
                     clip_id=entry.clip_id,
@@ -279,10 +282,11 @@ class Store:
                     ended_ms=entry.ended,
                     start_ms=entry.start_ms,
                     end_ms=entry.end_ms,
-                    first_seq=entry.segments[0].seq,
-                    last_seq=entry.segments[-1].seq,
-                    bytes=sum(s.bytes for s in entry.segments),
+                    first_seq=refs[0].seq,
+                    last_seq=refs[-1].seq,
+                    bytes=sum(s.bytes for s in refs),
                     repeat_of=entry.repeat_of,
+                    views=" ".join(entry.view_names()) or None,
                 )
             )
             if entry.tracking_ids:
@@ -350,6 +354,23 @@ class Store:
             ).all()
         return [segment_row(r) for r in rows]
 
+    def view_segments(self, view: str | None, first_seq: int, last_seq: int) -> list[SegmentRow]:
+        """The segments of one view (``None``: a one-camera station's) in a range of
+        segment numbers, in order: segment numbers are station-wide, so views interleave."""
+        where = segments.c.view.is_(None) if view is None else segments.c.view == view
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(segments)
+                .where(
+                    segments.c.log_id == self._log.log_id,
+                    where,
+                    segments.c.seq >= first_seq,
+                    segments.c.seq <= last_seq,
+                )
+                .order_by(segments.c.seq)
+            ).all()
+        return [segment_row(r) for r in rows]
+
     def segments_of_run(self, run: str) -> list[SegmentRow]:
         with self._engine.connect() as conn:
             rows = conn.execute(
@@ -364,6 +385,18 @@ class Store:
             row = conn.execute(
                 select(segments)
                 .where(segments.c.log_id == self._log.log_id)
+                .order_by(segments.c.seq.desc())
+                .limit(1)
+            ).first()
+        return None if row is None else segment_row(row)
+
+    def last_view_segment(self, view: str | None) -> SegmentRow | None:
+        """The newest segment of one view (``None``: a one-camera station's)."""
+        where = segments.c.view.is_(None) if view is None else segments.c.view == view
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(segments)
+                .where(segments.c.log_id == self._log.log_id, where)
                 .order_by(segments.c.seq.desc())
                 .limit(1)
             ).first()

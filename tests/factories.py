@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
-from storage.entries import Clip, Gap, Purge, Scan, Segment, SegmentRef, StationKey, Video
+from storage.entries import (
+    Clip,
+    ClipView,
+    Gap,
+    Purge,
+    Scan,
+    Segment,
+    SegmentRef,
+    StationKey,
+    Video,
+)
 from storage.note import Ed25519Signer
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
@@ -46,7 +57,9 @@ def segment(seq: int, *, run: str = "run-1", start: int | None = None, dur: int 
 VIDEO = Video("h264", 1280, 720, 30, 1, "yuv420p", 2000, "libx264 veryfast crf=28")
 
 
-def clip(signer: Ed25519Signer, segs: list[Segment], *, order: str = "SO-2026-000123") -> Clip:
+def clip(
+    signer: Ed25519Signer, segs: list[Segment], *, order: str = "SO-2026-000123", **extra: object
+) -> Clip:
     refs = tuple(SegmentRef(s.seq, s.sha256, s.start, s.end, s.bytes) for s in segs)
     return Clip(
         time=segs[-1].end + 500,
@@ -70,6 +83,7 @@ def clip(signer: Ed25519Signer, segs: list[Segment], *, order: str = "SO-2026-00
         video=VIDEO,
         zone="Europe/Berlin",
         tracking_ids=("TRK-1234-5678",),
+        **extra,  # type: ignore[arg-type]
     ).signed_by(signer)
 
 
@@ -79,3 +93,29 @@ def gap(start: int, end: int) -> Gap:
 
 def purge(first: int, last: int) -> Purge:
     return Purge(T0 + 10**9, first, last, "retention 90 days")
+
+
+def ref(s: Segment) -> SegmentRef:
+    return SegmentRef(s.seq, s.sha256, s.start, s.end, s.bytes)
+
+
+def two_view_segments(pairs: int) -> list[Segment]:
+    """Segments of a two-camera station: ``top`` and ``side`` interleaved, seq station-wide."""
+    out = []
+    for k in range(pairs):
+        for j, view in enumerate(("top", "side")):
+            s = segment(2 * k + j, run=f"run-{view}", start=T0 + k * 2000 + j * 300)
+            out.append(
+                dataclasses.replace(
+                    s, view=view, index=k, init=sha(f"init-{view}"), sha256=sha(f"{view}{k}")
+                )
+            )
+    return out
+
+
+def two_view_clip(signer: Ed25519Signer, segs: list[Segment]) -> Clip:
+    """A clip of ``top`` (primary) and ``side`` from :func:`two_view_segments`."""
+    top = [s for s in segs if s.view == "top"]
+    side = [s for s in segs if s.view == "side"]
+    side_view = ClipView("side", "run-side", side[0].init, tuple(ref(s) for s in side), VIDEO)
+    return clip(signer, top, view="top", views=(side_view,))

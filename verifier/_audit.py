@@ -15,7 +15,16 @@ from collections.abc import Callable
 from typing import Any
 
 from storage import FormatError, PacksealError, SignatureError, StorageError, Store
-from storage.entries import Clip, Gap, Purge, Segment, StationKey, from_parsed, parse_as
+from storage.entries import (
+    Clip,
+    ClipView,
+    Gap,
+    Purge,
+    Segment,
+    StationKey,
+    from_parsed,
+    parse_as,
+)
 from storage.facts import rfc3339
 from storage.footage import describe_source
 from storage.note import Ed25519Verifier, NoteVerifier
@@ -47,6 +56,7 @@ _SEGMENT_TYPES = {
     "time": int,
 }
 _SEGMENT_KEYS = frozenset({"kind", *_SEGMENT_TYPES})
+_VIEW_SEGMENT_KEYS = _SEGMENT_KEYS | {"view"}
 
 
 def name_affected_clips(
@@ -89,12 +99,13 @@ def _segment(obj: dict[str, Any]) -> Segment:
     :func:`storage.entries.from_parsed` would do. Anything else takes that parser,
     which raises the precise error.
     """
-    if obj.keys() == _SEGMENT_KEYS:
+    keys = obj.keys()
+    if keys == _SEGMENT_KEYS or (keys == _VIEW_SEGMENT_KEYS and type(obj["view"]) is str):
         for name, tp in _SEGMENT_TYPES.items():
             if type(obj[name]) is not tp:
                 break
         else:
-            return Segment(**{name: obj[name] for name in _SEGMENT_TYPES})
+            return Segment(**{name: obj[name] for name in _SEGMENT_TYPES}, view=obj.get("view"))
     entry = from_parsed(obj)
     if not isinstance(entry, Segment):
         raise FormatError(f"expected a segment entry, found a {entry.KIND} entry")
@@ -132,13 +143,17 @@ class Auditor:
         # station keys the log certified so far: "<name>+<hex key id>" -> verifier
         self.certified: dict[str, Ed25519Verifier] = {}
         self.window: dict[int, Seen] = {}  # seq -> the last SEGMENT_WINDOW segments
-        self.last: Seen | None = None
+        # Per view (None: a one-camera station's): its last segment, and the gap entries
+        # since then (a station-wide gap counts for every view). Segment numbers are
+        # station-wide, so their jumps are checked across views; capture times per view.
+        self.last: dict[str | None, Seen] = {}
+        self.gaps_since: dict[str | None, list[Gap]] = {}
         self.last_seq = -1
         self.max_seq = -1
-        self.gaps_since: list[Gap] = []  # gap entries since the last segment
         self.purged = Ranges()
         self.purges: list[tuple[int, Purge]] = []
-        self.deferred: list[tuple[int, Clip, int]] = []  # clip refs older than the window
+        # clip refs older than the window: (entry index, clip, view position, ref position)
+        self.deferred: list[tuple[int, Clip, int, int]] = []
         # (first seq, last seq, order id, clip id) of every clip, to name the clips a
         # segment finding affects; ~100 bytes a clip.
         self.clip_spans: list[tuple[int, int, str, str]] = []
@@ -302,8 +317,8 @@ class Auditor:
                 "numbers repeat or go back (entries inserted or moved)",
                 seqs=(seg.seq, seg.seq),
             )
-        elif self.last is not None:
-            self._time_step(index, self.last[1], seg)
+        elif seg.view in self.last:
+            self._time_step(index, self.last[seg.view][1], seg)
         if seg.end > seg.time + SEAL_SKEW_MS:
             self.add(
                 "segments",
@@ -316,8 +331,8 @@ class Auditor:
                 "that jumped)",
                 seqs=(seg.seq, seg.seq),
             )
-        self.gaps_since.clear()
-        self.last, self.last_seq = seen, seg.seq
+        self.gaps_since[seg.view] = []
+        self.last[seg.view], self.last_seq = seen, seg.seq
         if seg.seq > self.max_seq:
             self.max_seq = seg.seq
         self.window[seg.seq] = seen
@@ -329,17 +344,17 @@ class Auditor:
         if gap > self.tolerance:
             explained = any(
                 g.start <= last.end + self.tolerance and g.end + self.tolerance >= seg.start
-                for g in self.gaps_since
+                for g in self.gaps_since.get(seg.view, ())
             )
             if not explained:
                 self.add(
                     "gaps",
                     "error",
                     index,
-                    f"entry {index}: {gap / 1000:.1f} s without footage between segment "
-                    f"{last.seq} (ends {rfc3339(last.end, ms=True)}) and segment {seg.seq} "
-                    f"(starts {rfc3339(seg.start, ms=True)}), and no gap entry explains it: "
-                    "footage was cut",
+                    f"entry {index}: {gap / 1000:.1f} s without footage{_of(seg.view)} between "
+                    f"segment {last.seq} (ends {rfc3339(last.end, ms=True)}) and segment "
+                    f"{seg.seq} (starts {rfc3339(seg.start, ms=True)}), and no gap entry "
+                    "explains it: footage was cut",
                     seqs=(last.seq, seg.seq),
                 )
         elif -gap > self.tolerance:
@@ -347,8 +362,8 @@ class Auditor:
                 "segments",
                 "warning",
                 index,
-                f"entry {index}: segment {seg.seq} starts {-gap / 1000:.1f} s before segment "
-                f"{last.seq} ends (the station clock went back?)",
+                f"entry {index}: segment {seg.seq}{_of(seg.view)} starts {-gap / 1000:.1f} s "
+                f"before segment {last.seq} ends (the station clock went back?)",
                 seqs=(last.seq, seg.seq),
             )
 
@@ -357,9 +372,8 @@ class Auditor:
     def _clip(self, index: int, clip: Clip) -> None:
         self.stats.clips += 1
         self._source(index, clip)
-        self.clip_spans.append(
-            (clip.segments[0].seq, clip.segments[-1].seq, clip.order_id, clip.clip_id)
-        )
+        refs = clip.all_segments()
+        self.clip_spans.append((refs[0].seq, refs[-1].seq, clip.order_id, clip.clip_id))
         station = self.certified.get(clip.key)
         if station is None:
             self.add(
@@ -393,21 +407,47 @@ class Auditor:
                 f"({rfc3339(clip.time, ms=True)}): its times are not true",
                 clip=clip,
             )
-        for n, ref in enumerate(clip.segments):
-            seen = self.window.get(ref.seq)
-            if seen is not None and seen[0] < index:
-                self._compare_ref(index, clip, n, seen)
-            elif ref.seq > self.max_seq:
-                self.add(
-                    "clips",
-                    "error",
-                    index,
-                    f"clip {clip.clip_id} (entry {index}): segment {ref.seq} is not in the log "
-                    f"before the clip (last logged segment: {self.max_seq})",
-                    clip=clip,
-                )
-            else:
-                self.deferred.append((index, clip, n))
+        parts = clip.all_views()
+        for v, part in enumerate(parts):
+            for n, ref in enumerate(part.segments):
+                seen = self.window.get(ref.seq)
+                if seen is not None and seen[0] < index:
+                    self._compare_ref(index, clip, part, n, seen)
+                elif ref.seq > self.max_seq:
+                    self.add(
+                        "clips",
+                        "error",
+                        index,
+                        f"clip {clip.clip_id} (entry {index}): segment {ref.seq}"
+                        f"{_of(part.view or None)} is not in the log before the clip (last "
+                        f"logged segment: {self.max_seq})",
+                        clip=clip,
+                    )
+                else:
+                    self.deferred.append((index, clip, v, n))
+            if len(parts) > 1:
+                self._left_out(index, clip, part)
+
+    def _left_out(self, index: int, clip: Clip, part: ClipView) -> None:
+        """A view's segment numbers interleave with the other views' (they are
+        station-wide): each segment of the view between its first and last in the clip
+        must be in it."""
+        named = {r.seq for r in part.segments}
+        lo, hi = part.segments[0].seq, part.segments[-1].seq
+        for seq in range(lo, hi + 1):
+            seen = self.window.get(seq)
+            if seq in named or seen is None or seen[0] > index or seen[1].view != part.view:
+                continue
+            self.add(
+                "clips",
+                "error",
+                index,
+                f"clip {clip.clip_id} (entry {index}) leaves out segment {seq} of view "
+                f"{part.view} (entry {seen[0]}), between the view's segments {lo} and {hi} "
+                "it binds",
+                seqs=(seq, seq),
+                clip=clip,
+            )
 
     def _source(self, index: int, clip: Clip) -> None:
         source = clip.source
@@ -432,10 +472,20 @@ class Auditor:
                 clip=clip,
             )
 
-    def _compare_ref(self, index: int, clip: Clip, n: int, seen: Seen) -> None:
-        ref, (at, seg) = clip.segments[n], seen
+    def _compare_ref(self, index: int, clip: Clip, part: ClipView, n: int, seen: Seen) -> None:
+        ref, (at, seg) = part.segments[n], seen
         where = f"clip {clip.clip_id} (entry {index}), segment {ref.seq}"
-        if ref.sha256 != seg.sha256:
+        view = part.view or None
+        if seg.view != view:
+            self.add(
+                "clips",
+                "error",
+                index,
+                f"{where}: the clip puts it in {_view_label(view)}, the segment entry {at} "
+                f"is {_view_label(seg.view)}'s",
+                clip=clip,
+            )
+        elif ref.sha256 != seg.sha256:
             self.add(
                 "clips",
                 "error",
@@ -453,26 +503,31 @@ class Auditor:
                 f"segment entry {at} ({seg.start}..{seg.end}/{seg.bytes})",
                 clip=clip,
             )
-        elif n == 0 and (clip.init, clip.run) != (seg.init, seg.run):
+        elif n == 0 and (part.init, part.run) != (seg.init, seg.run):
             self.add(
                 "clips",
                 "error",
                 index,
-                f"{where}: the clip's init section / run {clip.init[:16]}…/{clip.run} differ "
-                f"from the segment's {seg.init[:16]}…/{seg.run}",
+                f"{where}: the clip's init section / run{_of(view)} {part.init[:16]}…/"
+                f"{part.run} differ from the segment's {seg.init[:16]}…/{seg.run}",
                 clip=clip,
             )
 
     def _gap(self, index: int, gap: Gap) -> None:
         self.stats.gaps += 1
-        self.gaps_since.append(gap)
+        if gap.view is None:
+            for gaps in self.gaps_since.values():
+                gaps.append(gap)
+        else:
+            self.gaps_since.setdefault(gap.view, []).append(gap)
         after = "" if gap.after_seq is None else f" after segment {gap.after_seq}"
         detail = f" ({gap.detail})" if gap.detail else ""
         self.add(
             "gaps",
             "info",
             index,
-            f"entry {index}: {(gap.end - gap.start) / 1000:.1f} s without footage{after}, from "
+            f"entry {index}: {(gap.end - gap.start) / 1000:.1f} s without footage{_of(gap.view)}"
+            f"{after}, from "
             f"{rfc3339(gap.start, ms=True)}: {gap.reason}{detail}",
         )
 
@@ -495,8 +550,9 @@ class Auditor:
 
     def _check_deferred(self) -> None:
         """Clip references older than the window: looked up through the segments index."""
-        for index, clip, n in self.deferred:
-            ref = clip.segments[n]
+        for index, clip, v, n in self.deferred:
+            part = clip.all_views()[v]
+            ref = part.segments[n]
             rows = self.store.segments(ref.seq, ref.seq)
             seen: Seen | None = None
             if rows and rows[0].idx < index:
@@ -515,7 +571,7 @@ class Auditor:
                     clip=clip,
                 )
             else:
-                self._compare_ref(index, clip, n, seen)
+                self._compare_ref(index, clip, part, n, seen)
         self.deferred.clear()
 
     def _purged_after(self, size: int) -> list[Range]:
@@ -529,3 +585,12 @@ class Auditor:
                     continue
                 out.add_range(purge.first_seq, purge.last_seq, index)
         return out.merged()
+
+
+def _of(view: str | None) -> str:
+    """ " of view <name>" for a station with several cameras; "" for one."""
+    return "" if view is None else f" of view {view}"
+
+
+def _view_label(view: str | None) -> str:
+    return "the unnamed view" if view is None else f"view {view}"

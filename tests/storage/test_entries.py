@@ -3,7 +3,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -286,3 +288,118 @@ def test_source_labels_say_whether_it_is_live() -> None:
 def test_a_network_camera_is_named_by_host_and_port_only(url: str, source: FootageSource) -> None:
     assert network_source(url) == source
     assert source.live
+
+
+# -- two camera views per station (issue 12) ---------------------------------------------
+
+
+def test_entries_signed_before_views_keep_their_bytes_and_signature() -> None:
+    # Written by the code before views existed (31a53f6): no "view"/"views" keys at all.
+    doc = json.loads((VECTORS / "entries-before-views.json").read_text())
+    for kind in ("segment", "gap", "clip"):
+        data = doc[kind].encode()
+        entry = entries.from_bytes(data)
+        assert entry.to_bytes() == data
+        assert b'"view' not in data
+    clip = entries.parse_as(entries.Clip, doc["clip"].encode())
+    assert clip.view is None
+    assert clip.views is None
+    assert clip.view_names() == ()
+    clip.verify_signature(Ed25519Verifier.from_vkey(doc["vkey"]))
+
+
+def test_a_two_view_clip_round_trips_and_its_signature_covers_every_view(
+    station_signer: Ed25519Signer,
+) -> None:
+    segs = f.two_view_segments(3)
+    c = f.two_view_clip(station_signer, segs)
+    for e in (*segs, c, dataclasses.replace(f.gap(f.T0, f.T0 + 900), view="side")):
+        data = e.to_bytes()
+        back = entries.from_bytes(data)
+        assert back == e
+        assert back.to_bytes() == data
+    obj = json.loads(c.to_bytes())
+    assert obj["view"] == "top"
+    assert [v["view"] for v in obj["views"]] == ["side"]
+    assert "source" not in obj["views"][0]  # left out, never null
+    assert [s.seq for s in c.segments] == [0, 2, 4]
+    assert c.view_names() == ("top", "side")
+    assert [v.view for v in c.all_views()] == ["top", "side"]
+    assert [r.seq for r in c.all_segments()] == list(range(6))
+    c.verify_signature(station_signer.verifier)
+    (side,) = c.views or ()
+    for change in [
+        {"view": "front"},
+        {"views": (dataclasses.replace(side, view="label"),)},
+        {"views": (dataclasses.replace(side, init=f.sha("other")),)},
+        {"views": (dataclasses.replace(side, segments=side.segments[:-1]),)},
+        {"views": (dataclasses.replace(side, source=SOURCES[0]),)},
+    ]:
+        with pytest.raises(SignatureError, match="does not verify"):
+            dataclasses.replace(c, **change).verify_signature(station_signer.verifier)
+
+
+def _views_obj(station_signer: Ed25519Signer) -> dict[str, Any]:
+    return json.loads(f.two_view_clip(station_signer, f.two_view_segments(3)).to_bytes())  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (lambda o: o.pop("view"), "does not name its primary view"),
+        (lambda o: o.update(views=[]), "views is empty"),
+        (lambda o: o.update(views=None), r"views: null is not allowed"),
+        (lambda o: o["views"][0].update(view="top"), "a view is named twice"),
+        (lambda o: o["views"][0].update(view="c2pa"), "is not a view name"),
+        (lambda o: o["views"][0].update(view="Side"), "is not a view name"),
+        (lambda o: o.update(view="x" * 17), "is not a view name"),
+        (lambda o: o["views"][0].update(segments=[]), "view 'side' has no segments"),
+        (lambda o: o["views"][0]["segments"].reverse(), "segment numbers do not increase"),
+        (
+            lambda o: o["views"][0]["segments"][0].update(seq=0),
+            "segment 0 is in views top and side",
+        ),
+        (lambda o: o.update(views=o["views"] * 2), "a view is named twice"),
+        (lambda o: o["views"][0].update(extra=1), "unknown field"),
+    ],
+)
+def test_a_two_view_clip_that_cannot_be_is_refused(
+    station_signer: Ed25519Signer, change: Callable[[dict[str, Any]], object], why: str
+) -> None:
+    obj = _views_obj(station_signer)
+    change(obj)
+    with pytest.raises(FormatError, match=why):
+        entries.from_bytes(canonical.dumps(obj))
+
+
+def test_more_views_than_the_format_allows_are_refused(station_signer: Ed25519Signer) -> None:
+    obj = _views_obj(station_signer)
+    extra = obj["views"][0]
+    obj["views"] = [
+        {**extra, "view": f"v{k}", "segments": [{**extra["segments"][0], "seq": 100 + k}]}
+        for k in range(entries.MAX_VIEWS)
+    ]
+    with pytest.raises(FormatError, match=f"at most {entries.MAX_VIEWS}"):
+        entries.from_bytes(canonical.dumps(obj))
+
+
+def test_one_named_view_keeps_the_consecutive_rule(station_signer: Ed25519Signer) -> None:
+    segs = [f.segment(0), f.segment(2)]
+    with pytest.raises(FormatError, match="not consecutive"):
+        dataclasses.replace(f.clip(station_signer, segs), view="top")
+    one = dataclasses.replace(f.clip(station_signer, [f.segment(0), f.segment(1)]), view="top")
+    assert json.loads(one.to_bytes())["view"] == "top"
+    assert "views" not in json.loads(one.to_bytes())
+    assert one.view_names() == ()
+
+
+@pytest.mark.parametrize("kind", ["segment", "gap"])
+def test_a_segment_or_gap_view_must_be_a_view_name(kind: str) -> None:
+    e = f.segment(0) if kind == "segment" else f.gap(f.T0, f.T0 + 10)
+    obj = json.loads(e.to_bytes())
+    obj["view"] = "../side"
+    with pytest.raises(FormatError, match="is not a view name"):
+        entries.from_bytes(canonical.dumps(obj))
+    obj["view"] = None
+    with pytest.raises(FormatError, match="null is not allowed"):
+        entries.from_bytes(canonical.dumps(obj))

@@ -406,3 +406,128 @@ def test_two_processes_find_the_same(recording: Recording, tmp_path: Path, attac
     assert not one.ok
     assert (two.findings, two.counts, two.evidence) == (one.findings, one.counts, one.evidence)
     assert (two.size, two.stats.checkpoints) == (one.size, one.stats.checkpoints)
+
+
+# -- two camera views per station (issue 12) ---------------------------------------------------
+
+
+def _two_views(
+    store: Store,
+    keys: _Keys,
+    *,
+    late: int = 0,
+    gap: Gap | None = None,
+    edit: Callable[[Clip], Clip] | None = None,
+) -> list[Segment]:
+    """``top`` and ``side`` (seq 0..7 interleaved, real blobs), then their clip. With
+    ``late``, side's last segment starts that many ms late, ``gap`` logged before it."""
+    store.append([f.station_key(keys.station, keys.root)])
+    segs: list[Segment] = []
+    logged: list[Entry] = []
+    for seg in f.two_view_segments(4):
+        info = store.put_blob_bytes(f"{seg.view} {seg.seq}".encode(), f.T0)
+        init = store.put_blob_bytes(f"init {seg.view}".encode(), f.T0).sha256
+        shift = late if seg.seq == 7 else 0
+        seg = dataclasses.replace(
+            seg,
+            sha256=info.sha256,
+            init=init,
+            bytes=info.size,
+            start=seg.start + shift,
+            end=seg.end + shift,
+            time=seg.time + shift,
+        )
+        if seg.seq == 7 and gap is not None:
+            logged.append(gap)
+        segs.append(seg)
+        logged.append(seg)
+    clip = f.two_view_clip(keys.station, segs)
+    if edit is not None:
+        clip = edit(clip).signed_by(keys.station)
+    store.append([*logged, clip])
+    return segs
+
+
+def _audit_errors(store: Store, keys: _Keys) -> list[tuple[str, str]]:
+    return _errors(audit_store(store, [keys.station.verifier], root=keys.root.verifier))
+
+
+def test_a_two_view_store_audits_clean(
+    store: Store, station_signer: Ed25519Signer, root_signer: Ed25519Signer
+) -> None:
+    keys = _Keys(station_signer, root_signer)
+    _two_views(store, keys)
+    report = audit_store(store, [station_signer.verifier], root=root_signer.verifier)
+    assert report.ok, _errors(report)
+    assert report.stats.segments == 8
+    assert report.stats.clips == 1
+
+
+@pytest.mark.parametrize("explained", ["side", "station", "top", None])
+def test_a_gap_in_one_view_is_that_views(
+    store: Store,
+    station_signer: Ed25519Signer,
+    root_signer: Ed25519Signer,
+    explained: str | None,
+) -> None:
+    keys = _Keys(station_signer, root_signer)
+    end = f.T0 + 6300  # side's segment 5 ends here; its segment 7 starts 10 s late
+    gap = Gap(end + 10_000, end, end + 10_000, "camera-lost", 6, "unplugged", view="side")
+    if explained == "station":
+        gap = dataclasses.replace(gap, view=None)
+    elif explained == "top":
+        gap = dataclasses.replace(gap, view="top")
+    _two_views(store, keys, late=10_000, gap=gap if explained else None)
+    errors = _audit_errors(store, keys)
+    if explained in ("side", "station"):
+        assert errors == []
+        return
+    ((check, message),) = errors
+    assert check == "gaps"
+    assert "10.0 s without footage of view side between segment 5" in message
+
+
+def test_a_clip_that_leaves_out_a_segment_of_a_view(
+    store: Store, station_signer: Ed25519Signer, root_signer: Ed25519Signer
+) -> None:
+    keys = _Keys(station_signer, root_signer)
+
+    def drop_side_3(clip: Clip) -> Clip:
+        (side,) = clip.views or ()
+        refs = tuple(r for r in side.segments if r.seq != 3)
+        return dataclasses.replace(clip, views=(dataclasses.replace(side, segments=refs),))
+
+    _two_views(store, keys, edit=drop_side_3)
+    ((check, message),) = _audit_errors(store, keys)
+    assert check == "clips"
+    assert "leaves out segment 3 of view side" in message
+
+
+def test_a_clip_that_puts_a_segment_in_the_wrong_view(
+    store: Store, station_signer: Ed25519Signer, root_signer: Ed25519Signer
+) -> None:
+    keys = _Keys(station_signer, root_signer)
+
+    def side_1_in_top(clip: Clip) -> Clip:
+        (side,) = clip.views or ()
+        moved = side.segments[0]
+        top = tuple(sorted((*clip.segments, moved), key=lambda r: r.seq))
+        rest = dataclasses.replace(side, segments=side.segments[1:])
+        return dataclasses.replace(clip, segments=top, views=(rest,))
+
+    _two_views(store, keys, edit=side_1_in_top)
+    messages = [m for c, m in _audit_errors(store, keys) if c == "clips"]
+    assert any("segment 1: the clip puts it in view top, the segment entry" in m for m in messages)
+    assert any("is view side's" in m for m in messages)
+
+
+def test_segment_fast_path_reads_a_view() -> None:
+    from storage import canonical
+    from storage.entries import from_parsed
+
+    seg = f.two_view_segments(1)[1]
+    obj = canonical.loads(seg.to_bytes())
+    assert auditor._segment(obj) == from_parsed(obj) == seg
+    assert seg.view == "side"
+    with pytest.raises(Exception, match="view: expected a string"):
+        auditor._segment(dict(obj, view=3))
