@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -14,6 +15,9 @@ from storage.retention import DAY_MS, PurgeResult, purge_expired
 from storage.text import printable
 from storage.trust import read_trust_file
 from verifier.audit import AuditReport, Finding, Severity, audit_store
+
+if TYPE_CHECKING:
+    from packseal.app import App
 
 _HEADINGS: dict[Severity, str] = {"error": "errors", "warning": "warnings", "info": "notes"}
 
@@ -168,6 +172,7 @@ def purge(lazy: Lazy, days: int | None, dry_run: bool) -> int:
         hub_holds=Outbox(app.store).hub_holds if app.config.hub is not None else None,
     )
     _purge_summary(result, days)
+    _retain_claim_photos(app, dry_run)
     if result.kept_for_hub:
         click.echo(
             f"kept {result.kept_for_hub} expired segments the hub does not hold yet "
@@ -204,6 +209,29 @@ def _purge_summary(result: PurgeResult, days: int) -> None:
         )
     if result.checkpoint is not None:
         click.echo(f"signed checkpoint at size {result.checkpoint.size}")
+
+
+def _retain_claim_photos(app: App, dry_run: bool) -> None:
+    """Buyer photos of claim checks go by their own rule (claims.keep_photos_days)."""
+    from packseal.accounts import Accounts
+    from packseal.claims import retain
+
+    keep = app.config.claims.keep_photos_days
+    expired = retain(
+        app.config.data_dir / "claims",
+        Accounts(app.web_database),
+        keep_days=keep,
+        now_ms=app.clock.now_ms(),
+        dry_run=dry_run,
+    )
+    if expired:
+        verb = "would delete" if dry_run else "deleted"
+        files = sum(len(e.files) for e in expired)
+        click.echo(
+            f"{verb} the buyer photos of {len(expired)} claim check(s) older than {keep} days "
+            f"(claims.keep_photos_days): {files} files, {_mb(sum(e.bytes for e in expired))}; "
+            "their reports stay"
+        )
 
 
 def _mb(n: int) -> str:

@@ -514,6 +514,8 @@ ZH_CN: dict[str, str] = {
     "stations": "个工位",
     # claim check (packseal/web/_claims.py)
     "Claim check": "索赔照片核查",
+    "The buyer's original photos were deleted on": "买家原始照片已删除于",
+    "What remains is this report: claim.json, the one-page report and the annotated pictures, which show reduced copies of the photos.": "保留的是本报告：claim.json、单页报告和标注图片（其中含有照片的缩小副本）。",
     "Hold the buyer's damage photos against this clip's sealed footage: AI-content labels found in each photo, and regions that differ from the packing frames. It does not decide whether a photo is fake.": "将买家的破损照片与本段封存视频对照：列出每张照片中的 AI 生成内容标识，以及与装箱画面不同的区域。它不判定照片是否伪造。",
     "Claim photos (1 to 8; JPEG, PNG or WebP)": "索赔照片（1 至 8 张；JPEG、PNG 或 WebP）",
     "Listing photo (optional)": "商品主图（可选）",

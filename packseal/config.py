@@ -47,6 +47,14 @@ class StorageConfig(_Section):
     retention_days: int = Field(90, ge=1, le=3650)
 
 
+class ClaimsConfig(_Section):
+    # Buyer photos are personal data: kept for the dispute, not for ever. A dispute is
+    # decided within weeks of the claim; the report (without the originals) stays.
+    keep_photos_days: int = Field(
+        30, ge=1, le=3650, description="days the buyer photos of a claim check are kept"
+    )
+
+
 class MerchantConfig(_Section):
     name: str = Field("Acme Shop", min_length=1, max_length=128)
     id: str = Field("acme", pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")
@@ -251,6 +259,7 @@ class UiConfig(_Section):
 class Config(_Section):
     data_dir: Path = Path("data")
     storage: StorageConfig = StorageConfig()
+    claims: ClaimsConfig = ClaimsConfig()
     merchant: MerchantConfig = MerchantConfig()
     keys: KeysConfig = KeysConfig()
     station: StationSettings = StationSettings()

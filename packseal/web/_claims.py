@@ -29,6 +29,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from packseal.claims import deleted_note, retain
 from packseal.web._auth import Principal, Reader
 from packseal.web._clips import load_clip
 from packseal.web._context import PortalContext, portal
@@ -65,6 +66,18 @@ def sniff(head: bytes) -> Kind | None:
 
 def claims_dir(ctx: PortalContext, clip_id: str) -> Path:
     return Path(ctx.app.config.data_dir) / "claims" / clip_id
+
+
+def retain_photos(ctx: PortalContext) -> None:
+    """Delete the buyer photos past ``claims.keep_photos_days`` (custody-logged): at the
+    portal's start and after each check, so a portal that runs for months keeps none
+    longer than the rule (``packseal purge`` does the same)."""
+    retain(
+        Path(ctx.app.config.data_dir) / "claims",
+        ctx.accounts,
+        keep_days=ctx.app.config.claims.keep_photos_days,
+        now_ms=ctx.now_ms(),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +226,7 @@ def _run(
         (out / f"photo-{n}").write_bytes(data)
     if listing is not None:
         (out / "listing").write_bytes(listing[1])
+    retain_photos(ctx)
 
 
 def _claim(ctx: PortalContext, row: ClipRow, claim_id: str) -> Path:
@@ -236,7 +250,13 @@ def claim_page(clip_id: str, claim_id: str, request: Request, who: Reader) -> Re
     return page(
         request,
         "claim.html",
-        {"r": row, "claim_id": claim_id, "doc": doc, "photos": [_shown(p) for p in doc["photos"]]},
+        {
+            "r": row,
+            "claim_id": claim_id,
+            "doc": doc,
+            "photos": [_shown(p) for p in doc["photos"]],
+            "photos_deleted": deleted_note(where),
+        },
     )
 
 

@@ -85,6 +85,7 @@ def create_portal(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         accounts.abandon_audit_runs(at_ms=ctx.now_ms())
         accounts.purge_sessions(at_ms=ctx.now_ms())
+        _claims.retain_photos(ctx)
         yield
         ctx.audits.join()
 

@@ -215,3 +215,35 @@ def test_a_live_only_trust_file_makes_every_demo_clip_an_error(
         re.search(r"is not live footage, which the trust file requires: demo scene", f["message"])
         for f in errors
     )
+
+
+def test_purge_deletes_old_claim_photos_and_keeps_the_report(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`packseal purge` applies claims.keep_photos_days (30 by default) to buyer photos."""
+    from packseal.accounts import Accounts
+    from storage.db import connect
+    from tests.packseal.test_claims import kept
+
+    now = round(time.time() * 1000)
+    old = kept(workdir / "data" / "claims", "01OLD", "a" * 16, now - 40 * DAY_MS)
+    young = kept(workdir / "data" / "claims", "01NEW", "b" * 16, now - 2 * DAY_MS)
+    assert main(["purge", "--older-than", "3650", "--dry-run"]) == 0
+    assert (old / "photo-1").exists()
+    assert main(["purge", "--older-than", "3650"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "would delete the buyer photos of 1 claim check(s) older than 30 days "
+        "(claims.keep_photos_days): 3 files, 0.0 MB; their reports stay"
+    ) in out
+    assert "deleted the buyer photos of 1 claim check(s)" in out
+    assert not (old / "photo-1").exists()
+    assert (old / "claim.json").exists()
+    assert (old / "photos-deleted.json").exists()
+    assert (young / "photo-1").exists()
+    engine = connect(f"sqlite:///{workdir / 'data' / 'packseal.db'}")
+    try:
+        [event] = Accounts(engine).custody("01OLD")
+        assert event.action == "claim-photos-deleted"
+    finally:
+        engine.dispose()

@@ -5,6 +5,7 @@ reachable only under its own clip."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 
 import httpx
@@ -14,6 +15,7 @@ from packseal.web import ServerThread
 from packseal.web._context import ClaimRuns
 from packseal.web._http import WebError
 from packseal.web.shares import Shares
+from storage.facts import rfc3339
 from tests.packseal.web.conftest import Portal, honest_photo, session_for, token_for
 from tests.verifier.claim.hostile import HOSTILE
 from verifier.claim import MAX_BYTES
@@ -216,3 +218,49 @@ def test_a_running_check_leaves_the_portal_serving(portal: Portal, server: str) 
     upload.join(180)
     assert got
     assert got[0].status_code == 303, got[0].text[:300]
+
+
+def test_old_buyer_photos_are_deleted_and_the_report_page_says_so(
+    portal: Portal, claimed: str, server: str
+) -> None:
+    """claims.keep_photos_days: the portal deletes the originals (custody-logged), keeps
+    the report, and the report page says what went and what remains."""
+    from packseal.web import _claims
+
+    clip = portal.clip
+    ctx = portal.web.state.portal
+    kept = _claims.claims_dir(ctx, clip.clip_id)
+    old_id = "0" * 15 + "d"
+    old = kept / old_id
+    shutil.copytree(kept / claimed, old)
+    doc = json.loads((old / "claim.json").read_text())
+    doc["checked_at"] = rfc3339(portal.app.clock.now_ms() - 31 * 86_400_000)
+    (old / "claim.json").write_text(json.dumps(doc))
+    try:
+        _claims.retain_photos(ctx)
+        assert not (old / "photo-1").exists()
+        assert (kept / claimed / "photo-1").exists()  # checked just now: kept
+        auth = {"Authorization": f"Bearer {token_for(portal, 'merchant')}"}
+        page = httpx.get(f"{server}/clips/{clip.clip_id}/claims/{old_id}", headers=auth)
+        assert page.status_code == 200
+        assert "The buyer&#39;s original photos were deleted on" in page.text
+        assert "(claims.keep_photos_days = 30)" in page.text
+        assert "What remains is this report" in page.text
+        assert (
+            httpx.get(f"{server}/clips/{clip.clip_id}/claims/{claimed}", headers=auth).text.count(
+                "photos-deleted"
+            )
+            == 0
+        )
+        zh = httpx.get(
+            f"{server}/clips/{clip.clip_id}/claims/{old_id}",
+            headers={**auth, "Accept-Language": "zh-CN"},
+        )
+        assert "买家原始照片已删除于" in zh.text
+        events = portal.accounts.custody(clip.clip_id, limit=1000)
+        assert any(
+            e.action == "claim-photos-deleted" and old_id in e.detail and e.user == "retention"
+            for e in events
+        )
+    finally:
+        shutil.rmtree(old, ignore_errors=True)
