@@ -336,8 +336,7 @@ class Clip(_Entry):
         _span(self.started, self.ended, f"clip {self.clip_id}")
         if not self.segments:
             raise FormatError(f"clip {self.clip_id} has no segments")
-        if self.views is None:
-            _view(self.view, f"clip {self.clip_id} view")
+        if self.view is None and self.views is None:
             seqs = [s.seq for s in self.segments]
             if seqs != list(range(seqs[0], seqs[0] + len(seqs))):
                 raise FormatError(
@@ -347,11 +346,12 @@ class Clip(_Entry):
             self._check_views()
 
     def _check_views(self) -> None:
-        # Segment numbers are station-wide, so several views' segments interleave: each
-        # view's increase; the audit checks none of the view's was left out.
-        views = self.views or ()
-        if not views:
+        # A station with several cameras numbers segments station-wide, so its views'
+        # segments interleave (even in a clip one camera missed): each view's increase;
+        # the audit checks that none of the view's was left out.
+        if self.views is not None and not self.views:
             raise FormatError(f"clip {self.clip_id}: views is empty; it is left out instead")
+        views = self.views or ()
         if self.view is None:
             raise FormatError(f"clip {self.clip_id} has views but does not name its primary view")
         names = [self.view, *(v.view for v in views)]
@@ -384,8 +384,8 @@ class Clip(_Entry):
         return (primary, *(self.views or ()))
 
     def view_names(self) -> tuple[str, ...]:
-        """The views' names, the primary first; ``()`` for a one-view clip."""
-        return () if self.views is None else tuple(v.view for v in self.all_views())
+        """The views' names, the primary first; ``()`` for a one-camera station's clip."""
+        return () if self.view is None else tuple(v.view for v in self.all_views())
 
     def all_segments(self) -> tuple[SegmentRef, ...]:
         """Every view's segment references, by segment number."""

@@ -425,7 +425,7 @@ class Auditor:
                     )
                 else:
                     self.deferred.append((index, clip, v, n))
-            if len(parts) > 1:
+            if clip.view is not None:
                 self._left_out(index, clip, part)
 
     def _left_out(self, index: int, clip: Clip, part: ClipView) -> None:
