@@ -458,6 +458,10 @@ ZH_CN: dict[str, str] = {
     "{0} scanned, but no clip is open": "扫描了 {0}，但没有打开的片段",
     "order {0} was already packed (clip {1}); recording it again": "订单 {0} 已经装过（片段 {1}）；正在重新录制",
     "camera lost: {0}": "摄像头断开：{0}",
+    "scan stream lost: {0}": "扫描码流断开：{0}",
+    "The camera's sub-stream is lost: video is still recorded, but no barcode is read until it "
+    "is back. Check the camera and its sub-stream setting, or type the codes. Scan {ack} to "
+    "dismiss.": "摄像头的子码流断开：视频仍在录制，但恢复之前不会识别条码。请检查摄像头及其子码流设置，或手动输入条码。扫描 {ack} 解除。",
     "camera lost": "摄像头断开",
     "encoder stopped: {0}": "编码器停止：{0}",
     "disk full: {0}": "磁盘已满：{0}",

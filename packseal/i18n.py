@@ -59,6 +59,7 @@ STATION_SAID: list[tuple[re.Pattern[str], str]] = [
         "order {0} was already packed (clip {1}); recording it again",
     ),
     (re.compile(r"camera lost: (.+)"), "camera lost: {0}"),
+    (re.compile(r"scan stream lost: (.+)"), "scan stream lost: {0}"),
     (re.compile(r"camera lost"), "camera lost"),
     (re.compile(r"encoder stopped: (.+)"), "encoder stopped: {0}"),
     (re.compile(r"disk full: (.+)"), "disk full: {0}"),

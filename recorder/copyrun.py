@@ -1,18 +1,25 @@
-"""Stream-copy runs: ffmpeg reads an H.264 RTSP camera itself and copies its frames into
-the same 2 s fMP4 segments as a recording run, with no re-encode and no overlay.
+"""Stream-copy runs: ffmpeg reads an H.264 or H.265 RTSP camera itself and copies its
+frames into the same 2 s fMP4 segments as a recording run, with no re-encode and no
+overlay.
 
 One ffmpeg process per run, two outputs from one input:
 
 - ``-c:v copy`` into the HLS fMP4 muxer (segments cut at the camera's keyframes, so a
-  segment is as long as a whole number of the camera's GOPs, ~2 s or more);
-- the same stream decoded, cut to ``scan_fps`` and scaled to ``scan_width``, as raw BGR
-  on stdout: what the station scans and measures motion on.
+  segment is as long as a whole number of the camera's GOPs, ~2 s or more); H.265 is
+  tagged ``hvc1`` (parameter sets in the init section, as Apple's HLS players want);
+- either the same stream decoded, cut to ``scan_fps`` and scaled to ``scan_width``, as raw
+  BGR on stdout: what the station scans and measures motion on; or, when the station
+  scans the camera's sub-stream instead (:mod:`recorder.substream`), nothing is decoded
+  and stdout is one ``framecrc`` line per copied packet: its decode time, read on
+  arrival, which times the run and shows it is alive.
 
-Python is not in the frame path: it reads a few small frames a second. A segment's
-times and drops come from its own ``tfdt``/``trun`` (:mod:`recorder.fragtime`): the
-camera's timestamps, anchored to the station clock at the first scan frame (decode
-latency, tens of ms, is the error). ffmpeg's log goes through :func:`storage.redact.redact`
-(ffmpeg names its input URL, password included, in its errors).
+Python is not in the frame path: it reads a few small frames (or ~30 short lines) a
+second. A segment's times and drops come from its own ``tfdt``/``trun``
+(:mod:`recorder.fragtime`): the camera's timestamps, anchored to the station clock at
+the earliest of: the first scan frame's arrival, the first segment's closing minus its
+span, and (packet lines) the smallest ``arrival - decode time`` over the run's first
+packets. ffmpeg's log goes through :func:`storage.redact.redact` (ffmpeg names its input
+URL, password included, in its errors).
 
 A run ends when the camera stops (ffmpeg's RTSP ``timeout`` is the stall watchdog: no
 data for ``stall_seconds`` and it exits, writing the last segment) or when the station
@@ -50,7 +57,17 @@ from recorder.run import META_FILE, SegmentTiming
 from recorder.sources import Image
 from storage.redact import redact
 
-__all__ = ["CopyRun", "ScanGeometry", "copy_command"]
+__all__ = ["COPY_CODECS", "CopyRun", "ScanGeometry", "copy_codec", "copy_command"]
+
+# FFmpeg's (OpenCV's) names of a stream's codec -> the codec a copied run records
+COPY_CODECS = {"h264": "h264", "avc1": "h264", "hevc": "hevc", "hev1": "hevc", "hvc1": "hevc",
+               "h265": "hevc"}  # fmt: skip
+_PACKET_ANCHOR_MS = 10_000  # packets after this far into the run no longer refine its anchor
+
+
+def copy_codec(found: str) -> str | None:
+    """``h264`` or ``hevc`` for a stream FFmpeg calls ``found``; None if it cannot be copied."""
+    return COPY_CODECS.get(found.lower())
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,27 +90,37 @@ def copy_command(
     out_dir: Path,
     ffmpeg: str,
     segment_seconds: int,
-    scan: ScanGeometry,
+    scan: ScanGeometry | None,
     transport: str,
     stall_seconds: float,
+    codec: str = "h264",
 ) -> list[str]:
-    """The ffmpeg command of one stream-copy run (tested by equality)."""
+    """The ffmpeg command of one stream-copy run (tested by equality). ``scan=None``: the
+    station scans another stream, so nothing is decoded here; stdout carries packet times."""
     out = Path(out_dir)
     if "%" in str(out):
         raise ValueError(f"out_dir must not contain '%' (ffmpeg expands it): {str(out)!r}")
+    if codec not in ("h264", "hevc"):
+        raise ValueError(f"codec: expected h264 or hevc, found {codec!r}")
+    tag = ["-tag:v", "hvc1"] if codec == "hevc" else []
+    second = (
+        ["-map", "0:v:0", "-c:v", "copy", "-f", "framecrc", "-flush_packets", "1", "pipe:1"]
+        if scan is None
+        else ["-map", "0:v:0", "-vf", f"fps={scan.fps:g},scale={scan.width}:{scan.height}",
+              "-pix_fmt", "bgr24", "-f", "rawvideo", "pipe:1"]
+    )  # fmt: skip
     return [
         ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error",
         "-rtsp_transport", transport,
         "-timeout", str(round(stall_seconds * 1_000_000)),  # socket I/O, microseconds
         "-i", url,
-        "-map", "0:v:0", "-c:v", "copy",
+        "-map", "0:v:0", "-c:v", "copy", *tag,
         "-f", "hls", "-hls_time", str(segment_seconds), "-hls_list_size", "0",
         "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", INIT_NAME,
         "-hls_segment_filename", str(out / "seg_%06d.m4s"),
         "-hls_segment_options", "movflags=+skip_sidx", "-hls_flags", "temp_file",
         str(out / PLAYLIST_NAME),
-        "-map", "0:v:0", "-vf", f"fps={scan.fps:g},scale={scan.width}:{scan.height}",
-        "-pix_fmt", "bgr24", "-f", "rawvideo", "pipe:1",
+        *second,
     ]  # fmt: skip
 
 
@@ -125,6 +152,9 @@ class CopyRun:
         self._clock: Clock | None = None  # set while recording: when segments are seen
         self._first_frame: int | None = None  # station ms the first scan frame arrived
         self._first_seen: int | None = None  # station ms the first segment was seen closed
+        # packet lines (no scan output): min over early packets of arrival - decode time
+        self._packet_anchor: int | None = None
+        self._packet_thread: threading.Thread | None = None
 
     @classmethod
     def start(
@@ -136,15 +166,22 @@ class CopyRun:
         fps: Fraction,
         ffmpeg: str,
         segment_seconds: int,
-        scan: ScanGeometry,
+        scan: ScanGeometry | None,
         transport: str,
         stall_seconds: float,
         gap_reason: str,
+        codec: str = "h264",
+        clock: Clock | None = None,
     ) -> CopyRun:
+        """``scan=None`` (the station scans a sub-stream): copy only; ``clock`` times the
+        copied packets as they arrive, so it is required then."""
+        if scan is None and clock is None:
+            raise ValueError("a copy run without scan frames needs the clock to time its packets")
         directory = root / run_id
         directory.mkdir(parents=True, exist_ok=False)
         run = cls(run_id, directory, fps, gap_reason=gap_reason)
         run.scan = scan
+        run._clock = clock
         run._write_meta()
         command = copy_command(
             url,
@@ -154,6 +191,7 @@ class CopyRun:
             scan=scan,
             transport=transport,
             stall_seconds=stall_seconds,
+            codec=codec,
         )
         try:
             run._process = subprocess.Popen(
@@ -171,7 +209,47 @@ class CopyRun:
             target=_redacted_log, args=(run._process.stderr, directory / LOG_NAME), daemon=True
         )
         run._log_thread.start()
+        if scan is None:
+            run._packet_thread = threading.Thread(target=run._read_packets, daemon=True)
+            run._packet_thread.start()
         return run
+
+    def _read_packets(self) -> None:
+        """Time each copied packet on arrival (framecrc lines: ``stream, dts, pts, ...``)."""
+        assert self._process is not None
+        assert self._process.stdout is not None
+        assert self._clock is not None
+        scale: Fraction | None = None  # ms per decode-time unit
+        first: int | None = None
+        with contextlib.suppress(OSError, ValueError):
+            for line in iter(self._process.stdout.readline, b""):
+                now = self._clock.now_ms()
+                if line.startswith(b"#tb 0:"):
+                    num, _, den = line.split(b":", 1)[1].strip().partition(b"/")
+                    scale = Fraction(int(num) * 1000, int(den))
+                    continue
+                if line.startswith(b"#") or scale is None:
+                    continue
+                dts = int(line.split(b",")[1])
+                if first is None:
+                    first = dts
+                    # like a first scan frame's arrival: a bound saved for a recovery
+                    self._first_frame = self.started_ms = now
+                    self._write_meta()
+                at = round((dts - first) * scale)
+                if at > _PACKET_ANCHOR_MS:
+                    continue  # enough samples; later ones would only add clock drift
+                # the packet arrived at `now`, so its frame was captured no later: the
+                # run's first frame no later than now - at (a burst of buffered frames on
+                # connect shows the true lag).
+                bound = now - at
+                if self._packet_anchor is None or bound < self._packet_anchor:
+                    self._packet_anchor = bound
+
+    @property
+    def alive(self) -> bool:
+        """ffmpeg is still running (a run without scan frames has no other sign of life)."""
+        return self._process is not None and self._process.poll() is None
 
     def _write_meta(self) -> None:
         meta = {
@@ -182,7 +260,7 @@ class CopyRun:
             "first_frame": self._first_frame,
             "first_dts": self._first_dts,
         }
-        tmp = self.dir / (META_FILE + ".tmp")
+        tmp = self.dir / f"{META_FILE}.{threading.get_ident()}.tmp"  # two threads write it
         tmp.write_text(json.dumps(meta))
         os.replace(tmp, self.dir / META_FILE)
 
@@ -244,7 +322,7 @@ class CopyRun:
                 # upper bounds of when its first frame was captured (a loaded machine
                 # delays either by seconds); the earlier is the better anchor.
                 span = round((times.end - times.start) * 1000 / self._timescale)
-                bounds = [self._first_frame]
+                bounds = [self._first_frame, self._packet_anchor]
                 bounds.append(None if self._first_seen is None else self._first_seen - span)
                 known = [b for b in bounds if b is not None]
                 if not known:
@@ -282,8 +360,11 @@ class CopyRun:
             # Keep reading its scan output while it finishes: a full pipe would block
             # ffmpeg before it writes the last segment (it then waited out the timeout and
             # was killed, losing that segment: found by timing the copy-mode test's stop).
-            drain = threading.Thread(target=_discard, args=(process.stdout,), daemon=True)
-            drain.start()
+            drain = self._packet_thread or threading.Thread(
+                target=_discard, args=(process.stdout,), daemon=True
+            )
+            if drain is not self._packet_thread:
+                drain.start()
             with contextlib.suppress(ProcessLookupError):
                 process.send_signal(signal.SIGTERM)
             try:
@@ -302,6 +383,8 @@ class CopyRun:
         self._close()
 
     def _close(self) -> None:
+        if self._packet_thread is not None:
+            self._packet_thread.join(5)  # ffmpeg has ended: its stdout is at EOF
         if self._process is not None and self._process.stdout is not None:
             self._process.stdout.close()
         if self._log_thread is not None:

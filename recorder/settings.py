@@ -43,9 +43,23 @@ class CameraSettings(_Settings):
     scan_width: int | None = Field(
         None, ge=160, le=3840, description="copy mode: width of the frames scanned; null = full"
     )
+    scan_url: str | None = Field(
+        None,
+        description="copy mode: the camera's low-resolution sub-stream (rtsp://), decoded for "
+        "scanning instead of the main stream, which is then only copied; null = the main stream",
+    )
     rtsp_transport: Literal["tcp", "udp"] = Field(
         "tcp", description="RTP over the RTSP connection (tcp) or over UDP (loses packets)"
     )
+
+    @model_validator(mode="after")
+    def _scan_url_needs_copy(self) -> CameraSettings:
+        if self.scan_url is not None and self.mode != "copy":
+            raise ValueError(
+                "scan_url (a sub-stream to scan) is for mode: copy; in encode mode every "
+                "frame of the main stream is decoded anyway, so remove it or set mode: copy"
+            )
+        return self
 
 
 VIEW_PATTERN = r"^[a-z0-9-]{1,16}$"

@@ -46,7 +46,7 @@ from recorder.controller import (
     SourceLostEvent,
     Tick,
 )
-from recorder.copyrun import CopyRun, ScanGeometry
+from recorder.copyrun import CopyRun, ScanGeometry, copy_codec
 from recorder.encoder import ffmpeg_path, to_i420
 from recorder.holding import HoldPolicy
 from recorder.ipcam import IpCameraSource
@@ -56,11 +56,13 @@ from recorder.scanner import Classifier, FrameMotion, LatestFrame, Reads, Scanne
 from recorder.sealer import Sealer
 from recorder.sealqueue import SealQueue
 from recorder.settings import CameraSettings, StationSettings
-from recorder.sources import Frame, FrameSource, footage_source
+from recorder.sources import Frame, FrameSource, Image, footage_source
 from recorder.state import StationState
 from recorder.status import ClipSummary, Counters, StationAlarmKind, StationStatus, run_stats
+from recorder.substream import ScanStream
 from storage import DiskFullError, Ed25519Signer, Store
 from storage.entries import Clip, Scan, Segment, Video, parse_as
+from storage.redact import redact
 from storage.zones import local_zone
 
 _STOP = object()  # writer: finish the run and exit
@@ -106,8 +108,15 @@ class Station:
         self.ffmpeg = ffmpeg_path(settings.encoder)
         self.fps = Fraction(source.fps)
         self.copy = _copy_source(self.camera, source)
+        codec = "h264" if self.copy is None else copy_codec(self.copy.codec) or "h264"
+        # copy mode scanning the camera's sub-stream: its scan frames' size
+        self._sub_scan = (
+            None
+            if self.copy is None
+            else _sub_stream_scan(self.camera, settings.scan.rate_hz, clock)
+        )
         self.video = Video(
-            codec="h264",
+            codec=codec,
             width=source.width,
             height=source.height,
             fps_num=self.fps.numerator,
@@ -115,7 +124,7 @@ class Station:
             pix_fmt="yuv420p",
             segment_ms=settings.encoder.segment_seconds * 1000,
             encoder=(
-                "copy (the camera's H.264 as sent)"
+                f"copy (the camera's {_CODEC_NAMES[codec]} as sent)"
                 if self.copy is not None
                 else f"libx264 {settings.encoder.preset} crf={settings.encoder.crf}"
             ),
@@ -386,17 +395,50 @@ class Station:
             self._frames.put(_STOP)
 
     def _capture_copy(self) -> None:
-        """Stream-copy mode: ffmpeg records; this thread takes its scan frames, and starts
-        a new run (after ``reconnect_seconds``) whenever the camera goes away."""
+        """Stream-copy mode: ffmpeg records; this thread takes its scan frames (from the
+        copy run, or from the sub-stream's own ffmpeg), and starts a new run (after
+        ``reconnect_seconds``) whenever the camera goes away (recorder/substream.py says
+        what losing only one of the two streams does)."""
         assert self.copy is not None
+        cam = self.camera
         run: CopyRun | None = None
+        sub: ScanStream | None = None
+        sub_retry = 0.0  # monotonic time of the next sub-stream attempt
         index = 0
         try:
             while not self._stop.is_set():
                 if run is None:
                     run = self._start_copy_run(self.copy)
-                got = run.read_frame(self.clock)
-                if got is None:  # ffmpeg ended: the camera refused, dropped or stalled
+                got: tuple[Image, int] | None = None
+                if self._sub_scan is None:
+                    got = run.read_frame(self.clock)
+                elif sub is None and run.alive:
+                    # scanning starts once the main stream sends: no scan without footage
+                    if not run.started_ms or time.monotonic() < sub_retry:
+                        self._stop.wait(0.05)
+                        continue
+                    sub = self._start_scan_stream(run)
+                    continue
+                elif sub is not None:
+                    got = sub.read_frame(self.clock)
+                    if got is None and run.alive:
+                        # the sub-stream alone is gone: the footage goes on, scanning stops
+                        sub.finish()
+                        if sub.started_ms:
+                            self._raise_alarm(
+                                "scan-lost",
+                                f"scan stream lost: {redact(cam.scan_url or '')}: ended or "
+                                f"stalled (no data for {cam.stall_seconds:g} s); the main "
+                                "stream records on",
+                            )
+                        sub, sub_retry = None, time.monotonic() + cam.reconnect_seconds
+                        continue
+                if got is None or (sub is not None and not run.alive):
+                    # the main stream's ffmpeg ended: the camera refused, dropped or
+                    # stalled; its sub-stream goes with it (no scan without footage)
+                    if sub is not None:
+                        sub.finish()
+                        sub, sub_retry = None, 0.0
                     run.finish()
                     if self._stop.is_set():
                         break
@@ -406,11 +448,11 @@ class Station:
                             SourceLostEvent(
                                 self._last_frame_t or self.clock.now_ms(),
                                 f"IP camera {self.copy.name}: stream ended or stalled "
-                                f"(no data for {self.camera.stall_seconds:g} s)",
+                                f"(no data for {cam.stall_seconds:g} s)",
                             )
                         )
                     run = None
-                    self._stop.wait(self.camera.reconnect_seconds)
+                    self._stop.wait(cam.reconnect_seconds)
                     continue
                 image, t_ms = got
                 frame = Frame(image, t_ms, index)
@@ -428,6 +470,8 @@ class Station:
         except BaseException as e:  # reported to the main loop, never lost
             self._thread_error = e
         finally:
+            if sub is not None:
+                sub.finish()
             if run is not None:
                 run.finish()
             self.events.put(Shutdown(self._last_frame_t or self.clock.now_ms()))
@@ -443,18 +487,35 @@ class Station:
             fps=self.fps,
             ffmpeg=self.ffmpeg,
             segment_seconds=self.settings.encoder.segment_seconds,
-            scan=ScanGeometry.of(
+            scan=None
+            if self._sub_scan is not None
+            else ScanGeometry.of(
                 camera.width, camera.height, cam.scan_width, self.settings.scan.rate_hz
             ),
             transport=cam.rtsp_transport,
             stall_seconds=cam.stall_seconds,
             gap_reason=self._gap_reason,
+            codec=self.video.codec,
+            clock=self.clock,
         )
         run.on_dropped = self._count_dropped
         run.watch(self.clock)
         with self._lock:
             self.queue.add_run(run)
         return run
+
+    def _start_scan_stream(self, run: CopyRun) -> ScanStream:
+        cam = self.camera
+        assert cam.scan_url is not None
+        assert self._sub_scan is not None
+        return ScanStream.start(
+            cam.scan_url,
+            ffmpeg=self.ffmpeg,
+            scan=self._sub_scan,
+            transport=cam.rtsp_transport,
+            stall_seconds=cam.stall_seconds,
+            log_path=run.dir / SCAN_LOG_NAME,
+        )
 
     def _count_dropped(self, frames: int) -> None:
         with self._lock:
@@ -706,15 +767,39 @@ def _copy_source(camera: CameraSettings, source: FrameSource) -> IpCameraSource 
     if not isinstance(source, IpCameraSource) or not source.is_rtsp:
         raise SourceError(
             "station.camera.mode copy: expected an rtsp:// camera, found another source",
-            hint="stream copy stores an IP camera's H.264 as sent; other sources need "
-            "station.camera.mode: encode",
+            hint="stream copy stores an IP camera's H.264 or H.265 as sent; other sources "
+            "need station.camera.mode: encode",
         )
-    if source.codec not in ("h264", "avc1"):
+    if copy_codec(source.codec) is None:
         raise SourceError(
-            f"IP camera {source.name}: stream copy needs H.264, found {source.codec or 'unknown'}",
-            hint="set the camera's main stream to H.264, or station.camera.mode: encode",
+            f"IP camera {source.name}: stream copy needs H.264 or H.265, found "
+            f"{source.codec or 'unknown'}",
+            hint="set the camera's main stream to H.264 or H.265, or station.camera.mode: encode",
         )
     return source
+
+
+_CODEC_NAMES = {"h264": "H.264", "hevc": "H.265"}
+SCAN_LOG_NAME = "scan-ffmpeg.log"
+
+
+def _sub_stream_scan(cam: CameraSettings, rate_hz: float, clock: Clock) -> ScanGeometry | None:
+    """The scan frames' size from the sub-stream (station.camera.scan_url), or None when
+    the copy run's own stream is scanned. The sub-stream is opened once here: a wrong URL
+    is an error at start, as the main stream's is."""
+    if cam.scan_url is None:
+        return None
+    sub = IpCameraSource(cam.scan_url, cam, clock)
+    try:
+        if not sub.is_rtsp:
+            raise SourceError(
+                f"station.camera.scan_url: expected an rtsp:// sub-stream, found {sub.name}",
+                hint="set it to the camera's sub-stream URL (e.g. .../Streaming/Channels/102 "
+                "on Hikvision, ...&subtype=1 on Dahua), or remove it to scan the main stream",
+            )
+        return ScanGeometry.of(sub.width, sub.height, cam.scan_width, rate_hz)
+    finally:
+        sub.close()
 
 
 def _sealed_as(entry: Clip) -> Callable[[ClipSummary], ClipSummary]:

@@ -19,7 +19,13 @@ __all__ = ["ClipSummary", "Counters", "StationAlarmKind", "StationStatus", "run_
 
 # The controller's alarms and the station's own (disk full, a clip with no footage).
 StationAlarmKind = Literal[
-    "duplicate-order", "no-open-clip", "source-lost", "encoder-died", "disk-full", "no-footage"
+    "duplicate-order",
+    "no-open-clip",
+    "source-lost",
+    "encoder-died",
+    "disk-full",
+    "no-footage",
+    "scan-lost",
 ]
 
 

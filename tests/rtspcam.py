@@ -26,9 +26,17 @@ SIZE = (640, 360)
 
 
 def demo_video(
-    out: Path, *, seed: int, orders: int = 1, hole: tuple[int, int] | None = None
+    out: Path,
+    *,
+    seed: int,
+    orders: int = 1,
+    hole: tuple[int, int] | None = None,
+    codec: str = "h264",
+    scale: tuple[int, int] | None = None,
 ) -> DemoScene:
-    """The demo scene ``seed`` as an H.264 MP4 at twice its speed; returns the scene.
+    """The demo scene ``seed`` as an H.264 (or ``codec="hevc"``: H.265) MP4 at twice its
+    speed; returns the scene. ``scale`` encodes it at another size (a camera's sub-stream
+    of the same scene).
 
     ``hole=(first, count)`` leaves out those frames but keeps the others' times, as a
     camera that lost frames: the stream's timestamps jump over them.
@@ -38,11 +46,23 @@ def demo_video(
     frames = scene.frame_at(scene.duration_ms)
     cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y"]
     cmd += ["-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{SIZE[0]}x{SIZE[1]}"]
-    cmd += ["-r", str(STREAM_FPS), "-i", "pipe:", "-c:v", "libx264", "-preset", "ultrafast"]
+    cmd += ["-r", str(STREAM_FPS), "-i", "pipe:"]
+    if codec == "hevc":
+        # a camera's H.265: no B-frames, keyframes every 0.5 s, tagged hvc1 as cameras' are
+        params = f"log-level=error:keyint={STREAM_FPS // 2}:min-keyint={STREAM_FPS // 2}:bframes=0"
+        cmd += ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", params]
+        cmd += ["-tag:v", "hvc1"]
+    else:
+        cmd += ["-c:v", "libx264", "-preset", "ultrafast"]
+    filters = []
     if hole is not None:
         first, count = hole
-        cmd += ["-vf", f"select='not(between(n,{first},{first + count - 1}))'"]
+        filters.append(f"select='not(between(n,{first},{first + count - 1}))'")
         cmd += ["-fps_mode", "passthrough"]
+    if scale is not None:
+        filters.append(f"scale={scale[0]}:{scale[1]}")
+    if filters:
+        cmd += ["-vf", ",".join(filters)]
     cmd += ["-g", str(STREAM_FPS // 2), "-bf", "0", "-pix_fmt", "yuv420p", str(out)]
     with subprocess.Popen(cmd, stdin=subprocess.PIPE) as p:
         assert p.stdin is not None
@@ -54,12 +74,21 @@ def demo_video(
 
 
 class RtspServer:
-    """One gst-rtsp-server process serving ``video`` at ``rtsp://127.0.0.1:PORT/cam``."""
+    """One gst-rtsp-server process serving ``video`` at ``rtsp://127.0.0.1:PORT/cam``,
+    and each of ``mounts`` (path -> video, e.g. ``{"/sub": small}``) at its path."""
 
     def __init__(
-        self, video: Path, *, port: int = 0, user: str | None = None, password: str | None = None
+        self,
+        video: Path,
+        *,
+        port: int = 0,
+        user: str | None = None,
+        password: str | None = None,
+        mounts: dict[str, Path] | None = None,
     ) -> None:
         args = [SYSTEM_PYTHON, str(SERVER), "--file", str(video), "--port", str(port)]
+        for path, file in (mounts or {}).items():
+            args += ["--mount", f"{path}={file}"]
         if user is not None:
             args += ["--user", user, "--password", password or ""]
         self.process = subprocess.Popen(
@@ -77,11 +106,11 @@ class RtspServer:
         self.port = int(line)
         self.user, self.password = user, password
 
-    def url(self, *, password: str | None = None) -> str:
+    def url(self, *, password: str | None = None, path: str = "/cam") -> str:
         if self.user is None:
-            return f"rtsp://127.0.0.1:{self.port}/cam"
+            return f"rtsp://127.0.0.1:{self.port}{path}"
         pw = self.password if password is None else password
-        return f"rtsp://{self.user}:{pw}@127.0.0.1:{self.port}/cam"
+        return f"rtsp://{self.user}:{pw}@127.0.0.1:{self.port}{path}"
 
     def kill(self) -> None:
         """SIGKILL, as a camera losing power: connections drop without a goodbye."""

@@ -178,6 +178,9 @@ ADVICE: dict[StationAlarmKind, str] = {
     "encoder-died": "Recording has stopped: call the supervisor to restart the station.",
     "disk-full": "Recording has stopped: the disk is full. Call the supervisor.",
     "no-footage": "That order has no video: pack it again on camera. Scan {ack} to dismiss.",
+    "scan-lost": "The camera's sub-stream is lost: video is still recorded, but no barcode is "
+    "read until it is back. Check the camera and its sub-stream setting, or type the codes. "
+    "Scan {ack} to dismiss.",
 }
 
 

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from fractions import Fraction
 from itertools import pairwise
@@ -227,3 +228,49 @@ def test_finish_ends_ffmpeg_gracefully_while_nobody_reads_its_scan_frames(
     finally:
         server.kill()
     assert (tmp_path / "run-1" / "index.m3u8").read_text().endswith("#EXT-X-ENDLIST\n")
+
+
+def test_an_h265_camera_is_copied_as_hvc1_and_its_clip_exports_and_verifies(
+    tmp_path: Path,
+) -> None:
+    """An H.265 main stream (as many Hikvision/Dahua cameras send) copied into the same
+    fMP4 segments, tagged hvc1, scanned from the H.264 sub-stream of the same server."""
+    from packseal.runner import make_source, make_station
+    from recorder.demo import DemoScene
+    from storage.entries import Clip
+    from tests.recorder.test_ipcam import _assert_decodes
+    from tests.recording import SIZE, make_app
+    from tests.rtspcam import wait_for
+    from verifier import verify_bundle
+
+    order = DemoScene(640, 360, 15, seed=1, orders=1).orders()[0]
+    demo_video(tmp_path / "main.mp4", seed=1, codec="hevc")
+    demo_video(tmp_path / "sub.mp4", seed=1)
+    server = RtspServer(tmp_path / "main.mp4", mounts={"/sub": tmp_path / "sub.mp4"})
+    camera = {**SIZE, "device": server.url(), "scan_url": server.url(path="/sub"), "mode": "copy"}
+    app = make_app(tmp_path / "data", camera=camera)
+    station = make_station(
+        app, make_source(app, "camera", realtime=True, epoch_ms=None), realtime=True
+    )
+    runner = threading.Thread(target=station.run, daemon=True)
+    runner.start()
+    try:
+        wait_for(lambda: order.tracking_id in station.status().tracking_ids, 40, "the waybill")
+    finally:
+        station.stop()
+        runner.join(60)
+        server.kill()
+    assert not runner.is_alive()
+    entries = [from_bytes(data) for _, data in app.store.entries()]
+    [clip] = [e for e in entries if isinstance(e, Clip)]
+    assert clip.status == "sealed"
+    assert (clip.video.codec, clip.video.encoder) == ("hevc", "copy (the camera's H.265 as sent)")
+    init = app.store.read_blob(clip.init)
+    assert b"hvc1" in init  # parameter sets in the init section (hvcC), not only in-band
+    assert b"hvcC" in init
+    assert b"hev1" not in init
+    segments = [e for e in entries if isinstance(e, Segment)]
+    assert sum(s.dropped for s in segments) == 0
+    _assert_decodes(app.store, clip, tmp_path / "clip.mp4")
+    bundle = app.export(clip.clip_id, tmp_path / "h265.zip").path
+    verify_bundle(bundle, app.trust_file())
