@@ -459,6 +459,10 @@ ZH_CN: dict[str, str] = {
     "order {0} was already packed (clip {1}); recording it again": "订单 {0} 已经装过（片段 {1}）；正在重新录制",
     "camera lost: {0}": "摄像头断开：{0}",
     "scan stream lost: {0}": "扫描码流断开：{0}",
+    "This clip is the camera's H.265 video, stored as sent. Most browsers on PCs (Chrome, "
+    "Firefox) cannot play H.265, so the player above may stay black; the sealed segments and "
+    "their checks are unaffected. To watch it, download the upload copy (MP4, re-encoded to "
+    "H.264) under Evidence, or play the bundle's clip.mp4 in VLC or mpv.": "此片段是摄像头原样保存的 H.265 视频。电脑上的大多数浏览器（Chrome、Firefox）无法播放 H.265，上面的播放器可能一直黑屏；已封存的分段及其校验不受影响。要观看，请下载“证据”中的上传副本（MP4，已重新编码为 H.264），或用 VLC 或 mpv 播放证据包中的 clip.mp4。",
     "The camera's sub-stream is lost: video is still recorded, but no barcode is read until it "
     "is back. Check the camera and its sub-stream setting, or type the codes. Scan {ack} to "
     "dismiss.": "摄像头的子码流断开：视频仍在录制，但恢复之前不会识别条码。请检查摄像头及其子码流设置，或手动输入条码。扫描 {ack} 解除。",

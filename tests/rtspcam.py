@@ -14,10 +14,15 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import imageio_ffmpeg
 
 from recorder.demo import DemoScene
+
+if TYPE_CHECKING:
+    from packseal.app import App
+    from storage.entries import Clip
 
 SERVER = Path(__file__).with_name("rtsp_server.py")
 SYSTEM_PYTHON = "/usr/bin/python3"  # has python3-gi (scripts/setup.sh --test)
@@ -125,6 +130,38 @@ class RtspServer:
 
     def resume(self) -> None:
         self.process.send_signal(signal.SIGCONT)
+
+
+def record_h265_clip(root: Path) -> tuple[App, Clip]:
+    """One order recorded in copy mode from an H.265 camera (main stream ``/cam``),
+    scanned from its H.264 sub-stream (``/sub``) of the same server; the sealed clip."""
+    import threading
+
+    from packseal.runner import make_source, make_station
+    from storage.entries import Clip, from_bytes
+    from tests.recording import SIZE, make_app
+
+    order = DemoScene(SIZE["width"], SIZE["height"], 15, seed=1, orders=1).orders()[0]
+    demo_video(root / "main.mp4", seed=1, codec="hevc")
+    demo_video(root / "sub.mp4", seed=1)
+    server = RtspServer(root / "main.mp4", mounts={"/sub": root / "sub.mp4"})
+    camera = {**SIZE, "device": server.url(), "scan_url": server.url(path="/sub"), "mode": "copy"}
+    app = make_app(root / "data", camera=camera)
+    station = make_station(
+        app, make_source(app, "camera", realtime=True, epoch_ms=None), realtime=True
+    )
+    runner = threading.Thread(target=station.run, daemon=True)
+    runner.start()
+    try:
+        wait_for(lambda: order.tracking_id in station.status().tracking_ids, 40, "the waybill")
+    finally:
+        station.stop()
+        runner.join(60)
+        server.kill()
+    assert not runner.is_alive()
+    clips = [e for _, d in app.store.entries() if isinstance(e := from_bytes(d), Clip)]
+    assert len(clips) == 1, clips
+    return app, clips[0]
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:

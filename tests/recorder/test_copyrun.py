@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from fractions import Fraction
 from itertools import pairwise
@@ -24,7 +23,7 @@ from recorder.copyrun import CopyRun, ScanGeometry, copy_command
 from recorder.encoder import LOG_NAME
 from recorder.fragtime import fragment_times, init_timescale
 from storage.entries import Gap, Segment, from_bytes
-from tests.rtspcam import RtspServer, demo_video
+from tests.rtspcam import RtspServer, demo_video, record_h265_clip
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -235,34 +234,13 @@ def test_an_h265_camera_is_copied_as_hvc1_and_its_clip_exports_and_verifies(
 ) -> None:
     """An H.265 main stream (as many Hikvision/Dahua cameras send) copied into the same
     fMP4 segments, tagged hvc1, scanned from the H.264 sub-stream of the same server."""
-    from packseal.runner import make_source, make_station
-    from recorder.demo import DemoScene
     from storage.entries import Clip
     from tests.recorder.test_ipcam import _assert_decodes
-    from tests.recording import SIZE, make_app
-    from tests.rtspcam import wait_for
     from verifier import verify_bundle
 
-    order = DemoScene(640, 360, 15, seed=1, orders=1).orders()[0]
-    demo_video(tmp_path / "main.mp4", seed=1, codec="hevc")
-    demo_video(tmp_path / "sub.mp4", seed=1)
-    server = RtspServer(tmp_path / "main.mp4", mounts={"/sub": tmp_path / "sub.mp4"})
-    camera = {**SIZE, "device": server.url(), "scan_url": server.url(path="/sub"), "mode": "copy"}
-    app = make_app(tmp_path / "data", camera=camera)
-    station = make_station(
-        app, make_source(app, "camera", realtime=True, epoch_ms=None), realtime=True
-    )
-    runner = threading.Thread(target=station.run, daemon=True)
-    runner.start()
-    try:
-        wait_for(lambda: order.tracking_id in station.status().tracking_ids, 40, "the waybill")
-    finally:
-        station.stop()
-        runner.join(60)
-        server.kill()
-    assert not runner.is_alive()
+    app, clip = record_h265_clip(tmp_path)
     entries = [from_bytes(data) for _, data in app.store.entries()]
-    [clip] = [e for e in entries if isinstance(e, Clip)]
+    assert [e for e in entries if isinstance(e, Clip)] == [clip]
     assert clip.status == "sealed"
     assert (clip.video.codec, clip.video.encoder) == ("hevc", "copy (the camera's H.265 as sent)")
     init = app.store.read_blob(clip.init)

@@ -238,6 +238,7 @@ function showFacts(r) {
   if (state.videoUrl) URL.revokeObjectURL(state.videoUrl);
   state.videoUrl = null;
   player.hidden = true;
+  $("player-note").hidden = true;
   if (f === null) {
     box.append(el("p", {}, t("No facts: the clip entry could not be read.")));
     return;
@@ -269,6 +270,11 @@ function showFacts(r) {
   box.append(dl);
   if (r.video && r.checks.find((c) => c.name === "media").ok !== false) {
     state.videoUrl = URL.createObjectURL(r.video.blob.slice(0, r.video.blob.size, "video/mp4"));
+    // a video the browser cannot decode (H.265 copied from a camera, in Chromium and
+    // Firefox on most PCs) fails here, not in the checks: say so beside the player
+    player.onerror = () => {
+      $("player-note").hidden = false;
+    };
     player.src = state.videoUrl;
     player.hidden = false;
   }
