@@ -115,6 +115,42 @@ def _drops_by_segment(db: Path) -> list[dict[str, float]]:
     ]
 
 
+def _rtsp(args: argparse.Namespace) -> int:
+    from bench import rtsp
+
+    out = ROOT / "bench" / "out"
+    out.mkdir(exist_ok=True)
+    if args.cameras:
+        name = args.rtsp
+        counts = [int(n) for n in args.cameras.split(",")]
+        rows = rtsp.capacity(counts, name, SIZES[name], args.seconds)
+        (out / "record-rtsp-cameras.json").write_text(json.dumps(rows, indent=2))
+        print("\ncameras  dropped per camera  cores total (per camera)  server cores  load")
+        for r in rows:
+            print(
+                f"{r['cameras']:>7}  {r['dropped_per_camera']}  {r['cores_total']} "
+                f"({r['cores_per_camera']})  {r['server_cores']}  {r['load']} -> {r['load_after']}"
+            )
+        return 0
+    modes = tuple(args.modes.split(","))
+    rows = rtsp.run(
+        [(n, SIZES[n]) for n in args.rtsp.split(",")], args.seconds, modes, together=args.together
+    )
+    (out / "record-rtsp.json").write_text(json.dumps(rows, indent=2))
+    print("\nsize   mode      dropped  cores (ffmpeg)  scan ms  clips  baseline copy  server")
+    for r in rows:
+        for mode in modes:
+            m = r[mode]
+            assert isinstance(m, dict)
+            print(
+                f"{r['size']:6} {mode:9} {m['frames_dropped']:>7}  {m['cores']:.3f} "
+                f"({m['cores_ffmpeg']:.3f})  {m['scan_decode_ms_median']}  "
+                f"{m['clips_sealed']}   {r['baseline_copy_cores']}  {r['server_cores']}  "
+                f"(load {r['load']} -> {r['load_after']})"
+            )
+    return 0
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench record", description=__doc__)
     ap.add_argument("--seconds", type=float, default=600)
@@ -125,25 +161,21 @@ def main(argv: list[str]) -> int:
         help="IP camera over real RTSP instead (bench/rtsp.py), e.g. 720p,1080p: "
         "stream-copy vs encode, and ffmpeg copy alone as the baseline",
     )
+    ap.add_argument(
+        "--modes", default="copy,copy-sub,encode", help="with --rtsp: the station modes"
+    )
+    ap.add_argument(
+        "--together", action="store_true", help="with --rtsp: baseline and modes at once"
+    )
+    ap.add_argument(
+        "--cameras",
+        default="",
+        help="with --rtsp SIZE: N[,M...] cameras at once, a copy-mode station each, scanning "
+        "its sub-stream: drops per camera and cores (bench/rtsp.py capacity)",
+    )
     args = ap.parse_args(argv)
     if args.rtsp:
-        from bench import rtsp
-
-        rows = rtsp.run([(n, SIZES[n]) for n in args.rtsp.split(",")], args.seconds)
-        out = ROOT / "bench" / "out"
-        out.mkdir(exist_ok=True)
-        (out / "record-rtsp.json").write_text(json.dumps(rows, indent=2))
-        print("\nsize   mode    dropped  cores (ffmpeg)  scan ms  clips   baseline copy cores")
-        for r in rows:
-            for mode in ("copy", "encode"):
-                m = r[mode]
-                assert isinstance(m, dict)
-                print(
-                    f"{r['size']:6} {mode:7} {m['frames_dropped']:>7}  {m['cores']:.3f} "
-                    f"({m['cores_ffmpeg']:.3f})  {m['scan_decode_ms_median']}  "
-                    f"{m['clips_sealed']}   {r['baseline_copy_cores']}  (load {r['load']:.1f})"
-                )
-        return 0
+        return _rtsp(args)
     results = []
     with tempfile.TemporaryDirectory(prefix="packseal-bench-") as tmp:
         for name in args.sizes.split(","):

@@ -17,7 +17,8 @@ if [ "${1:-}" = "--test" ]; then
   packages+=(chromium fonts-dejavu-core)   # browser tests drive the system Chromium
   packages+=(poppler-utils)                # pdftotext reads the sheet PDF's text back
   # IP-camera tests: a real RTSP server (GStreamer's gst-rtsp-server, run by the system
-  # python3 through python3-gi: tests/rtsp_server.py); qtdemux and rtph264pay are -good
+  # python3 through python3-gi: tests/rtsp_server.py); qtdemux, rtph264pay and rtph265pay
+  # (H.265 cameras) are -good; the H.265 test files are encoded by imageio-ffmpeg's libx265
   packages+=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good)
   # the verify page's build check: web-verify/ rebuilds packseal/web/verify.html with
   # its locked npm toolchain (esbuild, eslint) and compares it with the committed file

@@ -31,8 +31,8 @@ def _payloader(path: str) -> str:
     info = GstPbutils.Discoverer.new(10 * Gst.SECOND).discover_uri(Gst.filename_to_uri(path))
     caps = info.get_video_streams()[0].get_caps().get_structure(0).get_name()
     if caps == "video/x-h265":
-        # the file's hvcC parameter sets, as camera-style in-band VPS/SPS/PPS at each IRAP
-        return "h265parse config-interval=-1 ! rtph265pay name=pay0 pt=96 config-interval=-1"
+        # rtph265pay (plugins-good, like rtph264pay) takes qtdemux's hvc1 access units
+        return "rtph265pay name=pay0 pt=96 config-interval=-1"
     if caps == "video/x-h264":
         return "rtph264pay name=pay0 pt=96 config-interval=-1"
     raise SystemExit(f"{path}: expected H.264 or H.265 video, found {caps}")
