@@ -79,6 +79,7 @@ _ZH_EXACT = {
     "To verify:": "验证：",
     "Verifier:": "验证工具：",
     "KEYFRAMES FROM THE SEALED CLIP": "封存片段的关键帧",
+    "KEYFRAMES FROM BOTH SEALED VIEWS": "两个封存视角的关键帧",
     "Order scan": "扫描订单",
     "Waybill scan": "扫描运单",
     "Product scan": "扫描商品",
@@ -128,6 +129,19 @@ _ZH_PATTERNS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]]
         r"当地时间 \1  ·  绿框：读到的条码",
     ),
     (re.compile(r"local time (.+)"), r"当地时间 \1"),
+    # A two-view sheet's note (the view names are the station's config, not translated)
+    (
+        re.compile(
+            r"left: view (\S+), right: view (\S+)  ·  local time (.+), \+ seconds from "
+            r"the clip start"
+        ),
+        r"左：视角 \1，右：视角 \2  ·  当地时间 \3，+ 为距片段开始的秒数",
+    ),
+    (
+        re.compile(r"left: view (\S+), right: view (\S+)  ·  local time (.+)"),
+        r"左：视角 \1，右：视角 \2  ·  当地时间 \3",
+    ),
+    (re.compile(r"left: view (\S+), right: view (\S+)"), r"左：视角 \1，右：视角 \2"),
     (
         re.compile(r"pip install packseal  or, in a browser: (.+)"),
         r"pip install packseal  或在浏览器中打开：\1",

@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import struct
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -48,6 +48,7 @@ __all__ = [
     "PlacedSegment",
     "count_frames",
     "decode_file",
+    "frames_at",
     "iter_frames",
     "locate_segments",
     "pick_keyframes",
@@ -101,6 +102,7 @@ class Keyframe:
     detail: str = ""  # the scanned text, for scan keyframes
     frame_index: int = -1  # index of the frame in the clip file it was read from
     scans: tuple[Scan, ...] = field(default=())  # the scan this keyframe shows, if any
+    view: str = ""  # the camera view it was read from; "" on a clip of one view
 
 
 # -- where the clip's segments are in a file ------------------------------------------------
@@ -132,7 +134,11 @@ def locate_segments(clip: Clip, clip_path: Path) -> list[PlacedSegment]:
     fragment that is none of the clip's segments (by SHA-256): footage that does not
     match the entry must not be shown as this clip's.
     """
-    by_hash = {s.sha256: k for k, s in enumerate(clip.segments)}
+    return _locate(clip.segments, f"clip {clip.clip_id}", clip_path)
+
+
+def _locate(refs: Sequence[SegmentRef], what: str, clip_path: Path) -> list[PlacedSegment]:
+    by_hash = {s.sha256: k for k, s in enumerate(refs)}
     placed: list[PlacedSegment] = []
     first = 0
     with open(clip_path, "rb") as f:
@@ -144,13 +150,13 @@ def locate_segments(clip: Clip, clip_path: Path) -> list[PlacedSegment]:
             if k is None:
                 raise MediaFormatError(
                     f"{clip_path}: fragment {n} at offset {rng.start} (sha256 {digest}) is "
-                    f"not one of the {len(clip.segments)} segments of clip {clip.clip_id}",
+                    f"not one of the {len(refs)} segments of {what}",
                     offset=rng.start,
                     hint=_HINT,
                 )
             moof = next(b for b in iter_boxes(f, start=rng.start, end=rng.end) if b.type == "moof")
             frames = _sample_count(f, moof)
-            placed.append(PlacedSegment(k, clip.segments[k], first, frames))
+            placed.append(PlacedSegment(k, refs[k], first, frames))
             first += frames
     return placed
 
@@ -329,6 +335,16 @@ class _Timeline:
                 return p.first_frame + p.frame_at(t_ms)
         return None
 
+    def nearest(self, t_ms: int) -> int:
+        """The frame shown at ``t_ms``, else the one closest in time (across a gap, or
+        before the file's first frame and after its last)."""
+        found = self.index_at(t_ms)
+        if found is not None:
+            return found
+        edges = [(p.first_frame, p.ref.start) for p in self.placed]
+        edges += [(p.first_frame + p.frames - 1, p.ref.end) for p in self.placed]
+        return min(edges, key=lambda e: abs(e[1] - t_ms))[0]
+
     def time_of(self, index: int) -> int:
         for p in self.placed:
             if p.first_frame <= index < p.first_frame + p.frames:
@@ -474,6 +490,42 @@ def pick_keyframes(
             )
         )
     return keyframes
+
+
+def frames_at(
+    segments: Sequence[SegmentRef], clip_path: Path, moments: Sequence[Keyframe], view: str
+) -> list[Keyframe]:
+    """The frames of another camera view at the moments ``moments`` show (the keyframes
+    :func:`pick_keyframes` chose in the primary view), in the same order and labels.
+
+    ``segments`` are this view's in the clip entry, ``clip_path`` its file (init + whole
+    segments): both views are cut to one clip, their frames at the same capture times
+    (each segment's times are signed in the entry). A moment the view has no
+    frame at (a camera lost on this view only) shows the frame closest in time, with its
+    own time. Scan boxes are the primary camera's and are not drawn here. Raises what
+    :func:`locate_segments` and :func:`read_frames` raise.
+    """
+    placed = [p for p in _locate(segments, f"view {view}", clip_path) if p.frames > 0]
+    if not placed:
+        raise MediaFormatError(f"{clip_path} (view {view!r}) holds no video frames", hint=_HINT)
+    timeline = _Timeline(placed)
+    # The moment's capture time, even for "Last frame": the primary view may have moved
+    # it to the last frame whose caption names the order.
+    indexes = [timeline.nearest(m.t_ms) for m in moments]
+    images = read_frames(clip_path, indexes)
+    return [
+        Keyframe(
+            t_ms=timeline.time_of(index),
+            # The primary view's caption check (why its frame moved) is not about this one.
+            label=m.label.partition(" (")[0],
+            image=images[index],
+            boxes=(),
+            detail=m.detail,
+            frame_index=index,
+            view=view,
+        )
+        for m, index in zip(moments, indexes, strict=True)
+    ]
 
 
 # -- keyframes whose caption names this order (verifier/_frames_caption.py) ----------------------

@@ -68,9 +68,16 @@ from verifier._page import (
     render_pdf_page,
 )
 from verifier._sheet_text import LANGUAGES, PARAGRAPHS, translate
-from verifier.frames import Keyframe, pick_keyframes
+from verifier.frames import Keyframe, frames_at, pick_keyframes
 
-__all__ = ["MAX_SHEET_BYTES", "Keyframe", "Sheet", "SheetFacts", "make_sheet", "pick_keyframes"]
+__all__ = [
+    "MAX_SHEET_BYTES",
+    "Keyframe",
+    "Sheet",
+    "SheetFacts",
+    "make_sheet",
+    "pick_keyframes",
+]
 
 MAX_SHEET_BYTES = 2_000_000
 VERIFY_COMMAND = "packseal verify bundle.zip --trust <merchant trust file>"
@@ -102,6 +109,9 @@ class SheetFacts:
     # live False or None (not recorded) is drawn in amber: not a camera's live footage.
     source: str = ""
     source_live: bool | None = None
+    # A clip filmed by two cameras: the further view's name and the path of its sealed
+    # video (init + whole segments), valid while make_sheet runs; () for one camera.
+    views: tuple[tuple[str, Path], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,9 +135,19 @@ def make_sheet(
     fragments must hash to the entry's segments). ``max_bytes`` can only lower the 2 MB
     cap. Raises :class:`VerifierError` if a file cannot be brought under it, and what
     :func:`pick_keyframes` raises.
+
+    A clip filmed by two cameras (``facts.views`` names the further view's file): each row
+    of keyframes is one moment, the primary view's frame on the left, the other view's at
+    the same capture time on the right, each labelled by its view; still six to eight
+    cells on one page.
     """
     max_bytes = min(max_bytes, MAX_SHEET_BYTES)
-    frames = list(pick_keyframes(clip, clip_path) if keyframes is None else keyframes)
+    most = TWO_VIEW_MOMENTS if facts.views else 6
+    frames = list(
+        pick_keyframes(clip, clip_path, max_frames=most) if keyframes is None else keyframes
+    )
+    if facts.views:
+        frames = _beside(clip, frames[:most], facts.views)
     facts = _safe_facts(facts)
     shown = [replace(k, label=printable(k.label), detail=printable(k.detail, 300)) for k in frames]
     ops = _with_font_note(_localize(_layout(facts, shown), facts.language))
@@ -138,6 +158,22 @@ def make_sheet(
     )
     pdf = _fit("PDF", max_bytes, [partial(_render_pdf, ops, facts, q) for q in PDF_ATTEMPTS])
     return Sheet(png=png, pdf=pdf, keyframes=frames)
+
+
+def _beside(
+    clip: Clip, primary: Sequence[Keyframe], views: Sequence[tuple[str, Path]]
+) -> list[Keyframe]:
+    """The primary view's keyframes, each followed by the other view's frame at its time."""
+    further = {v.view: v for v in clip.all_views()[1:]}
+    if len(views) != 1 or views[0][0] not in further:
+        raise ValueError(
+            f"a sheet shows the primary view and one other of {sorted(further)}, "
+            f"got {[name for name, _ in views]}"
+        )
+    name, path = views[0]
+    mine = [replace(k, view=clip.view or "") for k in primary]
+    theirs = frames_at(further[name].segments, path, mine, name)
+    return [k for pair in zip(mine, theirs, strict=True) for k in pair]
 
 
 def _safe_facts(facts: SheetFacts) -> SheetFacts:
@@ -417,6 +453,9 @@ def _footer(ops: _Ops, bottom: float, verify_url: str | None) -> float:
 
 
 CAPTION_H = 7.0  # under each keyframe
+# Moments a two-view sheet shows, each in both views: order scan, waybill, last frame,
+# packing (pick_keyframes' priorities), in four rows of two.
+TWO_VIEW_MOMENTS = 4
 ROW_GAP = 2.5
 
 
@@ -429,14 +468,23 @@ def _keyframes(
     cell_h = min((CONTENT_W - COL_GAP) / 2 * 9 / 16, space)
     cell_w = cell_h * 16 / 9
     left = (PAGE_W - 2 * cell_w - COL_GAP) / 2
-    ops.text(left, top + 3, "KEYFRAMES FROM THE SEALED CLIP", "bold", 7.5, MUTED)
+    views = (keyframes[0].view, keyframes[1].view) if any(k.view for k in keyframes) else ()
+    heading = "KEYFRAMES FROM BOTH SEALED VIEWS" if views else "KEYFRAMES FROM THE SEALED CLIP"
+    ops.text(left, top + 3, heading, "bold", 7.5, MUTED)
     zone = _offset(facts.start_ms, facts.zone)
-    room = 2 * cell_w + COL_GAP - _width("KEYFRAMES FROM THE SEALED CLIP", "bold", 7.5) - 4
-    notes = (
+    room = 2 * cell_w + COL_GAP - _width(heading, "bold", 7.5) - 4
+    notes: tuple[str, ...] = (
         f"local time {zone}, + seconds from the clip start  ·  green boxes: codes read",
         f"local time {zone}  ·  green boxes: codes read",
         f"local time {zone}",
     )
+    if views:  # each row one moment: the primary view left, the other right
+        sides = f"left: view {views[0]}, right: view {views[1]}"
+        notes = (
+            f"{sides}  ·  local time {zone}, + seconds from the clip start",
+            f"{sides}  ·  local time {zone}",
+            sides,
+        )
     note = next((n for n in notes if _width(n, "sans", 6.5) <= room), "")
     ops.text(PAGE_W - left, top + 3, note, "sans", 6.5, MUTED, "R")
     top += 5.5
@@ -451,6 +499,11 @@ def _keyframes(
             _Picture(x + (cell_w - pw) / 2, y + (cell_h - ph) / 2, pw, ph, kf.image, kf.boxes)
         )
         _caption(ops, n + 1, kf, facts, x, y + cell_h + 4.6, cell_w)
+        if kf.view:  # which camera, on the picture itself
+            tag = _fit_text(kf.view.upper(), "bold", 7, pw - 4)
+            px, py = x + (cell_w - pw) / 2, y + (cell_h - ph) / 2
+            ops.append(_Rect(px, py, _width(tag, "bold", 7) + 4, 5, fill=INK))
+            ops.text(px + 2, py + 3.6, tag, "bold", 7, (255, 255, 255))
         why = kf.label.partition(" (")[2].removesuffix(")")
         if why:
             # "Order scan (caption not yet switched to this order)": said on the picture

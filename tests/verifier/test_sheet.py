@@ -18,6 +18,7 @@ from PIL import Image
 from storage import Store
 from storage.entries import Clip
 from tests.recording import Recording
+from tests.twoview import side_view
 from verifier import fonts
 from verifier import sheet as sheet_module
 from verifier._errors import MediaFormatError, VerifierError
@@ -32,6 +33,7 @@ from verifier.sheet import (
 )
 
 ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")
+SHOTS = Path("/work/notes/shots")
 
 
 @dataclass
@@ -382,3 +384,51 @@ def test_the_summary_qr_reads_back_at_every_size_and_png_attempt(dpi: float, pal
         if [bytes(b.bytes).decode() for b in zxingcpp.read_barcodes(gray)] != [UNLUCKY_SUMMARY]:
             unread.append(float(size))
     assert unread == []
+
+
+def test_two_views_show_each_moment_from_both_cameras_labelled(
+    recorded: Recorded, tmp_path: Path
+) -> None:
+    clip = recorded.clips[0]
+    path = recorded.write_clip(clip, "top.mp4")
+    side = side_view(clip, path, tmp_path / "side-run")
+    side_path = side.write(tmp_path / "side.mp4")
+    clip = side.bind(clip, "top", "side")
+    facts = facts_for(clip, path, views=(("side", side_path),))
+    for language in ("en", "zh-CN"):
+        sheet = make_sheet(replace(facts, language=language), clip, path)
+        assert pdf_pages(sheet.pdf) == 1
+        assert len(sheet.png) <= MAX_SHEET_BYTES
+        assert len(sheet.pdf) <= MAX_SHEET_BYTES
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        (SHOTS / f"sheet-two-views-{language}.png").write_bytes(sheet.png)
+    kf = sheet.keyframes
+    assert [k.view for k in kf] == ["top", "side"] * 4
+    # Each row one moment: the side view's frame is at the top view's capture time
+    # (within a frame), under the same label, read from the side view's own file.
+    for top, other in zip(kf[::2], kf[1::2], strict=True):
+        assert other.label == top.label.partition(" (")[0]
+        assert abs(other.t_ms - top.t_ms) <= frame_ms(clip) + 1
+        assert other.boxes == ()
+        assert not np.array_equal(other.image, top.image)
+    mirrored = cv2.flip(read_frames(side_path, [kf[1].frame_index])[kf[1].frame_index], 1)
+    assert np.abs(mirrored[:, :, 1].astype(int) - kf[0].image[:, :, 1]).mean() < 12
+    texts = [op.text for op in _layout(facts, kf) if isinstance(op, _Text)]
+    assert "KEYFRAMES FROM BOTH SEALED VIEWS" in texts
+    assert {"TOP", "SIDE"} <= set(texts)
+    assert any(t.startswith("left: view top, right: view side") for t in texts)
+    zh = [
+        op.text
+        for op in sheet_module._localize(_layout(facts, kf), "zh-CN")
+        if isinstance(op, _Text)
+    ]
+    assert "两个封存视角的关键帧" in zh
+    assert any(t.startswith("左：视角 top，右：视角 side") for t in zh)
+    # One view is the sheet as it was: no view tags, the old heading.
+    single = [
+        op.text
+        for op in _layout(facts_for(clip, path), pick_keyframes(clip, path))
+        if isinstance(op, _Text)
+    ]
+    assert "KEYFRAMES FROM THE SEALED CLIP" in single
+    assert "TOP" not in single
