@@ -34,6 +34,7 @@ def clip_json(row: ClipRow) -> dict[str, object]:
         "bytes": row.bytes,
         "log_index": row.idx,
         "repeat_of": row.repeat_of,
+        "views": list(row.views),  # a clip filmed by several cameras: their names; else []
     }
 
 

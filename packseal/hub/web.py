@@ -15,6 +15,8 @@ route                                                    what                   
 ``GET /tiles/<station>/checkpoint``, ``tile/...``        C2SP tlog-tiles         readers
 =======================================================  ======================  =======
 
+``video.mp4?view=NAME`` plays another camera of a clip filmed by several.
+
 Tiles never change once served (a partial tile has its width in its path), so they
 carry a year-long immutable cache header; only the checkpoint is ``no-cache``.
 """
@@ -39,7 +41,7 @@ from packseal.web._context import portal
 from packseal.web._http import WebError
 from packseal.web._login import page, record
 from packseal.web._media import clip_media
-from packseal.web._pages import media_response
+from packseal.web._pages import ViewName, media_response
 from storage import ClipQuery, ClipRow, FormatError, LogStateError, PacksealError, Store
 from storage.hubanchors import export_policy_of
 from storage.hubsearch import search_clips, unheld_blobs
@@ -159,6 +161,7 @@ def hub_router(hub: Hub) -> APIRouter:
                 "started_ms": h.clip.started_ms,
                 "duration_ms": h.clip.duration_ms,
                 "bytes": h.clip.bytes,
+                "views": list(h.clip.views),  # the cameras, the first first; [] for one
             }
             for h in search_clips(hub.mirror.engine, query)
         ]
@@ -195,11 +198,13 @@ def hub_router(hub: Hub) -> APIRouter:
         return store, row
 
     @router.api_route("/hub/clips/{station}/{clip_id}/video.mp4", methods=["GET", "HEAD"])
-    def video(station: str, clip_id: str, request: Request, who: Reader) -> Response:
+    def video(
+        station: str, clip_id: str, request: Request, who: Reader, view: ViewName = None
+    ) -> Response:
         # The same bytes, ranges and custody as a station's portal (its clip's timeline).
         store, row = clip_of(station, clip_id)
-        media = replace(clip_media(store, row), open=lambda sha: _seekable(store, sha))
-        return media_response(request, who, row, media)
+        media = replace(clip_media(store, row, view), open=lambda sha: _seekable(store, sha))
+        return media_response(request, who, row, media, view)
 
     @router.get("/hub/clips/{station}/{clip_id}/bundle.zip")
     def bundle(station: str, clip_id: str, request: Request, who: Reader) -> FileResponse:

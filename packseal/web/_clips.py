@@ -12,8 +12,9 @@ from packseal._cli_station import clip_json
 from packseal.accounts import CustodyEvent
 from packseal.web._context import PortalContext
 from packseal.web._http import WebError
+from packseal.web._media import view_segments
 from storage import ClipQuery, ClipRow, SegmentRow
-from storage.entries import Clip, Scan, parse_as
+from storage.entries import Clip, ClipView, Scan, parse_as
 
 # Clip ids are ULIDs; the pattern is looser so ids from other versions still resolve, and
 # strict enough that nothing path-like or markup-like ever reaches the store or a page.
@@ -145,16 +146,36 @@ class Bar:
 
 
 @dataclass(frozen=True, slots=True)
+class ViewFacts:
+    """One camera of a clip filmed by several, as its player and segment table show it."""
+
+    view: ClipView  # as signed in the clip entry
+    url: str  # its video, played beside the others
+    offset_s: float  # its first frame's capture time after the clip's start (syncing)
+    segments: list[SegmentRow]
+    verdicts: list[Verdict]
+
+    @property
+    def bytes(self) -> int:
+        return sum(r.bytes for r in self.view.segments)
+
+    @property
+    def rows(self) -> list[tuple[SegmentRow, Verdict]]:
+        return list(zip(self.segments, self.verdicts, strict=False))
+
+
+@dataclass(frozen=True, slots=True)
 class ClipFacts:
     row: ClipRow
     entry: Clip
-    segments: list[SegmentRow]
+    segments: list[SegmentRow]  # the first camera's
     verdicts: list[Verdict]
     init_verdict: Verdict  # the init section's (without it nothing plays)
     checked: bool  # False: the verifier's replay is not available, bars are 'unchecked'
     bars: list[Bar]
     marks: list[Mark]
     custody: list[CustodyEvent]
+    views: list[ViewFacts]  # every camera, the first too; [] for a one-camera clip
 
     @property
     def counts(self) -> dict[str, int]:
@@ -167,7 +188,8 @@ class ClipFacts:
 def clip_facts(ctx: PortalContext, row: ClipRow) -> ClipFacts:
     store = ctx.app.store
     entry = parse_as(Clip, store.entry(row.idx))
-    segments = store.segments(row.first_seq, row.last_seq)
+    views = [_view_facts(ctx, row, entry, v) for v in entry.all_views()] if row.views else []
+    segments = views[0].segments if views else store.segments(row.first_seq, row.last_seq)
     found = ctx.evidence.verdicts(entry)
     init: Verdict = "unchecked"
     verdicts: list[Verdict] = ["unchecked"] * len(entry.segments)
@@ -193,6 +215,19 @@ def clip_facts(ctx: PortalContext, row: ClipRow) -> ClipFacts:
         bars=bars,
         marks=marks,
         custody=ctx.accounts.custody(row.clip_id, limit=200),
+        views=views,
+    )
+
+
+def _view_facts(ctx: PortalContext, row: ClipRow, entry: Clip, view: ClipView) -> ViewFacts:
+    first = view.view == row.views[0]
+    found = ctx.evidence.verdicts(entry, None if first else view.view)
+    return ViewFacts(
+        view=view,
+        url=f"/clips/{row.clip_id}/video.mp4" + ("" if first else f"?view={view.view}"),
+        offset_s=round((view.segments[0].start - row.start_ms) / 1000, 3),
+        segments=view_segments(ctx.app.store, row, view.view, entry),
+        verdicts=["unchecked"] * len(view.segments) if found is None else found[1],
     )
 
 
@@ -256,4 +291,19 @@ def facts_json(facts: ClipFacts) -> dict[str, object]:
             "video": f"/clips/{row.clip_id}/video.mp4",
             "bundle": f"/api/v1/clips/{row.clip_id}/bundle",
         },
+        # Every camera of a clip filmed by several, the first too ([] for one camera).
+        "views": [
+            {
+                "view": v.view.view,
+                "video": v.url,
+                "init_sha256": v.view.init,
+                "offset_ms": round(v.offset_s * 1000),
+                "source": None if v.view.source is None else v.view.source.to_json(),
+                "segments": [
+                    {"seq": s.seq, "sha256": s.sha256, "verdict": verdict}
+                    for s, verdict in zip(v.segments, v.verdicts, strict=False)
+                ],
+            }
+            for v in facts.views
+        ],
     }

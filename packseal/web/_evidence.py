@@ -144,15 +144,18 @@ class Evidence:
 
     # -- checks ------------------------------------------------------------------------
 
-    def verdicts(self, entry: Clip) -> tuple[VerdictName, list[VerdictName]] | None:
-        """The init section's and each segment's verdict (re-hashed against the entry),
-        or ``None`` when this installation's verifier has no replay module."""
+    def verdicts(
+        self, entry: Clip, view: str | None = None
+    ) -> tuple[VerdictName, list[VerdictName]] | None:
+        """The init section's and each segment's verdict (re-hashed against the entry) of
+        one view (``None``: the first camera's), or ``None`` when this installation's
+        verifier has no replay module."""
         try:
             from verifier.replay import init_verdict, segment_verdicts
         except ImportError:
             return None
-        segments = segment_verdicts(self.app.store, entry)
-        init = init_verdict(self.app.store, entry, segments)
+        segments = segment_verdicts(self.app.store, entry, view=view)
+        init = init_verdict(self.app.store, entry, segments, view=view)
         return init.state, [v.state for v in segments]
 
     def audit(self, progress: Progress) -> dict[str, Any]:

@@ -20,7 +20,8 @@ from io import BufferedReader
 from itertools import accumulate
 
 from packseal.web._http import WebError
-from storage import BlobMissingError, ClipRow, PacksealError, Store
+from storage import BlobMissingError, ClipRow, PacksealError, SegmentRow, Store
+from storage.entries import Clip, parse_as
 from verifier.timeline import Timeline, rebase, timeline_of
 
 CHUNK = 512 * 1024  # fewer thread hand-offs per response than 64 KiB, still small in memory
@@ -63,14 +64,55 @@ class ClipMedia:
             part += 1
 
 
-def clip_media(store: Store, row: ClipRow) -> ClipMedia:
-    segments = store.segments(row.first_seq, row.last_seq)
-    if len(segments) != row.segment_count:
+def view_of(row: ClipRow, view: str | None) -> str | None:
+    """The view ``view`` names (``None``: the primary), or 404 if the clip has no such."""
+    if view is None:
+        return row.views[0] if row.views else None
+    if view not in row.views:
+        shown = ", ".join(row.views) if row.views else "one unnamed view"
+        raise WebError(
+            404,
+            f"clip {row.clip_id} has no view {view[:32]!r} (it has {shown})",
+            hint="leave out ?view= for the clip's first camera",
+        )
+    return view
+
+
+def view_segments(
+    store: Store, row: ClipRow, view: str, entry: Clip | None = None
+) -> list[SegmentRow]:
+    """The index rows of one view's segments in a clip (``entry``: its parsed entry)."""
+    # Segment numbers are station-wide, so a view's are not consecutive: which are this
+    # view's comes from the signed entry, each looked up by number in the index.
+    entry = parse_as(Clip, store.entry(row.idx)) if entry is None else entry
+    part = next(v for v in entry.all_views() if v.view == view)
+    wanted = {r.seq for r in part.segments}
+    rows = store.view_segments(view, part.segments[0].seq, part.segments[-1].seq)
+    found = [r for r in rows if r.seq in wanted]
+    if len(found) != len(part.segments):
         raise WebError(
             410,
-            f"clip {row.clip_id} lists {row.segment_count} segments, the index has {len(segments)}",
+            f"view {view} of clip {row.clip_id} lists {len(part.segments)} segments, the index "
+            f"has {len(found)}",
             hint="run an audit (audit page) to see what is missing",
         )
+    return found
+
+
+def clip_media(store: Store, row: ClipRow, view: str | None = None) -> ClipMedia:
+    """The playable file of one view of a clip (``view``: ``None`` for its first camera)."""
+    name = view_of(row, view)
+    if name is None:
+        segments = store.segments(row.first_seq, row.last_seq)
+        if len(segments) != row.segment_count:
+            raise WebError(
+                410,
+                f"clip {row.clip_id} lists {row.segment_count} segments, the index has "
+                f"{len(segments)}",
+                hint="run an audit (audit page) to see what is missing",
+            )
+    else:
+        segments = view_segments(store, row, name)
     hashes = [segments[0].init, *(s.sha256 for s in segments)]
     sizes: list[int] = []
     for number, sha in enumerate(hashes):
@@ -230,17 +272,18 @@ class MediaCache:
         self._items: OrderedDict[str, tuple[float, ClipMedia]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, store: Store, row: ClipRow) -> ClipMedia:
+    def get(self, store: Store, row: ClipRow, view: str | None = None) -> ClipMedia:
         now = time.monotonic()
+        key = f"{row.clip_id}/{view_of(row, view) or ''}"
         with self._lock:
-            found = self._items.get(row.clip_id)
+            found = self._items.get(key)
             if found is not None and now - found[0] < self.ttl_s:
-                self._items.move_to_end(row.clip_id)
+                self._items.move_to_end(key)
                 return found[1]
-        media = clip_media(store, row)
+        media = clip_media(store, row, view)
         with self._lock:
-            self._items[row.clip_id] = (now, media)
-            self._items.move_to_end(row.clip_id)
+            self._items[key] = (now, media)
+            self._items.move_to_end(key)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
         return media

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
@@ -91,22 +91,32 @@ def clip_page(clip_id: str, request: Request, who: Reader) -> Response:
     )
 
 
+# ?view=NAME: one camera of a clip filmed by several (the first without it).
+ViewName = Annotated[str | None, Query(max_length=16, pattern=r"^[a-z0-9][a-z0-9-]{0,15}$")]
+
+
 @router.api_route("/clips/{clip_id}/video.mp4", methods=["GET", "HEAD"])
-def clip_video(clip_id: str, request: Request, who: Reader) -> Response:
+def clip_video(clip_id: str, request: Request, who: Reader, view: ViewName = None) -> Response:
     ctx = portal(request)
     row = load_clip(ctx, clip_id)
-    return media_response(request, who, row, ctx.media.get(ctx.app.store, row))
+    media = ctx.media.get(ctx.app.store, row, view)
+    return media_response(request, who, row, media, view)
 
 
-def media_response(request: Request, who: Principal, row: ClipRow, media: ClipMedia) -> Response:
-    """A clip's video (whole, one range or several), as every portal serves it."""
+def media_response(
+    request: Request, who: Principal, row: ClipRow, media: ClipMedia, view: str | None = None
+) -> Response:
+    """A clip's video (whole, one range or several), as every portal serves it; ``view``:
+    which camera's, as asked (``None``: the first)."""
     ctx = portal(request)
     wanted = parse_ranges(request.headers.get("range"), media.size)
+    # The first camera keeps the tag it had before clips had views.
+    further = view is not None and row.views and view != row.views[0]
     headers = {
         "Accept-Ranges": "bytes",
         # A sealed clip's bytes never change; "t0": served on its own timeline (before,
         # the same tag named the sealed bytes, which a cache must not mix in).
-        "ETag": f'"{row.clip_id}-{row.idx}-t0"',
+        "ETag": f'"{row.clip_id}-{row.idx}-t0{f"-{view}" if further else ""}"',
         "Cache-Control": "private, max-age=3600",
     }
     body: Iterator[bytes]
@@ -127,7 +137,7 @@ def media_response(request: Request, who: Principal, row: ClipRow, media: ClipMe
     if start == 0:
         # A player asks for byte 0 once per playback and then for later ranges as it
         # buffers and seeks: one custody event per playback, not one per range.
-        record(ctx, request, who, "play", row)
+        record(ctx, request, who, "play", row, detail=f"view {view}" if further else "")
     return StreamingResponse(body, status_code=status, headers=headers, media_type=media_type)
 
 

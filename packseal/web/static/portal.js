@@ -31,6 +31,46 @@
   });
 })();
 
+(function linkedViews() {
+  // A clip filmed by several cameras: one player each. Play, pause and seek follow the
+  // player a person used, at the same capture time (each view's file starts at its own
+  // first frame: data-offset-s is that frame's time after the clip's start).
+  const players = Array.from(document.querySelectorAll("video.view-player"));
+  if (players.length < 2) return;
+  const offset = (v) => parseFloat(v.dataset.offsetS) || 0;
+  const others = (v) => players.filter((p) => p !== v);
+  const TOLERANCE_S = 0.3;
+  function align(from, to) {
+    const wanted = from.currentTime + offset(from) - offset(to);
+    const end = Number.isFinite(to.duration) ? to.duration : Infinity;
+    const t = Math.max(0, Math.min(wanted, end));
+    if (Math.abs(to.currentTime - t) > TOLERANCE_S) to.currentTime = t;
+  }
+  players.forEach((v) => {
+    v.addEventListener("play", () => others(v).forEach((o) => {
+      align(v, o);
+      if (o.paused) o.play().catch(() => {});
+    }));
+    v.addEventListener("pause", () => others(v).forEach((o) => { if (!o.paused) o.pause(); }));
+    v.addEventListener("seeked", () => others(v).forEach((o) => align(v, o)));
+  });
+  // Drift: the first camera leads while playing.
+  players[0].addEventListener("timeupdate", () => {
+    if (!players[0].paused) others(players[0]).forEach((o) => align(players[0], o));
+  });
+  const button = document.getElementById("views-play");
+  if (button) {
+    const label = () => {
+      button.textContent = players[0].paused ? button.dataset.play : button.dataset.pause;
+    };
+    button.addEventListener("click", () => {
+      if (players[0].paused) players[0].play().catch(() => {}); else players[0].pause();
+    });
+    players[0].addEventListener("play", label);
+    players[0].addEventListener("pause", label);
+  }
+})();
+
 (function auditRun() {
   const card = document.getElementById("run");
   if (!card || card.dataset.status !== "running") return;
