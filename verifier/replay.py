@@ -38,7 +38,7 @@ from PIL import Image as PILImage
 from PIL import ImageDraw, ImageFont
 
 from storage import BlobMissingError, Store
-from storage.entries import Clip, Scan, parse_as
+from storage.entries import Clip, ClipView, Scan, parse_as
 from storage.text import printable
 from verifier import fonts
 from verifier._errors import MediaFormatError, VerifierError
@@ -155,26 +155,43 @@ def _check(store: Store, sha256: str) -> tuple[State, str | None]:
     return ("verified" if found == sha256 else "mismatch"), found
 
 
+def _view(clip: Clip, view: str | None) -> ClipView:
+    """One camera's footage of ``clip`` (``None``: the first camera's)."""
+    views = clip.all_views()
+    if view is None:
+        return views[0]
+    for part in views:
+        if part.view == view:
+            return part
+    raise ValueError(f"clip {clip.clip_id} has no view {view!r} (it has {clip.view_names()})")
+
+
 def init_verdict(
-    store: Store, clip: Clip, segments: Sequence[SegmentVerdict] | None = None
+    store: Store,
+    clip: Clip,
+    segments: Sequence[SegmentVerdict] | None = None,
+    *,
+    view: str | None = None,
 ) -> InitVerdict:
-    """The init section's verdict. Retention deletes an init section once no kept segment
-    needs it, so a missing init whose ``segments`` were all purged is purged too."""
-    state, found = _check(store, clip.init)
+    """The init section's verdict (of camera ``view``; ``None``: the first). Retention
+    deletes an init section once no kept segment needs it, so a missing init whose
+    ``segments`` were all purged is purged too."""
+    init = _view(clip, view).init
+    state, found = _check(store, init)
     if state == "missing" and segments and all(s.state == "purged" for s in segments):
         state = "purged"
-    return InitVerdict(clip.init, found, state)
+    return InitVerdict(init, found, state)
 
 
-def segment_verdicts(store: Store, clip: Clip) -> list[SegmentVerdict]:
-    """Re-hash every stored segment of ``clip`` against its entry, in order."""
+def segment_verdicts(store: Store, clip: Clip, *, view: str | None = None) -> list[SegmentVerdict]:
+    """Re-hash every stored segment of ``clip`` (of camera ``view``; ``None``: the first)
+    against its entry, in order."""
+    refs = _view(clip, view).segments
     out = []
-    for k, ref in enumerate(clip.segments):
+    for k, ref in enumerate(refs):
         state, found = _check(store, ref.sha256)
         out.append(
-            SegmentVerdict(
-                k + 1, len(clip.segments), ref.seq, ref.start, ref.end, ref.sha256, found, state
-            )
+            SegmentVerdict(k + 1, len(refs), ref.seq, ref.start, ref.end, ref.sha256, found, state)
         )
     return out
 

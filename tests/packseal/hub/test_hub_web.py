@@ -20,6 +20,7 @@ from storage import merkle
 from storage.checkpoint import Checkpoint
 from storage.note import parse
 from tests.packseal.hub.conftest import copy_recorded, station_app
+from tests.twoview import seal_two_views
 
 PUBLIC = "public"
 STATION = "station"
@@ -268,3 +269,43 @@ def test_tiles_rebuild_the_mirrored_checkpoint(fleet: dict[str, Any]) -> None:
     assert httpx.get(f"{hub.url}/tiles/station-01/tile/0/000", headers=auth).status_code == 404
     assert httpx.get(f"{hub.url}/tiles/nobody/checkpoint", headers=auth).status_code == 404
     assert re.fullmatch(r"[A-Za-z0-9+/=]+", base64.b64encode(cp.root_hash).decode())
+
+
+def test_a_two_camera_station_is_mirrored_and_each_view_played(
+    recorded: Path, tmp_path: Path, start_hub: Any
+) -> None:
+    """Issue 12: the hub takes a two-camera station's entries (views interleaved) and both
+    views' blobs, lists the clip with its views, and plays each view's bytes exactly as
+    the station's portal does."""
+    data, root = copy_recorded(recorded, tmp_path / "src")
+    source = station_app(data, root, "station-01")
+    hub = start_hub(root)
+    token = hub.hub.mirror.enrol("station-02", 0).token
+    app = seal_two_views(
+        source.store, station_app(tmp_path / "two", root, "station-02"), tmp_path / "work"
+    )
+    source.close()
+    pusher = Pusher(app.store, HubLinkConfig(url=hub.url, token=token), token, SystemClock())
+    assert pusher.cycle().done
+    pusher.close()
+    now = SystemClock().now_ms()
+    hub.hub.accounts.add_user("merchant", "merchant", "x" * 20, at_ms=now)  # type: ignore[arg-type]
+    auth = {
+        "Authorization": f"Bearer {hub.hub.accounts.issue_token('merchant', label='t', at_ms=now)}"
+    }
+    for row in app.store.clips():
+        found = httpx.get(
+            hub.url + "/api/v1/hub/clips", params={"order": row.order_id}, headers=auth
+        ).json()["clips"]
+        assert [(c["clip_id"], c["views"]) for c in found] == [(row.clip_id, ["top", "side"])]
+        for view in ("top", "side"):
+            url = f"{hub.url}/hub/clips/station-02/{row.clip_id}/video.mp4?view={view}"
+            video = httpx.get(url, headers=auth)
+            assert video.status_code == 200, video.text
+            media = clip_media(app.store, row, view)
+            assert video.content == b"".join(media.read(0, media.size - 1))
+        assert httpx.get(url.replace("view=side", "view=front"), headers=auth).status_code == 404
+    page = httpx.get(hub.url + "/hub/search", params={"station": "station-02"}, headers=auth)
+    assert page.text.count(">2 views<") == len(app.store.clips())
+    assert "video.mp4?view=side" in page.text
+    app.close()
