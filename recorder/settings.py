@@ -46,7 +46,8 @@ class CameraSettings(_Settings):
     scan_url: str | None = Field(
         None,
         description="copy mode: the camera's low-resolution sub-stream (rtsp://), decoded for "
-        "scanning instead of the main stream, which is then only copied; null = the main stream",
+        "scanning (at scan_width, default 640, and the main stream's aspect) instead of the "
+        "main stream, which is then only copied; null = the main stream",
     )
     rtsp_transport: Literal["tcp", "udp"] = Field(
         "tcp", description="RTP over the RTSP connection (tcp) or over UDP (loses packets)"
@@ -54,10 +55,17 @@ class CameraSettings(_Settings):
 
     @model_validator(mode="after")
     def _scan_url_needs_copy(self) -> CameraSettings:
-        if self.scan_url is not None and self.mode != "copy":
+        if self.scan_url is None:
+            return self
+        if self.mode != "copy":
             raise ValueError(
                 "scan_url (a sub-stream to scan) is for mode: copy; in encode mode every "
                 "frame of the main stream is decoded anyway, so remove it or set mode: copy"
+            )
+        if not self.scan_url.lower().startswith(("rtsp://", "rtsps://")):
+            raise ValueError(
+                "scan_url: expected the camera's rtsp:// sub-stream (e.g. "
+                ".../Streaming/Channels/102 on Hikvision, ...&subtype=1 on Dahua)"
             )
         return self
 

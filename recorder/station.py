@@ -112,8 +112,8 @@ class Station:
         # copy mode scanning the camera's sub-stream: its scan frames' size
         self._sub_scan = (
             None
-            if self.copy is None
-            else _sub_stream_scan(self.camera, settings.scan.rate_hz, clock)
+            if self.copy is None or self.camera.scan_url is None
+            else _sub_stream_scan(self.camera, source.width, source.height, settings.scan.rate_hz)
         )
         self.video = Video(
             codec=codec,
@@ -404,6 +404,7 @@ class Station:
         run: CopyRun | None = None
         sub: ScanStream | None = None
         sub_retry = 0.0  # monotonic time of the next sub-stream attempt
+        sub_alarmed = False  # the sub-stream's outage is on the screen already
         index = 0
         try:
             while not self._stop.is_set():
@@ -422,23 +423,31 @@ class Station:
                 elif sub is not None:
                     got = sub.read_frame(self.clock)
                     if got is None and run.alive:
-                        # the sub-stream alone is gone: the footage goes on, scanning stops
+                        # the sub-stream alone is gone (or never came): the footage goes
+                        # on, scanning stops; one alarm per outage
                         sub.finish()
-                        if sub.started_ms:
+                        if sub.started_ms or not sub_alarmed:
+                            why = (
+                                f"ended or stalled (no data for {cam.stall_seconds:g} s)"
+                                if sub.started_ms
+                                else "no frame (unreachable, refused, wrong path or credentials)"
+                            )
                             self._raise_alarm(
                                 "scan-lost",
-                                f"scan stream lost: {redact(cam.scan_url or '')}: ended or "
-                                f"stalled (no data for {cam.stall_seconds:g} s); the main "
-                                "stream records on",
+                                f"scan stream lost: {redact(cam.scan_url or '')}: {why}; "
+                                "the main stream records on",
                             )
+                            sub_alarmed = True
                         sub, sub_retry = None, time.monotonic() + cam.reconnect_seconds
                         continue
+                    if got is not None:
+                        sub_alarmed = False
                 if got is None or (sub is not None and not run.alive):
                     # the main stream's ffmpeg ended: the camera refused, dropped or
                     # stalled; its sub-stream goes with it (no scan without footage)
                     if sub is not None:
                         sub.finish()
-                        sub, sub_retry = None, 0.0
+                        sub, sub_retry, sub_alarmed = None, 0.0, False
                     run.finish()
                     if self._stop.is_set():
                         break
@@ -781,25 +790,15 @@ def _copy_source(camera: CameraSettings, source: FrameSource) -> IpCameraSource 
 
 _CODEC_NAMES = {"h264": "H.264", "hevc": "H.265"}
 SCAN_LOG_NAME = "scan-ffmpeg.log"
+SUB_SCAN_WIDTH = 640  # a sub-stream's usual width; codes the demo reads at 640x360 read here
 
 
-def _sub_stream_scan(cam: CameraSettings, rate_hz: float, clock: Clock) -> ScanGeometry | None:
-    """The scan frames' size from the sub-stream (station.camera.scan_url), or None when
-    the copy run's own stream is scanned. The sub-stream is opened once here: a wrong URL
-    is an error at start, as the main stream's is."""
-    if cam.scan_url is None:
-        return None
-    sub = IpCameraSource(cam.scan_url, cam, clock)
-    try:
-        if not sub.is_rtsp:
-            raise SourceError(
-                f"station.camera.scan_url: expected an rtsp:// sub-stream, found {sub.name}",
-                hint="set it to the camera's sub-stream URL (e.g. .../Streaming/Channels/102 "
-                "on Hikvision, ...&subtype=1 on Dahua), or remove it to scan the main stream",
-            )
-        return ScanGeometry.of(sub.width, sub.height, cam.scan_width, rate_hz)
-    finally:
-        sub.close()
+def _sub_stream_scan(cam: CameraSettings, width: int, height: int, rate_hz: float) -> ScanGeometry:
+    """The scan frames' size with a sub-stream (station.camera.scan_url): ``scan_width``
+    (default 640) at the main stream's aspect ratio, whatever the sub-stream's own size (a
+    D1 704x576 sub-stream of a 16:9 camera is anamorphic: this undoes it). Nothing is
+    opened here, so a station whose sub-stream is down still starts and records."""
+    return ScanGeometry.of(width, height, cam.scan_width or SUB_SCAN_WIDTH, rate_hz)
 
 
 def _sealed_as(entry: Clip) -> Callable[[ClipSummary], ClipSummary]:

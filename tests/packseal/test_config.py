@@ -155,3 +155,24 @@ def test_one_camera_is_one_unnamed_view_and_cameras_name_theirs(tmp_path: Path) 
         1280,
         False,
     )
+
+
+@pytest.mark.parametrize(
+    ("camera", "said"),
+    [
+        (
+            {"scan_url": "rtsp://u:Pw-9@cam/sub"},
+            "scan_url (a sub-stream to scan) is for mode: copy",
+        ),
+        ({"mode": "copy", "scan_url": "http://u:Pw-9@cam/sub"}, "expected the camera's rtsp://"),
+    ],
+)
+def test_a_sub_stream_to_scan_is_an_rtsp_url_in_copy_mode(
+    tmp_path: Path, camera: dict[str, object], said: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"station": {"camera": camera}}, base=tmp_path)
+    assert said in dict(caught.value.problems)["station.camera"]
+    assert "Pw-9" not in f"{caught.value} {caught.value.problems}"
+    ok = {"mode": "copy", "scan_url": "rtsps://u:Pw-9@cam/sub"}
+    assert parse_config({"station": {"camera": ok}}, base=tmp_path).station.camera.scan_url

@@ -52,9 +52,10 @@ def test_scan_command_and_the_copy_only_command() -> None:
 def test_the_sub_stream_scans_and_either_stream_can_be_lost_alone(
     tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    """Scan frames come from the sub-stream. The sub-stream lost: a scan-lost alarm, no
-    gap, the main stream's segments go on, and scanning resumes when it is back. The main
-    stream lost: the camera is lost (clip interrupted) and the sub-stream stops with it."""
+    """Scan frames come from the sub-stream. The sub-stream down at start or lost: a
+    scan-lost alarm, no gap, the main stream's segments go on, and scanning resumes when it
+    is back. The main stream lost: the camera is lost (clip interrupted) and the
+    sub-stream stops with it."""
     order_a1, order_a2 = DemoScene(640, 360, 15, seed=1, orders=2).orders()
     order_b = DemoScene(640, 360, 15, seed=2, orders=1).orders()[0]
     demo_video(tmp_path / "main.mp4", seed=1, orders=2, scale=MAIN)
@@ -62,6 +63,7 @@ def test_the_sub_stream_scans_and_either_stream_can_be_lost_alone(
     demo_video(tmp_path / "sub-b.mp4", seed=2)
     main = RtspServer(tmp_path / "main.mp4", user="packer", password=SECRET)
     sub = RtspServer(tmp_path / "sub-a.mp4", user="packer", password=SECRET)
+    sub.kill()  # the sub-stream is down when the station starts: it records all the same
     camera = {
         **SIZE, "device": main.url(), "scan_url": sub.url(), "mode": "copy",
         "stall_seconds": 1.5, "reconnect_seconds": 0.3,
@@ -73,6 +75,10 @@ def test_the_sub_stream_scans_and_either_stream_can_be_lost_alone(
     runner = threading.Thread(target=station.run, daemon=True)
     runner.start()
     try:
+        wait_for(lambda: "scan-lost" in station.status().alarm_kinds, 20, "no sub-stream")
+        assert "no frame" in station.status().alarms[-1]
+        wait_for(lambda: station.status().segments_sealed >= 1, 15, "footage without scans")
+        sub = RtspServer(tmp_path / "sub-a.mp4", port=sub.port, user="packer", password=SECRET)
         wait_for(lambda: station.status().order_id == order_a1.order_id, 30, "order A1 open")
         # the scan frames are the sub-stream's size, not the main stream's
         frame = station.latest_frame
