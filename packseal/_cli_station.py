@@ -11,7 +11,7 @@ import click
 
 from packseal._cli import Lazy, pass_lazy
 from packseal.app import App
-from packseal.runner import make_source, make_station, parse_epoch, run_station
+from packseal.runner import make_sources, make_station, parse_epoch, run_station
 from recorder import SourceError
 from recorder.station import Station
 from storage import ClipQuery, ClipRow
@@ -43,9 +43,13 @@ def recording_options(command: Callable[..., int]) -> Callable[..., int]:
     options = [
         click.option(
             "--source",
-            default="camera",
+            "sources",
+            multiple=True,
+            default=("camera",),
             show_default=True,
-            help="camera, camera:N, camera:/dev/videoN, file:PATH, demo or demo:SEED",
+            help="camera, camera:N, camera:/dev/videoN, rtsp://..., file:PATH, demo or "
+            "demo:SEED; with station.cameras, VIEW=SOURCE for a further view (a further "
+            "view not given follows the primary: its own camera, or the demo's close-up)",
         ),
         click.option(
             "--fast", is_flag=True, help="Files and demo: as fast as possible, not in real time."
@@ -74,7 +78,12 @@ def recording_options(command: Callable[..., int]) -> Callable[..., int]:
 
 
 def build_station(
-    app: App, source: str, *, fast: bool, epoch: str | None, for_seconds: float | None
+    app: App,
+    sources: tuple[str, ...],
+    *,
+    fast: bool,
+    epoch: str | None,
+    for_seconds: float | None,
 ) -> Station:
     """The station the recording options describe; bad values are usage errors."""
     # Before the camera is opened: a second station must be told who records, not that
@@ -85,7 +94,7 @@ def build_station(
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--epoch") from None
     try:
-        frames = make_source(app, source, realtime=not fast, epoch_ms=epoch_ms)
+        frames = make_sources(app, sources, realtime=not fast, epoch_ms=epoch_ms)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--source") from None
     for_ms = round(for_seconds * 1000) if for_seconds else None
@@ -110,7 +119,7 @@ def report_stopped(station: Station) -> None:
 @pass_lazy
 def record(
     lazy: Lazy,
-    source: str,
+    sources: tuple[str, ...],
     fast: bool,
     epoch: str | None,
     for_seconds: float | None,
@@ -119,7 +128,7 @@ def record(
 ) -> int:
     """Run the station headless: record, scan, cut clips, seal. Ctrl-C stops cleanly."""
     app = lazy.app
-    station = build_station(app, source, fast=fast, epoch=epoch, for_seconds=for_seconds)
+    station = build_station(app, sources, fast=fast, epoch=epoch, for_seconds=for_seconds)
     try:
         run_station(app, station, gun_input=gun_input, echo=click.echo)
     finally:
@@ -216,7 +225,7 @@ def demo(ctx: click.Context, source: str, orders: int, seconds: float, realtime:
     camera = None
     if source in ("auto", "camera"):
         try:
-            camera = make_source(app, "camera", realtime=True, epoch_ms=None)
+            camera = make_sources(app, ("camera",), realtime=True, epoch_ms=None)
         except SourceError as e:
             if source == "camera":
                 raise
@@ -226,10 +235,12 @@ def demo(ctx: click.Context, source: str, orders: int, seconds: float, realtime:
         station = make_station(app, camera, realtime=True, for_ms=round(seconds * 1000))
     else:
         spec = f"demo:{1 + before}"
-        frames = make_source(app, spec, realtime=realtime, epoch_ms=None, orders=orders)
+        frames = make_sources(app, (spec,), realtime=realtime, epoch_ms=None, orders=orders)
         station = make_station(app, frames, realtime=realtime)
         pace = "in real time" if realtime else "as fast as this machine can"
-        click.echo(f"recording {orders} demo order{'s' if orders > 1 else ''} {pace}...")
+        views = app.config.station.views
+        shown = f" ({len(views)} views: the table and its close-up)" if len(views) > 1 else ""
+        click.echo(f"recording {orders} demo order{'s' if orders > 1 else ''} {pace}{shown}...")
     run_station(app, station, echo=click.echo)
     made = app.store.count_clips() - before
     # This run's clips by log position: a fast demo's footage ends "now", so footage times

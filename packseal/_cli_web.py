@@ -25,7 +25,7 @@ from storage import PacksealError
 @pass_lazy
 def station(
     lazy: Lazy,
-    source: str,
+    sources: tuple[str, ...],
     fast: bool,
     epoch: str | None,
     for_seconds: float | None,
@@ -48,7 +48,7 @@ def station(
     token = None
     if not is_loopback(host):
         token = web_cfg.station_token or secrets.token_urlsafe(24)
-    recorder = build_station(app, source, fast=fast, epoch=epoch, for_seconds=for_seconds)
+    recorder = build_station(app, sources, fast=fast, epoch=epoch, for_seconds=for_seconds)
     web, screen = create_station_screen(recorder, app.config, host=host, port=port, token=token)
     server = ServerThread(web, host, port, trusted_proxies=web_cfg.trusted_proxies).start()
     address = server.url + (f"/?token={token}" if token else "/")

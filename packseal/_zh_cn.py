@@ -442,6 +442,8 @@ ZH_CN: dict[str, str] = {
     "Pack the order, then scan the waybill": "装好订单，然后扫描运单",
     "Recording {order} — scan the waybill, then the next order": "正在录制 {order} — 请扫描运单，然后扫描下一个订单",
     "{fps} fps · {dropped} dropped · {segments} segments sealed": "{fps} 帧/秒 · 丢帧 {dropped} · 已封存 {segments} 个分段",
+    "{view}: {fps} fps · {dropped} dropped": "{view}：{fps} 帧/秒 · 丢帧 {dropped}",
+    "{view}: camera lost": "{view}：摄像头断开",
     "LIVE": "实时",
     "NO CONNECTION": "无连接",
     "STOPPED": "已停止",

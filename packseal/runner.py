@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
 
@@ -22,6 +22,7 @@ from packseal.hub.app import station_token
 from packseal.hub.pusher import Pusher
 from recorder.demo import DemoScene
 from recorder.gun import GunReader
+from recorder.settings import View
 from recorder.sources import DemoSource, FrameSource, open_source
 from recorder.station import Station
 from recorder.status import StationStatus
@@ -42,18 +43,101 @@ def parse_epoch(text: str) -> int:
 
 
 def make_source(
-    app: App, spec: str, *, realtime: bool, epoch_ms: int | None, orders: int | None = None
+    app: App,
+    spec: str,
+    *,
+    realtime: bool,
+    epoch_ms: int | None,
+    orders: int | None = None,
+    view: View | None = None,
+    closeup: bool = False,
 ) -> FrameSource:
-    cam = app.config.station.views[0].camera
-    if spec.startswith("demo") and orders is not None:
+    """The source ``spec`` names, for ``view`` (default: the primary)."""
+    cam = (view or app.config.station.views[0]).camera
+    if spec.startswith("demo") and (orders is not None or closeup):
         seed = int(spec.partition(":")[2] or 1)
         scene = DemoScene(cam.width, cam.height, cam.fps, seed=seed, orders=orders)
-        return DemoSource(scene, app.clock, realtime=realtime, epoch_ms=epoch_ms)
+        return DemoSource(scene, app.clock, realtime=realtime, epoch_ms=epoch_ms, closeup=closeup)
     return open_source(spec, cam, app.clock, realtime=realtime, epoch_ms=epoch_ms)
 
 
+def source_specs(views: Sequence[View], given: Sequence[str]) -> list[str]:
+    """Each view's source from ``--source`` values: ``SPEC`` is the primary view's, and
+    ``VIEW=SPEC`` a named view's. A further view not named takes its own camera when the
+    primary's is ``camera``, the demo table's close-up when it is ``demo[:SEED]``."""
+    names = [v.name for v in views]
+    named: dict[str | None, str] = {}
+    plain: list[str] = []
+    for text in given:
+        view, eq, spec = text.partition("=")
+        if eq and view in names and view is not None:
+            if view in named:
+                raise ValueError(f"--source {view}=... is given twice")
+            named[view] = spec
+        else:
+            plain.append(text)
+    if len(plain) > 1:
+        raise ValueError(
+            f"--source: expected one source for the primary view and VIEW=SOURCE for the "
+            f"others, found {len(plain)} without a view name"
+        )
+    primary = named.get(names[0]) or (plain[0] if plain else "camera")
+    if plain and names[0] in named:
+        raise ValueError(f"--source: the primary view {names[0]} is given twice")
+    specs = [primary]
+    for name in names[1:]:
+        if name in named:
+            specs.append(named[name])
+        elif primary == "camera" or primary.startswith("demo"):
+            specs.append(primary)
+        else:
+            raise ValueError(
+                f"--source: view {name} needs its own source beside {primary!r} "
+                f"(e.g. --source {name}=camera or --source {name}=file:PATH)"
+            )
+    return specs
+
+
+def make_sources(
+    app: App,
+    given: Sequence[str],
+    *,
+    realtime: bool,
+    epoch_ms: int | None,
+    orders: int | None = None,
+) -> list[FrameSource]:
+    """One source per view of the station (the primary first); bad values raise
+    ValueError (a usage error), a camera that does not open SourceError. A further view on
+    ``demo`` films the same scene close up; on ``camera`` its own device."""
+    views = app.config.station.views
+    specs = source_specs(views, given)
+    sources: list[FrameSource] = []
+    try:
+        for i, (view, spec) in enumerate(zip(views, specs, strict=True)):
+            sources.append(
+                make_source(
+                    app,
+                    spec,
+                    realtime=realtime,
+                    epoch_ms=epoch_ms,
+                    orders=orders,
+                    view=view,
+                    closeup=i > 0 and spec.startswith("demo") and spec == specs[0],
+                )
+            )
+    except BaseException:
+        for opened in sources:
+            opened.close()
+        raise
+    return sources
+
+
 def make_station(
-    app: App, source: FrameSource, *, realtime: bool, for_ms: int | None = None
+    app: App,
+    source: FrameSource | Sequence[FrameSource],
+    *,
+    realtime: bool,
+    for_ms: int | None = None,
 ) -> Station:
     cfg = app.config
     app.hold_writer("packseal")  # a no-op when the command took it first, under its name

@@ -15,7 +15,7 @@ from pathlib import Path
 from recorder.clock import Clock
 from recorder.controller import ClipClosed
 from storage import Ed25519Signer, Store, StoredCheckpoint
-from storage.entries import Clip, Gap, Segment, SegmentRef, Video
+from storage.entries import Clip, ClipView, Gap, Segment, SegmentRef, Video
 from storage.footage import FootageSource
 from storage.zones import zone_name
 
@@ -60,8 +60,18 @@ class Sealer:
         self.operator = operator
         self.zone = zone  # the overlay's: a clip names the zone its burned-in clock showed
         last = store.last_segment()
+        # Segment numbers are station-wide (every view's segments count them); gaps are
+        # found per view, against that view's last segment.
         self.next_seq = 0 if last is None else last.seq + 1
         self.last_segment_end: int | None = None if last is None else last.end_ms
+        self._view_ends: dict[str | None, int | None] = {}
+
+    def last_end(self, view: str | None) -> int | None:
+        """The end of the last sealed segment of ``view`` (None: a one-camera station's)."""
+        if view not in self._view_ends:
+            row = self.store.last_view_segment(view)
+            self._view_ends[view] = None if row is None else row.end_ms
+        return self._view_ends[view]
 
     def seal_init(self, path: Path) -> str:
         return self.store.put_blob_file(path, self.clock.now_ms()).sha256
@@ -77,6 +87,7 @@ class Sealer:
         end: int,
         frames: int,
         dropped: int,
+        view: str | None = None,
     ) -> Segment:
         info = self.store.put_blob_file(path, self.clock.now_ms())
         entry = Segment(
@@ -91,14 +102,26 @@ class Sealer:
             frames=frames,
             dropped=dropped,
             bytes=info.size,
+            view=view,
         )
         (appended,) = self.store.append([entry])
         self.next_seq += 1
-        self.last_segment_end = end
+        self._view_ends[view] = end
+        self.last_segment_end = max(end, self.last_segment_end or end)
         assert isinstance(appended.entry, Segment)
         return appended.entry
 
-    def seal_clip(self, plan: ClipPlan, segments: Sequence[Segment], video: Video) -> Clip:
+    def seal_clip(
+        self,
+        plan: ClipPlan,
+        segments: Sequence[Segment],
+        video: Video,
+        *,
+        view: str | None = None,
+        views: Sequence[ClipView] = (),
+    ) -> Clip:
+        """The clip entry: ``segments`` of the primary ``view``, and each further view's
+        part (one signature over all of them)."""
         closed = plan.closed
         clip = closed.clip
         entry = Clip(
@@ -122,13 +145,17 @@ class Sealer:
             tracking_ids=clip.tracking_ids,
             repeat_of=clip.repeat_of,
             source=plan.source,
+            view=view,
+            views=tuple(views) or None,
         ).signed_by(self.signer)
         (appended,) = self.store.append([entry])
         self.checkpoint()
         assert isinstance(appended.entry, Clip)
         return appended.entry
 
-    def log_gap(self, start: int, end: int, reason: str, detail: str = "") -> Gap:
+    def log_gap(
+        self, start: int, end: int, reason: str, detail: str = "", *, view: str | None = None
+    ) -> Gap:
         entry = Gap(
             time=self.clock.now_ms(),
             start=start,
@@ -136,6 +163,7 @@ class Sealer:
             reason=reason,
             after_seq=self.next_seq - 1 if self.next_seq else None,
             detail=detail[:500],
+            view=view,
         )
         (appended,) = self.store.append([entry])
         assert isinstance(appended.entry, Gap)

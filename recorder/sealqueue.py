@@ -7,15 +7,19 @@ its entry is sealed over the segments that cover it. Whatever footage is missing
 a segment is logged as a ``gap`` with the reason its run carries (``Run.gap_reason``: set
 by the thread that started the run, before the run was handed over).
 
+A station with several views has one queue per view (each seals its view's segments and
+logs its view's gaps); the primary's queue holds the clip plans (``pending``, shared with
+the others' hold policy) and seals each clip over every view's part (:meth:`SealQueue.part`).
+
 Used by the station's main loop only, apart from :meth:`SealQueue.add_run`, which the
-writer thread calls under the station's lock.
+writer thread calls.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from recorder.controller import ClipClosed
@@ -24,7 +28,7 @@ from recorder.encoder import ClosedSegment
 from recorder.holding import HoldPolicy
 from recorder.run import Run, SegmentTiming
 from recorder.sealer import ClipPlan, Sealer, select_segments
-from storage.entries import Clip, Segment, Video
+from storage.entries import Clip, ClipView, Segment, SegmentRef, Video
 from storage.facts import GAP_TOLERANCE_MS
 from storage.footage import FootageSource
 
@@ -55,8 +59,11 @@ class SealQueue:
         *,
         pre_roll_ms: int,
         post_roll_ms: int,
+        view: str | None = None,
+        pending: list[ClipPlan] | None = None,
     ) -> None:
         self.sealer = sealer
+        self.view = view  # the view whose segments this queue seals (None: the one camera)
         self.policy = policy
         self.video = video
         self.pre_roll_ms = pre_roll_ms
@@ -64,7 +71,12 @@ class SealQueue:
         self.runs: deque[Run | CopyRun] = deque()  # oldest first; sealed strictly in order
         self.run_segments: dict[str, list[Segment]] = {}
         self.current_run: str | None = None  # the run the writer records into
-        self.pending: list[ClipPlan] = []
+        # Closed clips waiting for their post-roll: the primary's queue owns the list, a
+        # further view's queue is given it (its hold policy and retention look at it).
+        self.pending: list[ClipPlan] = [] if pending is None else pending
+        # The open clip's first wanted footage (started - pre-roll), set by the station: a
+        # further view keeps the segments of an ended run while a clip may still want them.
+        self.open_from: int | None = None
         self._held: deque[_Held] = deque()
         self._recovering = False
         # What the footage is coming from now (the station sets it): a clip names the
@@ -143,11 +155,15 @@ class SealQueue:
         run, seg, timing = held.run, held.segment, held.timing
         if run.init_sha is None:
             run.init_sha = self.sealer.seal_init(run.init_path)
-        last_end = self.sealer.last_segment_end
+        last_end = self.sealer.last_end(self.view)
         if last_end is not None and timing.start_ms - last_end > GAP_TOLERANCE_MS:
             reason = run.gap_reason if run.sealed_segments == 0 else "not-recording"
             self.sealer.log_gap(
-                last_end, timing.start_ms, reason, f"before segment {seg.index} of run {run.id}"
+                last_end,
+                timing.start_ms,
+                reason,
+                f"before segment {seg.index} of run {run.id}",
+                view=self.view,
             )
         run.sealed_segments += 1
         entry = self.sealer.seal_segment(
@@ -159,6 +175,7 @@ class SealQueue:
             end=timing.end_ms,
             frames=timing.frames,
             dropped=timing.dropped,
+            view=self.view,
         )
         self.run_segments[run.id].append(entry)
         seg.path.unlink(missing_ok=True)
@@ -167,8 +184,23 @@ class SealQueue:
     def _trim(self, run_id: str) -> None:
         if self._recovering:
             return  # the crashed station's open clip is planned only after its runs are sealed
-        if not any(p.run == run_id for p in self.pending) and run_id != self.current_run:
-            self.run_segments.pop(run_id, None)
+        if run_id == self.current_run or any(p.run == run_id for p in self.pending):
+            return
+        segs = self.run_segments.get(run_id)
+        if segs and self.view is not None:
+            # A further view's part of a clip is chosen by time (SealQueue.part): keep an
+            # ended run while the open clip or a pending one may still want its footage.
+            end = segs[-1].end
+            if (self.open_from is not None and end > self.open_from) or any(
+                p.start_at < end for p in self.pending
+            ):
+                return
+        self.run_segments.pop(run_id, None)
+
+    def _trim_ended(self) -> None:
+        for run_id in list(self.run_segments):
+            if all(r.id != run_id for r in self.runs):
+                self._trim(run_id)
 
     # -- clips -------------------------------------------------------------------------
 
@@ -189,14 +221,50 @@ class SealQueue:
         segs = self.run_segments.get(run or "", [])
         return segs[-1].end if segs else None
 
-    def seal_ready(self, *, final: bool) -> list[Sealed]:
-        """Seal the pending clips whose segments are all sealed (``final``: all of them)."""
+    # -- a further view's part of a clip ------------------------------------------------------
+
+    def covers(self, end_at: int) -> bool:
+        """Whether this view has sealed its footage up to ``end_at``, or will record none
+        (its camera is gone: nothing is running)."""
+        if not self.runs:
+            return True
+        segs = self.run_segments.get(self.runs[-1].id, [])
+        return bool(segs) and segs[-1].end >= end_at
+
+    def part(self, plan: ClipPlan) -> ClipView | None:
+        """This view's whole segments covering the plan, from the one run that has most of
+        them (a view that lost its camera mid-clip has its footage up to the loss, and a gap
+        of its own after); None when it has none (a gap of this view says why)."""
+        assert self.view is not None
+        best: list[Segment] = []
+        best_run = ""
+        for run_id, segs in self.run_segments.items():
+            chosen = [s for s in segs if s.end > plan.start_at and s.start < plan.end_at]
+            if len(chosen) > len(best):
+                best, best_run = chosen, run_id
+        if not best:
+            return None
+        return ClipView(
+            view=self.view,
+            run=best_run,
+            init=best[0].init,
+            segments=tuple(SegmentRef(s.seq, s.sha256, s.start, s.end, s.bytes) for s in best),
+            video=self.video,
+            source=self.source_of(),
+        )
+
+    def seal_ready(self, *, final: bool, views: Sequence[SealQueue] = ()) -> list[Sealed]:
+        """Seal the pending clips whose segments are all sealed (``final``: all of them),
+        each over this queue's segments and every further view's part."""
         still: list[ClipPlan] = []
         done: list[Sealed] = []
         for plan in self.pending:
             segs = self.run_segments.get(plan.run, [])
             run_open = any(r.id == plan.run for r in self.runs)
-            ready = final or not run_open or (segs and segs[-1].end >= plan.end_at)
+            ready = final or (
+                (not run_open or bool(segs and segs[-1].end >= plan.end_at))
+                and all(v.covers(plan.end_at) for v in views)
+            )
             if not ready:
                 still.append(plan)
                 continue
@@ -208,9 +276,15 @@ class SealQueue:
                     plan.closed.ended,
                     "encoder-died" if plan.closed.status == "interrupted" else "crash",
                     f"order {clip.order_id}: no footage was sealed for clip {clip.clip_id}",
+                    view=self.view,
                 )
                 done.append(Sealed(plan, None))
                 continue
-            done.append(Sealed(plan, self.sealer.seal_clip(plan, chosen, self.video)))
-        self.pending = still
+            parts = [p for p in (v.part(plan) for v in views) if p is not None]
+            entry = self.sealer.seal_clip(plan, chosen, self.video, view=self.view, views=parts)
+            done.append(Sealed(plan, entry))
+        self.pending[:] = still  # in place: the further views' queues share the list
+        if done:
+            for queue in (self, *views):
+                queue._trim_ended()
         return done

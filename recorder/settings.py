@@ -70,7 +70,10 @@ class CameraSettings(_Settings):
         return self
 
 
-VIEW_PATTERN = r"^[a-z0-9-]{1,16}$"
+# The log's rule for a view name (storage.entries): it names a bundle member clip.<view>.mp4,
+# so "c2pa" (clip.c2pa.mp4, the Content Credentials copy) is taken.
+VIEW_PATTERN = r"^[a-z0-9][a-z0-9-]{0,15}$"
+RESERVED_VIEWS = ("c2pa",)
 MAX_VIEWS = 2
 
 
@@ -83,10 +86,10 @@ class ViewCameraSettings(CameraSettings):
     @field_validator("view")
     @classmethod
     def _view_name(cls, value: str) -> str:
-        if not re.fullmatch(VIEW_PATTERN, value):
+        if not re.fullmatch(VIEW_PATTERN, value) or value in RESERVED_VIEWS:
             raise ValueError(
-                "expected a view name of 1-16 of a-z, 0-9 and '-', e.g. top or side "
-                "(it names the view's file in a bundle)"
+                "expected a view name of 1-16 of a-z, 0-9 and '-' starting with a letter or "
+                "digit, e.g. top or side, and not c2pa (it names the view's file in a bundle)"
             )
         return value
 

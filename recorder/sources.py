@@ -103,6 +103,8 @@ class DemoSource(_Geometry):
 
     The stream ends at ``limit_ms`` or at the scene's end, whichever comes first (ms from
     the start). ``realtime=False`` hands out every frame as fast as it is read (``--fast``).
+    ``closeup`` films the same table as a second camera would, closer: the middle of the
+    scene (where the pick list and the waybill are shown), enlarged to the frame size.
     """
 
     def __init__(
@@ -113,6 +115,7 @@ class DemoSource(_Geometry):
         realtime: bool = True,
         epoch_ms: int | None = None,
         limit_ms: int | None = None,
+        closeup: bool = False,
     ) -> None:
         _even_size(
             "demo scene",
@@ -129,6 +132,7 @@ class DemoSource(_Geometry):
         self._pacer = _Pacer(clock, self._fps, realtime)
         self._next = 0
         self._closed = False
+        self._closeup = closeup
 
     @property
     def scene(self) -> DemoScene:
@@ -136,7 +140,17 @@ class DemoSource(_Geometry):
 
     @property
     def origin(self) -> FootageSource:
-        return FootageSource("demo", name=f"demo:{self._scene.seed}")
+        shot = " close-up" if self._closeup else ""
+        return FootageSource("demo", name=f"demo:{self._scene.seed}{shot}")
+
+    def _render(self, n: int) -> Image:
+        image = self._scene.render(n)
+        if not self._closeup:
+            return image
+        h, w = image.shape[:2]
+        x0, y0, cw, ch = w // 5, h * 3 // 20, w * 3 // 5, h * 3 // 5
+        crop = image[y0 : y0 + ch, x0 : x0 + cw]
+        return np.asarray(cv2.resize(crop, (w, h), interpolation=cv2.INTER_LINEAR), np.uint8)
 
     def read(self) -> Frame | None:
         if self._closed:
@@ -155,7 +169,7 @@ class DemoSource(_Geometry):
         if self._limit is not None and t_ms >= self._limit:
             return None
         self._next = n + 1
-        return Frame(self._scene.render(n), self._epoch + t_ms, n)
+        return Frame(self._render(n), self._epoch + t_ms, n)
 
     def reopen(self) -> None:
         pass

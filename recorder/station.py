@@ -1,33 +1,35 @@
-"""The station: capture -> overlay -> encoder, scanner -> controller, sealer, all at once.
+"""The station: one capture pipeline per view, one controller, one sealer, all at once.
 
 Threads (data flows one way; only the main loop writes to the store)::
 
-    capture  source.read() -> frame queue (bounded; a late writer drops, counted)
-             `-> newest frame -> scanner (<= rate_hz) -> events
-    writer   frame queue -> overlay -> I420 -> ffmpeg (one Run per encoder process)
-    main     events -> controller -> clip plans; closed segments -> sealer; checkpoints
+    per view (recorder/pipeline.py):
+      capture  source.read() -> frame queue (bounded; a late writer drops, counted)
+               `-> newest frame -> its scanner, if the view scans (<= rate_hz) -> events
+      writer   frame queue -> overlay -> I420 -> ffmpeg (one Run per encoder process)
+    main     events -> controller -> clip plans; each view's closed segments -> sealer;
+             a closed clip -> one clip entry over every view's segments; checkpoints
 
-A run ends when the camera is lost, the encoder dies, or the station stops; the next
-run starts with the next frame. Whatever footage is missing between two runs is logged
-as a ``gap`` entry when the first segment of the next run is sealed.
+A run ends when its camera is lost, its encoder dies, or the station stops; the next
+run starts with the next frame. Whatever footage a view is missing between two runs is
+logged as a ``gap`` entry (of that view, on a station with ``station.cameras``) when the
+first segment of the next run is sealed. The primary view carries the clip: its camera
+lost interrupts the open clip, as with one camera; a further view's is an alarm and that
+view's gap, and the clip goes on.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import queue
 import threading
-import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from fractions import Fraction
 from pathlib import Path
-from typing import Literal, TypeAlias, cast
+from typing import Literal, TypeAlias
 
-from recorder._errors import EncoderError, SourceError, SourceLost
+from recorder._errors import SourceError
 from recorder.anchor import Anchorer
 from recorder.clock import Clock
 from recorder.controller import (
@@ -38,7 +40,6 @@ from recorder.controller import (
     ClipUpdated,
     Controller,
     ControllerSettings,
-    EncoderDied,
     Event,
     Motion,
     ScanEvent,
@@ -46,30 +47,26 @@ from recorder.controller import (
     SourceLostEvent,
     Tick,
 )
-from recorder.copyrun import CopyRun, ScanGeometry, copy_codec
-from recorder.encoder import ffmpeg_path, to_i420
-from recorder.holding import HoldPolicy
-from recorder.ipcam import IpCameraSource
-from recorder.overlay import Overlay, OverlayState
+from recorder.copyrun import CopyRun
+from recorder.encoder import ffmpeg_path
+from recorder.overlay import OverlayState
+from recorder.pipeline import Pipeline
 from recorder.run import META_FILE, Run
-from recorder.scanner import Classifier, FrameMotion, LatestFrame, Reads, Scanner
+from recorder.scanner import Classifier, FrameMotion, Reads, Scanner, ScanStats
 from recorder.sealer import Sealer
-from recorder.sealqueue import SealQueue
-from recorder.settings import CameraSettings, StationSettings
-from recorder.sources import Frame, FrameSource, Image, footage_source
+from recorder.settings import StationSettings
+from recorder.sources import Frame, FrameSource
 from recorder.state import StationState
 from recorder.status import ClipSummary, Counters, StationAlarmKind, StationStatus, run_stats
-from recorder.substream import ScanStream
+from recorder.viewevents import ViewAlarm, ViewScan
 from storage import DiskFullError, Ed25519Signer, Store
-from storage.entries import Clip, Scan, Segment, Video, parse_as
-from storage.redact import redact
+from storage.entries import Clip, Scan, Segment, parse_as
 from storage.zones import local_zone
 
-_STOP = object()  # writer: finish the run and exit
-_END_RUN = object()  # writer: finish the current run (the source was lost)
-# What the main loop's queue carries: the scanner's scans and motion readings, gun and web
-# scans (Station.submit), and the controller's events from the capture thread.
-StationInput: TypeAlias = Scan | FrameMotion | Event
+# What the main loop's queue carries: each view's scans (tagged with the view) and motion
+# readings, gun and web scans (Station.submit), the controller's events from the primary
+# view's capture thread, and a further view's alarms.
+StationInput: TypeAlias = Scan | ViewScan | FrameMotion | Event | ViewAlarm
 
 
 class Station:
@@ -78,7 +75,7 @@ class Station:
         settings: StationSettings,
         store: Store,
         signer: Ed25519Signer,
-        source: FrameSource,
+        source: FrameSource | Sequence[FrameSource],
         *,
         clock: Clock,
         workdir: Path,
@@ -86,19 +83,21 @@ class Station:
         for_ms: int | None = None,
         anchorer: Anchorer | None = None,
     ) -> None:
+        """``source``: one per view of ``settings.views`` (the primary first), or the one
+        camera's."""
         self.settings = settings
         views = settings.views
-        if len(views) > 1:
+        sources = [source] if not isinstance(source, Sequence) else list(source)
+        if len(sources) != len(views):
             raise SourceError(
-                f"station.cameras: {len(views)} views configured; this station records one",
-                hint="list one camera under station.cameras (two views are being built: issue 12)",
+                f"station: expected a source for each of its {len(views)} view(s), "
+                f"found {len(sources)}",
+                hint="station.cameras lists the views; give each view its source",
             )
-        self.camera = views[0].camera
         # Time-stamps and witness cosignatures: polled by the main loop, network on its
         # own thread (recorder/anchor.py), so anchoring never delays capture or sealing.
         self.anchorer = anchorer
         self.store = store
-        self.source = source
         self.clock = clock
         self.workdir = workdir
         self.realtime = realtime
@@ -106,29 +105,6 @@ class Station:
         workdir.mkdir(parents=True, exist_ok=True)
         self.state_path = workdir / "station-state.json"
         self.ffmpeg = ffmpeg_path(settings.encoder)
-        self.fps = Fraction(source.fps)
-        self.copy = _copy_source(self.camera, source)
-        codec = "h264" if self.copy is None else copy_codec(self.copy.codec) or "h264"
-        # copy mode scanning the camera's sub-stream: its scan frames' size
-        self._sub_scan = (
-            None
-            if self.copy is None or self.camera.scan_url is None
-            else _sub_stream_scan(self.camera, source.width, source.height, settings.scan.rate_hz)
-        )
-        self.video = Video(
-            codec=codec,
-            width=source.width,
-            height=source.height,
-            fps_num=self.fps.numerator,
-            fps_den=self.fps.denominator,
-            pix_fmt="yuv420p",
-            segment_ms=settings.encoder.segment_seconds * 1000,
-            encoder=(
-                f"copy (the camera's {_CODEC_NAMES[codec]} as sent)"
-                if self.copy is not None
-                else f"libx264 {settings.encoder.preset} crf={settings.encoder.crf}"
-            ),
-        )
         zone = local_zone(settings.timezone)
         self.sealer = Sealer(
             store, signer, clock, station=settings.id, operator=settings.operator, zone=zone
@@ -147,67 +123,76 @@ class Station:
         )
         self.classifier = Classifier(settings.scan)
         self.events: queue.Queue[StationInput] = queue.Queue()
-        self.slot = LatestFrame()
-        self.scanner = Scanner(settings.scan, self.slot, self.events, clock)
-        self.overlay = Overlay(source.width, source.height, zone)
         self._overlay_state = OverlayState(settings.id, settings.operator)
-        self._frames: queue.Queue[object] = queue.Queue(maxsize=max(8, int(self.fps * 2)))
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self.queue = SealQueue(
-            self.sealer,
-            HoldPolicy.of(settings),
-            self.video,
-            pre_roll_ms=round(clips.pre_roll_seconds * 1000),
-            post_roll_ms=round(clips.post_roll_seconds * 1000),
-        )
-        self.queue.source_of = lambda: footage_source(self.source)
-        # Why footage is missing before the writer's next run; the writer's alone (each
-        # run is started with its own reason), set before the threads start.
-        self._gap_reason = "restart"
+        self.pipelines: list[Pipeline] = []
+        for i, (view, frames) in enumerate(zip(views, sources, strict=True)):
+            self.pipelines.append(
+                Pipeline(
+                    view,
+                    frames,
+                    settings,
+                    primary=i == 0,
+                    sealer=self.sealer,
+                    clock=clock,
+                    workdir=workdir,
+                    ffmpeg=self.ffmpeg,
+                    events=self.events,
+                    stop=self._stop,
+                    overlay_state=lambda: self._overlay_state,
+                    realtime=realtime,
+                    for_ms=for_ms,
+                    pending=None if i == 0 else self.pipelines[0].queue.pending,
+                )
+            )
+        primary = self.pipelines[0]
+        self.primary = primary
+        self.source = primary.source
+        self.fps = primary.fps
+        self.video = primary.video
+        self.queue = primary.queue  # the primary's: it holds the clip plans
+        self._views = [p.queue for p in self.pipelines[1:]]
+        # Scans from two views of one code: the second view's read of a code another view
+        # confirmed moments ago is the same showing, not a re-scan (which closes a clip).
+        self._camera_reads: dict[str, tuple[str | None, int]] = {}
         self._open_run: str | None = None
         self._state = StationState()
         self._counters = Counters()
         self._recent: deque[ClipSummary] = deque(maxlen=10)
         self._alarms: deque[tuple[StationAlarmKind, str]] = deque(maxlen=5)
         self._last_scan: Scan | None = None
-        self._last_frame_t: int | None = None
-        self._first_frame_t: int | None = None
-        self._fps_window: deque[float] = deque(maxlen=60)
         self._thread_error: BaseException | None = None
         self._fatal: BaseException | None = None
         self._started = False
         self._segment_closed_at: int | None = None
-        self.latest_frame: Frame | None = None
+
+    @property
+    def latest_frame(self) -> Frame | None:
+        """The primary view's newest frame (the station screen's preview)."""
+        return self.primary.latest_frame
+
+    @property
+    def _last_frame_t(self) -> int | None:
+        return self.primary.last_frame_t
+
+    @property
+    def _first_frame_t(self) -> int | None:
+        return self.primary.first_frame_t
 
     # -- public ------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Record until :meth:`stop`, the end of the source, or ``for_ms`` of footage."""
+        """Record until :meth:`stop`, the end of the primary view's source, or ``for_ms``
+        of footage."""
         self.recover()
         self._state.running = True
         self._state.save(self.state_path)
-        if self.copy is not None:
-            self.source.close()  # ffmpeg connects itself: one connection to the camera
-        threads = [
-            threading.Thread(
-                target=self._capture if self.copy is None else self._capture_copy,
-                name="packseal-capture",
-                daemon=True,
-            ),
-            threading.Thread(
-                target=self._writer if self.copy is None else self._frames.get,
-                name="packseal-writer",
-                daemon=True,
-            ),
-        ]
-        if self.realtime:
-            self.scanner.start()
-        for t in threads:
-            t.start()
+        for p in self.pipelines:
+            p.start()
         self._started = True
         try:
-            self._main_loop(threads)
+            self._main_loop()
             if self.anchorer is not None and self._fatal is None:
                 # The last checkpoint is signed at shutdown: give the TSAs and witnesses
                 # a bounded moment for it. Recording has stopped; nothing waits on this.
@@ -216,12 +201,10 @@ class Station:
             if self.anchorer is not None:
                 self.anchorer.close()
             self._stop.set()
-            self.scanner.stop()
-            for t in threads:
-                t.join(timeout=30)
-            for r in self.queue.runs:
-                r.kill()
-            self.source.close()
+            for p in self.pipelines:
+                p.join()
+            for p in self.pipelines:
+                p.close()
             if self._fatal is None:
                 self._state.running = False
             self._state.save(self.state_path)
@@ -245,21 +228,23 @@ class Station:
         return scan
 
     def last_reads(self) -> Reads:
-        return self.scanner.last_reads()
+        """The raw reads of the primary view's scanner (of the first view that scans)."""
+        scanner = self._scanner()
+        return Reads(0, ()) if scanner is None else scanner.last_reads()
+
+    def _scanner(self) -> Scanner | None:
+        return next((p.scanner for p in self.pipelines if p.scanner is not None), None)
 
     def status(self) -> StationStatus:
+        views = tuple(p.status() for p in self.pipelines)
         with self._lock:
             clip = self.controller.current
             c = self._counters
             alarms = tuple(message for _, message in self._alarms)
             alarm_kinds = tuple(kind for kind, _ in self._alarms)
-            fps = 0.0
-            if len(self._fps_window) > 1:
-                span = self._fps_window[-1] - self._fps_window[0]
-                fps = (len(self._fps_window) - 1) / span if span > 0 else 0.0
             if not self._started:
                 state: Literal["starting", "idle", "recording", "alarm", "stopped"] = "starting"
-            elif self._stop.is_set() and not self.queue.runs:
+            elif self._stop.is_set() and not any(p.queue.runs for p in self.pipelines):
                 state = "stopped"
             elif alarms:
                 state = "alarm"
@@ -277,15 +262,16 @@ class Station:
                 alarm_kinds=alarm_kinds,
                 last_scan=self._last_scan,
                 recent=tuple(reversed(self._recent)),
-                frames_captured=c.captured,
-                frames_encoded=c.encoded,
-                frames_dropped=c.dropped,
-                fps=round(fps, 1),
+                frames_captured=sum(v.frames_captured for v in views),
+                frames_encoded=sum(v.frames_encoded for v in views),
+                frames_dropped=sum(v.frames_dropped for v in views),
+                fps=views[0].fps,
                 segments_sealed=c.segments,
                 clips_opened=c.clips_opened,
                 clips_sealed=c.clips_sealed,
                 alarm_count=c.alarms,
                 log_size=self.sealer.next_seq,
+                views=views,
             )
 
     def clear_alarms(self) -> None:
@@ -296,7 +282,23 @@ class Station:
     def stats(self) -> dict[str, object]:
         """What ``--stats-json`` writes at exit."""
         footage = (self._last_frame_t or 0) - (self._first_frame_t or 0)
-        return run_stats(self._counters, self.scanner.stats(), footage)
+        scanner = self._scanner()
+        scan = (
+            scanner.stats()
+            if scanner is not None
+            else ScanStats(0, 0, 0, 0, None, None, None, None)
+        )
+        per_view = tuple(
+            (p.status(), None if p.scanner is None else p.scanner.stats()) for p in self.pipelines
+        )
+        status = self.status()
+        counters = replace(
+            self._counters,
+            captured=status.frames_captured,
+            encoded=status.frames_encoded,
+            dropped=status.frames_dropped,
+        )
+        return run_stats(counters, scan, footage, per_view)
 
     # -- recovery ----------------------------------------------------------------------
 
@@ -305,19 +307,9 @@ class Station:
         previous = StationState.load(self.state_path)
         crashed = previous.running
         self._gap_reason = "crash" if crashed else "restart"
-        for directory in sorted(p for p in self.workdir.iterdir() if p.is_dir()):
-            try:
-                run_id = Run.run_id_of(directory)
-            except (OSError, ValueError, KeyError):
-                continue  # not a run directory: leave it alone
-            sealed = self._segments_of_run(run_id)
-            done = frozenset(s.index for s in sealed)
-            run: Run | CopyRun
-            if json.loads((directory / META_FILE).read_text()).get("mode") == "copy":
-                run = CopyRun.recover(directory, done, self._gap_reason)
-            else:
-                run = Run.recover(directory, done, self._gap_reason)
-            self._sealed_segments(self.queue.recover(run, sealed, self.clock.now_ms()))
+        for pipeline in self.pipelines:
+            pipeline.gap_reason = self._gap_reason
+            self._recover_runs(pipeline)
         self.queue.pending.extend(previous.pending)
         if previous.open is not None:
             clip, open_run = previous.open
@@ -325,280 +317,33 @@ class Station:
             closed = ClipClosed(clip, max(ended, clip.started), "crash", "interrupted")
             self.queue.pending.append(self.queue.plan(closed, open_run))
         self._seal_ready_clips(final=True)
-        self.queue.end_recovery()
+        for pipeline in self.pipelines:
+            pipeline.queue.end_recovery()
         self._state = StationState(running=False, open=None, pending=list(self.queue.pending))
+
+    def _recover_runs(self, pipeline: Pipeline) -> None:
+        """Seal what one view's runs left on disk (each view's runs in its own directory)."""
+        for directory in sorted(p for p in pipeline.workdir.iterdir() if p.is_dir()):
+            try:
+                run_id = Run.run_id_of(directory)
+            except (OSError, ValueError, KeyError):
+                continue  # not a run directory (a further view's): leave it alone
+            sealed = self._segments_of_run(run_id)
+            done = frozenset(s.index for s in sealed)
+            run: Run | CopyRun
+            if json.loads((directory / META_FILE).read_text()).get("mode") == "copy":
+                run = CopyRun.recover(directory, done, self._gap_reason)
+            else:
+                run = Run.recover(directory, done, self._gap_reason)
+            self._sealed_segments(pipeline.queue.recover(run, sealed, self.clock.now_ms()))
 
     def _segments_of_run(self, run_id: str) -> list[Segment]:
         rows = self.store.segments_of_run(run_id)
         return [parse_as(Segment, self.store.entry(r.idx)) for r in rows]
 
-    # -- threads -----------------------------------------------------------------------
-
-    def _capture(self) -> None:
-        interval = 1000 / float(self.fps)
-        last_index = -1
-        next_scan_t: float | None = None
-        scan_period = 1000 / self.settings.scan.rate_hz
-        try:
-            while not self._stop.is_set():
-                try:
-                    frame = self.source.read()
-                except SourceLost as e:
-                    self.events.put(
-                        SourceLostEvent(self._last_frame_t or self.clock.now_ms(), str(e))
-                    )
-                    self._frames.put(_END_RUN)
-                    if not self._reconnect():
-                        break
-                    continue
-                if frame is None:
-                    break
-                if self._first_frame_t is None:
-                    self._first_frame_t = frame.t_ms
-                if self.for_ms is not None and frame.t_ms - self._first_frame_t >= self.for_ms:
-                    break
-                dropped = 0
-                if self._last_frame_t is not None:
-                    # Late by its time, or a jump in the source's own frame count (an IP
-                    # camera's timestamps can show a hole its arrival times hide: frames
-                    # the camera lost just before a burst of buffered ones).
-                    by_time = round((frame.t_ms - self._last_frame_t) / interval) - 1
-                    by_index = frame.index - last_index - 1
-                    dropped = max(0, by_time, by_index)
-                self._last_frame_t = frame.t_ms
-                last_index = frame.index
-                self.latest_frame = frame
-                with self._lock:
-                    self._counters.captured += 1
-                    self._fps_window.append(time.monotonic())
-                if self.realtime:
-                    self.slot.put(frame)
-                    try:
-                        self._frames.put_nowait((frame, dropped))
-                    except queue.Full:
-                        with self._lock:
-                            self._counters.dropped += 1  # the writer fell behind: a real drop
-                else:
-                    if next_scan_t is None or frame.t_ms >= next_scan_t:
-                        # Fast mode scans by source time, so a file gives the same scans
-                        # however fast the machine is.
-                        next_scan_t = frame.t_ms + scan_period
-                        self.scanner.process(frame)
-                    self._frames.put((frame, dropped))
-                if dropped:
-                    with self._lock:
-                        self._counters.dropped += dropped
-        except BaseException as e:  # reported to the main loop, never lost
-            self._thread_error = e
-        finally:
-            self.events.put(Shutdown(self._last_frame_t or self.clock.now_ms()))
-            self._frames.put(_STOP)
-
-    def _capture_copy(self) -> None:
-        """Stream-copy mode: ffmpeg records; this thread takes its scan frames (from the
-        copy run, or from the sub-stream's own ffmpeg), and starts a new run (after
-        ``reconnect_seconds``) whenever the camera goes away (recorder/substream.py says
-        what losing only one of the two streams does)."""
-        assert self.copy is not None
-        cam = self.camera
-        run: CopyRun | None = None
-        sub: ScanStream | None = None
-        sub_retry = 0.0  # monotonic time of the next sub-stream attempt
-        sub_alarmed = False  # the sub-stream's outage is on the screen already
-        index = 0
-        try:
-            while not self._stop.is_set():
-                if run is None:
-                    run = self._start_copy_run(self.copy)
-                got: tuple[Image, int] | None = None
-                if self._sub_scan is None:
-                    got = run.read_frame(self.clock)
-                elif sub is None and run.alive:
-                    # scanning starts once the main stream sends: no scan without footage
-                    if not run.started_ms or time.monotonic() < sub_retry:
-                        self._stop.wait(0.05)
-                        continue
-                    sub = self._start_scan_stream(run)
-                    continue
-                elif sub is not None:
-                    got = sub.read_frame(self.clock)
-                    if got is None and run.alive:
-                        # the sub-stream alone is gone (or never came): the footage goes
-                        # on, scanning stops; one alarm per outage
-                        sub.finish()
-                        if sub.started_ms or not sub_alarmed:
-                            why = (
-                                f"ended or stalled (no data for {cam.stall_seconds:g} s)"
-                                if sub.started_ms
-                                else "no frame (unreachable, refused, wrong path or credentials)"
-                            )
-                            self._raise_alarm(
-                                "scan-lost",
-                                f"scan stream lost: {redact(cam.scan_url or '')}: {why}; "
-                                "the main stream records on",
-                            )
-                            sub_alarmed = True
-                        sub, sub_retry = None, time.monotonic() + cam.reconnect_seconds
-                        continue
-                    if got is not None:
-                        sub_alarmed = False
-                if got is None or (sub is not None and not run.alive):
-                    # the main stream's ffmpeg ended: the camera refused, dropped or
-                    # stalled; its sub-stream goes with it (no scan without footage)
-                    if sub is not None:
-                        sub.finish()
-                        sub, sub_retry, sub_alarmed = None, 0.0, False
-                    run.finish()
-                    if self._stop.is_set():
-                        break
-                    if run.started_ms:
-                        self._gap_reason = "camera-lost"
-                        self.events.put(
-                            SourceLostEvent(
-                                self._last_frame_t or self.clock.now_ms(),
-                                f"IP camera {self.copy.name}: stream ended or stalled "
-                                f"(no data for {cam.stall_seconds:g} s)",
-                            )
-                        )
-                    run = None
-                    self._stop.wait(cam.reconnect_seconds)
-                    continue
-                image, t_ms = got
-                frame = Frame(image, t_ms, index)
-                index += 1
-                if self._first_frame_t is None:
-                    self._first_frame_t = t_ms
-                if self.for_ms is not None and t_ms - self._first_frame_t >= self.for_ms:
-                    break
-                self._last_frame_t = t_ms
-                self.latest_frame = frame
-                with self._lock:
-                    self._counters.captured += 1
-                    self._fps_window.append(time.monotonic())
-                self.slot.put(frame)
-        except BaseException as e:  # reported to the main loop, never lost
-            self._thread_error = e
-        finally:
-            if sub is not None:
-                sub.finish()
-            if run is not None:
-                run.finish()
-            self.events.put(Shutdown(self._last_frame_t or self.clock.now_ms()))
-            self._frames.put(_STOP)
-
-    def _start_copy_run(self, camera: IpCameraSource) -> CopyRun:
-        cam = self.camera
-        first_t = self.clock.now_ms()
-        run = CopyRun.start(
-            f"{first_t}-{os.urandom(3).hex()}",
-            self.workdir,
-            camera.url,
-            fps=self.fps,
-            ffmpeg=self.ffmpeg,
-            segment_seconds=self.settings.encoder.segment_seconds,
-            scan=None
-            if self._sub_scan is not None
-            else ScanGeometry.of(
-                camera.width, camera.height, cam.scan_width, self.settings.scan.rate_hz
-            ),
-            transport=cam.rtsp_transport,
-            stall_seconds=cam.stall_seconds,
-            gap_reason=self._gap_reason,
-            codec=self.video.codec,
-            clock=self.clock,
-        )
-        run.on_dropped = self._count_dropped
-        run.watch(self.clock)
-        with self._lock:
-            self.queue.add_run(run)
-        return run
-
-    def _start_scan_stream(self, run: CopyRun) -> ScanStream:
-        cam = self.camera
-        assert cam.scan_url is not None
-        assert self._sub_scan is not None
-        return ScanStream.start(
-            cam.scan_url,
-            ffmpeg=self.ffmpeg,
-            scan=self._sub_scan,
-            transport=cam.rtsp_transport,
-            stall_seconds=cam.stall_seconds,
-            log_path=run.dir / SCAN_LOG_NAME,
-        )
-
-    def _count_dropped(self, frames: int) -> None:
-        with self._lock:
-            self._counters.dropped += frames
-
-    def _reconnect(self) -> bool:
-        delay = self.camera.reconnect_seconds
-        while not self._stop.is_set():
-            self.clock.sleep(delay)
-            try:
-                self.source.reopen()
-            except SourceError:
-                continue  # still gone; the alarm was raised when it was lost
-            return True
-        return False
-
-    def _writer(self) -> None:
-        run: Run | None = None
-        backoff_until = 0.0
-        try:
-            while True:
-                item = self._frames.get()
-                if item is _STOP:
-                    break
-                if item is _END_RUN:
-                    if run is not None:
-                        run.finish()
-                        run = None
-                        self._gap_reason = "camera-lost"
-                    continue
-                frame, dropped = cast(tuple[Frame, int], item)
-                if run is None:
-                    if self.clock.monotonic() < backoff_until:
-                        continue
-                    run = self._start_run(frame.t_ms)
-                image = frame.image.copy()
-                self.overlay.draw(image, self._overlay_state, frame.t_ms, frame.index)
-                try:
-                    run.write(frame.t_ms, dropped, to_i420(image))
-                except EncoderError as e:
-                    self.events.put(EncoderDied(frame.t_ms, e.message))
-                    run.kill()
-                    run = None
-                    self._gap_reason = "encoder-died"
-                    backoff_until = self.clock.monotonic() + 1.0
-                    continue
-                with self._lock:
-                    self._counters.encoded += 1
-        except BaseException as e:  # reported to the main loop, never lost
-            self._thread_error = e
-        finally:
-            if run is not None:
-                run.finish()
-
-    def _start_run(self, first_t: int) -> Run:
-        run_id = f"{first_t}-{os.urandom(3).hex()}"
-        run = Run.start(
-            run_id,
-            self.workdir,
-            self.settings.encoder,
-            width=self.source.width,
-            height=self.source.height,
-            fps=self.fps,
-            ffmpeg=self.ffmpeg,
-            started_ms=first_t,
-            gap_reason=self._gap_reason,
-        )
-        with self._lock:
-            self.queue.add_run(run)
-        return run
-
     # -- the main loop -------------------------------------------------------------------
 
-    def _main_loop(self, threads: list[threading.Thread]) -> None:
+    def _main_loop(self) -> None:
         # Checkpoints follow footage time: one per checkpoint_seconds recorded, so a file or
         # the demo in --fast mode gets the checkpoints a camera would.
         last_checkpoint: int | None = None
@@ -613,7 +358,9 @@ class Station:
                 item = None
             try:
                 if item is not None:
-                    shutdown_seen |= isinstance(item, Shutdown)
+                    if isinstance(item, Shutdown) and not shutdown_seen:
+                        shutdown_seen = True
+                        self._end_further_views()
                     self._handle(item)
                 if self._last_frame_t is not None:
                     self._handle(Tick(self._last_frame_t))
@@ -632,25 +379,35 @@ class Station:
                 self._raise_alarm("disk-full", f"disk full: {e.message}")
                 self._fatal = e
                 self._stop.set()
-                self._drain_after_fatal(threads)
+                self._drain_after_fatal()
                 return
-            if self._thread_error is not None:
-                self._fatal = self._thread_error
+            error = next((p.error for p in self.pipelines if p.error is not None), None)
+            if error is not None:
+                self._fatal = error
                 self._stop.set()
-                self._drain_after_fatal(threads)
+                self._drain_after_fatal()
                 return
-            writer_done = not threads[1].is_alive()
-            if shutdown_seen and writer_done and self.events.empty():
+            writers_done = all(p.writer_done() for p in self.pipelines)
+            if shutdown_seen and writers_done and self.events.empty():
                 self._seal_closed(final=True)
                 self._seal_ready_clips(final=True)
-                if self.queue.drained():
+                if all(p.queue.drained() for p in self.pipelines):
                     self.sealer.checkpoint()
                     return
 
-    def _drain_after_fatal(self, threads: list[threading.Thread]) -> None:
+    def _end_further_views(self) -> None:
+        """The primary view ended: the others end with it, live ones now, files and demos
+        read as fast as they decode where the primary's footage ended."""
+        if self.realtime:
+            self._stop.set()
+            return
+        for p in self.pipelines[1:]:
+            p.end_at_ms = self._last_frame_t or 0
+
+    def _drain_after_fatal(self) -> None:
         """Stop recording but keep what is sealed; log the open clip as interrupted."""
-        for t in threads:
-            t.join(timeout=30)
+        for p in self.pipelines:
+            p.join()
         with contextlib.suppress(Exception):
             self._handle(
                 SourceLostEvent(self._last_frame_t or self.clock.now_ms(), "recording stopped")
@@ -659,6 +416,13 @@ class Station:
 
     def _handle(self, item: StationInput) -> None:
         event: Event
+        if isinstance(item, ViewAlarm):
+            self._raise_alarm(item.kind, item.message)
+            return
+        if isinstance(item, ViewScan):
+            if not self._first_showing(item):
+                return
+            item = item.scan
         if isinstance(item, Scan):
             with self._lock:
                 self._counters.scans += 1
@@ -671,10 +435,30 @@ class Station:
         for action in self.controller.handle(event):
             self._apply(action)
 
+    def _first_showing(self, read: ViewScan) -> bool:
+        """False for a view's read of a code another view confirmed within the confirm
+        window and re-arm time: the same showing of the code, seen by two cameras."""
+        if len(self.pipelines) < 2:
+            return True
+        scan = read.scan
+        scan_settings = self.settings.scan
+        window = scan_settings.confirm_window_ms + scan_settings.rearm_ms
+        seen = self._camera_reads.get(scan.text)
+        if seen is not None and seen[0] != read.view and scan.t - seen[1] < window:
+            return False
+        self._camera_reads[scan.text] = (read.view, scan.t)
+        if len(self._camera_reads) > 256:
+            self._camera_reads = {
+                k: v for k, v in self._camera_reads.items() if scan.t - v[1] < window
+            }
+        return True
+
     def _apply(self, action: object) -> None:
         if isinstance(action, ClipOpened):
             clip = action.clip
             self._open_run = self.queue.current_run
+            for further in self._views:
+                further.open_from = clip.started - further.pre_roll_ms
             # A new order is the packer moving on: the last one's alarms are history now
             # (counted, and in that clip's scans), not a banner over this one.
             self.clear_alarms()
@@ -698,6 +482,8 @@ class Station:
             self._state.save(self.state_path)
         elif isinstance(action, ClipClosed):
             self.queue.pending.append(self.queue.plan(action, self._open_run))
+            for further in self._views:
+                further.open_from = None
             ended, reason = action.ended, action.end_reason
             self._update_recent(
                 action.clip.clip_id,
@@ -728,13 +514,14 @@ class Station:
 
     def _seal_closed(self, *, final: bool = False) -> None:
         clip = self.controller.current
-        sealed = self.queue.seal_closed(
-            now_ms=self.clock.now_ms(),
-            footage_ms=self._last_frame_t or 0,
-            open_started=None if clip is None else clip.started,
-            final=final,
-        )
-        self._sealed_segments(sealed)
+        for p in self.pipelines:
+            sealed = p.queue.seal_closed(
+                now_ms=self.clock.now_ms(),
+                footage_ms=p.last_frame_t or 0,
+                open_started=None if clip is None else clip.started,
+                final=final,
+            )
+            self._sealed_segments(sealed)
 
     def _sealed_segments(self, reported: list[int]) -> None:
         if reported:
@@ -743,7 +530,7 @@ class Station:
                 self._counters.segments += len(reported)
 
     def _seal_ready_clips(self, *, final: bool) -> None:
-        done = self.queue.seal_ready(final=final)
+        done = self.queue.seal_ready(final=final, views=self._views)
         for sealed in done:
             plan, entry = sealed.plan, sealed.entry
             clip_id, order_id = plan.closed.clip.clip_id, plan.closed.clip.order_id
@@ -767,38 +554,6 @@ class Station:
     def _sealed_before(self, order_id: str) -> str | None:
         found = self.store.clips_of_order(order_id)
         return found[0].clip_id if found else None
-
-
-def _copy_source(camera: CameraSettings, source: FrameSource) -> IpCameraSource | None:
-    """The camera stream-copy mode records, or None in encode mode."""
-    if camera.mode != "copy":
-        return None
-    if not isinstance(source, IpCameraSource) or not source.is_rtsp:
-        raise SourceError(
-            "station.camera.mode copy: expected an rtsp:// camera, found another source",
-            hint="stream copy stores an IP camera's H.264 or H.265 as sent; other sources "
-            "need station.camera.mode: encode",
-        )
-    if copy_codec(source.codec) is None:
-        raise SourceError(
-            f"IP camera {source.name}: stream copy needs H.264 or H.265, found "
-            f"{source.codec or 'unknown'}",
-            hint="set the camera's main stream to H.264 or H.265, or station.camera.mode: encode",
-        )
-    return source
-
-
-_CODEC_NAMES = {"h264": "H.264", "hevc": "H.265"}
-SCAN_LOG_NAME = "scan-ffmpeg.log"
-SUB_SCAN_WIDTH = 640  # a sub-stream's usual width; codes the demo reads at 640x360 read here
-
-
-def _sub_stream_scan(cam: CameraSettings, width: int, height: int, rate_hz: float) -> ScanGeometry:
-    """The scan frames' size with a sub-stream (station.camera.scan_url): ``scan_width``
-    (default 640) at the main stream's aspect ratio, whatever the sub-stream's own size (a
-    D1 704x576 sub-stream of a 16:9 camera is anamorphic: this undoes it). Nothing is
-    opened here, so a station whose sub-stream is down still starts and records."""
-    return ScanGeometry.of(width, height, cam.scan_width or SUB_SCAN_WIDTH, rate_hz)
 
 
 def _sealed_as(entry: Clip) -> Callable[[ClipSummary], ClipSummary]:

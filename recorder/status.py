@@ -15,7 +15,14 @@ from typing import Literal
 from recorder.scanner import ScanStats
 from storage.entries import Scan
 
-__all__ = ["ClipSummary", "Counters", "StationAlarmKind", "StationStatus", "run_stats"]
+__all__ = [
+    "ClipSummary",
+    "Counters",
+    "StationAlarmKind",
+    "StationStatus",
+    "ViewStatus",
+    "run_stats",
+]
 
 # The controller's alarms and the station's own (disk full, a clip with no footage).
 StationAlarmKind = Literal[
@@ -43,6 +50,23 @@ class ClipSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class ViewStatus:
+    """One view's health: what its camera delivers, and what it lost."""
+
+    view: str | None  # None: the one camera of station.camera
+    primary: bool
+    scans: bool
+    mode: Literal["encode", "copy"]
+    width: int
+    height: int
+    lost: str | None  # why its camera is gone now; None while it delivers
+    frames_captured: int
+    frames_encoded: int
+    frames_dropped: int
+    fps: float
+
+
+@dataclass(frozen=True, slots=True)
 class StationStatus:
     state: Literal["starting", "idle", "recording", "alarm", "stopped"]
     now_ms: int  # footage time of the newest frame (the wall clock before the first)
@@ -62,6 +86,8 @@ class StationStatus:
     clips_sealed: int
     alarm_count: int
     log_size: int
+    # Each view, the primary first (the frame counts above are their sums).
+    views: tuple[ViewStatus, ...] = ()
 
 
 @dataclass(slots=True)
@@ -79,8 +105,14 @@ class Counters:
     segment_to_sealed_ms: list[int] = field(default_factory=list)
 
 
-def run_stats(c: Counters, scan: ScanStats, footage_ms: int) -> dict[str, object]:
-    """The station's figures at exit, with this process's and its children's CPU time."""
+def run_stats(
+    c: Counters,
+    scan: ScanStats,
+    footage_ms: int,
+    views: tuple[tuple[ViewStatus, ScanStats | None], ...] = (),
+) -> dict[str, object]:
+    """The station's figures at exit, with this process's and its children's CPU time;
+    with several views, each one's under ``views``."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {
@@ -104,6 +136,20 @@ def run_stats(c: Counters, scan: ScanStats, footage_ms: int) -> dict[str, object
         "latency_scan_to_open_ms": _dist(c.scan_to_open_ms),
         "latency_close_to_sealed_ms": _dist(c.close_to_sealed_ms),
         "latency_last_segment_to_sealed_ms": _dist(c.segment_to_sealed_ms),
+        **({"views": [_view_stats(v, s) for v, s in views]} if len(views) > 1 else {}),
+    }
+
+
+def _view_stats(v: ViewStatus, scan: ScanStats | None) -> dict[str, object]:
+    return {
+        "view": v.view,
+        "mode": v.mode,
+        "size": f"{v.width}x{v.height}",
+        "frames_captured": v.frames_captured,
+        "frames_encoded": v.frames_encoded,
+        "frames_dropped": v.frames_dropped,
+        "scan_frames": None if scan is None else scan.frames,
+        "scan_decode_ms_median": None if scan is None else scan.decode_ms_median,
     }
 
 

@@ -268,6 +268,20 @@ def status_json(s: StationScreen, _: Translate | None = None) -> dict[str, Any]:
         ],
         "fps": st.fps,
         "frames_dropped": st.frames_dropped,
+        # each view's health (one entry, view null, for a one-camera station)
+        "views": [
+            {
+                "view": v.view,
+                "primary": v.primary,
+                "scans": v.scans,
+                "mode": v.mode,
+                "fps": v.fps,
+                "captured": v.frames_captured,
+                "dropped": v.frames_dropped,
+                "lost": None if v.lost is None else said(v.lost, _),
+            }
+            for v in st.views
+        ],
         "segments_sealed": st.segments_sealed,
         "frame_index": None if frame is None else frame.index,
     }

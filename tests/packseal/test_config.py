@@ -69,8 +69,10 @@ VIEW_MISTAKES = [
     (
         {"cameras": [{"view": "top"}, {"view": "Side cam", "device": 1}]},
         "station.cameras.1.view",
-        "expected a view name of 1-16 of a-z, 0-9 and '-', e.g. top or side",
+        "expected a view name of 1-16 of a-z, 0-9 and '-' starting with a letter or digit",
     ),
+    ({"cameras": [{"view": "-top"}]}, "station.cameras.0.view", "expected a view name"),
+    ({"cameras": [{"view": "c2pa"}]}, "station.cameras.0.view", "and not c2pa"),
     ({"cameras": [{"device": 1}]}, "station.cameras.0.view", "needs a view name, e.g. top"),
     (
         {"cameras": [{"view": "top"}, {"view": "top", "device": 1}]},

@@ -246,6 +246,23 @@
     $("stats").textContent = t("{fps} fps · {dropped} dropped · {segments} segments sealed", {
       fps: st.fps.toFixed(1), dropped: st.frames_dropped, segments: st.segments_sealed,
     });
+    // Two cameras: each view's health, so a side camera that is lost or dropping frames
+    // shows while the other keeps recording.
+    const views = $("views");
+    views.textContent = "";
+    if (st.views.length > 1) {
+      for (const v of st.views) {
+        const item = document.createElement("span");
+        item.className = v.lost ? "view view-lost" : v.dropped ? "view view-drops" : "view";
+        item.dataset.view = v.view;
+        item.textContent = v.lost
+          ? t("{view}: camera lost", { view: v.view })
+          : t("{view}: {fps} fps · {dropped} dropped", {
+            view: v.view, fps: v.fps.toFixed(1), dropped: v.dropped,
+          });
+        views.append(item);
+      }
+    }
     const disk = $("disk");
     disk.textContent = st.warnings.length ? st.warnings[0] : "";
     disk.className = st.warnings.length ? "warn" : "";
