@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from storage.entries import is_view_name
 from storage.redact import redact
 
 ORDER_PATTERN = r"[A-Za-z0-9_-]{6,40}"
@@ -70,10 +71,6 @@ class CameraSettings(_Settings):
         return self
 
 
-# The log's rule for a view name (storage.entries): it names a bundle member clip.<view>.mp4,
-# so "c2pa" (clip.c2pa.mp4, the Content Credentials copy) is taken.
-VIEW_PATTERN = r"^[a-z0-9][a-z0-9-]{0,15}$"
-RESERVED_VIEWS = ("c2pa",)
 MAX_VIEWS = 2
 
 
@@ -86,7 +83,8 @@ class ViewCameraSettings(CameraSettings):
     @field_validator("view")
     @classmethod
     def _view_name(cls, value: str) -> str:
-        if not re.fullmatch(VIEW_PATTERN, value) or value in RESERVED_VIEWS:
+        # The log's rule (it names a bundle member clip.<view>.mp4, so c2pa is taken).
+        if not is_view_name(value):
             raise ValueError(
                 "expected a view name of 1-16 of a-z, 0-9 and '-' starting with a letter or "
                 "digit, e.g. top or side, and not c2pa (it names the view's file in a bundle)"
