@@ -1,11 +1,15 @@
 """The station in real time on the demo scene: drops, CPU cores, MB/hour, latencies.
 
-    python -m bench record [--seconds 600] [--sizes 720p,1080p]
+    python -m bench record [--seconds 600] [--sizes 720p,1080p] [--views 2]
 
 Each size runs ``packseal record --source demo`` (real time, scanning on, default
 settings) for ``--seconds`` of footage in a fresh store, then reads its ``--stats-json``
 and the store. Baseline, in the same run: the demo source alone, paced in real time
 (what producing the frames costs), so the station's own cost is the difference.
+
+``--views 2``: a two-camera station (``station.cameras``: top and side), both views from
+the demo (the side one the table's close-up), each with its own encoder and scanner; the
+baseline then renders both views. Drops are given per view.
 """
 
 from __future__ import annotations
@@ -28,24 +32,33 @@ SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _baseline(width: int, height: int, seconds: float) -> float:
-    """CPU cores used by rendering the demo scene at 30 fps in real time."""
+def _baseline(width: int, height: int, seconds: float, views: int = 1) -> float:
+    """CPU cores used by rendering the demo scene at 30 fps in real time (and, for two
+    views, its close-up: the second view's frames)."""
     from recorder.clock import SystemClock
     from recorder.demo import DemoScene
     from recorder.sources import DemoSource
 
-    source = DemoSource(DemoScene(width, height, 30, seed=7), SystemClock(), realtime=True)
+    sources = [
+        DemoSource(DemoScene(width, height, 30, seed=7), SystemClock(), closeup=v > 0)
+        for v in range(views)
+    ]
     cpu0, wall0 = time.process_time(), time.monotonic()
     while time.monotonic() - wall0 < seconds:
-        source.read()
+        for source in sources:
+            source.read()
     return (time.process_time() - cpu0) / (time.monotonic() - wall0)
 
 
-def _run(name: str, width: int, height: int, seconds: float, workdir: Path) -> dict[str, object]:
-    cfg = {
-        "data_dir": str(workdir / name),
-        "station": {"camera": {"width": width, "height": height, "fps": 30}},
-    }
+def _run(
+    name: str, width: int, height: int, seconds: float, workdir: Path, views: int = 1
+) -> dict[str, object]:
+    camera = {"width": width, "height": height, "fps": 30}
+    station: dict[str, object] = {"camera": camera}
+    if views > 1:
+        names = ["top", "side"][:views]
+        station = {"cameras": [{"view": n, "device": i, **camera} for i, n in enumerate(names)]}
+    cfg = {"data_dir": str(workdir / name), "station": station}
     config = workdir / f"{name}.yaml"
     config.write_text(yaml.safe_dump(cfg))
     stats = workdir / f"{name}.json"
@@ -77,11 +90,14 @@ def _run(name: str, width: int, height: int, seconds: float, workdir: Path) -> d
     from recorder.demo import DemoScene
 
     drops = _drops_by_segment(workdir / name / "packseal.db")
+    both = _clips_with_views(workdir / name / "packseal.db") if views > 1 else None
     scene = DemoScene(width, height, 30, seed=7)
     shown = [o for o in scene.orders() if o.end_ms <= float(s["footage_seconds"]) * 1000]
     sealed = {c["order_id"] for c in json.loads(clips_json)}
     return {
         "size": name,
+        "views": views,
+        "dropped_per_view": {str(v["view"]): v["frames_dropped"] for v in s.get("views", [])},
         "wall_s": round(wall, 1),
         "footage_s": s["footage_seconds"],
         "frames_captured": s["frames_captured"],
@@ -91,6 +107,7 @@ def _run(name: str, width: int, height: int, seconds: float, workdir: Path) -> d
         "mb_per_hour": round(media / 1e6 / footage_h, 1) if footage_h else None,
         "orders_shown": len(shown),
         "orders_sealed": len(sealed & {o.order_id for o in shown}),
+        "clips_binding_every_view": both,
         "scan_decode_ms_median": s["scan_decode_ms_median"],
         "scan_decode_ms_p95": s["scan_decode_ms_p95"],
         "scan_to_open_ms": s["latency_scan_to_open_ms"],
@@ -98,6 +115,13 @@ def _run(name: str, width: int, height: int, seconds: float, workdir: Path) -> d
         "last_segment_to_sealed_ms": s["latency_last_segment_to_sealed_ms"],
         "drops_at": drops,
     }
+
+
+def _clips_with_views(db: Path) -> int:
+    """Clips whose entry binds more than one view's segments."""
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        (n,) = conn.execute("SELECT count(*) FROM clips WHERE views LIKE '% %'").fetchone()
+    return int(n)
 
 
 def _drops_by_segment(db: Path) -> list[dict[str, float]]:
@@ -155,6 +179,7 @@ def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench record", description=__doc__)
     ap.add_argument("--seconds", type=float, default=600)
     ap.add_argument("--sizes", default="720p,1080p")
+    ap.add_argument("--views", type=int, choices=(1, 2), default=1, help="cameras per station")
     ap.add_argument(
         "--rtsp",
         default="",
@@ -180,8 +205,8 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="packseal-bench-") as tmp:
         for name in args.sizes.split(","):
             width, height = SIZES[name]
-            base = _baseline(width, height, min(30.0, args.seconds))
-            result = _run(name, width, height, args.seconds, Path(tmp))
+            base = _baseline(width, height, min(30.0, args.seconds), args.views)
+            result = _run(name, width, height, args.seconds, Path(tmp), args.views)
             result["baseline_render_cores"] = round(base, 3)
             result["station_cores_over_baseline"] = round(float(result["cores"]) - base, 3)  # type: ignore[arg-type]
             results.append(result)
@@ -199,5 +224,6 @@ def main(argv: list[str]) -> int:
             f"{r['size']:6} {r['frames_dropped']:>7}  {r['cores']:.2f} ({r['cores_ffmpeg']:.2f})"
             f"     {r['mb_per_hour']:>6}  {r['orders_sealed']}/{r['orders_shown']}"
             f"     {p95(r['scan_to_open_ms'])}            {p95(r['last_segment_to_sealed_ms'])}"
+            + (f"  per view {r['dropped_per_view']}" if r["views"] != 1 else "")
         )
     return 0

@@ -235,10 +235,15 @@ def test_a_killed_two_view_station_recovers_each_views_segments(tmp_path: Path) 
     assert clip.views is not None
     assert clip.views[0].view == "side"
     segments = [e for e in entries if isinstance(e, Segment)]
+    frame_ms = 1000 // SIZE["fps"] + 1
     for view in ("top", "side"):
         mine = [s for s in segments if s.view == view]
+        assert len(mine) >= 2, view
         for a, b in itertools.pairwise(mine):
-            assert b.start == a.end, view  # every closed segment of each view was sealed
+            # every closed segment of each view was sealed: no hole in its footage (frames
+            # the killed station had not journaled yet are timed at the nominal rate, to
+            # the ms: Run.closed_segments)
+            assert abs(b.start - a.end) <= frame_ms, view
     # each view's run directory is gone once its segments are sealed
     assert not list(app.config.recordings_dir.rglob("run.json"))
     app.store.verify_log([app.station_signer.verifier])

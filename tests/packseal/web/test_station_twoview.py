@@ -96,7 +96,8 @@ def test_the_screen_shows_each_views_health(browser: Browser, tmp_path: Path) ->
             page.goto(server.url + "/")
             views = page.locator("#views .view")
             expect(views).to_have_count(2, timeout=15_000)
-            expect(views.nth(0)).to_have_text(re.compile(r"^top: \d+\.\d fps · 0 dropped$"))
+            # (drops under load are real and shown, so the count is not pinned here)
+            expect(views.nth(0)).to_have_text(re.compile(r"^top: \d+\.\d fps · \d+ dropped$"))
             # the side camera goes away 3 s in: its view says so, the top one records on
             expect(page.locator('#views .view[data-view="side"]')).to_have_text(
                 "side: camera lost", timeout=15_000
