@@ -1,7 +1,8 @@
 """Stream-copy mode's sources: the camera a view copies, and its sub-stream to scan.
 
 Checked when the station is built, so a camera that cannot be copied (not RTSP, not
-H.264 or H.265) or a sub-stream that does not open is an error at start.
+H.264 or H.265) is an error at start; the sub-stream is not opened then (a station whose
+sub-stream is down records, and raises ``scan-lost``).
 """
 
 from __future__ import annotations
