@@ -167,8 +167,10 @@ def _print_export(r: ExportResult) -> None:
         )
     else:
         video = w("{video}, the sealed bytes, sha256 {sha}", video=s.video, sha=s.video_sha256)
+    rows.append((w("video"), video))
+    if len(r.views) > 1:  # a clip filmed by several cameras: each view's file
+        rows.append((w("views"), ", ".join(f"{view} ({member})" for view, member in r.views)))
     rows += [
-        (w("video"), video),
         (w("entry"), s.entry_hash),
         (
             w("log"),
@@ -292,6 +294,19 @@ def _print_report(report: Report) -> None:
     ]
     if f.excerpt:
         rows[-1] = (rows[-1][0], rows[-1][1] + w(" (excerpt)"))
+    if f.views:
+        per_view = [
+            w(
+                "{view} ({video}, {first}..{last} of {of})",
+                view=v.view,
+                video=v.video or "-",
+                first=v.segments[0],
+                last=v.segments[1],
+                of=v.segments[2],
+            )
+            for v in f.views
+        ]
+        rows.append((w("views"), "; ".join(per_view)))
     start_local, end_local = f.local(f.start_ms), f.local(f.end_ms)
     utc_anyway = all(t.endswith("+00:00") for t in (start_local or "", end_local or ""))
     if start_local and end_local and not utc_anyway:

@@ -39,6 +39,11 @@ def _sub(index: int) -> Callable[[re.Match[str]], str]:
     return lambda m: failed_zh(m[index]) or m[index]
 
 
+def _names(listed: str) -> str:
+    """View names ("top, side"), quoted: a name a station chose is a fact, not English."""
+    return "、".join(f"'{name}'" for name in listed.split(", "))
+
+
 def _quoted(text: str) -> str:
     return f"「{text}」"
 
@@ -112,6 +117,15 @@ FAILED: list[tuple[re.Pattern[str], Replacement]] = [
     (re.compile(r"method (\d+)"), r"方法 \1"),
     (re.compile(r"nothing"), "无"),
     # -- media -------------------------------------------------------------------------------
+    (re.compile(r"view ([a-z0-9][a-z0-9-]*) \((\S+)\): the view's video is missing from the bundle \(the signed entry names view (\S+)\)"), r"视角 '\1'（\2）：证据包中缺少该视角的视频（签名条目列有视角 '\3'）"),
+    (re.compile(r"view ([a-z0-9][a-z0-9-]*) \((\S+)\): manifest\.json does not describe this view"), r"视角 '\1'（\2）：manifest.json 没有描述此视角"),
+    (re.compile(r"view ([a-z0-9][a-z0-9-]*) \((\S+)\): the manifest declares segments (\S+) of (\d+); beside the primary view's segments the bundle carries the view's (\S+) of (\d+)"), r"视角 '\1'（\2）：清单声明第 \3 段（共 \4 段）；与主视角的分段对应，证据包应包含该视角的第 \5 段（共 \6 段）"),
+    (re.compile(r"view ([a-z0-9][a-z0-9-]*) \((\S+)\): (.+)", re.DOTALL), lambda m: f"视角 '{m[1]}'（{m[2]}）：{_sub(3)(m)}"),
+    (re.compile(r"(\S+) is not a view of this clip \(its signed entry names: (.+)\)"), lambda m: f"{m[1]} 不是本片段的视角（其签名条目列有：{_names(m[2])}）"),
+    (re.compile(r"the manifest names '(\S+)' for view (\S+), which is not in the bundle"), r"清单为视角 '\2' 列出了 '\1'，但证据包中没有它"),
+    (re.compile(r"a views item for (\S+) naming (\S+)"), r"视角 '\1' 的 views 条目，列有 \2"),
+    (re.compile(r"segments (\d+\.\.\d+) of (\d+)"), r"第 \1 段（共 \2 段）"),
+    (re.compile(r"(\d+\.\.\d+) of (\d+)"), r"第 \1 段（共 \2 段）"),
     (re.compile(r"(\S+) holds segments (\S+) of (\d+); the manifest declares (\S+): segments are missing"), r"\1 包含第 \2 段（共 \3 段）；清单声明的是第 \4 段：缺少分段"),
     (re.compile(r"(\S+) is (\d+) bytes, but segments (\S+) total (\d+) bytes \(plus an init section of about a kilobyte\): bytes were added"), r"\1 有 \2 字节，但第 \3 段合计 \4 字节（另加约 1 KB 的初始化段）：有字节被添加"),
     (re.compile(r"(\S+): offset (\d+): (.+)"), lambda m: f"{m[1]}：偏移 {m[2]}：{_sub(3)(m)}"),

@@ -52,6 +52,37 @@ def _media(m: re.Match[str]) -> str:
     return f"{what}；初始化段和每个片段都与签名条目一致{back}、顺序正确，{member} 中没有其他内容"
 
 
+# A clip filmed by several cameras: a check's text is one part per view, "; "-joined
+# (verifier/_media.py, verifier/verify.py); each part is a text of one view.
+_MEDIA_VIEW = re.compile(r"; (?=[a-z0-9][a-z0-9-]* \(clip(?:\.[a-z0-9-]+)?\.mp4\): )")
+_TIMELINE_VIEW = re.compile(r"; (?=view [a-z0-9][a-z0-9-]*: )")
+
+
+def _one(text: str) -> str:
+    """One view's part, translated as a whole text (English when no pattern knows it)."""
+    for pattern, replacement in ZH_CN_SAID:
+        m = pattern.fullmatch(text)
+        if m:
+            return m.expand(replacement) if isinstance(replacement, str) else replacement(m)
+    return failed_zh(text) or text
+
+
+def _media_views(m: re.Match[str]) -> str:
+    parts = []
+    for part in _MEDIA_VIEW.split(m[2]):
+        name, member, rest = re.fullmatch(r"(\S+) \((\S+)\): (.*)", part, re.DOTALL).groups()  # type: ignore[union-attr]
+        parts.append(f"'{name}'（{member}）：{_one(rest)}")
+    return f"{m[1]} 个视角；" + "；".join(parts)
+
+
+def _timeline_views(m: re.Match[str]) -> str:
+    parts = []
+    for part in _TIMELINE_VIEW.split(m[0]):
+        name, rest = re.fullmatch(r"view (\S+): (.*)", part, re.DOTALL).groups()  # type: ignore[union-attr]
+        parts.append(f"视角 '{name}'：{_one(rest)}")
+    return "；".join(parts)
+
+
 ZH_CN_SAID: list[tuple[re.Pattern[str], Replacement]] = [
     # -- verify: verdicts ------------------------------------------------------------------
     (
@@ -89,6 +120,8 @@ ZH_CN_SAID: list[tuple[re.Pattern[str], Replacement]] = [
         ),
         _media,
     ),
+    (re.compile(r"(\d+) views; (.+)", re.DOTALL), _media_views),
+    (re.compile(r"view [a-z0-9][a-z0-9-]*: .+", re.DOTALL), _timeline_views),
     (
         re.compile(r"(\d+) segment\(s\), contiguous: (\S+) to (\S+) \(([\d.]+) s\)"),
         r"\1 段，连续：\2 至 \3（\4 秒）",

@@ -11,7 +11,7 @@ from io import BufferedReader
 from pathlib import Path
 
 from storage import BlobHashError, BlobMissingError, Store
-from storage.entries import Clip, SegmentRef
+from storage.entries import Clip, ClipView, SegmentRef
 from verifier._readme import Part
 from verifier.timeline import Field, Timeline, decode_times, empty_edits, rebase, timeline_of
 
@@ -36,21 +36,28 @@ def assemble(
     sealed: Path,
     video: Path,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    view: ClipView | None = None,
 ) -> Assembled:
     """Write init + segments first..last to ``sealed`` as recorded and to ``video`` rebased;
-    ``progress(done, total)`` in parts (the init and each segment)."""
-    wanted: list[tuple[str, str, SegmentRef | None]] = [("init", clip.init, None)]
+    ``progress(done, total)`` in parts (the init and each segment). ``view``: a further
+    view's footage (default: the primary's); its positions and labels name the view."""
+    footage = view or clip.all_views()[0]
+    named = "" if view is None else f"view {view.view} "
+    wanted: list[tuple[str, str, SegmentRef | None]] = [("init", footage.init, None)]
     wanted += [
-        (f"segment {i + 1}", s.sha256, s) for i, s in enumerate(clip.segments) if first <= i <= last
+        (f"segment {i + 1}", s.sha256, s)
+        for i, s in enumerate(footage.segments)
+        if first <= i <= last
     ]
-    init = _read(store, clip, "init", clip.init)
-    with _open(store, clip, wanted[1][0], wanted[1][1]) as f:
+    init = _read(store, clip, f"{named}init", footage.init)
+    with _open(store, clip, named + wanted[1][0], wanted[1][1]) as f:
         timeline = timeline_of(init, f.read(_CHUNK))
     whole, shipped = hashlib.sha256(), hashlib.sha256()
     parts: list[Part] = []
     offset = 0
     buf = bytearray(_CHUNK)
-    view = memoryview(buf)
+    window = memoryview(buf)
     with open(sealed, "wb") as out, open(video, "wb") as out_video:
         for done, (label, sha, ref) in enumerate(wanted):
             if progress is not None:
@@ -58,9 +65,9 @@ def assemble(
             part = hashlib.sha256()
             length = 0
             fields: list[Field] = []
-            with _open(store, clip, label, sha) as src:
-                while n := src.readinto(view):
-                    data = view[:n]
+            with _open(store, clip, named + label, sha) as src:
+                while n := src.readinto(window):
+                    data = window[:n]
                     part.update(data)
                     whole.update(data)
                     out.write(data)
@@ -76,7 +83,7 @@ def assemble(
                     length += n
             if part.hexdigest() != sha:
                 raise BlobHashError(
-                    f"clip {clip.clip_id}: {label}: sha256 expected {sha} (entry), found "
+                    f"clip {clip.clip_id}: {named}{label}: sha256 expected {sha} (entry), found "
                     f"{part.hexdigest()} in the blob store",
                     hint="the stored footage was altered; run `packseal audit`",
                 )

@@ -8,6 +8,9 @@ takes them from the other.
 
 from __future__ import annotations
 
+import re
+
+from storage.entries import ClipView, is_view_name
 from verifier._manifest import FORMAT
 
 __all__ = [
@@ -31,6 +34,11 @@ __all__ = [
     "STAMP_RESPONSE",
     "SUMS",
     "VIDEOS",
+    "VIEW_MEMBER",
+    "caps_for",
+    "view_member",
+    "view_of",
+    "view_span",
 ]
 
 README = "README.txt"
@@ -78,3 +86,40 @@ CAPS = {
     STAMP_RESPONSE: 64 << 10,
     C2PA_CLIP: MAX_VIDEO_BYTES + (16 << 20),  # the clip plus its manifest store
 }
+
+# A clip filmed by several cameras: the primary view is CLIP; each further view its own
+# file, clip.<view>.mp4 (the view names of storage.entries; "c2pa" is reserved for
+# C2PA_CLIP), under the same cap as CLIP.
+VIEW_MEMBER = re.compile(r"clip\.([a-z0-9][a-z0-9-]{0,15})\.mp4")
+
+
+def view_member(view: str) -> str:
+    """The member of a further view's video."""
+    return f"clip.{view}.mp4"
+
+
+def view_of(name: str) -> str | None:
+    """The view whose video member ``name`` is, or None for any other name."""
+    found = VIEW_MEMBER.fullmatch(name)
+    return found[1] if found is not None and is_view_name(found[1]) else None
+
+
+def caps_for(names: list[str]) -> dict[str, int]:
+    """:data:`CAPS`, with each further view's video among ``names`` capped as a video."""
+    return {**CAPS, **{n: MAX_VIDEO_BYTES for n in names if view_of(n) is not None}}
+
+
+def view_span(view: ClipView, primary: ClipView, first: int, last: int) -> tuple[int, int]:
+    """Positions (inclusive) of a further view's segments that a bundle carries beside
+    the primary's ``first..last``: every one for the whole clip; for an excerpt, those
+    overlapping the primary's span (the nearest one if none does). The exporter and the
+    verifier both take the range from here, so a view cannot show another stretch."""
+    n = len(view.segments)
+    if (first, last) == (0, len(primary.segments) - 1):
+        return 0, n - 1
+    lo, hi = primary.segments[first].start, primary.segments[last].end
+    chosen = [i for i, s in enumerate(view.segments) if s.end > lo and s.start < hi]
+    if not chosen:
+        k = min(range(n), key=lambda i: abs(view.segments[i].start - lo))
+        return k, k
+    return chosen[0], chosen[-1]

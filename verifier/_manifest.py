@@ -34,6 +34,13 @@ _TOP_KEYS = frozenset(
         "members",
     ]
 )
+# Optional: only a clip filmed by several cameras has further views (left out otherwise,
+# so a one-view manifest is what it always was).
+_TOP_OPTIONAL = frozenset(["views"])
+_VIEW_KEYS = frozenset(
+    ["view", "member", "segments", "segment_count", "sealed_sha256", "sealed_size", "timeline"]
+)
+MAX_MANIFEST_VIEWS = 3
 _VIDEO_KEYS = frozenset(
     ["member", "segments", "segment_count", "sealed_sha256", "sealed_size", "excerpt_ms", "derived"]
 )
@@ -62,6 +69,31 @@ class Derived:
 
 
 @dataclass(frozen=True, slots=True)
+class ViewVideo:
+    """A further view's video in the bundle (the primary's is the manifest's ``video``)."""
+
+    view: str
+    member: str  # clip.<view>.mp4
+    first: int  # positions (0-based, inclusive) in the view's signed segments
+    last: int
+    segment_count: int  # the view's segments in the entry
+    sealed_sha256: str  # of the view's sealed bytes: init + segments first..last
+    sealed_size: int
+    timeline: Timeline  # how the member's decode times were moved (verifier.timeline)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "view": self.view,
+            "member": self.member,
+            "segments": [self.first, self.last],
+            "segment_count": self.segment_count,
+            "sealed_sha256": self.sealed_sha256,
+            "sealed_size": self.sealed_size,
+            "timeline": self.timeline.to_dict(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Manifest:
     clip_id: str
     order_id: str
@@ -82,6 +114,7 @@ class Manifest:
     timeline: Timeline | None
     zone: str | None  # display zone of local times (IANA name or UTC+HH:MM); not evidence
     members: dict[str, Member]  # every member but manifest.json and SHA256SUMS
+    views: tuple[ViewVideo, ...] = ()  # further views (a clip filmed by several cameras)
 
     @property
     def is_excerpt(self) -> bool:
@@ -120,6 +153,8 @@ class Manifest:
                 for name, m in sorted(self.members.items())
             },
         }
+        if self.views:
+            doc["views"] = [v.to_dict() for v in self.views]
         return (json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
     @classmethod
@@ -131,7 +166,7 @@ class Manifest:
             doc = json.loads(data.decode("utf-8"))
         except (ValueError, UnicodeDecodeError, RecursionError) as e:
             raise FormatError(f"manifest.json is not JSON: {e}") from e
-        top = _obj(doc, "manifest", _TOP_KEYS)
+        top = _obj(doc, "manifest", _TOP_KEYS, _TOP_OPTIONAL)
         video = _obj(top["video"], "video", _VIDEO_KEYS, _VIDEO_OPTIONAL)
         first, last = _pair(video["segments"], "video.segments")
         excerpt = None if video["excerpt_ms"] is None else _pair(video["excerpt_ms"], "excerpt_ms")
@@ -155,6 +190,7 @@ class Manifest:
             members[name] = Member(
                 _int(item["size"], f"{name}.size"), _hex(item["sha256"], f"{name}.sha256")
             )
+        views = _views(top["views"]) if "views" in top else ()
         zone = top["zone"]
         if zone is not None and (not isinstance(zone, str) or len(zone) > 64):
             raise FormatError("manifest zone must be null or a zone name")
@@ -176,6 +212,7 @@ class Manifest:
             timeline=timeline,
             zone=zone,
             members=members,
+            views=views,
         )
 
 
@@ -201,23 +238,48 @@ def _obj(
     return value
 
 
-def _timeline(value: object) -> Timeline:
+def _views(value: object) -> tuple[ViewVideo, ...]:
+    if not isinstance(value, list) or not 0 < len(value) <= MAX_MANIFEST_VIEWS:
+        raise FormatError(
+            f"manifest views: expected a list of 1 to {MAX_MANIFEST_VIEWS} views, found "
+            f"{value!r:.60}"
+        )
+    out = []
+    for k, item in enumerate(value):
+        where = f"views[{k}]"
+        v = _obj(item, where, _VIEW_KEYS)
+        first, last = _pair(v["segments"], f"{where}.segments")
+        out.append(
+            ViewVideo(
+                view=_str(v["view"], f"{where}.view"),
+                member=_str(v["member"], f"{where}.member"),
+                first=first,
+                last=last,
+                segment_count=_int(v["segment_count"], f"{where}.segment_count"),
+                sealed_sha256=_hex(v["sealed_sha256"], f"{where}.sealed_sha256"),
+                sealed_size=_int(v["sealed_size"], f"{where}.sealed_size"),
+                timeline=_timeline(v["timeline"], f"{where}.timeline"),
+            )
+        )
+    return tuple(out)
+
+
+def _timeline(value: object, where: str = "video.timeline") -> Timeline:
     if not isinstance(value, dict) or not 0 < len(value) <= MAX_TRACKS:
         raise FormatError(
-            f"manifest video.timeline: expected an object of 1 to {MAX_TRACKS} tracks, found "
-            f"{value!r:.60}"
+            f"manifest {where}: expected an object of 1 to {MAX_TRACKS} tracks, found {value!r:.60}"
         )
     tracks = []
     for track, shift in value.items():
         if not re.fullmatch(r"[1-9][0-9]{0,9}", track) or int(track) >= 2**32:
-            raise FormatError(f"manifest video.timeline: {track!r:.20} is not a track id")
-        item = _obj(shift, f"video.timeline.{track}", _SHIFT_KEYS)
-        where = f"video.timeline.{track}"
+            raise FormatError(f"manifest {where}: {track!r:.20} is not a track id")
+        item = _obj(shift, f"{where}.{track}", _SHIFT_KEYS)
+        at = f"{where}.{track}"
         tracks.append(
             TrackShift(
                 int(track),
-                _int(item["decode"], f"{where}.decode"),
-                _int(item["empty_edit"], f"{where}.empty_edit"),
+                _int(item["decode"], f"{at}.decode"),
+                _int(item["empty_edit"], f"{at}.empty_edit"),
             )
         )
     return Timeline(tuple(sorted(tracks, key=lambda t: t.track)))

@@ -3,14 +3,24 @@ matched with the clip entry's segments; or a derived copy, named as such."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 from dataclasses import dataclass
 from typing import BinaryIO, cast
 
-from storage.entries import Clip, SegmentRef
+from storage.entries import Clip, ClipView, SegmentRef
 from verifier._errors import MediaFormatError
-from verifier._layout import CAPS, CLIP, DERIVED, VIDEOS
+from verifier._layout import (
+    CAPS,
+    CLIP,
+    DERIVED,
+    MAX_VIDEO_BYTES,
+    VIDEOS,
+    view_member,
+    view_of,
+    view_span,
+)
 from verifier._manifest import Manifest
 from verifier._report import Check, failed
 from verifier._zip import BundleZip, MemberError, Problem, Readable, find
@@ -25,6 +35,16 @@ MAX_INIT_BYTES = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
+class ViewSpan:
+    """A further view's video in the bundle: which of the view's segments it holds."""
+
+    view: str
+    member: str
+    first: int
+    last: int
+
+
+@dataclass(frozen=True, slots=True)
 class Span:
     """Which of the entry's segments the video holds (positions, inclusive)."""
 
@@ -32,6 +52,7 @@ class Span:
     last: int
     video: str | None = None
     derived: bool = False
+    views: tuple[ViewSpan, ...] = ()  # a clip filmed by several cameras: the others
 
 
 def check_media(z: BundleZip, clip: Clip, m: Manifest | None) -> tuple[Check, Span | None]:
@@ -57,18 +78,106 @@ def check_media(z: BundleZip, clip: Clip, m: Manifest | None) -> tuple[Check, Sp
     if name == DERIVED:
         return _derived(video, clip, m, first, last), Span(first, last, name, True)
     span = Span(first, last, name)
-    size = video.seek(0, io.SEEK_END)
-    segments = sum(r.bytes for r in clip.segments[first : last + 1])
-    if size > segments + MAX_INIT_BYTES:
-        return Check(
-            "media",
-            False,
-            f"{name} is {size} bytes, but segments {first + 1}..{last + 1} total {segments} "
-            "bytes (plus an init section of about a kilobyte): bytes were added",
-            f"at most {segments + MAX_INIT_BYTES} bytes",
-            f"{size} bytes",
-        ), span
+    parts = clip.all_views()
+    several = len(parts) > 1
     timeline = None if m is None else m.timeline
+    problems, said = _sealed(video, name, parts[0], first, last, timeline, several)
+    if not several:
+        if problems:
+            return failed("media", problems), span
+        return Check("media", True, said), span
+    spans, view_said = [], [f"{parts[0].view} ({name}): {said}"]
+    for part in parts[1:]:
+        lo, hi = view_span(part, parts[0], first, last)
+        member = view_member(part.view)
+        spans.append(ViewSpan(part.view, member, lo, hi))
+        found, said = _view(z, m, part, member, lo, hi)
+        problems += found
+        view_said.append(f"{part.view} ({member}): {said}")
+    named = set(clip.view_names())
+    for info in z.infos:
+        other = view_of(info.filename)
+        if other is not None and other not in named:
+            problems.append(
+                Problem(
+                    f"{info.filename} is not a view of this clip (its signed entry names: "
+                    f"{', '.join(clip.view_names())})",
+                    ", ".join(view_member(v) for v in clip.view_names()[1:]),
+                    info.filename,
+                )
+            )
+    span = Span(first, last, name, views=tuple(spans))
+    if problems:
+        return failed("media", problems), span
+    return Check("media", True, f"{len(parts)} views; " + "; ".join(view_said)), span
+
+
+def _view(
+    z: BundleZip, m: Manifest | None, part: ClipView, member: str, first: int, last: int
+) -> tuple[list[Problem], str]:
+    """A further view's video: where the manifest says, holding what the entry names."""
+    where = f"view {part.view} ({member})"
+    info = find(z.infos, member)
+    if info is None:
+        return [
+            Problem(
+                f"{where}: the view's video is missing from the bundle (the signed entry "
+                f"names view {part.view})",
+                member,
+                "nothing",
+            )
+        ], ""
+    said = None if m is None else next((v for v in m.views if v.view == part.view), None)
+    if m is not None and (said is None or said.member != member):
+        return [
+            Problem(
+                f"{where}: manifest.json does not describe this view",
+                f"a views item for {part.view} naming {member}",
+                "none" if said is None else said.member,
+            )
+        ], ""
+    n = len(part.segments)
+    if said is not None and (said.first, said.last, said.segment_count) != (first, last, n):
+        return [
+            Problem(
+                f"{where}: the manifest declares segments {said.first + 1}..{said.last + 1} of "
+                f"{said.segment_count}; beside the primary view's segments the bundle carries "
+                f"the view's {first + 1}..{last + 1} of {n}",
+                f"segments {first + 1}..{last + 1} of {n}",
+                f"{said.first + 1}..{said.last + 1} of {said.segment_count}",
+            )
+        ], ""
+    try:
+        video = z.open_video(info, MAX_VIDEO_BYTES)
+    except MemberError as e:
+        return [dataclasses.replace(e.problem, message=f"{where}: {e.problem.message}")], ""
+    return _sealed(video, member, part, first, last, None if said is None else said.timeline, True)
+
+
+def _sealed(
+    video: Readable,
+    name: str,
+    part: ClipView,
+    first: int,
+    last: int,
+    timeline: Timeline | None,
+    several: bool,
+) -> tuple[list[Problem], str]:
+    """One view's video against its signed init and segments: the problems, else what
+    passed. ``several``: the clip has several views (messages name this one)."""
+    prefix = f"view {part.view} ({name}): " if several else ""
+    n = len(part.segments)
+    size = video.seek(0, io.SEEK_END)
+    segments = sum(r.bytes for r in part.segments[first : last + 1])
+    if size > segments + MAX_INIT_BYTES:
+        return [
+            Problem(
+                f"{prefix}{name} is {size} bytes, but segments {first + 1}..{last + 1} total "
+                f"{segments} bytes (plus an init section of about a kilobyte): bytes were added",
+                f"at most {segments + MAX_INIT_BYTES} bytes",
+                f"{size} bytes",
+            )
+        ], ""
     try:
         layout = split_fragments(cast(BinaryIO, video))
         ranges = [layout.init, *layout.fragments]
@@ -78,24 +187,25 @@ def check_media(z: BundleZip, clip: Clip, m: Manifest | None) -> tuple[Check, Sp
             hashes = hash_restored(video, ranges, timeline)
     except MediaFormatError as e:
         found = f"offset {e.offset}" if e.offset is not None else None
-        return Check("media", False, f"{name}: {e.message}", "init + whole fragments", found), span
+        return [Problem(f"{prefix}{name}: {e.message}", "init + whole fragments", found)], ""
     init_hash, found_hashes = hashes[0], hashes[1:]
     problems: list[Problem] = []
-    if init_hash != clip.init:
+    if init_hash != part.init:
         problems.append(
             Problem(
-                f"init section (bytes 0-{layout.init.end}): sha256 does not match the entry",
-                clip.init,
+                f"{prefix}init section (bytes 0-{layout.init.end}): sha256 does not match the "
+                "entry",
+                part.init,
                 init_hash,
             )
         )
-    mismatched, after = match_fragments(clip.segments, first, found_hashes, layout.fragments)
-    problems += mismatched
+    mismatched, after = match_fragments(part.segments, first, found_hashes, layout.fragments)
+    problems += [dataclasses.replace(p, message=prefix + p.message) for p in mismatched]
     got_last = after - 1
     if not problems and got_last != last:
         problems.append(
             Problem(
-                f"{name} holds segments {first + 1}..{got_last + 1} of {n}; the manifest "
+                f"{prefix}{name} holds segments {first + 1}..{got_last + 1} of {n}; the manifest "
                 f"declares {first + 1}..{last + 1}: "
                 + ("segments are missing" if got_last < last else "segments were added"),
                 f"segments {first + 1}..{last + 1}",
@@ -103,7 +213,7 @@ def check_media(z: BundleZip, clip: Clip, m: Manifest | None) -> tuple[Check, Sp
             )
         )
     if problems:
-        return failed("media", problems), span
+        return problems, ""
     what = (
         f"excerpt: segments {first + 1}..{last + 1} of {n}"
         if (first, last) != (0, n - 1)
@@ -115,12 +225,10 @@ def check_media(z: BundleZip, clip: Clip, m: Manifest | None) -> tuple[Check, Sp
         else " (with their decode times put back where the recording had them: "
         f"{_moved(timeline)}; {name} plays from 0)"
     )
-    return Check(
-        "media",
-        True,
+    return [], (
         f"{what}; the init section and every fragment match the signed entry{moved}, in "
-        f"order, and nothing else is in {name}",
-    ), span
+        f"order, and nothing else is in {name}"
+    )
 
 
 def _moved(timeline: Timeline) -> str:

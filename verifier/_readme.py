@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from storage.entries import Clip, SegmentRef, StationKey
 from storage.facts import rfc3339
-from storage.footage import describe_source
+from storage.footage import FootageSource, describe_source
 from storage.text import printable
-from verifier._manifest import FORMAT, Manifest
+from verifier._manifest import FORMAT, Manifest, ViewVideo
 from verifier.timeline import Field
 
 
@@ -36,9 +36,11 @@ def readme(
     anchors: Sequence[str] = (),
     *,
     verify_url: str | None = None,
+    views: Sequence[tuple[ViewVideo, Sequence[Part]]] = (),
 ) -> str:
     """``anchors``: paragraphs on what this bundle carries beyond the log (see bundle.py);
-    ``verify_url``: the merchant's published verify page, if any."""
+    ``verify_url``: the merchant's published verify page, if any; ``views``: each further
+    view's video and its parts (a clip filmed by several cameras)."""
     refs = clip.segments[manifest.first : manifest.last + 1]
     start, end = refs[0].start, refs[-1].end
     n = manifest.segment_count
@@ -53,6 +55,21 @@ def readme(
         f"Station    {printable(station.station)} ({printable(station.station_name)}) of "
         f"{printable(station.merchant)}",
         f"Filmed by  {printable(describe_source(clip.source))}",
+        *(
+            [
+                "Views      "
+                + ", ".join(
+                    [f"{clip.view} ({video})", *(f"{v.view} ({v.member})" for v, _ in views)]
+                ),
+                *(
+                    f"           {v.view} filmed by "
+                    f"{printable(describe_source(_source(clip, v.view)))}"
+                    for v, _ in views
+                ),
+            ]
+            if views
+            else []
+        ),
         f"Recorded   {rfc3339(start)} to {rfc3339(end)} ({(end - start) / 1000:.1f} s), "
         f"segments {manifest.first + 1}..{manifest.last + 1} of {n}: {span}",
         f"Sealed in  log {station.origin}, entry {manifest.clip_index}, under the signed "
@@ -110,7 +127,9 @@ def readme(
             "",
         ]
     else:
-        lines += _by_hand(video, parts)
+        lines += _by_hand(video, parts, clip.view if views else None)
+        for v, view_parts in views:
+            lines += _by_hand(v.member, view_parts, v.view, further=True)
     if anchors:
         lines += ["ANCHORED OUTSIDE THE MERCHANT", *anchors, ""]
     lines += [
@@ -123,14 +142,25 @@ def readme(
     return "\n".join(lines)
 
 
-def _by_hand(video: str, parts: Sequence[Part]) -> list[str]:
+def _source(clip: Clip, view: str) -> FootageSource | None:
+    return next(v.source for v in clip.all_views() if v.view == view)
+
+
+def _by_hand(
+    video: str, parts: Sequence[Part], view: str | None = None, *, further: bool = False
+) -> list[str]:
+    """``view``: the view's name in a clip of several; ``further``: not the primary."""
     rebased = any(p.restore for p in parts)
+    which = f'the "views" item "{view}"\'s' if further else "the top-level (primary view's)"
     lines = [
-        "CHECKING THE VIDEO BY HAND (a shell and sha256sum are enough)",
+        "CHECKING THE VIDEO BY HAND (a shell and sha256sum are enough)"
+        if view is None
+        else f"CHECKING VIEW {view.upper()} ({video}) BY HAND",
         f"{video} is exactly the recorded init section followed by whole recorded segments.",
         'The signed entry entries/clip.json names the SHA-256 of the init section ("init")',
         'and of every segment ("segments", in order, field "sha256"). Cut each part out by',
         "its byte offset and length and hash it; every hash must equal the entry's:",
+        *([] if view is None else [f"(for this view: {which} init and segments)"]),
         "",
         f"    tail -c +$((OFFSET + 1)) {video} | head -c LENGTH | sha256sum",
         f"    dd if={video} iflag=skip_bytes,count_bytes skip=OFFSET count=LENGTH bs=1M"
@@ -143,7 +173,9 @@ def _by_hand(video: str, parts: Sequence[Part]) -> list[str]:
             "for a few bytes that let players show it from 0 to its length: each segment's",
             "decode time (tfdt, 8 bytes) is less the clip's start in the continuous recording",
             "and the init section's leading empty edit (elst) is 0; manifest.json",
-            '("video", "timeline") says by how much. The commands below write the recorded',
+            '("video", "timeline") says by how much'
+            + (' ("views", "timeline" for this view)' if further else "")
+            + ". The commands below write the recorded",
             "values back (printf, octal) between the cut pieces, so any other change shows.",
         ]
     lines.append(f"{'part':<14} {'offset':>12} {'length':>10}  sha256 (as in the signed entry)")

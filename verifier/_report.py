@@ -46,6 +46,18 @@ class Check:
 
 
 @dataclass(frozen=True, slots=True)
+class ViewFacts:
+    """One camera view of a clip filmed by several: its video member and segments."""
+
+    view: str
+    video: str | None  # the member (None: the bundle does not hold it)
+    segments: tuple[int, int, int]  # first, last (1-based), of the view's segments
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"view": self.view, "video": self.video, "segments": list(self.segments)}
+
+
+@dataclass(frozen=True, slots=True)
 class Facts:
     """What the signed clip entry says, plus where it is logged (proven only if verified)."""
 
@@ -85,6 +97,8 @@ class Facts:
     tsa: str | None = None  # who says so (the TSA certificate's subject)
     witnessed: tuple[str, ...] = ()  # "<witness> at <time>" per valid cosignature
     content_credentials: str | None = None  # the Trusted C2PA manifest's signer
+    # A clip filmed by several cameras: every view, the primary first; () for one view.
+    views: tuple[ViewFacts, ...] = ()
 
     @property
     def duration_ms(self) -> int:
@@ -114,6 +128,7 @@ class Facts:
         out: dict[str, Any] = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out["tracking_ids"] = list(self.tracking_ids)
         out["witnessed"] = list(self.witnessed)
+        out["views"] = [v.to_dict() for v in self.views]
         out["existed_before"] = (
             None if self.existed_before_ms is None else rfc3339(self.existed_before_ms)
         )

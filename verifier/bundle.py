@@ -20,6 +20,10 @@ Format ``packseal-bundle/v1``, a zip with exactly these members::
                                much; verify puts them back before hashing; verifier.timeline)
       or derived.mp4           a re-encoded copy under an upload limit (--max-size), when
                                the sealed clip does not fit; it cannot match the seal
+    clip.<view>.mp4            a clip filmed by several cameras: each further view's init
+                               section and segments, as clip.mp4 is the primary view's
+                               (its own decode-time shift, manifest views[].timeline); an
+                               excerpt holds the view's segments overlapping the primary's
     sheet.png, sheet.pdf       the evidence sheet (one page, for people)
     SHA256SUMS                 every other member's SHA-256, in ``sha256sum -c`` format
 
@@ -62,7 +66,7 @@ from typing import TYPE_CHECKING
 from storage import LogStateError, Store, merkle
 from storage.anchors import StoredStamp
 from storage.certs import C2paCredentials
-from storage.entries import Clip, StationKey, parse_as
+from storage.entries import Clip, ClipView, StationKey, parse_as
 from storage.footage import describe_source
 from storage.note import parse
 from storage.zones import zone_name, zone_of
@@ -86,9 +90,11 @@ from verifier._layout import (
     STAMP_REQUEST,
     STAMP_RESPONSE,
     SUMS,
+    view_member,
+    view_span,
 )
-from verifier._manifest import Derived, Manifest, Member
-from verifier._readme import readme
+from verifier._manifest import Derived, Manifest, Member, ViewVideo
+from verifier._readme import Part, readme
 from verifier.timeline import Timeline
 
 if TYPE_CHECKING:  # the sheet imports OpenCV: only when a bundle is made
@@ -174,6 +180,9 @@ class ExportResult:
     stamped: bool = False  # carries an RFC 3161 time-stamp of its checkpoint
     cosignatures: int = 0  # witness cosignatures on its checkpoint
     c2pa: bool = False  # carries clip.c2pa.mp4
+    # Every view's video member, the primary's first: ((view, member), ...); the primary
+    # of a one-camera station's clip is named "".
+    views: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +245,10 @@ def export_bundle(
     bound), else the latest one; ``ExportResult`` says what it got. With C2PA credentials
     the sealed clip is also carried as ``clip.c2pa.mp4`` with Content Credentials (not for
     a derived copy).
+
+    A clip filmed by several cameras carries each further view as ``clip.<view>.mp4``
+    (its segments overlapping the primary's, for an excerpt); it cannot be carried as a
+    derived copy (``VerifierError``).
     """
     if not out.parent.is_dir():
         raise ValueError(f"cannot write {out}: the directory {out.parent} does not exist")
@@ -294,12 +307,16 @@ def export_bundle(
         )
         parts, sealed_sha = made.parts, made.sealed_sha256
         sealed_size = sealed_path.stat().st_size
+        views = [
+            _view_video(store, clip, part, first, last, work, step) for part in clip.all_views()[1:]
+        ]
         copy = None
 
         def deriving(done: int, total: int) -> None:
             step("re-encoding a copy to fit the limit", done, total)
 
         if max_bytes is not None and sealed_size > max_bytes:
+            _no_copy_of_views(clip, sealed_size, max_bytes)
             copy = _derive(sealed_path, work, max_bytes, overhead=0, progress=deriving)
         # ``max_bytes`` bounds the whole zip: when the sealed clip fits alone but not with
         # the sheet, entries, README (and a C2PA copy), pack again with a derived copy
@@ -358,11 +375,14 @@ def export_bundle(
                 timeline=timeline,
                 zone=zone_name(zone, clip.started),
                 members={},
+                views=tuple(v.manifest for v in views),
             )
             if stamps:  # the earliest genTime is the tightest bound
                 small[STAMP_REQUEST] = stamps[0].request
                 small[STAMP_RESPONSE] = stamps[0].response
             files = {video: (video_path, video_sha)}
+            if derived is None:
+                files.update({v.manifest.member: (v.path, v.sha256) for v in views})
             if policy.c2pa is not None and derived is None:
                 from verifier.c2pa import ClipClaim, sign_clip
 
@@ -387,6 +407,7 @@ def export_bundle(
                 video,
                 _anchor_notes(stamps, cosigned, files),
                 verify_url=policy.verify_url,
+                views=[(v.manifest, v.parts) for v in views],
             ).encode()
             members = {n: Member(len(b), hashlib.sha256(b).hexdigest()) for n, b in small.items()}
             for name, (path, sha) in files.items():
@@ -398,6 +419,7 @@ def export_bundle(
             size = tmp.stat().st_size
             if max_bytes is None or size <= max_bytes:
                 break
+            _no_copy_of_views(clip, size, max_bytes)
             overhead = size - sum(path.stat().st_size for path, _ in files.values())
             if attempt == 2 or (copy is not None and copy.size <= max_bytes - overhead):
                 raise VerifierError(
@@ -419,7 +441,66 @@ def export_bundle(
         stamped=bool(stamps),
         cosignatures=cosignature_count,
         c2pa=C2PA_CLIP in files,
+        views=((clip.view or "", video), *((v.manifest.view, v.manifest.member) for v in views)),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _View:
+    """A further view's video, made for the bundle."""
+
+    manifest: ViewVideo
+    path: Path  # clip.<view>.mp4: the sealed bytes on the clip's own timeline
+    sealed: Path  # the sealed bytes as recorded (the sheet's keyframes)
+    sha256: str  # of ``path``
+    parts: list[Part]
+
+
+def _view_video(
+    store: Store,
+    clip: Clip,
+    part: ClipView,
+    first: int,
+    last: int,
+    work: Path,
+    step: ExportProgress,
+) -> _View:
+    primary = clip.all_views()[0]
+    lo, hi = view_span(part, primary, first, last)
+    member = view_member(part.view)
+    sealed = work / f"sealed.{part.view}.mp4"
+    made = assemble(
+        store,
+        clip,
+        lo,
+        hi,
+        sealed,
+        work / member,
+        lambda done, total: step(f"copying view {part.view}", done, total),
+        view=part,
+    )
+    manifest = ViewVideo(
+        view=part.view,
+        member=member,
+        first=lo,
+        last=hi,
+        segment_count=len(part.segments),
+        sealed_sha256=made.sealed_sha256,
+        sealed_size=sealed.stat().st_size,
+        timeline=made.timeline,
+    )
+    return _View(manifest, work / member, sealed, made.video_sha256, made.parts)
+
+
+def _no_copy_of_views(clip: Clip, size: int, max_bytes: int) -> None:
+    """A derived copy re-encodes one video; a clip of several views has no one video."""
+    if clip.views:
+        raise VerifierError(
+            f"the bundle of clip {clip.clip_id} is {size} bytes, over the {max_bytes}-byte "
+            f"limit, and a clip filmed by {len(clip.views) + 1} cameras "
+            f"({', '.join(clip.view_names())}) cannot be carried as a re-encoded copy",
+            hint="ask for a larger --max-size, or export an --excerpt",
+        )
 
 
 # What a second packing may add to the first one's sheet, README and zip headers (the

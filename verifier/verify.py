@@ -47,7 +47,7 @@ from pathlib import Path
 
 from storage import FormatError, ProofError, SignatureError, TrustFile, VerificationError, merkle
 from storage.checkpoint import Checkpoint, SignedCheckpoint, TlogProof
-from storage.entries import Clip, StationKey, parse_as
+from storage.entries import Clip, SegmentRef, StationKey, parse_as
 from storage.facts import GAP_TOLERANCE_MS, rfc3339
 from storage.footage import describe_source
 from storage.note import parse
@@ -63,11 +63,12 @@ from verifier._layout import (
     KEY_ENTRY,
     KEY_PROOF,
     MANIFEST,
+    caps_for,
 )
 from verifier._manifest import Manifest
 from verifier._media import Span, check_media
 from verifier._members import read_members
-from verifier._report import CHECKS, Check, Facts, Report, Verified, failed, secs
+from verifier._report import CHECKS, Check, Facts, Report, Verified, ViewFacts, failed, secs
 from verifier._timecheck import TimeResult, WitnessResult, check_time, check_witnesses
 from verifier._zip import BundleZip, MemberError, Problem, find
 
@@ -118,7 +119,7 @@ class _Verifier:
                     f"(members: {', '.join(z.names[:8]) or 'none'})",
                     hint="a bundle is the .zip that `packseal export` writes",
                 )
-            unsafe = z.scan(CAPS, _SMALL_CAP)
+            unsafe = z.scan(caps_for(z.names), _SMALL_CAP)
             if unsafe:
                 checks = [failed("zip", unsafe)]
                 checks += [
@@ -193,37 +194,20 @@ class _Verifier:
         if clip is None:
             return Check("timeline", None, f"not checked: {self.clip_error}")
         first, last = (0, len(clip.segments) - 1) if media is None else (media.first, media.last)
-        refs = clip.segments[first : last + 1]
-        problems = []
-        for k, (a, b) in enumerate(itertools.pairwise(refs), start=first + 1):
-            step = b.start - a.end
-            if step > GAP_TOLERANCE_MS:
-                problems.append(
-                    Problem(
-                        f"gap of {secs(step)} s between segment {k} "
-                        f"(ends {rfc3339(a.end, ms=True)}) "
-                        f"and segment {k + 1} (starts {rfc3339(b.start, ms=True)})",
-                        f"segment {k + 1} to start at {rfc3339(a.end, ms=True)}",
-                        f"{rfc3339(b.start, ms=True)}",
-                    )
-                )
-            elif step < -GAP_TOLERANCE_MS:
-                problems.append(
-                    Problem(
-                        f"segments {k} and {k + 1} overlap by {secs(-step)} s",
-                        f"segment {k + 1} to start at {rfc3339(a.end, ms=True)}",
-                        f"{rfc3339(b.start, ms=True)}",
-                    )
-                )
-        if problems:
-            return failed("timeline", problems)
-        start, end = refs[0].start, refs[-1].end
-        return Check(
-            "timeline",
-            True,
-            f"{len(refs)} segment(s), contiguous: {rfc3339(start)} to {rfc3339(end)} "
-            f"({secs(end - start)} s)",
-        )
+        parts = clip.all_views()
+        if len(parts) == 1:
+            return _contiguous(clip.segments, first, last, "")
+        spans = {} if media is None else {v.view: (v.first, v.last) for v in media.views}
+        checks = [_contiguous(clip.segments, first, last, parts[0].view)]
+        for part in parts[1:]:
+            lo, hi = spans.get(part.view, (0, len(part.segments) - 1))
+            checks.append(_contiguous(part.segments, lo, hi, part.view))
+        bad = [c for c in checks if not c.ok]
+        if bad:
+            return Check(
+                "timeline", False, "; ".join(c.message for c in bad), bad[0].expected, bad[0].found
+            )
+        return Check("timeline", True, "; ".join(c.message for c in checks))
 
     # -- signature ---------------------------------------------------------------------------
 
@@ -529,6 +513,7 @@ class _Verifier:
             zone_signed=bool(clip.zone),
             source=describe_source(clip.source),
             source_live=None if clip.source is None else clip.source.live,
+            views=_view_facts(clip, media, first, last),
         )
         problems = []
         if m is not None:
@@ -568,6 +553,63 @@ class _Verifier:
 
 
 # -- helpers --------------------------------------------------------------------------------
+
+
+def _contiguous(segments: tuple[SegmentRef, ...], first: int, last: int, view: str) -> Check:
+    """The ``timeline`` check of one view's segments first..last (``view`` "": the only)."""
+    refs = segments[first : last + 1]
+    named = f"view {view}: " if view else ""
+    problems = []
+    for k, (a, b) in enumerate(itertools.pairwise(refs), start=first + 1):
+        step = b.start - a.end
+        if step > GAP_TOLERANCE_MS:
+            problems.append(
+                Problem(
+                    f"gap of {secs(step)} s between segment {k} "
+                    f"(ends {rfc3339(a.end, ms=True)}) "
+                    f"and segment {k + 1} (starts {rfc3339(b.start, ms=True)})",
+                    f"segment {k + 1} to start at {rfc3339(a.end, ms=True)}",
+                    f"{rfc3339(b.start, ms=True)}",
+                )
+            )
+        elif step < -GAP_TOLERANCE_MS:
+            problems.append(
+                Problem(
+                    f"segments {k} and {k + 1} overlap by {secs(-step)} s",
+                    f"segment {k + 1} to start at {rfc3339(a.end, ms=True)}",
+                    f"{rfc3339(b.start, ms=True)}",
+                )
+            )
+    if problems:
+        problems = [dataclasses.replace(p, message=named + p.message) for p in problems]
+        return failed("timeline", problems)
+    start, end = refs[0].start, refs[-1].end
+    return Check(
+        "timeline",
+        True,
+        f"{named}{len(refs)} segment(s), contiguous: {rfc3339(start)} to {rfc3339(end)} "
+        f"({secs(end - start)} s)",
+    )
+
+
+def _view_facts(clip: Clip, media: Span | None, first: int, last: int) -> tuple[ViewFacts, ...]:
+    parts = clip.all_views()
+    if clip.view is None:
+        return ()
+    spans = {} if media is None else {v.view: v for v in media.views}
+    out = [
+        ViewFacts(
+            parts[0].view,
+            None if media is None else media.video,
+            (first + 1, last + 1, len(parts[0].segments)),
+        )
+    ]
+    for part in parts[1:]:
+        n = len(part.segments)
+        span = spans.get(part.view)
+        lo, hi = (0, n - 1) if span is None else (span.first, span.last)
+        out.append(ViewFacts(part.view, None if span is None else span.member, (lo + 1, hi + 1, n)))
+    return tuple(out)
 
 
 def _checkpoint_size(raw: bytes) -> int:

@@ -27,6 +27,8 @@ class Attack:
     message: str  # a regular expression the failing check's message must match
     # "anchored": tamper with the bundle of a station with a TSA, a witness and C2PA
     # (tests/anchored.py), verified against its trust file, which requires all three.
-    base: Literal["plain", "anchored"] = "plain"
+    # "twoview": a bundle of a clip filmed by two cameras (tests/twoview.py), its context
+    # tests.verifier.conftest.TwoViews.
+    base: Literal["plain", "anchored", "twoview"] = "plain"
     # A scenario, not an edit: the merchant's trust file as it is after a revocation.
     trust: Callable[[Any], TrustFile] | None = None

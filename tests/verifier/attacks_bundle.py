@@ -1073,3 +1073,161 @@ def _(path: Path, ctx: Any) -> None:
 )
 def _(path: Path, ctx: Any) -> None:
     clip_edit(lambda c, _: dataclasses.replace(c, source=None))(path, ctx)
+
+
+# -- two camera views (issue 12): the attacks run on a bundle of a two-camera clip -------------
+
+SIDE = "clip.side.mp4"
+
+
+def two_view_attack(name: str, check: str, message: str) -> Callable[[Tamper], Tamper]:
+    def register(tamper: Tamper) -> Tamper:
+        BUNDLE_ATTACKS.append(Attack(name, "bundle", tamper, check, message, base="twoview"))
+        return tamper
+
+    return register
+
+
+def _manifest_views(m: Members, change: Callable[[list[dict[str, Any]]], None]) -> None:
+    doc = json.loads(m["manifest.json"])
+    change(doc["views"])
+    if not doc["views"]:
+        del doc["views"]
+    m["manifest.json"] = json.dumps(doc).encode()
+
+
+def side_edit(change: Callable[[list[bytes], Any], None]) -> Tamper:
+    """A tamper that edits the list [init, fragment 1, ...] of the side view's video."""
+
+    def tamper(path: Path, ctx: Any) -> None:
+        def apply(m: Members) -> None:
+            init, frags = split(m[SIDE])
+            parts = [init, *frags]
+            change(parts, ctx)
+            m[SIDE] = b"".join(parts)
+
+        edit(path, apply)
+
+    return tamper
+
+
+@two_view_attack(
+    "two views: the side view's video left out",
+    "media",
+    r"view side \(clip\.side\.mp4\): the view's video is missing from the bundle",
+)
+def _(path: Path, ctx: Any) -> None:
+    def apply(m: Members) -> None:
+        del m[SIDE]
+        _manifest_views(m, lambda views: views.clear())
+
+    edit(path, apply)
+
+
+@two_view_attack(
+    "two views: one fragment of the side view dropped",
+    "media",
+    r"view side \(clip\.side\.mp4\): fragment 3 .* is segment 4: segment\(s\) 3\.\.3 are missing",
+)
+@side_edit
+def _(p: list[bytes], ctx: Any) -> None:
+    del p[3]
+
+
+@two_view_attack(
+    "two views: a byte of a side fragment flipped",
+    "media",
+    r"view side \(clip\.side\.mp4\): fragment 2 .* is not a segment of this clip",
+)
+@side_edit
+def _(p: list[bytes], ctx: Any) -> None:
+    p[2] = flip(p[2], len(p[2]) // 2)
+
+
+@two_view_attack(
+    "two views: the side view's init section replaced",
+    "media",
+    r"view side \(clip\.side\.mp4\): init section .* does not match the entry",
+)
+@side_edit
+def _(p: list[bytes], ctx: Any) -> None:
+    p[0] = split(read(ctx.bundle)[VIDEO])[0]  # the top camera's init section
+
+
+@two_view_attack(
+    "two views: the views' videos swapped",
+    "media",
+    r"view top \(clip\.mp4\): init section .* does not match the entry",
+)
+def _(path: Path, ctx: Any) -> None:
+    def apply(m: Members) -> None:
+        m[VIDEO], m[SIDE] = m[SIDE], m[VIDEO]
+        doc = json.loads(m["manifest.json"])
+        top, side = doc["video"]["timeline"], doc["views"][0]["timeline"]
+        doc["video"]["timeline"], doc["views"][0]["timeline"] = side, top
+        m["manifest.json"] = json.dumps(doc).encode()
+
+    edit(path, apply)
+
+
+@two_view_attack(
+    "two views: the side view of another order's clip",
+    "media",
+    r"view side \(clip\.side\.mp4\): (init section|fragment 1 .* is not a segment of this clip"
+    r"|clip\.side\.mp4 is \d+ bytes, but segments .* bytes were added)",
+)
+def _(path: Path, ctx: Any) -> None:
+    # The manifest kept as it was: its range is the one verify recomputes from the entry.
+    edit(path, lambda m: m.update({SIDE: read(ctx.other)[SIDE]}))
+
+
+@two_view_attack(
+    "two views: an excerpt's side view widened to the whole clip",
+    "media",
+    r"view side \(clip\.side\.mp4\): the manifest declares segments 1\.\.\d+ of \d+; beside the "
+    r"primary view's segments the bundle carries the view's \d+\.\.\d+",
+)
+def _(path: Path, ctx: Any) -> None:
+    whole = read(ctx.bundle)
+    shutil.copy(ctx.excerpt, path)
+
+    def apply(m: Members) -> None:
+        m[SIDE] = whole[SIDE]
+        theirs = json.loads(whole["manifest.json"])["views"]
+        _manifest_views(m, lambda views: views.__setitem__(slice(None), theirs))
+
+    edit(path, apply)
+
+
+@two_view_attack(
+    "two views: a third view's video added",
+    "media",
+    r"clip\.front\.mp4 is not a view of this clip \(its signed entry names: top, side\)",
+)
+def _(path: Path, ctx: Any) -> None:
+    edit(path, lambda m: m.update({"clip.front.mp4": m[SIDE]}))
+
+
+@two_view_attack(
+    "two views: the side view dropped from the clip entry",
+    "signature",
+    _BAD_SIG,
+)
+def _(path: Path, ctx: Any) -> None:
+    def apply(m: Members) -> None:
+        clip = parse_as(Clip, m[CLIP])
+        m[CLIP] = dataclasses.replace(clip, views=None).to_bytes()
+        del m[SIDE]
+        _manifest_views(m, lambda views: views.clear())
+
+    edit(path, apply)
+
+
+@two_view_attack(
+    "two views: a top fragment put in the side view's place",
+    "media",
+    r"view side \(clip\.side\.mp4\): fragment 1 .* is not a segment of this clip",
+)
+@side_edit
+def _(p: list[bytes], ctx: Any) -> None:
+    p[1] = split(read(ctx.bundle)[VIDEO])[1][0]

@@ -21,10 +21,12 @@ import imageio_ffmpeg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from packseal.app import App
 from storage import ClipQuery, Ed25519Signer, StationKey, Store, TrustedLog, TrustFile
 from storage.entries import Clip, Entry, parse_as
 from tests.anchored import Anchored, make_anchored
 from tests.recording import Recording, record_demo
+from tests.twoview import two_view_store
 
 T = TypeVar("T")
 STATION_ZONE = "Asia/Kolkata"  # UTC+05:30 all year: local times in tests are stable
@@ -277,3 +279,39 @@ def anchored(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRe
         return make_anchored(tmp_path_factory.mktemp("anchored"), stack)
 
     return _once("anchored", make)
+
+
+# -- two camera views (issue 12) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TwoViews:
+    """A station filmed by two cameras (``top``, ``side``: tests/twoview.py), its clips
+    and bundles (read-only: copy to tamper). The attack context of ``base="twoview"``."""
+
+    app: App
+    trust: TrustFile
+    clips: list[Clip]
+    bundle: Path  # the honest bundle of clips[0]
+    other: Path  # the honest bundle of clips[1]
+    excerpt: Path  # seconds 5-9 of clips[0]
+
+
+@pytest.fixture(scope="session")
+def two_views(recording: Recording, tmp_path_factory: pytest.TempPathFactory) -> TwoViews:
+    """The recording sealed again as a two-camera station would (~10 s, once)."""
+
+    def make() -> TwoViews:
+        base = tmp_path_factory.mktemp("two-views")
+        app = two_view_store(recording, base / "data", base / "work")
+        store = app.store
+        rows = sorted(store.clips(ClipQuery(limit=100)), key=lambda r: r.start_ms)
+        clips = [parse_as(Clip, store.entry(r.idx)) for r in rows]
+        out = base / "bundles"
+        out.mkdir()
+        bundle = app.export(clips[0].clip_id, out / "two-views.zip").path
+        other = app.export(clips[1].clip_id, out / "two-views-other.zip").path
+        excerpt = app.export(clips[0].clip_id, out / "two-views-excerpt.zip", excerpt=(5.0, 9.0))
+        return TwoViews(app, app.trust_file(), clips, bundle, other, excerpt.path)
+
+    return _once("two_views", make)

@@ -46,6 +46,7 @@ ATTACKS = BUNDLE_ATTACKS + STORE_ATTACKS
 def test_the_suite_is_large_and_covers_every_bundle_check() -> None:
     assert len(BUNDLE_ATTACKS) >= 30
     assert len([a for a in BUNDLE_ATTACKS if a.base == "anchored"]) >= 15
+    assert len([a for a in BUNDLE_ATTACKS if a.base == "twoview"]) >= 10
     assert {a.check for a in BUNDLE_ATTACKS} == set(CHECKS)
     assert len({a.name for a in ATTACKS}) == len(ATTACKS)
 
@@ -61,7 +62,11 @@ def test_attack_is_caught(
 ) -> None:
     if attack.target == "bundle":
         # The anchored vectors need the TSA/witness recording: built only when they run.
-        ctx: Any = attack_ctx if attack.base == "plain" else request.getfixturevalue("anchored")
+        ctx: Any = (
+            attack_ctx
+            if attack.base == "plain"
+            else request.getfixturevalue("anchored" if attack.base == "anchored" else "two_views")
+        )
         target = tmp_path / "bundle.zip"
         shutil.copy(ctx.bundle, target)
         attack.tamper(target, ctx)

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from storage import BlobHashError, BlobMissingError, FormatError, LogStateError, TrustFile
 from storage.entries import Clip
 from tests.recording import Recording, copy_store, make_app
-from tests.verifier.conftest import derived_limit, export, ffmpeg_timeline
+from tests.verifier.conftest import TwoViews, derived_limit, export, ffmpeg_timeline
 from verifier._errors import BundleError, NotVerified, VerifierError
 from verifier._manifest import Manifest
 from verifier.bundle import REQUIRED, export_bundle
@@ -325,3 +325,97 @@ def test_manifest_parser_raises_only_format_errors(doc: object) -> None:
     else:
         return
     assert message.startswith("manifest")
+
+
+# -- two camera views (issue 12) ---------------------------------------------------------------
+
+
+def test_a_two_view_bundle_carries_and_verifies_both_views(
+    two_views: TwoViews, tmp_path: Path
+) -> None:
+    m = members(two_views.bundle)
+    clip = two_views.clips[0]
+    (side,) = clip.views or ()
+    assert set(m) == {*REQUIRED, "clip.mp4", "clip.side.mp4"}
+    manifest = Manifest.from_bytes(m["manifest.json"])
+    (view,) = manifest.views
+    n = len(side.segments)
+    assert (view.view, view.member, view.first, view.last, view.segment_count) == (
+        "side",
+        "clip.side.mp4",
+        0,
+        n - 1,
+        n,
+    )
+    layout = split_bytes(m["clip.side.mp4"])
+    restored = b"".join(
+        restore_sealed(m["clip.side.mp4"][r.start : r.end], view.timeline)
+        for r in [layout.init, *layout.fragments]
+    )
+    assert view.sealed_sha256 == hashlib.sha256(restored).hexdigest()
+    sums = dict(reversed(line.split("  ", 1)) for line in m["SHA256SUMS"].decode().splitlines())
+    assert sums["clip.side.mp4"] == hashlib.sha256(m["clip.side.mp4"]).hexdigest()
+    assert manifest.members["clip.side.mp4"].sha256 == sums["clip.side.mp4"]
+    # Each view plays from 0 for its length.
+    frame = clip.video.fps_den / clip.video.fps_num
+    for name, refs in (("clip.mp4", clip.segments), ("clip.side.mp4", side.segments)):
+        (tmp_path / name).write_bytes(m[name])
+        start, duration = ffmpeg_timeline(tmp_path / name)
+        assert start == pytest.approx(0, abs=frame)
+        assert duration == pytest.approx((refs[-1].end - refs[0].start) / 1000, abs=frame)
+    # The README's by-hand commands check both views, each part against the entry.
+    readme = m["README.txt"].decode()
+    assert "Views      top (clip.mp4), side (clip.side.mp4)" in readme
+    commands = [line for line in readme.splitlines() if " | sha256sum  # " in line]
+    signed = [clip.init, *(s.sha256 for s in clip.segments), side.init]
+    signed += [s.sha256 for s in side.segments]
+    assert len(commands) == len(signed)
+    for command, expected in zip(commands, signed, strict=True):
+        shell, _, comment = command.partition("  # ")
+        assert comment.split()[0] == expected
+        done = subprocess.run(
+            ["bash", "-c", shell], cwd=tmp_path, capture_output=True, text=True, check=True
+        )
+        assert done.stdout.split()[0] == expected
+
+    verified = verify_bundle(two_views.bundle, two_views.trust)
+    media = verified.report.check("media").message
+    assert media.startswith(f"2 views; top (clip.mp4): all {len(clip.segments)} segments")
+    assert f"; side (clip.side.mp4): all {n} segments" in media
+    assert verified.report.check("timeline").message.startswith("view top: ")
+    assert [(v.view, v.video, v.segments) for v in verified.facts.views] == [
+        ("top", "clip.mp4", (1, len(clip.segments), len(clip.segments))),
+        ("side", "clip.side.mp4", (1, n, n)),
+    ]
+
+
+def test_a_two_view_excerpt_holds_each_views_segments_overlapping_the_primarys(
+    two_views: TwoViews,
+) -> None:
+    m = members(two_views.excerpt)
+    manifest = Manifest.from_bytes(m["manifest.json"])
+    clip = two_views.clips[0]
+    (side,) = clip.views or ()
+    (view,) = manifest.views
+    lo, hi = clip.segments[manifest.first].start, clip.segments[manifest.last].end
+    held = side.segments[view.first : view.last + 1]
+    assert held
+    assert all(s.end > lo and s.start < hi for s in held)
+    outside = side.segments[: view.first] + side.segments[view.last + 1 :]
+    assert not any(s.end > lo and s.start < hi for s in outside)
+    assert view.last - view.first < len(side.segments) - 1
+    verified = verify_bundle(two_views.excerpt, two_views.trust)
+    assert f"side (clip.side.mp4): excerpt: segments {view.first + 1}..{view.last + 1}" in (
+        verified.report.check("media").message
+    )
+
+
+def test_a_two_view_clip_is_not_carried_as_a_derived_copy(
+    two_views: TwoViews, tmp_path: Path
+) -> None:
+    limit = two_views.bundle.stat().st_size - 100_000
+    with pytest.raises(VerifierError, match="filmed by 2 cameras") as e:
+        two_views.app.export(two_views.clips[0].clip_id, tmp_path / "x.zip", max_bytes=limit)
+    assert e.value.hint is not None
+    assert "--excerpt" in e.value.hint
+    assert not (tmp_path / "x.zip").exists()

@@ -39,6 +39,7 @@ from tests.verifier.attacks import Attack
 from tests.verifier.attacks_bundle import BUNDLE_ATTACKS
 from tests.verifier.conftest import (  # noqa: F401
     AttackContext,
+    TwoViews,
     anchored,
     attack_ctx,
     bundles,
@@ -48,6 +49,7 @@ from tests.verifier.conftest import (  # noqa: F401
     honest_bundle,
     other_bundle,
     recording,
+    two_views,
 )
 from verifier._errors import NotVerified
 from verifier.verify import CHECKS, verify_bundle
@@ -333,3 +335,16 @@ def test_the_page_speaks_the_browsers_language(
             p.screenshot(path=ARTIFACTS / f"verify-{shots}-2-tampered.png", full_page=True)
         finally:
             context.close()
+
+
+def test_the_page_never_passes_a_two_view_bundle(
+    verify_page: VerifyPage,
+    two_views: TwoViews,  # noqa: F811
+) -> None:
+    """Issue 12: until the page checks every camera view, it must not say VERIFIED for a
+    bundle of a clip filmed by two cameras, which the CLI verifies (the page refuses the
+    entry's `view`/`views` fields and the `clip.side.mp4` member it does not know)."""
+    assert cli(two_views.bundle, two_views.trust).verified
+    got = verify_page.run(two_views.bundle, two_views.trust)
+    assert not got["verified"], got
+    assert got["first_failed"] is not None, got
