@@ -348,7 +348,8 @@ def export_bundle(
                 segments=(first + 1, last + 1, len(clip.segments)),
             )
             step("drawing the evidence sheet", 0, 1)
-            sheet = _sheet(summary, clip, station, zone, sealed_path, make_sheet, policy)
+            shown = () if derived is not None else tuple((v.manifest.view, v.sealed) for v in views)
+            sheet = _sheet(summary, clip, station, zone, sealed_path, make_sheet, policy, shown)
             small = {
                 CLIP_ENTRY: clip_bytes,
                 CLIP_PROOF: clip_proof,
@@ -622,7 +623,9 @@ def _sheet(
     clip_path: Path,
     make_sheet: SheetMaker | None,
     policy: ExportPolicy,
+    views: tuple[tuple[str, Path], ...] = (),
 ) -> tuple[bytes, bytes]:
+    """The sheet's PNG and PDF; ``views``: each further view's sealed video (keyframes)."""
     from verifier.sheet import SheetFacts
     from verifier.sheet import make_sheet as default_maker
 
@@ -649,6 +652,7 @@ def _sheet(
         language=policy.language,
         source=describe_source(clip.source),
         source_live=None if clip.source is None else clip.source.live,
+        views=views,
     )
     sheet = (make_sheet or default_maker)(facts, clip, clip_path)
     return sheet.png, sheet.pdf
