@@ -41,21 +41,34 @@ def replay(
     """Re-hash ORDER_OR_CLIP's stored segments and write a copy annotated with the verdicts.
 
     Exit 0 when every segment verified (or was purged by a logged retention policy), 1
-    when a segment's bytes changed or vanished without a purge entry.
+    when a segment's bytes changed or vanished without a purge entry. A clip filmed by
+    several cameras gets one copy per camera: the first at OUTPUT, each other one at
+    OUTPUT with ".<view>" before its suffix (replay-CLIP.side.mp4).
     """
     app = lazy.app
     store = app.store
     clip = load_clip(store, order_or_clip)
     target = out or Path(f"replay-{clip.clip_id}.mp4")
-    with terminal_progress("replaying") as bar:
-        result = replay_clip(
-            store,
-            clip,
-            target,
-            zone=local_zone(app.config.station.timezone),
-            merchant=app.config.merchant.name,
-            progress=bar,
-        )
+    zone = local_zone(app.config.station.timezone)
+    results: list[tuple[str, Replay]] = []
+    for k, part in enumerate(clip.all_views()):
+        path = target if k == 0 else target.with_name(f"{target.stem}.{part.view}{target.suffix}")
+        with terminal_progress("replaying") as bar:
+            results.append(
+                (
+                    part.view,
+                    replay_clip(
+                        store,
+                        clip,
+                        path,
+                        zone=zone,
+                        merchant=app.config.merchant.name,
+                        progress=bar,
+                        view=part.view if k else None,
+                    ),
+                )
+            )
+    result = results[0][1]
     keyframes: list[Path] = []
     keyframe_error = None
     if frames_dir is not None:
@@ -64,15 +77,22 @@ def replay(
         except VerifierError as e:  # tampered footage: reported below, the replay stands
             keyframe_error = e.message
     if as_json:
-        click.echo(json.dumps(_as_json(result, keyframes, keyframe_error), indent=2))
+        doc = _as_json(result, keyframes, keyframe_error)
+        if clip.view is not None:  # every camera's verdicts, the first's as above too
+            doc["views"] = [{"view": view, **_as_json(r, [], None)} for view, r in results]
+        click.echo(json.dumps(doc, indent=2))
     else:
-        _print(result, clip.order_id, clip.clip_id, keyframes, keyframe_error)
-    return 1 if result.tampered or result.init.state in ("mismatch", "missing") else 0
+        for k, (view, r) in enumerate(results):
+            if clip.view is not None:
+                click.echo(words()("view {view}:", view=view))
+            _print(r, clip.order_id, clip.clip_id, keyframes if k == 0 else [])
+        if keyframe_error:
+            click.echo(words()("no keyframes: {why}", why=words().said(keyframe_error)), err=True)
+    bad = [r for _, r in results if r.tampered or r.init.state in ("mismatch", "missing")]
+    return 1 if bad else 0
 
 
-def _print(
-    r: Replay, order_id: str, clip_id: str, keyframes: list[Path], keyframe_error: str | None
-) -> None:
+def _print(r: Replay, order_id: str, clip_id: str, keyframes: list[Path]) -> None:
     w = words()
     segs = r.segments
     click.echo(
@@ -104,8 +124,6 @@ def _print(
     )
     for path in keyframes:
         click.echo(w("keyframe {path}", path=path))
-    if keyframe_error:
-        click.echo(w("no keyframes: {why}", why=w.said(keyframe_error)), err=True)
 
 
 _STATES = ("verified", "mismatch", "missing", "purged")

@@ -62,6 +62,7 @@ ZH_CN: dict[str, str] = {
     "C2PA": "C2PA",
     "segments {first}..{last} of {of}": "第 {first}..{last} 段，共 {of} 段",
     "{first}..{last} of {of}": "第 {first}..{last} 段，共 {of} 段",
+    "view {view}:": "视角 {view}：",
     "{view} ({video}, {first}..{last} of {of})": "{view}（{video}，第 {first}..{last} 段，共 {of} 段）",
     " (excerpt)": "（节选）",
     "{video}: a re-encoded copy, sha256 {sha}; derived from the sealed bytes sha256 {sealed} (verify reports it as a derived copy, not as verified footage)": "{video}：重新编码的副本，sha256 {sha}；派生自封存字节 sha256 {sealed}（验证时会报告为派生副本，而不是已验证的画面）",

@@ -121,6 +121,8 @@ FAILED: list[tuple[re.Pattern[str], Replacement]] = [
     (re.compile(r"view ([a-z0-9][a-z0-9-]*) \((\S+)\): manifest\.json does not describe this view"), r"视角 '\1'（\2）：manifest.json 没有描述此视角"),
     (re.compile(r"view ([a-z0-9][a-z0-9-]*) \((\S+)\): the manifest declares segments (\S+) of (\d+); beside the primary view's segments the bundle carries the view's (\S+) of (\d+)"), r"视角 '\1'（\2）：清单声明第 \3 段（共 \4 段）；与主视角的分段对应，证据包应包含该视角的第 \5 段（共 \6 段）"),
     (re.compile(r"view ([a-z0-9][a-z0-9-]*) \((\S+)\): (.+)", re.DOTALL), lambda m: f"视角 '{m[1]}'（{m[2]}）：{_sub(3)(m)}"),
+    (re.compile(r"(\S+) is not a view of this clip \(its signed entry names no further views\)"), r"\1 不是本片段的视角（其签名条目没有列出其他视角）"),
+    (re.compile(r"no clip\.<view>\.mp4 member"), "没有 clip.<view>.mp4 成员"),
     (re.compile(r"(\S+) is not a view of this clip \(its signed entry names: (.+)\)"), lambda m: f"{m[1]} 不是本片段的视角（其签名条目列有：{_names(m[2])}）"),
     (re.compile(r"the manifest names '(\S+)' for view (\S+), which is not in the bundle"), r"清单为视角 '\2' 列出了 '\1'，但证据包中没有它"),
     (re.compile(r"a views item for (\S+) naming (\S+)"), r"视角 '\1' 的 views 条目，列有 \2"),

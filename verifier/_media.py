@@ -75,14 +75,19 @@ def check_media(z: BundleZip, clip: Clip, m: Manifest | None) -> tuple[Check, Sp
         video = z.open_video(info, CAPS[name])
     except MemberError as e:
         return failed("media", [e.problem]), None
+    extra = _not_views(z, clip)
     if name == DERIVED:
-        return _derived(video, clip, m, first, last), Span(first, last, name, True)
+        derived = _derived(video, clip, m, first, last)
+        if extra:
+            return failed("media", extra), Span(first, last, name, True)
+        return derived, Span(first, last, name, True)
     span = Span(first, last, name)
     parts = clip.all_views()
     several = len(parts) > 1
     timeline = None if m is None else m.timeline
     problems, said = _sealed(video, name, parts[0], first, last, timeline, several)
     if not several:
+        problems += extra
         if problems:
             return failed("media", problems), span
         return Check("media", True, said), span
@@ -94,22 +99,30 @@ def check_media(z: BundleZip, clip: Clip, m: Manifest | None) -> tuple[Check, Sp
         found, said = _view(z, m, part, member, lo, hi)
         problems += found
         view_said.append(f"{part.view} ({member}): {said}")
-    named = set(clip.view_names())
-    for info in z.infos:
-        other = view_of(info.filename)
-        if other is not None and other not in named:
-            problems.append(
-                Problem(
-                    f"{info.filename} is not a view of this clip (its signed entry names: "
-                    f"{', '.join(clip.view_names())})",
-                    ", ".join(view_member(v) for v in clip.view_names()[1:]),
-                    info.filename,
-                )
-            )
+    problems += extra
     span = Span(first, last, name, views=tuple(spans))
     if problems:
         return failed("media", problems), span
     return Check("media", True, f"{len(parts)} views; " + "; ".join(view_said)), span
+
+
+def _not_views(z: BundleZip, clip: Clip) -> list[Problem]:
+    """A view-shaped member (clip.<name>.mp4) the signed entry does not name."""
+    named = set(clip.view_names()[1:])
+    said = (
+        f"its signed entry names: {', '.join(clip.view_names())}"
+        if named
+        else "its signed entry names no further views"
+    )
+    return [
+        Problem(
+            f"{info.filename} is not a view of this clip ({said})",
+            ", ".join(view_member(v) for v in sorted(named)) or "no clip.<view>.mp4 member",
+            info.filename,
+        )
+        for info in z.infos
+        if (other := view_of(info.filename)) is not None and other not in named
+    ]
 
 
 def _view(

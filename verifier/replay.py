@@ -246,19 +246,25 @@ def replay(
     merchant: str = "",
     ffmpeg: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    view: str | None = None,
 ) -> Replay:
     """Write the annotated copy of ``clip`` to ``out`` and return what was verified.
 
     A segment that is missing, purged or does not decode becomes a card of its duration.
     Raises :class:`VerifierError` only if ffmpeg fails; a tampered store is a result,
-    not an error (see :attr:`Replay.tampered`).
+    not an error (see :attr:`Replay.tampered`). ``view``: one camera of a clip filmed
+    by several (``None``: the first); its strip names it, and only the first camera's
+    picture gets the scan boxes (they are that camera's pixels).
     """
-    verdicts = segment_verdicts(store, clip)
-    init = init_verdict(store, clip, verdicts)
-    video = clip.video
+    footage = _view(clip, view)
+    primary = footage.view == clip.all_views()[0].view
+    verdicts = segment_verdicts(store, clip, view=view)
+    init = init_verdict(store, clip, verdicts, view=view)
+    video = footage.video
     width, height = video.width, video.height
-    painter = _Painter(clip, width, height, zone, merchant, init)
-    rows = {r.seq: r.frames for r in store.segments(clip.segments[0].seq, clip.segments[-1].seq)}
+    painter = _Painter(clip, width, height, zone, merchant, init, view=footage.view, boxes=primary)
+    first, last = footage.segments[0].seq, footage.segments[-1].seq
+    rows = {r.seq: r.frames for r in store.segments(first, last)}
     fps = f"{video.fps_num}/{video.fps_den}"
     exe = ffmpeg or imageio_ffmpeg.get_ffmpeg_exe()
     out = Path(out)
@@ -370,8 +376,13 @@ class _Painter:
         zone: dt.tzinfo,
         merchant: str,
         init: InitVerdict,
+        *,
+        view: str = "",
+        boxes: bool = True,
     ) -> None:
         self.clip = clip
+        self.view = view  # named in the strip: a clip filmed by several cameras
+        self.boxes = boxes
         self.width, self.height = width, height
         self.zone = zone
         self.init = init
@@ -389,7 +400,7 @@ class _Painter:
         else:
             picture = picture.copy()
         active = [i for i, s in enumerate(self.clip.scans) if s.t <= t_ms < s.t + SCAN_MARK_MS]
-        for i in active:
+        for i in active if self.boxes else ():
             self._mark(picture, self.clip.scans[i])
         scan = active[-1] if active else -1
         return np.vstack([picture, self._strip(v, scan, t_ms)])
@@ -420,6 +431,8 @@ class _Painter:
         color = _GREEN if ok else _AMBER if v.state == "purged" else _RED
         draw.rectangle((0, 0, w, half), fill=color)
         banner = v.banner() if self.init.ok else f"{v.banner()}  ·  init {self.init.state}"
+        if self.view:
+            banner = f"{self.view.upper()}  ·  {banner}"
         pad = px // 2
         bold, regular = _font(True, px), _font(False, px)
         when = dt.datetime.fromtimestamp(t_ms // 1000, self.zone)

@@ -369,3 +369,75 @@ def test_export_shows_progress_on_a_terminal(cli: list[str], clips: list[Clip]) 
     text = drawn.decode(errors="replace")
     assert "copying the sealed clip" in text or "writing the zip" in text, text[-2000:]
     assert stdout.decode().startswith("wrote tty.zip (")  # stdout stays the summary alone
+
+
+def test_two_cameras_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 12: a station with two cameras records (top: the demo table, side: its
+    close-up, through the real station and ffmpeg), then `packseal export`, `verify` and
+    `replay` name and check both views; a bundle missing one fragment of one view fails."""
+    from packseal.config import parse_config
+    from packseal.runner import make_station
+    from recorder.clock import SystemClock
+    from recorder.demo import DemoScene
+    from recorder.sources import DemoSource
+    from tests.recording import EPOCH_MS
+    from verifier.fmp4 import split_bytes
+
+    settings = {
+        "merchant": {"name": "Two View Shop", "id": "twoview"},
+        "station": {
+            "cameras": [
+                {"view": "top", "device": 0, **SIZE},
+                {"view": "side", "device": 1, **SIZE},
+            ]
+        },
+    }
+    data = tmp_path / "data"
+    app = App(parse_config({"data_dir": str(data), **settings}, base=tmp_path), clock=SystemClock())
+    app.init()
+    scenes = [DemoScene(SIZE["width"], SIZE["height"], SIZE["fps"], seed=2, orders=1) for _ in "ab"]
+    top = DemoSource(scenes[0], app.clock, realtime=False, epoch_ms=EPOCH_MS)
+    side = DemoSource(scenes[1], app.clock, realtime=False, epoch_ms=EPOCH_MS, closeup=True)
+    make_station(app, [top, side], realtime=False).run()
+    (order,) = [o.order_id for o in scenes[0].orders()]
+    trust = tmp_path / "trust.json"
+    trust.write_bytes(app.trust_file().to_bytes())
+    app.close()
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(settings))
+    cli = ["--config", str(config), "--data-dir", str(data)]
+
+    bundle = tmp_path / "bundle.zip"
+    assert main([*cli, "export", order, "-o", str(bundle)]) == 0
+    assert "views       top (clip.mp4), side (clip.side.mp4)" in capsys.readouterr().out
+    assert main(["verify", str(bundle), "--trust", str(trust)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"VERIFIED: order {order}")
+    assert "✓ media      2 views; top (clip.mp4): all " in printed
+    assert "; side (clip.side.mp4): all " in printed
+    assert "views       top (clip.mp4, 1.." in printed
+    assert "; side (clip.side.mp4, 1.." in printed
+
+    out = tmp_path / "replay.mp4"
+    assert main([*cli, "replay", order, "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "view top:" in printed
+    assert "view side:" in printed
+    assert out.stat().st_size > 0
+    assert (tmp_path / "replay.side.mp4").stat().st_size > 0
+
+    # One fragment of the side view left out, the checksums redone as a forger would.
+    from tests.verifier.attacks_bundle import SIDE, edit
+
+    def drop(m: dict[str, bytes]) -> None:
+        video = m[SIDE]
+        layout = split_bytes(video)
+        cut = layout.fragments[1]
+        m[SIDE] = video[: cut.start] + video[cut.end :]
+
+    edit(bundle, drop)
+    assert main(["verify", str(bundle), "--trust", str(trust)]) == 1
+    printed = capsys.readouterr().out
+    assert "NOT VERIFIED: 1 check(s) failed (media)" in printed
+    assert "view side (clip.side.mp4): fragment 2 " in printed
+    assert "segment(s) 2..2 are missing" in printed

@@ -1231,3 +1231,13 @@ def _(path: Path, ctx: Any) -> None:
 @side_edit
 def _(p: list[bytes], ctx: Any) -> None:
     p[1] = split(read(ctx.bundle)[VIDEO])[1][0]
+
+
+@attack(
+    "a view file added to a one-camera bundle",
+    "media",
+    r"clip\.extra\.mp4 is not a view of this clip \(its signed entry names no further views\)",
+)
+def _(path: Path, ctx: Any) -> None:
+    # Listed in SHA256SUMS and the manifest's members (repack): only the entry can refuse it.
+    edit(path, lambda m: m.update({"clip.extra.mp4": m[VIDEO]}))

@@ -16,7 +16,7 @@ from packseal.app import App
 from packseal.cli import main
 from storage.entries import Clip, Purge
 from tests.recording import Recording, copy_store, make_app
-from tests.verifier.conftest import ffmpeg_timeline
+from tests.verifier.conftest import TwoViews, ffmpeg_timeline
 from verifier._errors import VerifierError
 from verifier.replay import (
     Replay,
@@ -259,3 +259,41 @@ def test_replay_command_with_an_unknown_order(
 ) -> None:
     assert cli(copy, tmp_path, "SO-0000-000000") == 2
     assert "error: no clip or order 'SO-0000-000000'" in capsys.readouterr().err
+
+
+def test_a_two_view_clip_replays_each_view(
+    two_views: TwoViews, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 12: one annotated copy per camera, each view's segments re-hashed on its own."""
+    app = make_app(copy_store(two_views.app.config.data_dir, tmp_path / "data"))
+    clip = two_views.clips[0]
+    (side,) = clip.views or ()
+    flip_byte(app, side.segments[1].sha256)
+    out = tmp_path / "replay.mp4"
+    assert cli(app, tmp_path, clip.clip_id, "-o", str(out)) == 1
+    text = capsys.readouterr().out
+    n, m = len(clip.segments), len(side.segments)
+    top_part, side_part = text.split("view side:")
+    assert top_part.startswith("view top:")
+    assert f"{n} of {n} segments verified" in top_part
+    assert f"segment 2/{m} MISMATCH ✗ (sha256 expected {side.segments[1].sha256[:16]}" in side_part
+    assert f"{m - 1} of {m} segments verified, 1 mismatch" in side_part
+    assert f"wrote {tmp_path / 'replay.side.mp4'}" in side_part
+    top_frames, side_frames = read_video(out), read_video(tmp_path / "replay.side.mp4")
+    assert len(top_frames) == sum(frames_per_segment(app, clip)[::2])
+    assert len(side_frames) == len(top_frames)
+    height = clip.video.height
+    per = len(side_frames) // m
+    assert near(banner_colour(side_frames[0], height), GREEN)
+    assert near(banner_colour(side_frames[per + per // 2], height), RED)
+    assert near(banner_colour(top_frames[per + per // 2], height), GREEN)
+
+    assert cli(app, tmp_path, clip.clip_id, "-o", str(out), "--json") == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["verified"] is True  # the first camera's, as for one camera
+    assert [(v["view"], v["verified"], v["tampered"]) for v in report["views"]] == [
+        ("top", True, []),
+        ("side", False, [2]),
+    ]
+    assert report["views"][1]["output"] == str(tmp_path / "replay.side.mp4")
+    app.close()
