@@ -39,6 +39,11 @@ def _sub(index: int) -> Callable[[re.Match[str]], str]:
     return lambda m: failed_zh(m[index]) or m[index]
 
 
+def _view_zh(said: str) -> str:
+    """An audit finding's "view top" or "the unnamed view", in Chinese."""
+    return "未命名的视角" if said == "the unnamed view" else f"视角 '{said.removeprefix('view ')}'"
+
+
 def _names(listed: str) -> str:
     """View names ("top, side"), quoted: a name a station chose is a fact, not English."""
     return "、".join(f"'{name}'" for name in listed.split(", "))
@@ -238,6 +243,12 @@ FAILED: list[tuple[re.Pattern[str], Replacement]] = [
     (re.compile(r"stored leaf hash (\S+) does not match its bytes \((\S+)\): the entry was edited"), r"存储的叶子哈希 \1 与其字节（\2）不符：条目被编辑"),
     (re.compile(r"entry (\d+) is missing \(next stored index is (\d+)\)"), r"缺少第 \1 条（下一个存储的序号是 \2）"),
     (re.compile(r"([\d.]+) s without footage between segment (\d+) \(ends (\S+)\) and segment (\d+) \(starts (\S+)\), and no gap entry explains it: footage was cut"), r"第 \2 段（结束于 \3）与第 \4 段（开始于 \5）之间有 \1 秒没有画面，且没有间隙条目说明原因：画面被剪掉了"),
+    (re.compile(r"([\d.]+) s without footage of view (\S+) between segment (\d+) \(ends (\S+)\) and segment (\d+) \(starts (\S+)\), and no gap entry explains it: footage was cut"), r"视角 '\2' 的第 \3 段（结束于 \4）与第 \5 段（开始于 \6）之间有 \1 秒没有画面，且没有间隙条目说明原因：画面被剪掉了"),
+    (re.compile(r"clip (\S+) \(entry (\d+)\) leaves out segment (\d+) of view (\S+) \(entry (\d+)\), between the view's segments (\d+) and (\d+) it binds"), r"片段 \1（第 \2 条）漏掉了视角 '\4' 的第 \3 段（第 \5 条），它位于该片段所含该视角的第 \6 段与第 \7 段之间"),
+    (re.compile(r"clip (\S+) \(entry (\d+)\), segment (\d+): the clip puts it in (view \S+|the unnamed view), the segment entry (\d+) is (view \S+|the unnamed view)'s"), lambda m: f"片段 {m[1]}（第 {m[2]} 条），第 {m[3]} 段：片段把它放在{_view_zh(m[4])}，而分段条目第 {m[5]} 条属于{_view_zh(m[6])}"),
+    (re.compile(r"clip (\S+) \(entry (\d+)\): segment (\d+) of view (\S+) is not in the log before the clip \(last logged segment: (\d+)\)"), r"片段 \1（第 \2 条）：视角 '\4' 的第 \3 段不在片段之前的日志中（最后记录的是第 \5 段）"),
+    (re.compile(r"segment (\d+) of view (\S+) starts ([\d.]+) s before segment (\d+) ends \(the station clock went back\?\)"), r"视角 '\2' 的第 \1 段在第 \4 段结束前 \3 秒就开始了（工位时钟倒退了？）"),
+    (re.compile(r"([\d.]+) s without footage of view (\S+)(?: after segment (\d+))?, from (\S+): ([a-z-]+)(?: \((.+)\))?"), lambda m: f"视角 '{m[2]}' {m[1]} 秒没有画面" + (f"（第 {m[3]} 段之后）" if m[3] else "") + f"，从 {m[4]} 起：{_GAP_REASONS.get(m[5], m[5])}" + (f"（{_quoted(m[6])}）" if m[6] else "")),
     (re.compile(r"the log head says size (\d+), but (\d+) entries are stored \(entries were deleted or appended outside the log\)"), r"日志头记录的大小为 \1，但存储了 \2 条（有条目在日志之外被删除或追加）"),
     (re.compile(r"purge of segments (\S+) covers segments not logged before it \(last logged: (\d+)\): a purge can only excuse media that already existed"), r"清除第 \1 段的条目涵盖了在它之前尚未记录的分段（最后记录的是第 \2 段）：清除只能解释已存在的媒体"),
     (re.compile(r"segment numbers jump from (\d+) to (\d+): segment (\S+) is not in the log \(entries deleted or moved\)"), r"分段编号从 \1 跳到 \2：第 \3 段不在日志中（条目被删除或移动）"),

@@ -37,6 +37,7 @@ from tests.verifier.attacks_store import (
     run_store_attack,
     saved_checkpoint_path,
 )
+from tests.zh_said import chinese_problems
 from verifier._audit_media import merge as _merge
 from verifier._audit_media import subtract as _subtract
 from verifier.audit import CHECKS, MAX_LISTED, AuditReport, audit_store
@@ -485,6 +486,7 @@ def test_a_gap_in_one_view_is_that_views(
     ((check, message),) = errors
     assert check == "gaps"
     assert "10.0 s without footage of view side between segment 5" in message
+    assert chinese_problems(message) == []  # as `packseal audit` shows it in zh-CN
 
 
 def test_a_clip_that_leaves_out_a_segment_of_a_view(
@@ -501,6 +503,7 @@ def test_a_clip_that_leaves_out_a_segment_of_a_view(
     ((check, message),) = _audit_errors(store, keys)
     assert check == "clips"
     assert "leaves out segment 3 of view side" in message
+    assert chinese_problems(message) == []
 
 
 def test_a_clip_that_puts_a_segment_in_the_wrong_view(
@@ -519,6 +522,7 @@ def test_a_clip_that_puts_a_segment_in_the_wrong_view(
     messages = [m for c, m in _audit_errors(store, keys) if c == "clips"]
     assert any("segment 1: the clip puts it in view top, the segment entry" in m for m in messages)
     assert any("is view side's" in m for m in messages)
+    assert [p for m in messages for p in chinese_problems(m)] == []
 
 
 def test_segment_fast_path_reads_a_view() -> None:
