@@ -68,7 +68,9 @@ class SealQueue:
         self.video = video
         self.pre_roll_ms = pre_roll_ms
         self.post_roll_ms = post_roll_ms
-        self.runs: deque[Run | CopyRun] = deque()  # oldest first; sealed strictly in order
+        # Oldest first; sealed strictly in order. The writer thread appends while the main
+        # loop reads: the main loop iterates copies (list() of a deque or dict is atomic).
+        self.runs: deque[Run | CopyRun] = deque()
         self.run_segments: dict[str, list[Segment]] = {}
         self.current_run: str | None = None  # the run the writer records into
         # Closed clips waiting for their post-roll: the primary's queue owns the list, a
@@ -108,7 +110,7 @@ class SealQueue:
             self._trim(run_id)
 
     def drained(self) -> bool:
-        return not self.pending and all(r.drained() for r in self.runs)
+        return not self.pending and all(r.drained() for r in list(self.runs))
 
     # -- segments ----------------------------------------------------------------------
 
@@ -199,7 +201,7 @@ class SealQueue:
 
     def _trim_ended(self) -> None:
         for run_id in list(self.run_segments):
-            if all(r.id != run_id for r in self.runs):
+            if all(r.id != run_id for r in list(self.runs)):
                 self._trim(run_id)
 
     # -- clips -------------------------------------------------------------------------
@@ -238,7 +240,7 @@ class SealQueue:
         assert self.view is not None
         best: list[Segment] = []
         best_run = ""
-        for run_id, segs in self.run_segments.items():
+        for run_id, segs in list(self.run_segments.items()):
             chosen = [s for s in segs if s.end > plan.start_at and s.start < plan.end_at]
             if len(chosen) > len(best):
                 best, best_run = chosen, run_id
@@ -260,7 +262,7 @@ class SealQueue:
         done: list[Sealed] = []
         for plan in self.pending:
             segs = self.run_segments.get(plan.run, [])
-            run_open = any(r.id == plan.run for r in self.runs)
+            run_open = any(r.id == plan.run for r in list(self.runs))
             ready = final or (
                 (not run_open or bool(segs and segs[-1].end >= plan.end_at))
                 and all(v.covers(plan.end_at) for v in views)
