@@ -446,6 +446,8 @@ ZH_CN: dict[str, str] = {
     "{fps} fps · {dropped} dropped · {segments} segments sealed": "{fps} 帧/秒 · 丢帧 {dropped} · 已封存 {segments} 个分段",
     "{view}: {fps} fps · {dropped} dropped": "{view}：{fps} 帧/秒 · 丢帧 {dropped}",
     "{view}: camera lost": "{view}：摄像头断开",
+    "{view} drops {drops}": "{view} 丢帧 {drops}",
+    "{view} camera lost": "{view} 摄像头断开",
     "LIVE": "实时",
     "NO CONNECTION": "无连接",
     "STOPPED": "已停止",

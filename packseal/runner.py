@@ -191,6 +191,18 @@ def status_text(s: StationStatus, w: Words | None = None) -> Text:
     else:
         head = Text(f" {w(s.state.upper())} ", style="bold black on green")
     last = f"{w(s.last_scan.kind)} {printable(s.last_scan.text, 60)}" if s.last_scan else "-"
+    # Two cameras: each view's own health after the totals (a side camera that is lost or
+    # dropping shows while the other records on).
+    views = "".join(
+        "  "
+        + (
+            w("{view} camera lost", view=v.view)
+            if v.lost
+            else w("{view} drops {drops}", view=v.view, drops=v.frames_dropped)
+        )
+        for v in s.views
+        if len(s.views) > 1
+    )
     return head + Text(
         "  "
         + w(
@@ -201,6 +213,7 @@ def status_text(s: StationStatus, w: Words | None = None) -> Text:
             clips=s.clips_sealed,
             last=last,
         )
+        + views
     )
 
 

@@ -270,3 +270,52 @@ def test_a_tampered_store_audited_in_chinese_end_to_end(
     assert "：其磁盘上的内容已改变\n" in out
     assert re.search(r"\n      影响 订单 \S+（片段 \w+）\n", out), out
     assert leftover_english(out) == []
+
+
+def test_the_status_line_shows_each_views_health() -> None:
+    from dataclasses import replace
+
+    from packseal._cli import Words
+    from packseal.runner import status_text
+    from recorder.status import StationStatus, ViewStatus
+
+    top = ViewStatus(
+        "top",
+        True,
+        True,
+        "encode",
+        1280,
+        720,
+        None,
+        900,
+        900,
+        2,
+        29.9,
+    )
+    side = replace(top, view="side", primary=False, lost="camera side: unplugged")
+    status = StationStatus(
+        state="recording",
+        now_ms=0,
+        order_id=None,
+        clip_started=None,
+        tracking_ids=(),
+        alarms=(),
+        alarm_kinds=(),
+        last_scan=None,
+        recent=(),
+        frames_captured=1800,
+        frames_encoded=1800,
+        frames_dropped=2,
+        fps=29.9,
+        segments_sealed=3,
+        clips_opened=0,
+        clips_sealed=0,
+        alarm_count=0,
+        log_size=9,
+        views=(top, side),
+    )
+    assert status_text(status).plain.endswith("last scan -  top drops 2  side camera lost")
+    chinese = status_text(status, Words("zh-CN")).plain
+    assert chinese.endswith("最近扫码 -  top 丢帧 2  side 摄像头断开")
+    # one camera: the line is as before
+    assert status_text(replace(status, views=(top,))).plain.endswith("last scan -")
