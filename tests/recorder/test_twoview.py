@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ from recorder.station import Station
 from storage.entries import Clip, Gap, Segment, from_bytes
 from storage.footage import FootageSource
 from tests.recording import EPOCH_MS, SIZE
+from verifier.verify import verify_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -157,6 +159,12 @@ def test_two_views_one_clip_entry_and_a_lost_side_camera(tmp_path: Path) -> None
     assert [v.frames_dropped for v in status.views] == [0, 0]
     report = app.store.verify_log([app.station_signer.verifier])
     assert report.kinds["clip"] == 3
+    # the clip the side camera was lost in exports with both views and verifies offline
+    bundle = app.export(clips[1].clip_id, tmp_path / "lost.zip").path
+    verified = verify_bundle(bundle, app.trust_file())
+    assert [v["view"] for v in verified.facts.to_dict()["views"]] == ["top", "side"]
+    with zipfile.ZipFile(bundle) as z:
+        assert {"clip.mp4", "clip.side.mp4"} <= set(z.namelist())
     # nothing left behind: no run directory of either view
     recordings = app.config.recordings_dir
     assert sorted(p.name for p in recordings.rglob("*")) == ["station-state.json", "view-side"]
