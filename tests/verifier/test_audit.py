@@ -535,3 +535,23 @@ def test_segment_fast_path_reads_a_view() -> None:
     assert seg.view == "side"
     with pytest.raises(Exception, match="view: expected a string"):
         auditor._segment(dict(obj, view=3))
+
+
+def test_a_deleted_segment_of_one_view_is_found(
+    store: Store, station_signer: Ed25519Signer, root_signer: Ed25519Signer
+) -> None:
+    keys = _Keys(station_signer, root_signer)
+    segs = _two_views(store, keys)
+    side_3 = next(s for s in segs if s.seq == 3)
+    assert side_3.view == "side"
+    blob_dir = store.blob_dir()
+    assert blob_dir is not None
+    (blob_dir / side_3.sha256[:2] / side_3.sha256[2:4] / side_3.sha256).unlink()
+    report = audit_store(store, [station_signer.verifier], root=root_signer.verifier)
+    ((check, message),) = _errors(report)
+    assert check == "blobs"
+    assert message.startswith("segment 3 (from entry ")
+    assert "no purge entry covers it" in message
+    (finding,) = [f for f in report.findings if f.severity == "error"]
+    clip = store.clips()[0]
+    assert finding.affects == ((clip.order_id, clip.clip_id),)
