@@ -300,8 +300,9 @@ def test_zero_false_alarms_on_100_honest_clips(tmp_path: Path) -> None:
         out.unlink()
     app.close()
     total = time.monotonic() - started
+    # How long this takes is measured in bench/, not asserted: a wall-clock limit here
+    # failed correct code at load 35-60.
     print(f"100 clips: recorded in {recorded:.1f} s, exported+verified in {total - recorded:.1f} s")
-    assert total < 90
 
 
 def test_the_signed_station_zone_outranks_the_manifests_display_zone(
