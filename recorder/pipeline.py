@@ -463,7 +463,6 @@ class Pipeline:
     def _writer(self) -> None:
         run: Run | None = None
         backoff_until = 0.0
-        label = None if self.name is None else self.name
         try:
             while True:
                 item = self._frames.get()
@@ -482,8 +481,8 @@ class Pipeline:
                     run = self._start_run(frame.t_ms)
                 image = frame.image.copy()
                 state = self._overlay_state()
-                if label is not None and not self.primary:
-                    state = replace(state, station=f"{state.station} {label}")
+                if not self.primary:  # a further view's picture names its view
+                    state = replace(state, station=f"{state.station} {self.name}")
                 self.overlay.draw(image, state, frame.t_ms, frame.index)
                 try:
                     run.write(frame.t_ms, dropped, to_i420(image))

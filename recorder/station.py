@@ -162,7 +162,6 @@ class Station:
         self._recent: deque[ClipSummary] = deque(maxlen=10)
         self._alarms: deque[tuple[StationAlarmKind, str]] = deque(maxlen=5)
         self._last_scan: Scan | None = None
-        self._thread_error: BaseException | None = None
         self._fatal: BaseException | None = None
         self._started = False
         self._segment_closed_at: int | None = None
