@@ -92,10 +92,10 @@ class LosesCamera:
 def test_two_views_one_clip_entry_and_a_lost_side_camera(tmp_path: Path) -> None:
     app = _app(tmp_path / "data")
     fps = SIZE["fps"]
-    scene = DemoScene(SIZE["width"], SIZE["height"], fps, seed=1, orders=3)
+    scene = DemoScene(SIZE["width"], SIZE["height"], fps, seed=1, orders=2)
     orders = scene.orders()
     top = DemoSource(scene, app.clock, realtime=False, epoch_ms=EPOCH_MS)
-    side_scene = DemoScene(SIZE["width"], SIZE["height"], fps, seed=1, orders=3)
+    side_scene = DemoScene(SIZE["width"], SIZE["height"], fps, seed=1, orders=2)
     side_inner = DemoSource(side_scene, app.clock, realtime=False, epoch_ms=EPOCH_MS, closeup=True)
     lose_at = scene.frame_at(orders[1].start_ms + 4000)  # while the 2nd order is packed
     station = make_station(app, [top, LosesCamera(side_inner, lose_at)], realtime=False)
@@ -123,8 +123,7 @@ def test_two_views_one_clip_entry_and_a_lost_side_camera(tmp_path: Path) -> None
     assert [c.order_id for c in clips] == [o.order_id for o in orders]
     assert [(c.status, c.end_reason) for c in clips] == [
         ("sealed", "next-order"),
-        ("sealed", "next-order"),  # the side camera's loss did not interrupt it
-        ("sealed", "shutdown"),
+        ("sealed", "shutdown"),  # the side camera's loss did not interrupt it
     ]
     assert [c.tracking_ids for c in clips] == [(o.tracking_id,) for o in orders]
     for n, clip in enumerate(clips):
@@ -158,7 +157,7 @@ def test_two_views_one_clip_entry_and_a_lost_side_camera(tmp_path: Path) -> None
     # the side camera's outage is its gap, not dropped frames (it was counted as both)
     assert [v.frames_dropped for v in status.views] == [0, 0]
     report = app.store.verify_log([app.station_signer.verifier])
-    assert report.kinds["clip"] == 3
+    assert report.kinds["clip"] == 2
     # the clip the side camera was lost in exports with both views and verifies offline
     bundle = app.export(clips[1].clip_id, tmp_path / "lost.zip").path
     verified = verify_bundle(bundle, app.trust_file())
