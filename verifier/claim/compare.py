@@ -55,6 +55,8 @@ _SSIM_THRESHOLD = 0.35  # (1 - SSIM) / 2 that marks a pixel with some colour cha
 _AGREE_DELTA_E = 18.0  # coarse Lab distance under which a pixel is the product's surface
 _BLUR = 1.5  # sigma (work pixels) against JPEG blocks and H.264 softness, both sides
 _SLACK = 3  # work pixels of misalignment and stroke width the comparison forgives
+_REACH = 0.8  # how far (x the matched points' extent) the product region may grow
+_MAX_SHIFT = 4.0  # work pixels the local re-alignment may move the reference
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +273,7 @@ def _differences(claim: U8, ref: U8, product: U8) -> tuple[U8, F32]:
     a = cv2.GaussianBlur(claim, (0, 0), _BLUR).astype(np.float32)
     b = cv2.GaussianBlur(ref, (0, 0), _BLUR).astype(np.float32)
     b = _relight(a, b, inside)
+    b = _local_align(a, b, inside)
     lab_a = cv2.cvtColor(a.astype(np.uint8), cv2.COLOR_RGB2LAB).astype(np.float32)
     lab_b = cv2.cvtColor(b.astype(np.uint8), cv2.COLOR_RGB2LAB).astype(np.float32)
     # Each claim pixel against the range of the reference around it (a 5x5 min/max): a
@@ -301,6 +304,30 @@ def _differences(claim: U8, ref: U8, product: U8) -> tuple[U8, F32]:
     ellipse = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     mask = np.asarray(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, ellipse), np.uint8)
     return np.asarray(cv2.bitwise_and(mask, product), np.uint8), dist
+
+
+def _local_align(a: F32, b: F32, inside: npt.NDArray[np.bool_]) -> F32:
+    """``b`` moved by a smooth field of small shifts (dense optical flow, smoothed and
+    capped at ``_MAX_SHIFT``) onto ``a``: a homography is exact for a flat card only, and
+    a bent box or a lens leaves a pixel or two of residue that lights up every edge.
+    The field is smooth on the scale of the product's print, so it cannot paint damage."""
+    ga = cv2.cvtColor(a.astype(np.uint8), cv2.COLOR_RGB2GRAY)
+    gb = cv2.cvtColor(b.astype(np.uint8), cv2.COLOR_RGB2GRAY)
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    flow = np.asarray(dis.calc(ga, gb, None), np.float32)
+    m = inside.astype(np.float32)
+    sigma = max(3.0, 0.04 * math.sqrt(float(m.sum())))
+    w = cv2.GaussianBlur(m, (0, 0), sigma) + 1e-3
+    for c in range(2):
+        flow[..., c] = cv2.GaussianBlur(flow[..., c] * m, (0, 0), sigma) / w
+    mag = np.sqrt((flow**2).sum(axis=2, keepdims=True))
+    flow *= np.minimum(1.0, _MAX_SHIFT / np.maximum(mag, 1e-6))
+    h, w_ = ga.shape
+    gx, gy = np.meshgrid(np.arange(w_, dtype=np.float32), np.arange(h, dtype=np.float32))
+    moved = cv2.remap(
+        b, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+    return np.asarray(moved, np.float32)
 
 
 def _grow(claim: U8, ref: U8, hull: U8, valid: U8) -> U8:
@@ -334,10 +361,45 @@ def _grow(claim: U8, ref: U8, hull: U8, valid: U8) -> U8:
     grown = cv2.bitwise_or(keep, holes)
     grown = cv2.erode(grown, np.ones((5, 5), np.uint8))  # off the product's edge
     # Never far beyond the matched points: a table the colour of the product is not it.
-    reach = max(5, round(0.25 * math.sqrt(float(inside.sum())))) | 1
+    reach = max(5, round(_REACH * math.sqrt(float(inside.sum())))) | 1
     near = cv2.dilate(hull, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach)))
-    grown = cv2.bitwise_and(grown, near)
-    return np.asarray(cv2.bitwise_and(cv2.bitwise_or(grown, hull), valid), np.uint8)
+    grown = np.asarray(cv2.bitwise_and(cv2.bitwise_or(grown, hull), near), np.uint8)
+    # A product's outline is convex or nearly so: damage at its edge (a crack, a stain
+    # across the rim) breaks the agreement there and must not be cut away with it.
+    pts = cv2.findNonZero(grown)
+    if pts is not None:
+        filled = grown.copy()
+        cv2.fillConvexPoly(filled, cv2.convexHull(pts), 255)
+        filled = np.asarray(cv2.bitwise_and(filled, near), np.uint8)
+        grown = _notches(grown, filled, lab_a, lab_b)
+    edge = np.asarray(cv2.erode(valid, np.ones((5, 5), np.uint8)), np.uint8)
+    return np.asarray(cv2.bitwise_and(grown, edge), np.uint8)
+
+
+def _notches(grown: U8, filled: U8, lab_a: F32, lab_b: F32) -> U8:
+    """``grown`` plus those notches of its convex hull ``filled`` where the claim photo
+    shows the product's surface and the reference does not: there the packing frame's
+    view was blocked (a hand holding the product), which is not the photo's damage and
+    cannot be checked. A notch where the photo looks foreign and the reference like the
+    product (a stain across the rim) is damage, and is kept for comparison."""
+    notch = np.asarray(cv2.subtract(filled, grown), np.uint8)
+    n, labels = cv2.connectedComponents(notch)
+    out = grown.copy()
+    ring_k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (15, 15))
+    for i in range(1, n):
+        part = labels == i
+        if int(part.sum()) < 16:
+            out[part] = 255
+            continue
+        ring = (cv2.dilate(part.astype(np.uint8), ring_k) > 0) & (grown > 0)
+        if int(ring.sum()) < 16:
+            continue
+        surface = np.median(lab_a[ring], axis=0)
+        own = float(np.linalg.norm(np.median(lab_a[part], axis=0) - surface))
+        theirs = float(np.linalg.norm(np.median(lab_b[part], axis=0) - surface))
+        if own >= theirs:
+            out[part] = 255
+    return out
 
 
 def _relight(a: F32, b: F32, inside: npt.NDArray[np.bool_]) -> F32:
