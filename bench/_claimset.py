@@ -3,7 +3,8 @@
 A claim photo is the product's printed face drawn at twice the footage's resolution (the
 demo scene at 2560x1440; its sprites are the same artwork at any size), laid on a
 buyer's table, then put through what a phone and a buyer do: a perspective view, a
-scale, a lighting shift (gain, colour cast and a gradient), optionally damage, JPEG at
+scale, blur (sigma up to 1.6 px) and vignetting, a lighting shift (gain, white balance off
+by up to 12 % per channel, a gradient), shot and read noise, optionally damage, JPEG at
 quality 40-90, and a resize. Damage is painted (cracks: dark polylines; stains:
 translucent blobs; scuffs: lightened noise) or pasted (a patch of another product);
 its mask goes through the same geometry, so it is exact in the final photo's pixels.
@@ -139,13 +140,23 @@ def make_photo(
     wmask = cv2.warpPerspective(mask, hmat, (out_w, out_h), flags=cv2.INTER_LINEAR)
     a = (wmask.astype(np.float32) / 255)[..., None]
     photo = photo * (1 - a) + warped.astype(np.float32) * a
-    # Lighting: gain, a colour cast and a left-to-right gradient.
+    # A phone's optics: a little defocus or shake blur, and vignetting.
+    blur = float(rng.uniform(0.0, 1.6))
+    if blur > 0.3:
+        photo = cv2.GaussianBlur(photo, (0, 0), blur)
+    yy, xx = np.mgrid[0:out_h, 0:out_w].astype(np.float32)
+    r2 = ((xx - out_w / 2) ** 2 + (yy - out_h / 2) ** 2) / ((out_w / 2) ** 2 + (out_h / 2) ** 2)
+    photo = photo * (1 - float(rng.uniform(0, 0.25)) * r2)[..., None]
+    # Lighting: gain, a white balance off by up to 12 % per channel, a gradient.
     gain = float(rng.uniform(0.75, 1.25))
-    cast = rng.uniform(0.92, 1.08, 3)
+    cast = rng.uniform(0.88, 1.12, 3)
     ramp = np.linspace(1 - rng.uniform(0, 0.2), 1 + rng.uniform(0, 0.1), out_w, dtype=np.float32)
     photo = photo * gain * cast * ramp[None, :, None]
-    recipe.append(f"light {gain:.2f}")
-    photo8 = np.clip(photo + rng.normal(0, 2.0, photo.shape), 0, 255).astype(np.uint8)
+    recipe.append(f"light {gain:.2f} blur {blur:.1f}")
+    # Sensor noise: shot noise grows with the signal, plus a floor and a little chroma.
+    shot = np.sqrt(np.clip(photo, 0, 255) / 255) * float(rng.uniform(1.0, 5.0))
+    photo = photo + rng.normal(0, 1, photo.shape).astype(np.float32) * (shot + 1.5)
+    photo8 = np.clip(photo, 0, 255).astype(np.uint8)
     if truth is not None:
         truth = cv2.warpPerspective(truth, hmat, (out_w, out_h), flags=cv2.INTER_NEAREST)
     # A resize (a messaging app's), then JPEG.

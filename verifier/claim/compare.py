@@ -55,7 +55,11 @@ _SSIM_THRESHOLD = 0.35  # (1 - SSIM) / 2 that marks a pixel with some colour cha
 _AGREE_DELTA_E = 18.0  # coarse Lab distance under which a pixel is the product's surface
 _BLUR = 1.5  # sigma (work pixels) against JPEG blocks and H.264 softness, both sides
 _SLACK = 3  # work pixels of misalignment and stroke width the comparison forgives
-_REACH = 0.8  # how far (x the matched points' extent) the product region may grow
+_REACH = 0.5  # how far (x the matched points' extent) the product region may grow
+# A phone's print is crisper than a packing frame's: where the reference has strokes, its
+# blacks are greyer and its whites duller, so the photo may overshoot the local range
+# by this fraction of it (on a plain surface the range, and so the allowance, is small).
+_CONTRAST = 0.2
 _MAX_SHIFT = 4.0  # work pixels the local re-alignment may move the reference
 
 
@@ -282,6 +286,7 @@ def _differences(claim: U8, ref: U8, product: U8) -> tuple[U8, F32]:
     k = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * _SLACK + 1,) * 2)
     lo, hi = cv2.erode(lab_b, k), cv2.dilate(lab_b, k)
     over = np.maximum(lab_a - hi, 0) + np.maximum(lo - lab_a, 0)
+    over = np.maximum(over - _CONTRAST * (hi - lo), 0)
     dist = np.sqrt((over**2).sum(axis=2))
     # In dense print (barcodes, small text) a homography a pixel or two off locally moves
     # whole bars: there the range is taken twice as wide (measured: most honest false
@@ -291,6 +296,7 @@ def _differences(claim: U8, ref: U8, product: U8) -> tuple[U8, F32]:
     k2 = cv2.getStructuringElement(cv2.MORPH_RECT, (4 * _SLACK + 1,) * 2)
     lo2, hi2 = cv2.erode(lab_b, k2), cv2.dilate(lab_b, k2)
     over2 = np.maximum(lab_a - hi2, 0) + np.maximum(lo2 - lab_a, 0)
+    over2 = np.maximum(over2 - _CONTRAST * (hi2 - lo2), 0)
     dist = np.where(busy, np.sqrt((over2**2).sum(axis=2)), dist)
     dist = np.asarray(cv2.GaussianBlur(dist, (0, 0), 1.0), np.float32)
     ga = cv2.cvtColor(a.astype(np.uint8), cv2.COLOR_RGB2GRAY).astype(np.float32)

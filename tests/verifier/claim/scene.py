@@ -1,6 +1,7 @@
 """Buyer's photos of the session recording's products (tests/recording.py: demo seed 1,
 640x360): the product's printed face drawn at twice that size, seen at an angle on a
-plain table, JPEG 85; optionally with a dark crack of known mask."""
+plain table, JPEG 85; optionally with a dark crack, or a stain on the card's rim far from
+its print, of known mask."""
 
 from __future__ import annotations
 
@@ -27,11 +28,18 @@ def product(order_id: str, seed: int = 1) -> tuple[U8, U8]:
     raise LookupError(f"order {order_id} shows no product")
 
 
-def photo(face: U8, mask: U8, *, crack: bool) -> tuple[bytes, U8]:
+def photo(face: U8, mask: U8, *, crack: bool, rim_stain: bool = False) -> tuple[bytes, U8]:
     """(JPEG bytes, damage mask in the photo's pixels)."""
     face = face.copy()
     truth = np.zeros(face.shape[:2], np.uint8)
     h, w = face.shape[:2]
+    if rim_stain:  # over the left edge, where the card is plain colour: no feature nearby
+        blob = np.zeros((h, w), np.uint8)
+        cv2.ellipse(blob, (round(w * 0.04), round(h * 0.55)), (w // 14, h // 9), 0, 0, 360, 255, -1)
+        blob &= mask
+        stain = blob[..., None].astype(np.float32) / 255 * 0.7
+        face = (face * (1 - stain) + np.float32([95, 60, 25]) * stain).astype(np.uint8)
+        truth |= blob
     if crack:
         pts = np.array([[w * 0.30, h * 0.75], [w * 0.45, h * 0.62], [w * 0.62, h * 0.70]], np.int32)
         cv2.polylines(face, [pts], False, (25, 20, 15), 7, cv2.LINE_AA)

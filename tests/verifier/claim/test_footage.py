@@ -38,6 +38,7 @@ def photos() -> dict[str, tuple[bytes, np.ndarray]]:
     return {
         "damaged": scene.photo(face, mask, crack=True),
         "honest": scene.photo(face, mask, crack=False),
+        "rim": scene.photo(face, mask, crack=False, rim_stain=True),
     }
 
 
@@ -72,6 +73,23 @@ def test_damage_is_found_where_it_was_painted(
     assert (pred & gt).sum() / pred.sum() > 0.35
     assert a.reference is not None
     assert a.reference.frame is not None
+
+
+def test_a_stain_on_the_rim_far_from_the_print_is_found(
+    footage: Footage, photos: dict[str, tuple[bytes, np.ndarray]]
+) -> None:
+    # The matched keypoints sit on the barcode and the name: the compared region must
+    # still reach the card's plain rim (it stopped short of it, and missed this stain).
+    data, truth = photos["rim"]
+    a = check_photos([("rim.jpg", data)], footage, at_ms=0).photos[0].footage
+    assert a is not None
+    assert a.outcome == "differs", a
+    c = a.comparison
+    assert c is not None
+    assert c.mask is not None
+    pred, gt = c.mask > 0, truth > 0
+    assert (pred & gt).sum() / gt.sum() > 0.4
+    assert (pred & gt).sum() / pred.sum() > 0.5
 
 
 def test_an_honest_photo_differs_nowhere(
