@@ -319,8 +319,8 @@ def _local_align(a: F32, b: F32, inside: npt.NDArray[np.bool_]) -> F32:
     The field is smooth on the scale of the product's print, so it cannot paint damage."""
     ga = cv2.cvtColor(a.astype(np.uint8), cv2.COLOR_RGB2GRAY)
     gb = cv2.cvtColor(b.astype(np.uint8), cv2.COLOR_RGB2GRAY)
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    flow = np.asarray(dis.calc(ga, gb, None), np.float32)
+    dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    flow = np.asarray(dis.calc(ga, gb, None), np.float32)  # type: ignore[call-overload]
     m = inside.astype(np.float32)
     sigma = max(3.0, 0.04 * math.sqrt(float(m.sum())))
     w = cv2.GaussianBlur(m, (0, 0), sigma) + 1e-3
@@ -374,10 +374,10 @@ def _grow(claim: U8, ref: U8, hull: U8, valid: U8) -> U8:
     # across the rim) breaks the agreement there and must not be cut away with it.
     pts = cv2.findNonZero(grown)
     if pts is not None:
-        filled = grown.copy()
-        cv2.fillConvexPoly(filled, cv2.convexHull(pts), 255)
-        filled = np.asarray(cv2.bitwise_and(filled, near), np.uint8)
-        grown = _notches(grown, filled, lab_a, lab_b)
+        outline: U8 = np.asarray(grown, np.uint8).copy()
+        cv2.fillConvexPoly(outline, cv2.convexHull(pts), 255)
+        outline = np.asarray(cv2.bitwise_and(outline, near), np.uint8)
+        grown = _notches(np.asarray(grown, np.uint8), outline, lab_a, lab_b)
     edge = np.asarray(cv2.erode(valid, np.ones((5, 5), np.uint8)), np.uint8)
     return np.asarray(cv2.bitwise_and(grown, edge), np.uint8)
 
