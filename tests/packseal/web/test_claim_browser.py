@@ -51,7 +51,9 @@ def test_a_claim_photo_uploaded_on_the_clip_page(
             files=[{"name": "buyer-cracked.jpg", "mimeType": "image/jpeg", "buffer": photo}],
         )
         page.locator("#claim").screenshot(path=ARTIFACTS / f"claim-portal-{locale}-form.png")
-        page.click("#claim-run")
+        # The form's POST answers once the check has run: under a load of 30-40 on two
+        # cores that took over the click's default 30 s (it waits for the navigation).
+        page.click("#claim-run", timeout=180_000)
         page.wait_for_url(re.compile(r"/claims/[0-9a-f]{16}$"), timeout=180_000)
         expect(page.locator("#photo-1")).to_contain_text("buyer-cracked.jpg")
         words = {"en": "Differs from the sealed footage:", "zh-CN": "与封存视频不同："}
