@@ -17,7 +17,8 @@ process on its own connection, so one 10-minute window measures them all):
 
 ``--cameras N[,M...]`` (bench :func:`capacity`): N cameras at once, each its own main and
 sub-stream on the server, each recorded by its own ``packseal record`` in copy mode
-scanning its sub-stream; per camera: frames dropped (the camera's timestamps), cores.
+scanning its sub-stream (started in turn: each after the previous one sealed its first
+blob); per camera: frames dropped (the camera's timestamps), cores (start-up included).
 
 The server is the cameras: it runs at ``nice 19`` (it yields the CPU to the stations), its
 CPU is read from /proc and reported apart, never added to the stations' cores. The footage
@@ -191,6 +192,17 @@ class _Station:
             env=self.env,
         )  # fmt: skip
 
+    def wait_recording(self, timeout: float = 60.0) -> None:
+        """Until its first sealed blob (the init section) or it ended or ``timeout``: the
+        next camera's station starts after this one's start-up burst (imports, the
+        camera's probe), as a PC starting its stations in turn would."""
+        blobs = self.work / "data" / "blobs"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.proc.process.poll() is None:
+            if blobs.exists() and any(p.is_file() for p in blobs.rglob("*")):
+                return
+            time.sleep(0.5)
+
     def result(self) -> dict[str, object]:
         cores, wall = self.proc.wait()
         s = json.loads(self.stats.read_text())
@@ -280,6 +292,7 @@ def capacity(
                     stations.append(
                         _Station(work / f"n{n}-{i}", "copy-sub", main_url, sub_url, size, seconds)
                     )
+                    stations[-1].wait_recording()
                 got, failed = [], []
                 for station in stations:
                     try:
