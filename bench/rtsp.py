@@ -173,7 +173,7 @@ class _Station:
         self, work: Path, mode: str, main: str, sub: str, size: tuple[int, int], seconds: float
     ) -> None:
         work.mkdir()
-        self.mode = mode
+        self.mode, self.work = mode, work
         camera: dict[str, Any] = {"device": main, "width": size[0], "height": size[1], "fps": 30}
         camera["mode"] = "encode" if mode == "encode" else "copy"
         if mode == "copy-sub":
@@ -223,6 +223,14 @@ class _Station:
         }
 
 
+def _stop(stations: list[_Station]) -> None:
+    """No station outlives the benchmark (an error above must not leave them recording)."""
+    for station in stations:
+        if station.proc.process.poll() is None:
+            station.proc.process.terminate()
+            station.proc.process.wait(60)
+
+
 def _load() -> float:
     return round(os.getloadavg()[0], 1)
 
@@ -242,12 +250,12 @@ def run(
             main, sub = _footage(work, name, size, seconds)
             row: dict[str, object] = {"size": name, "together": together, "load": _load()}
             server = _Server({"/cam": main, "/sub": sub})
+            stations: list[_Station] = []
             try:
                 main_url, sub_url = server.url("/cam"), server.url("/sub")
                 baseline = _baseline_copy(main_url, seconds, work / f"{name}-baseline")
                 if not together:
                     row["baseline_copy_cores"] = round(baseline.wait()[0], 3)
-                stations = []
                 for mode in modes:
                     station = _Station(
                         work / f"{name}-{mode}", mode, main_url, sub_url, size, seconds
@@ -262,6 +270,7 @@ def run(
                     row["baseline_copy_cores"] = round(baseline.wait()[0], 3)
                 row["server_cores"] = server.cores()
             finally:
+                _stop(stations)
                 server.kill()
             row["load_after"] = _load()
             results.append(row)
@@ -285,8 +294,8 @@ def capacity(
                 mounts[f"/cam{i}"], mounts[f"/sub{i}"] = main, sub
             row: dict[str, object] = {"cameras": n, "size": size_name, "load": _load()}
             server = _Server(mounts)
+            stations: list[_Station] = []
             try:
-                stations = []
                 for i in range(n):
                     main_url, sub_url = server.url(f"/cam{i}"), server.url(f"/sub{i}")
                     stations.append(
@@ -301,6 +310,7 @@ def capacity(
                         failed.append(str(e)[-300:])
                 row["server_cores"] = server.cores()
             finally:
+                _stop(stations)
                 server.kill()
             row["stations_failed"] = failed
             row["dropped_per_camera"] = [r["frames_dropped"] for r in got]
