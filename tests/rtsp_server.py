@@ -16,6 +16,7 @@ losing power. Not imported by the tests: it needs the system's gi.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 
 import gi
@@ -26,6 +27,7 @@ gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstPbutils, GstRtspServer  # noqa: E402
 
 
+@functools.cache  # one probe per file, however many mounts serve it
 def _payloader(path: str) -> str:
     """rtph264pay or rtph265pay, by the file's video codec (probed, not guessed)."""
     info = GstPbutils.Discoverer.new(10 * Gst.SECOND).discover_uri(Gst.filename_to_uri(path))
