@@ -18,7 +18,7 @@ process on its own connection, so one 10-minute window measures them all):
 ``--cameras N[,M...]`` (bench :func:`capacity`): N cameras at once, each its own main and
 sub-stream on the server, each recorded by its own ``packseal record`` in copy mode
 scanning its sub-stream (started in turn: each after the previous one sealed its first
-blob); per camera: frames dropped (the camera's timestamps), cores (start-up included).
+blob, or 20 s); per camera: frames dropped (the camera's timestamps), cores (start-up included).
 
 The server is the cameras: it runs at ``nice 19`` (it yields the CPU to the stations), its
 CPU is read from /proc and reported apart, never added to the stations' cores. The footage
@@ -146,6 +146,11 @@ class _Proc:
             cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
 
+    def running(self) -> bool:
+        """Whether it still runs, without reaping it (its rusage is read by :meth:`wait`)."""
+        flags = os.WEXITED | os.WNOHANG | os.WNOWAIT
+        return os.waitid(os.P_PID, self.process.pid, flags) is None
+
     def wait(self) -> tuple[float, float]:
         """(cores, wall seconds)."""
         _, status, usage = os.wait4(self.process.pid, 0)
@@ -192,13 +197,13 @@ class _Station:
             env=self.env,
         )  # fmt: skip
 
-    def wait_recording(self, timeout: float = 60.0) -> None:
+    def wait_recording(self, timeout: float = 20.0) -> None:
         """Until its first sealed blob (the init section) or it ended or ``timeout``: the
         next camera's station starts after this one's start-up burst (imports, the
         camera's probe), as a PC starting its stations in turn would."""
         blobs = self.work / "data" / "blobs"
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.proc.process.poll() is None:
+        while time.monotonic() < deadline and self.proc.running():
             if blobs.exists() and any(p.is_file() for p in blobs.rglob("*")):
                 return
             time.sleep(0.5)
@@ -226,7 +231,7 @@ class _Station:
 def _stop(stations: list[_Station]) -> None:
     """No station outlives the benchmark (an error above must not leave them recording)."""
     for station in stations:
-        if station.proc.process.poll() is None:
+        if station.proc.process.returncode is None and station.proc.running():
             station.proc.process.terminate()
             station.proc.process.wait(60)
 
