@@ -38,6 +38,10 @@ const SOURCE_USES = {
 };
 const SOURCE_FIELDS = ["device", "card", "bus", "serial", "host", "name", "sha256"];
 const SOURCE_MOST = 256;
+// storage/entries.py: a camera view's name, at most MAX_VIEWS per clip; "c2pa" is reserved.
+const VIEW_NAME = /^[a-z0-9][a-z0-9-]{0,15}$/;
+const RESERVED_VIEWS = ["c2pa"];
+const MAX_VIEWS = 4;
 const SOURCE_HOST = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:[0-9]{1,5})?$/;
 export const LIVE_SOURCES = ["camera", "rtsp", "http"];
 
@@ -85,8 +89,21 @@ const SCHEMAS = {
       key: { type: "str", default: "" },
       sig: { type: "str", default: "" },
       source: { type: "FootageSource", omit: true },
+      // A station with several cameras: the primary's name, and the further views.
+      view: { type: "str", omit: true },
+      views: { type: { tuple: "ClipView" }, omit: true },
     },
     signedBy: "sig",
+  },
+  ClipView: {
+    fields: {
+      view: "str",
+      run: "str",
+      init: "str",
+      segments: { tuple: "SegmentRef" },
+      video: "Video",
+      source: { type: "FootageSource", omit: true },
+    },
   },
   FootageSource: {
     fields: {
@@ -224,15 +241,67 @@ function checkClip(c) {
   }
   span(c.started, c.ended, `clip ${c.clip_id}`);
   if (c.segments.length === 0) throw new FormatError(`clip ${c.clip_id} has no segments`);
-  c.segments.forEach((s, i) => {
+  const views = c.views ?? [];
+  for (const v of views) {
+    hex64(v.init, `view ${v.view} init`);
+    text(v.run, `view ${v.view} run`);
+    if (v.segments.length === 0) throw new FormatError(`view '${v.view}' has no segments`);
+    if (v.source !== undefined) checkSource(v.source);
+  }
+  for (const s of [c.segments, ...views.map((v) => v.segments)].flat()) {
     hex64(s.sha256, `clip segment ${s.seq} sha256`);
     span(s.start, s.end, `clip segment ${s.seq}`);
-    if (s.seq !== c.segments[0].seq + i) {
-      throw new FormatError(`clip ${c.clip_id}: segment numbers are not consecutive`);
-    }
-  });
+  }
+  if (c.view === undefined && c.views === undefined) {
+    c.segments.forEach((s, i) => {
+      if (s.seq !== c.segments[0].seq + i) {
+        throw new FormatError(`clip ${c.clip_id}: segment numbers are not consecutive`);
+      }
+    });
+  } else checkViews(c);
   for (const s of c.scans) text(s.text, "scan text", false, MAX_SCAN_TEXT);
   if (c.source !== undefined) checkSource(c.source);
+}
+
+/** storage/entries.py Clip._check_views: a clip of a station with several cameras. Its
+ * segment numbers are station-wide, so the views' segments interleave. */
+function checkViews(c) {
+  if (c.views !== undefined && c.views.length === 0) {
+    throw new FormatError(`clip ${c.clip_id}: views is empty; it is left out instead`);
+  }
+  if (c.view === undefined) throw new FormatError(`clip ${c.clip_id} has views but does not name its primary view`);
+  const names = allViews(c).map((v) => v.view);
+  for (const name of names) {
+    if (!VIEW_NAME.test(name) || RESERVED_VIEWS.includes(name)) {
+      throw new FormatError(`clip ${c.clip_id} view '${name.slice(0, 40)}' is not a view name ([a-z0-9][a-z0-9-]{0,15}, not c2pa)`);
+    }
+  }
+  if (new Set(names).size !== names.length) throw new FormatError(`clip ${c.clip_id}: a view is named twice: ${names}`);
+  if (names.length > MAX_VIEWS) throw new FormatError(`clip ${c.clip_id} has ${names.length} views, at most ${MAX_VIEWS}`);
+  const seen = new Map();
+  for (const part of allViews(c)) {
+    const seqs = part.segments.map((s) => s.seq);
+    if (seqs.some((q, i) => i > 0 && q <= seqs[i - 1])) {
+      throw new FormatError(`clip ${c.clip_id}: view ${part.view}'s segment numbers do not increase`);
+    }
+    for (const q of seqs) {
+      if (!seen.has(q)) seen.set(q, part.view);
+      else if (seen.get(q) !== part.view) throw new FormatError(`clip ${c.clip_id}: segment ${q} is in views ${seen.get(q)} and ${part.view}`);
+    }
+  }
+}
+
+/** Every camera's footage of a clip entry, the primary first (storage Clip.all_views):
+ * {view, run, init, segments, video, source}; the primary's view is "" on a one-camera
+ * station's clip. */
+export function allViews(c) {
+  const primary = { view: c.view ?? "", run: c.run, init: c.init, segments: c.segments, video: c.video, source: c.source };
+  return [primary, ...(c.views ?? [])];
+}
+
+/** The views' names, the primary first; [] for a one-camera station's clip. */
+export function viewNames(c) {
+  return c.view === undefined ? [] : allViews(c).map((v) => v.view);
 }
 
 function checkSource(s) {

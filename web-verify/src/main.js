@@ -11,7 +11,7 @@ import { parseTrust } from "./trust.js";
 import { BundleError, CHECKS, NOT_HERE, secs, utc, verifyBundle } from "./verify.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { bundle: null, trustBytes: null, trustLabel: "", videoUrl: null };
+const state = { bundle: null, trustBytes: null, trustLabel: "", videoUrl: null, viewUrls: [] };
 // bufferBytes: the clip reader's buffer (tests set it small to cross its edges often).
 const api = { state: "idle", report: null, error: null, runs: 0, bufferBytes: undefined };
 window.packsealVerify = api;
@@ -237,8 +237,12 @@ function showFacts(r) {
   const player = $("player");
   if (state.videoUrl) URL.revokeObjectURL(state.videoUrl);
   state.videoUrl = null;
+  for (const url of state.viewUrls) URL.revokeObjectURL(url);
+  state.viewUrls = [];
   player.hidden = true;
   $("player-note").hidden = true;
+  $("player-caption").hidden = true;
+  $("view-players").replaceChildren();
   if (f === null) {
     box.append(el("p", {}, t("No facts: the clip entry could not be read.")));
     return;
@@ -277,6 +281,65 @@ function showFacts(r) {
     };
     player.src = state.videoUrl;
     player.hidden = false;
+  }
+  showViews(r);
+}
+
+/** A clip filmed by several cameras: each view's result, and a player per view beside
+ * the primary's (#player), kept at the same capture time as it. */
+function showViews(r) {
+  const results = r.view_results ?? [];
+  if (results.length < 2) return;
+  const viewsRow = results.map((v) => `${v.view} (${v.video})`).join(", ");
+  const dl = $("facts").querySelector("dl");
+  dl.append(el("dt", {}, t("Views")), el("dd", { "data-fact": "Views" }, viewsRow));
+  const caption = (v) => {
+    const mark = v.ok ? t("matches the signed entry") : t("FAILED: {reason}", { reason: v.problems[0] ?? "" });
+    return t("view {view} ({file}): {mark}", { view: v.view, file: v.video, mark });
+  };
+  const first = $("player-caption");
+  first.textContent = caption(results[0]);
+  first.className = `view-caption ${results[0].ok ? "ok" : "bad"}`;
+  first.dataset.view = results[0].view;
+  first.hidden = false;
+  const box = $("view-players");
+  const players = [$("player")];
+  for (const v of results.slice(1)) {
+    const found = r.views.find((x) => x.view === v.view);
+    const figure = el("figure", { class: "view", "data-view": v.view });
+    if (found && v.ok && r.checks.find((c) => c.name === "media").ok !== false) {
+      const url = URL.createObjectURL(found.blob.slice(0, found.blob.size, "video/mp4"));
+      state.viewUrls.push(url);
+      const video = el("video", { controls: "", playsinline: "", preload: "metadata", "aria-label": t("view {view}", { view: v.view }) });
+      video.dataset.offsetS = String(v.offset_ms / 1000);
+      video.src = url;
+      players.push(video);
+      figure.append(video);
+    }
+    figure.append(el("figcaption", { class: `view-caption ${v.ok ? "ok" : "bad"}`, "data-view": v.view }, caption(v)));
+    box.append(figure);
+  }
+  linkPlayers(players);
+}
+
+/** Play, pause and seek on any player move the others to the same capture time. */
+function linkPlayers(players) {
+  if (players.length < 2 || players[0].hidden) return;
+  const offset = (v) => parseFloat(v.dataset.offsetS || "0") || 0;
+  const align = (from, to) => {
+    const wanted = from.currentTime + offset(from) - offset(to);
+    const end = Number.isFinite(to.duration) ? to.duration : Infinity;
+    const at = Math.max(0, Math.min(wanted, end));
+    if (Math.abs(to.currentTime - at) > 0.3) to.currentTime = at;
+  };
+  for (const v of players) {
+    const others = players.filter((p) => p !== v);
+    v.addEventListener("play", () => others.forEach((o) => {
+      align(v, o);
+      if (o.paused) o.play().catch(() => {});
+    }));
+    v.addEventListener("pause", () => others.forEach((o) => { if (!o.paused) o.pause(); }));
+    v.addEventListener("seeked", () => others.forEach((o) => align(v, o)));
   }
 }
 

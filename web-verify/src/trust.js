@@ -127,6 +127,9 @@ export async function parseTrust(bytes) {
 const TOP = ["checkpoint_size", "clip_id", "clip_index", "format", "members", "order_id", "origin", "station_key_index", "video", "zone"];
 const VIDEO = ["derived", "excerpt_ms", "member", "segment_count", "segments", "sealed_sha256", "sealed_size"];
 const DERIVED = ["height", "max_bytes", "sha256", "size", "width"];
+// A clip filmed by several cameras: each further view's video (verifier/_manifest.py).
+const VIEW = ["member", "sealed_sha256", "sealed_size", "segment_count", "segments", "timeline", "view"];
+const MAX_MANIFEST_VIEWS = 3;
 const HEX64 = /^[0-9a-f]{64}$/;
 
 function obj(value, where, keys, optional = []) {
@@ -183,7 +186,7 @@ export function parseManifest(bytes) {
   } catch (e) {
     throw new FormatError(`manifest.json is not JSON: ${e.message}`);
   }
-  const top = obj(doc, "manifest", TOP);
+  const top = obj(doc, "manifest", TOP, ["views"]);
   // Optional: bundles exported before clips were rebased (verifier/timeline.py) have none.
   const video = obj(top.video, "video", VIDEO, ["timeline"]);
   const timeline = "timeline" in video ? parseTimeline(video.timeline) : null;
@@ -204,6 +207,7 @@ export function parseManifest(bytes) {
     const item = obj(m, `members.${name}`, ["sha256", "size"]);
     members[name] = { size: int(item.size, `${name}.size`), sha256: hexv(item.sha256, `${name}.sha256`) };
   }
+  const views = "views" in top ? parseViews(top.views) : [];
   const zone = top.zone;
   if (zone !== null && (typeof zone !== "string" || codePoints(zone) > 64)) {
     throw new FormatError("manifest zone must be null or a zone name");
@@ -225,20 +229,43 @@ export function parseManifest(bytes) {
     timeline,
     zone,
     members,
+    views,
   };
 }
 
+/** The manifest's ``views`` (verifier/_manifest.py _views). */
+function parseViews(value) {
+  if (!Array.isArray(value) || !(value.length > 0 && value.length <= MAX_MANIFEST_VIEWS)) {
+    throw new FormatError(`manifest views: expected a list of 1 to ${MAX_MANIFEST_VIEWS} views`);
+  }
+  return value.map((item, k) => {
+    const where = `views[${k}]`;
+    const v = obj(item, where, VIEW);
+    const [first, last] = pair(v.segments, `${where}.segments`);
+    return {
+      view: short(v.view, `${where}.view`),
+      member: short(v.member, `${where}.member`),
+      first,
+      last,
+      segmentCount: int(v.segment_count, `${where}.segment_count`),
+      sealedSha256: hexv(v.sealed_sha256, `${where}.sealed_sha256`),
+      sealedSize: int(v.sealed_size, `${where}.sealed_size`),
+      timeline: parseTimeline(v.timeline, `${where}.timeline`),
+    };
+  });
+}
+
 /** video.timeline, as verifier/_manifest.py: [{track, decode, emptyEdit}] (BigInt). */
-function parseTimeline(value) {
+function parseTimeline(value, at = "video.timeline") {
   if (value === null || typeof value !== "object" || Array.isArray(value) || !(Object.keys(value).length > 0 && Object.keys(value).length <= 16)) {
-    throw new FormatError("manifest video.timeline: expected an object of 1 to 16 tracks");
+    throw new FormatError(`manifest ${at}: expected an object of 1 to 16 tracks`);
   }
   const tracks = [];
   for (const [track, shift] of Object.entries(value)) {
     if (!/^[1-9][0-9]{0,9}$/.test(track) || Number(track) >= 2 ** 32) {
-      throw new FormatError(`manifest video.timeline: ${JSON.stringify(track.slice(0, 20))} is not a track id`);
+      throw new FormatError(`manifest ${at}: ${JSON.stringify(track.slice(0, 20))} is not a track id`);
     }
-    const where = `video.timeline.${track}`;
+    const where = `${at}.${track}`;
     const item = obj(shift, where, ["decode", "empty_edit"]);
     tracks.push({
       track: Number(track),

@@ -12,7 +12,7 @@
 // gap is c2pa says "not fully verified here".
 
 import { FormatError, b64encode, concat, hex, sha256Blob, sha256hex } from "./bytes.js";
-import { LIVE_SOURCES, describeSource, parseAs, signatureOf, signingBytes } from "./entries.js";
+import { LIVE_SOURCES, allViews, describeSource, parseAs, signatureOf, signingBytes, viewNames } from "./entries.js";
 import { MediaFormatError, splitAndHash } from "./fmp4.js";
 import {
   ProofError,
@@ -64,6 +64,31 @@ const CAPS = {
   [C2PA_CLIP]: MAX_VIDEO + (16 << 20),
 };
 const SMALL_CAP = 64 << 10;
+// A clip filmed by several cameras: each further view's video is clip.<view>.mp4
+// (verifier/_layout.py; "c2pa" is not a view: clip.c2pa.mp4 is the C2PA copy).
+const VIEW_MEMBER = /^clip\.([a-z0-9][a-z0-9-]{0,15})\.mp4$/;
+const viewOf = (name) => {
+  const m = VIEW_MEMBER.exec(name);
+  return m !== null && m[1] !== "c2pa" ? m[1] : null;
+};
+const viewMember = (view) => `clip.${view}.mp4`;
+const capsFor = (names) => ({ ...CAPS, ...Object.fromEntries(names.filter((n) => viewOf(n) !== null).map((n) => [n, MAX_VIDEO])) });
+
+/** verifier/_layout.py view_span: the positions (inclusive) of a further view's segments
+ * a bundle carries beside the primary's first..last. */
+function viewSpan(view, primary, first, last) {
+  const n = view.segments.length;
+  if (first === 0 && last === primary.segments.length - 1) return [0, n - 1];
+  const lo = primary.segments[first].start;
+  const hi = primary.segments[last].end;
+  const chosen = view.segments.map((s, i) => [s, i]).filter(([s]) => s.end > lo && s.start < hi).map(([, i]) => i);
+  if (chosen.length === 0) {
+    let k = 0;
+    for (let i = 1; i < n; i++) if (Math.abs(view.segments[i].start - lo) < Math.abs(view.segments[k].start - lo)) k = i;
+    return [k, k];
+  }
+  return [chosen[0], chosen[chosen.length - 1]];
+}
 const MAX_INIT_BYTES = 1 << 20;
 const GAP_TOLERANCE_MS = 250;
 const CLOCK_SKEW_MS = 5 * 60_000;
@@ -119,6 +144,10 @@ class Verifier {
     this.clipProof = null;
     this.keyProof = null;
     this.video = null;
+    this.views = []; // further views' videos, as this.video: {view, name, blob}
+    // A clip filmed by several cameras: each view's own result, the primary first:
+    // {view, video, ok, problems: [message], offset_ms (its first frame after the primary's)}
+    this.viewResults = [];
     this.videoHashes = {};
   }
 
@@ -136,7 +165,7 @@ class Verifier {
         "a bundle is the .zip that `packseal export` writes",
       );
     }
-    const unsafe = await z.scan(CAPS, SMALL_CAP);
+    const unsafe = await z.scan(capsFor(z.names), SMALL_CAP);
     if (unsafe.length) {
       return {
         bundle: this.file.name,
@@ -179,7 +208,16 @@ class Verifier {
     checks.push(factsCheck);
     if (facts !== null) facts.witnessed = witness.check.ok ? witness.cosigned.map((c) => `${c.name} at ${utc(c.time * 1000)}`) : [];
     lap("facts");
-    return { bundle: this.file.name, checks, facts, video: this.video, timings, whole_hasher: this.wholeHasher ?? null };
+    return {
+      bundle: this.file.name,
+      checks,
+      facts,
+      video: this.video,
+      views: this.views,
+      view_results: this.viewResults,
+      timings,
+      whole_hasher: this.wholeHasher ?? null,
+    };
   }
 
   // -- members (the zip check's second half) -------------------------------------------
@@ -188,8 +226,14 @@ class Verifier {
     const z = this.z;
     const problems = [];
     const known = new Set([...REQUIRED, ...VIDEOS, ...OPTIONAL]);
+    const views = [];
     for (const info of z.infos) {
       const name = info.filename;
+      if (viewOf(name) !== null) {
+        // Whether the clip has this view is the media check's question (signed entry).
+        views.push(name);
+        continue;
+      }
       if (known.has(name) || name === "entries/") continue;
       if (name.toLowerCase().includes("trust")) {
         problems.push(
@@ -238,20 +282,20 @@ class Verifier {
         problems.push(problem(`${MANIFEST} is not valid: ${e.message}`, "packseal-bundle/v1", String(fmt)));
       }
     }
-    this.listed = { videos, optional };
+    this.listed = { videos, optional, views };
     return problems;
   }
 
   /** The zip check's member hashes; after the media check, which hashes the sealed video
    * whole in its own pass over it (this.videoHashes), so the video is read once. */
   async hashProblems() {
-    const { videos, optional } = this.listed;
+    const { videos, optional, views } = this.listed;
     const problems = [];
     const actual = {};
     for (const [n, b] of Object.entries(this.members)) actual[n] = await sha256hex(b);
     // The videos are not in memory; unhashed, a video whose SHA256SUMS line did not
     // match still got "their hashes match SHA256SUMS" (as in verifier/_members.py).
-    for (const name of [...videos, ...optional.filter((n) => n === C2PA_CLIP)]) {
+    for (const name of [...videos, ...views, ...optional.filter((n) => n === C2PA_CLIP)]) {
       const info = this.z.find(name);
       if (info === null) continue;
       if (this.videoHashes[name] !== undefined) {
@@ -259,7 +303,7 @@ class Verifier {
         continue;
       }
       try {
-        actual[name] = await sha256Blob(await this.z.openVideo(info, CAPS[name]));
+        actual[name] = await sha256Blob(await this.z.openVideo(info, CAPS[name] ?? MAX_VIDEO));
       } catch (e) {
         if (!(e instanceof MemberError)) throw e;
         problems.push(e.problem);
@@ -269,7 +313,7 @@ class Verifier {
     if (sumsRaw !== undefined) {
       const [sums, bad] = parseSums(sumsRaw);
       if (bad) problems.push(problem(`${SUMS}: ${bad}`, "lines '<sha256>  <name>'", bad));
-      const listed = new Set([...REQUIRED, ...videos, ...optional].filter((n) => n !== SUMS));
+      const listed = new Set([...REQUIRED, ...videos, ...views, ...optional].filter((n) => n !== SUMS));
       for (const name of [...listed].filter((n) => !(n in sums)).sort()) {
         problems.push(problem(`${SUMS} does not list ${pyRepr(name)}`, name, "no line"));
       }
@@ -288,8 +332,13 @@ class Verifier {
       problems.push(problem(`the manifest names video ${pyRepr(m.video)}, the bundle holds ${videos.join(", ") || "none"}`, m.video, videos.join(", ") || "none"));
     }
     const allowed = new Set([...REQUIRED, ...VIDEOS, ...OPTIONAL]);
-    for (const name of Object.keys(m.members).filter((n) => !allowed.has(n)).sort()) {
+    for (const name of Object.keys(m.members).filter((n) => !allowed.has(n) && viewOf(n) === null).sort()) {
       problems.push(problem(`the manifest lists an unknown member ${pyRepr(name)}`));
+    }
+    for (const v of m.views) {
+      if (!views.includes(v.member)) {
+        problems.push(problem(`the manifest names ${pyRepr(v.member)} for view ${v.view}, which is not in the bundle`, v.member, "nothing"));
+      }
     }
     for (const name of Object.keys(m.members).sort()) {
       const item = m.members[name];
@@ -353,52 +402,129 @@ class Verifier {
     }
     this.video = { name, blob: video };
     if (name === DERIVED) {
-      return [await this.derived(video, clip, m, first, last), { first, last, video: name, derived: true }];
+      return [await this.derived(video, clip, m, first, last), { first, last, video: name, derived: true, views: [] }];
     }
-    const span = { first, last, video: name, derived: false };
+    const parts = allViews(clip);
+    const several = parts.length > 1;
+    const span = { first, last, video: name, derived: false, views: [] };
+    const [problems, said] = await this.sealed(video, name, parts[0], first, last, m === null ? null : m.timeline, several);
+    if (!several) {
+      return [problems.length ? failed("media", problems) : check("media", true, said), span];
+    }
+    const viewSaid = [`${parts[0].view} (${name}): ${said}`];
+    const result = (view, video, found, offset) => ({ view, video, ok: found.length === 0, problems: found.map((p) => p.message), offset_ms: offset });
+    this.viewResults.push(result(parts[0].view, name, [...problems], 0));
+    for (const part of parts.slice(1)) {
+      const [lo, hi] = viewSpan(part, parts[0], first, last);
+      const member = viewMember(part.view);
+      span.views.push({ view: part.view, member, first: lo, last: hi });
+      const [found, partSaid] = await this.view(m, part, member, lo, hi);
+      problems.push(...found);
+      viewSaid.push(`${part.view} (${member}): ${partSaid}`);
+      this.viewResults.push(result(part.view, member, found, part.segments[lo].start - clip.segments[first].start));
+    }
+    const named = viewNames(clip);
+    for (const info of this.z.infos) {
+      const other = viewOf(info.filename);
+      if (other !== null && !named.includes(other)) {
+        problems.push(
+          problem(
+            `${info.filename} is not a view of this clip (its signed entry names: ${named.join(", ")})`,
+            named.slice(1).map(viewMember).join(", "),
+            info.filename,
+          ),
+        );
+      }
+    }
+    if (problems.length) return [failed("media", problems), span];
+    return [check("media", true, `${parts.length} views; ${viewSaid.join("; ")}`), span];
+  }
+
+  /** A further view's video (verifier/_media.py _view): where the manifest says,
+   * holding what the signed entry names. */
+  async view(m, part, member, first, last) {
+    const where = `view ${part.view} (${member})`;
+    const info = this.z.find(member);
+    if (info === null) {
+      return [[problem(`${where}: the view's video is missing from the bundle (the signed entry names view ${part.view})`, member, "nothing")], ""];
+    }
+    const said = m === null ? null : (m.views.find((v) => v.view === part.view) ?? null);
+    if (m !== null && (said === null || said.member !== member)) {
+      return [[problem(`${where}: manifest.json does not describe this view`, `a views item for ${part.view} naming ${member}`, said === null ? "none" : said.member)], ""];
+    }
+    const n = part.segments.length;
+    if (said !== null && (said.first !== first || said.last !== last || said.segmentCount !== n)) {
+      return [
+        [
+          problem(
+            `${where}: the manifest declares segments ${said.first + 1}..${said.last + 1} of ${said.segmentCount}; beside the primary view's segments the bundle carries the view's ${first + 1}..${last + 1} of ${n}`,
+            `segments ${first + 1}..${last + 1} of ${n}`,
+            `${said.first + 1}..${said.last + 1} of ${said.segmentCount}`,
+          ),
+        ],
+        "",
+      ];
+    }
+    let video;
+    try {
+      video = await this.z.openVideo(info, MAX_VIDEO);
+    } catch (e) {
+      if (!(e instanceof MemberError)) throw e;
+      return [[{ ...e.problem, message: `${where}: ${e.problem.message}` }], ""];
+    }
+    this.views.push({ view: part.view, name: member, blob: video });
+    return this.sealed(video, member, part, first, last, said === null ? null : said.timeline, true);
+  }
+
+  /** One view's video against its signed init and segments (verifier/_media.py
+   * _sealed): [problems, what passed]. ``several``: messages name the view. */
+  async sealed(video, name, part, first, last, timeline, several) {
+    const prefix = several ? `view ${part.view} (${name}): ` : "";
+    const n = part.segments.length;
     const size = video.size;
-    const segments = clip.segments.slice(first, last + 1).reduce((t, r) => t + r.bytes, 0);
+    const segments = part.segments.slice(first, last + 1).reduce((t, r) => t + r.bytes, 0);
     if (size > segments + MAX_INIT_BYTES) {
       return [
-        check("media", false, `${name} is ${size} bytes, but segments ${first + 1}..${last + 1} total ${segments} bytes (plus an init section of about a kilobyte): bytes were added`, `at most ${segments + MAX_INIT_BYTES} bytes`, `${size} bytes`),
-        span,
+        [problem(`${prefix}${name} is ${size} bytes, but segments ${first + 1}..${last + 1} total ${segments} bytes (plus an init section of about a kilobyte): bytes were added`, `at most ${segments + MAX_INIT_BYTES} bytes`, `${size} bytes`)],
+        "",
       ];
     }
     let layout;
     let hashes;
     try {
       let whole;
-      const timeline = m === null ? null : m.timeline;
-      ({ layout, hashes, whole, hasher: this.wholeHasher } = await splitAndHash(video, this.progress, this.options.bufferBytes, timeline));
+      let hasher;
+      ({ layout, hashes, whole, hasher } = await splitAndHash(video, this.progress, this.options.bufferBytes, timeline));
+      if (name === CLIP) this.wholeHasher = hasher;
       if (whole !== null) this.videoHashes[name] = whole;
     } catch (e) {
       if (!(e instanceof MediaFormatError)) throw e;
-      return [check("media", false, `${name}: ${e.message}`, "init + whole fragments", e.offset !== null ? `offset ${e.offset}` : null), span];
+      return [[problem(`${prefix}${name}: ${e.message}`, "init + whole fragments", e.offset !== null ? `offset ${e.offset}` : null)], ""];
     }
     const problems = [];
-    if (hashes[0] !== clip.init) {
-      problems.push(problem(`init section (bytes 0-${layout.init.end}): sha256 does not match the entry`, clip.init, hashes[0]));
+    if (hashes[0] !== part.init) {
+      problems.push(problem(`${prefix}init section (bytes 0-${layout.init.end}): sha256 does not match the entry`, part.init, hashes[0]));
     }
-    const [mismatched, after] = matchFragments(clip.segments, first, hashes.slice(1), layout.fragments);
-    problems.push(...mismatched);
+    const [mismatched, after] = matchFragments(part.segments, first, hashes.slice(1), layout.fragments);
+    problems.push(...mismatched.map((p) => ({ ...p, message: prefix + p.message })));
     const gotLast = after - 1;
     if (problems.length === 0 && gotLast !== last) {
       problems.push(
         problem(
-          `${name} holds segments ${first + 1}..${gotLast + 1} of ${n}; the manifest declares ${first + 1}..${last + 1}: ` +
+          `${prefix}${name} holds segments ${first + 1}..${gotLast + 1} of ${n}; the manifest declares ${first + 1}..${last + 1}: ` +
             (gotLast < last ? "segments are missing" : "segments were added"),
           `segments ${first + 1}..${last + 1}`,
           `segments ${first + 1}..${gotLast + 1}`,
         ),
       );
     }
-    if (problems.length) return [failed("media", problems), span];
+    if (problems.length) return [problems, ""];
     const what = first !== 0 || last !== n - 1 ? `excerpt: segments ${first + 1}..${last + 1} of ${n}` : `all ${n} segments`;
     const moved =
-      m === null || m.timeline === null
+      timeline === null
         ? ""
-        : ` (with their decode times put back where the recording had them: ${m.timeline.map((t) => `track ${t.track} +${t.decode}` + (t.emptyEdit ? `, empty edit ${t.emptyEdit}` : "")).join(", ")}; ${name} plays from 0)`;
-    return [check("media", true, `${what}; the init section and every fragment match the signed entry${moved}, in order, and nothing else is in ${name}`), span];
+        : ` (with their decode times put back where the recording had them: ${timeline.map((t) => `track ${t.track} +${t.decode}` + (t.emptyEdit ? `, empty edit ${t.emptyEdit}` : "")).join(", ")}; ${name} plays from 0)`;
+    return [[], `${what}; the init section and every fragment match the signed entry${moved}, in order, and nothing else is in ${name}`];
   }
 
   async derived(video, clip, m, first, last) {
@@ -423,23 +549,17 @@ class Verifier {
     const clip = this.clip;
     if (clip === null) return check("timeline", null, `not checked: ${this.clipError}`);
     const [first, last] = media === null ? [0, clip.segments.length - 1] : [media.first, media.last];
-    const refs = clip.segments.slice(first, last + 1);
-    const problems = [];
-    for (let i = 1; i < refs.length; i++) {
-      const a = refs[i - 1];
-      const b = refs[i];
-      const k = first + i;
-      const step = b.start - a.end;
-      if (step > GAP_TOLERANCE_MS) {
-        problems.push(problem(`gap of ${secs(step)} s between segment ${k} (ends ${utc(a.end, true)}) and segment ${k + 1} (starts ${utc(b.start, true)})`, `segment ${k + 1} to start at ${utc(a.end, true)}`, utc(b.start, true)));
-      } else if (step < -GAP_TOLERANCE_MS) {
-        problems.push(problem(`segments ${k} and ${k + 1} overlap by ${secs(-step)} s`, `segment ${k + 1} to start at ${utc(a.end, true)}`, utc(b.start, true)));
-      }
+    const parts = allViews(clip);
+    if (parts.length === 1) return contiguous(clip.segments, first, last, "");
+    const spans = new Map(media === null ? [] : media.views.map((v) => [v.view, [v.first, v.last]]));
+    const checks = [contiguous(clip.segments, first, last, parts[0].view)];
+    for (const part of parts.slice(1)) {
+      const [lo, hi] = spans.get(part.view) ?? [0, part.segments.length - 1];
+      checks.push(contiguous(part.segments, lo, hi, part.view));
     }
-    if (problems.length) return failed("timeline", problems);
-    const start = refs[0].start;
-    const end = refs[refs.length - 1].end;
-    return check("timeline", true, `${refs.length} segment(s), contiguous: ${utc(start)} to ${utc(end)} (${secs(end - start)} s)`);
+    const bad = checks.filter((c) => !c.ok);
+    if (bad.length) return check("timeline", false, bad.map((c) => c.message).join("; "), bad[0].expected, bad[0].found);
+    return check("timeline", true, checks.map((c) => c.message).join("; "));
   }
 
   // -- signature ----------------------------------------------------------------------
@@ -758,6 +878,7 @@ class Verifier {
       zone_signed: Boolean(clip.zone),
       source: describeSource(clip.source),
       source_live: clip.source === undefined ? null : LIVE_SOURCES.includes(clip.source.kind),
+      views: viewFacts(clip, media, first, last),
     };
     const problems = [];
     if (m !== null) {
@@ -783,6 +904,45 @@ class Verifier {
       facts,
     ];
   }
+}
+
+/** The ``timeline`` check of one view's segments first..last (verifier/verify.py
+ * _contiguous; ``view`` "": the clip's only one). */
+function contiguous(segments, first, last, view) {
+  const refs = segments.slice(first, last + 1);
+  const named = view ? `view ${view}: ` : "";
+  const problems = [];
+  for (let i = 1; i < refs.length; i++) {
+    const a = refs[i - 1];
+    const b = refs[i];
+    const k = first + i;
+    const step = b.start - a.end;
+    if (step > GAP_TOLERANCE_MS) {
+      problems.push(problem(`${named}gap of ${secs(step)} s between segment ${k} (ends ${utc(a.end, true)}) and segment ${k + 1} (starts ${utc(b.start, true)})`, `segment ${k + 1} to start at ${utc(a.end, true)}`, utc(b.start, true)));
+    } else if (step < -GAP_TOLERANCE_MS) {
+      problems.push(problem(`${named}segments ${k} and ${k + 1} overlap by ${secs(-step)} s`, `segment ${k + 1} to start at ${utc(a.end, true)}`, utc(b.start, true)));
+    }
+  }
+  if (problems.length) return failed("timeline", problems);
+  const start = refs[0].start;
+  const end = refs[refs.length - 1].end;
+  return check("timeline", true, `${named}${refs.length} segment(s), contiguous: ${utc(start)} to ${utc(end)} (${secs(end - start)} s)`);
+}
+
+/** Every view of a clip filmed by several cameras, the primary first (verifier/verify.py
+ * _view_facts): [] for a one-camera station's clip. */
+function viewFacts(clip, media, first, last) {
+  if (clip.view === undefined) return [];
+  const parts = allViews(clip);
+  const spans = new Map(media === null ? [] : media.views.map((v) => [v.view, v]));
+  const out = [{ view: parts[0].view, video: media === null ? null : media.video, segments: [first + 1, last + 1, parts[0].segments.length] }];
+  for (const part of parts.slice(1)) {
+    const n = part.segments.length;
+    const span = spans.get(part.view);
+    const [lo, hi] = span === undefined ? [0, n - 1] : [span.first, span.last];
+    out.push({ view: part.view, video: span === undefined ? null : span.member, segments: [lo + 1, hi + 1, n] });
+  }
+  return out;
 }
 
 function parseSums(data) {
