@@ -412,7 +412,11 @@ class Verifier {
       return [problems.length ? failed("media", problems) : check("media", true, said), span];
     }
     const viewSaid = [`${parts[0].view} (${name}): ${said}`];
-    const result = (view, video, found, offset) => ({ view, video, ok: found.length === 0, problems: found.map((p) => p.message), offset_ms: offset });
+    const result = (view, video, found, offset) => {
+      const named = `view ${view} (${video}): `; // said once, by the caption
+      const problems = found.map((p) => (p.message.startsWith(named) ? p.message.slice(named.length) : p.message));
+      return { view, video, ok: found.length === 0, problems, offset_ms: offset };
+    };
     this.viewResults.push(result(parts[0].view, name, [...problems], 0));
     for (const part of parts.slice(1)) {
       const [lo, hi] = viewSpan(part, parts[0], first, last);

@@ -246,6 +246,74 @@ def test_anchored_bundles_and_attacks(
     assert not disagreements, json.dumps(disagreements, indent=2)
 
 
+def test_two_view_bundles_and_attacks(
+    verify_page: VerifyPage,
+    two_views: TwoViews,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Issue 12: a clip filmed by two cameras. The page checks every view as the CLI does
+    (each view's video against its signed init and segments, its manifest range, its
+    timeline), shows each view's result and player, and agrees with the CLI on every
+    two-view attack vector."""
+    trust = two_views.trust
+    for name, bundle in (
+        ("two views", two_views.bundle),
+        ("two views, other order", two_views.other),
+        ("two views, excerpt", two_views.excerpt),
+    ):
+        expected = cli(bundle, trust)
+        assert expected.verified, (name, expected)
+        got = verify_page.run(bundle, trust)
+        agree(name, expected, got)
+        agree(f"{name}, 4 kB reader buffer", expected, verify_page.run(bundle, trust, 4096))
+        assert [v["view"] for v in got["facts"]["views"]] == ["top", "side"], got["facts"]
+        assert [v["video"] for v in got["facts"]["views"]] == ["clip.mp4", "clip.side.mp4"]
+    page = verify_page.page
+    got = verify_page.run(two_views.bundle, trust)
+    media = next(c for c in got["checks"] if c["name"] == "media")
+    assert media["message"].startswith("2 views; top (clip.mp4): all "), media
+    assert "side (clip.side.mp4): all " in media["message"], media
+    captions = page.eval_on_selector_all(
+        ".view-caption", "els => els.map(e => [e.dataset.view, e.className, e.textContent])"
+    )
+    assert [(v, c) for v, c, _ in captions] == [
+        ("top", "view-caption ok"),
+        ("side", "view-caption ok"),
+    ], captions
+    assert page.inner_text('dd[data-fact="Views"]') == "top (clip.mp4), side (clip.side.mp4)"
+    # Both players hold their view's video: the side one plays beside the primary's.
+    page.evaluate("document.querySelectorAll('video').forEach(v => { v.muted = true; })")
+    page.evaluate("document.getElementById('player').play()")
+    wait_for(
+        page,
+        "[...document.querySelectorAll('video')].length === 2 && "
+        "[...document.querySelectorAll('video')].every(v => v.readyState >= 2 && "
+        "v.currentTime > 0.5 && v.videoWidth === 640)",
+    )
+    page.evaluate("document.querySelectorAll('video').forEach(v => v.pause())")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SHOTS / "verify-two-views.png", full_page=True)
+    # A view that fails says so under its own name.
+    dropped = next(
+        a for a in BUNDLE_ATTACKS if a.name == "two views: one fragment of the side view dropped"
+    )
+    target = tmp_path / "dropped.zip"
+    shutil.copy(two_views.bundle, target)
+    dropped.tamper(target, two_views)
+    bad = verify_page.run(target, trust)
+    assert bad["first_failed"] == "media", bad
+    captions = page.eval_on_selector_all(
+        ".view-caption", "els => els.map(e => [e.dataset.view, e.className])"
+    )
+    assert captions == [["top", "view-caption ok"], ["side", "view-caption bad"]], captions
+    page.screenshot(path=SHOTS / "verify-two-views-tampered.png", full_page=True)
+
+    attacks = [a for a in BUNDLE_ATTACKS if a.base == "twoview"]
+    assert len(attacks) >= 8
+    disagreements = _run_attacks(verify_page, attacks, two_views, tmp_path)
+    assert not disagreements, json.dumps(disagreements, indent=2)
+
+
 def _run_attacks(
     verify_page: VerifyPage, attacks: list[Attack], ctx: Any, tmp_path: Path
 ) -> list[dict[str, Any]]:
