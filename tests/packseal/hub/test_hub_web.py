@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from storage.checkpoint import Checkpoint
 from storage.note import parse
 from tests.packseal.hub.conftest import copy_recorded, station_app
 from tests.twoview import seal_two_views
+from verifier.verify import verify_bundle
 
 PUBLIC = "public"
 STATION = "station"
@@ -308,4 +310,15 @@ def test_a_two_camera_station_is_mirrored_and_each_view_played(
     page = httpx.get(hub.url + "/hub/search", params={"station": "station-02"}, headers=auth)
     assert page.text.count(">2 views<") == len(app.store.clips())
     assert "video.mp4?view=side" in page.text
+    # The hub's export of a two-view clip is the station's, byte for byte, and verifies.
+    row = app.store.clips()[0]
+    bundle = httpx.get(
+        f"{hub.url}/hub/clips/station-02/{row.clip_id}/bundle.zip", headers=auth, timeout=120
+    )
+    assert bundle.status_code == 200, bundle.text
+    mine = app.export(row.clip_id, tmp_path / "mine.zip")
+    assert bundle.content == mine.path.read_bytes()
+    with zipfile.ZipFile(mine.path) as z:
+        assert "clip.side.mp4" in z.namelist()
+    assert verify_bundle(mine.path, app.trust_file()).facts.views[1].view == "side"
     app.close()
