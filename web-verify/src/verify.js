@@ -401,14 +401,17 @@ class Verifier {
       return [failed("media", [e.problem]), null];
     }
     this.video = { name, blob: video };
+    const extra = this.notViews(clip);
     if (name === DERIVED) {
-      return [await this.derived(video, clip, m, first, last), { first, last, video: name, derived: true, views: [] }];
+      const derived = await this.derived(video, clip, m, first, last);
+      return [extra.length ? failed("media", extra) : derived, { first, last, video: name, derived: true, views: [] }];
     }
     const parts = allViews(clip);
     const several = parts.length > 1;
     const span = { first, last, video: name, derived: false, views: [] };
     const [problems, said] = await this.sealed(video, name, parts[0], first, last, m === null ? null : m.timeline, several);
     if (!several) {
+      problems.push(...extra);
       return [problems.length ? failed("media", problems) : check("media", true, said), span];
     }
     const viewSaid = [`${parts[0].view} (${name}): ${said}`];
@@ -427,21 +430,20 @@ class Verifier {
       viewSaid.push(`${part.view} (${member}): ${partSaid}`);
       this.viewResults.push(result(part.view, member, found, part.segments[lo].start - clip.segments[first].start));
     }
-    const named = viewNames(clip);
-    for (const info of this.z.infos) {
-      const other = viewOf(info.filename);
-      if (other !== null && !named.includes(other)) {
-        problems.push(
-          problem(
-            `${info.filename} is not a view of this clip (its signed entry names: ${named.join(", ")})`,
-            named.slice(1).map(viewMember).join(", "),
-            info.filename,
-          ),
-        );
-      }
-    }
+    problems.push(...extra);
     if (problems.length) return [failed("media", problems), span];
     return [check("media", true, `${parts.length} views; ${viewSaid.join("; ")}`), span];
+  }
+
+  /** A view-shaped member (clip.<name>.mp4) the signed entry does not name as a further
+   * view, in any bundle (verifier/_media.py _not_views). */
+  notViews(clip) {
+    const names = viewNames(clip);
+    const named = names.slice(1);
+    const said = named.length ? `its signed entry names: ${names.join(", ")}` : "its signed entry names no further views";
+    return this.z.infos
+      .filter((info) => viewOf(info.filename) !== null && !named.includes(viewOf(info.filename)))
+      .map((info) => problem(`${info.filename} is not a view of this clip (${said})`, [...named].sort().map(viewMember).join(", ") || "no clip.<view>.mp4 member", info.filename));
   }
 
   /** A further view's video (verifier/_media.py _view): where the manifest says,
