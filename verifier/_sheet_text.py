@@ -142,6 +142,7 @@ _ZH_PATTERNS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]]
         r"左：视角 \1，右：视角 \2  ·  当地时间 \3",
     ),
     (re.compile(r"left: view (\S+), right: view (\S+)"), r"左：视角 \1，右：视角 \2"),
+    (re.compile(r"([A-Z0-9-]+) VIEW"), r"视角 \1"),  # a further camera's footage source
     (
         re.compile(r"pip install packseal  or, in a browser: (.+)"),
         r"pip install packseal  或在浏览器中打开：\1",

@@ -32,6 +32,7 @@ import zxingcpp
 
 from storage.entries import Clip
 from storage.facts import rfc3339
+from storage.footage import describe_source
 from storage.text import printable
 from verifier._page import (
     _PT,
@@ -150,7 +151,9 @@ def make_sheet(
         frames = _beside(clip, frames[:most], facts.views)
     facts = _safe_facts(facts)
     shown = [replace(k, label=printable(k.label), detail=printable(k.detail, 300)) for k in frames]
-    ops = _with_font_note(_localize(_layout(facts, shown), facts.language))
+    ops = _with_font_note(
+        _localize(_layout(facts, shown, _view_sources(clip, facts)), facts.language)
+    )
     png = _fit(
         "PNG",
         max_bytes,
@@ -158,6 +161,20 @@ def make_sheet(
     )
     pdf = _fit("PDF", max_bytes, [partial(_render_pdf, ops, facts, q) for q in PDF_ATTEMPTS])
     return Sheet(png=png, pdf=pdf, keyframes=frames)
+
+
+def _view_sources(clip: Clip, facts: SheetFacts) -> tuple[tuple[str, str, bool | None], ...]:
+    """Each further view the sheet shows: its name, where its footage came from, live."""
+    shown = {name for name, _ in facts.views}
+    return tuple(
+        (
+            v.view,
+            printable(describe_source(v.source), 400),
+            None if v.source is None else v.source.live,
+        )
+        for v in clip.all_views()[1:]
+        if v.view in shown
+    )
 
 
 def _beside(
@@ -291,12 +308,16 @@ ROW = 4.3  # mm between fact lines
 COL_GAP = 6.0
 
 
-def _layout(facts: SheetFacts, keyframes: Sequence[Keyframe]) -> list[_Op]:
+def _layout(
+    facts: SheetFacts,
+    keyframes: Sequence[Keyframe],
+    sources: Sequence[tuple[str, str, bool | None]] = (),
+) -> list[_Op]:
     """Top down: header, facts; bottom up: footer, integrity and QR; the keyframes take
     the space between, so the page never overflows whatever the hashes and names are."""
     ops = _Ops()
     top = _header(ops, facts)
-    top = _facts(ops, facts, top + 4)
+    top = _facts(ops, facts, top + 4, sources)
     if facts.derived_from:
         top = _derived_note(ops, facts.derived_from, top + 2)
     bottom = _footer(ops, PAGE_H - 10, facts.verify_url)
@@ -324,8 +345,14 @@ def _header(ops: _Ops, facts: SheetFacts) -> float:
     return 35.5
 
 
-def _facts(ops: _Ops, facts: SheetFacts, top: float) -> float:
-    """Two columns: what was packed and where (left), when (right)."""
+def _facts(
+    ops: _Ops,
+    facts: SheetFacts,
+    top: float,
+    sources: Sequence[tuple[str, str, bool | None]] = (),
+) -> float:
+    """Two columns: what was packed and where (left), when (right); then where the footage
+    came from (``sources``: each further camera view's, under the primary's)."""
     start, end, zone = facts.start_ms, facts.end_ms, facts.zone
     left: list[tuple[str, str, FontName]] = [
         ("Order", facts.order_id, "bold"),
@@ -356,12 +383,21 @@ def _facts(ops: _Ops, facts: SheetFacts, top: float) -> float:
                 ops.text(x + label_w, y + i * ROW, line, font, 9.5)
             lines = max(lines, len(wrapped))
         y += ROW * lines + 0.6
-    if facts.source:
+    filmed = [("FILMED BY", facts.source, facts.source_live)] if facts.source else []
+    filmed += [(f"{view.upper()} VIEW", said, live) for view, said, live in sources]
+    for label, said, live in filmed:
         # Full width, right under the facts: a file imported with a chosen time looks
         # exactly like a camera's footage, so the sheet says which it was.
-        warn = not facts.source_live
-        ops.text(MARGIN, y, "FILMED BY", "bold", 6.5, AMBER if warn else MUTED)
-        wrapped = _lines(facts.source, "sans", 9.5, CONTENT_W - label_w, 3)
+        warn = not live
+        ops.text(
+            MARGIN,
+            y,
+            _fit_text(label, "bold", 6.5, label_w - 1),
+            "bold",
+            6.5,
+            AMBER if warn else MUTED,
+        )
+        wrapped = _lines(said, "sans", 9.5, CONTENT_W - label_w, 3)
         for i, line in enumerate(wrapped):
             ops.text(MARGIN + label_w, y + i * ROW, line, "sans", 9.5, AMBER if warn else INK)
         y += ROW * len(wrapped) + 0.6

@@ -413,16 +413,21 @@ def test_two_views_show_each_moment_from_both_cameras_labelled(
         assert not np.array_equal(other.image, top.image)
     mirrored = cv2.flip(read_frames(side_path, [kf[1].frame_index])[kf[1].frame_index], 1)
     assert np.abs(mirrored[:, :, 1].astype(int) - kf[0].image[:, :, 1]).mean() < 12
-    texts = [op.text for op in _layout(facts, kf) if isinstance(op, _Text)]
+    sources = (("side", "live camera /dev/video2 (no identity reported)", True),)
+    texts = [op.text for op in _layout(facts, kf, sources) if isinstance(op, _Text)]
     assert "KEYFRAMES FROM BOTH SEALED VIEWS" in texts
+    # Where each camera's footage came from: the primary's row, then the side view's.
+    assert texts[texts.index("SIDE VIEW") + 1] == sources[0][1]
     assert {"TOP", "SIDE"} <= set(texts)
     assert any(t.startswith("left: view top, right: view side") for t in texts)
     zh = [
         op.text
-        for op in sheet_module._localize(_layout(facts, kf), "zh-CN")
+        for op in sheet_module._localize(_layout(facts, kf, sources), "zh-CN")
         if isinstance(op, _Text)
     ]
     assert "两个封存视角的关键帧" in zh
+    assert "视角 SIDE" in zh
+    assert "现场摄像头 /dev/video2（未报告型号）" in zh
     assert any(t.startswith("左：视角 top，右：视角 side") for t in zh)
     # One view is the sheet as it was: no view tags, the old heading.
     single = [
