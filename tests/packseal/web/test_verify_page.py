@@ -74,11 +74,6 @@ CANNOT_JUDGE = {
 
 PAGE_HAS_NO_QR_DECODER = {"sheet from another order"}
 
-# Issue 12: until the page reads camera views (twoview-faces), it refuses a view file
-# (clip.<view>.mp4) as a member it does not know, in its zip check; the CLI accepts the
-# name there and refuses the file in media, against the signed entry. Neither passes it.
-PAGE_REFUSES_IN_ZIP = {"a view file added to a one-camera bundle"}
-
 
 @dataclass(frozen=True)
 class Outcome:
@@ -332,10 +327,6 @@ def _run_attacks(
                 out.append({"attack": attack.name, "page": got})
             continue
         assert not got["verified"], (attack.name, got)
-        if attack.name in PAGE_REFUSES_IN_ZIP:
-            if got["first_failed"] != "zip" or expected.first_failed != attack.check:
-                out.append({"attack": attack.name, "cli": expected.first_failed, "page": got})
-            continue
         if attack.name in CANNOT_JUDGE:
             # The CLI fails the vector's check; the page must not pass it.
             what = CANNOT_JUDGE[attack.name].split(":")[0]
@@ -412,16 +403,3 @@ def test_the_page_speaks_the_browsers_language(
             p.screenshot(path=ARTIFACTS / f"verify-{shots}-2-tampered.png", full_page=True)
         finally:
             context.close()
-
-
-def test_the_page_never_passes_a_two_view_bundle(
-    verify_page: VerifyPage,
-    two_views: TwoViews,  # noqa: F811
-) -> None:
-    """Issue 12: until the page checks every camera view, it must not say VERIFIED for a
-    bundle of a clip filmed by two cameras, which the CLI verifies (the page refuses the
-    entry's `view`/`views` fields and the `clip.side.mp4` member it does not know)."""
-    assert cli(two_views.bundle, two_views.trust).verified
-    got = verify_page.run(two_views.bundle, two_views.trust)
-    assert not got["verified"], got
-    assert got["first_failed"] is not None, got
