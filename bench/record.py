@@ -1,6 +1,7 @@
 """The station in real time on the demo scene: drops, CPU cores, MB/hour, latencies.
 
-    python -m bench record [--seconds 600] [--sizes 720p,1080p] [--views 2]
+    python -m bench record [--seconds 600] [--sizes 720p,1080p] [--views 2] [--load busy]
+    python -m bench record --webcam 720p,1080p [--seconds 600] [--load busy]
 
 Each size runs ``packseal record --source demo`` (real time, scanning on, default
 settings) for ``--seconds`` of footage in a fresh store, then reads its ``--stats-json``
@@ -10,6 +11,11 @@ and the store. Baseline, in the same run: the demo source alone, paced in real t
 ``--views 2``: a two-camera station (``station.cameras``: top and side), both views from
 the demo (the side one the table's close-up), each with its own encoder and scanner; the
 baseline then renders both views. Drops are given per view.
+
+``--webcam``: a webcam-like camera in its own process, recorded by the Python path and by
+ffmpeg capture (bench/webcam.py). ``--rtsp``: an IP camera (bench/rtsp.py). ``--load
+busy``: a second process runs a fixed busy loop pinned to one core for the whole run
+(the issue's "something else on the station PC"); the output says so.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
@@ -175,6 +182,50 @@ def _rtsp(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _load(kind: str) -> Iterator[str]:
+    """The second-core load the run is measured beside; its description."""
+    if kind == "none":
+        yield "none added (the machine's own load only)"
+        return
+    core = (os.cpu_count() or 1) - 1
+    code = f"import os\nos.sched_setaffinity(0, {{{core}}})\nwhile True:\n    pass\n"
+    busy = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        yield f"busy: a Python busy loop in its own process, pinned to core {core} (pid {busy.pid})"
+    finally:
+        busy.kill()
+        busy.wait()
+
+
+def _uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def _webcam(args: argparse.Namespace) -> int:
+    from bench import webcam
+
+    rows = webcam.run([(n, SIZES[n]) for n in args.webcam.split(",")], args.seconds)
+    out = ROOT / "bench" / "out"
+    out.mkdir(exist_ok=True)
+    (out / "record-webcam.json").write_text(json.dumps(rows, indent=2))
+    print(
+        "\nsize   capture  recorded  dropped (camera lost)  cores (ffmpeg)  CPU ms/frame  "
+        "scan ms  clips  load"
+    )
+    for r in rows:
+        for capture in ("python", "ffmpeg"):
+            m = r[capture]
+            assert isinstance(m, dict)
+            print(
+                f"{r['size']:6} {capture:8} {m['frames_recorded']:>8} {m['frames_dropped']:>7}"
+                f" ({m['camera_lost']})          {m['cores']:.3f} ({m['cores_ffmpeg']:.3f})  "
+                f"{m['cpu_ms_per_frame']}  {m['scan_decode_ms_median']}  {m['clips_sealed']}  "
+                f"{m['load_before']}->{m['load_after']}"
+            )
+    return 0
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench record", description=__doc__)
     ap.add_argument("--seconds", type=float, default=600)
@@ -198,7 +249,24 @@ def main(argv: list[str]) -> int:
         help="with --rtsp SIZE: N[,M...] cameras at once, a copy-mode station each, scanning "
         "its sub-stream: drops per camera and cores (bench/rtsp.py capacity)",
     )
+    ap.add_argument(
+        "--webcam",
+        default="",
+        help="a webcam-like camera process instead (bench/webcam.py), e.g. 720p,1080p: the "
+        "Python path vs ffmpeg capture",
+    )
+    ap.add_argument("--load", choices=("none", "busy"), default="none")
     args = ap.parse_args(argv)
+    with _load(args.load) as load:
+        print(f"second-core load: {load}\nuptime before: {_uptime()}", flush=True)
+        code = _main(args)
+        print(f"second-core load: {load}\nuptime after: {_uptime()}", flush=True)
+    return code
+
+
+def _main(args: argparse.Namespace) -> int:
+    if args.webcam:
+        return _webcam(args)
     if args.rtsp:
         return _rtsp(args)
     results = []

@@ -4,17 +4,22 @@
 Recorded in every clip entry (:class:`storage.footage.FootageSource`) so a reviewer can
 tell which camera filmed it. Nothing here may stop a recording: whatever cannot be read
 is left ``""`` ("unknown"). The sysfs root is a parameter so tests read a fake tree.
+
+Also how ffmpeg opens the camera in the mode the station negotiated (webcam capture,
+:mod:`recorder.webcam`).
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+from fractions import Fraction
 from pathlib import Path
 
+from recorder._errors import SourceError
 from storage.footage import FootageSource
 
-__all__ = ["camera_source", "parse_querycap"]
+__all__ = ["camera_source", "parse_querycap", "v4l2_input"]
 
 # struct v4l2_capability (linux/videodev2.h): driver[16], card[32], bus_info[32], version,
 # capabilities, device_caps, reserved[3]: 104 bytes. VIDIOC_QUERYCAP = _IOR('V', 0, it).
@@ -77,3 +82,23 @@ def camera_source(device: str, *, sysfs: Path = Path("/sys")) -> FootageSource:
     return FootageSource(
         "camera", device=device, card=card, bus=bus, serial=_usb_serial(node / "device")
     )
+
+
+# V4L2 fourcc (station.camera.fourcc) -> ffmpeg's -input_format.
+_INPUT_FORMATS = {"MJPG": "mjpeg", "YUYV": "yuyv422", "H264": "h264", "NV12": "nv12"}
+
+
+def v4l2_input(device: str, *, width: int, height: int, fps: Fraction, fourcc: str) -> list[str]:
+    """ffmpeg's input options for a V4L2 camera in the mode the station negotiated."""
+    found = _INPUT_FORMATS.get(fourcc.upper())
+    if found is None:
+        raise SourceError(
+            f"camera {device}: ffmpeg capture needs fourcc one of {sorted(_INPUT_FORMATS)}, "
+            f"found {fourcc!r}",
+            hint="set station.camera.fourcc to MJPG (most webcams), or "
+            "station.camera.capture: python",
+        )
+    return [
+        "-f", "v4l2", "-input_format", found, "-video_size", f"{width}x{height}",
+        "-framerate", str(fps), "-ts", "abs", "-i", device,
+    ]  # fmt: skip

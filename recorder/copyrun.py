@@ -34,11 +34,11 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import IO
+from typing import IO, Self
 
 import numpy as np
 
@@ -57,7 +57,17 @@ from recorder.run import META_FILE, SegmentTiming
 from recorder.sources import Image
 from storage.redact import redact
 
-__all__ = ["COPY_CODECS", "CopyRun", "ScanGeometry", "copy_codec", "copy_command"]
+__all__ = [
+    "COPY_CODECS",
+    "FFMPEG_MODES",
+    "CopyRun",
+    "ScanGeometry",
+    "copy_codec",
+    "copy_command",
+]
+
+# run.json's "mode" of the runs CopyRun records and recovers: stream copy, webcam capture.
+FFMPEG_MODES = frozenset({"copy", "capture"})
 
 # FFmpeg's (OpenCV's) names of a stream's codec -> the codec a copied run records
 COPY_CODECS = {"h264": "h264", "avc1": "h264", "hevc": "hevc", "hev1": "hevc", "hvc1": "hevc",
@@ -141,6 +151,7 @@ class CopyRun:
         self.sealed_segments = 0
         self.dropped = 0  # frames missing by the camera's timestamps, in segments handed out
         self.scan: ScanGeometry | None = None
+        self.mode = "copy"
         self.on_dropped: Callable[[int], None] | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._log_thread: threading.Thread | None = None
@@ -177,15 +188,9 @@ class CopyRun:
         copied packets as they arrive, so it is required then."""
         if scan is None and clock is None:
             raise ValueError("a copy run without scan frames needs the clock to time its packets")
-        directory = root / run_id
-        directory.mkdir(parents=True, exist_ok=False)
-        run = cls(run_id, directory, fps, gap_reason=gap_reason)
-        run.scan = scan
-        run._clock = clock
-        run._write_meta()
         command = copy_command(
             url,
-            out_dir=directory,
+            out_dir=root / run_id,
             ffmpeg=ffmpeg,
             segment_seconds=segment_seconds,
             scan=scan,
@@ -193,16 +198,49 @@ class CopyRun:
             stall_seconds=stall_seconds,
             codec=codec,
         )
+        return cls.launch(
+            run_id, root, command, mode="copy", fps=fps, scan=scan, gap_reason=gap_reason,
+            clock=clock,
+        )  # fmt: skip
+
+    @classmethod
+    def launch(
+        cls,
+        run_id: str,
+        root: Path,
+        command: list[str],
+        *,
+        mode: str,
+        fps: Fraction,
+        scan: ScanGeometry | None,
+        gap_reason: str,
+        clock: Clock | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Self:
+        """Start ``command``, an ffmpeg whose outputs are the segments in the new directory
+        ``root/run_id`` and on stdout the scan frames (or, ``scan=None``, packet lines):
+        what every ffmpeg-recorded run shares (stream copy; webcam capture,
+        :mod:`recorder.webcam`). ``mode`` is saved for a recovery."""
+        if mode not in FFMPEG_MODES:
+            raise ValueError(f"mode: expected one of {sorted(FFMPEG_MODES)}, found {mode!r}")
+        directory = root / run_id
+        directory.mkdir(parents=True, exist_ok=False)
+        run = cls(run_id, directory, fps, gap_reason=gap_reason)
+        run.scan = scan
+        run.mode = mode
+        run._clock = clock
+        run._write_meta()
         try:
             run._process = subprocess.Popen(
                 command,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
+                env=None if env is None else {**os.environ, **env},
                 start_new_session=True,  # the station, not Ctrl-C, stops it (SIGTERM)
             )
         except OSError as e:
-            raise EncoderError(f"cannot start ffmpeg {ffmpeg!r}: {e}") from e
+            raise EncoderError(f"cannot start ffmpeg {command[0]!r}: {e}") from e
         run.ended = False
         run._listed = False
         run._log_thread = threading.Thread(
@@ -254,7 +292,7 @@ class CopyRun:
     def _write_meta(self) -> None:
         meta = {
             "run": self.id,
-            "mode": "copy",
+            "mode": self.mode,
             "fps": str(self.fps),
             "anchor": self._anchor,  # station ms of the first decode time (first_dts)
             "first_frame": self._first_frame,
@@ -265,11 +303,12 @@ class CopyRun:
         os.replace(tmp, self.dir / META_FILE)
 
     @classmethod
-    def recover(cls, directory: Path, sealed: frozenset[int], gap_reason: str) -> CopyRun:
+    def recover(cls, directory: Path, sealed: frozenset[int], gap_reason: str) -> Self:
         """A copy run a crashed station left: its closed segments, timed by their own
         decode times against the anchor saved when its first frame arrived."""
         meta = json.loads((directory / META_FILE).read_text())
         run = cls(meta["run"], directory, Fraction(meta["fps"]), gap_reason=gap_reason)
+        run.mode = meta.get("mode", "copy")
         run._anchor = meta.get("anchor")
         run._first_dts = meta.get("first_dts")
         run._first_frame = meta.get("first_frame")

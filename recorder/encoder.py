@@ -72,6 +72,7 @@ __all__ = [
     "Encoder",
     "SegmentWatcher",
     "encoder_command",
+    "encoder_options",
     "ffmpeg_path",
     "list_closed_segments",
     "to_i420",
@@ -126,6 +127,29 @@ def _check_geometry(width: int, height: int) -> None:
         raise ValueError(f"I420 needs a positive, even width and height, got {width}x{height}")
 
 
+def encoder_options(settings: EncoderSettings, fps: Fraction) -> dict[str, object]:
+    """libx264's output options (without ``-``), shared by every run that encodes."""
+    seg = settings.segment_seconds
+    options: dict[str, object] = {
+        "c:v": "libx264",
+        "preset": settings.preset,
+        "crf": settings.crf,
+        "rc-lookahead": min(_PRESET_LOOKAHEAD[settings.preset], _LOOKAHEAD_CAP),
+        "x264-params": "sync-lookahead=0",
+        "pix_fmt": "yuv420p",
+        # to_i420 is BT.601 limited range (white -> Y 235, red -> 82/90/240); players show
+        # untagged HD video as BT.709, which would shift the colours of the evidence.
+        "colorspace": "smpte170m",
+        "color_range": "tv",
+        "g": _frames_per_segment(fps, seg),
+        "sc_threshold": 0,
+        "force_key_frames": f"expr:gte(t,n_forced*{seg})",
+    }
+    if settings.threads is not None:
+        options["threads"] = settings.threads
+    return options
+
+
 def encoder_command(
     settings: EncoderSettings,
     *,
@@ -144,30 +168,18 @@ def encoder_command(
     if "%" in str(out):
         raise ValueError(f"out_dir must not contain '%' (ffmpeg expands it): {str(out)!r}")
     seg = settings.segment_seconds
-    options: dict[str, object] = {
-        "c:v": "libx264",
-        "preset": settings.preset,
-        "crf": settings.crf,
-        "rc-lookahead": min(_PRESET_LOOKAHEAD[settings.preset], _LOOKAHEAD_CAP),
-        "x264-params": "sync-lookahead=0",
-        "pix_fmt": "yuv420p",
-        # to_i420 is BT.601 limited range (white -> Y 235, red -> 82/90/240); players show
-        # untagged HD video as BT.709, which would shift the colours of the evidence.
-        "colorspace": "smpte170m",
-        "color_range": "tv",
-        "g": _frames_per_segment(fps, seg),
-        "sc_threshold": 0,
-        "force_key_frames": f"expr:gte(t,n_forced*{seg})",
-        "hls_time": seg,
-        "hls_list_size": 0,
-        "hls_segment_type": "fmp4",
-        "hls_fmp4_init_filename": INIT_NAME,
-        "hls_segment_filename": str(out / _SEGMENT_TEMPLATE),
-        "hls_segment_options": "movflags=+skip_sidx",
-        "hls_flags": "temp_file",
-    }
-    if settings.threads is not None:
-        options["threads"] = settings.threads
+    options = encoder_options(settings, fps)
+    options.update(
+        {
+            "hls_time": seg,
+            "hls_list_size": 0,
+            "hls_segment_type": "fmp4",
+            "hls_fmp4_init_filename": INIT_NAME,
+            "hls_segment_filename": str(out / _SEGMENT_TEMPLATE),
+            "hls_segment_options": "movflags=+skip_sidx",
+            "hls_flags": "temp_file",
+        }
+    )
     source = ffmpeg_python.input(
         "pipe:",
         f="rawvideo",

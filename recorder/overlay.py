@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Literal
 
 import cv2
 
@@ -29,17 +30,50 @@ class OverlayState:
     alarm: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class CaptionMetrics:
+    scale: float
+    thickness: int
+    line_h: int
+    band_h: int
+    margin: int
+
+
+def caption_metrics(width: int, height: int) -> CaptionMetrics:
+    """The caption's geometry for a frame size (recorder/drawcaption.py draws to it too)."""
+    scale = max(0.4, height / 1000)
+    thickness = max(1, round(height / 450))
+    (_, text_h), base = cv2.getTextSize("Ag", _FONT, scale, thickness)
+    line_h = text_h + base + max(4, height // 120)
+    band_h = 2 * line_h + max(4, height // 120)
+    return CaptionMetrics(scale, thickness, line_h, band_h, max(6, width // 160))
+
+
+def caption_head(state: OverlayState) -> tuple[str, Literal["white", "red", "amber"]]:
+    """The caption's first line and its colour."""
+    if state.alarm:
+        return f"ALARM {state.alarm}", "amber"
+    if state.order_id:
+        head = f"REC  ORDER {state.order_id}"
+        if state.tracking_id:
+            head += f"   WAYBILL {state.tracking_id}"
+        return head, "red"
+    if state.tracking_id:
+        return f"REC  no order open   WAYBILL {state.tracking_id}", "white"
+    return "REC  no order open", "white"
+
+
+_BGR = {"white": _WHITE, "red": _RED, "amber": _AMBER}
+
+
 class Overlay:
     """Draws into a frame in place; costs well under a millisecond at 720p (bench/record)."""
 
     def __init__(self, width: int, height: int, zone: dt.tzinfo) -> None:
         self.zone = zone
-        self.scale = max(0.4, height / 1000)
-        self.thickness = max(1, round(height / 450))
-        (_, text_h), base = cv2.getTextSize("Ag", _FONT, self.scale, self.thickness)
-        self.line_h = text_h + base + max(4, height // 120)
-        self.band_h = 2 * self.line_h + max(4, height // 120)
-        self.margin = max(6, width // 160)
+        m = caption_metrics(width, height)
+        self.scale, self.thickness = m.scale, m.thickness
+        self.line_h, self.band_h, self.margin = m.line_h, m.band_h, m.margin
         self._second = -1
         self._clock = ""
 
@@ -55,14 +89,8 @@ class Overlay:
         band = image[: self.band_h]
         band >>= 2  # darken, keep the picture readable under the caption
         x, y = self.margin, self.line_h - self.margin // 2
-        if state.alarm:
-            head, color = f"ALARM {state.alarm}", _AMBER
-        elif state.order_id:
-            head, color = f"REC  ORDER {state.order_id}", _RED
-        else:
-            head, color = "REC  no order open", _WHITE
-        if state.tracking_id and not state.alarm:
-            head += f"   WAYBILL {state.tracking_id}"
+        head, colour = caption_head(state)
+        color = _BGR[colour]
         cv2.putText(image, head, (x, y), _FONT, self.scale, color, self.thickness, cv2.LINE_AA)
         operator = f"  op {state.operator}" if state.operator else ""
         info = f"{self._time_text(t_ms)}  {state.station}{operator}  #{frame_no:07d}"

@@ -6,7 +6,8 @@ to two) under one controller. Each pipeline owns, for its view only::
     capture  source.read() -> frame queue (bounded; a late writer drops, counted)
              `-> newest frame -> its scanner, if the view scans (<= rate_hz)
     writer   frame queue -> overlay -> I420 -> ffmpeg (one Run per encoder process)
-    or, in stream-copy mode, one CopyRun whose ffmpeg reads the camera itself
+    or, in stream-copy mode or webcam capture (recorder/webcam.py), one CopyRun whose
+    ffmpeg reads the camera itself (and, capturing, burns in the caption)
     seal queue  its closed segments -> sealer (segment entries of this view; its gaps)
 
 and reports to the station's main loop through its event queue: scans and motion, and
@@ -33,6 +34,7 @@ from recorder.clock import Clock
 from recorder.controller import EncoderDied, Shutdown, SourceLostEvent
 from recorder.copyrun import CopyRun, ScanGeometry, copy_codec
 from recorder.copysource import CODEC_NAMES, SCAN_LOG_NAME, copy_source, sub_stream_scan
+from recorder.drawcaption import CaptionFiles
 from recorder.encoder import to_i420
 from recorder.holding import HoldPolicy
 from recorder.ipcam import IpCameraSource
@@ -46,6 +48,7 @@ from recorder.sources import Frame, FrameSource, Image, footage_source
 from recorder.status import ViewStatus
 from recorder.substream import ScanStream
 from recorder.viewevents import Outbox, ViewAlarm, ViewSink
+from recorder.webcam import WebcamRun, webcam_source
 from storage.entries import Video
 from storage.redact import redact
 from storage.zones import local_zone
@@ -97,6 +100,9 @@ class Pipeline:
         self.for_ms = for_ms
         self.fps = Fraction(source.fps)
         self.copy = copy_source(self.camera, source)
+        # Webcam capture: ffmpeg reads the camera and draws the caption from these files.
+        self.webcam = webcam_source(self.camera, source)
+        self._caption = None if self.webcam is None else CaptionFiles(self.workdir / "caption")
         codec = "h264" if self.copy is None else copy_codec(self.copy.codec) or "h264"
         # copy mode scanning the camera's sub-stream: its scan frames' size
         self._sub_scan = (
@@ -117,6 +123,8 @@ class Pipeline:
                 f"copy (the camera's {CODEC_NAMES[codec]} as sent)"
                 if self.copy is not None
                 else f"libx264 {encoder.preset} crf={encoder.crf}"
+                # the keyframe picker does not compare such a caption with OpenCV's drawing
+                + (", caption by ffmpeg drawtext" if self.webcam is not None else "")
             ),
         )
         self.overlay = Overlay(source.width, source.height, local_zone(settings.timezone))
@@ -157,17 +165,18 @@ class Pipeline:
     # -- lifecycle (the station's main thread) -----------------------------------------
 
     def start(self) -> None:
-        if self.copy is not None:
+        by_ffmpeg = self.copy is not None or self.webcam is not None
+        if by_ffmpeg:
             self.source.close()  # ffmpeg connects itself: one connection to the camera
         suffix = "" if self.primary else f"-{self.name}"
         self._threads = [
             threading.Thread(
-                target=self._capture if self.copy is None else self._capture_copy,
+                target=self._capture_copy if by_ffmpeg else self._capture,
                 name=f"packseal-capture{suffix}",
                 daemon=True,
             ),
             threading.Thread(
-                target=self._writer if self.copy is None else self._frames.get,
+                target=self._frames.get if by_ffmpeg else self._writer,
                 name=f"packseal-writer{suffix}",
                 daemon=True,
             ),
@@ -308,12 +317,16 @@ class Pipeline:
                 self.events.put(Shutdown(self.last_frame_t or self.clock.now_ms()))
             self._frames.put(_STOP)
 
+    def show_caption(self, state: OverlayState) -> None:
+        """Webcam capture: the caption ffmpeg burns in now shows ``state``."""
+        if self._caption is not None:
+            self._caption.show(state)
+
     def _capture_copy(self) -> None:
-        """Stream-copy mode: ffmpeg records; this thread takes its scan frames (from the
-        copy run, or from the sub-stream's own ffmpeg), and starts a new run (after
-        ``reconnect_seconds``) whenever the camera goes away (recorder/substream.py says
-        what losing only one of the two streams does)."""
-        assert self.copy is not None
+        """Stream copy or webcam capture: ffmpeg records; this thread takes its scan
+        frames (from the run, or from the sub-stream's own ffmpeg), and starts a new run
+        (after ``reconnect_seconds``) whenever the camera goes away (recorder/substream.py
+        says what losing only one of the two streams does)."""
         cam = self.camera
         run: CopyRun | None = None
         sub: ScanStream | None = None
@@ -323,7 +336,7 @@ class Pipeline:
         try:
             while not self._stop.is_set():
                 if run is None:
-                    run = self._start_copy_run(self.copy)
+                    run = self._start_ffmpeg_run()
                 got: tuple[Image, int] | None = None
                 if self._sub_scan is None:
                     got = run.read_frame(self.clock)
@@ -371,11 +384,7 @@ class Pipeline:
                         break
                     if run.started_ms:
                         self.gap_reason = "camera-lost"
-                        self._lost(
-                            self.last_frame_t or self.clock.now_ms(),
-                            f"IP camera {self.copy.name}: stream ended or stalled "
-                            f"(no data for {cam.stall_seconds:g} s)",
-                        )
+                        self._lost(self.last_frame_t or self.clock.now_ms(), self._gone())
                     run = None
                     self._stop.wait(cam.reconnect_seconds)
                     continue
@@ -399,6 +408,41 @@ class Pipeline:
             if self.primary:
                 self.events.put(Shutdown(self.last_frame_t or self.clock.now_ms()))
             self._frames.put(_STOP)
+
+    def _gone(self) -> str:
+        if self.copy is not None:
+            stall = self.camera.stall_seconds
+            return f"IP camera {self.copy.name}: stream ended or stalled (no data for {stall:g} s)"
+        name = self.webcam.name if self.webcam is not None else "?"
+        return f"camera {name}: stopped delivering frames (ffmpeg capture ended)"
+
+    def _start_ffmpeg_run(self) -> CopyRun:
+        if self.copy is not None:
+            return self._start_copy_run(self.copy)
+        assert self.webcam is not None
+        assert self._caption is not None
+        self._caption.start(self._overlay_state())
+        run = WebcamRun.capture(
+            self._run_id(self.clock.now_ms()),
+            self.workdir,
+            self.webcam.ffmpeg_input(),
+            ffmpeg=self.ffmpeg,
+            settings=self.settings.encoder,
+            fps=self.fps,
+            width=self.video.width,
+            height=self.video.height,
+            scan=ScanGeometry.of(
+                self.video.width, self.video.height, self.camera.scan_width,
+                self.settings.scan.rate_hz,
+            ),
+            caption=self._caption,
+            zone=self.settings.timezone,
+            gap_reason=self.gap_reason,
+        )  # fmt: skip
+        run.on_dropped = self._count_dropped
+        run.watch(self.clock)
+        self.queue.add_run(run)
+        return run
 
     def _start_copy_run(self, camera: IpCameraSource) -> CopyRun:
         cam = self.camera

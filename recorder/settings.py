@@ -41,8 +41,17 @@ class CameraSettings(_Settings):
         description="encode: decode, burn in the overlay, re-encode (any source); copy: store "
         "an H.264 RTSP camera's stream as sent (no overlay, ~no CPU), scan decoded frames",
     )
+    capture: Literal["ffmpeg", "python"] = Field(
+        "ffmpeg",
+        description="a V4L2 webcam in encode mode: ffmpeg reads it, burns in the caption and "
+        "encodes, Python gets scan frames only (ffmpeg); or every frame passes through "
+        "Python (python; bench/README.md compares them)",
+    )
     scan_width: int | None = Field(
-        None, ge=160, le=3840, description="copy mode: width of the frames scanned; null = full"
+        None,
+        ge=160,
+        le=3840,
+        description="copy mode and ffmpeg capture: width of the frames scanned; null = full",
     )
     scan_url: str | None = Field(
         None,

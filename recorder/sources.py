@@ -13,14 +13,14 @@ import hashlib
 import math
 from fractions import Fraction
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import cv2
 import numpy as np
 
 from recorder._errors import SourceError, SourceLost
 from recorder._frame import Frame, Image, _as_fps, _even_size, _Geometry
-from recorder._v4l2 import camera_source
+from recorder._v4l2 import camera_source, v4l2_input
 from recorder.clock import Clock
 from recorder.demo import DemoScene
 from recorder.settings import CameraSettings
@@ -30,6 +30,7 @@ from storage.redact import redact
 __all__ = [
     "CameraSource",
     "DemoSource",
+    "FfmpegCamera",
     "FileSource",
     "Frame",
     "FrameSource",
@@ -54,6 +55,18 @@ class FrameSource(Protocol):
     def reopen(self) -> None: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class FfmpegCamera(Protocol):
+    """A camera ffmpeg can open itself (webcam capture, :mod:`recorder.webcam`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def ffmpeg_input(self) -> list[str]:
+        """ffmpeg's input options, ending in ``-i`` and the camera."""
+        ...
 
 
 def footage_source(source: FrameSource) -> FootageSource | None:
@@ -346,6 +359,19 @@ class CameraSource(_Geometry):
     @property
     def origin(self) -> FootageSource:
         return self._origin
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def ffmpeg_input(self) -> list[str]:
+        return v4l2_input(
+            self._name,
+            width=self._width,
+            height=self._height,
+            fps=self._fps,
+            fourcc=self._settings.fourcc,
+        )
 
     def read(self) -> Frame | None:
         if self._cap is None:

@@ -47,7 +47,7 @@ from recorder.controller import (
     SourceLostEvent,
     Tick,
 )
-from recorder.copyrun import CopyRun
+from recorder.copyrun import FFMPEG_MODES, CopyRun
 from recorder.encoder import ffmpeg_path
 from recorder.overlay import OverlayState
 from recorder.pipeline import Pipeline
@@ -330,7 +330,7 @@ class Station:
             sealed = self._segments_of_run(run_id)
             done = frozenset(s.index for s in sealed)
             run: Run | CopyRun
-            if json.loads((directory / META_FILE).read_text()).get("mode") == "copy":
+            if json.loads((directory / META_FILE).read_text()).get("mode") in FFMPEG_MODES:
                 run = CopyRun.recover(directory, done, self._gap_reason)
             else:
                 run = Run.recover(directory, done, self._gap_reason)
@@ -496,6 +496,20 @@ class Station:
             self._raise_alarm(action.kind, action.message)
         elif isinstance(action, AlarmsAcknowledged):
             self.clear_alarms()
+
+    @property
+    def _overlay_state(self) -> OverlayState:
+        return self._shown
+
+    @_overlay_state.setter
+    def _overlay_state(self, state: OverlayState) -> None:
+        # The one hook of webcam capture into the station: ffmpeg's caption (drawtext,
+        # recorder/drawcaption.py) follows what the Python overlay would draw.
+        changed = state != getattr(self, "_shown", None)
+        self._shown = state
+        if changed:
+            for pipeline in getattr(self, "pipelines", ()):
+                pipeline.show_caption(state)
 
     def _raise_alarm(self, kind: StationAlarmKind, message: str) -> None:
         with self._lock:

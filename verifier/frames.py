@@ -531,6 +531,8 @@ def frames_at(
 # -- keyframes whose caption names this order (verifier/_frames_caption.py) ----------------------
 
 
+# What a clip's Video.encoder says when its caption was drawn by ffmpeg (recorder/station.py).
+DRAWTEXT = "caption by ffmpeg drawtext"
 # The label's words when a keyframe's burned-in caption does not read as this order.
 NOT_THIS_ORDER = "(burned-in caption does not read as this order)"
 
@@ -539,6 +541,12 @@ def _captions(clip: Clip) -> Captions | None:
     # An id too long for the caption line (the frame clips it) cannot be compared; its
     # keyframes keep their first choice and plain labels.
     if not 0 < len(clip.order_id) <= MAX_CAPTION_ID:
+        return None
+    if DRAWTEXT in clip.video.encoder:
+        # Burned in by ffmpeg's drawtext (webcam capture), not by OpenCV: the drawings
+        # below are not how it looks. Pillow with the same face fitted ffmpeg's drawing
+        # at NCC ~0.9 only (glyph placement and hinting), too loose to tell two ids one
+        # digit apart; its keyframes keep their first choice and plain labels.
         return None
     return Captions(clip.order_id, clip.video.width, clip.video.height)
 

@@ -128,10 +128,11 @@ def test_config_check(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert main(["config", "check"]) == 0
     assert "OK" in capsys.readouterr().out
     bad = workdir / "bad.yaml"
-    bad.write_text("station:\n  camera: {fps: 0}\n  typo: 1\n")
+    bad.write_text("station:\n  camera: {fps: 0, capture: gstreamer}\n  typo: 1\n")
     assert main(["config", "check", str(bad)]) == 1
     err = capsys.readouterr().err
     assert "station.camera.fps: Input should be greater than or equal to 1 (found 0)" in err
+    assert "station.camera.capture: Input should be 'ffmpeg' or 'python'" in err
     assert "station.typo: unknown key" in err
 
 

@@ -1,0 +1,121 @@
+"""USB-webcam recording for ``python -m bench record --webcam SIZES``: the two capture
+paths on the same webcam-like camera, in the same run.
+
+The camera is tests/webcam.py in its own process (its CPU is the camera's, not counted):
+the demo scene's first ``LOOP_S`` seconds as MJPEG, looped, 30 fps in real time, each frame
+stamped with its capture time, 32 buffers, frames lost when they are full (counted: the
+truth beside the station's drop count). The station runs in a process of its own
+(bench/_webcam_station.py: ``packseal record``'s station with that camera as its source),
+once per path, a fresh camera each time:
+
+- ``python``: every frame read, decoded (OpenCV), overlaid, converted and piped to ffmpeg
+  by Python (``station.camera.capture: python``, the baseline);
+- ``ffmpeg``: ffmpeg reads the camera, burns in the caption, encodes; Python gets 5 scan
+  frames a second (``capture: ffmpeg``).
+
+Cores = CPU of the station's process tree (Python and its ffmpeg) / wall time, start-up
+and ``init`` included.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import resource
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+LOOP_S = 20
+
+
+def _drops_by_segment(db: Path) -> list[dict[str, float]]:
+    from bench.record import _drops_by_segment as drops
+
+    return drops(db)
+
+
+def _frames_recorded(db: Path) -> int:
+    """Frames in the logged segments (a starved station records fewer than 30 a second)."""
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        rows = conn.execute("SELECT data FROM entries ORDER BY idx").fetchall()
+    return sum(e["frames"] for e in (json.loads(r[0]) for r in rows) if e["kind"] == "segment")
+
+
+def _children_cpu() -> float:
+    u = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return u.ru_utime + u.ru_stime
+
+
+def _station(capture: str, size: tuple[int, int], seconds: float, work: Path) -> dict[str, object]:
+    from tests.webcam import FakeWebcam
+
+    work.mkdir()
+    camera = {"width": size[0], "height": size[1], "fps": 30, "capture": capture}
+    config = work / "config.yaml"
+    config.write_text(
+        yaml.safe_dump({"data_dir": str(work / "data"), "station": {"camera": camera}})
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "packseal", "--config", str(config)]
+    subprocess.run([*cmd, "init"], check=True, env=env, capture_output=True)
+    cam = FakeWebcam(work / "cam.sock", size=size, demo=7, loop=LOOP_S)
+    stats = work / "stats.json"
+    load = os.getloadavg()[0]
+    try:
+        cpu0, wall0 = _children_cpu(), time.monotonic()
+        subprocess.run(
+            [sys.executable, "-m", "bench._webcam_station", str(config), str(cam.socket),
+             f"{size[0]}x{size[1]}", str(seconds), str(stats)],
+            check=True, env=env, capture_output=True,
+        )  # fmt: skip
+        wall = time.monotonic() - wall0
+        cpu = _children_cpu() - cpu0
+    finally:
+        truth = cam.stop()
+    s = json.loads(stats.read_text())
+    recorded = _frames_recorded(work / "data" / "packseal.db")
+    clips = subprocess.run(
+        [*cmd, "clips", "--json", "--limit", "1000"], check=True, env=env, capture_output=True,
+        text=True,
+    ).stdout  # fmt: skip
+    return {
+        "capture": capture,
+        "wall_s": round(wall, 1),
+        "footage_s": s["footage_seconds"],
+        "frames_dropped": s["frames_dropped"],
+        "camera_lost": truth.get("lost"),
+        "camera_sent": truth.get("sent"),
+        "cores": round(cpu / wall, 3),
+        "frames_recorded": recorded,
+        # CPU per recorded frame: what each frame cost, however many the machine let through
+        "cpu_ms_per_frame": round(cpu * 1000 / recorded, 2) if recorded else None,
+        "cores_ffmpeg": round(float(s["cpu_seconds_ffmpeg"]) / wall, 3),
+        "scan_frames": s["scan_frames"],
+        "scan_decode_ms_median": s["scan_decode_ms_median"],
+        "clips_sealed": len(json.loads(clips)),
+        "drops_at": _drops_by_segment(work / "data" / "packseal.db"),
+        "load_before": round(load, 1),
+        "load_after": round(os.getloadavg()[0], 1),
+    }
+
+
+def run(sizes: list[tuple[str, tuple[int, int]]], seconds: float) -> list[dict[str, object]]:
+    import tempfile
+
+    sys.path.insert(0, str(ROOT))
+    results = []
+    with tempfile.TemporaryDirectory(prefix="packseal-bench-webcam-") as tmp:
+        for name, size in sizes:
+            row: dict[str, object] = {"size": name}
+            for capture in ("python", "ffmpeg"):
+                row[capture] = _station(capture, size, seconds, Path(tmp) / f"{name}-{capture}")
+                print(json.dumps(row[capture]), flush=True)
+            results.append(row)
+    return results

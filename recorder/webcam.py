@@ -1,0 +1,133 @@
+"""Webcam capture runs: ffmpeg reads a V4L2 camera itself, burns in the caption, encodes
+the same 2 s fMP4 segments as a Python-fed run, and hands Python only the scan frames.
+
+``station.camera.capture: ffmpeg`` (the default for V4L2 cameras; ``python`` is the path
+where every frame passes through Python). One ffmpeg process per run::
+
+    camera (-ts abs: capture times, wall clock) -> split -> drawbox + drawtext (caption)
+        -> setpts (from 0) -> libx264 (the station's settings) -> HLS fMP4 segments
+      `-> fps=scan rate -> scale -> raw BGR on stdout (scanner, motion)
+
+``-copyts`` keeps the camera's stamps up to the caption (its clock reads the frame's own
+capture time) and ``-fps_mode passthrough`` passes every frame with its stamp to the
+encoder (at ``1/90000`` s, so driver jitter never merges two frames): a frame the driver
+lost is a longer sample duration in the fragment, which :mod:`recorder.fragtime` counts
+as a drop, per segment, as for stream copy. Keyframes are forced on the segment grid as
+in :func:`recorder.encoder.encoder_command`.
+
+The rest of a run (scan frames, segment times, stopping, crash recovery) is
+:class:`recorder.copyrun.CopyRun`'s. Tests and ``bench record --webcam`` give the same
+command another input (``tests/webcam.py``: a webcam-like camera process); the V4L2
+input is tested by equality.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+from typing import Self
+
+from recorder._v4l2 import v4l2_input
+from recorder.copyrun import CopyRun, ScanGeometry
+from recorder.drawcaption import CaptionFiles, caption_filter, find_font
+from recorder.encoder import INIT_NAME, PLAYLIST_NAME, encoder_options
+from recorder.settings import CameraSettings, EncoderSettings
+from recorder.sources import FfmpegCamera, FrameSource
+
+__all__ = ["WebcamRun", "capture_command", "v4l2_input", "webcam_source"]
+
+TIME_BASE = "1:90000"
+# Frames ffmpeg's input thread reads ahead of the encoder (~8 s at 30 fps; MJPEG frames
+# are 0.1-0.3 MB at 1080p): with the driver's own buffers (uvcvideo: 32) alone, an encoder
+# stalled for ~1 s (ffmpeg's start, a loaded machine) made the camera lose frames.
+QUEUE_FRAMES = 256
+
+
+def capture_command(
+    camera_input: Sequence[str],
+    *,
+    out_dir: Path,
+    ffmpeg: str,
+    settings: EncoderSettings,
+    fps: Fraction,
+    width: int,
+    height: int,
+    scan: ScanGeometry,
+    caption: CaptionFiles,
+    font: Path | None,
+) -> list[str]:
+    """The ffmpeg command of one webcam capture run (tested by equality)."""
+    out = Path(out_dir)
+    if "%" in str(out):
+        raise ValueError(f"out_dir must not contain '%' (ffmpeg expands it): {str(out)!r}")
+    graph = (
+        f"[0:v]split=2[rec][scan];"
+        f"[rec]{caption_filter(caption, width, height, font)},"
+        f"setpts=PTS-STARTPTS,format=yuv420p[v];"
+        f"[scan]fps={scan.fps:g},scale={scan.width}:{scan.height},format=bgr24[s]"
+    )
+    encode: list[str] = []
+    for key, value in encoder_options(settings, fps).items():
+        encode += [f"-{key}", str(value)]
+    return [
+        ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-copyts",
+        "-thread_queue_size", str(QUEUE_FRAMES), *camera_input,
+        "-filter_complex", graph,
+        "-map", "[v]", "-fps_mode", "passthrough", "-enc_time_base", TIME_BASE,
+        *encode,
+        "-f", "hls", "-hls_time", str(settings.segment_seconds), "-hls_list_size", "0",
+        "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", INIT_NAME,
+        "-hls_segment_filename", str(out / "seg_%06d.m4s"),
+        "-hls_segment_options", "movflags=+skip_sidx", "-hls_flags", "temp_file",
+        str(out / PLAYLIST_NAME),
+        "-map", "[s]", "-fps_mode", "passthrough", "-f", "rawvideo", "pipe:1",
+    ]  # fmt: skip
+
+
+class WebcamRun(CopyRun):
+    """One webcam capture run."""
+
+    @classmethod
+    def capture(
+        cls,
+        run_id: str,
+        root: Path,
+        camera_input: Sequence[str],
+        *,
+        ffmpeg: str,
+        settings: EncoderSettings,
+        fps: Fraction,
+        width: int,
+        height: int,
+        scan: ScanGeometry,
+        caption: CaptionFiles,
+        zone: str | None,
+        gap_reason: str,
+    ) -> Self:
+        """Start a run; ``caption`` must hold its files (:meth:`CaptionFiles.start`), and
+        ``zone`` (an IANA name, None = the system's) is the caption clock's."""
+        command = capture_command(
+            camera_input,
+            out_dir=root / run_id,
+            ffmpeg=ffmpeg,
+            settings=settings,
+            fps=fps,
+            width=width,
+            height=height,
+            scan=scan,
+            caption=caption,
+            font=find_font(),
+        )
+        env = None if zone is None else {"TZ": zone}
+        return cls.launch(
+            run_id, root, command, mode="capture", fps=fps, scan=scan, gap_reason=gap_reason,
+            env=env,
+        )  # fmt: skip
+
+
+def webcam_source(camera: CameraSettings, source: FrameSource) -> FfmpegCamera | None:
+    """The camera ffmpeg captures itself, or None when its frames pass through Python."""
+    if camera.capture != "ffmpeg" or camera.mode == "copy":
+        return None
+    return source if isinstance(source, FfmpegCamera) else None
