@@ -205,7 +205,8 @@ def _uptime() -> str:
 def _webcam(args: argparse.Namespace) -> int:
     from bench import webcam
 
-    rows = webcam.run([(n, SIZES[n]) for n in args.webcam.split(",")], args.seconds)
+    captures = tuple(args.captures.split(","))
+    rows = webcam.run([(n, SIZES[n]) for n in args.webcam.split(",")], args.seconds, captures)
     out = ROOT / "bench" / "out"
     out.mkdir(exist_ok=True)
     (out / "record-webcam.json").write_text(json.dumps(rows, indent=2))
@@ -214,7 +215,7 @@ def _webcam(args: argparse.Namespace) -> int:
         "scan ms  clips  load"
     )
     for r in rows:
-        for capture in ("python", "ffmpeg"):
+        for capture in captures:
             m = r[capture]
             assert isinstance(m, dict)
             print(
@@ -254,6 +255,11 @@ def main(argv: list[str]) -> int:
         default="",
         help="a webcam-like camera process instead (bench/webcam.py), e.g. 720p,1080p: the "
         "Python path vs ffmpeg capture",
+    )
+    ap.add_argument(
+        "--captures",
+        default="python,ffmpeg",
+        help="with --webcam: the capture paths to run, in order (python is the baseline)",
     )
     ap.add_argument("--load", choices=("none", "busy"), default="none")
     args = ap.parse_args(argv)

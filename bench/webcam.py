@@ -106,7 +106,11 @@ def _station(capture: str, size: tuple[int, int], seconds: float, work: Path) ->
     }
 
 
-def run(sizes: list[tuple[str, tuple[int, int]]], seconds: float) -> list[dict[str, object]]:
+def run(
+    sizes: list[tuple[str, tuple[int, int]]],
+    seconds: float,
+    captures: tuple[str, ...] = ("python", "ffmpeg"),
+) -> list[dict[str, object]]:
     import tempfile
 
     sys.path.insert(0, str(ROOT))
@@ -114,7 +118,7 @@ def run(sizes: list[tuple[str, tuple[int, int]]], seconds: float) -> list[dict[s
     with tempfile.TemporaryDirectory(prefix="packseal-bench-webcam-") as tmp:
         for name, size in sizes:
             row: dict[str, object] = {"size": name}
-            for capture in ("python", "ffmpeg"):
+            for capture in captures:
                 row[capture] = _station(capture, size, seconds, Path(tmp) / f"{name}-{capture}")
                 print(json.dumps(row[capture]), flush=True)
             results.append(row)
