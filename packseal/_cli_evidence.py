@@ -92,6 +92,13 @@ def _optional(
     help="Upload limit for the whole bundle, e.g. 20MB: when the sealed clip does not fit "
     "beside the sheet and entries, the bundle carries a re-encoded derived copy.",
 )
+@click.option(
+    "--claim",
+    metavar="REPORT_DIR|CLAIM_ID",
+    help="Add a claim check's report (claim/): the directory `packseal claim -o` wrote, or "
+    "the id of a check kept for this clip (clip page). A report, not evidence by itself; "
+    "the buyer's photos stay out.",
+)
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
 @pass_lazy
 def export(
@@ -100,11 +107,14 @@ def export(
     out: Path,
     excerpt: tuple[float, float] | None,
     max_size: int | None,
+    claim: str | None,
     force: bool,
 ) -> int:
     """Write the evidence bundle of ORDER_OR_CLIP (an order's newest clip, or a clip id).
 
     Example: packseal export SO-2026-000123 -o SO-2026-000123.zip --max-size 20MB
+
+    Example: packseal export SO-2026-000123 -o SO-2026-000123.zip --claim claim-report/
     """
     if out.exists() and not force:
         raise PacksealError(
@@ -114,7 +124,12 @@ def export(
     try:
         with terminal_progress("exporting") as bar:
             result = app.export(
-                order_or_clip, out, excerpt=excerpt, max_bytes=max_size, progress=bar.step
+                order_or_clip,
+                out,
+                excerpt=excerpt,
+                max_bytes=max_size,
+                progress=bar.step,
+                claim=claim,
             )
     except ValueError as e:  # the library's word for a caller mistake: a usage error here
         raise click.UsageError(str(e)) from e
@@ -186,6 +201,13 @@ def _print_export(r: ExportResult) -> None:
     anchors.append(w("RFC 3161 time-stamp") if r.stamped else w("no time-stamp"))
     anchors.append(w("C2PA clip.c2pa.mp4") if r.c2pa else w("no C2PA"))
     rows.append((w("anchors"), ", ".join(anchors)))
+    if r.claim_photos is not None:
+        claimed = w(
+            "claim/: the report of a claim check of {n} photo(s) (a report, not evidence by "
+            "itself; the photos are not in the bundle)",
+            n=r.claim_photos,
+        )
+        rows.append((w("claim"), claimed))
     click.echo(w("wrote {path} ({size})", path=r.path, size=_human(r.size)))
     for label, value in rows:
         click.echo(f"  {pad(label, 11)} {value}")

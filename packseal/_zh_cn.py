@@ -73,6 +73,7 @@ ZH_CN: dict[str, str] = {
     "RFC 3161 time-stamp": "RFC 3161 时间戳",
     "no time-stamp": "无时间戳",
     "C2PA clip.c2pa.mp4": "C2PA clip.c2pa.mp4",
+    "claim/: the report of a claim check of {n} photo(s) (a report, not evidence by itself; the photos are not in the bundle)": "claim/：一次核查 {n} 张照片的索赔核查报告（这是报告，本身不是证据；照片不在证据包中）",
     "no C2PA": "无 C2PA",
     "verify with: packseal verify {path} --trust trust.json (publish the trust file with `packseal keys trust`)": "验证方法：packseal verify {path} --trust trust.json（用 `packseal keys trust` 发布信任文件）",
     "note: this order has {n} clips; the bundle holds the newest ({clip}). The others:": "注意：此订单有 {n} 个片段；证据包中是最新的一个（{clip}）。其他片段：",
@@ -101,6 +102,7 @@ ZH_CN: dict[str, str] = {
     "witness": "见证",
     "c2pa": "c2pa",
     "facts": "事实",
+    "claim": "索赔报告",
     # clip end reasons (storage.entries.END_REASONS)
     "next-order": "下一个订单",
     "rescan": "再次扫描订单",
@@ -538,6 +540,9 @@ ZH_CN: dict[str, str] = {
     "stations": "个工位",
     # claim check (packseal/web/_claims.py)
     "Claim check": "索赔照片核查",
+    "With a claim check's report (a report, not evidence by itself; the buyer's photos stay out)": "附带一次索赔照片核查的报告（这是报告，本身不是证据；买家照片不放入）",
+    "Bundle with the report": "附报告的证据包",
+    "Upload bundle with the report": "附报告的上传用证据包",
     "The buyer's original photos were deleted on": "买家原始照片已删除于",
     "What remains is this report: claim.json, the one-page report and the annotated pictures, which show reduced copies of the photos.": "保留的是本报告：claim.json、单页报告和标注图片（其中含有照片的缩小副本）。",
     "Hold the buyer's damage photos against this clip's sealed footage: AI-content labels found in each photo, and regions that differ from the packing frames. It does not decide whether a photo is fake.": "将买家的破损照片与本段封存视频对照：列出每张照片中的 AI 生成内容标识，以及与装箱画面不同的区域。它不判定照片是否伪造。",

@@ -83,6 +83,19 @@ def _timeline_views(m: re.Match[str]) -> str:
     return "；".join(parts)
 
 
+def _cited(text: str) -> str:
+    if text == "cites no packing frame (the product was not found in the footage)":
+        return "未引用任何装箱画面（在视频中没有找到该商品）"
+    m = re.fullmatch(
+        r"cites (\d+) packing frame\(s\), each in a segment of this clip's signed entry \((.+)\)",
+        text,
+    )
+    if m is None:
+        return text
+    cited = re.sub(r"photo (\d+): segment (\d+)/(\d+)", r"照片 \1：第 \2/\3 段", m[2])
+    return f"引用了 {m[1]} 个装箱画面，每个都在此片段签名条目的某一段中（{cited}）"
+
+
 ZH_CN_SAID: list[tuple[re.Pattern[str], Replacement]] = [
     # -- verify: verdicts ------------------------------------------------------------------
     (
@@ -170,6 +183,17 @@ ZH_CN_SAID: list[tuple[re.Pattern[str], Replacement]] = [
     ),
     (re.compile(r"no witness cosignature required by the trust file"), "信任文件不要求见证者联署"),
     (re.compile(r"no witness cosignature required"), "不要求见证者联署"),
+    # -- verify: the claim section (verifier/_claim_section.py) -----------------------------
+    (re.compile(r"no claim report in the bundle"), "证据包中没有索赔核查报告"),
+    (
+        re.compile(
+            r"included; a report, not evidence by itself: (\S+) of (\d+) buyer photo\(s\) \(not in the bundle; their SHA-256 are in it\) (.+)"
+        ),
+        lambda m: (
+            f"已包含；这是一份报告，本身不是证据：{m[1]}，涉及 {m[2]} 张买家照片（照片不在证据包中；"
+            f"报告中有它们的 SHA-256），{_cited(m[3])}"
+        ),
+    ),
     (
         re.compile(r"no Content Credentials required by the trust file"),
         "信任文件不要求 C2PA 内容凭证",

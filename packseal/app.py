@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
+from packseal.claims import report_dir
 from packseal.config import Config
 from recorder.anchor import Anchorer, AnchorSettings, WitnessTarget
 from recorder.clock import Clock, SystemClock
@@ -269,8 +270,12 @@ class App:
         zone: dt.tzinfo | None = None,
         make_sheet: SheetMaker | None = None,
         progress: ExportProgress | None = None,
+        claim: str | None = None,
     ) -> ExportResult:
         """Write the evidence bundle of ``clip`` (a clip id, or an order's newest clip).
+
+        ``claim`` adds a claim check's report: its directory, or the id of a check kept
+        for this clip (:func:`packseal.claims.report_dir`).
 
         The one export path (CLI, portal, demo): the bundle carries what this station's
         trust file requires (:meth:`export_policy`) and the certification of the key that
@@ -294,6 +299,9 @@ class App:
             zone=zone,
             make_sheet=make_sheet,
             progress=progress,
+            claim=None
+            if claim is None
+            else report_dir(self.config.data_dir / "claims", row.clip_id, claim),
         )
 
     def c2pa_credentials(self) -> C2paCredentials | None:

@@ -28,6 +28,7 @@ __all__ = [
     "claim_dirs",
     "deleted_note",
     "expire_photos",
+    "report_dir",
     "retain",
 ]
 
@@ -164,3 +165,29 @@ def retain(
             "(claims.keep_photos_days); the report stays",
         )
     return expired
+
+
+def report_dir(root: Path, clip_id: str, said: str) -> Path:
+    """The report directory ``said`` names for a bundle of ``clip_id``: a directory
+    (``packseal claim -o DIR``), or the id of a check kept under ``root`` for that clip.
+
+    Raises ValueError (a caller's mistake) when it names neither.
+    """
+    path = Path(said)
+    if path.is_dir():
+        return path
+    if CLAIM_ID.fullmatch(said):
+        kept = root / clip_id / said
+        if (kept / "claim.json").is_file():
+            return kept
+        others = [c for c, d in claim_dirs(root) if d.name == said]
+        if others:
+            raise ValueError(
+                f"claim check {said} is of clip {others[0]}, not of clip {clip_id}: "
+                "a bundle carries only a claim report of its own clip"
+            )
+        raise ValueError(f"no claim check {said} is kept for clip {clip_id}")
+    raise ValueError(
+        f"--claim {said!r} is neither a directory nor a claim id (16 hex digits, as on the "
+        "clip page)"
+    )

@@ -16,6 +16,11 @@ from verifier._manifest import FORMAT
 __all__ = [
     "C2PA_CLIP",
     "CAPS",
+    "CLAIM_JSON",
+    "CLAIM_MEMBERS",
+    "CLAIM_PDF",
+    "CLAIM_PNG",
+    "CLAIM_STRIPS",
     "CLIP",
     "CLIP_ENTRY",
     "CLIP_PROOF",
@@ -24,6 +29,7 @@ __all__ = [
     "KEY_ENTRY",
     "KEY_PROOF",
     "MANIFEST",
+    "MAX_CLAIM_PHOTOS",
     "MAX_VIDEO_BYTES",
     "OPTIONAL",
     "README",
@@ -55,7 +61,16 @@ DERIVED = "derived.mp4"
 STAMP_REQUEST = "entries/checkpoint.tsq"
 STAMP_RESPONSE = "entries/checkpoint.tsr"
 C2PA_CLIP = "clip.c2pa.mp4"
-OPTIONAL = (STAMP_REQUEST, STAMP_RESPONSE, C2PA_CLIP)
+# The claim section, when the merchant adds a claim check's report (packseal-claim/v1):
+# its JSON, its one page, and one annotated strip per claim photo (at most 8, as a
+# claim check takes). A report for people; verify checks what it cites (verifier/_claim_section.py).
+CLAIM_JSON = "claim/claim.json"
+CLAIM_PNG = "claim/claim.png"
+CLAIM_PDF = "claim/claim.pdf"
+MAX_CLAIM_PHOTOS = 8
+CLAIM_STRIPS = tuple(f"claim/claim-{n}.png" for n in range(1, MAX_CLAIM_PHOTOS + 1))
+CLAIM_MEMBERS = (CLAIM_JSON, CLAIM_PNG, CLAIM_PDF, *CLAIM_STRIPS)
+OPTIONAL = (STAMP_REQUEST, STAMP_RESPONSE, C2PA_CLIP, *CLAIM_MEMBERS)
 REQUIRED = (
     README,
     MANIFEST,
@@ -85,6 +100,10 @@ CAPS = {
     STAMP_REQUEST: 64 << 10,
     STAMP_RESPONSE: 64 << 10,
     C2PA_CLIP: MAX_VIDEO_BYTES + (16 << 20),  # the clip plus its manifest store
+    CLAIM_JSON: 4 << 20,
+    CLAIM_PNG: 16 << 20,
+    CLAIM_PDF: 16 << 20,
+    **dict.fromkeys(CLAIM_STRIPS, 16 << 20),
 }
 
 # A clip filmed by several cameras: the primary view is CLIP; each further view its own

@@ -53,7 +53,7 @@ def read_members(z: BundleZip) -> Contents:
             # Whether the clip has this view is the media check's question (signed entry).
             out.views.append(name)
             continue
-        if name in known or name == "entries/":
+        if name in known or name in ("entries/", "claim/"):
             continue
         if "trust" in name.lower():
             problems.append(

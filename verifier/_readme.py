@@ -37,10 +37,12 @@ def readme(
     *,
     verify_url: str | None = None,
     views: Sequence[tuple[ViewVideo, Sequence[Part]]] = (),
+    claim: Sequence[str] = (),
 ) -> str:
     """``anchors``: paragraphs on what this bundle carries beyond the log (see bundle.py);
     ``verify_url``: the merchant's published verify page, if any; ``views``: each further
-    view's video and its parts (a clip filmed by several cameras)."""
+    view's video and its parts (a clip filmed by several cameras); ``claim``: the
+    paragraph on the claim section, if the bundle has one."""
     refs = clip.segments[manifest.first : manifest.last + 1]
     start, end = refs[0].start, refs[-1].end
     n = manifest.segment_count
@@ -132,6 +134,8 @@ def readme(
             lines += _by_hand(v.member, view_parts, v.view, further=True)
     if anchors:
         lines += ["ANCHORED OUTSIDE THE MERCHANT", *anchors, ""]
+    if claim:
+        lines += [*claim, ""]
     lines += [
         "FILES",
         "SHA256SUMS lists every file's SHA-256 (`sha256sum -c SHA256SUMS` after unzipping):",

@@ -24,6 +24,7 @@ CHECKS = (
     "witness",
     "c2pa",
     "facts",
+    "claim",
 )
 
 

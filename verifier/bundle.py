@@ -35,6 +35,18 @@ file that requires one makes a bundle without it fail):
     clip.c2pa.mp4              clip.mp4 with C2PA Content Credentials (one manifest box
                                inserted after ftyp; see :mod:`verifier.c2pa`)
 
+and, when the merchant adds a claim check's report (``claim``; a report for people, not
+evidence by itself: :mod:`verifier._claim_section` says what verify checks of it):
+
+    claim/claim.json           the report (packseal-claim/v1): labels, the packing frames
+                               compared with (segment and its signed hash), regions
+    claim/claim.png, .pdf      its one page
+    claim/claim-N.png          the annotated strip of each photo the report names
+
+The buyer's photos themselves are not carried: the reviewer has them from the buyer,
+claim.json names each one's SHA-256 and size to match them, and they are personal data
+the merchant keeps only for a while (claims.keep_photos_days).
+
 Witness cosignatures travel inside the proofs: the checkpoint in each tlog-proof is the
 log's signed note with the witnesses' cosignature lines appended (tlog-proof allows it).
 
@@ -53,6 +65,7 @@ import base64
 import dataclasses
 import datetime as dt
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -71,9 +84,12 @@ from storage.footage import describe_source
 from storage.note import parse
 from storage.zones import zone_name, zone_of
 from verifier._assemble import assemble
+from verifier._claim_section import section_from_report
 from verifier._errors import VerifierError
 from verifier._layout import (
     C2PA_CLIP,
+    CLAIM_JSON,
+    CLAIM_MEMBERS,
     CLIP,
     CLIP_ENTRY,
     CLIP_PROOF,
@@ -183,6 +199,7 @@ class ExportResult:
     # Every view's video member, the primary's first: ((view, member), ...); the primary
     # of a one-camera station's clip is named "".
     views: tuple[tuple[str, str], ...] = ()
+    claim_photos: int | None = None  # carries a claim report (claim/) of this many photos
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +241,7 @@ def export_bundle(
     zone: dt.tzinfo | None = None,
     make_sheet: SheetMaker | None = None,
     progress: ExportProgress | None = None,
+    claim: Path | None = None,
 ) -> ExportResult:
     """Write the bundle of a clip (by id, else the order's newest clip) to ``out``.
 
@@ -249,6 +267,9 @@ def export_bundle(
     A clip filmed by several cameras carries each further view as ``clip.<view>.mp4``
     (its segments overlapping the primary's, for an excerpt); it cannot be carried as a
     derived copy (``VerifierError``).
+
+    ``claim`` is a claim check's report directory of this clip: the bundle then carries
+    its claim section (``claim/``), counted in ``max_bytes`` like the sheet.
     """
     if not out.parent.is_dir():
         raise ValueError(f"cannot write {out}: the directory {out.parent} does not exist")
@@ -291,6 +312,7 @@ def export_bundle(
     cosignature_count = len(anchors.cosignatures(checkpoint.size))
     first, last = _segment_span(clip, excerpt)
     step = progress or (lambda what, done, total: None)
+    section = {} if claim is None else section_from_report(claim, clip)
 
     with _workdir(out) as work:
         # The sheet and a derived copy read the sealed bytes; the bundle carries them on
@@ -357,6 +379,7 @@ def export_bundle(
                 KEY_PROOF: key_proof,
                 SHEET_PNG: sheet[0],
                 SHEET_PDF: sheet[1],
+                **section,
             }
             manifest = Manifest(
                 clip_id=clip.clip_id,
@@ -387,7 +410,7 @@ def export_bundle(
             if policy.c2pa is not None and derived is None:
                 from verifier.c2pa import ClipClaim, sign_clip
 
-                claim = ClipClaim(
+                c2pa_claim = ClipClaim(
                     clip.clip_id,
                     clip.order_id,
                     summary.entry_hash,
@@ -398,7 +421,7 @@ def export_bundle(
                 )
                 signed_path = work / C2PA_CLIP
                 step("signing Content Credentials (C2PA)", 0, 1)
-                sign_clip(clip_path, signed_path, policy.c2pa, claim, station=clip.station)
+                sign_clip(clip_path, signed_path, policy.c2pa, c2pa_claim, station=clip.station)
                 files[C2PA_CLIP] = (signed_path, _sha256_file(signed_path))
             small[README] = readme(
                 manifest,
@@ -409,6 +432,7 @@ def export_bundle(
                 _anchor_notes(stamps, cosigned, files),
                 verify_url=policy.verify_url,
                 views=[(v.manifest, v.parts) for v in views],
+                claim=_claim_readme(section),
             ).encode()
             members = {n: Member(len(b), hashlib.sha256(b).hexdigest()) for n, b in small.items()}
             for name, (path, sha) in files.items():
@@ -423,12 +447,25 @@ def export_bundle(
             _no_copy_of_views(clip, size, max_bytes)
             overhead = size - sum(path.stat().st_size for path, _ in files.values())
             if attempt == 2 or (copy is not None and copy.size <= max_bytes - overhead):
+                claimed = (
+                    f" (the claim report {sum(map(len, section.values()))})" if section else ""
+                )
                 raise VerifierError(
                     f"the bundle is {size} bytes, over the {max_bytes}-byte limit: its sheet, "
-                    f"entries and README take {overhead} bytes",
-                    hint="ask for a larger --max-size, or export an --excerpt",
+                    f"entries and README take {overhead} bytes{claimed if section else ''}",
+                    hint="ask for a larger --max-size, or export an --excerpt"
+                    + (", or leave the claim report out" if section else ""),
                 )
-            copy = _derive(sealed_path, work, max_bytes, overhead=overhead, progress=deriving)
+            copy = _derive(
+                sealed_path,
+                work,
+                max_bytes,
+                overhead=overhead,
+                progress=deriving,
+                rest="sheet, entries, README and claim report"
+                if section
+                else "sheet, entries and README",
+            )
         os.replace(tmp, out)
         step("writing the zip", 1, 1)
     return ExportResult(
@@ -443,6 +480,7 @@ def export_bundle(
         cosignatures=cosignature_count,
         c2pa=C2PA_CLIP in files,
         views=((clip.view or "", video), *((v.manifest.view, v.manifest.member) for v in views)),
+        claim_photos=None if not section else len(json.loads(section[CLAIM_JSON])["photos"]),
     )
 
 
@@ -516,18 +554,19 @@ def _derive(
     *,
     overhead: int,
     progress: Callable[[int, int], None] | None = None,
+    rest: str = "sheet, entries and README",
 ) -> DerivedCopy:
     """A re-encoded copy of ``sealed`` that leaves ``overhead`` bytes of ``max_bytes``
     for the rest of the bundle."""
     from verifier.derive import derive_copy
 
     budget = max_bytes - overhead - (_PACKING_SLACK if overhead else 0)
-    share = f"the video's share of the {max_bytes}-byte limit after {overhead} bytes of sheet, "
-    share += "entries and README"
+    share = f"the video's share of the {max_bytes}-byte limit after {overhead} bytes of {rest}"
     if budget <= 0:
         raise VerifierError(
             f"no room for the video: {share} is {budget} bytes",
-            hint="ask for a larger --max-size",
+            hint="ask for a larger --max-size"
+            + (", or leave the claim report out" if "claim" in rest else ""),
         )
     try:
         copy = derive_copy(sealed, work / DERIVED, budget, progress=progress)
@@ -562,6 +601,10 @@ def _write_zip(
                 _put(zf, name, small[name], when, zipfile.ZIP_DEFLATED)
         for name in (SHEET_PNG, SHEET_PDF):  # PNG and PDF are compressed already
             _put(zf, name, small[name], when, zipfile.ZIP_STORED)
+        for name in CLAIM_MEMBERS:
+            if name in small:
+                method = zipfile.ZIP_DEFLATED if name == CLAIM_JSON else zipfile.ZIP_STORED
+                _put(zf, name, small[name], when, method)
         for name, (file, _) in files.items():
             _put_file(zf, name, file, when)
         _put(zf, SUMS, sums_bytes, when, zipfile.ZIP_DEFLATED)
@@ -590,6 +633,30 @@ def _anchor_notes(
             "  the trust file's c2pa_roots as anchors it validates as Trusted.",
         ]
     return out
+
+
+def _claim_readme(section: dict[str, bytes]) -> list[str]:
+    """The README's words on the claim section, if the bundle has one."""
+    if not section:
+        return []
+    doc = json.loads(section[CLAIM_JSON])
+    photos = [
+        f"  - {p.get('name', '?')}: {p.get('size', '?')} bytes, sha256 {p.get('sha256', '?')}"
+        for p in doc.get("photos", [])
+        if isinstance(p, dict)
+    ]
+    return [
+        "CLAIM REPORT (claim/)",
+        f"claim/ holds a claim check's report ({doc.get('format')}), checked at "
+        f"{doc.get('checked_at')}: claim.json, its page claim.pdf / claim.png and one",
+        "annotated strip per buyer photo. It is a report, NOT evidence by itself and NOT",
+        "signed: it says which labels each photo carries and where it differs from the",
+        "sealed packing frame it was compared with. `packseal verify` checks that every",
+        "frame it cites is a segment of this clip's signed entry (segment hash and time);",
+        "it cannot check the comparison itself. The buyer's photos are not in the bundle;",
+        "to match the ones you hold (sha256sum):",
+        *photos,
+    ]
 
 
 def _sha256_file(path: Path) -> str:

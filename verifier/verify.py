@@ -23,6 +23,9 @@
                clip plus one manifest box, byte for byte (see :mod:`verifier.c2pa`)
     facts      what the signed entry says (order, tracking ids, times, station, clip), and
                that the bundle's unsigned labels agree with it
+    claim      the claim report, when the merchant included one (claim/): of this clip,
+               citing only frames of segments of its signed entry; a report, not evidence
+               by itself (see :mod:`verifier._claim_section`)
 
 A station key the trust file marks revoked (``revoked_after``) signs nothing after that
 log index: not a clip entry, not a larger checkpoint.
@@ -52,6 +55,7 @@ from storage.facts import GAP_TOLERANCE_MS, rfc3339
 from storage.footage import describe_source
 from storage.note import parse
 from storage.text import printable
+from verifier._claim_section import check_claim_section
 from verifier._errors import BundleError, MediaFormatError, NotVerified
 from verifier._human import readme_problems, sheet_problems
 from verifier._layout import (
@@ -156,6 +160,7 @@ class _Verifier:
         ]
         facts_check, facts = self._facts(media)
         checks.append(facts_check)
+        checks.append(check_claim_section(self.members, self.clip, self.clip_error))
         if facts is not None:
             facts = _anchored(facts, time, witness, signer)
         return Report(str(self.path), checks, facts)

@@ -45,7 +45,8 @@ MAX_PHOTOS = 8  # claim photos per check (a marketplace claim form takes 3-9)
 # The whole multipart body of one check: a few full-size phone photos. Each file is held
 # to the claim package's MAX_BYTES on top of this.
 UPLOAD_BYTES = 120 << 20
-UPLOAD_PATH = re.compile(r"/clips/[0-9A-Za-z_-]{1,64}/claim")
+# The page's form and the API's route (packseal/web/_claims_api.py) take the same uploads.
+UPLOAD_PATH = re.compile(r"(?:/api/v1)?/clips/[0-9A-Za-z_-]{1,64}/claims?")
 CLAIM_ID = re.compile(r"[0-9a-f]{16}")
 FILES = {"claim.json": "application/json", "claim.png": "image/png", "claim.pdf": "application/pdf"}
 _ANNOTATED = re.compile(r"claim-[1-9][0-9]?\.png")
@@ -107,7 +108,7 @@ def past_checks(ctx: PortalContext, clip_id: str, limit: int = 20) -> list[PastC
     return out
 
 
-def _limits() -> tuple[int, int]:
+def limits() -> tuple[int, int]:
     try:
         from verifier.claim import MAX_BYTES, MAX_PIXELS
     except ImportError as e:
@@ -143,7 +144,7 @@ async def _read(upload: UploadFile, max_bytes: int) -> tuple[str, bytes]:
     return name, data
 
 
-async def _uploaded(
+async def uploaded(
     photos_in: list[UploadFile | str], listing_in: UploadFile | str | None, max_bytes: int
 ) -> tuple[list[tuple[str, bytes]], tuple[str, bytes] | None]:
     uploads = [f for f in photos_in if isinstance(f, UploadFile) and f.filename]
@@ -172,12 +173,26 @@ async def _uploaded(
 async def claim_check(clip_id: str, request: Request, who: Reader) -> RedirectResponse:
     ctx = portal(request)
     row = load_clip(ctx, clip_id)
-    max_bytes, _ = _limits()
+    max_bytes, _ = limits()
     form = await request.form(max_files=MAX_PHOTOS + 1)
     try:
-        photos, listing = await _uploaded(form.getlist("photos"), form.get("listing"), max_bytes)
+        photos, listing = await uploaded(form.getlist("photos"), form.get("listing"), max_bytes)
     finally:
         await form.close()  # the spooled temporary files of the upload
+    claim_id = await run_check(ctx, request, who, row, photos, listing)
+    return RedirectResponse(f"/clips/{row.clip_id}/claims/{claim_id}", status_code=303)
+
+
+async def run_check(
+    ctx: PortalContext,
+    request: Request,
+    who: Principal,
+    row: ClipRow,
+    photos: list[tuple[str, bytes]],
+    listing: tuple[str, bytes] | None,
+) -> str:
+    """One claim check of ``row`` (the page's form and the API): rationed per user, run
+    in a worker thread one at a time, kept and custody-logged. Its claim id."""
     ctx.claims.admit(who.name, ctx.now_ms())
     claim_id = secrets.token_hex(8)
     out = claims_dir(ctx, row.clip_id) / claim_id
@@ -185,7 +200,7 @@ async def claim_check(clip_id: str, request: Request, who: Reader) -> RedirectRe
     await run_in_threadpool(_run, ctx, row, photos, listing, out, language)
     names = ", ".join(n for n, _ in photos)
     record(ctx, request, who, "claim-check", row, detail=f"claim {claim_id}: {names}"[:300])
-    return RedirectResponse(f"/clips/{row.clip_id}/claims/{claim_id}", status_code=303)
+    return claim_id
 
 
 def _run(
@@ -229,7 +244,7 @@ def _run(
     retain_photos(ctx)
 
 
-def _claim(ctx: PortalContext, row: ClipRow, claim_id: str) -> Path:
+def kept_claim(ctx: PortalContext, row: ClipRow, claim_id: str) -> Path:
     where = claims_dir(ctx, row.clip_id) / claim_id
     if not CLAIM_ID.fullmatch(claim_id) or not (where / "claim.json").is_file():
         raise WebError(
@@ -244,7 +259,7 @@ def _claim(ctx: PortalContext, row: ClipRow, claim_id: str) -> Path:
 def claim_page(clip_id: str, claim_id: str, request: Request, who: Reader) -> Response:
     ctx = portal(request)
     row = load_clip(ctx, clip_id)
-    where = _claim(ctx, row, claim_id)
+    where = kept_claim(ctx, row, claim_id)
     doc: dict[str, Any] = json.loads((where / "claim.json").read_text(encoding="utf-8"))
     record(ctx, request, who, "claim-view", row, detail=f"claim {claim_id}")
     return page(
@@ -286,15 +301,15 @@ def claim_file(
 ) -> FileResponse:
     ctx = portal(request)
     row = load_clip(ctx, clip_id)
-    where = _claim(ctx, row, claim_id)
-    media = FILES.get(file) or ("image/png" if _ANNOTATED.fullmatch(file) else None)
+    where = kept_claim(ctx, row, claim_id)
+    media = file_type(file)
     if media is None or not (where / file).is_file():
         raise WebError(
             404,
             f"claim check {claim_id} has no file {file[:60]}",
             hint="its files are claim.json, claim.png, claim.pdf and claim-N.png",
         )
-    _record_download(ctx, request, who, row, claim_id, file)
+    record_download(ctx, request, who, row, claim_id, file)
     return FileResponse(
         where / file,
         media_type=media,
@@ -304,7 +319,12 @@ def claim_file(
     )
 
 
-def _record_download(
+def file_type(name: str) -> str | None:
+    """The media type of a report file the routes serve (never the kept photos)."""
+    return FILES.get(name) or ("image/png" if _ANNOTATED.fullmatch(name) else None)
+
+
+def record_download(
     ctx: PortalContext, request: Request, who: Principal, row: ClipRow, claim_id: str, name: str
 ) -> None:
     # The report page shows claim.png and the annotated strips: those are part of a view

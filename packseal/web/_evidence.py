@@ -23,6 +23,7 @@ from packseal.web._http import WebError
 from packseal.web._media import clip_media
 from storage import ClipRow, LogStateError
 from storage.entries import Clip
+from verifier import VerifierError
 
 if TYPE_CHECKING:
     from verifier.bundle import SheetMaker
@@ -47,6 +48,7 @@ class Export:
     filename: str
     media_type: str
     workdir: Path | None  # deleted once the response is sent; None: a cached file
+    note: str = ""  # what the custody record adds to the file name (a claim report)
 
     def cleanup(self) -> None:
         if self.workdir is not None:
@@ -78,20 +80,40 @@ class Evidence:
 
     # -- exports -----------------------------------------------------------------------
 
-    def _export(self, row: ClipRow, out: Path, max_bytes: int | None = None) -> None:
+    def _export(
+        self, row: ClipRow, out: Path, max_bytes: int | None = None, claim: str | None = None
+    ) -> None:
         try:
-            self.app.export(row.clip_id, out, max_bytes=max_bytes, make_sheet=self.make_sheet)
+            self.app.export(
+                row.clip_id, out, max_bytes=max_bytes, make_sheet=self.make_sheet, claim=claim
+            )
+        except ValueError as e:  # no such claim check of this clip
+            raise WebError(
+                404, str(e), hint="choose a claim check listed on the clip page"
+            ) from None
+        except VerifierError as e:
+            if claim is None:
+                raise
+            # the report cannot go in (another clip's, damaged, no room under the limit)
+            raise WebError(409, e.message, hint=e.hint) from None
         except LogStateError as e:
             # The clip exists (the route found it): a log-state error here is about the
             # store (no certification, no checkpoint), not a missing resource.
             raise WebError(409, e.message, hint=e.hint) from None
 
-    def bundle(self, row: ClipRow, *, max_bytes: int | None = None) -> Export:
+    def bundle(
+        self, row: ClipRow, *, max_bytes: int | None = None, claim: str | None = None
+    ) -> Export:
+        """The clip's bundle; ``claim``: the id of a claim check kept for this clip, whose
+        report it then carries (claim/)."""
+
         def run(work: Path) -> Export:
             suffix = "-marketplace" if max_bytes is not None else ""
+            suffix += "-claim" if claim is not None else ""
             out = work / f"{_safe(row.order_id)}-{row.clip_id}{suffix}.zip"
-            self._export(row, out, max_bytes)
-            return Export(out, out.name, "application/zip", work)
+            self._export(row, out, max_bytes, claim)
+            note = f" with claim report {claim}" if claim is not None else ""
+            return Export(out, out.name, "application/zip", work, note)
 
         return self._guarded(run)
 

@@ -17,9 +17,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.routing import iter_route_contexts
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from packseal.accounts import AccountError
@@ -89,7 +91,9 @@ _MEANING = {
     404: "no such thing in this store",
     409: "conflicts with the store's state (e.g. an audit is still running)",
     410: "the media is gone from the blob store (its hash is still in the log)",
-    413: "the request body is larger than web.max_body_kb",
+    413: "the request body is larger than web.max_body_kb (a claim upload: 120 MiB in all, "
+    "40 MB a file)",
+    415: "an upload is not a JPEG, PNG or WebP image (by its first bytes)",
     416: "no requested range lies within the file",
     422: "a parameter is malformed or out of range; the message names it",
     429: "rationed; Retry-After says when to try again",
@@ -171,6 +175,18 @@ def _status_of(e: PacksealError) -> int:
     return 500
 
 
+def _allow(request: Request) -> dict[str, str]:
+    """``Allow`` with the methods of every route at this path: Starlette names only the
+    first route's (a path with a GET route and a POST route said ``Allow: POST``)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        if route.path and route.methods:
+            regex, _, _ = compile_path(route.path)
+            if regex.match(request.url.path):
+                methods |= set(route.methods)
+    return {"Allow": ", ".join(sorted(methods))} if methods else {}
+
+
 def _validation_message(e: RequestValidationError) -> str:
     parts = []
     for item in e.errors()[:5]:
@@ -200,7 +216,7 @@ def install_error_handlers(app: FastAPI) -> None:
                 405,
                 f"{request.method} is not accepted here",
                 "use the page's buttons and forms",
-                e.headers,
+                {**(e.headers or {}), **_allow(request)},
             )
         return error_response(request, e.status_code, str(e.detail), None, e.headers)
 

@@ -149,7 +149,7 @@ def _download(
     row: ClipRow,
     action: str,
 ) -> FileResponse:
-    record(ctx, request, who, action, row, detail=export.filename)
+    record(ctx, request, who, action, row, detail=export.filename + export.note)
     return FileResponse(
         export.path,
         media_type=export.media_type,
@@ -159,11 +159,16 @@ def _download(
     )
 
 
+# ?claim=ID: add that claim check's report to the bundle (claim/; kept for this clip only).
+ClaimId = Annotated[str | None, Query(max_length=16, pattern=r"^[0-9a-f]{16}$")]
+
+
 @router.get("/clips/{clip_id}/bundle.zip")
-def clip_bundle(clip_id: str, request: Request, who: Reader) -> FileResponse:
+def clip_bundle(clip_id: str, request: Request, who: Reader, claim: ClaimId = None) -> FileResponse:
     ctx = portal(request)
     row = load_clip(ctx, clip_id)
-    return _download(ctx.evidence.bundle(row), ctx, request, who, row, "export-bundle")
+    export = ctx.evidence.bundle(row, claim=claim)
+    return _download(export, ctx, request, who, row, "export-bundle")
 
 
 @router.get("/clips/{clip_id}/sheet.{fmt}")
@@ -176,11 +181,13 @@ def clip_sheet(
 
 
 @router.get("/clips/{clip_id}/marketplace.zip")
-def clip_marketplace_bundle(clip_id: str, request: Request, who: Reader) -> FileResponse:
+def clip_marketplace_bundle(
+    clip_id: str, request: Request, who: Reader, claim: ClaimId = None
+) -> FileResponse:
     """The bundle with the video under the marketplace limit (derived only if needed)."""
     ctx = portal(request)
     row = load_clip(ctx, clip_id)
-    export = ctx.evidence.bundle(row, max_bytes=MARKETPLACE_BYTES)
+    export = ctx.evidence.bundle(row, max_bytes=MARKETPLACE_BYTES, claim=claim)
     return _download(export, ctx, request, who, row, "export-marketplace-bundle")
 
 

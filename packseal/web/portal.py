@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 
 from packseal.accounts import Accounts
 from packseal.app import App
-from packseal.web import _admin, _api, _claims, _login, _pages, _share_routes
+from packseal.web import _admin, _api, _claims, _claims_api, _login, _pages, _share_routes
 from packseal.web._audit import AuditJobs
 from packseal.web._context import PortalContext
 from packseal.web._evidence import Evidence
@@ -127,6 +127,7 @@ def create_portal(
         web.include_router(_api.router)
         web.include_router(_share_routes.router)
         web.include_router(_claims.router)
+        web.include_router(_claims_api.router)
 
     @web.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -102,3 +102,17 @@ def test_each_deletion_is_a_custody_event_of_its_clip(tmp_path: Path, db_url: st
         )
     finally:
         engine.dispose()
+
+
+def test_a_claim_for_export_is_a_directory_or_a_kept_check_of_that_clip(tmp_path: Path) -> None:
+    from packseal.claims import report_dir
+
+    kept(tmp_path, "01A", "a" * 16, NOW)
+    assert report_dir(tmp_path, "01A", "a" * 16) == tmp_path / "01A" / ("a" * 16)
+    assert report_dir(tmp_path, "01B", str(tmp_path / "01A")) == tmp_path / "01A"  # a dir
+    with pytest.raises(ValueError, match="is of clip 01A, not of clip 01B"):
+        report_dir(tmp_path, "01B", "a" * 16)
+    with pytest.raises(ValueError, match=r"no claim check b{16} is kept for clip 01A"):
+        report_dir(tmp_path, "01A", "b" * 16)
+    with pytest.raises(ValueError, match="neither a directory nor a claim id"):
+        report_dir(tmp_path, "01A", "../../etc")

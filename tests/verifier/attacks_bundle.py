@@ -1241,3 +1241,153 @@ def _(p: list[bytes], ctx: Any) -> None:
 def _(path: Path, ctx: Any) -> None:
     # Listed in SHA256SUMS and the manifest's members (repack): only the entry can refuse it.
     edit(path, lambda m: m.update({"clip.extra.mp4": m[VIDEO]}))
+
+
+# -- claim: the claim section (claim/) cites footage of this clip only --------------------------
+
+# A one-pixel PNG: the section's pages and strips are for people; verify reads their hashes.
+_PIXEL = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4//8/AAX+Av4N70a4AAAAAElFTkSuQmCC"
+)
+
+
+def claim_section(clip: Clip, *, photos: int = 1, cited: int = 2) -> Members:
+    """An honest claim section of ``clip`` (as `packseal claim` writes one): each photo
+    compared with a frame of the clip's segment ``cited`` (1-based)."""
+    ref = clip.segments[cited - 1]
+    doc = {
+        "format": "packseal-claim/v1",
+        "order_id": clip.order_id,
+        "clip_id": clip.clip_id,
+        "checked_at": "2026-11-20T08:00:00Z",
+        "statement": "packseal reports labels found and regions that differ.",
+        "footage": {"candidate_frames": 2 * len(clip.segments), "skipped": []},
+        "listing": None,
+        "photos": [
+            {
+                "name": f"buyer-{n}.jpg",
+                "sha256": hashlib.sha256(f"photo {n}".encode()).hexdigest(),
+                "size": 1000 + n,
+                "findings": [],
+                "footage": {
+                    "outcome": "differs",
+                    "reference": {
+                        "source": "footage",
+                        "clip_id": clip.clip_id,
+                        "segment": cited,
+                        "segments": len(clip.segments),
+                        "seq": ref.seq,
+                        "segment_sha256": ref.sha256,
+                        "t_ms": ref.start + 400,
+                        "frame": 6,
+                    },
+                    "candidates": [],
+                },
+                "annotated": f"claim-{n}.png",
+            }
+            for n in range(1, photos + 1)
+        ],
+    }
+    members = {
+        "claim/claim.json": json.dumps(doc, indent=2).encode(),
+        "claim/claim.png": _PIXEL,
+        "claim/claim.pdf": b"%PDF-1.4 claim report\n%%EOF\n",
+    }
+    members.update({f"claim/claim-{n}.png": _PIXEL for n in range(1, photos + 1)})
+    return members
+
+
+def add_claim(path: Path, ctx: Any, change: Callable[[dict[str, Any]], None] | None = None) -> None:
+    """Add an honest claim section of the bundle's clip, its claim.json edited by ``change``."""
+
+    def apply(m: Members) -> None:
+        section = claim_section(parse_as(Clip, m[CLIP]))
+        if change is not None:
+            doc = json.loads(section["claim/claim.json"])
+            change(doc)
+            section["claim/claim.json"] = json.dumps(doc).encode()
+        m.update(section)
+
+    edit(path, apply)
+
+
+def _reference(doc: dict[str, Any]) -> dict[str, Any]:
+    ref: dict[str, Any] = doc["photos"][0]["footage"]["reference"]
+    return ref
+
+
+@attack(
+    "claim report citing a segment not in the clip",
+    "claim",
+    r"claim/claim\.json photo 1 cites segment 2 of \d+ with sha256 [0-9a-f]{64}, which is not "
+    r"that segment of this clip's signed entry \(other footage\)",
+)
+def _(path: Path, ctx: Any) -> None:
+    # A frame of another order's footage (a segment clips[0] does not hold) passed off as
+    # this order's packing: the report says "differs" against the wrong product.
+    ours = {s.sha256 for s in ctx.clips[0].segments}
+    foreign = next(s for s in ctx.clips[1].segments if s.sha256 not in ours)
+    add_claim(path, ctx, lambda d: _reference(d).update(segment_sha256=foreign.sha256))
+
+
+@attack(
+    "claim report citing a frame of another clip",
+    "claim",
+    r"claim/claim\.json photo 1 cites a frame of clip \S+, not of this bundle's clip \S+",
+)
+def _(path: Path, ctx: Any) -> None:
+    other = ctx.clips[1]
+    add_claim(
+        path,
+        ctx,
+        lambda d: _reference(d).update(
+            clip_id=other.clip_id, segment_sha256=other.segments[1].sha256
+        ),
+    )
+
+
+@attack(
+    "claim report citing a time outside its segment",
+    "claim",
+    r"claim/claim\.json photo 1 cites a frame at \d+ ms, outside segment 2 \(\d+\.\.\d+ ms\)",
+)
+def _(path: Path, ctx: Any) -> None:
+    add_claim(path, ctx, lambda d: _reference(d).update(t_ms=ctx.clips[0].segments[4].start))
+
+
+@attack("claim.json garbled", "claim", r"claim/claim\.json is not JSON: 「.+」")
+def _(path: Path, ctx: Any) -> None:
+    add_claim(path, ctx)
+    edit(path, lambda m: m.update({"claim/claim.json": b'{"format": "packseal-claim/v1", "pho'}))
+
+
+@attack(
+    "claim report of another order",
+    "claim",
+    r"claim/claim\.json is a report of order id SO-\S+; the bundle's signed entry is of SO-",
+)
+def _(path: Path, ctx: Any) -> None:
+    add_claim(path, ctx, lambda d: d.update(order_id=ctx.clips[1].order_id))
+
+
+@attack(
+    "claim strip the report does not name",
+    "claim",
+    r"claim/claim-2\.png is in the claim section but claim/claim\.json names it not",
+)
+def _(path: Path, ctx: Any) -> None:
+    add_claim(path, ctx)
+    edit(path, lambda m: m.update({"claim/claim-2.png": _PIXEL}))
+
+
+@attack("claim member not in SHA256SUMS", "zip", r"SHA256SUMS does not list 'claim/claim-1\.png'")
+def _(path: Path, ctx: Any) -> None:
+    # Added after export by someone who did not rewrite the checksums (as a member of the
+    # format must be listed, a claim strip too).
+    add_claim(path, ctx)
+    members = read(path)
+    sums = members["SHA256SUMS"].decode().splitlines()
+    members["SHA256SUMS"] = "".join(
+        f"{line}\n" for line in sums if not line.endswith("claim/claim-1.png")
+    ).encode()
+    write(path, members)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import sqlite3
 import subprocess
 import tempfile
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 from storage import BlobHashError, BlobMissingError, FormatError, LogStateError, TrustFile
 from storage.entries import Clip
 from tests.recording import Recording, copy_store, make_app
+from tests.verifier.attacks_bundle import claim_section
 from tests.verifier.conftest import TwoViews, derived_limit, export, ffmpeg_timeline
 from verifier._errors import BundleError, NotVerified, VerifierError
 from verifier._manifest import Manifest
@@ -163,6 +165,71 @@ def test_derived_copy_bundle(derived_bundle: Path, honest_bundle: Path, clips: l
     readme = m["README.txt"].decode()
     assert "THE VIDEO IS A DERIVED COPY" in readme
     assert clips[0].clip_id in readme
+
+
+def _report_dir(where: Path, clip: Clip, strip_bytes: int = 0) -> Path:
+    """A claim check's report directory of ``clip`` (as `packseal claim -o` leaves it),
+    with the buyer's photo kept beside it as the portal does."""
+    where.mkdir()
+    for name, data in claim_section(clip, photos=2).items():
+        # Strips as large as real ones (a 3-panel PNG is ~0.3-1 MB): incompressible bytes.
+        pad = os.urandom(strip_bytes) if name.startswith("claim/claim-") else b""
+        (where / name.removeprefix("claim/")).write_bytes(data + pad)
+    (where / "photo-1").write_bytes(b"\xff\xd8\xff the buyer's photo")
+    return where
+
+
+def test_a_claim_report_rides_in_the_bundle_within_the_limit(
+    recording: Recording,
+    clips: list[Clip],
+    tmp_path: Path,
+    honest_bundle: Path,
+    derived_bundle: Path,
+    merchant_trust: TrustFile,
+) -> None:
+    report = _report_dir(tmp_path / "report", clips[0], strip_bytes=60_000)
+    limit = derived_limit(honest_bundle)
+    out = export(recording, clips[0].clip_id, tmp_path / "b.zip", max_bytes=limit, claim=report)
+    m = members(out)
+    assert [n for n in m if n.startswith("claim/")] == [
+        "claim/claim.json",
+        "claim/claim.png",
+        "claim/claim.pdf",
+        "claim/claim-1.png",
+        "claim/claim-2.png",
+    ]
+    assert not [n for n in m if "photo-" in n]
+    # The section counts against the limit like the sheet: the derived copy gets less room.
+    assert out.stat().st_size <= limit
+    assert len(m["derived.mp4"]) < len(members(derived_bundle)["derived.mp4"])
+    with pytest.raises(NotVerified) as caught:  # a derived copy, as without the report
+        verify_bundle(out, merchant_trust)
+    claim = caught.value.report.check("claim")
+    assert claim.ok is True
+    assert claim.message.startswith("included; a report, not evidence by itself: claim/claim.json")
+    assert caught.value.report.failed == []
+
+
+def test_no_room_for_the_video_beside_a_claim_report_says_so(
+    recording: Recording, clips: list[Clip], tmp_path: Path
+) -> None:
+    report = _report_dir(tmp_path / "report", clips[0], strip_bytes=600_000)
+    share = r"after \d+ bytes of sheet, entries, README and claim report is -\d+ bytes"
+    with pytest.raises(VerifierError, match=f"no room for the video: .*{share}"):
+        export(recording, clips[0].clip_id, tmp_path / "b.zip", max_bytes=1_000_000, claim=report)
+
+
+def test_a_claim_report_of_another_clip_is_refused(
+    recording: Recording, clips: list[Clip], tmp_path: Path
+) -> None:
+    report = _report_dir(tmp_path / "report", clips[1])
+    out = tmp_path / "b.zip"
+    with pytest.raises(VerifierError, match=r"cannot go in this clip's bundle: claim/claim\.json"):
+        export(recording, clips[0].clip_id, out, claim=report)
+    assert not out.exists()
+    (report / "claim.json").unlink()
+    with pytest.raises(VerifierError, match=r"holds no claim\.json"):
+        export(recording, clips[1].clip_id, out, claim=report)
 
 
 def test_a_limit_below_the_sheet_and_entries_is_refused_with_the_numbers(

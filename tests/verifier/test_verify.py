@@ -67,6 +67,41 @@ def test_honest_bundle_verifies(
     assert doc["facts"]["start"] == facts.start_utc
 
 
+def test_a_bundle_with_a_claim_report_verifies_and_calls_it_a_report(
+    honest_bundle: Path, merchant_trust: TrustFile, clips: list[Clip], tmp_path: Path
+) -> None:
+    from packseal.i18n import said
+    from tests.verifier.attacks_bundle import add_claim
+    from tests.zh_said import chinese_problems
+
+    assert verify_bundle(honest_bundle, merchant_trust).report.check("claim").message == (
+        "no claim report in the bundle"
+    )
+    bundle = tmp_path / "claimed.zip"
+    bundle.write_bytes(honest_bundle.read_bytes())
+    add_claim(bundle, None)
+    report = verify_bundle(bundle, merchant_trust).report
+    claim, seg = report.check("claim"), clips[0].segments[1]
+    assert claim.ok is True
+    assert claim.message == (
+        "included; a report, not evidence by itself: claim/claim.json of 1 buyer photo(s) "
+        "(not in the bundle; their SHA-256 are in it) cites 1 packing frame(s), each in a "
+        f"segment of this clip's signed entry (photo 1: segment 2/{len(clips[0].segments)} "
+        f"sha256 {seg.sha256[:16]}…)"
+    )
+    assert report.verdict().startswith("VERIFIED: order")
+    assert chinese_problems(claim.message) == []
+    assert said(claim.message, "zh-CN").startswith("已包含；这是一份报告，本身不是证据")
+    # the product not found in the footage: nothing cited, nothing to check but the rest
+    add_claim(bundle, None, lambda d: d["photos"][0]["footage"].update(reference=None))
+    claim = verify_bundle(bundle, merchant_trust).report.check("claim")
+    assert claim.ok is True
+    assert claim.message.endswith(
+        "cites no packing frame (the product was not found in the footage)"
+    )
+    assert chinese_problems(claim.message) == []
+
+
 def test_excerpt_verifies(
     excerpt_bundle: Path, merchant_trust: TrustFile, clips: list[Clip]
 ) -> None:

@@ -196,6 +196,7 @@ function checkTitle(name) {
     witness: t("witness cosignatures"),
     c2pa: t("C2PA Content Credentials"),
     facts: t("README and sheet agree"),
+    claim: t("the claim report cites this clip"),
   };
   return titles[name] ?? "";
 }

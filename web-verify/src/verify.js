@@ -1,7 +1,7 @@
 // The named checks of `packseal verify` (verifier/verify.py), in the same order, with the
 // same rules, over a File picked or dropped in the browser:
 //
-//   zip, media, timeline, signature, source, inclusion, time, witness, c2pa, facts
+//   zip, media, timeline, signature, source, inclusion, time, witness, c2pa, facts, claim
 //
 // Each check is {name, ok, message, expected, found}; ok is true, false, or null ("not
 // checked": its input is missing, or this page cannot check it). One check needs what no
@@ -12,6 +12,7 @@
 // gap is c2pa says "not fully verified here".
 
 import { FormatError, b64encode, concat, hex, sha256Blob, sha256hex } from "./bytes.js";
+import { CLAIM_CAPS, CLAIM_MEMBERS, claimCheck } from "./claim.js";
 import { LIVE_SOURCES, allViews, describeSource, parseAs, signatureOf, signingBytes, viewNames } from "./entries.js";
 import { MediaFormatError, splitAndHash } from "./fmp4.js";
 import {
@@ -27,7 +28,7 @@ import { formatOf, parseManifest } from "./trust.js";
 import { TimestampError, checkResponse, loadRoots } from "./tsp.js";
 import { BundleError, BundleZip, MemberError, problem, pyRepr } from "./zip.js";
 
-export const CHECKS = ["zip", "media", "timeline", "signature", "source", "inclusion", "time", "witness", "c2pa", "facts"];
+export const CHECKS = ["zip", "media", "timeline", "signature", "source", "inclusion", "time", "witness", "c2pa", "facts", "claim"];
 export const NOT_HERE = "not checked here \u2014 run `packseal verify`";
 export { BundleError };
 
@@ -43,7 +44,7 @@ const DERIVED = "derived.mp4";
 const STAMP_REQUEST = "entries/checkpoint.tsq";
 const STAMP_RESPONSE = "entries/checkpoint.tsr";
 const C2PA_CLIP = "clip.c2pa.mp4";
-const OPTIONAL = [STAMP_REQUEST, STAMP_RESPONSE, C2PA_CLIP];
+const OPTIONAL = [STAMP_REQUEST, STAMP_RESPONSE, C2PA_CLIP, ...CLAIM_MEMBERS];
 const REQUIRED = [README, MANIFEST, CLIP_ENTRY, CLIP_PROOF, KEY_ENTRY, KEY_PROOF, "sheet.png", "sheet.pdf", SUMS];
 const VIDEOS = [CLIP, DERIVED];
 const MAX_VIDEO = 16 * 2 ** 30;
@@ -62,6 +63,7 @@ const CAPS = {
   [STAMP_REQUEST]: 64 << 10,
   [STAMP_RESPONSE]: 64 << 10,
   [C2PA_CLIP]: MAX_VIDEO + (16 << 20),
+  ...CLAIM_CAPS,
 };
 const SMALL_CAP = 64 << 10;
 // A clip filmed by several cameras: each further view's video is clip.<view>.mp4
@@ -206,6 +208,7 @@ class Verifier {
     ];
     const [factsCheck, facts] = await this.facts(media);
     checks.push(factsCheck);
+    checks.push(claimCheck(this.members, this.clip, this.clipError, check, failed, printable));
     if (facts !== null) facts.witnessed = witness.check.ok ? witness.cosigned.map((c) => `${c.name} at ${utc(c.time * 1000)}`) : [];
     lap("facts");
     return {
@@ -234,7 +237,7 @@ class Verifier {
         views.push(name);
         continue;
       }
-      if (known.has(name) || name === "entries/") continue;
+      if (known.has(name) || name === "entries/" || name === "claim/") continue;
       if (name.toLowerCase().includes("trust")) {
         problems.push(
           problem(

@@ -4,7 +4,9 @@ Screenshots go to test-artifacts/web/ (gitignored): look at them."""
 
 from __future__ import annotations
 
+import json
 import re
+import zipfile
 from collections.abc import Iterator
 
 import pytest
@@ -69,5 +71,18 @@ def test_a_claim_photo_uploaded_on_the_clip_page(
         page.goto(f"{server.url}/clips/{row.clip_id}")
         expect(page.locator("table.custody")).to_contain_text("claim-check")
         expect(page.locator("#claim-list a").first).to_be_visible()
+        # The Evidence card offers the kept checks for the bundle: the chosen report rides in.
+        choice = page.locator("#claim-export-choice")
+        expect(choice).to_be_visible()
+        assert re.fullmatch(r"[0-9a-f]{16}", choice.input_value())
+        page.locator("#claim-export").locator("xpath=..").screenshot(
+            path=ARTIFACTS / f"claim-export-{locale}.png"
+        )
+        with page.expect_download() as got:
+            page.click("#claim-export-bundle")
+        with zipfile.ZipFile(got.value.path()) as z:
+            assert "claim/claim.json" in z.namelist()
+            assert json.loads(z.read("claim/claim.json"))["clip_id"] == row.clip_id
+        assert got.value.suggested_filename.endswith("-claim.zip")
         assert errors == []
         context.close()

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,6 +20,7 @@ from packseal.web.shares import Shares
 from storage.facts import rfc3339
 from tests.packseal.web.conftest import Portal, honest_photo, session_for, token_for
 from tests.verifier.claim.hostile import HOSTILE
+from verifier._errors import NotVerified
 from verifier.claim import MAX_BYTES
 
 JSON = {"Accept": "application/json"}
@@ -264,3 +267,99 @@ def test_old_buyer_photos_are_deleted_and_the_report_page_says_so(
         )
     finally:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def test_a_bundle_carries_a_kept_claim_report_when_asked(
+    portal: Portal, claimed: str, server: str, tmp_path: Path
+) -> None:
+    """The clip page offers the clip's claim checks for its bundle; ?claim=ID adds that
+    report (claim/), never the buyer's photos; verify checks what it cites."""
+    from verifier import verify_bundle
+
+    clip, other = portal.clip, portal.rows[0]
+    auth = {"Authorization": f"Bearer {token_for(portal, 'merchant')}"}
+    page = httpx.get(f"{server}/clips/{clip.clip_id}", headers=auth).text
+    assert 'id="claim-export"' in page
+    assert f'<option value="{claimed}">' in page
+    got = httpx.get(f"{server}/clips/{clip.clip_id}/bundle.zip?claim={claimed}", headers=auth)
+    assert got.status_code == 200, got.text
+    bundle = tmp_path / "b.zip"
+    bundle.write_bytes(got.content)
+    with zipfile.ZipFile(bundle) as z:
+        names = z.namelist()
+    assert [n for n in names if n.startswith("claim/")] == [
+        "claim/claim.json",
+        "claim/claim.png",
+        "claim/claim.pdf",
+        "claim/claim-1.png",
+    ]
+    assert not [n for n in names if "photo" in n or "listing" in n]
+    try:
+        report = verify_bundle(bundle, portal.app.trust_file()).report
+    except NotVerified as e:
+        report = e.report
+    assert report.check("claim").ok is True
+    assert report.check("claim").message.startswith("included; a report, not evidence by itself")
+    events = portal.accounts.custody(clip.clip_id, limit=50)
+    assert any(
+        e.action == "export-bundle" and f"with claim report {claimed} via token" in e.detail
+        for e in events
+    )
+    # only a check kept for this clip; an id that is not one is refused by its shape
+    assert (
+        httpx.get(
+            f"{server}/clips/{other.clip_id}/bundle.zip?claim={claimed}", headers=auth
+        ).status_code
+        == 404
+    )
+    assert (
+        httpx.get(
+            f"{server}/clips/{clip.clip_id}/marketplace.zip?claim=..%2Fx", headers=auth
+        ).status_code
+        == 422
+    )
+    assert "claim-export" not in httpx.get(f"{server}/clips/{other.clip_id}", headers=auth).text
+
+
+def test_the_api_checks_a_claim_with_the_same_limits(portal: Portal, server: str) -> None:
+    """POST /api/v1/clips/{clip}/claims: the report as JSON, its files, the list; the
+    page's limits and error bodies; custody as from the page."""
+    clip = portal.clip
+    auth = {"Authorization": f"Bearer {token_for(portal, 'auditor')}"}
+    api = f"{server}/api/v1/clips/{clip.clip_id}/claims"
+    for name in ("nothing", "pdf-named-jpeg", "bomb", "too-many", "oversized"):
+        files, status, words = UPLOADS[name]
+        got = httpx.post(api, headers=auth, files=files(), timeout=60)
+        assert got.status_code == status, (name, got.text[:300])
+        body = got.json()["error"]
+        assert words in body["message"], (name, body)
+        assert body["hint"]
+    made = httpx.post(api, headers=auth, files=_one("buyer.jpg", honest_photo()), timeout=120)
+    assert made.status_code == 201, made.text[:500]
+    doc = made.json()
+    claim_id = doc["claim_id"]
+    assert made.headers["location"] == f"/api/v1/clips/{clip.clip_id}/claims/{claim_id}"
+    assert doc["report"]["format"] == "packseal-claim/v1"
+    assert doc["report"]["photos"][0]["footage"]["outcome"] == "no-difference"
+    assert doc["photos_deleted"] is None
+    assert sorted(doc["files"]) == ["claim-1.png", "claim.json", "claim.pdf", "claim.png"]
+    for name, url in doc["files"].items():
+        got = httpx.get(server + url, headers=auth)
+        assert got.status_code == 200, name
+        assert got.content[:4] in (b"\x89PNG", b"%PDF", b"{\n  "), name
+    again = httpx.get(server + made.headers["location"], headers=auth).json()
+    assert again["report"] == doc["report"]
+    listed = httpx.get(api, headers=auth).json()["claims"]
+    assert claim_id in [c["claim_id"] for c in listed]
+    kept = httpx.get(f"{api}/{claim_id}/photo-1", headers=auth)
+    assert kept.status_code == 422  # the kept photos are no report file: never served
+    events = portal.accounts.custody(clip.clip_id, limit=50)
+    assert any(
+        e.action == "claim-check" and claim_id in e.detail and e.user == "auditor" for e in events
+    )
+    assert any(e.action == "export-claim" and claim_id in e.detail for e in events)
+    # one path, two routes: a 405 names both methods (Starlette named the first's only)
+    other = httpx.request("PUT", api, headers=auth)
+    assert (other.status_code, other.headers["allow"]) == (405, "GET, POST")
+    # an anonymous upload is refused before its body is read
+    assert httpx.post(api, files=_one("b.jpg", honest_photo())).status_code == 401

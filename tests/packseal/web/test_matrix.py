@@ -74,6 +74,11 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/orders/{order_id}"): Row(R, OK),
     ("GET", "/api/v1/clips/{clip_id}"): Row(R, OK),
     ("GET", "/api/v1/clips/{clip_id}/bundle"): Row(R, OK),
+    # The API's claim checks: the same callers as the page's (an empty form: 422).
+    ("POST", "/api/v1/clips/{clip_id}/claims"): Row(R, frozenset({422})),
+    ("GET", "/api/v1/clips/{clip_id}/claims"): Row(R, OK),
+    ("GET", "/api/v1/clips/{clip_id}/claims/{claim_id}"): Row(R, OK),
+    ("GET", "/api/v1/clips/{clip_id}/claims/{claim_id}/{file}"): Row(R, OK),
     ("GET", "/api/v1/audit"): Row(A, OK),
     ("POST", "/api/v1/audit/runs"): Row(A, frozenset({202, 409})),
     ("GET", "/api/v1/audit/runs/{run_id}"): Row(A, OK),

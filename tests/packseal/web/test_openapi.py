@@ -35,6 +35,8 @@ def _schemathesis(url: str, token: str, cwd: Path, *extra: str) -> None:
     done = subprocess.run(
         [
             str(ST),
+            "--config-file",
+            str(Path(__file__).with_name("schemathesis.toml")),
             "run",
             f"{url}/openapi.json",
             "--header",

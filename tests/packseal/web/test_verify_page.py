@@ -36,7 +36,7 @@ from tests.anchored import Anchored
 from tests.chromium import launch
 from tests.packseal.web.test_browser import ARTIFACTS
 from tests.verifier.attacks import Attack
-from tests.verifier.attacks_bundle import BUNDLE_ATTACKS
+from tests.verifier.attacks_bundle import BUNDLE_ATTACKS, add_claim
 from tests.verifier.conftest import (  # noqa: F401
     AttackContext,
     TwoViews,
@@ -52,7 +52,7 @@ from tests.verifier.conftest import (  # noqa: F401
     two_views,
 )
 from verifier._errors import NotVerified
-from verifier.verify import CHECKS, verify_bundle
+from verifier.verify import CHECKS, Report, verify_bundle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -82,11 +82,15 @@ class Outcome:
     checks: dict[str, bool | None]
 
 
-def cli(bundle: Path, trust: TrustFile) -> Outcome:
+def cli_report(bundle: Path, trust: TrustFile) -> Report:
     try:
-        report = verify_bundle(bundle, trust).report
+        return verify_bundle(bundle, trust).report
     except NotVerified as e:
-        report = e.report
+        return e.report
+
+
+def cli(bundle: Path, trust: TrustFile) -> Outcome:
+    report = cli_report(bundle, trust)
     first = next((c.name for c in report.checks if c.ok is False), None)
     return Outcome(report.verified, first, {c.name: c.ok for c in report.checks})
 
@@ -155,13 +159,18 @@ def test_honest_bundles_agree(
     attack_ctx: AttackContext,  # noqa: F811
     excerpt_bundle: Path,  # noqa: F811
     derived_bundle: Path,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     trust = attack_ctx.recording.app.trust_file()
+    claimed = tmp_path / "claimed.zip"
+    shutil.copy(attack_ctx.bundle, claimed)
+    add_claim(claimed, attack_ctx)
     for name, bundle in (
         ("honest", attack_ctx.bundle),
         ("other order", attack_ctx.other),
         ("excerpt", excerpt_bundle),
         ("derived copy", derived_bundle),
+        ("with a claim report", claimed),
     ):
         expected = cli(bundle, trust)
         got = verify_page.run(bundle, trust)
@@ -175,6 +184,11 @@ def test_honest_bundles_agree(
             assert got["verdict"].startswith("VERIFIED"), got["verdict"]
         facts = got["facts"]
         assert facts["order_id"] == attack_ctx.clips[0 if name != "other order" else 1].order_id
+        claim = next(c for c in got["checks"] if c["name"] == "claim")
+        cli_claim = cli_report(bundle, trust).check("claim")
+        assert (claim["ok"], claim["message"]) == (True, cli_claim.message), name
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    verify_page.page.screenshot(path=ARTIFACTS / "verify-claim-section.png", full_page=True)
 
 
 def test_a_trust_file_with_two_current_keys_for_one_origin_is_refused(

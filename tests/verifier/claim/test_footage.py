@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -170,6 +171,33 @@ def test_cli_writes_the_report(
     assert (out / "claim.pdf").read_bytes().startswith(b"%PDF-")
     with Image.open(out / "claim-1.png") as annotated:
         assert annotated.size[1] == 514
+
+    # The merchant adds the report to the order's evidence bundle; verify checks what it
+    # cites against the clip's signed entry and calls it a report, not evidence.
+    bundle, trust = tmp_path / "bundle.zip", tmp_path / "trust.json"
+    assert main([*cli, "export", "SO-2026-815961", "-o", str(bundle), "--claim", str(out)]) == 0
+    assert "claim/: the report of a claim check of 1 photo(s)" in capsys.readouterr().out
+    with zipfile.ZipFile(bundle) as z:
+        names = z.namelist()
+        section = ["claim/claim.json", "claim/claim.png", "claim/claim.pdf", "claim/claim-1.png"]
+        assert [n for n in names if n.startswith("claim/")] == section
+        assert not [n for n in names if "photo" in n]  # the buyer's photo stays out
+        sums = z.read("SHA256SUMS").decode()
+        manifest = json.loads(z.read("manifest.json"))["members"]
+        for name in section:
+            digest = hashlib.sha256(z.read(name)).hexdigest()
+            assert f"{digest}  {name}" in sums
+            assert manifest[name]["sha256"] == digest
+        readme = z.read("README.txt").decode()
+        assert "It is a report, NOT evidence by itself and NOT" in readme
+        assert hashlib.sha256(damaged.read_bytes()).hexdigest() in readme
+    assert main([*cli, "keys", "trust"]) == 0
+    trust.write_text(capsys.readouterr().out)
+    assert main([*cli, "verify", str(bundle), "--trust", str(trust)]) == 0
+    claim_line = next(line for line in capsys.readouterr().out.splitlines() if "✓ claim" in line)
+    assert "included; a report, not evidence by itself: claim/claim.json of 1 buyer" in claim_line
+    seg = photo["footage"]["reference"]["segment"]
+    assert f"photo 1: segment {seg}/" in claim_line
 
 
 def test_cli_zh_cn_and_hostile_input(
