@@ -213,12 +213,15 @@ def _purge_summary(result: PurgeResult, days: int) -> None:
 
 def _retain_claim_photos(app: App, dry_run: bool) -> None:
     """Buyer photos of claim checks go by their own rule (claims.keep_photos_days)."""
+    root = app.config.data_dir / "claims"
+    if not root.is_dir():  # only the portal keeps claim checks (the web extra)
+        return
     from packseal.accounts import Accounts
     from packseal.claims import retain
 
     keep = app.config.claims.keep_photos_days
     expired = retain(
-        app.config.data_dir / "claims",
+        root,
         Accounts(app.web_database),
         keep_days=keep,
         now_ms=app.clock.now_ms(),

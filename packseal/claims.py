@@ -17,10 +17,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from packseal.accounts import Accounts
 from storage.facts import rfc3339
+
+if TYPE_CHECKING:  # the web extra (argon2): `packseal verify` on a light install loads this
+    from packseal.accounts import Accounts
 
 __all__ = [
     "DELETED",
