@@ -11,11 +11,14 @@ photo): find the product, align, and localise what differs.
    (enhanced correlation, homography model), at the resolution the reference actually
    has there: a packing frame sees the product at far fewer pixels than a phone, and
    comparing a sharp photo with an upsampled frame would find texture everywhere.
-3. **Compare**, inside the product region (the hull of the inlier keypoints, where the
-   warped reference has pixels): a per-channel gain and offset fitted by least squares
-   takes out lighting; structural dissimilarity (1 - SSIM) and CIE Lab colour difference,
-   both after the same blur that takes out JPEG blocking, mark pixels that differ;
-   regions smaller than ``MIN_REGION`` of the product are dropped.
+3. **Compare**, inside the product region (the inlier keypoints' hull grown over where
+   photo and reference agree at a coarse scale, to its convex outline, minus the parts
+   the reference cannot show, such as a hand holding the product): a per-channel gain
+   and offset fitted by least squares takes out lighting, a smoothed optical flow of at
+   most ``_MAX_SHIFT`` pixels the homography's residual misalignment; structural
+   dissimilarity (1 - SSIM) and CIE Lab colour difference beyond the reference's local
+   range, both after the same blur that takes out JPEG blocking, mark pixels that
+   differ; regions smaller than ``MIN_REGION`` of the product are dropped.
 
 The result says which regions differ and how strongly; it does not say why (damage,
 a different unit of the same product, a label moved, a hand in the picture).
