@@ -1,7 +1,9 @@
 """``packseal record``'s station on the webcam-like camera of tests/webcam.py, in a process
 of its own so that its CPU is measured alone (bench/webcam.py).
 
-    python -m bench._webcam_station CONFIG SOCKET WxH SECONDS STATS_JSON
+    python -m bench._webcam_station CONFIG SOCKET[,SOCKET] WxH SECONDS STATS_JSON
+
+Two sockets: a two-camera station (``station.cameras``), one fake camera per view.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from tests.webcam import FakeWebcamSource
 
 
 def main(argv: list[str]) -> int:
-    config, sock, size, seconds, stats = argv
+    config, socks, size, seconds, stats = argv
     width, height = (int(x) for x in size.split("x"))
     app = App(load_config(Path(config)))
-    cam = app.config.station.camera
-    source = FakeWebcamSource(Path(sock), (width, height), cam.fps, app.clock)
-    station = make_station(app, source, realtime=True, for_ms=round(float(seconds) * 1000))
+    fps = app.config.station.camera.fps
+    sources = [
+        FakeWebcamSource(Path(sock), (width, height), fps, app.clock) for sock in socks.split(",")
+    ]
+    station = make_station(app, sources, realtime=True, for_ms=round(float(seconds) * 1000))
     try:
         run_station(app, station, echo=lambda _: None)
     finally:

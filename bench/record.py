@@ -206,7 +206,9 @@ def _webcam(args: argparse.Namespace) -> int:
     from bench import webcam
 
     captures = tuple(args.captures.split(","))
-    rows = webcam.run([(n, SIZES[n]) for n in args.webcam.split(",")], args.seconds, captures)
+    rows = webcam.run(
+        [(n, SIZES[n]) for n in args.webcam.split(",")], args.seconds, captures, args.views
+    )
     out = ROOT / "bench" / "out"
     out.mkdir(exist_ok=True)
     (out / "record-webcam.json").write_text(json.dumps(rows, indent=2))
@@ -223,6 +225,7 @@ def _webcam(args: argparse.Namespace) -> int:
                 f" ({m['camera_lost']})          {m['cores']:.3f} ({m['cores_ffmpeg']:.3f})  "
                 f"{m['cpu_ms_per_frame']}  {m['scan_decode_ms_median']}  {m['clips_sealed']}  "
                 f"{m['load_before']}->{m['load_after']}"
+                + (f"  per view {m['dropped_per_view']}" if m["views"] != 1 else "")
             )
     return 0
 

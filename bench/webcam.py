@@ -53,32 +53,41 @@ def _children_cpu() -> float:
     return u.ru_utime + u.ru_stime
 
 
-def _station(capture: str, size: tuple[int, int], seconds: float, work: Path) -> dict[str, object]:
+def _station(
+    capture: str, size: tuple[int, int], seconds: float, work: Path, views: int = 1
+) -> dict[str, object]:
     from tests.webcam import FakeWebcam
 
     work.mkdir()
     camera = {"width": size[0], "height": size[1], "fps": 30, "capture": capture}
+    station: dict[str, object] = {"camera": camera}
+    if views == 2:  # top and side, each scanning, each its own camera process
+        station = {
+            "cameras": [{"view": v, "device": i, **camera} for i, v in enumerate(("top", "side"))]
+        }
     config = work / "config.yaml"
-    config.write_text(
-        yaml.safe_dump({"data_dir": str(work / "data"), "station": {"camera": camera}})
-    )
+    config.write_text(yaml.safe_dump({"data_dir": str(work / "data"), "station": station}))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "packseal", "--config", str(config)]
     subprocess.run([*cmd, "init"], check=True, env=env, capture_output=True)
-    cam = FakeWebcam(work / "cam.sock", size=size, demo=7, loop=LOOP_S)
+    cams = [
+        FakeWebcam(work / f"cam{i}.sock", size=size, demo=7 + i, loop=LOOP_S) for i in range(views)
+    ]
     stats = work / "stats.json"
     load = os.getloadavg()[0]
     try:
         cpu0, wall0 = _children_cpu(), time.monotonic()
         subprocess.run(
-            [sys.executable, "-m", "bench._webcam_station", str(config), str(cam.socket),
-             f"{size[0]}x{size[1]}", str(seconds), str(stats)],
+            [sys.executable, "-m", "bench._webcam_station", str(config),
+             ",".join(str(c.socket) for c in cams), f"{size[0]}x{size[1]}", str(seconds),
+             str(stats)],
             check=True, env=env, capture_output=True,
         )  # fmt: skip
         wall = time.monotonic() - wall0
         cpu = _children_cpu() - cpu0
     finally:
-        truth = cam.stop()
+        truths = [c.stop() for c in cams]
+    truth = {k: sum(int(t.get(k) or 0) for t in truths) for k in ("lost", "sent")}
     s = json.loads(stats.read_text())
     recorded = _frames_recorded(work / "data" / "packseal.db")
     clips = subprocess.run(
@@ -89,7 +98,9 @@ def _station(capture: str, size: tuple[int, int], seconds: float, work: Path) ->
         "capture": capture,
         "wall_s": round(wall, 1),
         "footage_s": s["footage_seconds"],
+        "views": views,
         "frames_dropped": s["frames_dropped"],
+        "dropped_per_view": {v["view"]: v["frames_dropped"] for v in s.get("views", [])},
         "camera_lost": truth.get("lost"),
         "camera_sent": truth.get("sent"),
         "cores": round(cpu / wall, 3),
@@ -110,6 +121,7 @@ def run(
     sizes: list[tuple[str, tuple[int, int]]],
     seconds: float,
     captures: tuple[str, ...] = ("python", "ffmpeg"),
+    views: int = 1,
 ) -> list[dict[str, object]]:
     import tempfile
 
@@ -119,7 +131,9 @@ def run(
         for name, size in sizes:
             row: dict[str, object] = {"size": name}
             for capture in captures:
-                row[capture] = _station(capture, size, seconds, Path(tmp) / f"{name}-{capture}")
+                row[capture] = _station(
+                    capture, size, seconds, Path(tmp) / f"{name}-{capture}", views
+                )
                 print(json.dumps(row[capture]), flush=True)
             results.append(row)
     return results
