@@ -114,5 +114,7 @@ def test_a_claim_for_export_is_a_directory_or_a_kept_check_of_that_clip(tmp_path
         report_dir(tmp_path, "01B", "a" * 16)
     with pytest.raises(ValueError, match=r"no claim check b{16} is kept for clip 01A"):
         report_dir(tmp_path, "01A", "b" * 16)
+    # a path that is no directory (not "../../etc": from a checkout two levels deep, as
+    # CI's, that is /etc)
     with pytest.raises(ValueError, match="neither a directory nor a claim id"):
-        report_dir(tmp_path, "01A", "../../etc")
+        report_dir(tmp_path, "01A", str(tmp_path / "no-such-report"))
