@@ -39,8 +39,11 @@ def _station_config(data_dir: Path, **extra: object) -> dict[str, object]:
         "merchant": {"name": "Two View Shop", "id": "twoview"},
         "station": {
             "cameras": [
-                {"view": "top", "device": 0, **SIZE},
-                {"view": "side", "device": 1, **SIZE},
+                # reconnect at once: the fast (not real-time) run of the primary may end
+                # within the default 2 s retry, and the lost side camera would never be
+                # back (the test failed on a quiet machine, passed under load)
+                {"view": "top", "device": 0, "reconnect_seconds": 0.05, **SIZE},
+                {"view": "side", "device": 1, "reconnect_seconds": 0.05, **SIZE},
             ],
             **extra,
         },
