@@ -399,19 +399,7 @@ class CopyRun:
             # Keep reading its scan output while it finishes: a full pipe would block
             # ffmpeg before it writes the last segment (it then waited out the timeout and
             # was killed, losing that segment: found by timing the copy-mode test's stop).
-            drain = self._packet_thread or threading.Thread(
-                target=_discard, args=(process.stdout,), daemon=True
-            )
-            if drain is not self._packet_thread:
-                drain.start()
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
-            drain.join(5)
+            _terminate(process, timeout, self._packet_thread)
         self._close()
 
     def kill(self) -> None:
@@ -449,6 +437,25 @@ def _read_exact(stream: IO[bytes], size: int) -> bytes | None:
         chunks.append(chunk)
         got += len(chunk)
     return b"".join(chunks)
+
+
+def _terminate(
+    process: subprocess.Popen[bytes], timeout: float, reader: threading.Thread | None = None
+) -> None:
+    """SIGTERM, then SIGKILL after ``timeout``. Its stdout keeps being read meanwhile (by
+    ``reader``, or a thread that discards it): a full pipe would block ffmpeg before it
+    finishes what it holds."""
+    drain = reader or threading.Thread(target=_discard, args=(process.stdout,), daemon=True)
+    if reader is None:
+        drain.start()
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+    drain.join(5)
 
 
 def _discard(stream: IO[bytes] | None) -> None:

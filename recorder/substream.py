@@ -21,8 +21,6 @@ and the sub-stream is closed with it, so no scan opens a clip with no footage.
 
 from __future__ import annotations
 
-import contextlib
-import signal
 import subprocess
 import threading
 from pathlib import Path
@@ -31,7 +29,7 @@ import numpy as np
 
 from recorder._errors import EncoderError
 from recorder.clock import Clock
-from recorder.copyrun import ScanGeometry, _discard, _read_exact, _redacted_log
+from recorder.copyrun import ScanGeometry, _read_exact, _redacted_log, _terminate
 from recorder.sources import Image
 
 __all__ = ["ScanStream", "scan_command"]
@@ -106,16 +104,7 @@ class ScanStream:
         """Stop it (nothing it writes is kept, so no grace is needed); never raises."""
         process = self._process
         if process.poll() is None:
-            drain = threading.Thread(target=_discard, args=(process.stdout,), daemon=True)
-            drain.start()
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
-            drain.join(5)
+            _terminate(process, timeout)
         if process.stdout is not None:
             process.stdout.close()
         self._log_thread.join(5)

@@ -299,16 +299,22 @@ def _shown(p: dict[str, Any]) -> dict[str, Any]:
 def claim_file(
     clip_id: str, claim_id: str, file: str, request: Request, who: Reader
 ) -> FileResponse:
+    return report_file(
+        request, who, clip_id, claim_id, file,
+        hint="its files are claim.json, claim.png, claim.pdf and claim-N.png",
+    )  # fmt: skip
+
+
+def report_file(
+    request: Request, who: Principal, clip_id: str, claim_id: str, file: str, *, hint: str
+) -> FileResponse:
+    """One file of a kept check's report (the page's and the API's route), custody-logged."""
     ctx = portal(request)
     row = load_clip(ctx, clip_id)
     where = kept_claim(ctx, row, claim_id)
     media = file_type(file)
     if media is None or not (where / file).is_file():
-        raise WebError(
-            404,
-            f"claim check {claim_id} has no file {file[:60]}",
-            hint="its files are claim.json, claim.png, claim.pdf and claim-N.png",
-        )
+        raise WebError(404, f"claim check {claim_id} has no file {file[:60]}", hint=hint)
     record_download(ctx, request, who, row, claim_id, file)
     return FileResponse(
         where / file,

@@ -19,17 +19,16 @@ from packseal.claims import deleted_note
 from packseal.web._auth import Reader
 from packseal.web._claims import (
     MAX_PHOTOS,
-    file_type,
     kept_claim,
     limits,
     past_checks,
-    record_download,
+    report_file,
     run_check,
     uploaded,
 )
 from packseal.web._clips import load_clip
 from packseal.web._context import PortalContext, portal
-from packseal.web._http import WebError, error_responses
+from packseal.web._http import error_responses
 from packseal.web._login import record
 from storage import ClipRow
 
@@ -168,17 +167,7 @@ def api_claim(clip_id: str, claim_id: ClaimId, request: Request, who: Reader) ->
 def api_claim_file(
     clip_id: str, claim_id: ClaimId, file: ReportFile, request: Request, who: Reader
 ) -> FileResponse:
-    ctx = portal(request)
-    row = load_clip(ctx, clip_id)
-    where = kept_claim(ctx, row, claim_id)
-    media = file_type(file)
-    if media is None or not (where / file).is_file():
-        raise WebError(
-            404,
-            f"claim check {claim_id} has no file {file[:60]}",
-            hint="GET the claim check: its `files` lists what there is",
-        )
-    record_download(ctx, request, who, row, claim_id, file)
-    return FileResponse(
-        where / file, media_type=media, headers={"Cache-Control": "private, no-store"}
-    )
+    return report_file(
+        request, who, clip_id, claim_id, file,
+        hint="GET the claim check: its `files` lists what there is",
+    )  # fmt: skip
