@@ -15,7 +15,7 @@ photo): find the product, align, and localise what differs.
    photo and reference agree at a coarse scale, to its convex outline, minus the parts
    the reference cannot show, such as a hand holding the product): a per-channel gain
    and offset fitted by least squares takes out lighting, a smoothed optical flow of at
-   most ``_MAX_SHIFT`` pixels the homography's residual misalignment; structural
+   most ``_difference._MAX_SHIFT`` pixels the homography's residual misalignment; structural
    dissimilarity (1 - SSIM) and CIE Lab colour difference beyond the reference's local
    range, both after the same blur that takes out JPEG blocking, mark pixels that
    differ; regions smaller than ``MIN_REGION`` of the product are dropped.
@@ -33,6 +33,9 @@ from typing import Any
 import cv2
 import numpy as np
 import numpy.typing as npt
+
+from verifier.claim._difference import differences
+from verifier.claim._region import product_region
 
 __all__ = [
     "MIN_INLIERS",
@@ -53,17 +56,6 @@ MIN_INLIER_RATIO = 0.25
 MIN_REGION = 0.004  # of the product's area
 MIN_STRENGTH = 14.0  # mean colour distance (CIE Lab, beyond the reference's range) of a region
 _RATIO = 0.75  # Lowe's ratio test
-_RANGE_DELTA_E = 12.0  # Lab distance beyond the reference's local range that marks a pixel
-_SSIM_THRESHOLD = 0.35  # (1 - SSIM) / 2 that marks a pixel with some colour change
-_AGREE_DELTA_E = 18.0  # coarse Lab distance under which a pixel is the product's surface
-_BLUR = 1.5  # sigma (work pixels) against JPEG blocks and H.264 softness, both sides
-_SLACK = 3  # work pixels of misalignment and stroke width the comparison forgives
-_REACH = 0.5  # how far (x the matched points' extent) the product region may grow
-# A phone's print is crisper than a packing frame's: where the reference has strokes, its
-# blacks are greyer and its whites duller, so the photo may overshoot the local range
-# by this fraction of it (on a plain surface the range, and so the allowance, is small).
-_CONTRAST = 0.2
-_MAX_SHIFT = 4.0  # work pixels the local re-alignment may move the reference
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,8 +216,8 @@ def compare(claim: U8, reference: U8, m: Match) -> Comparison:
     # reaches the buyer's table at the product's edges (measured: half the false alarms).
     product = np.asarray(cv2.erode(product, np.ones((3, 3), np.uint8)), np.uint8)
     product = np.asarray(cv2.bitwise_and(product, valid), np.uint8)
-    product = _grow(small, np.asarray(warped, np.uint8), product, valid)
-    mask, dissim = _differences(small, np.asarray(warped, np.uint8), product)
+    product = product_region(small, np.asarray(warped, np.uint8), product, valid)
+    mask, dissim = differences(small, np.asarray(warped, np.uint8), product)
     regions = _regions(mask, dissim, product, 1.0 / s)
     up = (cw, ch)
     return Comparison(
@@ -269,186 +261,6 @@ def _refine(small: U8, reference: U8, hw: npt.NDArray[Any]) -> tuple[npt.NDArray
     if not np.isfinite(moved).all() or float(moved.max()) > 0.05 * max(reference.shape[:2]):
         return hw, False
     return out64, True
-
-
-def _differences(claim: U8, ref: U8, product: U8) -> tuple[U8, F32]:
-    """Pixels of ``claim`` that differ from ``ref`` (aligned) beyond lighting and
-    compression, and the per-pixel colour distance behind it."""
-    inside = product > 0
-    if int(inside.sum()) < 64:
-        return np.zeros(product.shape, np.uint8), np.zeros(product.shape, np.float32)
-    a = cv2.GaussianBlur(claim, (0, 0), _BLUR).astype(np.float32)
-    b = cv2.GaussianBlur(ref, (0, 0), _BLUR).astype(np.float32)
-    b = _relight(a, b, inside)
-    b = _local_align(a, b, inside)
-    lab_a = cv2.cvtColor(a.astype(np.uint8), cv2.COLOR_RGB2LAB).astype(np.float32)
-    lab_b = cv2.cvtColor(b.astype(np.uint8), cv2.COLOR_RGB2LAB).astype(np.float32)
-    # Each claim pixel against the range of the reference around it (a 5x5 min/max): a
-    # stroke printed a pixel bolder, an edge a pixel off after alignment, or a sharper
-    # lens stays inside that range; a crack across a plain surface does not.
-    k = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * _SLACK + 1,) * 2)
-    lo, hi = cv2.erode(lab_b, k), cv2.dilate(lab_b, k)
-    over = np.maximum(lab_a - hi, 0) + np.maximum(lo - lab_a, 0)
-    over = np.maximum(over - _CONTRAST * (hi - lo), 0)
-    dist = np.sqrt((over**2).sum(axis=2))
-    # In dense print (barcodes, small text) a homography a pixel or two off locally moves
-    # whole bars: there the range is taken twice as wide (measured: most honest false
-    # alarms were single bars of a barcode).
-    gray_b = lab_b[..., 0]
-    busy = cv2.GaussianBlur(np.abs(gray_b - cv2.GaussianBlur(gray_b, (0, 0), 3)), (0, 0), 3) > 12
-    k2 = cv2.getStructuringElement(cv2.MORPH_RECT, (4 * _SLACK + 1,) * 2)
-    lo2, hi2 = cv2.erode(lab_b, k2), cv2.dilate(lab_b, k2)
-    over2 = np.maximum(lab_a - hi2, 0) + np.maximum(lo2 - lab_a, 0)
-    over2 = np.maximum(over2 - _CONTRAST * (hi2 - lo2), 0)
-    dist = np.where(busy, np.sqrt((over2**2).sum(axis=2)), dist)
-    dist = np.asarray(cv2.GaussianBlur(dist, (0, 0), 1.0), np.float32)
-    ga = cv2.cvtColor(a.astype(np.uint8), cv2.COLOR_RGB2GRAY).astype(np.float32)
-    gb = cv2.cvtColor(b.astype(np.uint8), cv2.COLOR_RGB2GRAY).astype(np.float32)
-    dissim = (1.0 - _ssim(ga, gb)) / 2.0
-    # Structure lost where colours still fall in range (a pattern scraped off, a patch
-    # pasted over print) shows as a strong SSIM drop with some colour change.
-    marked = (dist > _RANGE_DELTA_E) | ((dissim > _SSIM_THRESHOLD) & (dist > 0.4 * _RANGE_DELTA_E))
-    mask: U8 = (marked & inside).astype(np.uint8) * 255
-    mask = np.asarray(cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)), np.uint8)
-    ellipse = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
-    mask = np.asarray(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, ellipse), np.uint8)
-    return np.asarray(cv2.bitwise_and(mask, product), np.uint8), dist
-
-
-def _local_align(a: F32, b: F32, inside: npt.NDArray[np.bool_]) -> F32:
-    """``b`` moved by a smooth field of small shifts (dense optical flow, smoothed and
-    capped at ``_MAX_SHIFT``) onto ``a``: a homography is exact for a flat card only, and
-    a bent box or a lens leaves a pixel or two of residue that lights up every edge.
-    The field is smooth on the scale of the product's print, so it cannot paint damage."""
-    ga = cv2.cvtColor(a.astype(np.uint8), cv2.COLOR_RGB2GRAY)
-    gb = cv2.cvtColor(b.astype(np.uint8), cv2.COLOR_RGB2GRAY)
-    dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    flow = np.asarray(dis.calc(ga, gb, None), np.float32)  # type: ignore[call-overload]
-    m = inside.astype(np.float32)
-    sigma = max(3.0, 0.04 * math.sqrt(float(m.sum())))
-    w = cv2.GaussianBlur(m, (0, 0), sigma) + 1e-3
-    for c in range(2):
-        flow[..., c] = cv2.GaussianBlur(flow[..., c] * m, (0, 0), sigma) / w
-    mag = np.sqrt((flow**2).sum(axis=2, keepdims=True))
-    flow *= np.minimum(1.0, _MAX_SHIFT / np.maximum(mag, 1e-6))
-    h, w_ = ga.shape
-    gx, gy = np.meshgrid(np.arange(w_, dtype=np.float32), np.arange(h, dtype=np.float32))
-    moved = cv2.remap(
-        b, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-    )
-    return np.asarray(moved, np.float32)
-
-
-def _grow(claim: U8, ref: U8, hull: U8, valid: U8) -> U8:
-    """The product region: the inliers' hull, grown over the pixels where claim photo and
-    reference agree at a coarse scale (the product's surface; the buyer's table and the
-    packing table disagree), with the holes damage leaves in that agreement filled."""
-    inside = hull > 0
-    if int(inside.sum()) < 64:
-        return hull
-    a = cv2.GaussianBlur(claim, (0, 0), 4).astype(np.float32)
-    b = _relight(a, cv2.GaussianBlur(ref, (0, 0), 4).astype(np.float32), inside)
-    lab_a = cv2.cvtColor(a.astype(np.uint8), cv2.COLOR_RGB2LAB).astype(np.float32)
-    lab_b = cv2.cvtColor(b.astype(np.uint8), cv2.COLOR_RGB2LAB).astype(np.float32)
-    agree = ((np.sqrt(((lab_a - lab_b) ** 2).sum(axis=2)) < _AGREE_DELTA_E) & (valid > 0)).astype(
-        np.uint8
-    ) * 255
-    side = max(5, round(0.12 * math.sqrt(float(inside.sum())))) | 1
-    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
-    agree = cv2.morphologyEx(agree, cv2.MORPH_CLOSE, k)
-    agree = cv2.morphologyEx(agree, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
-    _, labels = cv2.connectedComponents(agree)
-    keep: U8 = np.zeros(hull.shape, np.uint8)
-    for i in set(np.unique(labels[inside]).tolist()) - {0}:
-        keep[labels == i] = 255
-    keep = np.asarray(cv2.bitwise_or(keep, hull), np.uint8)
-    # Fill holes: everything not reachable from the border through non-product pixels.
-    padded = np.pad(cv2.bitwise_not(keep), 1, constant_values=255)
-    flood = padded.copy()
-    cv2.floodFill(flood, None, (0, 0), 0)
-    holes = flood[1:-1, 1:-1]
-    grown = cv2.bitwise_or(keep, holes)
-    grown = cv2.erode(grown, np.ones((5, 5), np.uint8))  # off the product's edge
-    # Never far beyond the matched points: a table the colour of the product is not it.
-    reach = max(5, round(_REACH * math.sqrt(float(inside.sum())))) | 1
-    near = cv2.dilate(hull, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach)))
-    grown = np.asarray(cv2.bitwise_and(cv2.bitwise_or(grown, hull), near), np.uint8)
-    # A product's outline is convex or nearly so: damage at its edge (a crack, a stain
-    # across the rim) breaks the agreement there and must not be cut away with it.
-    pts = cv2.findNonZero(grown)
-    if pts is not None:
-        outline: U8 = np.asarray(grown, np.uint8).copy()
-        cv2.fillConvexPoly(outline, cv2.convexHull(pts), 255)
-        outline = np.asarray(cv2.bitwise_and(outline, near), np.uint8)
-        grown = _notches(np.asarray(grown, np.uint8), outline, lab_a, lab_b)
-    edge = np.asarray(cv2.erode(valid, np.ones((5, 5), np.uint8)), np.uint8)
-    return np.asarray(cv2.bitwise_and(grown, edge), np.uint8)
-
-
-def _notches(grown: U8, filled: U8, lab_a: F32, lab_b: F32) -> U8:
-    """``grown`` plus those notches of its convex hull ``filled`` where the claim photo
-    shows the product's surface and the reference does not: there the packing frame's
-    view was blocked (a hand holding the product), which is not the photo's damage and
-    cannot be checked. A notch where the photo looks foreign and the reference like the
-    product (a stain across the rim) is damage, and is kept for comparison."""
-    notch = np.asarray(cv2.subtract(filled, grown), np.uint8)
-    n, labels = cv2.connectedComponents(notch)
-    out = grown.copy()
-    ring_k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (15, 15))
-    for i in range(1, n):
-        part = labels == i
-        if int(part.sum()) < 16:
-            out[part] = 255
-            continue
-        ring = (cv2.dilate(part.astype(np.uint8), ring_k) > 0) & (grown > 0)
-        if int(ring.sum()) < 16:
-            continue
-        surface = np.median(lab_a[ring], axis=0)
-        own = float(np.linalg.norm(np.median(lab_a[part], axis=0) - surface))
-        theirs = float(np.linalg.norm(np.median(lab_b[part], axis=0) - surface))
-        if own >= theirs:
-            out[part] = 255
-    return out
-
-
-def _relight(a: F32, b: F32, inside: npt.NDArray[np.bool_]) -> F32:
-    """``b`` with the claim photo's lighting: a per-channel gain and offset fitted over the
-    product (twice, the second time without the worst 20 %: damage is not lighting),
-    then a smooth gain field for a gradient across the product."""
-    b = b.copy()
-    for c in range(3):
-        x, y = b[..., c][inside], a[..., c][inside]
-        if float(x.std()) > 1:
-            gain, offset = np.polyfit(x, y, 1)
-            resid = np.abs(gain * x + offset - y)
-            keep = resid <= np.quantile(resid, 0.8)
-            if int(keep.sum()) > 32 and float(x[keep].std()) > 1:
-                gain, offset = np.polyfit(x[keep], y[keep], 1)
-        else:
-            gain, offset = 1.0, float(y.mean() - x.mean())
-        b[..., c] = np.clip(gain * b[..., c] + offset, 0, 255)
-    m = inside.astype(np.float32)
-    sigma = max(4.0, 0.15 * math.sqrt(float(m.sum())))
-    ga = cv2.GaussianBlur(a.mean(axis=2) * m, (0, 0), sigma)
-    gb = cv2.GaussianBlur(b.mean(axis=2) * m, (0, 0), sigma)
-    field = np.clip((ga + 1.0) / (gb + 1.0), 0.7, 1.4)
-    return np.asarray(np.clip(b * field[..., None], 0, 255), np.float32)
-
-
-def _ssim(a: F32, b: F32) -> F32:
-    """The SSIM map (Wang et al. 2004, Gaussian window sigma 1.5)."""
-    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-
-    def blur(x: F32) -> F32:
-        return np.asarray(cv2.GaussianBlur(x, (0, 0), 1.5), np.float32)
-
-    mu_a, mu_b = blur(a), blur(b)
-    va = blur(a * a) - mu_a**2
-    vb = blur(b * b) - mu_b**2
-    cov = blur(a * b) - mu_a * mu_b
-    num = (2 * mu_a * mu_b + c1) * (2 * cov + c2)
-    den = (mu_a**2 + mu_b**2 + c1) * (va + vb + c2)
-    return np.asarray(num / den, np.float32)
 
 
 def _regions(mask: U8, dissim: F32, product: U8, up: float) -> tuple[Region, ...]:
