@@ -28,44 +28,21 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from recorder.overlay import OverlayState, caption_head, caption_metrics
-from storage.text import printable
+from storage.caption import (
+    HEAD_COLOURS,
+    HeadColour,
+    drawtext,
+    expansion_text,
+    filter_value,
+    find_font,
+)
 
 __all__ = ["CaptionFiles", "caption_filter", "expansion_text", "filter_value", "find_font"]
 
-HeadColour = Literal["white", "red", "amber"]
-# recorder/overlay.py's colours (BGR there), as drawtext's RGB.
-_COLOURS: dict[HeadColour, str] = {"white": "0xFFFFFF", "red": "0xE62828", "amber": "0xFFBE00"}
-_FONT_DIRS = (
-    Path("/usr/share/fonts/opentype/noto"),
-    Path("/usr/share/fonts/noto-cjk"),
-    Path("/usr/share/fonts/google-noto-cjk"),
-)
-_FONT_FILE = "NotoSansCJK-Regular.ttc"
 # strftime as recorder/overlay.py writes the time; ':' separates drawtext's arguments.
 _TIME = "%Y-%m-%d %H\\:%M\\:%S %Z (UTC%z)"
-
-
-def find_font(dirs: tuple[Path, ...] = _FONT_DIRS) -> Path | None:
-    """Noto Sans CJK's collection, if installed."""
-    for d in dirs:
-        if (d / _FONT_FILE).is_file():
-            return d / _FONT_FILE
-    return None
-
-
-def expansion_text(text: str) -> str:
-    """``text`` shown literally by drawtext's text expansion (after ``printable``)."""
-    return printable(text).replace("\\", "\\\\").replace("%", "\\%")
-
-
-def filter_value(text: str) -> str:
-    """``text`` as one option value inside a filter graph: escaped for the option parser
-    (``\\ ' :``), then for the graph parser (``\\ ' [ ] , ;``)."""
-    first = "".join("\\" + c if c in "\\':" else c for c in text)
-    return "".join("\\" + c if c in "\\'[],;" else c for c in first)
 
 
 def _write(path: Path, text: str) -> None:
@@ -92,7 +69,7 @@ class CaptionFiles:
         """Switch the head line to ``state`` (the colour not shown first, then the new)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         text, colour = caption_head(state)
-        for other in _COLOURS:
+        for other in HEAD_COLOURS:
             if other != colour:
                 _write(self.head(other), " ")
         _write(self.head(colour), expansion_text(text))
@@ -107,19 +84,15 @@ class CaptionFiles:
 
 def caption_filter(files: CaptionFiles, width: int, height: int, font: Path | None) -> str:
     """The filter chain (``drawbox,drawtext,...``) that darkens the band and draws the
-    caption, in the geometry of :class:`recorder.overlay.Overlay` for this frame size."""
+    caption, in the geometry of :class:`recorder.overlay.Overlay` for this frame size
+    (each line's drawtext is :func:`storage.caption.drawtext`, which the sheet's caption
+    check draws with too)."""
     m = caption_metrics(width, height)
-    face = f"fontfile={filter_value(str(font))}" if font is not None else "font=Sans"
-    size = max(8, round(m.line_h * 0.75))
 
-    def text(path: Path, colour: str, y: int) -> str:
-        return (
-            f"drawtext={face}:textfile={filter_value(str(path))}:reload=1"
-            f":fontcolor={colour}:fontsize={size}:x={m.margin}:y={y}"
-        )
+    def text(path: Path, colour: str, line: int) -> str:
+        return drawtext(m, font, colour, line, f"textfile={filter_value(str(path))}:reload=1")
 
-    top = max(1, m.margin // 2)
     chain = [f"drawbox=x=0:y=0:w=iw:h={m.band_h}:color=black@0.75:t=fill"]
-    chain += [text(files.head(c), rgb, top) for c, rgb in _COLOURS.items()]
-    chain.append(text(files.info, _COLOURS["white"], top + m.line_h))
+    chain += [text(files.head(c), rgb, 0) for c, rgb in HEAD_COLOURS.items()]
+    chain.append(text(files.info, HEAD_COLOURS["white"], 1))
     return ",".join(chain)

@@ -14,6 +14,8 @@ from typing import Literal
 import cv2
 
 from recorder.sources import Image
+from storage.caption import CaptionMetrics
+from storage.caption import caption_metrics as storage_metrics
 
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 _WHITE = (255, 255, 255)
@@ -30,23 +32,14 @@ class OverlayState:
     alarm: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class CaptionMetrics:
-    scale: float
-    thickness: int
-    line_h: int
-    band_h: int
-    margin: int
+def _measure(scale: float, thickness: int) -> tuple[int, int]:
+    (_, text_h), base = cv2.getTextSize("Ag", _FONT, scale, thickness)
+    return text_h, base
 
 
 def caption_metrics(width: int, height: int) -> CaptionMetrics:
     """The caption's geometry for a frame size (recorder/drawcaption.py draws to it too)."""
-    scale = max(0.4, height / 1000)
-    thickness = max(1, round(height / 450))
-    (_, text_h), base = cv2.getTextSize("Ag", _FONT, scale, thickness)
-    line_h = text_h + base + max(4, height // 120)
-    band_h = 2 * line_h + max(4, height // 120)
-    return CaptionMetrics(scale, thickness, line_h, band_h, max(6, width // 160))
+    return storage_metrics(width, height, _measure)
 
 
 def caption_head(state: OverlayState) -> tuple[str, Literal["white", "red", "amber"]]:

@@ -22,23 +22,29 @@ count of differing pixels in the id's columns, tried first, let a one-digit-diff
 pass as "the same" in 1 of 4 fresh recordings (a digit is ~20 px at 640x360, H.264 noise
 up to 6), and a frame-to-frame change detector missed a switch between two ids that
 differ in one digit; deciding every frame by drawing needs neither threshold.
+
+Who drew the caption decides how it is drawn again (a :class:`Drawing`): OpenCV's
+Hershey font (:class:`Hershey`) for a station that feeds ffmpeg its frames, ffmpeg's
+drawtext with the station's own filter options (verifier/_frames_drawtext.py) for a
+webcam captured by ffmpeg.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
+from storage.caption import CaptionMetrics, caption_metrics
+
 Image = npt.NDArray[np.uint8]
 Reader = Callable[[Iterable[int]], dict[int, Image]]
 
-# Same geometry as recorder/overlay.py (tests/verifier/test_caption.py keeps them equal:
-# the verifier cannot import the recorder).
-_FONT = cv2.FONT_HERSHEY_SIMPLEX
+_FONT = cv2.FONT_HERSHEY_SIMPLEX  # recorder/overlay.py's (the verifier cannot import it)
 TEXT_LEVEL = 110  # above the darkened band's 63, below the caption's colours
 _CHUNK = 24  # frames decoded at a time (a 720p frame is 2.7 MB)
 _RED = (40, 40, 230)  # recorder/overlay.py's caption red (BGR)
@@ -53,14 +59,31 @@ SAME = 0.85
 MAX_CAPTION_ID = 40
 
 
-def head_rows(width: int, height: int) -> int:
-    """How many rows from the top hold the caption's first line, down to its baseline."""
-    scale = max(0.4, height / 1000)
-    thickness = max(1, round(height / 450))
+def _measure(scale: float, thickness: int) -> tuple[int, int]:
     (_, text_h), base = cv2.getTextSize("Ag", _FONT, scale, thickness)
-    line_h = text_h + base + max(4, height // 120)
-    margin = max(6, width // 160)
-    return line_h - margin // 2 + 1
+    return text_h, base
+
+
+def metrics(width: int, height: int) -> CaptionMetrics:
+    """The caption's geometry for a frame size, as the station computes it."""
+    return caption_metrics(width, height, _measure)
+
+
+def head_rows(width: int, height: int) -> int:
+    """How many rows from the top hold the caption's first line, down to its baseline
+    (OpenCV's drawing)."""
+    m = metrics(width, height)
+    return m.line_h - m.margin // 2 + 1
+
+
+class Drawing(Protocol):
+    """How a station drew its caption: the head line's rows from the top, and each text
+    as that line shows it in a frame (the brightest channel, as float)."""
+
+    rows: int
+    same: float  # rivals drawn alike this well (NCC where they differ) are left out
+
+    def lines(self, texts: Sequence[str]) -> list[npt.NDArray[np.float64]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,11 +97,11 @@ class CaptionSpan:
         return isinstance(index, int) and self.first <= index <= self.last
 
 
-def names_an_order(image: Image) -> bool:
-    """Whether the caption's first line is red: ``REC  ORDER …`` (``no order open`` is
-    white, an alarm amber; recorder/overlay.py)."""
+def names_an_order(image: Image, rows: int | None = None) -> bool:
+    """Whether the caption's first line (``rows`` from the top; OpenCV's by default) is
+    red: ``REC  ORDER …`` (``no order open`` is white, an alarm amber; recorder/overlay.py)."""
     height, width = image.shape[:2]
-    line = image[: head_rows(width, height)].astype(np.int32)
+    line = image[: rows or head_rows(width, height)].astype(np.int32)
     text = line.max(axis=2) > TEXT_LEVEL
     if np.count_nonzero(text) < 20:
         return False
@@ -91,42 +114,53 @@ def names_an_order(image: Image) -> bool:
 _RIVAL_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-_/."
 
 
-def _draw(text: str, width: int, height: int, rows: int) -> npt.NDArray[np.float64]:
-    """The caption's first line as a frame shows it: drawn as recorder/overlay.py draws it
-    (its red, on black), through the encoder's 4:2:0 colour (red text lives mostly in the
-    half-resolution chroma, so it is blurred there), then the brightest channel."""
-    scale = max(0.4, height / 1000)
-    thickness = max(1, round(height / 450))
-    margin = max(6, width // 160)
-    # Only the line's rows (even, for 4:2:0, whose 2x2 blocks start at row 0 as the
-    # frame's do): drawing whole frames made a 1,200-rival table take 1.4 s.
-    image = np.zeros((rows + rows % 2, width + width % 2, 3), np.uint8)
-    # The baseline is the line's last row (head_rows): the overlay's line_h - margin // 2.
-    cv2.putText(image, text, (margin, rows - 1), _FONT, scale, _RED, thickness, cv2.LINE_AA)
-    yuv = cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420)
-    back = cv2.cvtColor(yuv, cv2.COLOR_YUV2BGR_I420)
-    return np.asarray(back[:rows, :width].max(axis=2), np.float64)
+class Hershey:
+    """The caption as recorder/overlay.py draws it with OpenCV: its red on black, through
+    the encoder's 4:2:0 colour (red text lives mostly in the half-resolution chroma, so
+    it is blurred there), then the brightest channel."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.width, self.height = width, height
+        self.rows = head_rows(width, height)
+        self.same = SAME
+
+    def lines(self, texts: Sequence[str]) -> list[npt.NDArray[np.float64]]:
+        return [self._draw(text) for text in texts]
+
+    def _draw(self, text: str) -> npt.NDArray[np.float64]:
+        m, rows, width = metrics(self.width, self.height), self.rows, self.width
+        # Only the line's rows (even, for 4:2:0, whose 2x2 blocks start at row 0 as the
+        # frame's do): drawing whole frames made a 1,200-rival table take 1.4 s.
+        image = np.zeros((rows + rows % 2, width + width % 2, 3), np.uint8)
+        # The baseline is the line's last row (head_rows): the overlay's line_h - margin // 2.
+        at = (m.margin, rows - 1)
+        cv2.putText(image, text, at, _FONT, m.scale, _RED, m.thickness, cv2.LINE_AA)
+        yuv = cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420)
+        back = cv2.cvtColor(yuv, cv2.COLOR_YUV2BGR_I420)
+        return np.asarray(back[:rows, :width].max(axis=2), np.float64)
 
 
 class Captions:
     """Tells whether a frame's caption reads as one order (see the module docstring)."""
 
-    def __init__(self, order_id: str, width: int, height: int) -> None:
-        self.rows = head_rows(width, height)
+    def __init__(
+        self, order_id: str, width: int, height: int, drawing: Drawing | None = None
+    ) -> None:
+        drawing = drawing or Hershey(width, height)
+        self.rows = drawing.rows
         ids = {order_id[:i] + order_id[i + 1 :] for i in range(len(order_id))}
         for i in range(len(order_id) + 1):
             ids.update(order_id[:i] + c + order_id[i + 1 :] for c in _RIVAL_CHARS)
         ids.discard(order_id)
         rivals = ["REC  no order open", *(f"REC  ORDER {i}" for i in sorted(ids))]
-        mine = _draw(f"REC  ORDER {order_id}", width, height, self.rows)
+        mine, *drawn = drawing.lines([f"REC  ORDER {order_id}", *rivals])
         found: list[tuple[int, int, npt.NDArray[np.float64]]] = []
-        for text in rivals:
-            rival = _draw(text, width, height, self.rows)
+        for rival in drawn:
             differ = np.flatnonzero(np.abs(rival - mine).max(axis=0) > 1.0)
             if differ.size:
                 left, right = max(0, int(differ[0]) - 3), min(width, int(differ[-1]) + 4)
                 a, b = _unit(mine[:, left:right]), _unit(rival[:, left:right])
-                if float((a * b).sum()) < SAME:
+                if float((a * b).sum()) < drawing.same:
                     found.append((left, right, a - b))
         self.left = min(left for left, _, _ in found)
         self.right = max(right for _, right, _ in found)
@@ -145,7 +179,7 @@ class Captions:
     def names(self, image: Image) -> bool:
         """Whether ``image``'s caption reads as ``REC  ORDER <this id>`` (with or without
         a waybill after it): red, and no rival fits it better."""
-        if not names_an_order(image):
+        if not names_an_order(image, self.rows):
             return False
         line = image[: self.rows, self.left : self.right].max(axis=2).astype(np.float64)
         dots = self._weights @ line.astype(np.float32).ravel()

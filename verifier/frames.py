@@ -33,13 +33,16 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import cv2
+import imageio_ffmpeg
 import numpy as np
 import numpy.typing as npt
 import zxingcpp
 
+from storage.caption import find_font
 from storage.entries import Clip, Scan, SegmentRef
 from verifier._errors import MediaFormatError
 from verifier._frames_caption import MAX_CAPTION_ID, Captions, CaptionSpan, caption_span
+from verifier._frames_drawtext import Drawtext
 from verifier.fmp4 import Box, iter_boxes, split_fragments
 
 __all__ = [
@@ -543,11 +546,12 @@ def _captions(clip: Clip) -> Captions | None:
     if not 0 < len(clip.order_id) <= MAX_CAPTION_ID:
         return None
     if DRAWTEXT in clip.video.encoder:
-        # Burned in by ffmpeg's drawtext (webcam capture), not by OpenCV: the drawings
-        # below are not how it looks. Pillow with the same face fitted ffmpeg's drawing
-        # at NCC ~0.9 only (glyph placement and hinting), too loose to tell two ids one
-        # digit apart; its keyframes keep their first choice and plain labels.
-        return None
+        # Burned in by ffmpeg's drawtext (webcam capture): drawn again by drawtext, with
+        # the station's filter options (verifier/_frames_drawtext.py).
+        width, height = clip.video.width, clip.video.height
+        ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+        drawing = Drawtext(width, height, find_font(), ffmpeg)
+        return Captions(clip.order_id, width, height, drawing)
     return Captions(clip.order_id, clip.video.width, clip.video.height)
 
 

@@ -28,7 +28,8 @@ from tests.recording import SIZE, make_app
 from tests.rtspcam import wait_for
 from tests.webcam import FakeWebcam
 from verifier import verify_bundle
-from verifier._frames_caption import names_an_order
+from verifier._frames_caption import Captions, names_an_order
+from verifier._frames_drawtext import Drawtext
 from verifier.frames import NOT_THIS_ORDER, pick_keyframes
 
 W, H = SIZE["width"], SIZE["height"]
@@ -231,9 +232,13 @@ def test_the_station_records_the_webcam_by_ffmpeg_end_to_end(tmp_path: Path) -> 
             f.write(app.store.read_blob(ref.sha256))
     frames = _frames(tmp_path / "clip.mp4")
     assert names_an_order(frames[len(frames) // 2])
-    # the sheet's keyframes: drawtext's caption is not compared with OpenCV's drawing, so
-    # none is labelled "does not read as this order" (every one was, before)
+    # the sheet's keyframes: drawtext's caption is compared with drawtext's own drawing
+    # of this order and its rivals (OpenCV's drawing labelled every one "does not read as
+    # this order"), and the order scan's keyframe shows the caption naming the order
     assert clips[0].video.encoder == "libx264 veryfast crf=28, caption by ffmpeg drawtext"
-    labels = [k.label for k in pick_keyframes(clips[0], tmp_path / "clip.mp4")]
-    assert "Order scan" in labels
+    keyframes = pick_keyframes(clips[0], tmp_path / "clip.mp4")
+    labels = [k.label for k in keyframes]
     assert not [label for label in labels if NOT_THIS_ORDER in label], labels
+    scanned = next(k for k in keyframes if k.label == "Order scan")
+    drawtext = Drawtext(W, H, find_font(), ffmpeg_path(EncoderSettings()))
+    assert Captions(order.order_id, W, H, drawtext).names(scanned.image)
