@@ -1,23 +1,22 @@
 """The audit's one pass: the log scan's entries and checkpoints, the blobs, then the rest.
 
 See :mod:`verifier.audit` for the checks. The scan (:meth:`storage.Store.scan_log`) hands
-over every entry it read, parsed; this module checks what the entries say and what the
-blob store holds. Checkpoint forks are :mod:`verifier._audit_forks`'s.
+over every entry it read, parsed; this module checks what the entries say (station keys,
+segments, gaps, purges; clips in :mod:`verifier._audit_clips`) and, through
+:mod:`verifier._audit_media`, what the blob store holds. Checkpoints and forks are
+:mod:`verifier._audit_log`'s.
 """
 
 from __future__ import annotations
 
-import bisect
-import dataclasses
 import json
 import time
 from collections.abc import Callable
 from typing import Any
 
-from storage import FormatError, PacksealError, SignatureError, StorageError, Store
+from storage import FormatError, SignatureError, StorageError, Store
 from storage.entries import (
     Clip,
-    ClipView,
     Gap,
     Purge,
     Segment,
@@ -26,12 +25,12 @@ from storage.entries import (
     parse_as,
 )
 from storage.facts import rfc3339
-from storage.footage import describe_source
 from storage.note import Ed25519Verifier, NoteVerifier
+from verifier._audit_clips import Clips, name_affected_clips, of_view
 from verifier._audit_log import LogElsewhere, LogResult, check_log
 from verifier._audit_media import Media, Range, Ranges, Seen, seqs
-from verifier._audit_report import MAX_AFFECTED, AuditReport, Finding, Findings, Severity
-from verifier._timecheck import SEAL_SKEW_MS, footage_times
+from verifier._audit_report import AuditReport, Findings, Severity
+from verifier._timecheck import SEAL_SKEW_MS
 
 Progress = Callable[[int, int], None]
 
@@ -57,38 +56,6 @@ _SEGMENT_TYPES = {
 }
 _SEGMENT_KEYS = frozenset({"kind", *_SEGMENT_TYPES})
 _VIEW_SEGMENT_KEYS = _SEGMENT_KEYS | {"view"}
-
-
-def name_affected_clips(
-    findings: list[Finding], spans: list[tuple[int, int, str, str]]
-) -> list[Finding]:
-    """Each finding about segments, with the clips (order, clip id) that use them: a
-    merchant needs to know which orders' evidence a missing or changed segment touches."""
-    if not spans:
-        return findings
-    spans = sorted(spans)
-    firsts = [first for first, _, _, _ in spans]
-    widest = max(last - first for first, last, _, _ in spans)
-    out = []
-    for f in findings:
-        if f.seqs is None or f.affects:
-            out.append(f)
-            continue
-        lo, hi = f.seqs
-        hit = []
-        k = bisect.bisect_right(firsts, hi) - 1
-        while k >= 0 and firsts[k] >= lo - widest:
-            _, last, order, clip = spans[k]
-            if last >= lo:
-                hit.append((order, clip))
-            k -= 1
-        hit.reverse()
-        out.append(
-            dataclasses.replace(
-                f, affects=tuple(hit[:MAX_AFFECTED]), more_affected=max(0, len(hit) - MAX_AFFECTED)
-            )
-        )
-    return out
 
 
 def _segment(obj: dict[str, Any]) -> Segment:
@@ -122,7 +89,6 @@ class Auditor:
         gap_tolerance_ms: int,
         require_live_source: bool = False,
     ) -> None:
-        self.require_live_source = require_live_source
         self.store = store
         self.log = store  # the log's half of the store's methods
         self.verifiers = verifiers
@@ -152,11 +118,9 @@ class Auditor:
         self.max_seq = -1
         self.purged = Ranges()
         self.purges: list[tuple[int, Purge]] = []
-        # clip refs older than the window: (entry index, clip, view position, ref position)
-        self.deferred: list[tuple[int, Clip, int, int]] = []
-        # (first seq, last seq, order id, clip id) of every clip, to name the clips a
-        # segment finding affects; ~100 bytes a clip.
-        self.clip_spans: list[tuple[int, int, str, str]] = []
+        self.clips = Clips(
+            store, self.add, self.stats, self.certified, self.window, require_live_source
+        )
 
     def add(
         self,
@@ -203,14 +167,14 @@ class Auditor:
         self.report.evidence.extend(result.evidence)
         self.report.size = self.stats.entries = result.size
         self.stats.checkpoints = result.checkpoints
-        self._check_deferred()
+        self.clips.check_deferred()
         self.media.reconcile(
             self.purged.merged(),
             self.purges,
             lambda: self._purged_after(content_size),
             content_size,
         )
-        self.report.findings = name_affected_clips(self.found.report_order(), self.clip_spans)
+        self.report.findings = name_affected_clips(self.found.report_order(), self.clips.spans)
         self.report.counts = dict(self.found.counts)
         self.stats.seconds = time.perf_counter() - started
         return self.report
@@ -256,7 +220,7 @@ class Auditor:
             self.add("entries", "error", index, f"entry {index} is not a valid {kind} entry: {e}")
             return
         if isinstance(entry, Clip):
-            self._clip(index, entry)
+            self.clips.check(index, entry, self.max_seq)
         elif isinstance(entry, Gap):
             self._gap(index, entry)
         elif isinstance(entry, Purge):
@@ -351,7 +315,7 @@ class Auditor:
                     "gaps",
                     "error",
                     index,
-                    f"entry {index}: {gap / 1000:.1f} s without footage{_of(seg.view)} between "
+                    f"entry {index}: {gap / 1000:.1f} s without footage{of_view(seg.view)} between "
                     f"segment {last.seq} (ends {rfc3339(last.end, ms=True)}) and segment "
                     f"{seg.seq} (starts {rfc3339(seg.start, ms=True)}), and no gap entry "
                     "explains it: footage was cut",
@@ -362,156 +326,12 @@ class Auditor:
                 "segments",
                 "warning",
                 index,
-                f"entry {index}: segment {seg.seq}{_of(seg.view)} starts {-gap / 1000:.1f} s "
+                f"entry {index}: segment {seg.seq}{of_view(seg.view)} starts {-gap / 1000:.1f} s "
                 f"before segment {last.seq} ends (the station clock went back?)",
                 seqs=(last.seq, seg.seq),
             )
 
-    # -- clips, gaps, purges -------------------------------------------------------------
-
-    def _clip(self, index: int, clip: Clip) -> None:
-        self.stats.clips += 1
-        self._source(index, clip)
-        refs = clip.all_segments()
-        self.clip_spans.append((refs[0].seq, refs[-1].seq, clip.order_id, clip.clip_id))
-        station = self.certified.get(clip.key)
-        if station is None:
-            self.add(
-                "clips",
-                "error",
-                index,
-                f"clip {clip.clip_id} (entry {index}) is signed by key {clip.key!r}, which no "
-                "station-key entry before it certifies",
-                clip=clip,
-            )
-        else:
-            try:
-                clip.verify_signature(station)
-            except (SignatureError, FormatError) as e:
-                self.add(
-                    "clips",
-                    "error",
-                    index,
-                    f"entry {index}: {e}",
-                    clip=clip,
-                )
-        label, latest = max(footage_times(clip), key=lambda lt: lt[1])
-        if latest > clip.time + SEAL_SKEW_MS:
-            self.add(
-                "clips",
-                "error",
-                index,
-                f"clip {clip.clip_id} (entry {index}): {label} is dated "
-                f"{rfc3339(latest, ms=True)}, "
-                f"{(latest - clip.time) / 1000:.0f} s after the station sealed the clip "
-                f"({rfc3339(clip.time, ms=True)}): its times are not true",
-                clip=clip,
-            )
-        parts = clip.all_views()
-        for v, part in enumerate(parts):
-            for n, ref in enumerate(part.segments):
-                seen = self.window.get(ref.seq)
-                if seen is not None and seen[0] < index:
-                    self._compare_ref(index, clip, part, n, seen)
-                elif ref.seq > self.max_seq:
-                    self.add(
-                        "clips",
-                        "error",
-                        index,
-                        f"clip {clip.clip_id} (entry {index}): segment {ref.seq}"
-                        f"{_of(part.view or None)} is not in the log before the clip (last "
-                        f"logged segment: {self.max_seq})",
-                        clip=clip,
-                    )
-                else:
-                    self.deferred.append((index, clip, v, n))
-            if clip.view is not None:
-                self._left_out(index, clip, part)
-
-    def _left_out(self, index: int, clip: Clip, part: ClipView) -> None:
-        """A view's segment numbers interleave with the other views' (they are
-        station-wide): each segment of the view between its first and last in the clip
-        must be in it."""
-        named = {r.seq for r in part.segments}
-        lo, hi = part.segments[0].seq, part.segments[-1].seq
-        for seq in range(lo, hi + 1):
-            seen = self.window.get(seq)
-            if seq in named or seen is None or seen[0] > index or seen[1].view != part.view:
-                continue
-            self.add(
-                "clips",
-                "error",
-                index,
-                f"clip {clip.clip_id} (entry {index}) leaves out segment {seq} of view "
-                f"{part.view} (entry {seen[0]}), between the view's segments {lo} and {hi} "
-                "it binds",
-                seqs=(seq, seq),
-                clip=clip,
-            )
-
-    def _source(self, index: int, clip: Clip) -> None:
-        source = clip.source
-        if source is not None and source.live:
-            self.stats.live_clips += 1
-            return
-        if source is None:
-            self.stats.unsourced_clips += 1
-        elif source.kind == "file":
-            self.stats.file_clips += 1
-        else:
-            self.stats.demo_clips += 1
-        if self.require_live_source:
-            # Counted in the stats either way; a finding only where the trust file accepts
-            # nothing but live footage (a demo store would otherwise list every clip).
-            self.add(
-                "clips",
-                "error",
-                index,
-                f"clip {clip.clip_id} (entry {index}) is not live footage, which the trust "
-                f"file requires: {describe_source(source)}",
-                clip=clip,
-            )
-
-    def _compare_ref(self, index: int, clip: Clip, part: ClipView, n: int, seen: Seen) -> None:
-        ref, (at, seg) = part.segments[n], seen
-        where = f"clip {clip.clip_id} (entry {index}), segment {ref.seq}"
-        view = part.view or None
-        if seg.view != view:
-            self.add(
-                "clips",
-                "error",
-                index,
-                f"{where}: the clip puts it in {_view_label(view)}, the segment entry {at} "
-                f"is {_view_label(seg.view)}'s",
-                clip=clip,
-            )
-        elif ref.sha256 != seg.sha256:
-            self.add(
-                "clips",
-                "error",
-                index,
-                f"{where}: sha256 {ref.sha256[:16]}… differs from the segment entry {at} "
-                f"({seg.sha256[:16]}…)",
-                clip=clip,
-            )
-        elif (ref.start, ref.end, ref.bytes) != (seg.start, seg.end, seg.bytes):
-            self.add(
-                "clips",
-                "error",
-                index,
-                f"{where}: times/size {ref.start}..{ref.end}/{ref.bytes} differ from the "
-                f"segment entry {at} ({seg.start}..{seg.end}/{seg.bytes})",
-                clip=clip,
-            )
-        elif n == 0 and (part.init, part.run) != (seg.init, seg.run):
-            self.add(
-                "clips",
-                "error",
-                index,
-                f"{where}: the clip's init section / run{_of(view)} {part.init[:16]}…/"
-                f"{part.run} differ from the segment's {seg.init[:16]}…/{seg.run}",
-                clip=clip,
-            )
+    # -- gaps, purges --------------------------------------------------------------------
 
     def _gap(self, index: int, gap: Gap) -> None:
         self.stats.gaps += 1
@@ -526,8 +346,8 @@ class Auditor:
             "gaps",
             "info",
             index,
-            f"entry {index}: {(gap.end - gap.start) / 1000:.1f} s without footage{_of(gap.view)}"
-            f"{after}, from "
+            f"entry {index}: {(gap.end - gap.start) / 1000:.1f} s without footage"
+            f"{of_view(gap.view)}{after}, from "
             f"{rfc3339(gap.start, ms=True)}: {gap.reason}{detail}",
         )
 
@@ -548,32 +368,6 @@ class Auditor:
 
     # -- after the pass ------------------------------------------------------------------
 
-    def _check_deferred(self) -> None:
-        """Clip references older than the window: looked up through the segments index."""
-        for index, clip, v, n in self.deferred:
-            part = clip.all_views()[v]
-            ref = part.segments[n]
-            rows = self.store.segments(ref.seq, ref.seq)
-            seen: Seen | None = None
-            if rows and rows[0].idx < index:
-                try:
-                    entry = parse_as(Segment, self.log.entry(rows[0].idx))
-                except PacksealError:
-                    entry = None
-                if entry is not None and entry.seq == ref.seq:
-                    seen = (rows[0].idx, entry)
-            if seen is None:
-                self.add(
-                    "clips",
-                    "error",
-                    index,
-                    f"clip {clip.clip_id} (entry {index}): segment {ref.seq} is not in the log",
-                    clip=clip,
-                )
-            else:
-                self._compare_ref(index, clip, part, n, seen)
-        self.deferred.clear()
-
     def _purged_after(self, size: int) -> list[Range]:
         """Purges appended after the audited snapshot (retention logs before it deletes)."""
         out = Ranges()
@@ -585,12 +379,3 @@ class Auditor:
                     continue
                 out.add_range(purge.first_seq, purge.last_seq, index)
         return out.merged()
-
-
-def _of(view: str | None) -> str:
-    """ " of view <name>" for a station with several cameras; "" for one."""
-    return "" if view is None else f" of view {view}"
-
-
-def _view_label(view: str | None) -> str:
-    return "the unnamed view" if view is None else f"view {view}"

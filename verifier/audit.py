@@ -40,7 +40,8 @@ still taken into account (retention logs before it deletes).
 Two cores: on a large log (:data:`PARALLEL_FROM` entries) the log's integrity (entry
 bytes, chain, tree, checkpoints, forks: :mod:`verifier._audit_log`) is checked in a
 second Python process while this one checks what the entries say and the media
-(:mod:`verifier._audit`, :mod:`verifier._audit_media`). The findings are the same.
+(:mod:`verifier._audit`, :mod:`verifier._audit_clips`, :mod:`verifier._audit_media`).
+The findings are the same.
 """
 
 from __future__ import annotations
