@@ -15,7 +15,6 @@ import imageio_ffmpeg
 import pytest
 
 from packseal.runner import make_station
-from recorder._errors import SourceError, SourceLost
 from recorder.clock import SystemClock
 from recorder.demo import DemoScene
 from recorder.sources import DemoSource, FileSource, Frame, FrameSource
@@ -23,6 +22,7 @@ from storage import ClipQuery, DiskFullError, Store
 from storage.entries import Clip, Gap, Segment, from_bytes, parse_as
 from storage.footage import FootageSource
 from storage.zones import local_zone, zone_name
+from tests.cameras import UnpluggedCamera
 from tests.recording import EPOCH_MS, SIZE, make_app, record_demo
 
 pytestmark = pytest.mark.slow
@@ -151,42 +151,6 @@ def test_video_file_end_to_end(tmp_path: Path) -> None:
     app.store.verify_log([app.station_signer.verifier])
 
 
-class FlakyCamera:
-    """A camera that is unplugged at frame ``lose_at`` and comes back after two retries."""
-
-    def __init__(self, inner: DemoSource, lose_at: int, retries: int = 2) -> None:
-        self.inner = inner
-        self.lose_at = lose_at
-        self.retries = retries
-        self.lost = False
-        self.skipped_ms = 0
-        self.origin = FootageSource("camera", device="/dev/video0", card="Cam A", serial="A")
-
-    width = property(lambda self: self.inner.width)
-    height = property(lambda self: self.inner.height)
-    fps = property(lambda self: self.inner.fps)
-
-    def read(self) -> Frame | None:
-        frame = self.inner.read()
-        if frame is not None and frame.index == self.lose_at and not self.lost:
-            self.lost = True
-            raise SourceLost("camera unplugged (test)")
-        return frame
-
-    def reopen(self) -> None:
-        if self.retries:
-            self.retries -= 1
-            raise SourceError("still unplugged")
-        # another camera was plugged in its place
-        self.origin = FootageSource("camera", device="/dev/video0", card="Cam B", serial="B")
-        # while it was away, time went on: skip 5 s of the scene
-        for _ in range(5 * int(self.inner.fps)):
-            self.inner.read()
-
-    def close(self) -> None:
-        self.inner.close()
-
-
 class CameraTimeHole:
     """Frames arrive evenly, but from ``at`` on the camera's own count is 5 ahead: it lost
     5 frames that the arrival times do not show (an IP camera's burst after a hole)."""
@@ -226,7 +190,15 @@ def test_camera_lost_and_back(tmp_path: Path) -> None:
     inner = DemoSource(scene, app.clock, realtime=False, epoch_ms=EPOCH_MS)
     first = scene.orders()[0]
     lose_at = scene.frame_at(first.start_ms + 6000)  # while the first order is being packed
-    camera: FrameSource = FlakyCamera(inner, lose_at)
+    camera: FrameSource = UnpluggedCamera(
+        inner,
+        lose_at,
+        retries=2,
+        away_s=5,
+        origin=FootageSource("camera", device="/dev/video0", card="Cam A", serial="A"),
+        # another camera was plugged in its place
+        replaced_by=FootageSource("camera", device="/dev/video0", card="Cam B", serial="B"),
+    )
     station = make_station(app, camera, realtime=False)
     station.run()
     entries = _entries(app.store)

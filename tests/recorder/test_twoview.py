@@ -19,14 +19,14 @@ import yaml
 from packseal.app import App
 from packseal.config import load_config, parse_config
 from packseal.runner import make_sources, make_station, source_specs
-from recorder._errors import SourceError, SourceLost
 from recorder.clock import SystemClock
 from recorder.demo import DemoScene
 from recorder.settings import View
-from recorder.sources import DemoSource, Frame
+from recorder.sources import DemoSource
 from recorder.station import Station
 from storage.entries import Clip, Gap, Segment, from_bytes
 from storage.footage import FootageSource
+from tests.cameras import UnpluggedCamera
 from tests.recording import EPOCH_MS, SIZE
 from verifier.verify import verify_bundle
 
@@ -60,38 +60,6 @@ def _entries(app: App) -> list[object]:
     return [from_bytes(data) for _, data in app.store.entries()]
 
 
-class LosesCamera:
-    """The side camera is unplugged at frame ``lose_at`` and is back after one retry, 4 s
-    of the scene later."""
-
-    def __init__(self, inner: DemoSource, lose_at: int) -> None:
-        self.inner, self.lose_at = inner, lose_at
-        self.lost = False
-        self.retries = 1
-        self.origin = inner.origin
-
-    width = property(lambda self: self.inner.width)
-    height = property(lambda self: self.inner.height)
-    fps = property(lambda self: self.inner.fps)
-
-    def read(self) -> Frame | None:
-        frame = self.inner.read()
-        if frame is not None and frame.index == self.lose_at and not self.lost:
-            self.lost = True
-            raise SourceLost("side camera unplugged (test)")
-        return frame
-
-    def reopen(self) -> None:
-        if self.retries:
-            self.retries -= 1
-            raise SourceError("still unplugged")
-        for _ in range(4 * int(self.inner.fps)):
-            self.inner.read()
-
-    def close(self) -> None:
-        self.inner.close()
-
-
 def test_two_views_one_clip_entry_and_a_lost_side_camera(tmp_path: Path) -> None:
     app = _app(tmp_path / "data")
     fps = SIZE["fps"]
@@ -101,7 +69,9 @@ def test_two_views_one_clip_entry_and_a_lost_side_camera(tmp_path: Path) -> None
     side_scene = DemoScene(SIZE["width"], SIZE["height"], fps, seed=1, orders=2)
     side_inner = DemoSource(side_scene, app.clock, realtime=False, epoch_ms=EPOCH_MS, closeup=True)
     lose_at = scene.frame_at(orders[1].start_ms + 4000)  # while the 2nd order is packed
-    station = make_station(app, [top, LosesCamera(side_inner, lose_at)], realtime=False)
+    # unplugged, and back after one retry, 4 s of the scene later
+    side = UnpluggedCamera(side_inner, lose_at, retries=1, away_s=4, name="side camera")
+    station = make_station(app, [top, side], realtime=False)
     station.run()
 
     entries = _entries(app)
