@@ -108,6 +108,7 @@ _ZH_PATTERNS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]]
         lambda m: f"{_STATUS[m[1]]}，结束原因：{_REASON.get(m[2], m[2])}",
     ),
     (re.compile(r"size (\d+)  ·  root (\S+)"), r"大小 \1  ·  根 \2"),
+    (re.compile(r"VIEW (\S+) SHA-256"), r"视角 \1 SHA-256"),
     # storage.footage labels (the facts in them stay as they are)
     (re.compile(r"live camera (\S+) \(no identity reported\)"), r"现场摄像头 \1（未报告型号）"),
     (re.compile(r"live camera (\S+) \((.*)\)"), r"现场摄像头 \1（\2）"),

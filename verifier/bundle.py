@@ -160,6 +160,8 @@ class BundleSummary:
     start_ms: int
     end_ms: int
     segments: tuple[int, int, int]  # first, last (1-based), of
+    # Each further view's video member: (view, member, sha256 of the member); () for one.
+    views: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def derived(self) -> bool:
@@ -177,6 +179,7 @@ class BundleSummary:
                 f"order {self.order_id}",
                 f"clip {self.clip_id} segments {first}..{last} of {of}",
                 video,
+                *(f"view {v} video {m} sha256 {sha}" for v, m, sha in self.views),
                 f"entry {self.entry_hash}",
                 f"log {self.origin} index {self.log_index}",
                 f"checkpoint {self.checkpoint_size} {self.checkpoint_root}",
@@ -368,6 +371,7 @@ def export_bundle(
                 start_ms=refs[0].start,
                 end_ms=refs[-1].end,
                 segments=(first + 1, last + 1, len(clip.segments)),
+                views=tuple((v.manifest.view, v.manifest.member, v.sha256) for v in views),
             )
             step("drawing the evidence sheet", 0, 1)
             shown = () if derived is not None else tuple((v.manifest.view, v.sealed) for v in views)
@@ -720,6 +724,7 @@ def _sheet(
         source=describe_source(clip.source),
         source_live=None if clip.source is None else clip.source.live,
         views=views,
+        view_sha256=tuple((view, sha) for view, _, sha in summary.views),
     )
     sheet = (make_sheet or default_maker)(facts, clip, clip_path)
     return sheet.png, sheet.pdf

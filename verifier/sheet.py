@@ -113,6 +113,8 @@ class SheetFacts:
     # A clip filmed by two cameras: the further view's name and the path of its sealed
     # video (init + whole segments), valid while make_sheet runs; () for one camera.
     views: tuple[tuple[str, Path], ...] = ()
+    # Each further view's file in the bundle: (view, SHA-256 of clip.<view>.mp4).
+    view_sha256: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,6 +426,8 @@ def _integrity(ops: _Ops, facts: SheetFacts, bottom: float) -> float:
     rows = [
         ("Copy SHA-256" if facts.derived_from else "Clip SHA-256", facts.clip_sha256),
         ("Sealed clip", facts.derived_from or ""),
+        # A further camera's file (clip.<view>.mp4) is evidence too: its hash, by view.
+        *((f"View {view} SHA-256", sha) for view, sha in facts.view_sha256),
         ("Entry hash", facts.entry_hash),
         ("Checkpoint", f"size {facts.checkpoint_size}  ·  root {facts.checkpoint_root}"),
         ("Log", f"{facts.origin}  ·  entry {facts.log_index}"),
@@ -433,11 +437,15 @@ def _integrity(ops: _Ops, facts: SheetFacts, bottom: float) -> float:
     # 0.4 mm modules (2.4 px at 150 dpi) read reliably from the PNG and from print; a
     # long summary makes a larger symbol rather than smaller modules.
     qr_size = min(max(27.0, float(dark.shape[0] + 8) * 0.4), 45.0)
-    width = CONTENT_W - LABEL_W - qr_size - COL_GAP
+    # A view's label ("VIEW SIDE SHA-256") may be wider than the usual column: the
+    # column widens (up to a limit, then the label is cut), the hashes wrap.
+    widest = max(_width(label.upper(), "bold", 6.5) for label, v in rows if v)
+    label_w = min(max(LABEL_W, widest + 2.5), 2 * LABEL_W)
+    width = CONTENT_W - label_w - qr_size - COL_GAP
     # Hashes are never cut (two lines at most anyway); names from config may be long.
     blocks = [
         (
-            label,
+            _fit_text(label.upper(), "bold", 6.5, label_w - 2.5),
             _wrap(v, "mono", 8, width)
             if "SHA" in label.upper() or "hash" in label
             else _lines(v, "mono", 8, width, 2),
@@ -457,9 +465,9 @@ def _integrity(ops: _Ops, facts: SheetFacts, bottom: float) -> float:
     ops.text(cap_x, y + 2 + qr_size + 1.8, caption, "sans", 6.5, MUTED)
     row_y = y + 9.3
     for label, lines in blocks:
-        ops.text(MARGIN, row_y, label.upper(), "bold", 6.5, MUTED)
+        ops.text(MARGIN, row_y, label, "bold", 6.5, MUTED)
         for line in lines:
-            ops.text(MARGIN + LABEL_W, row_y, line, "mono", 8)
+            ops.text(MARGIN + label_w, row_y, line, "mono", 8)
             row_y += 3.9
         row_y += 0.6
     return y

@@ -15,9 +15,12 @@ import warnings
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
+import zxingcpp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from PIL import Image
 
 from storage import BlobHashError, BlobMissingError, FormatError, LogStateError, TrustFile
 from storage.entries import Clip
@@ -444,6 +447,13 @@ def test_a_two_view_bundle_carries_and_verifies_both_views(
             ["bash", "-c", shell], cwd=tmp_path, capture_output=True, text=True, check=True
         )
         assert done.stdout.split()[0] == expected
+
+    # The sheet's QR summary names every view's file and hash, not only clip.mp4's.
+    gray = np.asarray(Image.open(io.BytesIO(m["sheet.png"])).convert("L"))
+    (summary,) = [b.text for b in zxingcpp.read_barcodes(gray) if "\n" in b.text]
+    lines = summary.splitlines()
+    assert f"video clip.mp4 sha256 {sums['clip.mp4']}" in lines
+    assert f"view side video clip.side.mp4 sha256 {sums['clip.side.mp4']}" in lines
 
     verified = verify_bundle(two_views.bundle, two_views.trust)
     media = verified.report.check("media").message

@@ -394,7 +394,8 @@ def test_two_views_show_each_moment_from_both_cameras_labelled(
     side = side_view(clip, path, tmp_path / "side-run")
     side_path = side.write(tmp_path / "side.mp4")
     clip = side.bind(clip, "top", "side")
-    facts = facts_for(clip, path, views=(("side", side_path),))
+    side_sha = hashlib.sha256(side_path.read_bytes()).hexdigest()
+    facts = facts_for(clip, path, views=(("side", side_path),), view_sha256=(("side", side_sha),))
     for language in ("en", "zh-CN"):
         sheet = make_sheet(replace(facts, language=language), clip, path)
         assert pdf_pages(sheet.pdf) == 1
@@ -416,6 +417,10 @@ def test_two_views_show_each_moment_from_both_cameras_labelled(
     sources = (("side", "live camera /dev/video2 (no identity reported)", True),)
     texts = [op.text for op in _layout(facts, kf, sources) if isinstance(op, _Text)]
     assert "KEYFRAMES FROM BOTH SEALED VIEWS" in texts
+    # The integrity block names each view's file hash, after the clip's (clip.mp4).
+    at = texts.index("CLIP SHA-256")
+    assert texts[at + 1] == facts.clip_sha256
+    assert texts[texts.index("VIEW SIDE SHA-256") + 1] == side_sha
     # Where each camera's footage came from: the primary's row, then the side view's.
     assert texts[texts.index("SIDE VIEW") + 1] == sources[0][1]
     assert {"TOP", "SIDE"} <= set(texts)
@@ -426,6 +431,7 @@ def test_two_views_show_each_moment_from_both_cameras_labelled(
         if isinstance(op, _Text)
     ]
     assert "两个封存视角的关键帧" in zh
+    assert zh[zh.index("视角 SIDE SHA-256") + 1] == side_sha
     assert "视角 SIDE" in zh
     assert "现场摄像头 /dev/video2（未报告型号）" in zh
     assert any(t.startswith("左：视角 top，右：视角 side") for t in zh)
