@@ -463,6 +463,7 @@ class Scanner:
         self._decode_ms: deque[float] = deque(maxlen=300)
         self._motion: float | None = None
         self._misses = 0  # frames the scaled first pass found nothing in
+        self._small_in_view = False  # the last full-resolution pass read a code
 
     # lifecycle
 
@@ -564,15 +565,24 @@ class Scanner:
                     self._confirmed += 1
 
     def _decode_passes(self, gray: Gray) -> list[Decoded]:
-        """A scaled pass first (``first_scale``), full resolution when it finds nothing
-        (on every ``full_every``-th such frame). bench/scan.py ``--first-pass`` measured it."""
+        """A scaled pass first (at most ``first_scale`` and ``first_width`` px wide, the
+        first decoder only), full resolution (every decoder) when it finds nothing: on
+        every ``full_every``-th such frame, and at once while the last full-resolution
+        pass read a code (a code too small for the scaled pass is in view: it is confirmed
+        in consecutive frames, not ``full_every`` apart). bench/scan.py ``--first-pass``
+        measured it."""
+        h, w = gray.shape[:2]
         scale = self.settings.first_scale
+        if self.settings.first_width is not None:
+            scale = min(scale, self.settings.first_width / w)
         if scale >= 1.0:
             return _decode(gray, self.settings.decoders, self._error)
-        h, w = gray.shape[:2]
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         small = cast(Gray, cv2.resize(gray, size, interpolation=cv2.INTER_AREA))
-        found = _decode(small, self.settings.decoders, self._error)
+        # The first decoder alone: pyzbar on a half-size frame read Code128 at 2 px/module
+        # 4/40 and cost 3/4 of the scaled pass on frames without a code (bench/README.md);
+        # the others are full-resolution fallbacks.
+        found = _decode(small, self.settings.decoders[:1], self._error)
         if found:
             sx, sy = w / size[0], h / size[1]
             return [
@@ -586,9 +596,11 @@ class Scanner:
                 for d in found
             ]  # fmt: skip
         self._misses += 1
-        if self._misses % self.settings.full_every:
+        if not self._small_in_view and self._misses % self.settings.full_every:
             return []
-        return _decode(gray, self.settings.decoders, self._error)
+        found = _decode(gray, self.settings.decoders, self._error)
+        self._small_in_view = bool(found)
+        return found
 
     def _crop(self, image: Gray) -> tuple[Gray, tuple[int, int]]:
         zone = self.settings.zone

@@ -16,6 +16,9 @@ from storage.entries import is_view_name
 from storage.redact import redact
 
 ORDER_PATTERN = r"[A-Za-z0-9_-]{6,40}"
+# The scaled pass falls back to full resolution on every Nth frame it finds nothing in
+# (bench/README.md "first pass": measured at 1080p, held-out scenes).
+FULL_EVERY = 5
 
 
 class _Settings(BaseModel):
@@ -135,12 +138,20 @@ class ScanSettings(_Settings):
         le=1.0,
         description="decode the frame (or zone) scaled by this first; 1 = full resolution only",
     )
+    first_width: int | None = Field(
+        960,
+        ge=160,
+        le=3840,
+        description="the scaled pass is also at most this many px wide (1080p: half size, "
+        "720p: 3/4; narrower frames are decoded at full resolution only); null = first_scale "
+        "alone",
+    )
     full_every: int = Field(
-        1,
+        FULL_EVERY,
         ge=1,
         le=10,
-        description="with first_scale < 1: when the scaled pass finds nothing, decode at full "
-        "resolution on every Nth such frame (1 = always)",
+        description="when the scaled pass finds nothing, decode at full resolution on every "
+        "Nth such frame (1 = always), and on every frame while a full-resolution pass reads a code",
     )
     order_pattern: str = ORDER_PATTERN
     tracking_patterns: tuple[str, ...] = (

@@ -490,11 +490,12 @@ def test_scanner_zone_crops_and_keeps_full_frame_boxes() -> None:
 
 BIG_FRAME = bgr(canvas([(ORDER, F.Code128, 6, (900, 500))], size=(1920, 1080)))
 SMALL_FRAME = bgr(canvas([(ORDER, F.Code128, 2, (900, 500))], size=(1920, 1080)))
+EMPTY_1080 = bgr(canvas([], size=(1920, 1080)))
 
 
 def test_scaled_first_pass_and_full_resolution_fallback() -> None:
     out: queue.Queue[ScanOutput] = queue.Queue()
-    half = ScanSettings(first_scale=0.5, decoders=("zxing",))
+    half = ScanSettings(first_scale=0.5, full_every=1, decoders=("zxing",))
     scanner = Scanner(half, LatestFrame(), out, ManualClock())
     scanner.process(frame(BIG_FRAME, 1, 0))  # read at half size: boxes in full-frame pixels
     [read] = scanner.last_reads().items
@@ -505,13 +506,34 @@ def test_scaled_first_pass_and_full_resolution_fallback() -> None:
     scanner.process(frame(SMALL_FRAME, 2, 200))  # 2 px/module: 1 px at half, full size reads
     assert [d.text for d in scanner.last_reads().items] == [ORDER]
     assert scanner._misses == 1
-    # full resolution on every 2nd frame the first pass found nothing in
-    every2 = Scanner(half.model_copy(update={"full_every": 2}), LatestFrame(), out, ManualClock())
+    # full resolution on every 3rd frame the first pass found nothing in, then on every
+    # frame while it reads a code the scaled pass cannot: confirmed at the 4th frame,
+    # not the 6th (two full-resolution looks 3 frames apart)
+    every3 = Scanner(half.model_copy(update={"full_every": 3}), LatestFrame(), out, ManualClock())
     reads = []
-    for n in range(4):
-        every2.process(frame(SMALL_FRAME, n, n * 200))
-        reads.append(len(every2.last_reads().items))
-    assert reads == [0, 1, 0, 1]
+    for n in range(5):
+        every3.process(frame(SMALL_FRAME, n, n * 200))
+        reads.append(len(every3.last_reads().items))
+    assert reads == [0, 0, 1, 1, 1]
+    assert [x.text for x in _drain(out) if isinstance(x, Scan)] == [ORDER, ORDER]
+    # the code gone: back to every 3rd
+    for n in range(5, 10):
+        every3.process(frame(EMPTY_1080, n, n * 200))
+    assert every3._misses == 10
+    assert not every3._small_in_view
+
+
+def test_the_scaled_pass_is_at_most_first_width_wide() -> None:
+    """By default a 1080p frame is decoded at 960 px first (half size), and a frame no
+    wider than 960 px at full resolution only."""
+    out: queue.Queue[ScanOutput] = queue.Queue()
+    scanner = Scanner(ScanSettings(decoders=("zxing",)), LatestFrame(), out, ManualClock())
+    scanner.process(frame(SMALL_FRAME, 1, 0))
+    assert scanner._misses == 1  # the 960 px pass could not read it
+    assert scanner.last_reads().items == ()  # and full resolution waits for the 5th miss
+    scanner.process(frame(ORDER_FRAME, 2, 200))  # 960 px wide: full resolution only
+    assert scanner._misses == 1
+    assert [d.text for d in scanner.last_reads().items] == [ORDER]
 
 
 def test_scanner_survives_a_bad_frame() -> None:
