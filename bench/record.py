@@ -213,8 +213,8 @@ def _webcam(args: argparse.Namespace) -> int:
     out.mkdir(exist_ok=True)
     (out / "record-webcam.json").write_text(json.dumps(rows, indent=2))
     print(
-        "\nsize   capture  recorded  dropped (camera lost)  cores (ffmpeg)  CPU ms/frame  "
-        "scan ms  clips  load"
+        "\nsize   capture  recorded  dropped (camera lost)  cores = ffmpeg + Python  "
+        "CPU ms/frame  MB/min  scan ms  clips  load"
     )
     for r in rows:
         for capture in captures:
@@ -222,8 +222,9 @@ def _webcam(args: argparse.Namespace) -> int:
             assert isinstance(m, dict)
             print(
                 f"{r['size']:6} {capture:8} {m['frames_recorded']:>8} {m['frames_dropped']:>7}"
-                f" ({m['camera_lost']})          {m['cores']:.3f} ({m['cores_ffmpeg']:.3f})  "
-                f"{m['cpu_ms_per_frame']}  {m['scan_decode_ms_median']}  {m['clips_sealed']}  "
+                f" ({m['camera_lost']})          {m['cores']:.3f} = {m['cores_ffmpeg']:.3f} + "
+                f"{m['cores_python']:.3f}  {m['cpu_ms_per_frame']}  {m['mb_per_min']}  "
+                f"{m['scan_decode_ms_median']}  {m['clips_sealed']}  "
                 f"{m['load_before']}->{m['load_after']}"
                 + (f"  per view {m['dropped_per_view']}" if m["views"] != 1 else "")
             )

@@ -90,6 +90,9 @@ def _station(
     truth = {k: sum(int(t.get(k) or 0) for t in truths) for k in ("lost", "sent")}
     s = json.loads(stats.read_text())
     recorded = _frames_recorded(work / "data" / "packseal.db")
+    blobs = work / "data" / "blobs"
+    media = sum(p.stat().st_size for p in blobs.rglob("*") if p.is_file() and len(p.name) == 64)
+    footage_min = float(s["footage_seconds"]) / 60
     clips = subprocess.run(
         [*cmd, "clips", "--json", "--limit", "1000"], check=True, env=env, capture_output=True,
         text=True,
@@ -108,6 +111,9 @@ def _station(
         # CPU per recorded frame: what each frame cost, however many the machine let through
         "cpu_ms_per_frame": round(cpu * 1000 / recorded, 2) if recorded else None,
         "cores_ffmpeg": round(float(s["cpu_seconds_ffmpeg"]) / wall, 3),
+        "cores_python": round((cpu - float(s["cpu_seconds_ffmpeg"])) / wall, 3),
+        # the sealed media (segments and init sections) per minute of footage, all views
+        "mb_per_min": round(media / 1e6 / footage_min, 2) if footage_min else None,
         "scan_frames": s["scan_frames"],
         "scan_decode_ms_median": s["scan_decode_ms_median"],
         "clips_sealed": len(json.loads(clips)),

@@ -20,7 +20,7 @@ Image = npt.NDArray[np.uint8]
 
 @dataclass(frozen=True, slots=True)
 class Frame:
-    image: Image  # BGR, uint8, height x width x 3
+    image: Image  # BGR, uint8, height x width x 3 (or height x width: gray scan frames)
     t_ms: int  # capture time, ms since the epoch, UTC
     index: int  # frame number at the source; a jump means the source dropped frames
 

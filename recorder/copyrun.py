@@ -82,16 +82,38 @@ def copy_codec(found: str) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class ScanGeometry:
+    """The scan frames ffmpeg hands over: their size, rate, and whether they are gray
+    (one byte a pixel, the luma plane: a third of BGR's pipe bytes, no colour conversion
+    on either side; the station screen's preview is then gray too)."""
+
     width: int
     height: int
     fps: float
+    gray: bool = False
 
     @classmethod
-    def of(cls, width: int, height: int, scan_width: int | None, fps: float) -> ScanGeometry:
+    def of(
+        cls, width: int, height: int, scan_width: int | None, fps: float, *, gray: bool = False
+    ) -> ScanGeometry:
         w = width if scan_width is None or scan_width >= width else scan_width
         w -= w % 2
         h = round(height * w / width)
-        return cls(w, h - h % 2, fps)
+        return cls(w, h - h % 2, fps, gray)
+
+    @property
+    def pix_fmt(self) -> str:
+        return "gray" if self.gray else "bgr24"
+
+    @property
+    def frame_bytes(self) -> int:
+        return self.width * self.height * (1 if self.gray else 3)
+
+    def image(self, data: bytes) -> Image:
+        """One frame's bytes as an image (BGR, or 2-D gray)."""
+        flat = np.frombuffer(data, dtype=np.uint8)
+        if self.gray:
+            return flat.reshape(self.height, self.width)
+        return flat.reshape(self.height, self.width, 3)
 
 
 def copy_command(
@@ -117,7 +139,7 @@ def copy_command(
         ["-map", "0:v:0", "-c:v", "copy", "-f", "framecrc", "-flush_packets", "1", "pipe:1"]
         if scan is None
         else ["-map", "0:v:0", "-vf", f"fps={scan.fps:g},scale={scan.width}:{scan.height}",
-              "-pix_fmt", "bgr24", "-f", "rawvideo", "pipe:1"]
+              "-pix_fmt", scan.pix_fmt, "-f", "rawvideo", "pipe:1"]
     )  # fmt: skip
     return [
         ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error",
@@ -329,16 +351,14 @@ class CopyRun:
         assert self._process is not None
         assert self._process.stdout is not None
         assert self.scan is not None
-        size = self.scan.width * self.scan.height * 3
-        data = _read_exact(self._process.stdout, size)
+        data = _read_exact(self._process.stdout, self.scan.frame_bytes)
         if data is None:
             return None
         now = clock.now_ms()
         if self._first_frame is None:
             self._first_frame = self.started_ms = now
             self._write_meta()
-        image = np.frombuffer(data, dtype=np.uint8).reshape(self.scan.height, self.scan.width, 3)
-        return image, now
+        return self.scan.image(data), now
 
     # -- sealer side ------------------------------------------------------------------
 

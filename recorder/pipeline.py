@@ -433,7 +433,7 @@ class Pipeline:
             height=self.video.height,
             scan=ScanGeometry.of(
                 self.video.width, self.video.height, self.camera.scan_width,
-                self.settings.scan.rate_hz,
+                self.settings.scan.rate_hz, gray=True,
             ),
             caption=self._caption,
             zone=self.settings.timezone,

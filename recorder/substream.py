@@ -25,8 +25,6 @@ import subprocess
 import threading
 from pathlib import Path
 
-import numpy as np
-
 from recorder._errors import EncoderError
 from recorder.clock import Clock
 from recorder.copyrun import ScanGeometry, _read_exact, _redacted_log, _terminate
@@ -45,7 +43,7 @@ def scan_command(
         "-timeout", str(round(stall_seconds * 1_000_000)),  # socket I/O, microseconds
         "-i", url,
         "-map", "0:v:0", "-vf", f"fps={scan.fps:g},scale={scan.width}:{scan.height}",
-        "-pix_fmt", "bgr24", "-f", "rawvideo", "pipe:1",
+        "-pix_fmt", scan.pix_fmt, "-f", "rawvideo", "pipe:1",
     ]  # fmt: skip
 
 
@@ -90,15 +88,13 @@ class ScanStream:
     def read_frame(self, clock: Clock) -> tuple[Image, int] | None:
         """The next scan frame and the station time it arrived; None when ffmpeg ended."""
         assert self._process.stdout is not None
-        size = self.scan.width * self.scan.height * 3
-        data = _read_exact(self._process.stdout, size)
+        data = _read_exact(self._process.stdout, self.scan.frame_bytes)
         if data is None:
             return None
         now = clock.now_ms()
         if not self.started_ms:
             self.started_ms = now
-        image = np.frombuffer(data, dtype=np.uint8).reshape(self.scan.height, self.scan.width, 3)
-        return image, now
+        return self.scan.image(data), now
 
     def finish(self, timeout: float = 5.0) -> None:
         """Stop it (nothing it writes is kept, so no grace is needed); never raises."""

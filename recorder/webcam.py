@@ -65,7 +65,7 @@ def capture_command(
         f"[0:v]split=2[rec][scan];"
         f"[rec]{caption_filter(caption, width, height, font)},"
         f"setpts=PTS-STARTPTS,format=yuv420p[v];"
-        f"[scan]fps={scan.fps:g},scale={scan.width}:{scan.height},format=bgr24[s]"
+        f"[scan]fps={scan.fps:g},scale={scan.width}:{scan.height},format={scan.pix_fmt}[s]"
     )
     encode: list[str] = []
     for key, value in encoder_options(settings, fps).items():

@@ -39,6 +39,8 @@ def render(
         if scale < 1.0
         else frame.image.copy()
     )
+    if image.ndim == 2:  # ffmpeg capture hands the scanner gray frames: boxes in colour
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     thick = max(2, round(image.shape[1] / 320))
     if zone is not None:
         x, y, w, h = zone

@@ -46,7 +46,7 @@ def test_the_v4l2_capture_command() -> None:
         fps=Fraction(30),
         width=1920,
         height=1080,
-        scan=ScanGeometry.of(1920, 1080, None, 5.0),
+        scan=ScanGeometry.of(1920, 1080, None, 5.0, gray=True),
         caption=caption,
         font=Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
     )
@@ -74,7 +74,7 @@ def test_the_v4l2_capture_command() -> None:
         "-framerate", "30", "-ts", "abs", "-i", "/dev/video0",
         "-filter_complex",
         f"[0:v]split=2[rec][scan];[rec]{graph},setpts=PTS-STARTPTS,format=yuv420p[v];"
-        "[scan]fps=5,scale=1920:1080,format=bgr24[s]",
+        "[scan]fps=5,scale=1920:1080,format=gray[s]",
         "-map", "[v]", "-fps_mode", "passthrough", "-enc_time_base", "1:90000",
         "-c:v", "libx264", "-preset", "veryfast", "-crf", "28", "-rc-lookahead", "5",
         "-x264-params", "sync-lookahead=0", "-pix_fmt", "yuv420p",
@@ -136,7 +136,7 @@ def test_a_capture_run_burns_in_the_state_and_counts_the_cameras_lost_frames(
     caption = CaptionFiles(root / "caption")
     state = OverlayState("station-01", operator="操作员 Ann")
     caption.start(state)
-    scan = ScanGeometry.of(W, H, 320, 5.0)
+    scan = ScanGeometry.of(W, H, 320, 5.0, gray=True)
     run = WebcamRun.capture(
         "run1", root, camera.ffmpeg_input(), ffmpeg=ffmpeg_path(EncoderSettings()),
         settings=EncoderSettings(), fps=Fraction(30), width=W, height=H, scan=scan,
@@ -159,7 +159,7 @@ def test_a_capture_run_burns_in_the_state_and_counts_the_cameras_lost_frames(
         run.finish()
         truth = camera.stop()
         reader.join(10)
-    assert set(shapes) == {(180, 320, 3)}
+    assert set(shapes) == {(180, 320)}  # gray: the luma plane
     assert truth["lost"] == 5  # the hole alone: the reader kept up
     run.watch(clock)
     timed = run.closed_segments()
