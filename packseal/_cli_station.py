@@ -30,7 +30,9 @@ def clip_json(row: ClipRow) -> dict[str, object]:
         "started_at": rfc3339(row.start_ms, ms=True),
         "ended_at": rfc3339(row.end_ms, ms=True),
         "duration_s": round(row.duration_ms / 1000, 3),
-        "segments": row.segment_count,
+        "segments": row.segment_count,  # the first camera's; each view's below
+        # a clip filmed by several cameras: each view's segment count; else {}
+        "view_segments": dict(zip(row.views, row.view_segments, strict=False)),
         "bytes": row.bytes,
         "log_index": row.idx,
         "repeat_of": row.repeat_of,
@@ -172,7 +174,7 @@ def clips(
             r.status if r.status == "sealed" else f"[yellow]{r.status}[/]",
             rfc3339(r.start_ms, ms=True),
             f"{r.duration_ms / 1000:.1f} s",
-            str(r.segment_count),
+            " + ".join(map(str, r.view_segments)) or str(r.segment_count),
             f"{r.bytes / 1e6:.1f}",
             str(r.idx),
         )

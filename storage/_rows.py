@@ -35,6 +35,8 @@ class ClipRow:
     # The views' names, the primary first; () for a one-view clip. first_seq..last_seq
     # then spans every view's segments, interleaved (segment numbers are station-wide).
     views: tuple[str, ...] = ()
+    # Each view's segment count, in the order of ``views``; () for a one-view clip.
+    view_segments: tuple[int, ...] = ()
 
     @property
     def duration_ms(self) -> int:
@@ -42,8 +44,11 @@ class ClipRow:
 
     @property
     def segment_count(self) -> int:
-        """Segment numbers the clip spans: its segments for one view; for several, the
-        segments of every view of the station in that range (the entry names its own)."""
+        """The clip's segments (of its first camera, for several: ``view_segments`` has
+        each view's). Not the span first_seq..last_seq for several views: their segment
+        numbers interleave (station-wide), so the span counts every view's."""
+        if self.view_segments:
+            return self.view_segments[0]
         return self.last_seq - self.first_seq + 1
 
 
@@ -94,6 +99,7 @@ def clip_row(r: Any, tracking: tuple[str, ...]) -> ClipRow:
         repeat_of=r.repeat_of,
         tracking_ids=tracking,
         views=tuple(r.views.split()) if r.views else (),
+        view_segments=tuple(int(n) for n in r.view_segments.split()) if r.view_segments else (),
     )
 
 

@@ -123,6 +123,9 @@ clips = Table(
     # A clip of several views: their names, the primary first, space-separated; NULL for
     # one view. first_seq/last_seq and bytes then span every view.
     Column("views", String(80), nullable=True),
+    # Each view's segment count, space-separated, in the order of ``views`` (the entry's
+    # own counts: the views' segment numbers interleave, so the span is not a count).
+    Column("view_segments", String(48), nullable=True),
     Index(None, "order_id"),
     Index(None, "started_ms"),
     Index(None, "station", "started_ms"),

@@ -268,6 +268,7 @@ class Store:
             )
         elif isinstance(entry, Clip):
             refs = entry.all_segments()
+            view_counts = [len(v.segments) for v in entry.all_views()] if entry.view_names() else []
             conn.execute(
                 insert(clips).values(
                     clip_id=entry.clip_id,
@@ -287,6 +288,7 @@ class Store:
                     bytes=sum(s.bytes for s in refs),
                     repeat_of=entry.repeat_of,
                     views=" ".join(entry.view_names()) or None,
+                    view_segments=" ".join(str(n) for n in view_counts) or None,
                 )
             )
             if entry.tracking_ids:

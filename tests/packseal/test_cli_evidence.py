@@ -25,7 +25,7 @@ from packseal.cli import main
 from recorder.clock import ManualClock
 from recorder.controller import ClipClosed, OpenClip
 from recorder.sealer import ClipPlan, Sealer
-from storage.entries import Clip, Scan, Segment, parse_as
+from storage.entries import Clip, Scan, Segment, from_bytes, parse_as
 from tests.recording import SIZE, Recording, copy_store, make_app
 
 # The verifier's session fixtures (one recording, its bundles), shared rather than re-recorded.
@@ -402,10 +402,21 @@ def test_two_cameras_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[st
     (order,) = [o.order_id for o in scenes[0].orders()]
     trust = tmp_path / "trust.json"
     trust.write_bytes(app.trust_file().to_bytes())
+    found = [from_bytes(data) for _, data in app.store.entries()]
+    entries = {e.clip_id: e for e in found if isinstance(e, Clip)}
     app.close()
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump(settings))
     cli = ["--config", str(config), "--data-dir", str(data)]
+
+    # `clips` counts each view's segments (the span of their interleaved numbers was both)
+    assert main([*cli, "clips", "--json"]) == 0
+    (listed,) = [c for c in json.loads(capsys.readouterr().out) if c["order_id"] == order]
+    counts = {v.view: len(v.segments) for v in entries[listed["clip_id"]].all_views()}
+    assert listed["view_segments"] == counts
+    assert listed["segments"] == counts["top"]
+    assert main([*cli, "clips"]) == 0
+    assert f"{counts['top']} + {counts['side']}" in capsys.readouterr().out
 
     bundle = tmp_path / "bundle.zip"
     assert main([*cli, "export", order, "-o", str(bundle)]) == 0

@@ -31,6 +31,9 @@ def test_two_view_segments_and_clips_are_indexed_per_view(
     row = store.clip(clip.clip_id)
     assert row is not None
     assert row.views == ("top", "side")
+    # Each view's count, from the entry (the span 0..5 holds both views' numbers).
+    assert row.view_segments == (3, 3)
+    assert row.segment_count == 3
     # Retention protects first_seq..last_seq of a held clip: every view's segments.
     assert (row.first_seq, row.last_seq) == (0, 5)
     assert row.bytes == sum(s.bytes for s in segs)
@@ -51,4 +54,5 @@ def test_a_one_camera_station_is_indexed_as_before(
     row = store.clip(clip.clip_id)
     assert row is not None
     assert row.views == ()
+    assert row.view_segments == ()
     assert row.segment_count == 3

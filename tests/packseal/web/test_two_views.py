@@ -103,6 +103,7 @@ def test_clip_page_list_and_api_show_both_views(two: Portal, client: TestClient)
     assert [v["view"] for v in facts["views"]] == [PRIMARY, SIDE]
     assert facts["views"][1]["video"] == f"/clips/{row.clip_id}/video.mp4?view={SIDE}"
     assert {s["verdict"] for v in facts["views"] for s in v["segments"]} == {"verified"}
+    assert facts["view_segments"] == {v["view"]: len(v["segments"]) for v in facts["views"]}
     assert client.get("/api/v1/clips").json()["clips"][0]["views"] == [PRIMARY, SIDE]
 
 
