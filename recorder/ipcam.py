@@ -45,6 +45,10 @@ IP_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://")
 _MAX_LAG_MS = 2000  # behind the wall clock by more than this: the camera's time is off
 _AHEAD_MS = 100  # a stamp this far in the future is not a capture time
 _OPTIONS_ENV = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
+# Opens tried when the stream opens without a frame size (0x0): FFmpeg's probe gave up
+# before the stream's parameters came (no keyframe yet in its window; seen when 8-12
+# stations started at once on a loaded machine, each on its second try).
+_PROBES = 4
 
 
 def is_ip_camera(spec: object) -> bool:
@@ -96,6 +100,28 @@ class IpCameraSource(_Geometry):
 
     def _open(self) -> None:
         s = self._settings
+        for attempt in range(1, _PROBES + 1):
+            cap = self._connect()
+            width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+            height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+            if width > 0 and height > 0:
+                break
+            cap.release()
+            if attempt == _PROBES:
+                raise SourceError(
+                    f"IP camera {self.name}: expected the stream's frame size, found {width}x"
+                    f"{height} in {_PROBES} opens (FFmpeg's probe found no picture "
+                    "parameters: no keyframe within its window, or the machine too busy "
+                    "to read one)",
+                    hint="check that the camera sends a keyframe at least every few seconds "
+                    "(its I-frame interval / GOP); when many stations start at once on a "
+                    f"busy machine, start them in turn. {self._hint()}",
+                )
+            self._clock.sleep(s.reconnect_seconds)
+        self._probed(cap, width, height)
+
+    def _connect(self) -> cv2.VideoCapture:
+        s = self._settings
         timeout_ms = round(s.stall_seconds * 1000)
         if self._rtsp and _OPTIONS_ENV not in os.environ:
             # OpenCV passes FFmpeg options only through this variable (read at each open);
@@ -111,8 +137,9 @@ class IpCameraSource(_Geometry):
                 f"{s.stall_seconds:g} s (unreachable, refused, wrong path or credentials)",
                 hint=self._hint(),
             )
-        width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
-        height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        return cap
+
+    def _probed(self, cap: cv2.VideoCapture, width: int, height: int) -> None:
         try:
             _even_size(
                 f"IP camera {self.name}",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.server
+import subprocess
 import threading
 import time
 from itertools import pairwise
@@ -15,8 +18,9 @@ from packseal.runner import make_source, make_station
 from recorder._errors import SourceError, SourceLost
 from recorder.clock import SystemClock
 from recorder.demo import DemoScene
+from recorder.encoder import ffmpeg_path
 from recorder.ipcam import IpCameraSource
-from recorder.settings import CameraSettings
+from recorder.settings import CameraSettings, EncoderSettings
 from recorder.sources import footage_source
 from storage import Store
 from storage.entries import Clip, Gap, Segment, from_bytes
@@ -216,3 +220,68 @@ def test_http_mjpeg_camera_with_basic_auth(capfd: pytest.CaptureFixture[str]) ->
         _read_until_lost(source)
     out, err = capfd.readouterr()
     assert "-Pw-9" not in out + err
+
+
+class _TsCamera:
+    """An H.264 camera over HTTP (MPEG-TS) whose first ``bad`` connections start mid-GOP,
+    as a stream joined between keyframes: FFmpeg's probe then finds no frame size (0x0),
+    as it did for stations started at once on a loaded machine."""
+
+    def __init__(self, root: Path, bad: int) -> None:
+        ts = root / "cam.ts"
+        subprocess.run(
+            [ffmpeg_path(EncoderSettings()), "-nostdin", "-loglevel", "error", "-y",
+             "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=15", "-t", "12",
+             "-c:v", "libx264", "-preset", "ultrafast", "-g", "180", "-f", "mpegts", str(ts)],
+            check=True,
+        )  # fmt: skip
+        full = ts.read_bytes()
+        packets = len(full) // 188
+        late = full[packets // 12 * 188 :]  # 1 s in: the next keyframe is past the probe
+        self.gets = 0
+        camera = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"  # no length, not seekable: one GET per open
+
+            def do_GET(self) -> None:
+                camera.gets += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "video/mp2t")
+                self.end_headers()
+                with contextlib.suppress(OSError):
+                    self.wfile.write(late if camera.gets <= bad else full)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/cam.ts"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.mark.parametrize("bad", [2, 99])
+def test_a_stream_opened_without_a_frame_size_is_probed_again(tmp_path: Path, bad: int) -> None:
+    camera = _TsCamera(tmp_path, bad)
+    try:
+        if bad < 4:
+            source = IpCameraSource(camera.url, _settings(fps=15), SystemClock())
+            assert (source.width, source.height) == (320, 240)
+            assert camera.gets == bad + 1
+            assert source.read() is not None
+            source.close()
+            return
+        with pytest.raises(SourceError) as error:
+            IpCameraSource(camera.url, _settings(fps=15), SystemClock())
+    finally:
+        camera.close()
+    # what was expected, what was found, the fix: not "set an even size"
+    message = str(error.value)
+    assert "expected the stream's frame size, found 0x0 in 4 opens" in message
+    assert "even" not in message + error.value.hint
+    assert "keyframe" in error.value.hint
+    assert camera.gets == 4
