@@ -72,7 +72,7 @@ def test_command_default_settings() -> None:
         "-preset", "veryfast",
         "-rc-lookahead", "5",
         "-sc_threshold", "0",
-        "-x264-params", "sync-lookahead=0",
+        "-x264-params", "sync-lookahead=0:bframes=0:subme=1",
         "/data/runs/r1/index.m3u8",
     ]  # fmt: skip
 
@@ -110,7 +110,7 @@ def test_command_threads_ntsc_rate_and_a_preset_without_lookahead() -> None:
         "-rc-lookahead", "0",
         "-sc_threshold", "0",
         "-threads", "2",
-        "-x264-params", "sync-lookahead=0",
+        "-x264-params", "sync-lookahead=0:bframes=0:subme=1",
         "/r/index.m3u8",
     ]  # fmt: skip
 

@@ -77,7 +77,7 @@ def test_the_v4l2_capture_command() -> None:
         "[scan]fps=5,scale=1920:1080,format=gray[s]",
         "-map", "[v]", "-fps_mode", "passthrough", "-enc_time_base", "1:90000",
         "-c:v", "libx264", "-preset", "veryfast", "-crf", "28", "-rc-lookahead", "5",
-        "-x264-params", "sync-lookahead=0", "-pix_fmt", "yuv420p",
+        "-x264-params", "sync-lookahead=0:bframes=0:subme=1", "-pix_fmt", "yuv420p",
         "-colorspace", "smpte170m", "-color_range", "tv", "-g", "60", "-sc_threshold", "0",
         "-force_key_frames", "expr:gte(t,n_forced*2)",
         "-f", "hls", "-hls_time", "2", "-hls_list_size", "0",
