@@ -30,6 +30,11 @@
 A station key the trust file marks revoked (``revoked_after``) signs nothing after that
 log index: not a clip entry, not a larger checkpoint.
 
+The checks live beside this module: ``signature`` and ``inclusion`` in
+:mod:`verifier._logcheck`, ``media`` in :mod:`verifier._media`, ``time`` and ``witness``
+in :mod:`verifier._timecheck`, ``facts`` in :mod:`verifier._factcheck`; this module
+reads the bundle and runs them in order.
+
 Trust comes only from the :class:`~storage.TrustFile` argument; nothing in the bundle
 can add a key. Every check runs even when an earlier one failed (a check that lacks its
 input says so), so a report names every problem at once. Verifying reads the video once,
@@ -48,32 +53,29 @@ import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from storage import FormatError, ProofError, SignatureError, TrustFile, VerificationError, merkle
-from storage.checkpoint import Checkpoint, SignedCheckpoint, TlogProof
+from storage import FormatError, TrustFile, merkle
+from storage.checkpoint import SignedCheckpoint, TlogProof
 from storage.entries import Clip, SegmentRef, StationKey, parse_as
 from storage.facts import GAP_TOLERANCE_MS, rfc3339
 from storage.footage import describe_source
-from storage.note import parse
-from storage.text import printable
 from verifier._claim_section import check_claim_section
 from verifier._errors import BundleError, MediaFormatError, NotVerified
-from verifier._human import readme_problems, sheet_problems
+from verifier._factcheck import anchored, check_facts
 from verifier._layout import (
     C2PA_CLIP,
     CAPS,
     CLIP,
     CLIP_ENTRY,
-    CLIP_PROOF,
     KEY_ENTRY,
-    KEY_PROOF,
     MANIFEST,
     caps_for,
 )
+from verifier._logcheck import check_inclusion, check_signature
 from verifier._manifest import Manifest
 from verifier._media import Span, check_media
 from verifier._members import read_members
-from verifier._report import CHECKS, Check, Facts, Report, Verified, ViewFacts, failed, secs
-from verifier._timecheck import TimeResult, WitnessResult, check_time, check_witnesses
+from verifier._report import CHECKS, Check, Facts, Report, Verified, failed, secs
+from verifier._timecheck import check_time, check_witnesses
 from verifier._zip import BundleZip, MemberError, Problem, find
 
 __all__ = ["CHECKS", "Check", "Facts", "Report", "Verified", "verify_bundle"]
@@ -135,8 +137,22 @@ class _Verifier:
             zip_problems = contents.problems
             self._parse_entries()
             media_check, media = self._media(z)
-            signature, source = self._signature(), self._source()
-            inclusion = self._inclusion()
+            signature = check_signature(
+                self.trust,
+                self.members,
+                self.station,
+                self.station_error,
+                self.clip,
+                self.clip_error,
+            )
+            source = self._source()
+            proven = check_inclusion(self.trust, self.members, self.station)
+            self.checkpoint, self.clip_proof, self.key_proof = (
+                proven.checkpoint,
+                proven.clip_proof,
+                proven.key_proof,
+            )
+            inclusion = proven.check
             time = check_time(self.trust, self.members, self.checkpoint, self.clip)
             witness = check_witnesses(self.trust, self.checkpoint)
             c2pa_check, signer = self._c2pa(z, media_check)
@@ -162,7 +178,7 @@ class _Verifier:
         checks.append(facts_check)
         checks.append(check_claim_section(self.members, self.clip, self.clip_error))
         if facts is not None:
-            facts = _anchored(facts, time, witness, signer)
+            facts = anchored(facts, time, witness, signer)
         return Report(str(self.path), checks, facts)
 
     # -- entries -----------------------------------------------------------------------------
@@ -214,82 +230,6 @@ class _Verifier:
             )
         return Check("timeline", True, "; ".join(c.message for c in checks))
 
-    # -- signature ---------------------------------------------------------------------------
-
-    def _signature(self) -> Check:
-        station, clip = self.station, self.clip
-        if station is None:
-            return Check("signature", False, self.station_error)
-        root = self.trust.root_verifier()
-        try:
-            station.verify_certification(root)
-        except VerificationError as e:
-            return Check("signature", False, e.message, root.vkey, station.root)
-        listed = [g for g in self.trust.logs if g.origin == station.origin]
-        if not listed:
-            origins = ", ".join(g.origin for g in self.trust.logs) or "none"
-            return Check(
-                "signature",
-                False,
-                f"the station key is for log {station.origin}, which the trust file does not "
-                f"list (it lists: {origins})",
-                origins,
-                station.origin,
-            )
-        if station.vkey not in {g.vkey for g in listed}:
-            return Check(
-                "signature",
-                False,
-                f"the trust file lists another key for log {station.origin} than the "
-                "certification names",
-                listed[0].vkey,
-                station.vkey,
-            )
-        key = next(g for g in listed if g.vkey == station.vkey)
-        index = self._claimed_index()
-        if index is not None and not key.signs_entry(index):
-            return Check(
-                "signature",
-                False,
-                f"the clip (log index {index}) is signed by station key {station.vkey}, which "
-                f"the trust file marks {key.revoked_reason or 'revoked'} after index "
-                f"{key.revoked_after}: its signatures after that point do not count",
-                f"a signature at index {key.revoked_after} or before, or by the key that "
-                "replaced it",
-                f"index {index}",
-            )
-        if clip is None:
-            return Check("signature", False, self.clip_error)
-        try:
-            clip.verify_signature(station.station_verifier())
-        except VerificationError as e:
-            expected = f"{station.origin}+{station.station_verifier().key_id:08x}"
-            if clip.key != expected:
-                return Check("signature", False, e.message, expected, clip.key)
-            return Check(
-                "signature",
-                False,
-                f"{e.message}: the entry was changed after it was signed, or signed by another key",
-                f"a valid signature by {expected}",
-                "an invalid signature",
-            )
-        if clip.station != station.station:
-            return Check(
-                "signature",
-                False,
-                f"the clip names station {clip.station!r}, the certified key is station "
-                f"{station.station!r}'s",
-                station.station,
-                clip.station,
-            )
-        return Check(
-            "signature",
-            True,
-            f"clip signed by station {station.station}'s key {clip.key}, certified by the "
-            f"trusted merchant root {station.root_verifier().name}+"
-            f"{station.root_verifier().key_id:08x} ({self.trust.merchant})",
-        )
-
     # -- source ------------------------------------------------------------------------------
 
     def _source(self) -> Check:
@@ -310,114 +250,6 @@ class _Verifier:
         if live:
             return Check("source", True, said)
         return Check("source", True, f"{said} (the trust file does not require live footage)")
-
-    # -- inclusion ---------------------------------------------------------------------------
-
-    def _inclusion(self) -> Check:
-        proofs: list[tuple[str, str, str, TlogProof, bytes]] = []
-        problems: list[Problem] = []
-        for label, proof_name, entry_name in (
-            ("clip", CLIP_PROOF, CLIP_ENTRY),
-            ("station-key", KEY_PROOF, KEY_ENTRY),
-        ):
-            raw, entry = self.members.get(proof_name), self.members.get(entry_name)
-            if raw is None or entry is None:
-                problems.append(Problem(f"{label}: {proof_name} or {entry_name} is missing"))
-                continue
-            try:
-                proofs.append((label, proof_name, entry_name, TlogProof.from_bytes(raw), entry))
-            except FormatError as e:
-                problems.append(Problem(f"{proof_name} is not a C2SP tlog-proof: {e.message}"))
-        if problems:
-            return failed("inclusion", problems)
-        want_origin = None if self.station is None else self.station.origin
-        opened: dict[str, tuple[TlogProof, SignedCheckpoint]] = {}
-        for label, proof_name, entry_name, proof, entry in proofs:
-            size = _checkpoint_size(proof.checkpoint)
-            # A revoked key's signature on a checkpoint past its revocation point does
-            # not count: it could sign a forked history after it was stolen.
-            verifiers = [g.verifier() for g in self.trust.logs if g.signs_checkpoint(size)]
-            retired = [
-                g
-                for g in self.trust.logs
-                if not g.signs_checkpoint(size) and g.origin == want_origin
-            ]
-            try:
-                signed = proof.verify(entry, verifiers)
-            except SignatureError as e:
-                why = "".join(
-                    f" (key {g.vkey.split('+')[1]} was {g.revoked_reason or 'revoked'} after "
-                    f"index {g.revoked_after}: it cannot sign a checkpoint of size {size})"
-                    for g in retired[:1]
-                )
-                problems.append(
-                    Problem(
-                        f"{proof_name}: {e.message}{why}",
-                        "a checkpoint signed by the key the trust file lists for its log",
-                        "no such signature",
-                    )
-                )
-                continue
-            except ProofError as e:
-                problems.append(
-                    Problem(
-                        f"{proof_name}: {e.message}",
-                        f"{entry_name} as leaf {proof.index} under the checkpoint's root",
-                        "another root: the entry, the index or the proof hashes were changed",
-                    )
-                )
-                continue
-            except FormatError as e:
-                problems.append(Problem(f"{proof_name}: {e.message}", "a C2SP checkpoint note"))
-                continue
-            origin = signed.checkpoint.origin
-            if want_origin is not None and origin != want_origin:
-                problems.append(
-                    Problem(
-                        f"{proof_name}: the checkpoint is of log {origin}, but the clip's station "
-                        f"key signs log {want_origin}",
-                        want_origin,
-                        origin,
-                    )
-                )
-                continue
-            opened[label] = (proof, signed)
-        if problems:
-            return failed("inclusion", problems)
-        clip_proof, clip_cp = opened["clip"]
-        key_proof, key_cp = opened["station-key"]
-        if key_proof.index >= clip_proof.index:
-            return Check(
-                "inclusion",
-                False,
-                f"the station key was certified at index {key_proof.index}, not before the clip "
-                f"at index {clip_proof.index}",
-                f"an index below {clip_proof.index}",
-                str(key_proof.index),
-            )
-        self.checkpoint, self.clip_proof, self.key_proof = clip_cp, clip_proof, key_proof
-        cp = clip_cp.checkpoint
-        same = clip_cp.raw == key_cp.raw
-        where = (
-            f"the same checkpoint of size {cp.size}"
-            if same
-            else f"checkpoints of size {cp.size} and {key_cp.checkpoint.size}"
-        )
-        return Check(
-            "inclusion",
-            True,
-            f"clip entry (index {clip_proof.index}) and station key (index {key_proof.index}) "
-            f"lead to {where} of log {cp.origin}, signed by the trusted log key",
-        )
-
-    def _claimed_index(self) -> int | None:
-        raw = self.members.get(CLIP_PROOF)
-        if raw is None:
-            return None
-        try:
-            return TlogProof.from_bytes(raw).index
-        except FormatError:
-            return None
 
     # -- c2pa --------------------------------------------------------------------------------
 
@@ -482,79 +314,18 @@ class _Verifier:
     # -- facts -------------------------------------------------------------------------------
 
     def _facts(self, media: Span | None) -> tuple[Check, Facts | None]:
-        clip, station, m = self.clip, self.station, self.manifest
-        if clip is None:
+        if self.clip is None:
             return Check("facts", None, f"not checked: {self.clip_error}"), None
-        n = len(clip.segments)
-        first, last = (0, n - 1) if media is None else (media.first, media.last)
-        first, last = min(first, n - 1), min(last, n - 1)
-        cp = None if self.checkpoint is None else self.checkpoint.checkpoint
-        facts = Facts(
-            order_id=clip.order_id,
-            tracking_ids=clip.tracking_ids,
-            clip_id=clip.clip_id,
-            status=clip.status,
-            end_reason=clip.end_reason,
-            station=clip.station,
-            station_name=None if station is None else station.station_name,
-            merchant=None if station is None else station.merchant,
-            operator=clip.operator,
-            origin=station.origin if station is not None else clip.key.partition("+")[0],
-            log_index=None if self.clip_proof is None else self.clip_proof.index,
-            station_key_index=None if self.key_proof is None else self.key_proof.index,
-            checkpoint_size=None if cp is None else cp.size,
-            checkpoint_root=None if cp is None else base64.b64encode(cp.root_hash).decode(),
-            entry_hash=merkle.leaf_hash(self.members[CLIP_ENTRY]).hex(),
-            start_ms=clip.segments[first].start,
-            end_ms=clip.segments[last].end,
-            clip_start_ms=clip.start_ms,
-            clip_end_ms=clip.end_ms,
-            started_ms=clip.started,
-            ended_ms=clip.ended,
-            segments=(first + 1, last + 1, n),
-            video=None if media is None else media.video,
-            derived=media is not None and media.derived,
-            zone=clip.zone or (None if m is None else m.zone),
-            zone_signed=bool(clip.zone),
-            source=describe_source(clip.source),
-            source_live=None if clip.source is None else clip.source.live,
-            views=_view_facts(clip, media, first, last),
+        return check_facts(
+            self.members,
+            self.manifest,
+            self.clip,
+            self.station,
+            media,
+            checkpoint=self.checkpoint,
+            clip_proof=self.clip_proof,
+            key_proof=self.key_proof,
         )
-        problems = []
-        if m is not None:
-            claims = [
-                ("order id", m.order_id, clip.order_id),
-                ("clip id", m.clip_id, clip.clip_id),
-                ("log origin", m.origin, facts.origin),
-                ("log index", m.clip_index, facts.log_index),
-                ("station-key index", m.station_key_index, facts.station_key_index),
-                ("checkpoint size", m.checkpoint_size, facts.checkpoint_size),
-            ]
-            for what, said, proven in claims:
-                if proven is not None and said != proven:
-                    problems.append(
-                        Problem(
-                            f"the manifest's {what} is {said}, the bundle's entry and proof say "
-                            f"{proven}",
-                            str(proven),
-                            str(said),
-                        )
-                    )
-        problems += readme_problems(self.members, clip)
-        sheet, sheet_said = sheet_problems(self.members, clip, facts.entry_hash)
-        problems += sheet
-        if problems:
-            return failed("facts", problems), facts
-        tracking = ", ".join(printable(t, 80) for t in clip.tracking_ids) or "none"
-        return Check(
-            "facts",
-            True,
-            f"order {printable(clip.order_id, 120)}, tracking {tracking}, station "
-            f"{clip.station}, {rfc3339(facts.start_ms)} to {rfc3339(facts.end_ms)} "
-            f"({secs(facts.duration_ms)} s), clip {clip.clip_id} ({clip.status}, "
-            f"{clip.end_reason}); the README agrees, {sheet_said} (neither is evidence by "
-            "itself: what the checks above prove is)",
-        ), facts
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -597,34 +368,6 @@ def _contiguous(segments: tuple[SegmentRef, ...], first: int, last: int, view: s
     )
 
 
-def _view_facts(clip: Clip, media: Span | None, first: int, last: int) -> tuple[ViewFacts, ...]:
-    parts = clip.all_views()
-    if clip.view is None:
-        return ()
-    spans = {} if media is None else {v.view: v for v in media.views}
-    out = [
-        ViewFacts(
-            parts[0].view,
-            None if media is None else media.video,
-            (first + 1, last + 1, len(parts[0].segments)),
-        )
-    ]
-    for part in parts[1:]:
-        n = len(part.segments)
-        span = spans.get(part.view)
-        lo, hi = (0, n - 1) if span is None else (span.first, span.last)
-        out.append(ViewFacts(part.view, None if span is None else span.member, (lo + 1, hi + 1, n)))
-    return tuple(out)
-
-
-def _checkpoint_size(raw: bytes) -> int:
-    try:
-        text, _ = parse(raw)
-        return Checkpoint.from_text(text).size
-    except FormatError:
-        return 0  # the proof check reports the format error itself
-
-
 def _sealed_hash(z: BundleZip, info: object) -> str:
     import hashlib
 
@@ -634,15 +377,3 @@ def _sealed_hash(z: BundleZip, info: object) -> str:
     while chunk := f.read(1 << 20):
         digest.update(chunk)
     return digest.hexdigest()
-
-
-def _anchored(facts: Facts, time: TimeResult, witness: WitnessResult, signer: str | None) -> Facts:
-    stamp = time.stamp if time.check.ok else None
-    witnessed = witness.cosigned if witness.check.ok else ()
-    return dataclasses.replace(
-        facts,
-        existed_before_ms=None if stamp is None else stamp.gen_ms,
-        tsa=None if stamp is None else stamp.tsa,
-        witnessed=tuple(f"{c.name} at {rfc3339(c.time * 1000)}" for c in witnessed),
-        content_credentials=signer,
-    )
