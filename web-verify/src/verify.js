@@ -938,7 +938,7 @@ function contiguous(segments, first, last, view) {
   return check("timeline", true, `${named}${refs.length} segment(s), contiguous: ${utc(start)} to ${utc(end)} (${secs(end - start)} s)`);
 }
 
-/** Every view of a clip filmed by several cameras, the primary first (verifier/verify.py
+/** Every view of a clip filmed by several cameras, the primary first (verifier/_factcheck.py
  * _view_facts): [] for a one-camera station's clip. */
 function viewFacts(clip, media, first, last) {
   if (clip.view === undefined) return [];
