@@ -37,11 +37,14 @@ def light(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("light")
     source = base / "src"  # a copy: building in the repository would leave build/ there
     source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "config.yaml"):
         shutil.copy2(ROOT / name, source / name)
     for package in ("storage", "recorder", "verifier", "packseal"):
-        shutil.copytree(
-            ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__")
+        shutil.copytree(  # links kept, as in a checkout (packseal/default_config.yaml)
+            ROOT / package,
+            source / package,
+            symlinks=True,
+            ignore=shutil.ignore_patterns("__pycache__"),
         )
     venv = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
@@ -49,6 +52,11 @@ def light(tmp_path_factory: pytest.TempPathFactory) -> Path:
     done = subprocess.run(pip, capture_output=True, text=True, env=_clean_env())
     assert done.returncode == 0, done.stderr[-2000:]
     return venv / "bin"
+
+
+def source_of(light: Path) -> Path:
+    """The source tree the light venv was installed from (beside the venv)."""
+    return light.parents[1] / "src"
 
 
 def _clean_env() -> dict[str, str]:
@@ -102,6 +110,13 @@ def test_the_base_install_verifies_audits_and_checks_the_log(
     assert audited.returncode == 0, audited.stdout + audited.stderr
     logged = _run(light, tmp_path, *cli, "log", "verify")
     assert logged.returncode == 0, logged.stdout + logged.stderr
+
+    # The installed package carries the repository's config.yaml (a link in the checkout,
+    # the file itself in the wheel): `config init` writes it, run outside the repository.
+    shutil.rmtree(source_of(light))  # the installed copy must not lean on the source tree
+    made = _run(light, tmp_path, "config", "init", "fresh/config.yaml")
+    assert made.returncode == 0, made.stderr
+    assert (tmp_path / "fresh/config.yaml").read_text() == (ROOT / "config.yaml").read_text()
 
     # A station command names what is missing instead of a traceback.
     record = _run(light, tmp_path, *cli, "record", "--source", "demo")
