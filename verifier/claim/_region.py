@@ -65,11 +65,12 @@ def product_region(claim: U8, ref: U8, hull: U8, valid: U8) -> U8:
 
 
 def _notches(grown: U8, filled: U8, lab_a: F32, lab_b: F32) -> U8:
-    """``grown`` plus those notches of its convex hull ``filled`` where the claim photo
-    shows the product's surface and the reference does not: there the packing frame's
-    view was blocked (a hand holding the product), which is not the photo's damage and
-    cannot be checked. A notch where the photo looks foreign and the reference like the
-    product (a stain across the rim) is damage, and is kept for comparison."""
+    """``grown`` plus those notches of its convex hull ``filled`` that the reference shows
+    as the product's surface while the photo looks foreign there at least as much (a
+    stain or a crack across the rim breaks the agreement: compared). A notch where the
+    reference shows something else is left out: a hand holding the product in the
+    packing frame (cannot be checked), or the packing table beside the product's edge
+    (measured: kept, it was a source of false alarms along the card's edge)."""
     notch = np.asarray(cv2.subtract(filled, grown), np.uint8)
     n, labels = cv2.connectedComponents(notch)
     out = grown.copy()
@@ -85,6 +86,6 @@ def _notches(grown: U8, filled: U8, lab_a: F32, lab_b: F32) -> U8:
         surface = np.median(lab_a[ring], axis=0)
         own = float(np.linalg.norm(np.median(lab_a[part], axis=0) - surface))
         theirs = float(np.linalg.norm(np.median(lab_b[part], axis=0) - surface))
-        if own >= theirs:
+        if own >= theirs and theirs < _AGREE_DELTA_E:
             out[part] = 255
     return out

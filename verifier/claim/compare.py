@@ -14,7 +14,8 @@ photo): find the product, align, and localise what differs.
 3. **Compare**, inside the product region (the inlier keypoints' hull grown over where
    photo and reference agree at a coarse scale, to its convex outline, minus the parts
    the reference cannot show, such as a hand holding the product): a per-channel gain
-   and offset fitted by least squares takes out lighting, a smoothed optical flow of at
+   and offset fitted by least squares, then an offset per flat colour area of the
+   reference, take out lighting and the camera's tone curve, a smoothed optical flow of at
    most ``_difference._MAX_SHIFT`` pixels the homography's residual misalignment; structural
    dissimilarity (1 - SSIM) and CIE Lab colour difference beyond the reference's local
    range, both after the same blur that takes out JPEG blocking, mark pixels that

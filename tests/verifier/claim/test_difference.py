@@ -1,0 +1,63 @@
+"""Where an aligned claim photo differs from its reference (verifier/claim/_difference.py):
+synthetic pictures with known areas, so each rule is seen on its own."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from verifier.claim._difference import differences
+
+
+def _card() -> tuple[np.ndarray, np.ndarray]:
+    """A 200x300 card of two flat colour bands (green above, dark green below) with a
+    white label and black bars, on a brown table; and the product region."""
+    ref = np.full((260, 360, 3), (120, 90, 60), np.uint8)
+    ref[30:230, 30:330] = (110, 160, 70)
+    ref[160:230, 30:330] = (50, 80, 40)
+    ref[50:120, 60:300] = (235, 235, 230)
+    for x in range(70, 290, 12):
+        ref[60:100, x : x + 5] = (20, 20, 20)
+    product = np.zeros(ref.shape[:2], np.uint8)
+    product[34:226, 34:326] = 255
+    return ref, product
+
+
+def test_a_band_lit_brighter_than_the_rest_is_not_a_difference() -> None:
+    # A phone's tone curve lifts the light green band more than the label and the dark
+    # band: one gain and offset per channel over the whole card leaves the band ~12 Lab
+    # units off, which was marked (most calibration false alarms after the card's edge).
+    ref, product = _card()
+    photo = ref.astype(np.int16)
+    band = np.zeros(ref.shape[:2], bool)
+    band[30:160, 30:330] = True
+    band[50:120, 60:300] = False
+    photo[band] += (22, 26, 14)
+    mask, _ = differences(np.clip(photo, 0, 255).astype(np.uint8), ref, product)
+    assert not mask.any(), f"{int((mask > 0).sum())} pixels marked on an honest band"
+
+
+def test_a_stain_inside_a_band_is_still_found() -> None:
+    # The band's own offset is its median: a stain on a part of it stays a difference.
+    ref, product = _card()
+    photo = ref.copy()
+    photo[170:215, 120:190] = (95, 60, 25)
+    mask, _ = differences(photo, ref, product)
+    stain = np.zeros(ref.shape[:2], bool)
+    stain[170:215, 120:190] = True
+    assert (mask[stain] > 0).mean() > 0.8
+
+
+def test_a_sliver_along_the_product_outline_is_not_a_difference() -> None:
+    # The outline of the compared region is a few pixels uncertain: past the card's edge
+    # the photo shows the buyer's table where the frame shows the packing table. A thin
+    # mark wholly inside that margin is the outline, not damage.
+    ref, product = _card()
+    photo = ref.copy()
+    photo[40:150, 34:40] = (200, 120, 90)
+    mask, _ = differences(photo, ref, product)
+    assert not mask.any()
+    # The same colour reaching into the card is kept whole, margin included.
+    photo[40:150, 34:90] = (200, 120, 90)
+    mask, _ = differences(photo, ref, product)
+    assert (mask[40:150, 34:40] > 0).mean() > 0.5
+    assert (mask[40:150, 60:90] > 0).mean() > 0.8
