@@ -1,14 +1,20 @@
-"""The bundle's README.txt: what it proves and does not, and how to check it by hand."""
+"""The bundle's README.txt: what it proves and does not, how to check it by hand, and its
+words on the anchors (time-stamp, witnesses, C2PA) and the claim section."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from storage.anchors import StoredStamp
 from storage.entries import Clip, SegmentRef, StationKey
 from storage.facts import rfc3339
 from storage.footage import FootageSource, describe_source
+from storage.note import parse
 from storage.text import printable
+from verifier._layout import C2PA_CLIP, CLAIM_JSON, CLIP, STAMP_REQUEST, STAMP_RESPONSE
 from verifier._manifest import FORMAT, Manifest, ViewVideo
 from verifier.timeline import Field
 
@@ -144,6 +150,55 @@ def readme(
         "",
     ]
     return "\n".join(lines)
+
+
+def anchor_notes(
+    stamps: Sequence[StoredStamp], cosigned: bytes, files: dict[str, tuple[Path, str]]
+) -> list[str]:
+    out = []
+    if stamps:
+        out += [
+            f"- {STAMP_RESPONSE} is an RFC 3161 time-stamp (asked at {stamps[0].tsa}) over the",
+            f"  checkpoint's text; {STAMP_REQUEST} is the request with the station's nonce.",
+            "  `openssl ts -reply -in entries/checkpoint.tsr -text` shows its time.",
+        ]
+    _, sigs = parse(cosigned)
+    if len(sigs) > 1:
+        out += [
+            f"- The checkpoint in entries/*.proof carries {len(sigs) - 1} witness cosignature(s)",
+            "  (c2sp.org/tlog-cosignature): each witness saw no other history of this log.",
+        ]
+    if C2PA_CLIP in files:
+        out += [
+            f"- {C2PA_CLIP} is {CLIP} with C2PA Content Credentials: one manifest box added",
+            "  after ftyp, nothing else changed. Any C2PA reader shows who recorded it; with",
+            "  the trust file's c2pa_roots as anchors it validates as Trusted.",
+        ]
+    return out
+
+
+def claim_notes(section: dict[str, bytes]) -> list[str]:
+    """The README's words on the claim section, if the bundle has one."""
+    if not section:
+        return []
+    doc = json.loads(section[CLAIM_JSON])
+    photos = [
+        f"  - {p.get('name', '?')}: {p.get('size', '?')} bytes, sha256 {p.get('sha256', '?')}"
+        for p in doc.get("photos", [])
+        if isinstance(p, dict)
+    ]
+    return [
+        "CLAIM REPORT (claim/)",
+        f"claim/ holds a claim check's report ({doc.get('format')}), checked at "
+        f"{doc.get('checked_at')}: claim.json, its page claim.pdf / claim.png and one",
+        "annotated strip per buyer photo. It is a report, NOT evidence by itself and NOT",
+        "signed: it says which labels each photo carries and where it differs from the",
+        "sealed packing frame it was compared with. `packseal verify` checks that every",
+        "frame it cites is a segment of this clip's signed entry (segment hash and time);",
+        "it cannot check the comparison itself. The buyer's photos are not in the bundle;",
+        "to match the ones you hold (sha256sum):",
+        *photos,
+    ]
 
 
 def _source(clip: Clip, view: str) -> FootageSource | None:

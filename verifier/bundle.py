@@ -57,6 +57,11 @@ The merchant's trust file is never put in a bundle: a verifier takes it from the
 
 Exporting needs OpenCV and ffmpeg (the sheet's keyframes, a derived copy), imported only
 when a bundle is made; reading a bundle (:mod:`verifier.verify`) needs neither.
+
+:func:`export_bundle` composes the parts: the sealed clip's copy (:mod:`verifier._assemble`),
+the further views and a derived copy (:mod:`verifier._videos`), the summary and the
+sheet's facts (:mod:`verifier._summary`), the README (:mod:`verifier._readme`) and the zip
+(:mod:`verifier._pack`).
 """
 
 from __future__ import annotations
@@ -67,21 +72,13 @@ import datetime as dt
 import hashlib
 import json
 import os
-import shutil
-import tempfile
-import zipfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from storage import LogStateError, Store, merkle
-from storage.anchors import StoredStamp
 from storage.certs import C2paCredentials
-from storage.entries import Clip, ClipView, StationKey, parse_as
-from storage.footage import describe_source
-from storage.note import parse
+from storage.entries import Clip, StationKey, parse_as
 from storage.zones import zone_name, zone_of
 from verifier._assemble import assemble
 from verifier._claim_section import section_from_report
@@ -89,7 +86,6 @@ from verifier._errors import VerifierError
 from verifier._layout import (
     C2PA_CLIP,
     CLAIM_JSON,
-    CLAIM_MEMBERS,
     CLIP,
     CLIP_ENTRY,
     CLIP_PROOF,
@@ -106,20 +102,19 @@ from verifier._layout import (
     STAMP_REQUEST,
     STAMP_RESPONSE,
     SUMS,
-    view_member,
-    view_span,
 )
-from verifier._manifest import Derived, Manifest, Member, ViewVideo
-from verifier._readme import Part, readme
+from verifier._manifest import Derived, Manifest, Member
+from verifier._pack import sha256_file, workdir, write_zip, zip_time
+from verifier._readme import anchor_notes, claim_notes, readme
+from verifier._summary import BundleSummary, sheet_of
+from verifier._videos import derive, ms, no_copy_of_views, segment_span, view_video
 from verifier.timeline import Timeline
 
 if TYPE_CHECKING:  # the sheet imports OpenCV: only when a bundle is made
     from collections.abc import Callable
 
-    from verifier.derive import DerivedCopy
-    from verifier.sheet import Sheet, SheetFacts
+    from verifier._summary import SheetMaker as SheetMaker
 
-    SheetMaker = Callable[[SheetFacts, Clip, Path], Sheet]
     # (step, done, total): what export is doing, and how far it is in that step's units
     ExportProgress = Callable[[str, int, int], None]
 
@@ -137,54 +132,6 @@ __all__ = [
     "ExportResult",
     "export_bundle",
 ]
-
-_CHUNK = 1 << 20
-
-
-@dataclass(frozen=True, slots=True)
-class BundleSummary:
-    """What a bundle claims, in one place: the sheet's QR code and the CLI print it."""
-
-    order_id: str
-    tracking_ids: tuple[str, ...]
-    clip_id: str
-    station: str
-    origin: str
-    log_index: int
-    checkpoint_size: int
-    checkpoint_root: str  # base64, as in the checkpoint
-    video: str  # member name
-    video_sha256: str  # of the video member
-    sealed_sha256: str  # of the sealed bytes (equal to video_sha256 unless derived)
-    entry_hash: str  # RFC 6962 leaf hash of the clip entry, hex
-    start_ms: int
-    end_ms: int
-    segments: tuple[int, int, int]  # first, last (1-based), of
-    # Each further view's video member: (view, member, sha256 of the member); () for one.
-    views: tuple[tuple[str, str, str], ...] = ()
-
-    @property
-    def derived(self) -> bool:
-        return self.video == DERIVED
-
-    def text(self) -> str:
-        """The verification summary the sheet's QR code carries (compact, line-based)."""
-        first, last, of = self.segments
-        video = f"video {self.video} sha256 {self.video_sha256}"
-        if self.derived:
-            video += f" derived-from {self.sealed_sha256}"
-        return "\n".join(
-            [
-                FORMAT,
-                f"order {self.order_id}",
-                f"clip {self.clip_id} segments {first}..{last} of {of}",
-                video,
-                *(f"view {v} video {m} sha256 {sha}" for v, m, sha in self.views),
-                f"entry {self.entry_hash}",
-                f"log {self.origin} index {self.log_index}",
-                f"checkpoint {self.checkpoint_size} {self.checkpoint_root}",
-            ]
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,11 +260,11 @@ def export_bundle(
     ).to_bytes()
     stamps = anchors.stamps(checkpoint.size)
     cosignature_count = len(anchors.cosignatures(checkpoint.size))
-    first, last = _segment_span(clip, excerpt)
+    first, last = segment_span(clip, excerpt)
     step = progress or (lambda what, done, total: None)
     section = {} if claim is None else section_from_report(claim, clip)
 
-    with _workdir(out) as work:
+    with workdir(out) as work:
         # The sheet and a derived copy read the sealed bytes; the bundle carries them on
         # the clip's own timeline (verifier.timeline), so players show 0 to its length.
         sealed_path, clip_path = work / "sealed.mp4", work / CLIP
@@ -333,7 +280,7 @@ def export_bundle(
         parts, sealed_sha = made.parts, made.sealed_sha256
         sealed_size = sealed_path.stat().st_size
         views = [
-            _view_video(store, clip, part, first, last, work, step) for part in clip.all_views()[1:]
+            view_video(store, clip, part, first, last, work, step) for part in clip.all_views()[1:]
         ]
         copy = None
 
@@ -341,8 +288,8 @@ def export_bundle(
             step("re-encoding a copy to fit the limit", done, total)
 
         if max_bytes is not None and sealed_size > max_bytes:
-            _no_copy_of_views(clip, sealed_size, max_bytes)
-            copy = _derive(sealed_path, work, max_bytes, overhead=0, progress=deriving)
+            no_copy_of_views(clip, sealed_size, max_bytes)
+            copy = derive(sealed_path, work, max_bytes, overhead=0, progress=deriving)
         # ``max_bytes`` bounds the whole zip: when the sealed clip fits alone but not with
         # the sheet, entries, README (and a C2PA copy), pack again with a derived copy
         # sized to what the first packing showed the rest takes.
@@ -375,7 +322,17 @@ def export_bundle(
             )
             step("drawing the evidence sheet", 0, 1)
             shown = () if derived is not None else tuple((v.manifest.view, v.sealed) for v in views)
-            sheet = _sheet(summary, clip, station, zone, sealed_path, make_sheet, policy, shown)
+            sheet = sheet_of(
+                summary,
+                clip,
+                station,
+                zone,
+                sealed_path,
+                make_sheet,
+                policy.verify_url,
+                policy.language,
+                shown,
+            )
             small = {
                 CLIP_ENTRY: clip_bytes,
                 CLIP_PROOF: clip_proof,
@@ -398,7 +355,7 @@ def export_bundle(
                 segment_count=len(clip.segments),
                 sealed_sha256=sealed_sha,
                 sealed_size=sealed_size,
-                excerpt_ms=None if excerpt is None else (_ms(excerpt[0]), _ms(excerpt[1])),
+                excerpt_ms=None if excerpt is None else (ms(excerpt[0]), ms(excerpt[1])),
                 derived=derived,
                 timeline=timeline,
                 zone=zone_name(zone, clip.started),
@@ -426,17 +383,17 @@ def export_bundle(
                 signed_path = work / C2PA_CLIP
                 step("signing Content Credentials (C2PA)", 0, 1)
                 sign_clip(clip_path, signed_path, policy.c2pa, c2pa_claim, station=clip.station)
-                files[C2PA_CLIP] = (signed_path, _sha256_file(signed_path))
+                files[C2PA_CLIP] = (signed_path, sha256_file(signed_path))
             small[README] = readme(
                 manifest,
                 clip,
                 station,
                 parts,
                 video,
-                _anchor_notes(stamps, cosigned, files),
+                anchor_notes(stamps, cosigned, files),
                 verify_url=policy.verify_url,
                 views=[(v.manifest, v.parts) for v in views],
-                claim=_claim_readme(section),
+                claim=claim_notes(section),
             ).encode()
             members = {n: Member(len(b), hashlib.sha256(b).hexdigest()) for n, b in small.items()}
             for name, (path, sha) in files.items():
@@ -444,11 +401,11 @@ def export_bundle(
             small[MANIFEST] = dataclasses.replace(manifest, members=members).to_bytes()
             tmp = work / "bundle.zip"
             step("writing the zip", 0, 1)
-            _write_zip(tmp, small, files, _zip_time(refs[0].start))
+            write_zip(tmp, small, files, zip_time(refs[0].start))
             size = tmp.stat().st_size
             if max_bytes is None or size <= max_bytes:
                 break
-            _no_copy_of_views(clip, size, max_bytes)
+            no_copy_of_views(clip, size, max_bytes)
             overhead = size - sum(path.stat().st_size for path, _ in files.values())
             if attempt == 2 or (copy is not None and copy.size <= max_bytes - overhead):
                 claimed = (
@@ -460,7 +417,7 @@ def export_bundle(
                     hint="ask for a larger --max-size, or export an --excerpt"
                     + (", or leave the claim report out" if section else ""),
                 )
-            copy = _derive(
+            copy = derive(
                 sealed_path,
                 work,
                 max_bytes,
@@ -486,288 +443,3 @@ def export_bundle(
         views=((clip.view or "", video), *((v.manifest.view, v.manifest.member) for v in views)),
         claim_photos=None if not section else len(json.loads(section[CLAIM_JSON])["photos"]),
     )
-
-
-@dataclass(frozen=True, slots=True)
-class _View:
-    """A further view's video, made for the bundle."""
-
-    manifest: ViewVideo
-    path: Path  # clip.<view>.mp4: the sealed bytes on the clip's own timeline
-    sealed: Path  # the sealed bytes as recorded (the sheet's keyframes)
-    sha256: str  # of ``path``
-    parts: list[Part]
-
-
-def _view_video(
-    store: Store,
-    clip: Clip,
-    part: ClipView,
-    first: int,
-    last: int,
-    work: Path,
-    step: ExportProgress,
-) -> _View:
-    primary = clip.all_views()[0]
-    lo, hi = view_span(part, primary, first, last)
-    member = view_member(part.view)
-    sealed = work / f"sealed.{part.view}.mp4"
-    made = assemble(
-        store,
-        clip,
-        lo,
-        hi,
-        sealed,
-        work / member,
-        lambda done, total: step(f"copying view {part.view}", done, total),
-        view=part,
-    )
-    manifest = ViewVideo(
-        view=part.view,
-        member=member,
-        first=lo,
-        last=hi,
-        segment_count=len(part.segments),
-        sealed_sha256=made.sealed_sha256,
-        sealed_size=sealed.stat().st_size,
-        timeline=made.timeline,
-    )
-    return _View(manifest, work / member, sealed, made.video_sha256, made.parts)
-
-
-def _no_copy_of_views(clip: Clip, size: int, max_bytes: int) -> None:
-    """A derived copy re-encodes one video; a clip of several views has no one video."""
-    if clip.views:
-        raise VerifierError(
-            f"the bundle of clip {clip.clip_id} is {size} bytes, over the {max_bytes}-byte "
-            f"limit, and a clip filmed by {len(clip.views) + 1} cameras "
-            f"({', '.join(clip.view_names())}) cannot be carried as a re-encoded copy",
-            hint="ask for a larger --max-size, or export an --excerpt",
-        )
-
-
-# What a second packing may add to the first one's sheet, README and zip headers (the
-# sheet's text and QR name the derived copy's hash instead of the sealed clip's).
-_PACKING_SLACK = 64_000
-
-
-def _derive(
-    sealed: Path,
-    work: Path,
-    max_bytes: int,
-    *,
-    overhead: int,
-    progress: Callable[[int, int], None] | None = None,
-    rest: str = "sheet, entries and README",
-) -> DerivedCopy:
-    """A re-encoded copy of ``sealed`` that leaves ``overhead`` bytes of ``max_bytes``
-    for the rest of the bundle."""
-    from verifier.derive import derive_copy
-
-    budget = max_bytes - overhead - (_PACKING_SLACK if overhead else 0)
-    share = f"the video's share of the {max_bytes}-byte limit after {overhead} bytes of {rest}"
-    if budget <= 0:
-        raise VerifierError(
-            f"no room for the video: {share} is {budget} bytes",
-            hint="ask for a larger --max-size"
-            + (", or leave the claim report out" if "claim" in rest else ""),
-        )
-    try:
-        copy = derive_copy(sealed, work / DERIVED, budget, progress=progress)
-    except VerifierError as e:
-        if not overhead:
-            raise
-        raise VerifierError(f"{e.message} ({share})", hint=e.hint) from e
-    if copy.size > budget:
-        raise VerifierError(
-            f"the derived copy is {copy.size} bytes, over {share} ({budget} bytes)"
-            if overhead
-            else f"the derived copy is {copy.size} bytes, over the {max_bytes}-byte limit",
-            hint="ask for a larger --max-size, or export an --excerpt",
-        )
-    return copy
-
-
-def _write_zip(
-    path: Path,
-    small: dict[str, bytes],
-    files: dict[str, tuple[Path, str]],
-    when: tuple[int, int, int, int, int, int],
-) -> None:
-    """The members in reading order, README first; SHA256SUMS last, listing all others."""
-    sums = {n: hashlib.sha256(b).hexdigest() for n, b in small.items()}
-    sums.update({n: sha for n, (_, sha) in files.items()})
-    sums_bytes = "".join(f"{h}  {n}\n" for n, h in sorted(sums.items())).encode()
-    entries = (README, MANIFEST, CLIP_ENTRY, CLIP_PROOF, KEY_ENTRY, KEY_PROOF)
-    with zipfile.ZipFile(path, "w") as zf:
-        for name in (*entries, STAMP_REQUEST, STAMP_RESPONSE):
-            if name in small:
-                _put(zf, name, small[name], when, zipfile.ZIP_DEFLATED)
-        for name in (SHEET_PNG, SHEET_PDF):  # PNG and PDF are compressed already
-            _put(zf, name, small[name], when, zipfile.ZIP_STORED)
-        for name in CLAIM_MEMBERS:
-            if name in small:
-                method = zipfile.ZIP_DEFLATED if name == CLAIM_JSON else zipfile.ZIP_STORED
-                _put(zf, name, small[name], when, method)
-        for name, (file, _) in files.items():
-            _put_file(zf, name, file, when)
-        _put(zf, SUMS, sums_bytes, when, zipfile.ZIP_DEFLATED)
-
-
-def _anchor_notes(
-    stamps: Sequence[StoredStamp], cosigned: bytes, files: dict[str, tuple[Path, str]]
-) -> list[str]:
-    out = []
-    if stamps:
-        out += [
-            f"- {STAMP_RESPONSE} is an RFC 3161 time-stamp (asked at {stamps[0].tsa}) over the",
-            f"  checkpoint's text; {STAMP_REQUEST} is the request with the station's nonce.",
-            "  `openssl ts -reply -in entries/checkpoint.tsr -text` shows its time.",
-        ]
-    _, sigs = parse(cosigned)
-    if len(sigs) > 1:
-        out += [
-            f"- The checkpoint in entries/*.proof carries {len(sigs) - 1} witness cosignature(s)",
-            "  (c2sp.org/tlog-cosignature): each witness saw no other history of this log.",
-        ]
-    if C2PA_CLIP in files:
-        out += [
-            f"- {C2PA_CLIP} is {CLIP} with C2PA Content Credentials: one manifest box added",
-            "  after ftyp, nothing else changed. Any C2PA reader shows who recorded it; with",
-            "  the trust file's c2pa_roots as anchors it validates as Trusted.",
-        ]
-    return out
-
-
-def _claim_readme(section: dict[str, bytes]) -> list[str]:
-    """The README's words on the claim section, if the bundle has one."""
-    if not section:
-        return []
-    doc = json.loads(section[CLAIM_JSON])
-    photos = [
-        f"  - {p.get('name', '?')}: {p.get('size', '?')} bytes, sha256 {p.get('sha256', '?')}"
-        for p in doc.get("photos", [])
-        if isinstance(p, dict)
-    ]
-    return [
-        "CLAIM REPORT (claim/)",
-        f"claim/ holds a claim check's report ({doc.get('format')}), checked at "
-        f"{doc.get('checked_at')}: claim.json, its page claim.pdf / claim.png and one",
-        "annotated strip per buyer photo. It is a report, NOT evidence by itself and NOT",
-        "signed: it says which labels each photo carries and where it differs from the",
-        "sealed packing frame it was compared with. `packseal verify` checks that every",
-        "frame it cites is a segment of this clip's signed entry (segment hash and time);",
-        "it cannot check the comparison itself. The buyer's photos are not in the bundle;",
-        "to match the ones you hold (sha256sum):",
-        *photos,
-    ]
-
-
-def _sha256_file(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
-def _segment_span(clip: Clip, excerpt: tuple[float, float] | None) -> tuple[int, int]:
-    """Positions (inclusive) of the whole segments covering ``excerpt`` seconds."""
-    n = len(clip.segments)
-    if excerpt is None:
-        return 0, n - 1
-    start_s, end_s = excerpt
-    duration = (clip.end_ms - clip.start_ms) / 1000
-    if not 0 <= start_s < end_s:
-        raise ValueError(f"excerpt {start_s:g}-{end_s:g}: expected 0 <= START < END seconds")
-    if start_s >= duration:
-        raise ValueError(
-            f"excerpt {start_s:g}-{end_s:g} starts after the clip ends (it is {duration:.1f} s)"
-        )
-    lo, hi = clip.start_ms + _ms(start_s), clip.start_ms + _ms(end_s)
-    chosen = [i for i, s in enumerate(clip.segments) if s.end > lo and s.start < hi]
-    return chosen[0], chosen[-1]
-
-
-def _sheet(
-    summary: BundleSummary,
-    clip: Clip,
-    station: StationKey,
-    zone: dt.tzinfo,
-    clip_path: Path,
-    make_sheet: SheetMaker | None,
-    policy: ExportPolicy,
-    views: tuple[tuple[str, Path], ...] = (),
-) -> tuple[bytes, bytes]:
-    """The sheet's PNG and PDF; ``views``: each further view's sealed video (keyframes)."""
-    from verifier.sheet import SheetFacts
-    from verifier.sheet import make_sheet as default_maker
-
-    facts = SheetFacts(
-        merchant=station.merchant,
-        station=f"{station.station} ({station.station_name})",
-        origin=summary.origin,
-        order_id=clip.order_id,
-        tracking_ids=clip.tracking_ids,
-        clip_id=clip.clip_id,
-        status=clip.status,
-        end_reason=clip.end_reason,
-        start_ms=summary.start_ms,
-        end_ms=summary.end_ms,
-        zone=zone,
-        clip_sha256=summary.video_sha256,
-        entry_hash=summary.entry_hash,
-        log_index=summary.log_index,
-        checkpoint_size=summary.checkpoint_size,
-        checkpoint_root=summary.checkpoint_root,
-        derived_from=summary.sealed_sha256 if summary.derived else None,
-        qr_payload=summary.text(),
-        verify_url=policy.verify_url,
-        language=policy.language,
-        source=describe_source(clip.source),
-        source_live=None if clip.source is None else clip.source.live,
-        views=views,
-        view_sha256=tuple((view, sha) for view, _, sha in summary.views),
-    )
-    sheet = (make_sheet or default_maker)(facts, clip, clip_path)
-    return sheet.png, sheet.pdf
-
-
-@contextmanager
-def _workdir(out: Path) -> Iterator[Path]:
-    # Next to the output, so the final rename stays on one filesystem.
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as work:
-        yield Path(work)
-
-
-def _ms(seconds: float) -> int:
-    return round(seconds * 1000)
-
-
-def _zip_time(t_ms: int) -> tuple[int, int, int, int, int, int]:
-    # The recording's start, so the same clip always exports to the same zip headers.
-    t = dt.datetime.fromtimestamp(t_ms / 1000, dt.UTC)
-    return (max(t.year, 1980), t.month, t.day, t.hour, t.minute, t.second)
-
-
-def _info(name: str, when: tuple[int, int, int, int, int, int], method: int) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time=when)
-    info.compress_type = method
-    info.external_attr = 0o100644 << 16  # a regular file, rw-r--r--
-    return info
-
-
-def _put(
-    zf: zipfile.ZipFile,
-    name: str,
-    data: bytes,
-    when: tuple[int, int, int, int, int, int],
-    method: int,
-) -> None:
-    zf.writestr(_info(name, when, method), data)
-
-
-def _put_file(
-    zf: zipfile.ZipFile, name: str, path: Path, when: tuple[int, int, int, int, int, int]
-) -> None:
-    info = _info(name, when, zipfile.ZIP_STORED)
-    info.file_size = path.stat().st_size
-    with open(path, "rb") as src, zf.open(info, "w") as dst:
-        shutil.copyfileobj(src, dst, _CHUNK)
