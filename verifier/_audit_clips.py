@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-from typing import Protocol
 
 from storage import FormatError, PacksealError, SignatureError, Store
 from storage.entries import Clip, ClipView, Segment, parse_as
@@ -22,21 +21,8 @@ from storage.facts import rfc3339
 from storage.footage import describe_source
 from storage.note import Ed25519Verifier
 from verifier._audit_media import Seen
-from verifier._audit_report import MAX_AFFECTED, AuditStats, Finding, Severity
+from verifier._audit_report import MAX_AFFECTED, Add, AuditStats, Finding
 from verifier._timecheck import SEAL_SKEW_MS, footage_times
-
-
-class Add(Protocol):
-    def __call__(
-        self,
-        check: str,
-        severity: Severity,
-        index: int | None,
-        message: str,
-        *,
-        seqs: tuple[int, int] | None = None,
-        clip: Clip | None = None,
-    ) -> None: ...
 
 
 def name_affected_clips(

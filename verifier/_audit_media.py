@@ -15,29 +15,16 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Protocol
 
 from storage.blobs import blob_path
 from storage.entries import Purge, Segment
 from storage.facts import rfc3339
-from verifier._audit_report import AuditStats, Severity
+from verifier._audit_report import Add, AuditStats
 
 # Blobs go to the hashing threads in batches (a task per blob cost more in queueing
 # than a small blob costs to hash), a few batches ahead of the log stream.
 _HASH_BATCH = 64
 _HASH_AHEAD = 4
-
-
-class Add(Protocol):
-    def __call__(
-        self,
-        check: str,
-        severity: Severity,
-        index: int | None,
-        message: str,
-        *,
-        seqs: tuple[int, int] | None = None,
-    ) -> None: ...
 
 
 Seen = tuple[int, Segment]  # (log index, entry): what the audit keeps of a segment

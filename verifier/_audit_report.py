@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from storage.misbehaviour import Misbehaviour
 from storage.text import printable
+
+if TYPE_CHECKING:
+    from storage.entries import Clip
 
 Severity = Literal["error", "warning", "info"]
 
@@ -32,6 +35,22 @@ MAX_EVIDENCE = 10  # proofs of misbehaviour kept (one proves a fork)
 
 
 MAX_AFFECTED = 5  # clips named per finding; the rest are counted
+
+
+class Add(Protocol):
+    """How a check reports a finding (the audit's ``Auditor.add``); ``clip``: the clip
+    it is about, named in the finding."""
+
+    def __call__(
+        self,
+        check: str,
+        severity: Severity,
+        index: int | None,
+        message: str,
+        *,
+        seqs: tuple[int, int] | None = None,
+        clip: Clip | None = None,
+    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
