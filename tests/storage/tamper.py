@@ -10,12 +10,13 @@ from storage.entries import Gap
 from tests import factories as f
 
 
-def insert_entry(store: Store, at: int, size: int) -> None:
-    """Shift entries ``at..size-1`` up by one and put a new (gap) entry at ``at``."""
+def insert_entry(store: Store, at: int, size: int, gap: Gap | None = None) -> None:
+    """Shift entries ``at..size-1`` up by one and put a new gap entry (``gap``, default one
+    at ``f.T0``) at ``at``."""
     with store._engine.begin() as conn:
         for idx in range(size - 1, at - 1, -1):
             conn.execute(update(entries).where(entries.c.idx == idx).values(idx=idx + 1))
-        data = Gap(f.T0, f.T0, f.T0 + 1, "restart", None).to_bytes()
+        data = (gap or Gap(f.T0, f.T0, f.T0 + 1, "restart", None)).to_bytes()
         conn.execute(
             insert(entries).values(
                 log_id=store._log.log_id,

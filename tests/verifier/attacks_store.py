@@ -25,6 +25,7 @@ from storage._schema import checkpoints, entries, logs, nodes
 from storage.checkpoint import Checkpoint, sign_checkpoint
 from storage.db import connect
 from storage.entries import GENESIS, Clip, Entry, Gap, Purge, Segment, SegmentRef, from_bytes
+from tests.storage.tamper import insert_entry
 from tests.verifier.attacks import Attack
 from verifier.audit import audit_store
 
@@ -256,20 +257,7 @@ def _reorder(data_dir: Path, ctx: StoreContext) -> None:
 def _insert(data_dir: Path, ctx: StoreContext) -> None:
     def go(store: Store) -> None:
         at = _index_of(store, "segment", 10)
-        size = store.size()
-        with store._engine.begin() as conn:
-            for idx in range(size - 1, at - 1, -1):
-                conn.execute(update(entries).where(entries.c.idx == idx).values(idx=idx + 1))
-            data = Gap(1, 0, 1, "restart", None).to_bytes()
-            conn.execute(
-                insert(entries).values(
-                    log_id=store._log.log_id,
-                    idx=at,
-                    kind="gap",
-                    data=data,
-                    leaf_hash=merkle.leaf_hash(data),
-                )
-            )
+        insert_entry(store, at, store.size(), Gap(1, 0, 1, "restart", None))
 
     _with_store(data_dir, go)
 
