@@ -156,15 +156,17 @@ def test_a_capture_run_burns_in_the_state_and_counts_the_cameras_lost_frames(
         caption.show(OverlayState("station-01", order_id="ORD-测试-1"))
         wait_for(lambda: len(shapes) >= 22, 30, "more scan frames")
     finally:
+        truth = camera.stop()  # the camera ends first: ffmpeg reads to its end
+        reader.join(30)
         run.finish()
-        truth = camera.stop()
-        reader.join(10)
     assert set(shapes) == {(180, 320)}  # gray: the luma plane
     assert truth["lost"] == 5  # the hole alone: the reader kept up
     run.watch(clock)
     timed = run.closed_segments()
     assert len(timed) >= 2
     assert sum(t.dropped for _, t in timed) == 5
+    # every frame the camera delivered is in the segments: none lost uncounted
+    assert sum(t.frames for _, t in timed) == truth["sent"]
     scale = init_timescale(run.init_path.read_bytes())
     assert scale == 90000
     times = [fragment_times(s.path.read_bytes()) for s, _ in timed]
