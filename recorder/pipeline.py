@@ -48,7 +48,7 @@ from recorder.sources import Frame, FrameSource, Image, footage_source
 from recorder.status import ViewStatus
 from recorder.substream import ScanStream
 from recorder.viewevents import Outbox, ViewAlarm, ViewSink
-from recorder.webcam import WebcamRun, webcam_source
+from recorder.webcam import WebcamRun, check_capture_ffmpeg, webcam_source
 from storage.entries import Video
 from storage.redact import redact
 from storage.zones import local_zone
@@ -102,6 +102,8 @@ class Pipeline:
         self.copy = copy_source(self.camera, source)
         # Webcam capture: ffmpeg reads the camera and draws the caption from these files.
         self.webcam = webcam_source(self.camera, source)
+        if self.webcam is not None:
+            check_capture_ffmpeg(ffmpeg)
         self._caption = None if self.webcam is None else CaptionFiles(self.workdir / "caption")
         codec = "h264" if self.copy is None else copy_codec(self.copy.codec) or "h264"
         # copy mode scanning the camera's sub-stream: its scan frames' size

@@ -23,11 +23,15 @@ input is tested by equality.
 
 from __future__ import annotations
 
+import re
+import subprocess
 from collections.abc import Sequence
 from fractions import Fraction
+from functools import cache
 from pathlib import Path
 from typing import Self
 
+from recorder._errors import EncoderError
 from recorder._v4l2 import v4l2_input
 from recorder.copyrun import CopyRun, ScanGeometry
 from recorder.drawcaption import CaptionFiles, caption_filter, find_font
@@ -35,13 +39,27 @@ from recorder.encoder import INIT_NAME, PLAYLIST_NAME, encoder_options
 from recorder.settings import CameraSettings, EncoderSettings
 from recorder.sources import FfmpegCamera, FrameSource
 
-__all__ = ["WebcamRun", "capture_command", "v4l2_input", "webcam_source"]
+__all__ = [
+    "MIN_CAPTURE_FFMPEG",
+    "WebcamRun",
+    "capture_command",
+    "check_capture_ffmpeg",
+    "ffmpeg_version",
+    "v4l2_input",
+    "webcam_source",
+]
 
 TIME_BASE = "1:90000"
 # Frames ffmpeg's input thread reads ahead of the encoder (~8 s at 30 fps; MJPEG frames
 # are 0.1-0.3 MB at 1080p): with the driver's own buffers (uvcvideo: 32) alone, an encoder
 # stalled for ~1 s (ffmpeg's start, a loaded machine) made the camera lose frames.
 QUEUE_FRAMES = 256
+# ffmpeg 7 reads each input in a thread of its own (the queue above); 5.1 (Debian 12's)
+# reads a lone input on its main thread and, at load 12-18 here, left 14-258 of the
+# camera's frames out at a run's start or end without counting them (854 of 900 sent;
+# imageio-ffmpeg's 9.0.2 recorded 908 of 909 at the same load). 6.x was not measured.
+MIN_CAPTURE_FFMPEG = (7, 0)
+_VERSION = re.compile(rb"^ffmpeg version n?(\d+)\.(\d+)", re.MULTILINE)
 
 
 def capture_command(
@@ -83,6 +101,35 @@ def capture_command(
         str(out / PLAYLIST_NAME),
         "-map", "[s]", "-fps_mode", "passthrough", "-f", "rawvideo", "pipe:1",
     ]  # fmt: skip
+
+
+@cache
+def ffmpeg_version(ffmpeg: str) -> tuple[int, int] | None:
+    """``ffmpeg -version``'s release (major, minor); None for a build that names none (a
+    git snapshot prints ``N-…``) or an ffmpeg that does not answer."""
+    try:
+        out = subprocess.run(
+            [ffmpeg, "-hide_banner", "-version"], capture_output=True, timeout=30, check=False
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    found = _VERSION.search(out)
+    return None if found is None else (int(found[1]), int(found[2]))
+
+
+def check_capture_ffmpeg(ffmpeg: str) -> None:
+    """Refuse an ffmpeg known to lose camera frames uncounted in a capture run."""
+    version = ffmpeg_version(ffmpeg)
+    if version is None or version >= MIN_CAPTURE_FFMPEG:
+        return
+    need = ".".join(map(str, MIN_CAPTURE_FFMPEG))
+    raise EncoderError(
+        f"{ffmpeg} is ffmpeg {version[0]}.{version[1]}; capturing a webcam with ffmpeg needs "
+        f"ffmpeg {need} or newer (5.1 lost frames at a run's start and end under load "
+        "without counting them)",
+        hint="set station.encoder.ffmpeg to null (the ffmpeg imageio-ffmpeg ships) or to "
+        f"an ffmpeg {need} or newer, or station.camera.capture to python",
+    )
 
 
 class WebcamRun(CopyRun):

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from packseal.runner import make_station
+from recorder import EncoderError
 from recorder.clock import SystemClock
 from recorder.copyrun import ScanGeometry
 from recorder.demo import DemoScene
@@ -22,11 +23,17 @@ from recorder.encoder import ffmpeg_path
 from recorder.fragtime import fragment_times, init_timescale
 from recorder.overlay import OverlayState, caption_metrics
 from recorder.settings import EncoderSettings
-from recorder.webcam import WebcamRun, capture_command, v4l2_input
+from recorder.webcam import (
+    WebcamRun,
+    capture_command,
+    check_capture_ffmpeg,
+    ffmpeg_version,
+    v4l2_input,
+)
 from storage.entries import Clip, Segment, from_bytes
 from tests.recording import SIZE, make_app
 from tests.rtspcam import wait_for
-from tests.webcam import FakeWebcam
+from tests.webcam import FakeWebcam, FakeWebcamSource
 from verifier import verify_bundle
 from verifier._frames_caption import Captions, names_an_order
 from verifier._frames_drawtext import Drawtext
@@ -244,3 +251,42 @@ def test_the_station_records_the_webcam_by_ffmpeg_end_to_end(tmp_path: Path) -> 
     scanned = next(k for k in keyframes if k.label == "Order scan")
     drawtext = Drawtext(W, H, find_font(), ffmpeg_path(EncoderSettings()))
     assert Captions(order.order_id, W, H, drawtext).names(scanned.image)
+
+
+def _ffmpeg_saying(path: Path, first_line: str) -> str:
+    """An "ffmpeg" that only answers -version, as the build named would."""
+    path.write_text(
+        f"#!/bin/sh\necho '{first_line} Copyright (c) 2000-2026 the FFmpeg developers'\n"
+    )
+    path.chmod(0o755)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("first_line", "version"),
+    [
+        ("ffmpeg version 5.1.9-0+deb12u1", (5, 1)),  # Debian 12's
+        ("ffmpeg version n6.1.2", (6, 1)),
+        ("ffmpeg version 9.0.2-static https://johnvansickle.com/ffmpeg/", (9, 0)),
+        ("ffmpeg version N-113452-g1a2b3c4d5e", None),  # a git snapshot names no release
+    ],
+)
+def test_ffmpeg_version(tmp_path: Path, first_line: str, version: tuple[int, int] | None) -> None:
+    assert ffmpeg_version(_ffmpeg_saying(tmp_path / "ffmpeg", first_line)) == version
+
+
+def test_the_station_refuses_to_capture_a_webcam_with_ffmpeg_5(tmp_path: Path) -> None:
+    """5.1 left camera frames out of a capture run without counting them (recorder/webcam.py)."""
+    debian = _ffmpeg_saying(tmp_path / "ffmpeg", "ffmpeg version 5.1.9-0+deb12u1")
+    app = make_app(tmp_path / "data", camera={**SIZE}, encoder={"ffmpeg": debian})
+    source = FakeWebcamSource(tmp_path / "cam.sock", (W, H), 30, app.clock)
+    with pytest.raises(EncoderError, match=r"is ffmpeg 5\.1; capturing a webcam") as e:
+        make_station(app, source, realtime=True)
+    assert "station.encoder.ffmpeg to null" in e.value.hint
+    assert "station.camera.capture to python" in e.value.hint
+    check_capture_ffmpeg(ffmpeg_path(EncoderSettings()))  # the one imageio-ffmpeg ships
+    # the Python path takes frames from OpenCV and only encodes with this ffmpeg
+    python = make_app(
+        tmp_path / "py", camera={**SIZE, "capture": "python"}, encoder={"ffmpeg": debian}
+    )
+    assert make_station(python, source, realtime=True).pipelines[0].webcam is None
