@@ -8,6 +8,7 @@ a strip that says for every frame which segment it is and whether that segment v
 the order's facts, and the scan being read; a segment whose media is gone is shown as a
 card for its duration, so the timeline stays true. :func:`write_keyframes` writes the
 evidence sheet's keyframes as PNG images. The merchant portal calls the same functions.
+The verdicts themselves are :mod:`verifier._verdicts`' (no OpenCV, no ffmpeg).
 
 The strip is below the picture, not over it, so no recorded pixel (the burned-in
 caption included) is hidden. Its text is drawn with Pillow in the shipped DejaVu fonts
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import re
 import shutil
 import subprocess
@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Literal, NoReturn
+from typing import NoReturn
 
 import cv2
 import imageio_ffmpeg
@@ -38,10 +38,18 @@ from PIL import Image as PILImage
 from PIL import ImageDraw, ImageFont
 
 from storage import BlobMissingError, Store
-from storage.entries import Clip, ClipView, Scan, parse_as
+from storage.entries import Clip, Scan
 from storage.text import printable
 from verifier import fonts
 from verifier._errors import MediaFormatError, VerifierError
+from verifier._verdicts import (
+    InitVerdict,
+    SegmentVerdict,
+    clip_view,
+    init_verdict,
+    load_clip,
+    segment_verdicts,
+)
 from verifier.frames import Image, Keyframe, iter_frames, pick_keyframes
 
 __all__ = [
@@ -57,7 +65,6 @@ __all__ = [
     "write_keyframes",
 ]
 
-State = Literal["verified", "mismatch", "missing", "purged"]
 SCAN_MARK_MS = 2500  # how long a scan stays marked: the confirm window (2 s) and a bit
 _GREEN = (18, 122, 70)
 _RED = (186, 38, 38)
@@ -65,59 +72,6 @@ _AMBER = (150, 96, 0)
 _INK = (24, 32, 45)
 _BOX = (110, 230, 0)  # BGR of the sheet's scan-box green
 _KIND = {"order": "order scan", "tracking": "waybill scan", "other": "product scan"}
-
-
-@dataclass(frozen=True, slots=True)
-class InitVerdict:
-    """The run's init section (``ftyp`` + ``moov``): without it nothing decodes."""
-
-    expected: str
-    found: str | None
-    state: State
-
-    @property
-    def ok(self) -> bool:
-        return self.state == "verified"
-
-
-@dataclass(frozen=True, slots=True)
-class SegmentVerdict:
-    number: int  # 1-based: "segment 3/15"
-    total: int
-    seq: int
-    start_ms: int
-    end_ms: int
-    expected: str  # sha256 in the clip entry
-    found: str | None  # sha256 of the stored bytes; None when they are gone
-    state: State
-
-    @property
-    def ok(self) -> bool:
-        return self.state == "verified"
-
-    def banner(self) -> str:
-        """The short form the replay's strip shows."""
-        where = f"segment {self.number}/{self.total}"
-        if self.state == "verified":
-            return f"✓ {where} verified  ·  {self.expected[:8]}…"
-        if self.state == "mismatch":
-            return f"✗ {where} MISMATCH  ·  found {(self.found or '')[:8]}…"
-        if self.state == "purged":
-            return f"{where} purged by retention"
-        return f"✗ {where} MISSING  ·  no purge entry"
-
-    def describe(self) -> str:
-        where = f"segment {self.number}/{self.total}"
-        if self.state == "verified":
-            return f"{where} verified ✓ (sha256 {self.expected[:16]}…)"
-        if self.state == "mismatch":
-            return (
-                f"{where} MISMATCH ✗ (sha256 expected {self.expected[:16]}…, "
-                f"found {(self.found or '')[:16]}…)"
-            )
-        if self.state == "purged":
-            return f"{where} purged by retention (a purge entry is logged)"
-        return f"{where} MISSING ✗ (deleted with no purge entry)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,62 +92,6 @@ class Replay:
     def tampered(self) -> list[SegmentVerdict]:
         """Segments that changed or vanished without a purge entry."""
         return [s for s in self.segments if s.state in ("mismatch", "missing")]
-
-
-def load_clip(store: Store, order_or_clip_id: str) -> Clip:
-    """The clip entry with this id, else the newest clip of this order (as logged)."""
-    row = store.find_clip(order_or_clip_id)
-    return parse_as(Clip, store.entry(row.idx))
-
-
-def _check(store: Store, sha256: str) -> tuple[State, str | None]:
-    try:
-        with store.open_blob(sha256) as f:
-            found = hashlib.file_digest(f, "sha256").hexdigest()
-    except BlobMissingError:
-        return ("purged" if store.blob_purged(sha256) else "missing"), None
-    return ("verified" if found == sha256 else "mismatch"), found
-
-
-def _view(clip: Clip, view: str | None) -> ClipView:
-    """One camera's footage of ``clip`` (``None``: the first camera's)."""
-    views = clip.all_views()
-    if view is None:
-        return views[0]
-    for part in views:
-        if part.view == view:
-            return part
-    raise ValueError(f"clip {clip.clip_id} has no view {view!r} (it has {clip.view_names()})")
-
-
-def init_verdict(
-    store: Store,
-    clip: Clip,
-    segments: Sequence[SegmentVerdict] | None = None,
-    *,
-    view: str | None = None,
-) -> InitVerdict:
-    """The init section's verdict (of camera ``view``; ``None``: the first). Retention
-    deletes an init section once no kept segment needs it, so a missing init whose
-    ``segments`` were all purged is purged too."""
-    init = _view(clip, view).init
-    state, found = _check(store, init)
-    if state == "missing" and segments and all(s.state == "purged" for s in segments):
-        state = "purged"
-    return InitVerdict(init, found, state)
-
-
-def segment_verdicts(store: Store, clip: Clip, *, view: str | None = None) -> list[SegmentVerdict]:
-    """Re-hash every stored segment of ``clip`` (of camera ``view``; ``None``: the first)
-    against its entry, in order."""
-    refs = _view(clip, view).segments
-    out = []
-    for k, ref in enumerate(refs):
-        state, found = _check(store, ref.sha256)
-        out.append(
-            SegmentVerdict(k + 1, len(refs), ref.seq, ref.start, ref.end, ref.sha256, found, state)
-        )
-    return out
 
 
 # -- the annotated copy ----------------------------------------------------------------------
@@ -256,7 +154,7 @@ def replay(
     by several (``None``: the first); its strip names it, and only the first camera's
     picture gets the scan boxes (they are that camera's pixels).
     """
-    footage = _view(clip, view)
+    footage = clip_view(clip, view)
     primary = footage.view == clip.all_views()[0].view
     verdicts = segment_verdicts(store, clip, view=view)
     init = init_verdict(store, clip, verdicts, view=view)
