@@ -93,7 +93,6 @@ _PRESET_LOOKAHEAD = {
     "medium": 40,
 }
 _LOOKAHEAD_CAP = 5
-X264_PARAMS = "sync-lookahead=0:bframes=0:subme=1"
 # Linux's cap for an unprivileged pipe. Frames into `ffmpeg -f null` (bench encode): 678
 # vs 471 fps at 720p, 447 vs 252 at 1080p, against blocking writes into the default 64 KiB.
 _PIPE_BYTES = 1 << 20
@@ -140,7 +139,7 @@ def encoder_options(settings: EncoderSettings, fps: Fraction) -> dict[str, objec
         # webcam's MJPEG (bench/README.md "webcam CPU"): x264 -27 % CPU (the whole capture
         # ffmpeg 0.62 -> 0.45 core), +10 % bytes at the same CRF for the same picture
         # (PSNR 43.50 -> 43.56 dB, SSIM 0.9859 -> 0.9854), and no B-frame delay.
-        "x264-params": X264_PARAMS,
+        "x264-params": f"sync-lookahead=0:bframes={settings.bframes}:subme=1",
         "pix_fmt": "yuv420p",
         # to_i420 is BT.601 limited range (white -> Y 235, red -> 82/90/240); players show
         # untagged HD video as BT.709, which would shift the colours of the evidence.

@@ -48,7 +48,9 @@ def station_config(
     return {
         "data_dir": str(base / "data"),
         "merchant": {"name": "Test Shop", "id": "test"},
-        "station": {"camera": dict(SIZE)},
+        # B-frames (x264's veryfast's 3; the station's default is 0): its init sections
+        # carry the leading empty edit of the B-frame delay the bundle's timeline restores
+        "station": {"camera": dict(SIZE), "encoder": {"bframes": 3}},
         "time": {"tsa_urls": [tsa.url], "tsa_roots": [str(tsa_root)], "retry_seconds": 0.2},
         "witnesses": [{"url": witness.url, "vkey": witness.vkey}],
         "c2pa": {"enabled": True},

@@ -24,6 +24,7 @@ from recorder.encoder import (
     Encoder,
     SegmentWatcher,
     encoder_command,
+    encoder_options,
     ffmpeg_path,
     list_closed_segments,
     to_i420,
@@ -499,3 +500,11 @@ def test_write_checks_the_frame_size(tmp_path: Path) -> None:
             encoder.write(b"abc")
     finally:
         encoder.close()
+
+
+def test_b_frames_are_a_setting() -> None:
+    """0 by default (bench/README.md: -27 % x264 CPU); a merchant may take x264's 3 back."""
+    default = encoder_options(EncoderSettings(), Fraction(30))
+    assert default["x264-params"] == "sync-lookahead=0:bframes=0:subme=1"
+    three = encoder_options(EncoderSettings(bframes=3), Fraction(30))
+    assert three["x264-params"] == "sync-lookahead=0:bframes=3:subme=1"
