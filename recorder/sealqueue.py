@@ -81,9 +81,12 @@ class SealQueue:
         self.open_from: int | None = None
         self._held: deque[_Held] = deque()
         self._recovering = False
-        # What the footage is coming from now (the station sets it): a clip names the
-        # source that filmed it, read when it closes (a camera plugged back in may differ).
+        # What the footage is coming from now (the station sets it), read by the writer
+        # thread as each run starts: a clip names the source of the run that filmed it. Read
+        # when the clip closed, it named the camera plugged back in meanwhile when the main
+        # loop closed the clip after the writer had reopened the source (a race under load).
         self.source_of: Callable[[], FootageSource | None] = lambda: None
+        self.run_sources: dict[str, FootageSource | None] = {}
 
     # -- runs --------------------------------------------------------------------------
 
@@ -91,6 +94,7 @@ class SealQueue:
         """A run the writer started (call under the station's lock)."""
         self.runs.append(run)
         self.run_segments[run.id] = []
+        self.run_sources[run.id] = self.source_of()
         self.current_run = run.id
 
     def recover(self, run: Run | CopyRun, sealed: list[Segment], now_ms: int) -> list[int]:
@@ -198,6 +202,7 @@ class SealQueue:
             ):
                 return
         self.run_segments.pop(run_id, None)
+        self.run_sources.pop(run_id, None)
 
     def _trim_ended(self) -> None:
         for run_id in list(self.run_segments):
@@ -208,15 +213,20 @@ class SealQueue:
 
     def plan(self, closed: ClipClosed, run: str | None) -> ClipPlan:
         """A closed clip's plan: its segments from its pre-roll to its post-roll."""
+        run = run or self.current_run or ""
         return ClipPlan(
             closed=closed,
-            run=run or self.current_run or "",
+            run=run,
             start_at=closed.clip.started - self.pre_roll_ms,
             end_at=closed.ended + self.post_roll_ms,
             pre_roll=self.pre_roll_ms,
             post_roll=self.post_roll_ms,
-            source=self.source_of(),
+            source=self._source(run),
         )
+
+    def _source(self, run: str) -> FootageSource | None:
+        """The source of ``run`` as it started (a crashed station's run: the current one)."""
+        return self.run_sources[run] if run in self.run_sources else self.source_of()
 
     def last_end(self, run: str | None) -> int | None:
         """The end of the last sealed segment of ``run``, if any."""
@@ -252,7 +262,7 @@ class SealQueue:
             init=best[0].init,
             segments=tuple(SegmentRef(s.seq, s.sha256, s.start, s.end, s.bytes) for s in best),
             video=self.video,
-            source=self.source_of(),
+            source=self._source(best_run),
         )
 
     def seal_ready(self, *, final: bool, views: Sequence[SealQueue] = ()) -> list[Sealed]:
