@@ -66,6 +66,9 @@ def test_downgrading_a_store_with_clips_keeps_them_and_goes_to_the_start(
         assert "views" not in {c["name"] for c in inspect(conn).get_columns("clips")}
         (tracked,) = conn.execute(text("select clip_id, tracking_id from clip_tracking")).all()
     assert tuple(tracked) == (clip.clip_id, "TRK-1234-5678")
+    if engine.dialect.name == "sqlite":  # enforced again on the connection the store reuses
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
     command.downgrade(alembic_config(engine), "base")
     with engine.connect() as conn:
         assert set(inspect(conn).get_table_names()) <= {"alembic_version"}
