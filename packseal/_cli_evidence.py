@@ -183,8 +183,12 @@ def _print_export(r: ExportResult) -> None:
     else:
         video = w("{video}, the sealed bytes, sha256 {sha}", video=s.video, sha=s.video_sha256)
     rows.append((w("video"), video))
-    if len(r.views) > 1:  # a clip filmed by several cameras: each view's file
-        rows.append((w("views"), ", ".join(f"{view} ({member})" for view, member in r.views)))
+    if len(r.views) > 1:  # a clip filmed by several cameras: each view's file and its hash,
+        # as the sheet's integrity block names them (a merchant pastes them into a dispute)
+        sha = {member: sha for _, member, sha in s.views} | {s.video: s.video_sha256}
+        for k, (view, member) in enumerate(r.views):
+            shown = w("{view}: {video}, sha256 {sha}", view=view, video=member, sha=sha[member])
+            rows.append((w("views") if k == 0 else "", shown))
     rows += [
         (w("entry"), s.entry_hash),
         (

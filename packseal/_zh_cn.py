@@ -67,6 +67,7 @@ ZH_CN: dict[str, str] = {
     " (excerpt)": "（节选）",
     "{video}: a re-encoded copy, sha256 {sha}; derived from the sealed bytes sha256 {sealed} (verify reports it as a derived copy, not as verified footage)": "{video}：重新编码的副本，sha256 {sha}；派生自封存字节 sha256 {sealed}（验证时会报告为派生副本，而不是已验证的画面）",
     "{video}, the sealed bytes, sha256 {sha}": "{video}，封存的原始字节，sha256 {sha}",
+    "{view}: {video}, sha256 {sha}": "{view}：{video}，sha256 {sha}",
     "{origin}, index {index}, checkpoint size {size}": "{origin}，第 {index} 条，检查点大小 {size}",
     "{origin}: position not proven (no valid inclusion proof in the bundle)": "{origin}：位置未经证明（证据包中没有有效的包含证明）",
     "{n} witness cosignature(s)": "{n} 个见证者联署",

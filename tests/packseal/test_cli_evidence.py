@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -420,7 +421,13 @@ def test_two_cameras_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
     bundle = tmp_path / "bundle.zip"
     assert main([*cli, "export", order, "-o", str(bundle)]) == 0
-    assert "views       top (clip.mp4), side (clip.side.mp4)" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    with zipfile.ZipFile(bundle) as z:  # each view's file and its hash, as the sheet has them
+        sha = {n: hashlib.sha256(z.read(n)).hexdigest() for n in ("clip.mp4", "clip.side.mp4")}
+    assert (
+        f"  views       top: clip.mp4, sha256 {sha['clip.mp4']}\n"
+        f"              side: clip.side.mp4, sha256 {sha['clip.side.mp4']}\n"
+    ) in printed
     assert main(["verify", str(bundle), "--trust", str(trust)]) == 0
     printed = capsys.readouterr().out
     assert printed.startswith(f"VERIFIED: order {order}")
