@@ -257,6 +257,11 @@ class Mirror:
             if cp.size <= size:
                 have = log._root(conn, cp.size)
                 if have == cp.root_hash:
+                    # The answer is the hub's size, so it names the checkpoint held there:
+                    # that is the one the hub cosigns, not the older one pushed again.
+                    if held is not None:
+                        text = parse(held.note)[0]
+                        cp = Checkpoint.from_text(text)
                     return Accepted(size, root, 0, cp, text)
                 raise self._fork_within(conn, log, signed, held, size)
             raise PushConflict(

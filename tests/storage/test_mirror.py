@@ -106,6 +106,28 @@ def test_push_from_the_wrong_size_answers_the_size_held(
     assert caught.value.size == 4
 
 
+def test_an_old_push_sent_again_is_answered_with_the_checkpoint_the_hub_holds(
+    mirror: Mirror, station: Store, station_signer: Ed25519Signer
+) -> None:
+    """A station that forgot the hub's acknowledgements (restored from a backup) pushes an
+    older checkpoint again. The answer names the hub's size and the checkpoint it holds
+    there, which is what the hub cosigns: before, it carried the old checkpoint's body
+    under the new size, the hub cosigned that as its newest checkpoint (seen: checkpoint
+    1's body as size 18) and then refused the station's copy of the cosignature for ever."""
+    mirror.enrol("station-01", T0)
+    _record(station, station_signer, 0, 3)
+    old = _push(station, 0)
+    mirror.push("station-01", old, T0)
+    _record(station, station_signer, 3, 2)
+    mirror.push("station-01", _push(station, 5), T0)
+    again = mirror.push("station-01", old, T0)
+    held = station.latest_checkpoint()
+    assert held is not None
+    assert (again.size, again.root, again.appended) == (8, station.root(), 0)
+    assert (again.checkpoint.size, again.checkpoint.root_hash) == (8, again.root)
+    assert again.text == parse(held.note)[0]
+
+
 def test_unenrolled_revoked_and_uncertified_stations_are_refused(
     mirror: Mirror, station: Store, station_signer: Ed25519Signer, tmp_path: Path
 ) -> None:

@@ -249,7 +249,7 @@ def test_hub_killed_during_pushes_ten_times_then_every_mirrored_log_verifies(
         runner.join(30)
         hub.start()
     pusher._stop.clear()
-    report = _drain(pusher)
+    report = _drain(pusher, within_s=120)
     assert report is not None
     assert report.done
     pusher.close()
@@ -267,12 +267,20 @@ def test_hub_killed_during_pushes_ten_times_then_every_mirrored_log_verifies(
     hub.stop()
 
 
-def _drain(pusher: Pusher) -> Any:
-    """Cycle until done or stopped (errors while the hub is down are retried)."""
+def _drain(pusher: Pusher, within_s: float | None = None) -> Any:
+    """Cycle until done or stopped (errors while the hub is down are retried). With
+    ``within_s``, a push still failing after that long fails the test with the hub's last
+    answer: a refusal that never ends is a bug, and it hung the suite once (the hub
+    refused its own cosignature, 422, some 15,000 times)."""
+    deadline = None if within_s is None else time.monotonic() + within_s
+    last: PacksealError | None = None
     while not pusher._stop.is_set():
+        if deadline is not None and time.monotonic() > deadline:
+            pytest.fail(f"the push did not finish in {within_s} s; last error: {last}")
         try:
             report = pusher.cycle()
-        except PacksealError:
+        except PacksealError as e:
+            last = e
             time.sleep(0.05)
             continue
         if report.done:
