@@ -1,6 +1,7 @@
 """Where a claim photo differs from its aligned reference beyond lighting, compression
-and a few pixels of misalignment: CIE Lab colour beyond the reference's local range, and
-structural dissimilarity (1 - SSIM) with some colour change."""
+and a few pixels of misalignment: CIE Lab distance to the nearest colour the reference
+has within a few pixels, and structural dissimilarity (1 - SSIM) with some colour
+change."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from verifier.claim._light import relight
 
 F32 = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]
-_RANGE_DELTA_E = 12.0  # Lab distance beyond the reference's local range that marks a pixel
+_RANGE_DELTA_E = 12.0  # Lab distance to the nearest nearby reference colour that marks a pixel
 _SSIM_THRESHOLD = 0.35  # (1 - SSIM) / 2 that marks a pixel with some colour change
 _BLUR = 1.5  # sigma (work pixels) against JPEG blocks and H.264 softness, both sides
 _SLACK = 3  # work pixels of misalignment and stroke width the comparison forgives
@@ -24,6 +25,7 @@ _SLACK = 3  # work pixels of misalignment and stroke width the comparison forgiv
 _CONTRAST = 0.2
 _RIM = 10  # work pixels of the product outline's uncertainty (see _off_the_outline)
 _MIN_AREA = 0.03  # of the product: smaller areas keep the global fit (damage could fill them)
+_PLANE_KEEP = 0.7  # of a flat area's pixels, best fitted, that its lighting plane is refitted on
 _MAX_SHIFT = 4.0  # work pixels the local re-alignment may move the reference
 
 
@@ -40,24 +42,19 @@ def differences(claim: U8, ref: U8, product: U8) -> tuple[U8, F32]:
     lab_a = cv2.cvtColor(a.astype(np.uint8), cv2.COLOR_RGB2LAB).astype(np.float32)
     lab_b = cv2.cvtColor(b.astype(np.uint8), cv2.COLOR_RGB2LAB).astype(np.float32)
     lab_b = _area_offsets(lab_a, lab_b, inside)
-    # Each claim pixel against the range of the reference around it (a 5x5 min/max): a
-    # stroke printed a pixel bolder, an edge a pixel off after alignment, or a sharper
-    # lens stays inside that range; a crack across a plain surface does not.
-    k = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * _SLACK + 1,) * 2)
-    lo, hi = cv2.erode(lab_b, k), cv2.dilate(lab_b, k)
-    over = np.maximum(lab_a - hi, 0) + np.maximum(lo - lab_a, 0)
-    over = np.maximum(over - _CONTRAST * (hi - lo), 0)
-    dist = np.sqrt((over**2).sum(axis=2))
+    # Each claim pixel against the nearest colour the reference has around it: a stroke
+    # printed a pixel bolder, an edge a pixel off after alignment, or a sharper lens finds
+    # its colour close by; a crack across a plain surface does not. (A per-channel min/max
+    # box accepted colours the reference never has there: a grey stain over black bars on
+    # white was inside the box.)
+    dist = _nearest(lab_a, lab_b, inside, _SLACK)
     # In dense print (barcodes, small text) a homography a pixel or two off locally moves
-    # whole bars: there the range is taken twice as wide (measured: most honest false
+    # whole bars: there the window is taken twice as wide (measured: most honest false
     # alarms were single bars of a barcode).
     gray_b = lab_b[..., 0]
     busy = cv2.GaussianBlur(np.abs(gray_b - cv2.GaussianBlur(gray_b, (0, 0), 3)), (0, 0), 3) > 12
-    k2 = cv2.getStructuringElement(cv2.MORPH_RECT, (4 * _SLACK + 1,) * 2)
-    lo2, hi2 = cv2.erode(lab_b, k2), cv2.dilate(lab_b, k2)
-    over2 = np.maximum(lab_a - hi2, 0) + np.maximum(lo2 - lab_a, 0)
-    over2 = np.maximum(over2 - _CONTRAST * (hi2 - lo2), 0)
-    dist = np.where(busy, np.sqrt((over2**2).sum(axis=2)), dist)
+    if bool((busy & inside).any()):
+        dist = np.where(busy, _nearest(lab_a, lab_b, busy & inside, 2 * _SLACK), dist)
     dist = np.asarray(cv2.GaussianBlur(dist, (0, 0), 1.0), np.float32)
     ga = cv2.cvtColor(a.astype(np.uint8), cv2.COLOR_RGB2GRAY).astype(np.float32)
     gb = cv2.cvtColor(b.astype(np.uint8), cv2.COLOR_RGB2GRAY).astype(np.float32)
@@ -72,6 +69,34 @@ def differences(claim: U8, ref: U8, product: U8) -> tuple[U8, F32]:
     mask = np.asarray(cv2.bitwise_and(mask, product), np.uint8)
     mask = _off_the_outline(mask, product)
     return mask, dist
+
+
+def _nearest(lab_a: F32, lab_b: F32, where: npt.NDArray[np.bool_], slack: int) -> F32:
+    """Each pixel's Lab distance (over ``where``'s bounding box, 0 elsewhere) to the
+    nearest colour of ``lab_b`` within ``slack`` pixels. Lightness may overshoot by
+    ``_CONTRAST`` of the reference's local lightness range: a phone's print is crisper
+    than a packing frame's, its blacks blacker and its whites whiter, where there is
+    print (on a plain surface the range, and so the allowance, is small)."""
+    out = np.zeros(where.shape, np.float32)
+    ys, xs = np.nonzero(where)
+    if not len(ys):
+        return out
+    y0, y1, x0, x1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+    s = slack
+    pad = cv2.copyMakeBorder(lab_b, s, s, s, s, cv2.BORDER_REPLICATE)
+    k = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * s + 1,) * 2)
+    light = lab_b[..., 0]
+    allow = _CONTRAST * (cv2.dilate(light, k) - cv2.erode(light, k))[y0:y1, x0:x1]
+    a = lab_a[y0:y1, x0:x1]
+    best = np.full(a.shape[:2], np.inf, np.float32)
+    for dy in range(-s, s + 1):
+        for dx in range(-s, s + 1):
+            b = pad[y0 + dy + s : y1 + dy + s, x0 + dx + s : x1 + dx + s]
+            d = a - b
+            dl = np.maximum(np.abs(d[..., 0]) - allow, 0)
+            np.minimum(best, dl * dl + d[..., 1] ** 2 + d[..., 2] ** 2, out=best)
+    out[y0:y1, x0:x1] = np.sqrt(best)
+    return out
 
 
 def _off_the_outline(mask: U8, product: U8) -> U8:
@@ -92,11 +117,14 @@ def _off_the_outline(mask: U8, product: U8) -> U8:
 
 def _area_offsets(lab_a: F32, lab_b: F32, inside: npt.NDArray[np.bool_]) -> F32:
     """``lab_b`` with each flat colour area of the reference (a connected part of the
-    product without print, such as a band of the card) moved by its own median offset to
-    the photo: one gain and offset per channel cannot follow a camera that clips or
-    bends its tone curve (a band lit a shade lighter than the rest). The median is the
-    area's, so damage over less than half of it is not taken for lighting; areas under
-    ``_MIN_AREA`` of the product keep the global fit."""
+    product without print, such as a band of the card) moved by its own offset to the
+    photo: one gain and offset per channel cannot follow a camera that clips or bends its
+    tone curve (a band lit a shade lighter than the rest), nor light that falls off
+    across a band (a lamp to one side of the buyer's table). The offset is a plane
+    (c0 + c1 x + c2 y per channel) fitted to the area's pixels and refitted twice on the
+    ``_PLANE_KEEP`` of them that it fits best, so damage over less than a third of the
+    area is not taken for lighting; areas under ``_MIN_AREA`` of the product keep the
+    global fit."""
     gray = lab_b[..., 0]
     busy = cv2.GaussianBlur(np.abs(gray - cv2.GaussianBlur(gray, (0, 0), 2)), (0, 0), 2)
     flat = (inside & (busy < 4)).astype(np.uint8)
@@ -107,7 +135,16 @@ def _area_offsets(lab_a: F32, lab_b: F32, inside: npt.NDArray[np.bool_]) -> F32:
         if stats[j, cv2.CC_STAT_AREA] < least:
             continue
         area = labels == j
-        out[area] += np.median(lab_a[area] - lab_b[area], axis=0)
+        ys, xs = np.nonzero(area)
+        # Coordinates in hundreds of pixels keep the three columns on one scale.
+        design = np.stack([np.ones(len(ys)), xs / 100.0, ys / 100.0], axis=1)
+        d = (lab_a[area] - lab_b[area]).astype(np.float64)
+        coef = np.linalg.lstsq(design, d, rcond=None)[0]
+        for _ in range(2):
+            r = np.linalg.norm(design @ coef - d, axis=1)
+            keep = r <= np.quantile(r, _PLANE_KEEP)
+            coef = np.linalg.lstsq(design[keep], d[keep], rcond=None)[0]
+        out[area] += (design @ coef).astype(np.float32)
     return out
 
 
