@@ -11,14 +11,15 @@ photo): find the product, align, and localise what differs.
    (enhanced correlation, homography model), at the resolution the reference actually
    has there: a packing frame sees the product at far fewer pixels than a phone, and
    comparing a sharp photo with an upsampled frame would find texture everywhere.
-3. **Compare**, inside the product region (the inlier keypoints' hull grown over where
-   photo and reference agree at a coarse scale, to its convex outline, minus the parts
-   the reference cannot show, such as a hand holding the product): a per-channel gain
-   and offset fitted by least squares, then an offset per flat colour area of the
-   reference, take out lighting and the camera's tone curve, a smoothed optical flow of at
-   most ``_difference._MAX_SHIFT`` pixels the homography's residual misalignment; structural
-   dissimilarity (1 - SSIM) and CIE Lab colour difference beyond the reference's local
-   range, both after the same blur that takes out JPEG blocking, mark pixels that
+3. **Compare**, inside the product region (the inlier keypoints' hull grown over the
+   reference's flat colour areas that touch it, lie near it and look the same in the
+   photo at a coarse scale; so not over a hand holding the product or the packing table
+   beside it; see ``_region``): a per-channel gain and offset fitted by least squares,
+   then a plane offset per flat colour area of the reference, take out lighting and the
+   camera's tone curve, a smoothed optical flow of at most ``_difference._MAX_SHIFT``
+   pixels the homography's residual misalignment; structural dissimilarity (1 - SSIM)
+   and the CIE Lab distance to the nearest colour the reference has within a few
+   pixels, both after the same blur that takes out JPEG blocking, mark pixels that
    differ; regions smaller than ``MIN_REGION`` of the product are dropped.
 
 The result says which regions differ and how strongly; it does not say why (damage,

@@ -1,0 +1,64 @@
+"""Which part of an aligned claim photo is compared (verifier/claim/_region.py):
+synthetic pictures, the matched points' hull on the label only, as on a real card."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from verifier.claim._region import product_region
+
+CARD = (slice(30, 230), slice(30, 330))
+LABEL = (slice(90, 170), slice(80, 280))
+
+
+def _frame() -> np.ndarray:
+    """A packing frame: a card of two flat bands with a printed label, on a brown table,
+    a hand (flat, skin-coloured) over its top right corner."""
+    ref = np.full((260, 380, 3), (120, 90, 60), np.uint8)
+    ref[CARD] = (110, 160, 70)
+    ref[160:230, 30:330] = (50, 80, 40)
+    ref[LABEL] = (235, 235, 230)
+    for x in range(90, 270, 12):
+        ref[100:150, x : x + 5] = (20, 20, 20)
+    ref[10:75, 270:360] = (205, 160, 130)
+    return ref
+
+
+def _hull(shape: tuple[int, ...]) -> np.ndarray:
+    hull = np.zeros(shape[:2], np.uint8)
+    hull[95:165, 85:275] = 255  # the keypoints sit on the label's print
+    return hull
+
+
+def test_the_whole_card_is_compared_and_the_hand_and_table_are_not() -> None:
+    ref = _frame()
+    photo = ref.astype(np.int16) + np.array((14, 10, -6), np.int16)  # another light
+    photo[10:75, 270:360] = ref[40, 40]  # no hand in the buyer's photo: the card's band
+    photo[:30] = photo[230:] = (150, 150, 150)  # the buyer's table
+    photo[:, :30] = photo[:, 330:] = (150, 150, 150)
+    photo[36:60, 50:110] = (95, 60, 25)  # a stain on the rim, 30-54 px from the label
+    valid = np.full(ref.shape[:2], 255, np.uint8)
+    region = product_region(np.clip(photo, 0, 255).astype(np.uint8), ref, _hull(ref.shape), valid)
+    inside = region > 0
+    card = np.zeros(inside.shape, bool)
+    card[CARD] = True
+    hand = np.zeros(inside.shape, bool)
+    hand[10:75, 270:360] = True
+    # The card up to a few pixels off its edge, the rim's stain included (the region
+    # grown from the label over where photo and frame agree stopped short of it).
+    assert inside[card & ~hand].mean() > 0.9
+    assert inside[36:60, 50:110].all()
+    # Not the packing table, not the hand the frame shows over the card's corner.
+    assert not inside[~card].any()
+    assert inside[hand & card].mean() < 0.1
+
+
+def test_a_frame_without_flat_areas_keeps_the_matched_points_hull() -> None:
+    rng = np.random.default_rng(3)
+    ref = rng.integers(0, 255, (120, 160, 3)).astype(np.uint8)  # print everywhere
+    hull = np.zeros(ref.shape[:2], np.uint8)
+    hull[30:90, 40:120] = 255
+    valid = np.full(ref.shape[:2], 255, np.uint8)
+    region = product_region(ref, ref, hull, valid)
+    assert (region > 0).sum() <= (hull > 0).sum()
+    assert (region[32:88, 42:118] > 0).all()
