@@ -202,6 +202,8 @@ def _score(split: str, results: list[Any], prep: list[Any], args: argparse.Names
         ious.append(a / max(1, a + b + d))
         region_total += 1
         region_hits += a > 0
+        if a == 0 and c is not None and c.aligned is not None:
+            _dump(f"claim-{split}-missed-{len(seconds)}", result.image, c, photo.truth)
         n, labels = cv2.connectedComponents(pred.astype(np.uint8))
         for i in range(1, n):
             pred_total += 1
@@ -247,11 +249,16 @@ def _score(split: str, results: list[Any], prep: list[Any], args: argparse.Names
     (OUT / f"claim-{split}.json").write_text(json.dumps(figures, indent=2))
 
 
-def _dump(name: str, image: np.ndarray, c: object) -> None:
+def _dump(name: str, image: np.ndarray, c: object, truth: np.ndarray | None = None) -> None:
+    """The photo with the marks (red), the compared region (blue) and, for a damaged
+    photo, the painted damage (green), beside the aligned frame."""
     aligned = c.aligned  # type: ignore[attr-defined]
     mask = c.mask  # type: ignore[attr-defined]
     product = c.product  # type: ignore[attr-defined]
     over = image.copy()
+    if truth is not None:
+        cont, _ = cv2.findContours(truth, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        cv2.drawContours(over, cont, -1, (0, 200, 0), 2)
     cont, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     cv2.drawContours(over, cont, -1, (230, 0, 0), 2)
     cont, _ = cv2.findContours(product, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
