@@ -114,7 +114,7 @@ def _print(report: ClaimReport, files: ReportFiles) -> None:
         elif a.comparison is not None and a.reference is not None and a.reference.frame:
             frame = a.reference.frame
             n = len(a.comparison.regions)
-            what = f"{n} region(s) differ" if n else "no region differs"
+            what = f"{n} region(s) differ" if n else "no region differs in the part compared"
             click.echo(
                 f"  footage: {what} from segment {frame.segment}/{frame.segments} "
                 f"(sha256 {frame.sha256[:16]}…), frame {frame.frame}"

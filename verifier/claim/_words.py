@@ -26,7 +26,9 @@ _EN = {
     "footage": "FOOTAGE",
     "listing": "LISTING",
     "differs": "differs from the sealed frame in {n} region(s), {pct} of the product seen",
-    "no_difference": "no region differs beyond lighting and compression",
+    "no_difference": (
+        "no region differs beyond lighting and compression in the part compared (outlined in blue)"
+    ),
     "not_found": "the product was not found in the sealed footage ({why})",
     "listing_differs": "differs from the listing photo in {n} region(s)",
     "listing_same": "no region differs from the listing photo",
@@ -41,7 +43,7 @@ _EN = {
     ),
     "skipped": "; {n} segment(s) left out: not verified",
     "panel_frame": "sealed packing frame",
-    "panel_claim": "claim photo: differing regions in red",
+    "panel_claim": "photo: blue = compared, red = differs",
     "panel_aligned": "sealed frame aligned to the photo",
 }
 
@@ -60,7 +62,7 @@ _ZH = {
     "footage": "装箱视频",
     "listing": "商品图",
     "differs": "与封存画面有 {n} 处区域不同，占可见商品面积的 {pct}",
-    "no_difference": "除光照与压缩外，没有不同的区域",
+    "no_difference": "在比对的部分（蓝色轮廓）内，除光照与压缩外没有不同的区域",
     "not_found": "在封存视频中未找到该商品（{why}）",
     "listing_differs": "与商品图有 {n} 处区域不同",
     "listing_same": "与商品图没有不同的区域",
@@ -74,7 +76,7 @@ _ZH = {
     ),
     "skipped": "；{n} 个分段未验证，未使用",
     "panel_frame": "封存的装箱画面",
-    "panel_claim": "索赔照片：红色为不同区域",
+    "panel_claim": "索赔照片：蓝框内已比对，红色为不同",
     "panel_aligned": "对齐到照片的封存画面",
 }
 

@@ -128,8 +128,9 @@ def write_report(
 
 
 def annotate(result: PhotoResult, w: dict[str, str]) -> U8:
-    """BGR: [sealed frame with the photo's outline] [claim photo, regions in red]
-    [sealed frame aligned to the photo, same regions]; or the photo alone if not found."""
+    """BGR: [sealed frame] [claim photo] [sealed frame aligned to the photo], the part
+    compared outlined in blue on all three and the differing regions in red on the
+    last two; or the photo alone if not found."""
     photo = _bgr(result.image)
     against = result.footage
     c = against.comparison if against else None
@@ -146,10 +147,12 @@ def annotate(result: PhotoResult, w: dict[str, str]) -> U8:
             cv2.drawContours(img, contours, -1, color, thick, cv2.LINE_AA)
     assert against.reference is not None
     frame = _bgr(against.reference.picture())
-    if c.match.homography is not None:
-        hull = cv2.convexHull(c.match.inlier_points.reshape(-1, 1, 2)).astype(np.float64)
-        outline = cv2.perspectiveTransform(hull, c.match.homography).astype(np.int32)
-        cv2.polylines(frame, [outline], True, _BLUE_BGR, 2, cv2.LINE_AA)
+    if c.match.homography is not None and c.product is not None:
+        # The part compared, carried into the frame: blue means the same on all panels.
+        size = (frame.shape[1], frame.shape[0])
+        part = cv2.warpPerspective(c.product, c.match.homography, size, flags=cv2.INTER_NEAREST)
+        contours, _ = cv2.findContours(part, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        cv2.drawContours(frame, contours, -1, _BLUE_BGR, 2, cv2.LINE_AA)
     return _strip(
         [(frame, w["panel_frame"]), (claim, w["panel_claim"]), (aligned, w["panel_aligned"])]
     )

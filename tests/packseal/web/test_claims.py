@@ -39,7 +39,7 @@ def test_an_honest_photo_gives_a_report(portal: Portal, claimed: str, server: st
     page = httpx.get(base, headers=auth)
     assert page.status_code == 200
     assert "buyer-1.jpg" in page.text
-    assert "No region differs from the sealed footage." in page.text
+    assert "No region differs from the sealed footage in the part compared" in page.text
     assert f'src="/clips/{clip.clip_id}/claims/{claimed}/claim.png"' in page.text
     doc = httpx.get(f"{base}/claim.json", headers=auth).json()
     assert (doc["format"], doc["clip_id"], doc["order_id"]) == (
