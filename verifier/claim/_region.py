@@ -33,11 +33,10 @@ def product_region(claim: U8, ref: U8, hull: U8, valid: U8) -> U8:
 
     A flat area counts when it comes within ``_BRIDGE`` of the hull, lies (``_NEAR``)
     within ``_REACH`` of it (the packing table around the product is flat too, but
-    reaches far beyond) and the
-    photo agrees with it at a coarse scale over ``_AGREE`` of it (a hand over the
-    product in the frame is a flat area the photo does not show). Damage in the photo
-    does not shape the region: the reference does, so a stain across the rim is
-    compared, not cut away with the rim."""
+    reaches far beyond) and the photo agrees with it at a coarse scale over ``_AGREE``
+    of it (a hand over the product in the frame is a flat area the photo does not
+    show). Damage in the photo does not shape the region: the reference does, so a
+    stain across the rim is compared, not cut away with the rim."""
     inside = hull > 0
     area = int(inside.sum())
     if area < 64:
