@@ -116,8 +116,8 @@ def _print(report: ClaimReport, files: ReportFiles) -> None:
             n = len(a.comparison.regions)
             what = f"{n} region(s) differ" if n else "no region differs in the part compared"
             click.echo(
-                f"  footage: {what} from segment {frame.segment}/{frame.segments} "
-                f"(sha256 {frame.sha256[:16]}…), frame {frame.frame}"
+                f"  footage: {what} (sealed frame: segment {frame.segment}/{frame.segments}, "
+                f"sha256 {frame.sha256[:16]}…, frame {frame.frame})"
             )
     click.echo(f"wrote {files.json}, {files.png}, {files.pdf}")
     data = json.loads(files.json.read_text(encoding="utf-8"))

@@ -158,7 +158,7 @@ def test_cli_writes_the_report(
     assert main([*cli, "claim", "SO-2026-815961", str(damaged), "-o", str(out)]) == 0
     text = capsys.readouterr().out
     assert "no AI-content label or provenance found (this proves nothing)" in text
-    assert "region(s) differ from segment" in text
+    assert "region(s) differ (sealed frame: segment" in text
     doc = json.loads((out / "claim.json").read_text())
     assert doc["format"] == "packseal-claim/v1"
     (photo,) = doc["photos"]
