@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, delete, func, insert, select
 
 from storage._schema import checkpoint_cosignatures, checkpoint_stamps, checkpoints
 from storage.cosignature import with_cosignatures
@@ -97,6 +97,19 @@ class Anchors:
                 )
             if rows:
                 conn.execute(insert(checkpoint_cosignatures), rows)
+
+    def drop_cosignature(self, size: int, witness: str, key_id: int) -> None:
+        """Forget one witness's cosignature of the checkpoint at ``size`` (one that no
+        longer verifies over it, so that it can be signed again)."""
+        with write_transaction(self.engine) as conn:
+            conn.execute(
+                delete(checkpoint_cosignatures).where(
+                    checkpoint_cosignatures.c.log_id == self.log.log_id,
+                    checkpoint_cosignatures.c.size == size,
+                    checkpoint_cosignatures.c.witness == witness,
+                    checkpoint_cosignatures.c.key_id == key_id,
+                )
+            )
 
     # -- reading ---------------------------------------------------------------------
 

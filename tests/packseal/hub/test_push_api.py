@@ -15,6 +15,9 @@ from packseal.hub.exports import export_mirrored
 from packseal.hub.pusher import HubError, Pusher
 from recorder.clock import SystemClock
 from storage import Store
+from storage.checkpoint import Checkpoint
+from storage.mirror import Accepted
+from storage.note import parse
 from storage.outbox import Outbox
 from storage.s3blobs import BlobLockedError
 from tests.packseal.hub.conftest import copy_recorded, station_app
@@ -226,4 +229,32 @@ def test_a_rewritten_station_log_is_refused_with_a_misbehaviour_proof(
     )
     assert p.to_dict()["format"] == "packseal-misbehaviour/v1"
     forged.close()
+    app.close()
+
+
+def test_a_kept_cosignature_that_does_not_verify_is_signed_again(
+    recorded: Path, tmp_path: Path, start_hub: Any
+) -> None:
+    # A hub before 1ddbfe8 could keep its cosignature of an older checkpoint's body under
+    # a newer size, and handed that same signature out for every later request there.
+    data, root = copy_recorded(recorded, tmp_path / "st")
+    hub = start_hub(root)
+    token = hub.hub.mirror.enrol("station-01", 0).token
+    app = station_app(data, root, "station-01")
+    pusher = _pusher(app.store, hub.url, token)
+    assert pusher.cycle().done
+    pusher.close()
+    latest = app.store.latest_checkpoint()
+    assert latest is not None
+    text = parse(latest.note)[0]
+    anchors = hub.hub.mirror.anchors_of(app.store.origin)
+    me = hub.hub.cosigner.verifier
+    older = Checkpoint(app.store.origin, 1, b"\x07" * 32).to_text()
+    anchors.drop_cosignature(latest.size, me.name, me.key_id)
+    anchors.add_cosignatures(latest.size, [hub.hub.cosigner.cosign(older, 1)], 0)
+    cp = Checkpoint.from_text(text)
+    sig = hub.hub.cosign(Accepted(latest.size, cp.root_hash, 0, cp, text))
+    assert me.verify(text.encode("utf-8"), sig.signature)
+    assert anchors.cosignatures(latest.size) == [sig]  # the bad one is gone
+    assert hub.hub.cosign(Accepted(latest.size, cp.root_hash, 0, cp, text)) == sig
     app.close()
