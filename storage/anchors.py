@@ -140,6 +140,22 @@ class Anchors:
             ).all()
         return [Signature(r.witness, int(r.key_id), bytes(r.signature)) for r in rows]
 
+    def cosignatures_by(self, witness: str, key_id: int) -> list[tuple[int, Signature]]:
+        """Every stored cosignature by one witness key, as (size, signature)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(checkpoint_cosignatures)
+                .where(
+                    checkpoint_cosignatures.c.log_id == self.log.log_id,
+                    checkpoint_cosignatures.c.witness == witness,
+                    checkpoint_cosignatures.c.key_id == key_id,
+                )
+                .order_by(checkpoint_cosignatures.c.size)
+            ).all()
+        return [
+            (int(r.size), Signature(r.witness, int(r.key_id), bytes(r.signature))) for r in rows
+        ]
+
     def cosigned_note(self, cp: StoredCheckpoint) -> bytes:
         """The checkpoint's signed note with every stored cosignature line appended."""
         sigs = self.cosignatures(cp.size)

@@ -2,7 +2,9 @@
 
 ===========================  ========================================================
 ``POST /hub/v1/push``        a :class:`storage.push.Push`; 200 ``{size, root, appended,
-                             cosignature}``; 409 ``{size}`` (push again from there) or
+                             cosignature, witness}`` (witness: the hub's cosigning vkey,
+                             so the station checks the cosignature before keeping
+                             it); 409 ``{size}`` (push again from there) or
                              ``{misbehaviour}`` (refused: the log was rewritten); 403
                              not certified; 422 not consistent or not the entries
 ``POST /hub/v1/anchors``     a :class:`storage.push.AnchorPush` (checkpoints, stamps,
@@ -142,6 +144,7 @@ def push_router(hub: Hub) -> APIRouter:
                     "root": base64.b64encode(accepted.root).decode(),
                     "appended": accepted.appended,
                     "cosignature": cosignature.line(),
+                    "witness": hub.cosigner.verifier.vkey,
                 }
             )
 

@@ -25,7 +25,8 @@ from typing import Any
 from packseal.config import HubLinkConfig
 from recorder.clock import Clock
 from storage import PacksealError, Store
-from storage.cosignature import parse_cosignature_lines
+from storage.cosignature import CosignatureVerifier, parse_cosignature_lines
+from storage.note import Signature, parse
 from storage.outbox import AnchorMark, Outbox, backlog_text
 from verifier.bundle import ExportPolicy
 
@@ -161,6 +162,7 @@ class Pusher:
         self._clients_lock = threading.Lock()
         self.failures = 0
         self.last_error: str | None = None
+        self._checked_witness: str | None = None  # the hub key whose cosignatures were checked
 
     # -- one cycle -------------------------------------------------------------------
 
@@ -195,7 +197,7 @@ class Pusher:
             if status == 200:
                 self.outbox.acked(int(doc["size"]), now)
                 appended += int(doc.get("appended", 0))
-                self._keep_cosignature(int(doc["size"]), doc.get("cosignature"))
+                self._keep_cosignature(int(doc["size"]), doc.get("cosignature"), doc.get("witness"))
                 continue
             if status == 409 and "size" in doc:
                 self.outbox.acked(int(doc["size"]), now)  # resume from what the hub holds
@@ -221,14 +223,38 @@ class Pusher:
                 raise HubError(_message(status, doc), status)
             self._anchors = mark
 
-    def _keep_cosignature(self, size: int, line: Any) -> None:
+    def _keep_cosignature(self, size: int, line: Any, vkey: Any = None) -> None:
+        """Keep the hub's cosignature of the checkpoint at ``size`` if it verifies over
+        this station's own checkpoint there, with the key the hub names (``vkey``; a hub
+        from before it named one: kept unchecked)."""
         if not isinstance(line, str) or not line:
             return
         try:
             sigs = parse_cosignature_lines(line.encode())
+            if isinstance(vkey, str):
+                hub = CosignatureVerifier.from_vkey(vkey)
+                self._drop_bad_cosignatures(hub)
+                cp = self.store.checkpoint_at(size)
+                text = b"" if cp is None else parse(cp.note)[0].encode("utf-8")
+                sigs = [s for s in sigs if not _of(hub, s) or hub.verify(text, s.signature)]
             self.store.anchors.add_cosignatures(size, sigs, self.clock.now_ms())
         except PacksealError:
             pass  # the hub's cosignature is a bonus; the mirror holds the log either way
+
+    def _drop_bad_cosignatures(self, hub: CosignatureVerifier) -> None:
+        """Once per pusher: forget the hub's cosignatures this station kept that do not
+        verify over its checkpoints. A hub before 1ddbfe8 could give one of an older
+        checkpoint's body; kept, it was sent back with the anchors and refused (422) on
+        every cycle, and exports carried it."""
+        if self._checked_witness == hub.vkey:
+            return
+        anchors = self.store.anchors
+        notes = {cp.size: cp.note for cp in self.store.checkpoints()}
+        for size, sig in anchors.cosignatures_by(hub.name, hub.key_id):
+            note = notes.get(size)
+            if note is None or not hub.verify(parse(note)[0].encode("utf-8"), sig.signature):
+                anchors.drop_cosignature(size, sig.name, sig.key_id)
+        self._checked_witness = hub.vkey
 
     def _blobs(self) -> int:
         """Upload what the hub lacks, a few at a time (each its own connection): a PUT is
@@ -316,3 +342,7 @@ class Pusher:
 
 
 __all__ = ["HubClient", "HubError", "PushReport", "Pusher"]
+
+
+def _of(witness: CosignatureVerifier, sig: Signature) -> bool:
+    return (sig.name, sig.key_id) == (witness.name, witness.key_id)

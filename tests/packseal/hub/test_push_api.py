@@ -258,3 +258,31 @@ def test_a_kept_cosignature_that_does_not_verify_is_signed_again(
     assert anchors.cosignatures(latest.size) == [sig]  # the bad one is gone
     assert hub.hub.cosign(Accepted(latest.size, cp.root_hash, 0, cp, text)) == sig
     app.close()
+
+
+def test_a_station_forgets_a_bad_hub_cosignature_it_kept(
+    recorded: Path, tmp_path: Path, start_hub: Any
+) -> None:
+    # Given by a hub before 1ddbfe8 (another checkpoint's body signed under this size) and
+    # kept: the station sent it back with its anchors and the hub refused them, 422, on
+    # every cycle. The push answer names the hub's key; the station checks what it kept.
+    data, root = copy_recorded(recorded, tmp_path / "st")
+    hub = start_hub(root)
+    token = hub.hub.mirror.enrol("station-01", 0).token
+    app = station_app(data, root, "station-01")
+    me = hub.hub.cosigner
+    first = app.store.checkpoints()[0]
+    bad = me.cosign(Checkpoint(app.store.origin, 1, b"\x07" * 32).to_text(), 1)
+    app.store.anchors.add_cosignatures(first.size, [bad], 0)
+    pusher = _pusher(app.store, hub.url, token)
+    assert pusher.cycle().done
+    pusher.close()
+    kept = app.store.anchors.cosignatures(first.size)
+    assert bad not in kept
+    text = parse(first.note)[0].encode("utf-8")
+    assert all(me.verifier.verify(text, s.signature) for s in kept)
+    latest = app.store.latest_checkpoint()
+    assert latest is not None
+    (sig,) = app.store.anchors.cosignatures(latest.size)  # the good ones are kept
+    assert me.verifier.verify(parse(latest.note)[0].encode("utf-8"), sig.signature)
+    app.close()
