@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import Engine, Row, delete, func, insert, select
 
 from storage._schema import checkpoint_cosignatures, checkpoint_stamps, checkpoints
 from storage.cosignature import with_cosignatures
@@ -129,32 +130,30 @@ class Anchors:
         ]
 
     def cosignatures(self, size: int) -> list[Signature]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(checkpoint_cosignatures)
-                .where(
-                    checkpoint_cosignatures.c.log_id == self.log.log_id,
-                    checkpoint_cosignatures.c.size == size,
-                )
-                .order_by(checkpoint_cosignatures.c.witness, checkpoint_cosignatures.c.key_id)
-            ).all()
+        rows = self._cosignature_rows(
+            checkpoint_cosignatures.c.size == size,
+            order=(checkpoint_cosignatures.c.witness, checkpoint_cosignatures.c.key_id),
+        )
         return [Signature(r.witness, int(r.key_id), bytes(r.signature)) for r in rows]
 
     def cosignatures_by(self, witness: str, key_id: int) -> list[tuple[int, Signature]]:
         """Every stored cosignature by one witness key, as (size, signature)."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(checkpoint_cosignatures)
-                .where(
-                    checkpoint_cosignatures.c.log_id == self.log.log_id,
-                    checkpoint_cosignatures.c.witness == witness,
-                    checkpoint_cosignatures.c.key_id == key_id,
-                )
-                .order_by(checkpoint_cosignatures.c.size)
-            ).all()
+        rows = self._cosignature_rows(
+            checkpoint_cosignatures.c.witness == witness,
+            checkpoint_cosignatures.c.key_id == key_id,
+            order=(checkpoint_cosignatures.c.size,),
+        )
         return [
             (int(r.size), Signature(r.witness, int(r.key_id), bytes(r.signature))) for r in rows
         ]
+
+    def _cosignature_rows(self, *where: Any, order: tuple[Any, ...]) -> Sequence[Row[Any]]:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(checkpoint_cosignatures)
+                .where(checkpoint_cosignatures.c.log_id == self.log.log_id, *where)
+                .order_by(*order)
+            ).all()
 
     def cosigned_note(self, cp: StoredCheckpoint) -> bytes:
         """The checkpoint's signed note with every stored cosignature line appended."""

@@ -34,13 +34,18 @@ def _pusher(store: Store, url: str, token: str, **kw: Any) -> Pusher:
     return Pusher(store, _fast(url, **kw), token, SystemClock())
 
 
-def test_a_station_replicates_and_the_hub_exports_the_same_bundle(
-    recorded: Path, tmp_path: Path, start_hub: Any
-) -> None:
+def _enrolled(recorded: Path, tmp_path: Path, start_hub: Any) -> tuple[Any, str, Any]:
+    """A hub, station-01's enrolment token on it, and the station (a copy of the recording)."""
     data, root = copy_recorded(recorded, tmp_path / "st")
     hub = start_hub(root)
     token = hub.hub.mirror.enrol("station-01", 0).token
-    app = station_app(data, root, "station-01")
+    return hub, token, station_app(data, root, "station-01")
+
+
+def test_a_station_replicates_and_the_hub_exports_the_same_bundle(
+    recorded: Path, tmp_path: Path, start_hub: Any
+) -> None:
+    hub, token, app = _enrolled(recorded, tmp_path, start_hub)
     pusher = _pusher(app.store, hub.url, token, batch_entries=7)
     report = pusher.cycle()
     assert report.done
@@ -181,10 +186,7 @@ def test_object_store_down_is_503_and_the_station_backs_off(
 def test_a_rewritten_station_log_is_refused_with_a_misbehaviour_proof(
     recorded: Path, tmp_path: Path, start_hub: Any
 ) -> None:
-    data, root = copy_recorded(recorded, tmp_path / "st")
-    hub = start_hub(root)
-    token = hub.hub.mirror.enrol("station-01", 0).token
-    app = station_app(data, root, "station-01")
+    hub, token, app = _enrolled(recorded, tmp_path, start_hub)
     first = _pusher(app.store, hub.url, token)
     first.cycle()
     first.close()
@@ -237,10 +239,7 @@ def test_a_kept_cosignature_that_does_not_verify_is_signed_again(
 ) -> None:
     # A hub before 1ddbfe8 could keep its cosignature of an older checkpoint's body under
     # a newer size, and handed that same signature out for every later request there.
-    data, root = copy_recorded(recorded, tmp_path / "st")
-    hub = start_hub(root)
-    token = hub.hub.mirror.enrol("station-01", 0).token
-    app = station_app(data, root, "station-01")
+    hub, token, app = _enrolled(recorded, tmp_path, start_hub)
     pusher = _pusher(app.store, hub.url, token)
     assert pusher.cycle().done
     pusher.close()
@@ -266,10 +265,7 @@ def test_a_station_forgets_a_bad_hub_cosignature_it_kept(
     # Given by a hub before 1ddbfe8 (another checkpoint's body signed under this size) and
     # kept: the station sent it back with its anchors and the hub refused them, 422, on
     # every cycle. The push answer names the hub's key; the station checks what it kept.
-    data, root = copy_recorded(recorded, tmp_path / "st")
-    hub = start_hub(root)
-    token = hub.hub.mirror.enrol("station-01", 0).token
-    app = station_app(data, root, "station-01")
+    hub, token, app = _enrolled(recorded, tmp_path, start_hub)
     me = hub.hub.cosigner
     first = app.store.checkpoints()[0]
     bad = me.cosign(Checkpoint(app.store.origin, 1, b"\x07" * 32).to_text(), 1)
