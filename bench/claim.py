@@ -208,13 +208,8 @@ def _score(split: str, results: list[Any], prep: list[Any], args: argparse.Names
         for i in range(1, n):
             pred_total += 1
             pred_hits += bool((truth & (labels == i)).any())
-        if saved < args.save and c is not None and c.mask is not None:
-            img = result.image.copy()
-            cont, _ = cv2.findContours(photo.truth, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-            cv2.drawContours(img, cont, -1, (0, 200, 0), 2)
-            cont, _ = cv2.findContours(c.mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-            cv2.drawContours(img, cont, -1, (230, 0, 0), 2)
-            cv2.imwrite(str(OUT / f"claim-{split}-example-{saved}.png"), img[:, :, ::-1])
+        if saved < args.save and c is not None and c.aligned is not None:
+            _dump(f"claim-{split}-example-{saved}", result.image, c, photo.truth)
             saved += 1
     precision = tp / max(1, tp + fp)
     recall = tp / max(1, tp + fn)
