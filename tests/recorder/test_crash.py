@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import random
 import signal
 import subprocess
 import sys
 import time
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import pytest
 import yaml
 
 from packseal.app import App
-from packseal.cli import main
 from packseal.config import load_config
 from storage.entries import Clip, Gap, Segment, from_bytes
 from storage.facts import GAP_TOLERANCE_MS
+from tests.forked import packseal_process
 
 pytestmark = pytest.mark.slow
 
@@ -58,19 +56,6 @@ def _packseal(
     )
 
 
-def _forked_recorder(config: Path) -> BaseProcess:
-    """`packseal record --source demo`, forked from a server that imported the command
-    once. A fresh interpreter spent ~1.4 s of each ~5 s trial importing (measured on two
-    cores); the kill lands in the recording all the same, and the final clean run below is
-    a fresh `python -m packseal`."""
-    forks = multiprocessing.get_context("forkserver")
-    forks.set_forkserver_preload(["packseal.cli", "packseal._cli_station"])
-    args = ["--config", str(config), "record", "--source", "demo"]
-    proc = forks.Process(target=main, args=(args,), daemon=True)
-    proc.start()
-    return proc
-
-
 def test_sigkill_during_recording(tmp_path: Path) -> None:
     config = _config(tmp_path)
     assert _packseal(config, "init").wait() == 0
@@ -81,7 +66,9 @@ def test_sigkill_during_recording(tmp_path: Path) -> None:
     for _ in range(TRIALS):
         last = app.store.last_segment()
         previous_run = None if last is None else last.run
-        proc = _forked_recorder(config)
+        # Forked from a server that imported packseal once (tests/forked.py): a fresh
+        # interpreter spent ~1.4 s of each ~5 s trial importing. The final run is one.
+        proc = packseal_process(["--config", str(config), "record", "--source", "demo"])
         # Kill only once this run has sealed a segment of its own: a run killed before its
         # first segment closes leaves no trace to check (all its footage was the open one).
         deadline = time.monotonic() + 60

@@ -6,12 +6,11 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from packseal.hub.portal import create_hub_portal
 from packseal.web.server import ServerThread
 from recorder.clock import SystemClock
 from storage import generate_key_file, load_signer
+from tests.forked import packseal_process
 from tests.objectstore import ACCESS_KEY, LOCKED_BUCKET, SECRET_KEY, Seaweed
 from tests.recording import SIZE, record_demo
 
@@ -137,52 +137,48 @@ def copy_recorded(recorded: Path, dst: Path) -> tuple[Path, Path]:
 
 
 class HubProcess:
-    """``packseal serve`` on a hub config, as its own process, so tests can SIGKILL it."""
+    """``packseal serve`` on a hub config, as its own process, so tests can SIGKILL it.
+    Forked from a server that imported packseal once (tests/forked.py): a fresh
+    interpreter took ~1.9 s of each start, eleven starts in the ten-kill test."""
 
     def __init__(self, config: Path, port: int, env: dict[str, str], log: Path) -> None:
         self.config = config
         self.port = port
         self.env = env
         self.log = log
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: BaseProcess | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60.0) -> HubProcess:
-        with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "packseal", "--config", str(self.config), "serve"],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=self.env,
-            )
+        args = ["--config", str(self.config), "serve"]
+        self.proc = packseal_process(args, output=self.log, env=self.env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
+            if not self.proc.is_alive():
                 raise RuntimeError(f"the hub exited: {self.log.read_text()[-2000:]}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
                     return self
             except OSError:
-                time.sleep(0.1)
+                time.sleep(0.02)
         raise RuntimeError(f"the hub did not listen in {timeout} s: {self.log.read_text()[-2000:]}")
 
     def kill(self) -> None:
         if self.proc is not None:
             self.proc.kill()
-            self.proc.wait(10)
+            self.proc.join(10)
             self.proc = None
 
     def stop(self) -> None:
         if self.proc is not None:
             self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
+            self.proc.join(15)
+            if self.proc.exitcode is None:
                 self.proc.kill()
-                self.proc.wait(10)
+                self.proc.join(10)
             self.proc = None
 
 

@@ -24,6 +24,7 @@ from packseal.hub.pusher import Pusher
 from recorder.clock import SystemClock
 from storage import PacksealError, Store, generate_key_file, load_signer
 from storage.outbox import Outbox
+from tests.forked import packseal_process
 from tests.packseal.hub.conftest import HUB_ENV, copy_recorded, station_app
 from verifier import verify_bundle
 
@@ -101,10 +102,10 @@ def test_three_stations_one_hub_with_the_hub_killed_mid_recording(
     ]
     for c in configs:
         App(load_config(c)).init()
+    # Forked from a server that imported packseal once (tests/forked.py), as the hub is.
     recorders = [
-        subprocess.Popen(
+        packseal_process(
             [
-                *CLI,
                 "--config",
                 str(c),
                 "record",
@@ -116,9 +117,7 @@ def test_three_stations_one_hub_with_the_hub_killed_mid_recording(
                 "--epoch",  # weeks ago: the purge at the end may delete it
                 "2026-11-18T09:00:00Z",
             ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
+            output=c.parent / "record.log",
         )
         for i, c in enumerate(configs)
     ]
@@ -140,9 +139,9 @@ def test_three_stations_one_hub_with_the_hub_killed_mid_recording(
         grew.append(s.size() > before)
         s.close()
     hub.start()
-    for r in recorders:
-        _, err = r.communicate(timeout=300)
-        assert r.returncode == 0, err
+    for r, c in zip(recorders, configs, strict=True):
+        r.join(300)
+        assert r.exitcode == 0, (c.parent / "record.log").read_text()
     assert any(grew), "no station recorded while the hub was down"
     # Whatever the exit drain did not send, one more push does (as the next run would).
     _run(configs[0], "hub", "push")

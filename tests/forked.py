@@ -1,0 +1,73 @@
+"""`packseal` commands as processes forked from a server that imported the CLI once.
+
+A fresh `python -m packseal` spends 1.3-2 s importing before it does anything (measured on
+a 2-core machine); the tests that start a station or a hub again and again to SIGKILL it
+paid that every time. A forked process is as much a process of its own (its pid, memory
+and descriptors; SIGKILL ends it mid-write the same way), and runs the command from
+``main`` on, as the script does. The installed script itself, a fresh interpreter outside
+the repository, is tested in tests/packseal/test_config_files.py.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+
+from packseal.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+# What `record` and `serve` (a hub's too) import; the rest is imported in each child.
+PRELOAD = [
+    "tests.forked",
+    "packseal.cli",
+    "packseal._cli_station",
+    "packseal._cli_web",
+    "packseal.hub",
+    "packseal.hub.portal",
+]
+
+
+def packseal_process(
+    args: Sequence[str], *, output: Path | None = None, env: Mapping[str, str] | None = None
+) -> BaseProcess:
+    """``packseal ARGS`` as a started process: stdout and stderr appended to ``output``
+    (default /dev/null), the environment replaced by ``env`` if given. Its ``exitcode``
+    is the command's exit code, or ``-signal`` if killed."""
+    forks = multiprocessing.get_context("forkserver")
+    forks.set_forkserver_preload(PRELOAD)
+    proc = forks.Process(target=_run, args=(list(args), output, env), daemon=True)
+    with _root_on_pythonpath():
+        proc.start()
+    return proc
+
+
+@contextmanager
+def _root_on_pythonpath() -> Iterator[None]:
+    """The server, started by the first ``start``, is a `python -c` that finds this module
+    (its children's entry point) on PYTHONPATH, whichever directory pytest runs in; it
+    takes the environment as it is then."""
+    before = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), before) if p)
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = before
+
+
+def _run(args: list[str], output: Path | None, env: Mapping[str, str] | None) -> None:
+    fd = os.open(output or os.devnull, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    if env is not None:
+        os.environ.clear()
+        os.environ.update(env)
+    sys.exit(main(args))
