@@ -1,6 +1,7 @@
 """Where a claim photo differs from its aligned reference beyond lighting, compression
 and a few pixels of misalignment: CIE Lab distance to the nearest colour the reference
-has within a few pixels, and structural dissimilarity (1 - SSIM) with some colour
+has within a few pixels (and, in dense print, from each colour of the reference to the
+nearest the photo has), and structural dissimilarity (1 - SSIM) with some colour
 change."""
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ _RIM = 10  # work pixels of the product outline's uncertainty (see _off_the_outl
 _MIN_AREA = 0.03  # of the product: smaller areas keep the global fit (damage could fill them)
 _PLANE_KEEP = 0.7  # of a flat area's pixels, best fitted, that its lighting plane is refitted on
 _MAX_SHIFT = 4.0  # work pixels the local re-alignment may move the reference
+_ERASED_SLACK = 4  # work pixels within which the photo must show each colour of dense print
 
 
 def differences(claim: U8, ref: U8, product: U8) -> tuple[U8, F32]:
@@ -55,6 +57,13 @@ def differences(claim: U8, ref: U8, product: U8) -> tuple[U8, F32]:
     busy = cv2.GaussianBlur(np.abs(gray_b - cv2.GaussianBlur(gray_b, (0, 0), 3)), (0, 0), 3) > 12
     if bool((busy & inside).any()):
         dist = np.where(busy, _nearest(lab_a, lab_b, busy & inside, 2 * _SLACK), dist)
+        # The other way round too: each colour of the reference's print must be in the
+        # photo close by. A patch pasted over a barcode, or print scraped off, leaves
+        # only colours the bars have (white, black, the grey of their edges) within the
+        # wide window, but the bars the reference has there are gone from the photo
+        # (measured: half the missed damage on barcodes).
+        erased = _nearest(lab_b, lab_a, busy & inside, _ERASED_SLACK)
+        dist = np.where(busy, np.maximum(dist, erased), dist)
     dist = np.asarray(cv2.GaussianBlur(dist, (0, 0), 1.0), np.float32)
     ga = cv2.cvtColor(a.astype(np.uint8), cv2.COLOR_RGB2GRAY).astype(np.float32)
     gb = cv2.cvtColor(b.astype(np.uint8), cv2.COLOR_RGB2GRAY).astype(np.float32)
@@ -72,8 +81,8 @@ def differences(claim: U8, ref: U8, product: U8) -> tuple[U8, F32]:
 
 
 def _nearest(lab_a: F32, lab_b: F32, where: npt.NDArray[np.bool_], slack: int) -> F32:
-    """Each pixel's Lab distance (over ``where``'s bounding box, 0 elsewhere) to the
-    nearest colour of ``lab_b`` within ``slack`` pixels. Lightness may overshoot by
+    """Each pixel's Lab distance in ``lab_a`` (over ``where``'s bounding box, 0 elsewhere)
+    to the nearest colour of ``lab_b`` within ``slack`` pixels. Lightness may overshoot by
     ``_CONTRAST`` of the reference's local lightness range: a phone's print is crisper
     than a packing frame's, its blacks blacker and its whites whiter, where there is
     print (on a plain surface the range, and so the allowance, is small)."""

@@ -90,3 +90,21 @@ def test_a_colour_between_two_printed_colours_is_a_difference() -> None:
     mask, _ = differences(photo, ref, product)
     assert (mask[80:120, 105:175] > 0).mean() > 0.8
     assert not mask[:, :80].any()
+
+
+def test_a_plain_patch_over_a_barcode_is_a_difference() -> None:
+    # A patch of the label's own white pasted over the bars: every colour in it is one
+    # the bars have within the wide window of dense print (the white between them), so
+    # only the other way round finds it: the bars the reference has there are not in the
+    # photo. The bars outside the patch, each a pixel off, stay unmarked.
+    ref = np.full((200, 320, 3), (235, 235, 230), np.uint8)
+    for x in range(30, 290, 9):
+        ref[50:150, x : x + 4] = (20, 20, 20)
+    product = np.zeros(ref.shape[:2], np.uint8)
+    product[10:190, 10:310] = 255
+    photo = np.roll(ref, 1, axis=1)
+    photo[70:130, 120:200] = (235, 235, 230)
+    mask, _ = differences(photo, ref, product)
+    assert (mask[80:120, 130:190] > 0).mean() > 0.8
+    assert not mask[:, :100].any()
+    assert not mask[:, 220:].any()
