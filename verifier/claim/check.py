@@ -3,8 +3,11 @@ packing frames of the order (and the seller's listing photo, if given).
 
 Frames are chosen by measured match quality: every candidate frame is matched at a
 coarse size (SIFT at 480 px), the best ``REFINE`` are matched again at full size, and
-the one with the most geometrically consistent matches is the reference. When none
-finds the product, the outcome is ``not-found``: packseal says so rather than guess.
+the one with the most geometrically consistent matches is the reference. If none of
+them finds the product at full size, the next ones in coarse order are tried, up to
+``FALLBACK`` more: at 480 px a few chance matches on a barcode can outrank the frame
+that shows the product best. When none finds the product, the outcome is
+``not-found``: packseal says so rather than guess.
 """
 
 from __future__ import annotations
@@ -18,10 +21,19 @@ from verifier.claim.compare import U8, Comparison, Features, compare, features, 
 from verifier.claim.footage import Footage, FootageFrame
 from verifier.claim.photo import ClaimPhoto, read_photo
 
-__all__ = ["COARSE", "REFINE", "ClaimReport", "PhotoResult", "Reference", "check_photos"]
+__all__ = [
+    "COARSE",
+    "FALLBACK",
+    "REFINE",
+    "ClaimReport",
+    "PhotoResult",
+    "Reference",
+    "check_photos",
+]
 
 COARSE = 480  # px, the long side candidate frames are first matched at
 REFINE = 2  # candidates matched again at full size
+FALLBACK = 4  # more candidates matched at full size when the first REFINE find nothing
 Outcome = Literal["differs", "no-difference", "not-found"]
 
 
@@ -135,7 +147,9 @@ def _against_footage(image: U8, cands: _Candidates) -> Against:
     fine = features(image)
     best: tuple[int, int, Any] | None = None
     tried = []
-    for _, k in scored[:REFINE]:
+    for n, (_, k) in enumerate(scored[: REFINE + FALLBACK]):
+        if n >= REFINE and best is not None:
+            break
         m = match(fine, cands.fine(k))
         tried.append((_name(cands.frames[k]), m.inliers))
         if m.found and (best is None or m.inliers > best[0]):
