@@ -31,12 +31,14 @@ _MAX_SHIFT = 4.0  # work pixels the local re-alignment may move the reference
 _ERASED_SLACK = 4  # work pixels within which the photo must show each colour of dense print
 
 
-def differences(claim: U8, ref: U8, product: U8) -> tuple[U8, F32]:
+def differences(claim: U8, ref: U8, product: U8) -> tuple[U8, F32, F32]:
     """Pixels of ``claim`` that differ from ``ref`` (aligned) beyond lighting and
-    compression, and the per-pixel colour distance behind it."""
+    compression, and the per-pixel colour distance and structural dissimilarity
+    ((1 - SSIM) / 2) behind it."""
     inside = product > 0
     if int(inside.sum()) < 64:
-        return np.zeros(product.shape, np.uint8), np.zeros(product.shape, np.float32)
+        zero = np.zeros(product.shape, np.float32)
+        return np.zeros(product.shape, np.uint8), zero, zero
     a = cv2.GaussianBlur(claim, (0, 0), _BLUR).astype(np.float32)
     b = cv2.GaussianBlur(ref, (0, 0), _BLUR).astype(np.float32)
     b = relight(a, b, inside)
@@ -77,7 +79,7 @@ def differences(claim: U8, ref: U8, product: U8) -> tuple[U8, F32]:
     mask = np.asarray(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, ellipse), np.uint8)
     mask = np.asarray(cv2.bitwise_and(mask, product), np.uint8)
     mask = _off_the_outline(mask, product)
-    return mask, dist
+    return mask, dist, dissim
 
 
 def _nearest(lab_a: F32, lab_b: F32, where: npt.NDArray[np.bool_], slack: int) -> F32:

@@ -21,7 +21,8 @@ photo): find the product, align, and localise what differs.
    and the CIE Lab distance to the nearest colour the reference has within a few
    pixels, both after the same blur that takes out JPEG blocking, mark pixels that
    differ; regions smaller than ``MIN_REGION`` of the product (half that if they
-   differ by ``STRONG`` or more) are dropped.
+   differ by ``STRONG`` or more), and regions weaker than that whose structure is the
+   reference's (a colour cast on print), are dropped.
 
 The result says which regions differ and how strongly; it does not say why (damage,
 a different unit of the same product, a label moved, a hand in the picture).
@@ -62,6 +63,11 @@ MIN_STRENGTH = 14.0  # mean colour distance (CIE Lab, beyond the reference's ran
 # card is small but unmistakable (measured: two such cracks were missed at MIN_REGION, and
 # halving it for them adds no false alarm on bench claim's calibration split).
 STRONG = 20.0
+# A region weaker than STRONG whose structure is the frame's, (1 - SSIM) / 2 under this on
+# average, is a tone: the photo's colour cast on black print, every bar in place. Damage
+# brings edges of its own (measured: both calibration false alarms were such bars,
+# no damage found there was lost).
+SAME_STRUCTURE = 0.03
 _RATIO = 0.75  # Lowe's ratio test
 
 
@@ -224,8 +230,8 @@ def compare(claim: U8, reference: U8, m: Match) -> Comparison:
     product = np.asarray(cv2.erode(product, np.ones((3, 3), np.uint8)), np.uint8)
     product = np.asarray(cv2.bitwise_and(product, valid), np.uint8)
     product = product_region(small, np.asarray(warped, np.uint8), product, valid)
-    mask, dist = differences(small, np.asarray(warped, np.uint8), product)
-    regions = _regions(mask, dist, product, 1.0 / s)
+    mask, dist, dissim = differences(small, np.asarray(warped, np.uint8), product)
+    regions = _regions(mask, dist, dissim, product, 1.0 / s)
     up = (cw, ch)
     return Comparison(
         m,
@@ -270,17 +276,21 @@ def _refine(small: U8, reference: U8, hw: npt.NDArray[Any]) -> tuple[npt.NDArray
     return out64, True
 
 
-def _regions(mask: U8, dist: F32, product: U8, up: float) -> tuple[Region, ...]:
+def _regions(mask: U8, dist: F32, dissim: F32, product: U8, up: float) -> tuple[Region, ...]:
+    """The regions of ``mask`` worth reporting (the others are cleared from it)."""
     total = int(np.count_nonzero(product))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     out = []
     for i in range(1, n):
         x, y, w, h, area = (int(v) for v in stats[i])
-        strength = float(dist[labels == i].mean())
-        least = MIN_REGION * total / (2 if strength >= STRONG else 1)
+        here = labels == i
+        strength = float(dist[here].mean())
+        strong = strength >= STRONG
+        least = MIN_REGION * total / (2 if strong else 1)
         # Below MIN_STRENGTH: a faint change over a large area (lighting, focus).
-        if area < least or strength < MIN_STRENGTH:
-            mask[labels == i] = 0
+        tone = not strong and float(dissim[here].mean()) < SAME_STRUCTURE
+        if area < least or strength < MIN_STRENGTH or tone:
+            mask[here] = 0
             continue
         out.append(
             Region(

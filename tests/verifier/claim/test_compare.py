@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from verifier.claim.compare import MIN_REGION, MIN_STRENGTH, STRONG, _regions
+from verifier.claim.compare import MIN_REGION, MIN_STRENGTH, SAME_STRUCTURE, STRONG, _regions
 
 
 def test_a_small_region_is_kept_only_if_it_differs_strongly() -> None:
@@ -25,7 +25,8 @@ def test_a_small_region_is_kept_only_if_it_differs_strongly() -> None:
     mask[100:110, 10:30] = 255
     dist[100:110, 10:30] = MIN_STRENGTH + 1
     assert least / 2 <= 100 < least <= 200
-    regions = _regions(mask, dist, product, 1.0)
+    edges = np.full(product.shape, 0.2, np.float32)  # structure changed everywhere
+    regions = _regions(mask, dist, edges, product, 1.0)
     assert sorted((r.x, r.y, r.area) for r in regions) == [(10, 10, 100), (10, 100, 200)]
     # What is not reported is not marked either.
     assert mask[10:20, 60:70].max() == 0
@@ -37,5 +38,27 @@ def test_a_faint_region_is_not_reported_however_large() -> None:
     mask = np.zeros_like(product)
     mask[20:180, 20:180] = 255
     dist = np.full(product.shape, MIN_STRENGTH - 1, np.float32)
-    assert _regions(mask, dist, product, 1.0) == ()
+    edges = np.full(product.shape, 0.2, np.float32)
+    assert _regions(mask, dist, edges, product, 1.0) == ()
     assert not mask.any()
+
+
+def test_a_colour_cast_on_unchanged_print_is_not_reported_unless_strong() -> None:
+    # Black bars with the photo's green cast: every bar in place (structure the same), the
+    # colour ~15 Lab off. A region of the same strength with edges of its own is damage;
+    # one much stronger is reported whatever its structure.
+    product = np.full((200, 200), 255, np.uint8)
+    mask = np.zeros_like(product)
+    dist = np.zeros(product.shape, np.float32)
+    dissim = np.zeros(product.shape, np.float32)
+    for x, strength, structure in (
+        (10, MIN_STRENGTH + 1, SAME_STRUCTURE / 2),  # a cast on the print: dropped
+        (70, MIN_STRENGTH + 1, SAME_STRUCTURE * 4),  # a stain with its own edges
+        (130, STRONG + 1, SAME_STRUCTURE / 2),  # strong enough on its own
+    ):
+        mask[20:120, x : x + 40] = 255
+        dist[20:120, x : x + 40] = strength
+        dissim[20:120, x : x + 40] = structure
+    regions = _regions(mask, dist, dissim, product, 1.0)
+    assert sorted(r.x for r in regions) == [70, 130]
+    assert not mask[:, :50].any()
