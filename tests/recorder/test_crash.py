@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 TRIALS = 20
+STATIONS = 2
 SEGMENT_MS = 1000  # short segments: each trial reaches its first sealed segment sooner
 # The open segment, plus x264's frame delay (~9 frames, recorder/encoder.py), plus the
 # frames journal flush interval (30 frames): what a SIGKILL may lose of the footage.
@@ -57,13 +59,32 @@ def _packseal(
 
 
 def test_sigkill_during_recording(tmp_path: Path) -> None:
-    config = _config(tmp_path)
+    # TRIALS kill times drawn as for one station, dealt in turn to two stations killed side
+    # by side: a trial is mostly waiting for real-time footage, which two share (~90 s
+    # for the twenty in a row). Each station's log is checked as the one station's was.
+    rng = random.Random(1129)
+    delays = [rng.uniform(0.0, 3.0) for _ in range(TRIALS)]
+    bases = [tmp_path / f"station-{i}" for i in range(STATIONS)]
+    with ThreadPoolExecutor(STATIONS) as pool:
+        killed = list(
+            pool.map(_kill_and_restart, bases, [delays[i::STATIONS] for i in range(STATIONS)])
+        )
+    interrupted = [
+        c for base, kills in zip(bases, killed, strict=True) for c in _check(base, kills)
+    ]
+    assert interrupted, "no kill hit an open clip; the test proved less than it should"
+
+
+def _kill_and_restart(base: Path, delays: list[float]) -> list[tuple[int, str | None]]:
+    """SIGKILL a recording station ``delays`` seconds after each run's first segment, then
+    run it once cleanly; (wall ms at each kill, the clip open then)."""
+    base.mkdir()
+    config = _config(base)
     assert _packseal(config, "init").wait() == 0
     app = App(load_config(config))
     state_file = app.config.recordings_dir / "station-state.json"
-    rng = random.Random(1129)
-    kills: list[tuple[int, str | None]] = []  # (wall ms at the kill, the clip open then)
-    for _ in range(TRIALS):
+    kills: list[tuple[int, str | None]] = []
+    for delay in delays:
         last = app.store.last_segment()
         previous_run = None if last is None else last.run
         # Forked from a server that imported packseal once (tests/forked.py): a fresh
@@ -78,7 +99,7 @@ def test_sigkill_during_recording(tmp_path: Path) -> None:
                 break
             assert proc.is_alive(), f"record exited with {proc.exitcode} before the kill"
             time.sleep(0.05)
-        time.sleep(rng.uniform(0.0, 3.0))
+        time.sleep(delay)
         open_clip = None
         if state_file.exists():
             with open(state_file) as f:
@@ -96,7 +117,13 @@ def test_sigkill_during_recording(tmp_path: Path) -> None:
     final = _packseal(config, "record", "--source", "demo", "--for", "3", stderr=subprocess.PIPE)
     _, err = final.communicate(timeout=120)
     assert final.returncode == 0, err.decode()
+    app.close()
+    return kills
 
+
+def _check(base: Path, kills: list[tuple[int, str | None]]) -> list[Clip]:
+    """What survived the kills in one station's log; the clips sealed as interrupted."""
+    app = App(load_config(base / "config.yaml"))
     store = app.store
     store.verify_log([app.station_signer.verifier])
     entries = [from_bytes(d) for _, d in store.entries()]
@@ -108,7 +135,7 @@ def test_sigkill_during_recording(tmp_path: Path) -> None:
     assert [p.name for p in app.config.recordings_dir.iterdir()] == ["station-state.json"]
     # each kill left one crash gap; the footage it lost is at most the open segment
     crash_gaps = [g for g in gaps if g.reason == "crash"]
-    assert len(crash_gaps) == TRIALS
+    assert len(crash_gaps) == len(kills)
     for (killed_at, _), gap in zip(kills, crash_gaps, strict=True):
         # a segment ends at the next frame's capture time: at most a frame after the kill
         assert gap.start <= killed_at + 100
@@ -123,8 +150,9 @@ def test_sigkill_during_recording(tmp_path: Path) -> None:
             ("sealed", "next-order"),
         }
     interrupted = [c for c in clips.values() if c.end_reason == "crash"]
-    assert interrupted, "no kill hit an open clip; the test proved less than it should"
     for c in interrupted:
         assert c.status == "interrupted"
         for ref in c.segments:
             store._blobs.verify(ref.sha256)
+    app.close()
+    return interrupted
