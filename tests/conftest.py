@@ -118,4 +118,4 @@ def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seaweed]:
         server.make_buckets()
         yield server
     finally:
-        server.stop()
+        server.kill()

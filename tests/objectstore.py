@@ -124,6 +124,14 @@ class Seaweed:
             self.proc.wait(10)
         self.proc = None
 
+    def kill(self) -> None:
+        """Stop at once, for a store that is thrown away: a graceful stop takes weed ~2.3 s."""
+        if self.proc is None:
+            return
+        self.proc.kill()
+        self.proc.wait(10)
+        self.proc = None
+
     def make_buckets(self) -> None:
         """One bucket under compliance-mode Object Lock (1 day default), one plain."""
         client = self.client()
