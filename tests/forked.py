@@ -13,6 +13,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from multiprocessing.process import BaseProcess
@@ -30,6 +31,7 @@ PRELOAD = [
     "packseal.hub",
     "packseal.hub.portal",
 ]
+_STARTING = threading.Lock()  # tests start processes from several threads (test_crash.py)
 
 
 def packseal_process(
@@ -41,7 +43,7 @@ def packseal_process(
     forks = multiprocessing.get_context("forkserver")
     forks.set_forkserver_preload(PRELOAD)
     proc = forks.Process(target=_run, args=(list(args), output, env), daemon=True)
-    with _root_on_pythonpath():
+    with _STARTING, _root_on_pythonpath():
         proc.start()
     return proc
 

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 TRIALS = 20
-STATIONS = 2
+STATIONS = 4
 SEGMENT_MS = 1000  # short segments: each trial reaches its first sealed segment sooner
 # The open segment, plus x264's frame delay (~9 frames, recorder/encoder.py), plus the
 # frames journal flush interval (30 frames): what a SIGKILL may lose of the footage.
@@ -59,9 +59,10 @@ def _packseal(
 
 
 def test_sigkill_during_recording(tmp_path: Path) -> None:
-    # TRIALS kill times drawn as for one station, dealt in turn to two stations killed side
-    # by side: a trial is mostly waiting for real-time footage, which two share (~90 s
-    # for the twenty in a row). Each station's log is checked as the one station's was.
+    # TRIALS kill times drawn as for one station, dealt in turn to STATIONS stations killed
+    # side by side: a trial is mostly waiting for real-time footage (a station records on
+    # ~15% of a core), which they share (~90 s for the twenty in a row). Each station's log
+    # is checked as the one station's was.
     rng = random.Random(1129)
     delays = [rng.uniform(0.0, 3.0) for _ in range(TRIALS)]
     bases = [tmp_path / f"station-{i}" for i in range(STATIONS)]
