@@ -1,11 +1,12 @@
-"""`packseal` commands as processes forked from a server that imported the CLI once.
+"""Processes forked from a server that imported packseal once: `packseal` commands, or a
+test's own writer (tests/storage/appender.py).
 
-A fresh `python -m packseal` spends 1.3-2 s importing before it does anything (measured on
-a 2-core machine); the tests that start a station or a hub again and again to SIGKILL it
-paid that every time. A forked process is as much a process of its own (its pid, memory
-and descriptors; SIGKILL ends it mid-write the same way), and runs the command from
-``main`` on, as the script does. The installed script itself, a fresh interpreter outside
-the repository, is tested in tests/packseal/test_config_files.py.
+A fresh interpreter spends 0.6-2 s importing (storage ~0.6 s, `python -m packseal`
+1.3-2 s; measured on a 2-core machine); the tests that start a station, a hub or a writer
+again and again to SIGKILL it paid that every time. A forked process is as much a process
+of its own (its pid, memory and descriptors; SIGKILL ends it mid-write the same way), and
+runs the command from ``main`` on, as the script does. The installed script itself, a
+fresh interpreter outside the repository, is tested in tests/packseal/test_config_files.py.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import multiprocessing
 import os
 import sys
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -22,7 +23,8 @@ from pathlib import Path
 from packseal.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-# What `record` and `serve` (a hub's too) import; the rest is imported in each child.
+# What `record` and `serve` (a hub's too) import, storage with them; the rest is imported
+# in each child.
 PRELOAD = [
     "tests.forked",
     "packseal.cli",
@@ -40,9 +42,20 @@ def packseal_process(
     """``packseal ARGS`` as a started process: stdout and stderr appended to ``output``
     (default /dev/null), the environment replaced by ``env`` if given. Its ``exitcode``
     is the command's exit code, or ``-signal`` if killed."""
+    return forked(main, list(args), output=output, env=env)
+
+
+def forked(
+    target: Callable[..., int | None],
+    *args: object,
+    output: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> BaseProcess:
+    """``target(*args)`` as a started process, as :func:`packseal_process` runs ``main``;
+    ``target`` is a module-level function (the child imports its module by name)."""
     forks = multiprocessing.get_context("forkserver")
     forks.set_forkserver_preload(PRELOAD)
-    proc = forks.Process(target=_run, args=(list(args), output, env), daemon=True)
+    proc = forks.Process(target=_run, args=(target, args, output, env), daemon=True)
     with _STARTING, _root_on_pythonpath():
         proc.start()
     return proc
@@ -64,7 +77,12 @@ def _root_on_pythonpath() -> Iterator[None]:
             os.environ["PYTHONPATH"] = before
 
 
-def _run(args: list[str], output: Path | None, env: Mapping[str, str] | None) -> None:
+def _run(
+    target: Callable[..., int | None],
+    args: tuple[object, ...],
+    output: Path | None,
+    env: Mapping[str, str] | None,
+) -> None:
     fd = os.open(output or os.devnull, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
@@ -72,4 +90,4 @@ def _run(args: list[str], output: Path | None, env: Mapping[str, str] | None) ->
     if env is not None:
         os.environ.clear()
         os.environ.update(env)
-    sys.exit(main(args))
+    sys.exit(target(*args))
