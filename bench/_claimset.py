@@ -33,6 +33,12 @@ class Photo:
     jpeg: bytes
     truth: U8 | None  # damage mask (255) in the photo's pixels, damaged only
     recipe: str
+    # where the damage changes the photo by more than VISIBLE (before its JPEG), damaged only
+    seen: U8 | None = None
+
+
+# A colour step one can see (max over channels, of 255): the same as for painted damage.
+VISIBLE = 24
 
 
 def _table(rng: np.random.Generator, w: int, h: int) -> U8:
@@ -101,7 +107,7 @@ def _damage(rng: np.random.Generator, face: U8, mask: U8, others: list[U8]) -> t
     keep = mask > 0
     result = np.clip(np.where(keep[..., None], out, face.astype(np.float32)), 0, 255)
     # Only damage one can see counts: a white scuff on a white label changes nothing.
-    visible = np.abs(result - face.astype(np.float32)).max(axis=2) > 24
+    visible = np.abs(result - face.astype(np.float32)).max(axis=2) > VISIBLE
     truth[~visible] = 0
     return result.astype(np.uint8), truth, kind
 
@@ -116,11 +122,31 @@ def make_photo(
     others: list[U8],
 ) -> Photo:
     """One buyer's photo of ``face`` (RGB, its ``mask`` marks the product's pixels)."""
-    truth = None
+    truth = seen = None
     recipe = []
+    clean = face
     if kind == "damaged":
         face, truth, how = _damage(rng, face, mask, others)
         recipe.append(how)
+        # The same photo of the undamaged product, with the same draws (view, light,
+        # noise): where the two differ is the damage one can see in the buyer's photo.
+        twin = np.random.default_rng()
+        twin.bit_generator.state = rng.bit_generator.state
+        undamaged, _, _ = _shoot(twin, clean, mask, truth, [])
+    photo8, truth, quality = _shoot(rng, face, mask, truth, recipe)
+    if kind == "damaged":
+        diff = np.abs(photo8.astype(np.int16) - undamaged.astype(np.int16)).max(axis=2)
+        seen = ((diff > VISIBLE) * 255).astype(np.uint8)
+    ok, data = cv2.imencode(".jpg", photo8[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return Photo(kind, product, data.tobytes(), truth, ", ".join(recipe), seen)
+
+
+def _shoot(
+    rng: np.random.Generator, face: U8, mask: U8, truth: U8 | None, recipe: list[str]
+) -> tuple[U8, U8 | None, int]:
+    """The photo before its JPEG: view, optics, light, noise and a resize; the truth mask
+    through the same geometry; the JPEG quality to save it at."""
     h, w = face.shape[:2]
     pad = int(0.35 * max(h, w))
     canvas_w, canvas_h = w + 2 * pad, h + 2 * pad
@@ -167,9 +193,7 @@ def make_photo(
         truth = cv2.resize(truth, size, interpolation=cv2.INTER_NEAREST)
     quality = int(rng.integers(40, 91))
     recipe.append(f"resize {resize:.2f} jpeg {quality}")
-    ok, data = cv2.imencode(".jpg", photo8[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
-    assert ok
-    return Photo(kind, product, data.tobytes(), truth, ", ".join(recipe))
+    return photo8, truth, quality
 
 
 def procedural_object(rng: np.random.Generator, w: int = 700, h: int = 460) -> tuple[U8, U8]:

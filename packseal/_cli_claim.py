@@ -11,6 +11,7 @@ from packseal._cli import Lazy, pass_lazy
 from storage.text import printable
 from storage.zones import local_zone
 from verifier.claim import ClaimReport, ReportFiles, check_claim, read_limited
+from verifier.claim.compare import UNSEEN_SAID
 
 
 @click.command()
@@ -119,6 +120,13 @@ def _print(report: ClaimReport, files: ReportFiles) -> None:
                 f"  footage: {what} (sealed frame: segment {frame.segment}/{frame.segments}, "
                 f"sha256 {frame.sha256[:16]}…, frame {frame.frame})"
             )
+            unseen = a.comparison.unseen_fraction
+            if unseen >= UNSEEN_SAID:
+                click.echo(
+                    f"  footage: {100 * unseen:.0f} % of the product in the photo not compared: "
+                    "the sealed frame shows something else there (a hand?); see the yellow "
+                    "outline"
+                )
     click.echo(f"wrote {files.json}, {files.png}, {files.pdf}")
     data = json.loads(files.json.read_text(encoding="utf-8"))
     click.echo(f"{len(data['photos'])} annotated picture(s) in {files.json.parent}")

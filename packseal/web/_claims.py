@@ -290,6 +290,7 @@ def _shown(p: dict[str, Any]) -> dict[str, Any]:
         "outcome": footage.get("outcome"),
         "why_not_found": footage.get("why_not_found", ""),
         "regions": len(footage.get("regions", [])),
+        "unseen": round(100 * float(footage.get("unseen_fraction") or 0)),
         "reference": footage.get("reference"),
         "listing": (p.get("listing") or {}).get("outcome"),
     }

@@ -21,26 +21,33 @@ U8 = npt.NDArray[np.uint8]
 _FLAT = 2.0  # local standard deviation (8-bit Lab, sigma 1.5 px) under which a pixel is flat
 _AGREE_DELTA_E = 18.0  # coarse Lab distance under which photo and reference agree
 _AGREE = 0.5  # of a flat area's pixels that must agree for it to be the product
+_OWN_L, _OWN_AB = 30.0, 12.0  # a flat area's own light: its Lab offset at most this
 _NEAR = 0.9  # of a flat area's pixels that must lie within _REACH of the matched points
 _REACH = 1.5  # x the matched points' extent (square root of their hull's area)
 _BRIDGE = 11  # work pixels of print between flat areas that are closed over
 _MARGIN = 4  # work pixels along an edge that the flatness window (sigma 1 + 1.5) takes
+_TABLE_DELTA_E = 15.0  # Lab distance from the photo's table colour that is not the table
+_SLIVER = 11  # work pixels: narrower parts of the unseen area are the outline's uncertainty
+_UNSEEN_REACH = 0.15  # x the region's extent: how far beyond it the unseen part is looked for
 
 
-def product_region(claim: U8, ref: U8, hull: U8, valid: U8) -> U8:
+def product_region(claim: U8, ref: U8, hull: U8, valid: U8) -> tuple[U8, U8]:
     """The product region (255) in work pixels: ``hull`` (the matched points' hull on the
-    product) grown over the reference's flat areas that belong to the same product.
+    product) grown over the reference's flat areas that belong to the same product; and
+    the part of the product the photo shows that the reference does not (see
+    :func:`_unseen`).
 
     A flat area counts when it comes within ``_BRIDGE`` of the hull, lies (``_NEAR``)
     within ``_REACH`` of it (the packing table around the product is flat too, but
     reaches far beyond) and the photo agrees with it at a coarse scale over ``_AGREE``
-    of it (a hand over the product in the frame is a flat area the photo does not
-    show). Damage in the photo does not shape the region: the reference does, so a
+    of it, under the light fitted to the hull or under a light of its own (see
+    ``_own_light``; a hand over the product in the frame is a flat area the photo does
+    not show). Damage in the photo does not shape the region: the reference does, so a
     stain across the rim is compared, not cut away with the rim."""
     inside = hull > 0
     area = int(inside.sum())
     if area < 64:
-        return hull
+        return hull, np.zeros_like(hull)
     a = cv2.GaussianBlur(claim, (0, 0), 4).astype(np.float32)
     b = relight(a, cv2.GaussianBlur(ref, (0, 0), 4).astype(np.float32), inside)
     lab_a = cv2.cvtColor(a.astype(np.uint8), cv2.COLOR_RGB2LAB).astype(np.float32)
@@ -60,7 +67,9 @@ def product_region(claim: U8, ref: U8, hull: U8, valid: U8) -> U8:
     for j in set(np.unique(labels[touching]).tolist()) - {0}:
         part = labels == j
         size = int(stats[j, cv2.CC_STAT_AREA])
-        if int((part & near).sum()) >= _NEAR * size and int((part & agree).sum()) >= _AGREE * size:
+        if int((part & near).sum()) < _NEAR * size:
+            continue
+        if int((part & agree).sum()) >= _AGREE * size or _own_light(lab_a, lab_b, part):
             taken |= part
     # The flatness window leaves a few pixels along every edge out of every flat area: the
     # areas taken reach back over them (not over another flat area), up to the product's
@@ -74,4 +83,80 @@ def product_region(claim: U8, ref: U8, hull: U8, valid: U8) -> U8:
     cv2.floodFill(flood, None, (0, 0), 0)
     filled = cv2.bitwise_or(closed, flood[1:-1, 1:-1])
     edge_off = cv2.erode(filled, np.ones((3, 3), np.uint8))  # off the product's edge
-    return np.asarray(cv2.bitwise_and(edge_off, valid), np.uint8)
+    region = np.asarray(cv2.bitwise_and(edge_off, valid), np.uint8)
+    return region, _unseen(claim, region)
+
+
+def _own_light(lab_a: F32, lab_b: F32, part: npt.NDArray[np.bool_]) -> bool:
+    """Whether the photo shows ``part`` as the reference does under a light of its own:
+    one offset (a band a shade lighter, a lamp to one side) brings most of it within
+    _AGREE_DELTA_E, and the offset is one light could make (lightness, a little hue)."""
+    d = lab_a[part] - lab_b[part]
+    offset = np.median(d, axis=0)
+    if abs(float(offset[0])) > _OWN_L or float(np.hypot(offset[1], offset[2])) > _OWN_AB:
+        return False
+    close = np.sqrt(((d - offset) ** 2).sum(axis=1)) < _AGREE_DELTA_E
+    return float(close.mean()) >= _AGREE
+
+
+def _unseen(claim: U8, region: U8) -> U8:
+    """Where the photo shows the product beyond the region (255): the frame shows
+    something else there (the packer's hand over a corner of the card), or nothing, or
+    the region stopped short (the matched points did not reach a stained corner). It is
+    what lies next to the region in a colour other than the buyer's table's (fitted to a
+    ring around the region), less slivers along the region's edge. Not compared, so
+    damage there is neither found nor ruled out; the report says so and outlines it."""
+    inside = region > 0
+    total = int(inside.sum())
+    if total < 64:
+        return np.zeros_like(region)
+    reach = max(3.0, _UNSEEN_REACH * math.sqrt(total))
+    off = cv2.distanceTransform(cv2.bitwise_not(region), cv2.DIST_L2, 3)
+    near = off <= reach
+    ring_at = ~near & (off <= 2 * reach)
+    if int(ring_at.sum()) < 64:
+        return np.zeros_like(region)
+    lab = cv2.cvtColor(cv2.GaussianBlur(claim, (0, 0), 3), cv2.COLOR_RGB2LAB).astype(np.float32)
+    # The table's colour drifts across the photo (a lamp to one side, vignetting): a
+    # plane in x and y per channel, fitted to the ring and refitted on its best half
+    # (stripes and things on the table). Not a quadratic: where the photo's edge cuts the
+    # ring to a strip on one side, a quadratic runs wild across the rest.
+    h, w = region.shape
+    ys, xs = np.nonzero(ring_at)
+    step = max(1, len(ys) // 4000)
+    ys, xs = ys[::step], xs[::step]
+
+    def terms(x: F32, y: F32) -> list[F32]:
+        return [np.ones_like(x), x, y]
+
+    def scaled(v: npt.NDArray[np.intp], n: int) -> F32:
+        return (v.astype(np.float32) / n - 0.5).astype(np.float32)
+
+    design = np.stack(terms(scaled(xs, w), scaled(ys, h)), axis=1)
+    seen = lab[ys, xs]
+    coef = np.linalg.lstsq(design, seen, rcond=None)[0]
+    r = np.linalg.norm(design @ coef - seen, axis=1)
+    keep = r <= np.median(r)
+    coef = np.linalg.lstsq(design[keep], seen[keep], rcond=None)[0].astype(np.float32)
+    gx = scaled(np.arange(w), w)[None, :]
+    gy = scaled(np.arange(h), h)[:, None]
+    table = np.zeros((h, w, 3), np.float32)
+    for t, c in zip(terms(gx, gy), coef, strict=True):
+        table += t[..., None] * c
+    other = np.sqrt(((lab - table) ** 2).sum(axis=2)) > _TABLE_DELTA_E
+    part = (near & ~inside & other).astype(np.uint8) * 255
+    rim = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_SLIVER, _SLIVER))
+    part = np.asarray(cv2.morphologyEx(part, cv2.MORPH_OPEN, rim), np.uint8)
+    # Each piece whole (damage in it may have the table's colour), and only beside the
+    # region: what is not the table further off is something else on it.
+    out = np.zeros_like(region)
+    touch = cv2.dilate(region, np.ones((5, 5), np.uint8)) > 0
+    n, labels = cv2.connectedComponents(part)
+    for j in range(1, n):
+        piece = labels == j
+        if not (piece & touch).any():
+            continue
+        hull = cv2.convexHull(cv2.findNonZero(piece.astype(np.uint8)))
+        cv2.fillConvexPoly(out, hull, 255)
+    out[~near | inside] = 0
+    return out

@@ -29,6 +29,11 @@ _EN = {
     "no_difference": (
         "no region differs beyond lighting and compression in the part compared (outlined in blue)"
     ),
+    "unseen": (
+        "{pct} of the product in the photo was not compared (yellow): the sealed frame "
+        "shows something else there, such as the packer's hand; damage there is neither "
+        "found nor ruled out"
+    ),
     "not_found": "the product was not found in the sealed footage ({why})",
     "listing_differs": "differs from the listing photo in {n} region(s)",
     "listing_same": "no region differs from the listing photo",
@@ -43,7 +48,7 @@ _EN = {
     ),
     "skipped": "; {n} segment(s) left out: not verified",
     "panel_frame": "sealed packing frame",
-    "panel_claim": "photo: blue = compared, red = differs",
+    "panel_claim": "photo: blue = compared, yellow = not, red = differs",
     "panel_aligned": "sealed frame aligned to the photo",
 }
 
@@ -63,6 +68,10 @@ _ZH = {
     "listing": "商品图",
     "differs": "与封存画面有 {n} 处区域不同，占可见商品面积的 {pct}",
     "no_difference": "在比对的部分（蓝色轮廓）内，除光照与压缩外没有不同的区域",
+    "unseen": (
+        "照片中 {pct} 的商品部分未比对（黄色）：封存画面在该处显示的是别的东西，例如"
+        "打包员的手；该处的损坏既不能发现，也不能排除"
+    ),
     "not_found": "在封存视频中未找到该商品（{why}）",
     "listing_differs": "与商品图有 {n} 处区域不同",
     "listing_same": "与商品图没有不同的区域",
@@ -76,7 +85,7 @@ _ZH = {
     ),
     "skipped": "；{n} 个分段未验证，未使用",
     "panel_frame": "封存的装箱画面",
-    "panel_claim": "索赔照片：蓝框内已比对，红色为不同",
+    "panel_claim": "索赔照片：蓝框内已比对，黄框内未比对，红色为不同",
     "panel_aligned": "对齐到照片的封存画面",
 }
 

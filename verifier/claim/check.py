@@ -89,6 +89,8 @@ class Against:
                 "scale": round(c.scale, 4),
                 "differing_fraction": round(c.differing_fraction, 4),
                 "regions": [r.to_dict() for r in c.regions],
+                # of the product the photo shows, the part not compared (see compare.py)
+                "unseen_fraction": round(c.unseen_fraction, 4),
             }
         return out
 

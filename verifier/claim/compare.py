@@ -44,6 +44,7 @@ from verifier.claim._region import product_region
 
 __all__ = [
     "MIN_INLIERS",
+    "UNSEEN_SAID",
     "Comparison",
     "Features",
     "Match",
@@ -70,6 +71,9 @@ STRONG = 20.0
 # no damage found there was lost).
 SAME_STRUCTURE = 0.03
 _RATIO = 0.75  # Lowe's ratio test
+# Of the product the photo shows, the part not compared (Comparison.unseen) that reports
+# mention: below it, the outline's own uncertainty.
+UNSEEN_SAID = 0.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +130,17 @@ class Comparison:
     aligned: U8 | None  # the reference warped into the claim photo (RGB), claim size
     scale: float  # reference pixels per claim-photo pixel over the product
     refined: bool  # ECC converged
+    # the product in the photo that the reference hides (a hand over it), claim-photo size
+    unseen: U8 | None = None
+
+    @property
+    def unseen_fraction(self) -> float:
+        """Of the product the photo shows (compared or not), the part not compared."""
+        if self.unseen is None or self.product is None:
+            return 0.0
+        hidden = int(np.count_nonzero(self.unseen))
+        total = hidden + int(np.count_nonzero(self.product))
+        return hidden / total if total else 0.0
 
     @property
     def differing_fraction(self) -> float:
@@ -230,7 +245,7 @@ def compare(claim: U8, reference: U8, m: Match) -> Comparison:
     # reaches the buyer's table at the product's edges (measured: half the false alarms).
     product = np.asarray(cv2.erode(product, np.ones((3, 3), np.uint8)), np.uint8)
     product = np.asarray(cv2.bitwise_and(product, valid), np.uint8)
-    product = product_region(small, np.asarray(warped, np.uint8), product, valid)
+    product, unseen = product_region(small, np.asarray(warped, np.uint8), product, valid)
     mask, dist, dissim = differences(small, np.asarray(warped, np.uint8), product)
     regions = _regions(mask, dist, dissim, product, 1.0 / s)
     up = (cw, ch)
@@ -242,6 +257,7 @@ def compare(claim: U8, reference: U8, m: Match) -> Comparison:
         np.asarray(cv2.resize(warped, up, interpolation=cv2.INTER_LINEAR), np.uint8),
         scale,
         refined,
+        np.asarray(cv2.resize(unseen, up, interpolation=cv2.INTER_NEAREST), np.uint8),
     )
 
 

@@ -49,7 +49,7 @@ from verifier._page import (
 )
 from verifier.claim._words import words
 from verifier.claim.check import Against, ClaimReport, PhotoResult
-from verifier.claim.compare import U8
+from verifier.claim.compare import U8, UNSEEN_SAID
 
 __all__ = ["FORMAT", "ReportFiles", "claim_json", "write_report"]
 
@@ -58,6 +58,7 @@ MAX_PAGE_BYTES = 2_000_000
 _ON_PAGE = 3  # photos drawn on the one page; the rest are in claim.json
 _RED_BGR = (38, 38, 220)
 _BLUE_BGR = (220, 120, 30)
+_YELLOW_BGR = (0, 200, 245)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,8 +130,9 @@ def write_report(
 
 def annotate(result: PhotoResult, w: dict[str, str]) -> U8:
     """BGR: [sealed frame] [claim photo] [sealed frame aligned to the photo], the part
-    compared outlined in blue on all three and the differing regions in red on the
-    last two; or the photo alone if not found."""
+    compared outlined in blue on all three, the product the photo shows beyond it (not
+    compared) in yellow, and the differing regions in red on the last two; or the photo
+    alone if not found."""
     photo = _bgr(result.image)
     against = result.footage
     c = against.comparison if against else None
@@ -139,7 +141,8 @@ def annotate(result: PhotoResult, w: dict[str, str]) -> U8:
     claim = photo.copy()
     aligned = _bgr(c.aligned)
     thick = max(2, round(max(photo.shape[:2]) / 400))
-    for layer, color in ((c.product, _BLUE_BGR), (c.mask, _RED_BGR)):
+    outlined = ((c.product, _BLUE_BGR), (c.unseen, _YELLOW_BGR))
+    for layer, color in (*outlined, (c.mask, _RED_BGR)):
         if layer is None:
             continue
         contours, _ = cv2.findContours(layer, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
@@ -147,12 +150,16 @@ def annotate(result: PhotoResult, w: dict[str, str]) -> U8:
             cv2.drawContours(img, contours, -1, color, thick, cv2.LINE_AA)
     assert against.reference is not None
     frame = _bgr(against.reference.picture())
-    if c.match.homography is not None and c.product is not None:
-        # The part compared, carried into the frame: blue means the same on all panels.
+    if c.match.homography is not None:
+        # Carried into the frame: blue and yellow mean the same on all panels.
         size = (frame.shape[1], frame.shape[0])
-        part = cv2.warpPerspective(c.product, c.match.homography, size, flags=cv2.INTER_NEAREST)
-        contours, _ = cv2.findContours(part, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        cv2.drawContours(frame, contours, -1, _BLUE_BGR, 2, cv2.LINE_AA)
+        for layer, color in outlined:
+            if layer is None:
+                continue
+            flags = cv2.INTER_NEAREST
+            part = cv2.warpPerspective(layer, c.match.homography, size, flags=flags)
+            contours, _ = cv2.findContours(part, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+            cv2.drawContours(frame, contours, -1, color, 2, cv2.LINE_AA)
     return _strip(
         [(frame, w["panel_frame"]), (claim, w["panel_claim"]), (aligned, w["panel_aligned"])]
     )
@@ -314,6 +321,8 @@ def _against_lines(
     pct = f"{100 * c.differing_fraction:.1f} %" if c is not None else "?"
     text = w["differs"].format(n=n, pct=pct) if n else w["no_difference"]
     out: list[tuple[str, Any]] = [(text, RED if n else INK)]
+    if c is not None and c.unseen_fraction >= UNSEEN_SAID:
+        out.append((w["unseen"].format(pct=f"{100 * c.unseen_fraction:.0f} %"), INK))
     ref = a.reference
     if ref is not None and ref.frame is not None:
         f = ref.frame

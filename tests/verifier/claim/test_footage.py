@@ -4,11 +4,13 @@ found and the same, not found; only frames of verified segments; the CLI and its
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import json
 import zipfile
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import yaml
@@ -21,9 +23,11 @@ from tests.recording import SIZE, Recording, copy_store, make_app
 from tests.verifier.claim import scene
 from tests.verifier.claim.hostile import HOSTILE
 from verifier.claim import ClaimError, check, check_claim
+from verifier.claim._words import words
 from verifier.claim.check import check_photos
 from verifier.claim.compare import Features
 from verifier.claim.footage import Footage, sealed_frames
+from verifier.claim.report import _against_lines, write_report
 
 
 def _shown(clips: list[Clip]) -> Clip:
@@ -42,6 +46,7 @@ def photos() -> dict[str, tuple[bytes, np.ndarray]]:
         "damaged": scene.photo(face, mask, crack=True),
         "honest": scene.photo(face, mask, crack=False),
         "rim": scene.photo(face, mask, crack=False, rim_stain=True),
+        "corner": scene.photo(face, mask, crack=False, corner_stain=True),
     }
 
 
@@ -93,6 +98,33 @@ def test_a_stain_on_the_rim_far_from_the_print_is_found(
     pred, gt = c.mask > 0, truth > 0
     assert (pred & gt).sum() / gt.sum() > 0.4
     assert (pred & gt).sum() / pred.sum() > 0.5
+
+
+def test_a_stain_under_the_packers_hand_is_named_not_compared(
+    footage: Footage, photos: dict[str, tuple[bytes, np.ndarray]], tmp_path: Path
+) -> None:
+    # Every sealed frame shows the packer's hand over the card's corner: the footage
+    # cannot speak for it. The report must not read "no difference" there unqualified.
+    data, truth = photos["corner"]
+    report = check_photos([("corner.jpg", data)], footage, at_ms=0)
+    a = report.photos[0].footage
+    assert a is not None
+    c = a.comparison
+    assert c is not None
+    assert c.unseen is not None
+    assert c.product is not None
+    gt = truth > 0
+    assert (c.unseen[gt] > 0).mean() > 0.6, "the stain lies in the part not compared"
+    assert not ((c.unseen > 0) & (c.product > 0)).any()
+    assert 0.01 < c.unseen_fraction < 0.25
+    doc = a.to_dict()
+    assert doc["unseen_fraction"] == round(c.unseen_fraction, 4)
+    files = write_report(report, tmp_path, merchant="Test Shop", zone=dt.UTC)
+    strip = cv2.imread(str(files.annotated[0]))
+    yellow = (strip[..., 0] < 60) & (strip[..., 1] > 170) & (strip[..., 2] > 210)
+    assert yellow.sum() > 100, "the part not compared is outlined in yellow"
+    said = " ".join(t for t, _ in _against_lines(a, words("en"), dt.UTC, listing=False))
+    assert f"{100 * c.unseen_fraction:.0f} % of the product in the photo was not compared" in said
 
 
 def test_an_honest_photo_differs_nowhere(
