@@ -215,7 +215,8 @@ def _score(split: str, results: list[Any], prep: list[Any], args: argparse.Names
         # mostly where the check says it compared nothing (under the packer's hand in
         # the frame): counted in damage_found, and told apart here.
         invisible += not photo.seen.any()
-        if c is not None and c.unseen is not None and (c.unseen[truth] > 0).mean() >= 0.5:
+        under = c.unseen[truth] if c is not None and c.unseen is not None else np.zeros(0)
+        if under.size and (under > 0).mean() >= 0.5:
             hidden += 1
             hidden_found += a > 0
         if a == 0 and c is not None and c.aligned is not None:

@@ -563,7 +563,7 @@ ZH_CN: dict[str, str] = {
     "of the product in the photo was not compared (outlined in yellow): the sealed frame "
     "shows something else there, such as the packer's hand. Damage there is neither found "
     "nor ruled out.": (
-        "的照片中商品部分未比对（黄色轮廓）：封存画面在该处显示的是别的东西，例如打包员的手。"
+        "的商品部分在照片中未比对（黄色轮廓）：封存画面在该处显示的是别的东西，例如打包员的手。"
         "该处的损坏既不能发现，也不能排除。"
     ),
     "No region differs from the sealed footage in the part compared (outlined in blue).": (

@@ -60,6 +60,10 @@ def test_a_claim_photo_uploaded_on_the_clip_page(
         expect(page.locator("#photo-1")).to_contain_text("buyer-cracked.jpg")
         words = {"en": "Differs from the sealed footage:", "zh-CN": "与封存视频不同："}
         expect(page.locator("#photo-1")).to_contain_text(words[locale])
+        # The packer's hand covers a corner of the card in every sealed frame: the page
+        # says how much of the product in the photo was not compared.
+        unseen = {"en": "of the product in the photo was not compared", "zh-CN": "未比对"}
+        expect(page.locator("#unseen-1")).to_contain_text(unseen[locale])
         report = page.locator("#claim-report")
         expect(report).to_be_visible()
         assert page.evaluate("document.getElementById('claim-report').naturalWidth") > 500
