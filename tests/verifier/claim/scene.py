@@ -35,16 +35,14 @@ def photo(
     face = face.copy()
     truth = np.zeros(face.shape[:2], np.uint8)
     h, w = face.shape[:2]
+    stains = []
     if corner_stain:  # the bottom right corner, under the packer's hand in every frame
-        blob = np.zeros((h, w), np.uint8)
-        cv2.ellipse(blob, (round(w * 0.9), round(h * 0.82)), (w // 18, h // 10), 0, 0, 360, 255, -1)
-        blob &= mask
-        stain = blob[..., None].astype(np.float32) / 255 * 0.7
-        face = (face * (1 - stain) + np.float32([95, 60, 25]) * stain).astype(np.uint8)
-        truth |= blob
+        stains.append(((round(w * 0.9), round(h * 0.82)), (w // 18, h // 10)))
     if rim_stain:  # over the left edge, where the card is plain colour: no feature nearby
+        stains.append(((round(w * 0.04), round(h * 0.55)), (w // 14, h // 9)))
+    for centre, axes in stains:
         blob = np.zeros((h, w), np.uint8)
-        cv2.ellipse(blob, (round(w * 0.04), round(h * 0.55)), (w // 14, h // 9), 0, 0, 360, 255, -1)
+        cv2.ellipse(blob, centre, axes, 0, 0, 360, 255, -1)
         blob &= mask
         stain = blob[..., None].astype(np.float32) / 255 * 0.7
         face = (face * (1 - stain) + np.float32([95, 60, 25]) * stain).astype(np.uint8)
