@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from verifier.claim._light import relight
+from verifier.claim._light import plane_at, plane_fit, relight
 
 F32 = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]
@@ -147,15 +147,8 @@ def _area_offsets(lab_a: F32, lab_b: F32, inside: npt.NDArray[np.bool_]) -> F32:
             continue
         area = labels == j
         ys, xs = np.nonzero(area)
-        # Coordinates in hundreds of pixels keep the three columns on one scale.
-        design = np.stack([np.ones(len(ys)), xs / 100.0, ys / 100.0], axis=1)
-        d = (lab_a[area] - lab_b[area]).astype(np.float64)
-        coef = np.linalg.lstsq(design, d, rcond=None)[0]
-        for _ in range(2):
-            r = np.linalg.norm(design @ coef - d, axis=1)
-            keep = r <= np.quantile(r, _PLANE_KEEP)
-            coef = np.linalg.lstsq(design[keep], d[keep], rcond=None)[0]
-        out[area] += (design @ coef).astype(np.float32)
+        coef = plane_fit(ys, xs, lab_a[area] - lab_b[area], keep=_PLANE_KEEP, refits=2)
+        out[area] += plane_at(coef, ys, xs)
     return out
 
 

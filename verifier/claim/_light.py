@@ -34,3 +34,28 @@ def relight(a: F32, b: F32, inside: npt.NDArray[np.bool_]) -> F32:
     gb = cv2.GaussianBlur(b.mean(axis=2) * m, (0, 0), sigma)
     field = np.clip((ga + 1.0) / (gb + 1.0), 0.7, 1.4)
     return np.asarray(np.clip(b * field[..., None], 0, 255), np.float32)
+
+
+def plane_fit(
+    ys: npt.NDArray[np.intp], xs: npt.NDArray[np.intp], values: F32, *, keep: float, refits: int
+) -> npt.NDArray[np.float64]:
+    """The plane c0 + c1 x + c2 y per channel (x, y in hundreds of pixels, so the three
+    columns are on one scale) that fits ``values`` (n, channels) at ``(ys, xs)`` by least
+    squares, refitted ``refits`` times on the ``keep`` of them it fits best: what does
+    not fit (damage on a band, a stripe on a table) is not lighting."""
+    design = np.stack([np.ones(len(ys)), xs / 100.0, ys / 100.0], axis=1)
+    v = values.astype(np.float64)
+    coef = np.linalg.lstsq(design, v, rcond=None)[0]
+    for _ in range(refits):
+        r = np.linalg.norm(design @ coef - v, axis=1)
+        best = r <= np.quantile(r, keep)
+        coef = np.linalg.lstsq(design[best], v[best], rcond=None)[0]
+    return np.asarray(coef, np.float64)
+
+
+def plane_at(coef: npt.NDArray[np.float64], ys: npt.ArrayLike, xs: npt.ArrayLike) -> F32:
+    """The plane of :func:`plane_fit` at ``(ys, xs)`` (any shapes that broadcast), with the
+    channels last."""
+    y = np.asarray(ys, np.float64)[..., None] / 100.0
+    x = np.asarray(xs, np.float64)[..., None] / 100.0
+    return np.asarray(coef[0] + coef[1] * x + coef[2] * y, np.float32)

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from verifier.claim._light import relight
+from verifier.claim._light import plane_at, plane_fit, relight
 
 F32 = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]
@@ -118,31 +118,15 @@ def _unseen(claim: U8, region: U8) -> U8:
         return np.zeros_like(region)
     lab = cv2.cvtColor(cv2.GaussianBlur(claim, (0, 0), 3), cv2.COLOR_RGB2LAB).astype(np.float32)
     # The table's colour drifts across the photo (a lamp to one side, vignetting): a
-    # plane in x and y per channel, fitted to the ring and refitted on its best half
-    # (stripes and things on the table). Not a quadratic: where the photo's edge cuts the
-    # ring to a strip on one side, a quadratic runs wild across the rest.
-    h, w = region.shape
+    # plane per channel, fitted to the ring and refitted on its better half (stripes and
+    # things on the table). Not a quadratic: where the photo's edge cuts the ring to a
+    # strip on one side, a quadratic runs wild across the rest.
     ys, xs = np.nonzero(ring_at)
     step = max(1, len(ys) // 4000)
     ys, xs = ys[::step], xs[::step]
-
-    def terms(x: F32, y: F32) -> list[F32]:
-        return [np.ones_like(x), x, y]
-
-    def scaled(v: npt.NDArray[np.intp], n: int) -> F32:
-        return (v.astype(np.float32) / n - 0.5).astype(np.float32)
-
-    design = np.stack(terms(scaled(xs, w), scaled(ys, h)), axis=1)
-    seen = lab[ys, xs]
-    coef = np.linalg.lstsq(design, seen, rcond=None)[0]
-    r = np.linalg.norm(design @ coef - seen, axis=1)
-    keep = r <= np.median(r)
-    coef = np.linalg.lstsq(design[keep], seen[keep], rcond=None)[0].astype(np.float32)
-    gx = scaled(np.arange(w), w)[None, :]
-    gy = scaled(np.arange(h), h)[:, None]
-    table = np.zeros((h, w, 3), np.float32)
-    for t, c in zip(terms(gx, gy), coef, strict=True):
-        table += t[..., None] * c
+    coef = plane_fit(ys, xs, lab[ys, xs], keep=0.5, refits=1)
+    h, w = region.shape
+    table = plane_at(coef, np.arange(h)[:, None], np.arange(w)[None, :])
     other = np.sqrt(((lab - table) ** 2).sum(axis=2)) > _TABLE_DELTA_E
     part = (near & ~inside & other).astype(np.uint8) * 255
     rim = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_SLIVER, _SLIVER))
