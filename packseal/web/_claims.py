@@ -275,6 +275,18 @@ def claim_page(clip_id: str, claim_id: str, request: Request, who: Reader) -> Re
     )
 
 
+# verifier.claim.compare.UNSEEN_SAID (a test holds them equal): the page, the CLI and the
+# portal mention the part not compared from the same share up. Not imported: that module
+# loads OpenCV, and a portal shows kept reports without it.
+UNSEEN_SAID = 0.01
+
+
+def _unseen_said(fraction: float) -> int:
+    """The share of the product not compared, in whole percent, as the claim page and
+    the CLI say it; 0 when they do not mention it."""
+    return round(100 * fraction) if fraction >= UNSEEN_SAID else 0
+
+
 def _shown(p: dict[str, Any]) -> dict[str, Any]:
     """What the page lists of one photo: its labels (facts apart) and the comparison."""
     footage = p.get("footage") or {}
@@ -290,7 +302,7 @@ def _shown(p: dict[str, Any]) -> dict[str, Any]:
         "outcome": footage.get("outcome"),
         "why_not_found": footage.get("why_not_found", ""),
         "regions": len(footage.get("regions", [])),
-        "unseen": round(100 * float(footage.get("unseen_fraction") or 0)),
+        "unseen": _unseen_said(float(footage.get("unseen_fraction") or 0)),
         "reference": footage.get("reference"),
         "listing": (p.get("listing") or {}).get("outcome"),
     }

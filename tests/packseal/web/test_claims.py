@@ -363,3 +363,18 @@ def test_the_api_checks_a_claim_with_the_same_limits(portal: Portal, server: str
     assert (other.status_code, other.headers["allow"]) == (405, "GET, POST")
     # an anonymous upload is refused before its body is read
     assert httpx.post(api, files=_one("b.jpg", honest_photo())).status_code == 401
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.004, 0.0051, 0.0099, 0.01, 0.0149, 0.015, 0.27])
+def test_the_page_mentions_the_part_not_compared_as_the_cli_does(fraction: float) -> None:
+    # The CLI and the claim page mention it from compare.UNSEEN_SAID up, in whole percent;
+    # the portal once rounded first and said "1 %" of a share they leave unsaid.
+    from packseal.web import _claims
+    from verifier.claim import compare
+
+    said = compare.UNSEEN_SAID
+    assert said == _claims.UNSEEN_SAID
+    _unseen_said = _claims._unseen_said
+    cli = f"{100 * fraction:.0f}" if fraction >= said else "0"
+    assert str(_unseen_said(fraction)) == cli
+    assert (_unseen_said(fraction) > 0) == (fraction >= said)
