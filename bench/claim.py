@@ -1,13 +1,13 @@
 """Claim check: damage localisation, false alarms and "not found" against sealed footage.
 
 Records demo orders through the real station (``tests.recording.record_demo``, 1280x720
-at 15 fps), then makes buyer's photos of the orders' products (bench/_claimset.py:
-perspective, scale, lighting, JPEG 40-90, a resize) - damaged ones with known masks,
-honest ones, and unrelated products - and runs the claim check of each against its
-order's sealed clip. Prints localisation precision/recall/IoU (pixels, and per damage
-region), the false-alarm rate on honest photos, matches on unrelated products, and
-seconds per photo; the baseline is the cost of preparing one clip's candidate frames
-(re-hash, decode, features), measured in the same run.
+at 15 fps, or 1920x1080 with ``--size 1080p``), then makes buyer's photos of the orders'
+products (bench/_claimset.py: perspective, scale, lighting, JPEG 40-90, a resize) -
+damaged ones with known masks, honest ones, and unrelated products - and runs the claim
+check of each against its order's sealed clip. Prints localisation precision/recall/IoU
+(pixels, and per damage region), the false-alarm rate on honest photos, matches on
+unrelated products, and seconds per photo; the baseline is the cost of preparing one
+clip's candidate frames (re-hash, decode, features), measured in the same run.
 
 Three splits, so that the figures are not those the thresholds were tuned on:
 **calibration** (demo scene seed 1: tea sampler, phone case, notebook, USB-C cable;
@@ -41,7 +41,7 @@ from verifier.claim.check import check_photos
 from verifier.claim.footage import sealed_frames
 
 OUT = Path(__file__).parent / "out"
-CAMERA = {"width": 1280, "height": 720, "fps": 15}
+SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}  # the station records 720p by default
 
 
 def _products(seed: int, orders: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -83,6 +83,12 @@ def main(argv: list[str]) -> int:
         default="all",
         help="which set of products and photos (see above)",
     )
+    parser.add_argument(
+        "--size",
+        choices=SIZES,
+        default="720p",
+        help="the footage's size (the station's default is 720p; 1080p costs ~2x CPU, ~1.7x MB)",
+    )
     parser.add_argument("--save", type=int, default=6, help="annotated examples to keep")
     parser.add_argument(
         "--reuse", action="store_true", help="record once into bench/out and reuse it (tuning)"
@@ -101,16 +107,19 @@ def main(argv: list[str]) -> int:
 def _run(split: str, args: argparse.Namespace) -> tuple[list[Any], list[Any]]:
     scene_seed, photo_seed, stranger_seeds = SPLITS[split]
     rng = np.random.default_rng(photo_seed)
+    width, height = SIZES[args.size]
+    camera = {"width": width, "height": height, "fps": 15}
     with tempfile.TemporaryDirectory(prefix="bench-claim-") as tmp:
         data = Path(tmp) / "data"
-        cached = OUT / f"claim-footage-{args.orders}-seed{scene_seed}"
+        size = "" if args.size == "720p" else f"-{args.size}"
+        cached = OUT / f"claim-footage-{args.orders}-seed{scene_seed}{size}"
         if args.reuse and cached.exists():
             shutil.copytree(cached, data)
-            app = make_app(data, camera=CAMERA)
+            app = make_app(data, camera=camera)
             print(f"reusing the footage recorded in {cached}")
         else:
             t = time.perf_counter()
-            app = record_demo(data, orders=args.orders, seed=scene_seed, camera=CAMERA).app
+            app = record_demo(data, orders=args.orders, seed=scene_seed, camera=camera).app
             took = time.perf_counter() - t
             print(f"recorded {args.orders} orders (scene seed {scene_seed}) in {took:.1f} s")
             if args.reuse:
@@ -178,6 +187,7 @@ def _run(split: str, args: argparse.Namespace) -> tuple[list[Any], list[Any]]:
 
 
 def _score(split: str, results: list[Any], prep: list[Any], args: argparse.Namespace) -> None:
+    name = split if args.size == "720p" else f"{split}-{args.size}"
     tp = fp = fn = 0
     ious = []
     region_hits = region_total = pred_hits = pred_total = 0
@@ -202,7 +212,7 @@ def _score(split: str, results: list[Any], prep: list[Any], args: argparse.Names
             unseen[photo.kind].append(c.unseen_fraction)
         if photo.kind != "damaged":
             if against.outcome == "differs" and c is not None and c.aligned is not None:
-                _dump(f"claim-{split}-{photo.kind}-{len(seconds)}", result.image, c)
+                _dump(f"claim-{name}-{photo.kind}-{len(seconds)}", result.image, c)
             continue
         truth = photo.truth > 0
         pred = (c.mask > 0) if c is not None and c.mask is not None else np.zeros_like(truth)
@@ -220,13 +230,13 @@ def _score(split: str, results: list[Any], prep: list[Any], args: argparse.Names
             hidden += 1
             hidden_found += a > 0
         if a == 0 and c is not None and c.aligned is not None:
-            _dump(f"claim-{split}-missed-{len(seconds)}", result.image, c, photo.truth)
+            _dump(f"claim-{name}-missed-{len(seconds)}", result.image, c, photo.truth)
         n, labels = cv2.connectedComponents(pred.astype(np.uint8))
         for i in range(1, n):
             pred_total += 1
             pred_hits += bool((truth & (labels == i)).any())
         if saved < args.save and c is not None and c.aligned is not None:
-            _dump(f"claim-{split}-example-{saved}", result.image, c, photo.truth)
+            _dump(f"claim-{name}-example-{saved}", result.image, c, photo.truth)
             saved += 1
     precision = tp / max(1, tp + fp)
     recall = tp / max(1, tp + fn)
@@ -261,7 +271,7 @@ def _score(split: str, results: list[Any], prep: list[Any], args: argparse.Names
         "frame preparation alone); CPU "
         f"{figures['cpu_s_clip_prep'] + figures['cpu_s_per_photo']:.2f} s"
     )
-    (OUT / f"claim-{split}.json").write_text(json.dumps(figures, indent=2))
+    (OUT / f"claim-{name}.json").write_text(json.dumps(figures, indent=2))
 
 
 def _dump(name: str, image: np.ndarray, c: object, truth: np.ndarray | None = None) -> None:
