@@ -58,7 +58,10 @@ def product_region(claim: U8, ref: U8, hull: U8, valid: U8) -> tuple[U8, U8]:
     var = cv2.GaussianBlur(lab * lab, (0, 0), 1.5) - mean * mean
     flat = ((np.sqrt(np.maximum(var, 0)).max(axis=2) < _FLAT) & (valid > 0)).astype(np.uint8)
     reach = max(5, round(_REACH * math.sqrt(area))) | 1
-    near = cv2.dilate(hull, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach))) > 0
+    # Within reach's radius of the hull: a distance transform, not a dilation by a disc
+    # hundreds of pixels wide (which took 40 % of a comparison).
+    off = cv2.distanceTransform(cv2.bitwise_not(hull), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    near = off <= reach // 2
     bridge = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_BRIDGE, _BRIDGE))
     side = 2 * _BRIDGE + 1
     touching = cv2.dilate(hull, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))) > 0
