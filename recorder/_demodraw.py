@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from recorder._demolayout import XY, Card, Image, Plan, Point, blend, ease, tint
+from recorder._demolayout import CARRY_MS, XY, Card, Image, Item, Plan, Point, blend, ease, tint
 from recorder._demosprites import Sprites
 
 _SKIN = (128, 165, 214)
@@ -238,7 +238,7 @@ class Drawing(Sprites):
                 return blend(prev, entry, (t - it.start) / (it.carry - it.start))
             prod = self._product_xy(p, t)
             if prod is not None and p.product is not None:
-                g = p.product.grips[1]
+                g = self._product_grip(p, it, t)
                 return prod[0] + g[0], prod[1] + g[1]
             where = self._item_xy(p, it, t)
             hold = where is not None and not where[1]
@@ -251,6 +251,15 @@ class Drawing(Sprites):
             )
             return blend(grip, hover(t), (t - it.place) / 500)
         return hover(t)
+
+    def _product_grip(self, p: Plan, it: Item, t: int) -> Point:
+        """Where the right hand holds the shown product: by its right corner, then, half
+        way through the show, by its left one (the corner it covered comes into view)."""
+        assert p.product is not None
+        right, left = p.product.grips[1], p.product.grips[0]
+        arrive = it.carry + CARRY_MS
+        mid = arrive + (it.flip - arrive) // 2
+        return blend(right, left, (t - (mid - 200)) / 400)
 
     def _draw_hand(self, img: Image, palm: Point, base: Point, side: int) -> None:
         d = self._d

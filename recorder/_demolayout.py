@@ -276,7 +276,9 @@ class Layout:
         ph["sheet_out0"] = ph["sheet_in1"] + ui(2600, 3300)
         ph["sheet_out1"] = ph["sheet_out0"] + 500
         items0 = ph["items0"] = ph["sheet_out1"] + 150
-        shows = [ui(1300, 1800) if j == shown else 0 for j in range(n_items)]
+        # Shown to the camera for 2.4-3.2 s, the grip changed halfway (see _demodraw): as
+        # a packer does, and so no part of the product is hidden in every sealed frame.
+        shows = [ui(2400, 3200) if j == shown else 0 for j in range(n_items)]
         need = [1700 + (sh + 700 if sh else 0) for sh in shows]
         after_items = 1400 + 100 + 900 + 150 + 600 + 300 + 400 + 1000
         wait = ui(900, 1600)
