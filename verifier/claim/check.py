@@ -8,6 +8,15 @@ them finds the product at full size, the next ones in coarse order are tried, up
 ``FALLBACK`` more: at 480 px a few chance matches on a barcode can outrank the frame
 that shows the product best. When none finds the product, the outcome is
 ``not-found``: packseal says so rather than guess.
+
+Coarse candidates are ranked by a plausible geometry first, then by inliers.
+
+A hand holding the product hides part of it in any one frame. Where the reference leaves
+part of the product in the photo unseen (``UNSEEN_SAID`` or more), the candidate that
+looks most like the photo there (``compare.likeness`` under the coarse match, of the
+first ``LOOK`` in coarse order) is matched at full size and compared too, if it looks
+clearly more like it than the reference does (``ALIKE``), and its comparison is used
+there (a :class:`Cover`, identified like the reference); up to ``COVER`` times.
 """
 
 from __future__ import annotations
@@ -17,15 +26,29 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from verifier.claim.compare import U8, Comparison, Features, compare, features, match
+from verifier.claim.compare import (
+    U8,
+    UNSEEN_SAID,
+    Comparison,
+    Features,
+    Match,
+    Region,
+    compare,
+    cover,
+    features,
+    likeness,
+    match,
+)
 from verifier.claim.footage import Footage, FootageFrame
 from verifier.claim.photo import ClaimPhoto, read_photo
 
 __all__ = [
     "COARSE",
+    "COVER",
     "FALLBACK",
     "REFINE",
     "ClaimReport",
+    "Cover",
     "PhotoResult",
     "Reference",
     "check_photos",
@@ -34,6 +57,9 @@ __all__ = [
 COARSE = 480  # px, the long side candidate frames are first matched at
 REFINE = 2  # candidates matched again at full size
 FALLBACK = 4  # more candidates matched at full size when the first REFINE find nothing
+COVER = 2  # more frames compared, at most, for the part of the product the reference hides
+LOOK = 8  # candidates, in coarse order, looked at for it
+ALIKE = 0.8  # ...and how much more like the photo there one must look than the reference
 Outcome = Literal["differs", "no-difference", "not-found"]
 
 
@@ -60,6 +86,29 @@ class Reference:
 
 
 @dataclass(frozen=True, slots=True)
+class Cover:
+    """Another sealed frame, compared where the reference hides part of the product."""
+
+    reference: Reference
+    match: Match = field(repr=False, compare=False)
+    part: U8 = field(repr=False, compare=False)  # where it was used (claim-photo size)
+    regions: tuple[Region, ...]  # the differing regions it found there
+    fraction: float  # of the product the photo shows, the share of that part
+
+    def to_dict(self) -> dict[str, Any]:
+        h = self.match.homography
+        return {
+            "reference": self.reference.to_dict(),
+            "inliers": self.match.inliers,
+            "homography": [[round(v, 6) for v in row] for row in h.tolist()]
+            if h is not None
+            else None,
+            "compared_fraction": round(self.fraction, 4),
+            "regions": [r.to_dict() for r in self.regions],
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Against:
     """One comparison of a claim photo with one reference."""
 
@@ -68,6 +117,9 @@ class Against:
     comparison: Comparison | None = field(repr=False, compare=False)
     why_not_found: str = ""
     candidates: tuple[tuple[str, int], ...] = ()  # (frame name, inliers), best first
+    # other frames compared where the reference hides part of the product; their
+    # regions and parts are merged into ``comparison``
+    covers: tuple[Cover, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         c = self.comparison
@@ -91,6 +143,7 @@ class Against:
                 "regions": [r.to_dict() for r in c.regions],
                 # of the product the photo shows, the part not compared (see compare.py)
                 "unseen_fraction": round(c.unseen_fraction, 4),
+                "also_compared": [v.to_dict() for v in self.covers],
             }
         return out
 
@@ -143,16 +196,19 @@ class _Candidates:
 
 def _against_footage(image: U8, cands: _Candidates) -> Against:
     coarse = features(image, max_side=COARSE, nfeatures=1000)
-    scored = sorted(
-        ((match(coarse, c).inliers, k) for k, c in enumerate(cands.coarse)), reverse=True
-    )
+    rough = [match(coarse, c) for c in cands.coarse]
+    # A plausible geometry first: chance matches on a barcode's bars give many inliers
+    # under a homography that folds or mirrors the picture (measured: they outranked
+    # every frame showing the product for one honest photo in bench claim).
+    scored = sorted(((r.found, r.inliers, k) for k, r in enumerate(rough)), reverse=True)
     fine = features(image)
     best: tuple[int, int, Any] | None = None
     tried = []
-    for n, (_, k) in enumerate(scored[: REFINE + FALLBACK]):
+    matched: dict[int, Match] = {}
+    for n, (_, _, k) in enumerate(scored[: REFINE + FALLBACK]):
         if n >= REFINE and best is not None:
             break
-        m = match(fine, cands.fine(k))
+        m = matched[k] = match(fine, cands.fine(k))
         tried.append((_name(cands.frames[k]), m.inliers))
         if m.found and (best is None or m.inliers > best[0]):
             best = (m.inliers, k, m)
@@ -163,8 +219,38 @@ def _against_footage(image: U8, cands: _Candidates) -> Against:
     _, k, m = best
     frame = cands.frames[k]
     c = compare(image, frame.image, m)
+    covers: list[Cover] = []
+    for _ in range(COVER):
+        if c.unseen_fraction < UNSEEN_SAID or c.unseen is None or c.product is None:
+            break
+        # The candidate that looks most like the photo where the reference hides the
+        # product, if it looks more like it than the reference does: one comparison.
+        hidden, shown = c.unseen, c.product
+        own = likeness(image, frame.image, m, hidden, shown)
+        # Looked at with the coarse match's geometry: enough to tell a hand from the
+        # product, and no full-size features for frames that are not used.
+        best_j: tuple[float, int] | None = None
+        for _, _, j in scored[:LOOK]:
+            used = j == k or any(v.reference.frame is cands.frames[j] for v in covers)
+            if used or not rough[j].found:
+                continue
+            score = likeness(image, cands.frames[j].image, rough[j], hidden, shown)
+            if score < own * ALIKE and (best_j is None or score < best_j[0]):
+                best_j = (score, j)
+        if best_j is None:
+            break
+        j = best_j[1]
+        mj = matched.get(j) or match(fine, cands.fine(j))
+        if not mj.found:
+            break
+        merged, part, regions = cover(c, compare(image, cands.frames[j].image, mj))
+        share = c.unseen_fraction - merged.unseen_fraction  # the shown product is the same
+        if share < UNSEEN_SAID:
+            break
+        covers.append(Cover(Reference("footage", cands.frames[j]), mj, part, regions, share))
+        c = merged
     outcome: Outcome = "differs" if c.regions else "no-difference"
-    return Against(Reference("footage", frame), outcome, c, "", tuple(tried))
+    return Against(Reference("footage", frame), outcome, c, "", tuple(tried), tuple(covers))
 
 
 def _against_listing(image: U8, listing: ClaimPhoto, picture: U8) -> Against:

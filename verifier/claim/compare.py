@@ -32,7 +32,7 @@ a different unit of the same product, a label moved, a hand in the picture).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import cv2
@@ -50,7 +50,9 @@ __all__ = [
     "Match",
     "Region",
     "compare",
+    "cover",
     "features",
+    "likeness",
     "match",
 ]
 
@@ -329,3 +331,77 @@ def _regions(mask: U8, dist: F32, dissim: F32, product: U8, up: float) -> tuple[
         )
     out.sort(key=lambda r: -r.area)
     return tuple(out)
+
+
+def cover(first: Comparison, other: Comparison) -> tuple[Comparison, U8, tuple[Region, ...]]:
+    """``first`` with the part it left unseen compared where ``other`` (the same photo
+    against another sealed frame) compares it: the merged comparison, that part
+    (claim-photo size), and the regions ``other`` found in it.
+
+    A region of ``other`` counts when most of its pixels lie in that part; its pixels
+    outside stay out (``first`` compared them). The aligned picture shows ``other``'s
+    frame there, so what a reviewer sees is what was compared.
+    """
+    none = np.zeros((0, 0), np.uint8)
+    if first.unseen is None or first.mask is None or first.product is None:
+        return first, none, ()
+    if first.aligned is None or other.product is None or other.mask is None:
+        return first, none, ()
+    if other.aligned is None:
+        return first, none, ()
+    part = np.asarray(cv2.bitwise_and(first.unseen, other.product), np.uint8)
+    seen = part > 0
+    if not seen.any():
+        return first, part, ()
+    mask = first.mask.copy()
+    kept = []
+    for r in other.regions:
+        box = (slice(r.y, r.y + r.h), slice(r.x, r.x + r.w))
+        here = other.mask[box] > 0
+        inside = here & seen[box]
+        if 2 * int(inside.sum()) >= int(here.sum()) > 0:
+            kept.append(r)
+            mask[box][inside] = 255
+    aligned = first.aligned.copy()
+    aligned[seen] = other.aligned[seen]
+    merged = replace(
+        first,
+        regions=tuple(sorted((*first.regions, *kept), key=lambda r: -r.area)),
+        mask=mask,
+        product=np.asarray(cv2.bitwise_or(first.product, part), np.uint8),
+        aligned=aligned,
+        unseen=np.where(seen, 0, first.unseen).astype(np.uint8),
+    )
+    return merged, part, tuple(kept)
+
+
+def likeness(claim: U8, reference: U8, m: Match, part: U8, around: U8) -> float:
+    """How unlike the claim photo ``reference`` (aligned by ``m``) looks over ``part``:
+    the mean absolute difference of grey levels, each standardised over ``around`` (the
+    product both show), at the reference's resolution. Cheap: it looks only at the box
+    around ``part``. Lower is more alike; a hand over the product scores high."""
+    if m.homography is None or not part.any():
+        return math.inf
+    ch, cw = claim.shape[:2]
+    ys, xs = np.nonzero(part)
+    pad = 8 + (max(int(np.ptp(xs)), int(np.ptp(ys))) + 1) // 4
+    x0, y0 = max(0, int(xs.min()) - pad), max(0, int(ys.min()) - pad)
+    x1, y1 = min(cw, int(xs.max()) + pad + 1), min(ch, int(ys.max()) + pad + 1)
+    s = min(1.0, max(_scale(m.homography, m.inlier_points), 0.05))
+    wh = (max(8, round((x1 - x0) * s)), max(8, round((y1 - y0) * s)))
+    back = np.array([[1 / s, 0, x0], [0, 1 / s, y0], [0, 0, 1]], np.float64)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    warped = cv2.warpPerspective(_gray(reference), m.homography @ back, wh, flags=flags)
+    small = cv2.resize(_gray(claim[y0:y1, x0:x1]), wh, interpolation=cv2.INTER_AREA)
+    near = cv2.INTER_NEAREST
+    here = cv2.resize(part[y0:y1, x0:x1], wh, interpolation=near) > 0
+    ring = cv2.resize(around[y0:y1, x0:x1], wh, interpolation=near) > 0
+    if not here.any() or int(ring.sum()) < 16:
+        return math.inf
+    a, b = (
+        np.asarray(cv2.GaussianBlur(np.asarray(x, np.float32), (0, 0), 1.5), np.float32)
+        for x in (small, warped)
+    )
+    a = (a - a[ring].mean()) / max(1.0, float(a[ring].std()))
+    b = (b - b[ring].mean()) / max(1.0, float(b[ring].std()))
+    return float(np.abs(a - b)[here].mean())
