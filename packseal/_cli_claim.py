@@ -120,11 +120,19 @@ def _print(report: ClaimReport, files: ReportFiles) -> None:
                 f"  footage: {what} (sealed frame: segment {frame.segment}/{frame.segments}, "
                 f"sha256 {frame.sha256[:16]}…, frame {frame.frame})"
             )
+            for v in a.covers:
+                f = v.reference.frame
+                assert f is not None
+                click.echo(
+                    f"  footage: {100 * v.fraction:.0f} % of the product, hidden in that frame, "
+                    f"compared with segment {f.segment}/{f.segments}, sha256 {f.sha256[:16]}…, "
+                    f"frame {f.frame}"
+                )
             unseen = a.comparison.unseen_fraction
             if unseen >= UNSEEN_SAID:
                 click.echo(
                     f"  footage: {100 * unseen:.0f} % of the product in the photo not compared: "
-                    "the sealed frame shows something else there (a hand?); see the yellow "
+                    "the sealed frames show something else there (a hand?); see the yellow "
                     "outline"
                 )
     click.echo(f"wrote {files.json}, {files.png}, {files.pdf}")

@@ -560,8 +560,8 @@ ZH_CN: dict[str, str] = {
     "packseal reports the AI-content labels found in each photo and the regions where it differs from the sealed packing frames. It does not decide whether a photo is fake. A missing label proves nothing: any re-encode strips labels.": "packseal 报告每张照片中发现的 AI 生成内容标识，以及照片与封存装箱画面不同的区域。它不判定照片是否伪造。没有标识不能证明任何事：任何重新编码都会去掉标识。",
     "Differs from the sealed footage:": "与封存视频不同：",
     "region(s) marked in red": "处区域以红色标出",
-    "of the product in the photo was not compared (outlined in yellow): the sealed frame "
-    "shows something else there, such as the packer's hand. Damage there is neither found "
+    "of the product in the photo was not compared (outlined in yellow): the sealed frames "
+    "show something else there, such as the packer's hand. Damage there is neither found "
     "nor ruled out.": (
         "的商品部分在照片中未比对（黄色轮廓）：封存画面在该处显示的是别的东西，例如打包员的手。"
         "该处的损坏既不能发现，也不能排除。"
@@ -571,6 +571,7 @@ ZH_CN: dict[str, str] = {
     ),
     "The product was not found in the sealed footage.": "未在封存视频中找到该商品。",
     "Compared with segment": "对照分段",
+    "of the product, which that frame hides, compared with segment": "的商品部分被该画面遮住，改为对照分段",
     "frame": "帧",
     "Against the listing photo:": "与商品主图对照：",
     "Value": "值",

@@ -287,6 +287,11 @@ def _unseen_said(fraction: float) -> int:
     return round(100 * fraction) if fraction >= UNSEEN_SAID else 0
 
 
+def _also(v: dict[str, Any]) -> dict[str, Any]:
+    """Another sealed frame compared where the first hides part of the product."""
+    return {**v["reference"], "pct": round(100 * float(v["compared_fraction"]))}
+
+
 def _shown(p: dict[str, Any]) -> dict[str, Any]:
     """What the page lists of one photo: its labels (facts apart) and the comparison."""
     footage = p.get("footage") or {}
@@ -304,6 +309,7 @@ def _shown(p: dict[str, Any]) -> dict[str, Any]:
         "regions": len(footage.get("regions", [])),
         "unseen": _unseen_said(float(footage.get("unseen_fraction") or 0)),
         "reference": footage.get("reference"),
+        "also": [_also(v) for v in footage.get("also_compared") or []],
         "listing": (p.get("listing") or {}).get("outcome"),
     }
 

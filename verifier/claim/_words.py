@@ -25,13 +25,13 @@ _EN = {
     "no_labels": "none found (this proves nothing either way)",
     "footage": "FOOTAGE",
     "listing": "LISTING",
-    "differs": "differs from the sealed frame in {n} region(s), {pct} of the product seen",
+    "differs": "differs from the sealed footage in {n} region(s), {pct} of the product seen",
     "no_difference": (
         "no region differs beyond lighting and compression in the part compared (outlined in blue)"
     ),
     "unseen": (
-        "{pct} of the product in the photo was not compared (yellow): the sealed frame "
-        "shows something else there, such as the packer's hand; damage there is neither "
+        "{pct} of the product in the photo was not compared (yellow): the sealed frames "
+        "show something else there, such as the packer's hand; damage there is neither "
         "found nor ruled out"
     ),
     "not_found": "the product was not found in the sealed footage ({why})",
@@ -39,6 +39,9 @@ _EN = {
     "listing_same": "no region differs from the listing photo",
     "listing_not_found": "the product was not found in the listing photo",
     "frame": "sealed frame: segment {seg}/{segs} (sha256 {sha}…), {when}",
+    "frame_also": (
+        "where that frame hides {pct} of the product: segment {seg}/{segs} (sha256 {sha}…), {when}"
+    ),
     "file": "FILE",
     "more": "{n} more photo(s): see claim.json",
     "footer": (
@@ -50,6 +53,7 @@ _EN = {
     "panel_frame": "sealed packing frame",
     "panel_claim": "photo: blue = compared, yellow = not, red = differs",
     "panel_aligned": "sealed frame aligned to the photo",
+    "panel_also": "sealed frame {n}: for what the first hides",
 }
 
 _ZH = {
@@ -77,6 +81,7 @@ _ZH = {
     "listing_same": "与商品图没有不同的区域",
     "listing_not_found": "在商品图中未找到该商品",
     "frame": "封存画面：分段 {seg}/{segs}（sha256 {sha}…），{when}",
+    "frame_also": "该画面遮住的 {pct} 商品部分：分段 {seg}/{segs}（sha256 {sha}…），{when}",
     "file": "文件",
     "more": "另有 {n} 张照片：见 claim.json",
     "footer": (
@@ -87,6 +92,7 @@ _ZH = {
     "panel_frame": "封存的装箱画面",
     "panel_claim": "索赔照片：蓝框内已比对，黄框内未比对，红色为不同",
     "panel_aligned": "对齐到照片的封存画面",
+    "panel_also": "封存画面 {n}：补比第一帧被遮住的部分",
 }
 
 

@@ -49,7 +49,8 @@ from verifier._page import (
 )
 from verifier.claim._words import words
 from verifier.claim.check import Against, ClaimReport, PhotoResult
-from verifier.claim.compare import U8, UNSEEN_SAID
+from verifier.claim.compare import U8, UNSEEN_SAID, Match
+from verifier.claim.footage import FootageFrame
 
 __all__ = ["FORMAT", "ReportFiles", "claim_json", "write_report"]
 
@@ -149,20 +150,41 @@ def annotate(result: PhotoResult, w: dict[str, str]) -> U8:
         for img in (claim, aligned):
             cv2.drawContours(img, contours, -1, color, thick, cv2.LINE_AA)
     assert against.reference is not None
-    frame = _bgr(against.reference.picture())
-    if c.match.homography is not None:
-        # Carried into the frame: blue and yellow mean the same on all panels.
-        size = (frame.shape[1], frame.shape[0])
-        for layer, color in outlined:
-            if layer is None:
-                continue
-            flags = cv2.INTER_NEAREST
-            part = cv2.warpPerspective(layer, c.match.homography, size, flags=flags)
-            contours, _ = cv2.findContours(part, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-            cv2.drawContours(frame, contours, -1, color, 2, cv2.LINE_AA)
-    return _strip(
-        [(frame, w["panel_frame"]), (claim, w["panel_claim"]), (aligned, w["panel_aligned"])]
+    # Each sealed frame shows, in blue, the part compared with it; the first also the
+    # part not compared at all, in yellow.
+    own = c.product
+    if own is not None:
+        for v in against.covers:
+            own = np.asarray(cv2.bitwise_and(own, cv2.bitwise_not(v.part)), np.uint8)
+    frame = _carried(
+        against.reference.picture(), c.match, ((own, _BLUE_BGR), (c.unseen, _YELLOW_BGR))
     )
+    panels = [(frame, w["panel_frame"])]
+    for n, v in enumerate(against.covers, start=2):
+        panels.append(
+            (
+                _carried(v.reference.picture(), v.match, ((v.part, _BLUE_BGR),)),
+                w["panel_also"].format(n=n),
+            )
+        )
+    return _strip([*panels, (claim, w["panel_claim"]), (aligned, w["panel_aligned"])])
+
+
+def _carried(
+    picture: U8, m: Match, layers: tuple[tuple[U8 | None, tuple[int, int, int]], ...]
+) -> U8:
+    """A sealed frame (BGR) with claim-photo ``layers`` carried into it and outlined."""
+    frame = _bgr(picture)
+    if m.homography is None:
+        return frame
+    size = (frame.shape[1], frame.shape[0])
+    for layer, color in layers:
+        if layer is None:
+            continue
+        part = cv2.warpPerspective(layer, m.homography, size, flags=cv2.INTER_NEAREST)
+        contours, _ = cv2.findContours(part, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        cv2.drawContours(frame, contours, -1, color, 2, cv2.LINE_AA)
+    return frame
 
 
 def _bgr(rgb: U8) -> U8:
@@ -325,9 +347,16 @@ def _against_lines(
         out.append((w["unseen"].format(pct=f"{100 * c.unseen_fraction:.0f} %"), INK))
     ref = a.reference
     if ref is not None and ref.frame is not None:
-        f = ref.frame
-        when = f"{_local(f.t_ms, zone, tenths=True)} {_offset(f.t_ms, zone)}"
-        out.append(
-            (w["frame"].format(seg=f.segment, segs=f.segments, sha=f.sha256[:16], when=when), MUTED)
+        out.append((_frame_line(w["frame"], ref.frame, zone), MUTED))
+    for v in a.covers:
+        assert v.reference.frame is not None
+        text = _frame_line(
+            w["frame_also"], v.reference.frame, zone, pct=f"{100 * v.fraction:.0f} %"
         )
+        out.append((text, MUTED))
     return out
+
+
+def _frame_line(text: str, f: FootageFrame, zone: dt.tzinfo, **more: str) -> str:
+    when = f"{_local(f.t_ms, zone, tenths=True)} {_offset(f.t_ms, zone)}"
+    return text.format(seg=f.segment, segs=f.segments, sha=f.sha256[:16], when=when, **more)

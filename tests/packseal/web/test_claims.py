@@ -50,6 +50,17 @@ def test_an_honest_photo_gives_a_report(portal: Portal, claimed: str, server: st
     [photo] = doc["photos"]
     assert photo["footage"]["outcome"] == "no-difference"
     assert photo["footage"]["reference"]["clip_id"] == clip.clip_id
+    # The packer's hand hides a corner of the card in the reference; another frame,
+    # named on the page like the reference, compared it.
+    also = photo["footage"]["also_compared"]
+    assert also
+    ref = also[0]["reference"]
+    assert ref["clip_id"] == clip.clip_id
+    line = (
+        f"{round(100 * also[0]['compared_fraction'])} % of the product, which that frame "
+        f"hides, compared with segment {ref['segment']}/{ref['segments']}, frame {ref['frame']}"
+    )
+    assert line in page.text
     assert httpx.get(f"{base}/claim.png", headers=auth).content.startswith(b"\x89PNG")
     assert httpx.get(f"{base}/claim-1.png", headers=auth).content.startswith(b"\x89PNG")
     pdf = httpx.get(f"{base}/claim.pdf", headers=auth)
@@ -57,6 +68,7 @@ def test_an_honest_photo_gives_a_report(portal: Portal, claimed: str, server: st
     assert "attachment" in pdf.headers["content-disposition"]
     zh = httpx.get(base, headers={**auth, "Accept-Language": "zh-CN"})
     assert "没有与封存视频不同的区域。" in zh.text
+    assert f"的商品部分被该画面遮住，改为对照分段 {ref['segment']}/{ref['segments']}" in zh.text
     clip_page = httpx.get(f"{server}/clips/{clip.clip_id}", headers=auth)
     assert f'href="/clips/{clip.clip_id}/claims/{claimed}"' in clip_page.text
     events = portal.accounts.custody(clip.clip_id, limit=200)

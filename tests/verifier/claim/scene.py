@@ -36,8 +36,9 @@ def photo(
     truth = np.zeros(face.shape[:2], np.uint8)
     h, w = face.shape[:2]
     stains = []
-    if corner_stain:  # the bottom right corner, under the packer's hand in every frame
+    if corner_stain:  # both bottom corners: the packer's hand holds the card by one, then the other
         stains.append(((round(w * 0.9), round(h * 0.82)), (w // 18, h // 10)))
+        stains.append(((round(w * 0.1), round(h * 0.82)), (w // 18, h // 10)))
     if rim_stain:  # over the left edge, where the card is plain colour: no feature nearby
         stains.append(((round(w * 0.04), round(h * 0.55)), (w // 14, h // 9)))
     for centre, axes in stains:

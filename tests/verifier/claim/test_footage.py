@@ -27,7 +27,7 @@ from verifier.claim._words import words
 from verifier.claim.check import check_photos
 from verifier.claim.compare import Features
 from verifier.claim.footage import Footage, sealed_frames
-from verifier.claim.report import _against_lines, write_report
+from verifier.claim.report import _against_lines, annotate, write_report
 
 
 def _shown(clips: list[Clip]) -> Clip:
@@ -100,25 +100,89 @@ def test_a_stain_on_the_rim_far_from_the_print_is_found(
     assert (pred & gt).sum() / pred.sum() > 0.5
 
 
-def test_a_stain_under_the_packers_hand_is_named_not_compared(
+def _stains(truth: np.ndarray) -> list[np.ndarray]:
+    n, labels = cv2.connectedComponents((truth > 0).astype(np.uint8))
+    return [labels == i for i in range(1, n)]
+
+
+def test_a_stain_under_the_packers_hand_is_found_in_another_frame(
     footage: Footage, photos: dict[str, tuple[bytes, np.ndarray]], tmp_path: Path
 ) -> None:
-    # Every sealed frame shows the packer's hand over the card's corner: the footage
-    # cannot speak for it. The report must not read "no difference" there unqualified.
+    # The packer holds the card by one bottom corner, then by the other, and there is a
+    # stain at each: no one sealed frame shows both. The part the reference hides is
+    # compared with other frames, identified like the reference.
     data, truth = photos["corner"]
     report = check_photos([("corner.jpg", data)], footage, at_ms=0)
     a = report.photos[0].footage
     assert a is not None
+    assert a.outcome == "differs", a
+    c = a.comparison
+    assert c is not None
+    assert c.mask is not None
+    assert c.unseen is not None
+    assert c.product is not None
+    assert a.reference is not None
+    assert a.reference.frame is not None
+    stains = _stains(truth)
+    assert len(stains) == 2
+    for gt in stains:
+        assert ((c.mask > 0) & gt).sum() / gt.sum() > 0.4, "each corner's stain is marked"
+    # One of them lies in the part the reference hides, and a frame of the other grip
+    # compared it and marked it.
+    (v,) = [v for v in a.covers if any((v.part[gt] > 0).mean() > 0.6 for gt in stains)]
+    assert v.regions
+    assert v.reference.frame is not None
+    assert v.reference.frame.t_ms != a.reference.frame.t_ms
+    assert not ((c.unseen > 0) & (c.product > 0)).any()
+    assert not ((c.unseen > 0) & (v.part > 0)).any(), "what a cover compared is not unseen"
+    doc = a.to_dict()
+    (also,) = [d for d in doc["also_compared"] if d["reference"]["t_ms"] == v.reference.frame.t_ms]
+    assert also["reference"]["segment_sha256"] == v.reference.frame.sha256
+    assert also["compared_fraction"] == round(v.fraction, 4) > 0.01
+    assert also["regions"] == [r.to_dict() for r in v.regions]
+    assert all(r in doc["regions"] for r in also["regions"])
+    files = write_report(report, tmp_path, merchant="Test Shop", zone=dt.UTC)
+    strip = cv2.imread(str(files.annotated[0]))
+    alone = dataclasses.replace(report.photos[0], footage=dataclasses.replace(a, covers=()))
+    # One panel more per frame used: the other frame (16:9), its part outlined in blue.
+    more = strip.shape[1] - annotate(alone, words("en")).shape[1]
+    assert more == len(a.covers) * (round(480 * 16 / 9) + 8)
+    said = " ".join(t for t, _ in _against_lines(a, words("en"), dt.UTC, listing=False))
+    f = v.reference.frame
+    assert f"of the product: segment {f.segment}/{f.segments} (sha256 {f.sha256[:16]}" in said
+    zh = " ".join(t for t, _ in _against_lines(a, words("zh-CN"), dt.UTC, listing=False))
+    assert f"分段 {f.segment}/{f.segments}（sha256 {f.sha256[:16]}" in zh
+
+
+def test_a_stain_no_sealed_frame_shows_is_named_not_compared(
+    footage: Footage, photos: dict[str, tuple[bytes, np.ndarray]], tmp_path: Path
+) -> None:
+    # With only the frames of one grip, the footage cannot speak for the corner it
+    # hides. The report must not read "no difference" there unqualified.
+    data, truth = photos["corner"]
+    first = check_photos([("corner.jpg", data)], footage, at_ms=0).photos[0].footage
+    assert first is not None
+    assert first.reference is not None
+    assert first.reference.frame is not None
+    t = first.reference.frame.t_ms
+    near = tuple(f for f in footage.frames if abs(f.t_ms - t) < 400)
+    report = check_photos(
+        [("corner.jpg", data)], dataclasses.replace(footage, frames=near), at_ms=0
+    )
+    a = report.photos[0].footage
+    assert a is not None
+    assert a.covers == ()
     c = a.comparison
     assert c is not None
     assert c.unseen is not None
     assert c.product is not None
-    gt = truth > 0
-    assert (c.unseen[gt] > 0).mean() > 0.6, "the stain lies in the part not compared"
+    hidden = [gt for gt in _stains(truth) if (c.unseen[gt] > 0).mean() > 0.6]
+    assert len(hidden) == 1, "one stain lies in the part not compared"
     assert not ((c.unseen > 0) & (c.product > 0)).any()
     assert 0.01 < c.unseen_fraction < 0.25
     doc = a.to_dict()
     assert doc["unseen_fraction"] == round(c.unseen_fraction, 4)
+    assert doc["also_compared"] == []
     files = write_report(report, tmp_path, merchant="Test Shop", zone=dt.UTC)
     strip = cv2.imread(str(files.annotated[0]))
     yellow = (strip[..., 0] < 60) & (strip[..., 1] > 170) & (strip[..., 2] > 210)
