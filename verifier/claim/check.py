@@ -12,7 +12,8 @@ that shows the product best. When none finds the product, the outcome is
 Coarse candidates are ranked by a plausible geometry first, then by inliers.
 
 A hand holding the product hides part of it in any one frame. Where the reference leaves
-part of the product in the photo unseen (``UNSEEN_SAID`` or more), the candidate that
+part of the product in the photo unseen (``UNSEEN_SAID`` or more), each piece of that
+part (``PIECES``, largest first) is looked at on its own: the candidate that
 looks most like the photo there (``compare.likeness`` under the coarse match, of the
 first ``LOOK`` in coarse order) is matched at full size and compared too, if it looks
 clearly more like it than the reference does (``ALIKE``), and its comparison is used
@@ -21,10 +22,14 @@ there (a :class:`Cover`, identified like the reference); up to ``COVER`` times.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+import cv2
+import numpy as np
 
 from verifier.claim.compare import (
     U8,
@@ -58,6 +63,7 @@ COARSE = 480  # px, the long side candidate frames are first matched at
 REFINE = 2  # candidates matched again at full size
 FALLBACK = 4  # more candidates matched at full size when the first REFINE find nothing
 COVER = 2  # more frames compared, at most, for the part of the product the reference hides
+PIECES = 4  # pieces of that part, largest first, each looked at on its own
 LOOK = 8  # candidates, in coarse order, looked at for it
 ALIKE = 0.8  # ...and how much more like the photo there one must look than the reference
 Outcome = Literal["differs", "no-difference", "not-found"]
@@ -220,16 +226,23 @@ def _against_footage(image: U8, cands: _Candidates) -> Against:
     frame = cands.frames[k]
     c = compare(image, frame.image, m)
     covers: list[Cover] = []
-    for _ in range(COVER):
-        if c.unseen_fraction < UNSEEN_SAID or c.unseen is None or c.product is None:
+    for piece in _pieces(c):
+        if len(covers) == COVER or c.unseen is None or c.product is None:
             break
-        # The candidate that looks most like the photo where the reference hides the
-        # product, if it looks more like it than the reference does: one comparison.
-        hidden, shown = c.unseen, c.product
-        own = likeness(image, frame.image, m, hidden, shown)
+        # The unseen part still left in this piece (an earlier cover may have taken it).
+        hidden, shown = np.asarray(cv2.bitwise_and(piece, c.unseen), np.uint8), c.product
+        if c.unseen_fraction < UNSEEN_SAID or np.count_nonzero(hidden) < _said(c):
+            continue
+        # The candidate that looks most like the photo where the reference hides this
+        # piece, if it looks more like it than the reference does: one comparison.
         # Looked at with the coarse match's geometry: enough to tell a hand from the
-        # product, and no full-size features for frames that are not used.
+        # product, and no full-size features for frames that are not used. The photo may
+        # differ there from every frame (the damage itself, over the corner a hand hid):
+        # then the frame that differs most from the reference there (the hand has moved)
+        # is compared, and the cover keeps it only if it shows the product there.
+        own = likeness(image, frame.image, m, hidden, shown)
         best_j: tuple[float, int] | None = None
+        moved: tuple[float, int] | None = None
         for _, _, j in scored[:LOOK]:
             used = j == k or any(v.reference.frame is cands.frames[j] for v in covers)
             if used or not rough[j].found:
@@ -237,20 +250,43 @@ def _against_footage(image: U8, cands: _Candidates) -> Against:
             score = likeness(image, cands.frames[j].image, rough[j], hidden, shown)
             if score < own * ALIKE and (best_j is None or score < best_j[0]):
                 best_j = (score, j)
+            if c.aligned is not None:
+                apart = likeness(c.aligned, cands.frames[j].image, rough[j], hidden, shown)
+                if math.isfinite(apart) and (moved is None or apart > moved[0]):
+                    moved = (apart, j)
+        best_j = best_j or moved
         if best_j is None:
-            break
+            continue
         j = best_j[1]
         mj = matched.get(j) or match(fine, cands.fine(j))
         if not mj.found:
-            break
+            continue
         merged, part, regions = cover(c, compare(image, cands.frames[j].image, mj))
         share = c.unseen_fraction - merged.unseen_fraction  # the shown product is the same
         if share < UNSEEN_SAID:
-            break
+            continue
         covers.append(Cover(Reference("footage", cands.frames[j]), mj, part, regions, share))
         c = merged
     outcome: Outcome = "differs" if c.regions else "no-difference"
     return Against(Reference("footage", frame), outcome, c, "", tuple(tried), tuple(covers))
+
+
+def _said(c: Comparison) -> int:
+    """Pixels that make ``UNSEEN_SAID`` of the product the photo shows."""
+    total = sum(np.count_nonzero(x) for x in (c.unseen, c.product) if x is not None)
+    return max(1, round(UNSEEN_SAID * total))
+
+
+def _pieces(c: Comparison) -> list[U8]:
+    """The unseen part's pieces of ``UNSEEN_SAID`` or more, largest first, at most
+    ``PIECES``: each is looked at on its own, so that a hand over one corner is not
+    averaged with a band elsewhere that the reference shows well."""
+    if c.unseen is None or c.product is None or c.unseen_fraction < UNSEEN_SAID:
+        return []
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(c.unseen, connectivity=8)
+    big = [i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= _said(c)]
+    big.sort(key=lambda i: -int(stats[i, cv2.CC_STAT_AREA]))
+    return [np.asarray(labels == i, np.uint8) * 255 for i in big[:PIECES]]
 
 
 def _against_listing(image: U8, listing: ClaimPhoto, picture: U8) -> Against:

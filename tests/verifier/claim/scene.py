@@ -29,7 +29,13 @@ def product(order_id: str, seed: int = 1) -> tuple[U8, U8]:
 
 
 def photo(
-    face: U8, mask: U8, *, crack: bool, rim_stain: bool = False, corner_stain: bool = False
+    face: U8,
+    mask: U8,
+    *,
+    crack: bool,
+    rim_stain: bool = False,
+    corner_stain: bool = False,
+    corner_paste: U8 | None = None,
 ) -> tuple[bytes, U8]:
     """(JPEG bytes, damage mask in the photo's pixels)."""
     face = face.copy()
@@ -48,6 +54,12 @@ def photo(
         stain = blob[..., None].astype(np.float32) / 255 * 0.7
         face = (face * (1 - stain) + np.float32([95, 60, 25]) * stain).astype(np.uint8)
         truth |= blob
+    if corner_paste is not None:  # another print over a bottom corner, larger than the hand
+        ph, pw = corner_paste.shape[:2]
+        y0, x0 = h - ph, w - pw
+        here = mask[y0:, x0:] > 0
+        face[y0:, x0:][here] = corner_paste[here]
+        truth[y0:, x0:][here] = 255
     if crack:
         pts = np.array([[w * 0.30, h * 0.75], [w * 0.45, h * 0.62], [w * 0.62, h * 0.70]], np.int32)
         cv2.polylines(face, [pts], False, (25, 20, 15), 7, cv2.LINE_AA)

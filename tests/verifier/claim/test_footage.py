@@ -42,11 +42,16 @@ def footage(recording: Recording, clips: list[Clip]) -> Footage:
 @pytest.fixture(scope="module")
 def photos() -> dict[str, tuple[bytes, np.ndarray]]:
     face, mask = scene.product("SO-2026-815961")
+    other, _ = scene.product("SO-2026-815963")
+    h, w = face.shape[:2]
+    oy, ox = other.shape[0] // 3, other.shape[1] // 3
+    print_ = np.ascontiguousarray(other[oy : oy + h // 4, ox : ox + w // 5])
     return {
         "damaged": scene.photo(face, mask, crack=True),
         "honest": scene.photo(face, mask, crack=False),
         "rim": scene.photo(face, mask, crack=False, rim_stain=True),
         "corner": scene.photo(face, mask, crack=False, corner_stain=True),
+        "paste": scene.photo(face, mask, crack=False, corner_paste=print_),
     }
 
 
@@ -152,6 +157,29 @@ def test_a_stain_under_the_packers_hand_is_found_in_another_frame(
     assert f"of the product: segment {f.segment}/{f.segments} (sha256 {f.sha256[:16]}" in said
     zh = " ".join(t for t, _ in _against_lines(a, words("zh-CN"), dt.UTC, listing=False))
     assert f"分段 {f.segment}/{f.segments}（sha256 {f.sha256[:16]}" in zh
+
+
+def test_a_print_pasted_where_the_hand_was_is_found_in_a_frame_the_hand_has_left(
+    footage: Footage, photos: dict[str, tuple[bytes, np.ndarray]]
+) -> None:
+    # Another product's print pasted over the corner the reference's hand hides: there
+    # the photo looks like no frame, the hand's nor the product's. The frame compared
+    # for that corner is the one that differs most from the reference there (the hand
+    # has moved), and it marks the print.
+    data, truth = photos["paste"]
+    a = check_photos([("paste.jpg", data)], footage, at_ms=0).photos[0].footage
+    assert a is not None
+    assert a.outcome == "differs", a
+    c = a.comparison
+    assert c is not None
+    assert c.mask is not None
+    assert a.reference is not None
+    assert a.reference.frame is not None
+    gt = truth > 0
+    assert ((c.mask > 0) & gt).sum() / gt.sum() > 0.3, "the pasted print is marked"
+    (v,) = [v for v in a.covers if v.regions and ((v.part > 0) & gt).any()]
+    assert v.reference.frame is not None
+    assert v.reference.frame.t_ms != a.reference.frame.t_ms
 
 
 def test_a_stain_no_sealed_frame_shows_is_named_not_compared(
