@@ -17,7 +17,10 @@ part (``PIECES``, largest first) is looked at on its own: the candidate that
 looks most like the photo there (``compare.likeness`` under the coarse match, of the
 first ``LOOK`` in coarse order) is matched at full size and compared too, if it looks
 clearly more like it than the reference does (``ALIKE``), and its comparison is used
-there (a :class:`Cover`, identified like the reference); up to ``COVER`` times.
+there (a :class:`Cover`, identified like the reference); up to ``COVER`` times. Where no
+candidate looks like the photo there (the damage itself may fill that piece), the one
+whose frame differs most from the reference's there (the hand has moved) is compared, and
+kept only if it shows the product there.
 """
 
 from __future__ import annotations
