@@ -107,8 +107,7 @@ def _unseen(claim: U8, region: U8) -> U8:
     something else there (the packer's hand over a corner of the card), or nothing, or
     the region stopped short (the matched points did not reach a stained corner). It is
     what lies next to the region in a colour other than the buyer's table's (fitted to a
-    ring around the region), less slivers along the region's edge, and what continues it
-    in such a colour out to the ring's far side. Not compared, so
+    ring around the region), less slivers along the region's edge. Not compared, so
     damage there is neither found nor ruled out; the report says so and outlines it."""
     inside = region > 0
     total = int(inside.sum())
@@ -117,8 +116,7 @@ def _unseen(claim: U8, region: U8) -> U8:
     reach = max(3.0, _UNSEEN_REACH * math.sqrt(total))
     off = cv2.distanceTransform(cv2.bitwise_not(region), cv2.DIST_L2, 3)
     near = off <= reach
-    far = off <= 2 * reach
-    ring_at = ~near & far
+    ring_at = ~near & (off <= 2 * reach)
     if int(ring_at.sum()) < 64:
         return np.zeros_like(region)
     lab = cv2.cvtColor(cv2.GaussianBlur(claim, (0, 0), 3), cv2.COLOR_RGB2LAB).astype(np.float32)
@@ -133,10 +131,9 @@ def _unseen(claim: U8, region: U8) -> U8:
     h, w = region.shape
     table = plane_at(coef, np.arange(h)[:, None], np.arange(w)[None, :])
     other = np.sqrt(((lab - table) ** 2).sum(axis=2)) > _TABLE_DELTA_E
+    part = (near & ~inside & other).astype(np.uint8) * 255
     rim = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_SLIVER, _SLIVER))
-    wide = (far & ~inside & other).astype(np.uint8) * 255
-    wide = np.asarray(cv2.morphologyEx(wide, cv2.MORPH_OPEN, rim), np.uint8)
-    part = np.where(near, wide, 0).astype(np.uint8)
+    part = np.asarray(cv2.morphologyEx(part, cv2.MORPH_OPEN, rim), np.uint8)
     # Each piece whole (damage in it may have the table's colour), and only beside the
     # region: what is not the table further off is something else on it.
     out = np.zeros_like(region)
@@ -149,9 +146,4 @@ def _unseen(claim: U8, region: U8) -> U8:
         hull = cv2.convexHull(cv2.findNonZero(piece.astype(np.uint8)))
         cv2.fillConvexPoly(out, hull, 255)
     out[~near | inside] = 0
-    # What continues it, not the table's colour, out to the ring (a dark patch over a
-    # corner the region stopped short of): pixel by pixel, not filled.
-    n, labels = cv2.connectedComponents(wide)
-    joined = np.unique(labels[(out > 0) & (wide > 0)])
-    out[np.isin(labels, joined[joined > 0]) & ~inside] = 255
     return out

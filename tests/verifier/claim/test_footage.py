@@ -207,8 +207,7 @@ def test_a_stain_no_sealed_frame_shows_is_named_not_compared(
     hidden = [gt for gt in _stains(truth) if (c.unseen[gt] > 0).mean() > 0.6]
     assert len(hidden) == 1, "one stain lies in the part not compared"
     assert not ((c.unseen > 0) & (c.product > 0)).any()
-    # The hand's corner out to the card's edge, and the top band the region did not take.
-    assert 0.01 < c.unseen_fraction < 0.3
+    assert 0.01 < c.unseen_fraction < 0.25
     doc = a.to_dict()
     assert doc["unseen_fraction"] == round(c.unseen_fraction, 4)
     assert doc["also_compared"] == []
