@@ -17,7 +17,8 @@ looking at; **held-out** (scene seed 4: puzzle, mug, wool socks, two candles - n
 in common with either; photo seed 15) is run only after they are frozen. Its misses were
 looked at on 2026-12-06, so **held-out-2** (scene seed 95: puzzle, two candles, mug - the
 only other seed whose products are all of held-out's models; photo seed 17: new footage
-and photos, seeds 5-399 searched) took its place as the split nobody has looked at.
+and photos, seeds 5-399 searched) took its place; it was run blind once (82355a1, 45/60
+found) and its misses have been looked at since. A new blind split needs new product models.
 Unrelated products of a split come from other scene seeds, never of a product model in
 the split.
 """
