@@ -101,8 +101,19 @@ def wait_for(page: Page, condition: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not page.evaluate(f"() => Boolean({condition})"):
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {condition}")
+            raise AssertionError(f"timed out waiting for {condition}; the page: {_where(page)}")
         page.wait_for_timeout(10)
+
+
+def _where(page: Page) -> dict[str, Any]:
+    """What a timed-out test needs to tell a hung check from a pick that never arrived."""
+    where: dict[str, Any] = page.evaluate(
+        """() => { const a = window.packsealVerify || {};
+        const text = (id) => document.getElementById(id)?.textContent ?? null;
+        return {state: a.state, runs: a.runs, error: a.error, status: text('status'),
+          trust: text('trust-name'), bundle: text('bundle-name')}; }"""
+    )
+    return where
 
 
 class VerifyPage:
