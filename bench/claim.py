@@ -18,7 +18,9 @@ in common with either; photo seed 15) is run only after they are frozen. Its mis
 looked at on 2026-12-06, so **held-out-2** (scene seed 95: puzzle, two candles, mug - the
 only other seed whose products are all of held-out's models; photo seed 17: new footage
 and photos, seeds 5-399 searched) took its place; it was run blind once (82355a1, 45/60
-found) and its misses have been looked at since. A new blind split needs new product models.
+found) and its misses have been looked at since. **held-out-3** (scene seed 201, photo
+seed 18) is of product models the demo's catalogue does not have (``NEW_MODELS``: five of
+them in its eight orders, among them a dark grey card), fixed before the split's first run.
 Unrelated products of a split come from other scene seeds, never of a product model in
 the split.
 """
@@ -49,14 +51,12 @@ OUT = Path(__file__).parent / "out"
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}  # the station records 720p by default
 
 
-def _products(seed: int, orders: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """(order id, RGB face, mask) of each order's shown product, drawn at 2560x1440."""
-    return [(order, face, mask) for order, _, face, mask in _named(seed, orders)]
-
-
-def _named(seed: int, orders: int) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
-    """(order id, product name, RGB face, mask) of each order's shown product."""
-    scene = DemoScene(2560, 1440, 15, seed=seed, orders=orders)
+def _named(
+    seed: int, orders: int, products: Catalogue | None = None
+) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
+    """(order id, product name, RGB face, mask) of each order's shown product, drawn at
+    2560x1440."""
+    scene = DemoScene(2560, 1440, 15, seed=seed, orders=orders, products=products)
     scene.orders()
     out = []
     for plan in scene._plans:
@@ -68,12 +68,27 @@ def _named(seed: int, orders: int) -> list[tuple[str, str, np.ndarray, np.ndarra
     return out
 
 
-# split -> (scene seed, photo seed, scene seeds of the unrelated products)
-SPLITS = {
-    "calibration": (1, 14, (2, 3)),
-    "development": (45, 16, (2, 3)),
-    "held-out": (4, 15, (1, 7)),
-    "held-out-2": (95, 17, (1, 7)),
+Catalogue = tuple[tuple[str, tuple[int, int, int]], ...]
+# Product models the demo's own catalogue (recorder/_demolayout.PRODUCTS) does not have,
+# for held-out-3: chosen on 2026-12-06 before any run of that split, to span dark, light,
+# saturated and grey cards (name, BGR colour).
+NEW_MODELS: Catalogue = (
+    ("Glass jar 500 ml", (150, 200, 120)),
+    ("Yoga mat 6 mm", (140, 60, 120)),
+    ("Desk lamp LED", (45, 45, 50)),
+    ("Water bottle 750 ml", (200, 120, 40)),
+    ("Silk scarf 90 cm", (60, 60, 200)),
+    ("Coffee beans 250 g", (50, 80, 110)),
+    ("Crayons x24", (40, 200, 230)),
+    ("Phone stand, alu", (185, 185, 180)),
+)
+# split -> (scene seed, photo seed, scene seeds of the unrelated products, catalogue)
+SPLITS: dict[str, tuple[int, int, tuple[int, ...], Catalogue | None]] = {
+    "calibration": (1, 14, (2, 3), None),
+    "development": (45, 16, (2, 3), None),
+    "held-out": (4, 15, (1, 7), None),
+    "held-out-2": (95, 17, (1, 7), None),
+    "held-out-3": (201, 18, (1, 7), NEW_MODELS),
 }
 
 
@@ -111,7 +126,7 @@ def main(argv: list[str]) -> int:
 
 
 def _run(split: str, args: argparse.Namespace) -> tuple[list[Any], list[Any]]:
-    scene_seed, photo_seed, stranger_seeds = SPLITS[split]
+    scene_seed, photo_seed, stranger_seeds, catalogue = SPLITS[split]
     rng = np.random.default_rng(photo_seed)
     width, height = SIZES[args.size]
     camera = {"width": width, "height": height, "fps": 15}
@@ -125,7 +140,9 @@ def _run(split: str, args: argparse.Namespace) -> tuple[list[Any], list[Any]]:
             print(f"reusing the footage recorded in {cached}")
         else:
             t = time.perf_counter()
-            app = record_demo(data, orders=args.orders, seed=scene_seed, camera=camera).app
+            app = record_demo(
+                data, orders=args.orders, seed=scene_seed, camera=camera, products=catalogue
+            ).app
             took = time.perf_counter() - t
             print(f"recorded {args.orders} orders (scene seed {scene_seed}) in {took:.1f} s")
             if args.reuse:
@@ -135,7 +152,7 @@ def _run(split: str, args: argparse.Namespace) -> tuple[list[Any], list[Any]]:
         for row in store.clips():
             clip = parse_as(Clip, store.entry(row.idx))
             clips[clip.order_id] = clip
-        named = [p for p in _named(scene_seed, args.orders) if p[0] in clips]
+        named = [p for p in _named(scene_seed, args.orders, catalogue) if p[0] in clips]
         products = [(order, face, mask) for order, _, face, mask in named]
         faces = [f for _, f, _ in products]
         print(f"{len(products)} orders show a product: {[(p[0], p[1]) for p in named]}")

@@ -128,6 +128,8 @@ def ean13(body12: str) -> str:
 class Layout:
     """The frame's geometry, each order's plan, and where its parts are at any time."""
 
+    products: tuple[tuple[str, tuple[int, int, int]], ...] = PRODUCTS  # (name, BGR colour)
+
     def __init__(self, width: int, height: int, fps: int, seed: int) -> None:
         if not (64 <= width <= 7680 and 64 <= height <= 4320):
             raise ValueError(f"demo frame size must be 64x64 to 7680x4320, got {width}x{height}")
@@ -294,7 +296,7 @@ class Layout:
         items: list[Item] = []
         t = items0
         for j in range(n_items):
-            name, color = PRODUCTS[ui(0, len(PRODUCTS) - 1)]
+            name, color = self.products[ui(0, len(self.products) - 1)]
             iw = min(round(col_w * u(0.6, 0.9)), d(260))
             ih = round((box_h - 2 * inner) * u(0.45, 0.85))
             slot = (

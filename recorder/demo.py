@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -69,10 +69,17 @@ class DemoScene(Drawing):
         fps: int = 30,
         seed: int = 1,
         orders: int | None = None,
+        products: Sequence[tuple[str, tuple[int, int, int]]] | None = None,
     ) -> None:
+        """``products``: the catalogue the orders draw from, (name, BGR colour) each; the
+        default is ``PRODUCTS`` (a benchmark's held-out split brings models of its own)."""
         if orders is not None and orders < 1:
             raise ValueError(f"orders must be at least 1 or None (endless), got {orders}")
         super().__init__(width, height, fps, seed)
+        if products is not None:
+            if not products:
+                raise ValueError("a demo catalogue needs at least one product")
+            self.products = tuple(products)
         self._plans: list[Plan] = []
         self._bases: list[int] = []
         self._limit = orders

@@ -8,6 +8,7 @@ exhaustively, and the tests below check every order of the seeds they use).
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,12 +58,14 @@ def record_demo(
     seed: int = 1,
     epoch_ms: int = EPOCH_MS,
     app: App | None = None,
+    products: Sequence[tuple[str, tuple[int, int, int]]] | None = None,
     **station: object,
 ) -> Recording:
-    """Record ``orders`` demo orders as fast as possible, with reproducible capture times."""
+    """Record ``orders`` demo orders as fast as possible, with reproducible capture times
+    (``products``: the demo's catalogue, see :class:`DemoScene`)."""
     app = app or make_app(data_dir, **station)
     cam = app.config.station.camera
-    scene = DemoScene(cam.width, cam.height, cam.fps, seed=seed, orders=orders)
+    scene = DemoScene(cam.width, cam.height, cam.fps, seed=seed, orders=orders, products=products)
     source = DemoSource(scene, app.clock, realtime=False, epoch_ms=epoch_ms)
     station_ = make_station(app, source, realtime=False)
     station_.run()
