@@ -21,7 +21,9 @@ photo): find the product, align, and localise what differs.
    pixels the homography's residual misalignment; structural dissimilarity (1 - SSIM)
    and the CIE Lab distance to the nearest colour the reference has within a few
    pixels, both after the same blur that takes out JPEG blocking, mark pixels that
-   differ; regions smaller than ``MIN_REGION`` of the product (half that if they
+   differ; so does, where the reference shows bars (a barcode), a photo more uneven
+   along them than the reference (each against its own average along the bars);
+   regions smaller than ``MIN_REGION`` of the product (half that if they
    differ by ``STRONG`` or more), and regions weaker than that whose structure is the
    reference's (a colour cast on print), are dropped.
 
