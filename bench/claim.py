@@ -43,6 +43,7 @@ import cv2
 import numpy as np
 
 from bench._claimset import Photo, make_photo, procedural_object
+from recorder._demolayout import Catalogue
 from recorder.demo import DemoScene
 from storage.entries import Clip, parse_as
 from tests.recording import make_app, record_demo
@@ -70,7 +71,6 @@ def _named(
     return out
 
 
-Catalogue = tuple[tuple[str, tuple[int, int, int]], ...]
 # Product models the demo's own catalogue (recorder/_demolayout.PRODUCTS) does not have,
 # for held-out-3: chosen on 2026-12-06 before any run of that split, to span dark, light,
 # saturated and grey cards (name, BGR colour).

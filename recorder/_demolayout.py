@@ -26,7 +26,9 @@ XY = tuple[int, int]
 
 CARRY_MS = 800  # an item from the edge of the frame to the box, or to where it is shown
 
-PRODUCTS = (
+Catalogue = tuple[tuple[str, tuple[int, int, int]], ...]  # (product name, BGR colour)
+
+PRODUCTS: Catalogue = (
     ("Ceramic mug 350 ml", (60, 120, 200)),
     ("Cotton tote bag", (120, 160, 90)),
     ("Phone case, clear", (190, 150, 60)),
@@ -128,7 +130,7 @@ def ean13(body12: str) -> str:
 class Layout:
     """The frame's geometry, each order's plan, and where its parts are at any time."""
 
-    products: tuple[tuple[str, tuple[int, int, int]], ...] = PRODUCTS  # (name, BGR colour)
+    products: Catalogue = PRODUCTS
 
     def __init__(self, width: int, height: int, fps: int, seed: int) -> None:
         if not (64 <= width <= 7680 and 64 <= height <= 4320):

@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 from recorder._demodraw import Drawing
-from recorder._demolayout import CARRY_MS, XY, Card, Image, Plan
+from recorder._demolayout import CARRY_MS, XY, Card, Catalogue, Image, Plan
 
 __all__ = ["DemoEvent", "DemoOrder", "DemoScene"]
 
@@ -69,7 +69,7 @@ class DemoScene(Drawing):
         fps: int = 30,
         seed: int = 1,
         orders: int | None = None,
-        products: Sequence[tuple[str, tuple[int, int, int]]] | None = None,
+        products: Catalogue | None = None,
     ) -> None:
         """``products``: the catalogue the orders draw from, (name, BGR colour) each; the
         default is ``PRODUCTS`` (a benchmark's held-out split brings models of its own)."""

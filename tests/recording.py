@@ -8,13 +8,13 @@ exhaustively, and the tests below check every order of the seeds they use).
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from packseal.app import App
 from packseal.config import parse_config
 from packseal.runner import make_station
+from recorder._demolayout import Catalogue
 from recorder.clock import SystemClock
 from recorder.demo import DemoScene
 from recorder.sources import DemoSource
@@ -58,7 +58,7 @@ def record_demo(
     seed: int = 1,
     epoch_ms: int = EPOCH_MS,
     app: App | None = None,
-    products: Sequence[tuple[str, tuple[int, int, int]]] | None = None,
+    products: Catalogue | None = None,
     **station: object,
 ) -> Recording:
     """Record ``orders`` demo orders as fast as possible, with reproducible capture times

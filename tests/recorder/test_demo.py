@@ -109,7 +109,7 @@ def test_some_orders_show_a_product_barcode() -> None:
 
 
 def test_a_catalogue_of_its_own_gives_the_same_orders_other_products() -> None:
-    ours = [("Glass jar 500 ml", (150, 200, 120))]
+    ours = (("Glass jar 500 ml", (150, 200, 120)),)
     mine = DemoScene(640, 360, seed=1, orders=6, products=ours)
     default = DemoScene(640, 360, seed=1, orders=6)
     assert [o.order_id for o in mine.orders()] == [o.order_id for o in default.orders()]
@@ -117,7 +117,7 @@ def test_a_catalogue_of_its_own_gives_the_same_orders_other_products() -> None:
     assert names == {"Glass jar 500 ml"}
     assert names.isdisjoint(it.name for p in default._plans for it in p.items)
     with pytest.raises(ValueError, match="at least one product"):
-        DemoScene(640, 360, seed=1, orders=1, products=[])
+        DemoScene(640, 360, seed=1, orders=1, products=())
 
 
 def windows(scene: DemoScene) -> list[tuple[DemoEvent, int]]:
