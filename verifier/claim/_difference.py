@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from verifier.claim._light import plane_at, plane_fit, relight
+from verifier.claim._light import gain_offset, plane_at, plane_fit, relight
 
 F32 = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]
@@ -110,10 +110,8 @@ def _along_bars(
     gb = cv2.cvtColor(ref, cv2.COLOR_RGB2GRAY).astype(np.float32)
     # One gain and offset (least squares): unevenness scales with contrast. relight()
     # would triple this step's cost and changed no outcome in bench claim.
-    x, y = gb[inside], ga[inside]
-    spread = float(x.var())
-    gain = float(((x - x.mean()) * (y - y.mean())).mean()) / spread if spread > 1e-6 else 1.0
-    gb = gb * np.float32(gain) + np.float32(y.mean() - gain * x.mean())
+    gain, offset = gain_offset(gb[inside], ga[inside])
+    gb = gb * np.float32(gain) + np.float32(offset)
     soft = cv2.GaussianBlur(gb, (0, 0), 0.7)
     dx = cv2.Sobel(soft, cv2.CV_32F, 1, 0)
     dy = cv2.Sobel(soft, cv2.CV_32F, 0, 1)

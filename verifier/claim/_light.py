@@ -12,6 +12,15 @@ import numpy.typing as npt
 F32 = npt.NDArray[np.float32]
 
 
+def gain_offset(x: F32, y: F32) -> tuple[float, float]:
+    """The gain and offset that take ``x`` to ``y`` by least squares; on an ``x`` with
+    almost no spread (a flat area), gain 1 and the difference of the means."""
+    if float(x.std()) > 1:
+        gain, offset = np.polyfit(x, y, 1)
+        return float(gain), float(offset)
+    return 1.0, float(y.mean() - x.mean())
+
+
 def relight(a: F32, b: F32, inside: npt.NDArray[np.bool_]) -> F32:
     """``b`` with the claim photo's lighting: a per-channel gain and offset fitted over the
     product (twice, the second time without the worst 20 %: damage is not lighting),
@@ -19,14 +28,12 @@ def relight(a: F32, b: F32, inside: npt.NDArray[np.bool_]) -> F32:
     b = b.copy()
     for c in range(3):
         x, y = b[..., c][inside], a[..., c][inside]
+        gain, offset = gain_offset(x, y)
         if float(x.std()) > 1:
-            gain, offset = np.polyfit(x, y, 1)
             resid = np.abs(gain * x + offset - y)
             keep = resid <= np.quantile(resid, 0.8)
             if int(keep.sum()) > 32 and float(x[keep].std()) > 1:
-                gain, offset = np.polyfit(x[keep], y[keep], 1)
-        else:
-            gain, offset = 1.0, float(y.mean() - x.mean())
+                gain, offset = gain_offset(x[keep], y[keep])
         b[..., c] = np.clip(gain * b[..., c] + offset, 0, 255)
     m = inside.astype(np.float32)
     sigma = max(4.0, 0.15 * math.sqrt(float(m.sum())))
