@@ -22,7 +22,9 @@ found) and its misses have been looked at since. **held-out-3** (scene seed 201,
 seed 18) is of product models the demo's catalogue does not have (``NEW_MODELS``: five of
 them in its eight orders, among them a dark grey card), fixed before the split's first run.
 It was run blind once (53192ed, 2026-12-06: 54/60 found, 4/60 false alarms) and
-its misses and false alarms have been looked at since.
+its misses and false alarms have been looked at since. **held-out-4** (scene seed 300,
+photo seed 19, ``NEWER_MODELS``) is the next blind split, fixed on 2026-12-06 before its
+first run, for the eleventh pass.
 Unrelated products of a split come from other scene seeds, never of a product model in
 the split.
 """
@@ -84,6 +86,20 @@ NEW_MODELS: Catalogue = (
     ("Crayons x24", (40, 200, 230)),
     ("Phone stand, alu", (185, 185, 180)),
 )
+# For held-out-4: eight more models neither catalogue has, chosen on 2026-12-06 before any
+# run of that split, among them two near-white cards and a near-black one. Its scene seed
+# is the first from 300 whose 8 orders show 5 or more models (300: board game, face cream,
+# rain jacket, wall clock, dog leash); its photo seed is the next unused one.
+NEWER_MODELS: Catalogue = (
+    ("Rain jacket, navy", (90, 45, 25)),
+    ("Face cream 50 ml", (215, 210, 235)),
+    ("Board game, family", (30, 140, 225)),
+    ("Kids' sneakers 28", (190, 190, 50)),
+    ("Olive oil 1 l", (40, 125, 125)),
+    ("Headphones, wired", (32, 32, 34)),
+    ("Wall clock 30 cm", (228, 228, 225)),
+    ("Dog leash 2 m", (50, 50, 150)),
+)
 # split -> (scene seed, photo seed, scene seeds of the unrelated products, catalogue)
 SPLITS: dict[str, tuple[int, int, tuple[int, ...], Catalogue | None]] = {
     "calibration": (1, 14, (2, 3), None),
@@ -91,6 +107,7 @@ SPLITS: dict[str, tuple[int, int, tuple[int, ...], Catalogue | None]] = {
     "held-out": (4, 15, (1, 7), None),
     "held-out-2": (95, 17, (1, 7), None),
     "held-out-3": (201, 18, (1, 7), NEW_MODELS),
+    "held-out-4": (300, 19, (1, 7), NEWER_MODELS),
 }
 
 
