@@ -572,6 +572,9 @@ ZH_CN: dict[str, str] = {
     "The product was not found in the sealed footage.": "未在封存视频中找到该商品。",
     "Compared with segment": "对照分段",
     "of the product, which that frame hides, compared with segment": "的商品部分被该画面遮住，改为对照分段",
+    "of the product, where that frame shows something over it that the photo does not, compared with segment": (
+        "的商品部分，该画面在其上有照片中没有的东西，改为对照分段"
+    ),
     "frame": "帧",
     "Against the listing photo:": "与商品主图对照：",
     "Value": "值",

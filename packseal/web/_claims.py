@@ -288,8 +288,13 @@ def _unseen_said(fraction: float) -> int:
 
 
 def _also(v: dict[str, Any]) -> dict[str, Any]:
-    """Another sealed frame compared where the first hides part of the product."""
-    return {**v["reference"], "pct": round(100 * float(v["compared_fraction"]))}
+    """Another sealed frame compared where the first hides part of the product, or shows
+    something over it that the photo does not."""
+    return {
+        **v["reference"],
+        "pct": round(100 * float(v["compared_fraction"])),
+        "why": v.get("why", "hidden"),  # reports kept before 2026-12-06 have no "why"
+    }
 
 
 def _shown(p: dict[str, Any]) -> dict[str, Any]:

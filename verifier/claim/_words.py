@@ -42,6 +42,10 @@ _EN = {
     "frame_also": (
         "where that frame hides {pct} of the product: segment {seg}/{segs} (sha256 {sha}…), {when}"
     ),
+    "frame_moved": (
+        "where that frame shows something over {pct} of the product that the photo and this "
+        "frame do not: segment {seg}/{segs} (sha256 {sha}…), {when}"
+    ),
     "file": "FILE",
     "more": "{n} more photo(s): see claim.json",
     "footer": (
@@ -54,6 +58,7 @@ _EN = {
     "panel_claim": "photo: blue = compared, yellow = not, red = differs",
     "panel_aligned": "sealed frame aligned to the photo",
     "panel_also": "sealed frame {n}: for what the first hides",
+    "panel_moved": "sealed frame {n}: where the first shows something over the product",
 }
 
 _ZH = {
@@ -82,6 +87,10 @@ _ZH = {
     "listing_not_found": "在商品图中未找到该商品",
     "frame": "封存画面：分段 {seg}/{segs}（sha256 {sha}…），{when}",
     "frame_also": "该画面遮住的 {pct} 商品部分：分段 {seg}/{segs}（sha256 {sha}…），{when}",
+    "frame_moved": (
+        "该画面在 {pct} 的商品上有照片与下述画面都没有的东西，该处改为对照："
+        "分段 {seg}/{segs}（sha256 {sha}…），{when}"
+    ),
     "file": "文件",
     "more": "另有 {n} 张照片：见 claim.json",
     "footer": (
@@ -93,6 +102,7 @@ _ZH = {
     "panel_claim": "索赔照片：蓝框内已比对，黄框内未比对，红色为不同",
     "panel_aligned": "对齐到照片的封存画面",
     "panel_also": "封存画面 {n}：补比第一帧被遮住的部分",
+    "panel_moved": "封存画面 {n}：改比第一帧商品上有遮挡的部分",
 }
 
 

@@ -54,6 +54,7 @@ __all__ = [
     "compare",
     "cover",
     "features",
+    "instead",
     "likeness",
     "match",
 ]
@@ -345,16 +346,58 @@ def cover(first: Comparison, other: Comparison) -> tuple[Comparison, U8, tuple[R
     frame there, so what a reviewer sees is what was compared.
     """
     none = np.zeros((0, 0), np.uint8)
-    if first.unseen is None or first.mask is None or first.product is None:
-        return first, none, ()
-    if first.aligned is None or other.product is None or other.mask is None:
-        return first, none, ()
-    if other.aligned is None:
+    if first.unseen is None or first.product is None or other.product is None:
         return first, none, ()
     part = np.asarray(cv2.bitwise_and(first.unseen, other.product), np.uint8)
-    seen = part > 0
-    if not seen.any():
+    merged = _merge(first, other, part > 0)
+    if merged is None:
         return first, part, ()
+    c, kept = merged
+    c = replace(
+        c,
+        product=np.asarray(cv2.bitwise_or(first.product, part), np.uint8),
+        unseen=np.where(part > 0, 0, first.unseen).astype(np.uint8),
+    )
+    return c, part, kept
+
+
+def instead(
+    first: Comparison, other: Comparison, part: U8
+) -> tuple[Comparison, tuple[Region, ...]] | None:
+    """``first`` with ``part`` (claim-photo size, inside what it compared) compared with
+    ``other``'s frame instead: where ``first``'s reference shows something over the
+    product that the photo and ``other``'s frame do not (the packer's fingers as they
+    change grip). ``first``'s marks there give way to ``other``'s; its regions mostly
+    there are dropped. None if ``other`` does not compare nearly all of ``part``."""
+    if first.mask is None or other.product is None:
+        return None
+    inside = part > 0
+    total = int(inside.sum())
+    if total == 0 or int(np.count_nonzero(other.product[inside])) < 0.9 * total:
+        return None
+    cleared = first.mask.copy()
+    cleared[inside] = 0
+    regions = []
+    for r in first.regions:
+        box = (slice(r.y, r.y + r.h), slice(r.x, r.x + r.w))
+        here = first.mask[box] > 0
+        if 2 * int((here & inside[box]).sum()) < int(here.sum()):
+            regions.append(r)
+    merged = _merge(replace(first, regions=tuple(regions), mask=cleared), other, inside)
+    return merged
+
+
+def _merge(
+    first: Comparison, other: Comparison, seen: npt.NDArray[np.bool_]
+) -> tuple[Comparison, tuple[Region, ...]] | None:
+    """``first`` with ``other``'s regions that lie mostly in ``seen`` (their pixels there
+    marked) and ``other``'s aligned frame shown there; None if either lacks a picture."""
+    if first.mask is None or first.aligned is None:
+        return None
+    if other.mask is None or other.aligned is None:
+        return None
+    if not seen.any():
+        return first, ()
     mask = first.mask.copy()
     kept = []
     for r in other.regions:
@@ -366,15 +409,8 @@ def cover(first: Comparison, other: Comparison) -> tuple[Comparison, U8, tuple[R
             mask[box][inside] = 255
     aligned = first.aligned.copy()
     aligned[seen] = other.aligned[seen]
-    merged = replace(
-        first,
-        regions=tuple(sorted((*first.regions, *kept), key=lambda r: -r.area)),
-        mask=mask,
-        product=np.asarray(cv2.bitwise_or(first.product, part), np.uint8),
-        aligned=aligned,
-        unseen=np.where(seen, 0, first.unseen).astype(np.uint8),
-    )
-    return merged, part, tuple(kept)
+    regions = tuple(sorted((*first.regions, *kept), key=lambda r: -r.area))
+    return replace(first, regions=regions, mask=mask, aligned=aligned), tuple(kept)
 
 
 def likeness(claim: U8, reference: U8, m: Match, part: U8, around: U8) -> float:

@@ -164,7 +164,7 @@ def annotate(result: PhotoResult, w: dict[str, str]) -> U8:
         panels.append(
             (
                 _carried(v.reference.picture(), v.match, ((v.part, _BLUE_BGR),)),
-                w["panel_also"].format(n=n),
+                w["panel_moved" if v.why == "moved" else "panel_also"].format(n=n),
             )
         )
     return _strip([*panels, (claim, w["panel_claim"]), (aligned, w["panel_aligned"])])
@@ -350,9 +350,8 @@ def _against_lines(
         out.append((_frame_line(w["frame"], ref.frame, zone), MUTED))
     for v in a.covers:
         assert v.reference.frame is not None
-        text = _frame_line(
-            w["frame_also"], v.reference.frame, zone, pct=f"{100 * v.fraction:.0f} %"
-        )
+        said = w["frame_moved" if v.why == "moved" else "frame_also"]
+        text = _frame_line(said, v.reference.frame, zone, pct=f"{100 * v.fraction:.0f} %")
         out.append((text, MUTED))
     return out
 

@@ -405,3 +405,83 @@ def test_when_the_best_coarse_frames_miss_the_product_the_next_ones_are_tried(
     a = check_photos([("damaged.jpg", data)], twice, at_ms=0).photos[0].footage
     assert a is not None
     assert a.outcome == "not-found"
+
+
+def _fingers(footage: Footage, photo: bytes, at: tuple[float, float] | None = None) -> Footage:
+    """``footage`` with the packer's fingertips painted over the card in the frame the
+    photo is compared with, and in no other: where the photo shows ``at`` (claim-photo
+    pixels; the middle of the compared part if None)."""
+    a = check_photos([("p.jpg", photo)], footage, at_ms=0).photos[0].footage
+    assert a is not None
+    assert a.reference is not None
+    assert a.reference.frame is not None
+    c = a.comparison
+    assert c is not None
+    assert c.product is not None
+    assert c.match.homography is not None
+    if at is None:
+        ys, xs = np.nonzero(c.product)
+        at = (float(np.median(xs)), float(np.median(ys)))
+    point = cv2.perspectiveTransform(np.array([[at]], np.float64), c.match.homography)[0, 0]
+    ref = a.reference.frame
+    image = ref.image.copy()
+    x, y = round(point[0]), round(point[1])
+    for dx in (-9, 0, 9):  # three fingertips, skin-coloured
+        cv2.ellipse(image, (x + dx, y), (4, 7), 0, 0, 360, (205, 160, 130), -1)
+    frames = tuple(dataclasses.replace(f, image=image) if f is ref else f for f in footage.frames)
+    return dataclasses.replace(footage, frames=frames)
+
+
+def test_fingers_over_the_card_in_the_reference_alone_are_compared_with_another_frame(
+    footage: Footage, photos: dict[str, tuple[bytes, np.ndarray]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The packer's fingers slide over the card as they change grip, in the frame that
+    # shows the product best and in no other: the photo does not differ from the
+    # product there, the reference does. That part is compared with another frame.
+    data, _ = photos["honest"]
+    touched = _fingers(footage, data)
+    report = check_photos([("honest.jpg", data)], touched, at_ms=0)
+    a = report.photos[0].footage
+    assert a is not None
+    assert a.outcome == "no-difference", a.to_dict()["regions"]
+    assert a.reference is not None
+    assert a.reference.frame is not None
+    painted = next(f for f in touched.frames if f.t_ms == a.reference.frame.t_ms)
+    assert painted.image is a.reference.frame.image, "the fingers' frame is still the reference"
+    (v,) = [v for v in a.covers if v.why == "moved"]
+    assert v.reference.frame is not None
+    assert v.reference.frame.t_ms != a.reference.frame.t_ms
+    assert v.regions == ()
+    doc = a.to_dict()
+    assert [d["why"] for d in doc["also_compared"]] == [v.why for v in a.covers]
+    said = " ".join(t for t, _ in _against_lines(a, words("en"), dt.UTC, listing=False))
+    assert "shows something over" in said
+    assert "of the product that the photo and this frame do not" in said
+    # Without the second look the fingers are a difference: the test can fail.
+    monkeypatch.setattr("verifier.claim.check.RECHECKS", 0)
+    b = check_photos([("honest.jpg", data)], touched, at_ms=0).photos[0].footage
+    assert b is not None
+    assert b.outcome == "differs"
+
+
+def test_damage_under_the_references_fingers_is_found_in_the_other_frame(
+    footage: Footage, photos: dict[str, tuple[bytes, np.ndarray]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A crack where the reference shows fingers: the photo differs there from every
+    # frame, and the frame compared instead marks it. Every region is looked at again
+    # here, however alike the frames: a second look never explains damage away.
+    data, truth = photos["damaged"]
+    ys, xs = np.nonzero(truth)
+    touched = _fingers(footage, data, (float(np.median(xs)), float(np.median(ys))))
+    monkeypatch.setattr("verifier.claim.check.RECHECK", 1e9)
+    a = check_photos([("damaged.jpg", data)], touched, at_ms=0).photos[0].footage
+    assert a is not None
+    assert a.outcome == "differs"
+    c = a.comparison
+    assert c is not None
+    assert c.mask is not None
+    gt = truth > 0
+    assert ((c.mask > 0) & gt).sum() / gt.sum() > 0.4, "the crack is marked"
+    moved = [v for v in a.covers if v.why == "moved"]
+    assert moved
+    assert any(v.regions for v in moved), "the frame compared instead marked the crack"
