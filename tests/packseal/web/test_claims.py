@@ -281,6 +281,44 @@ def test_old_buyer_photos_are_deleted_and_the_report_page_says_so(
         shutil.rmtree(old, ignore_errors=True)
 
 
+def test_the_page_says_why_another_frame_was_compared(
+    portal: Portal, claimed: str, server: str
+) -> None:
+    """A frame compared where the reference shows something over the product (the
+    packer's fingers mid grip, "why": "moved") is named for that reason, not as hiding
+    part of it; a report kept before "why" existed reads as before."""
+    from packseal.web import _claims
+
+    clip = portal.clip
+    kept = _claims.claims_dir(portal.web.state.portal, clip.clip_id)
+    other_id = "0" * 15 + "e"
+    other = kept / other_id
+    shutil.copytree(kept / claimed, other)
+    doc = json.loads((other / "claim.json").read_text())
+    also = doc["photos"][0]["footage"]["also_compared"]
+    assert also
+    also[0]["why"] = "moved"
+    (other / "claim.json").write_text(json.dumps(doc))
+    old = json.loads((kept / claimed / "claim.json").read_text())
+    for v in old["photos"][0]["footage"]["also_compared"]:
+        assert v.pop("why") == "hidden"
+    (other.parent / (other_id[:-1] + "f")).mkdir()
+    (other.parent / (other_id[:-1] + "f") / "claim.json").write_text(json.dumps(old))
+    try:
+        auth = {"Authorization": f"Bearer {token_for(portal, 'merchant')}"}
+        url = f"{server}/clips/{clip.clip_id}/claims"
+        page = httpx.get(f"{url}/{other_id}", headers=auth).text
+        assert "of the product, where that frame shows something over it that the photo" in page
+        assert "which that frame hides" not in page
+        zh = httpx.get(f"{url}/{other_id}", headers={**auth, "Accept-Language": "zh-CN"}).text
+        assert "该画面在其上有照片中没有的东西" in zh
+        before = httpx.get(f"{url}/{other_id[:-1]}f", headers=auth).text
+        assert "of the product, which that frame hides, compared with segment" in before
+    finally:
+        shutil.rmtree(other, ignore_errors=True)
+        shutil.rmtree(other.parent / (other_id[:-1] + "f"), ignore_errors=True)
+
+
 def test_a_bundle_carries_a_kept_claim_report_when_asked(
     portal: Portal, claimed: str, server: str, tmp_path: Path
 ) -> None:
