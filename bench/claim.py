@@ -23,8 +23,9 @@ seed 18) is of product models the demo's catalogue does not have (``NEW_MODELS``
 them in its eight orders, among them a dark grey card), fixed before the split's first run.
 It was run blind once (53192ed, 2026-12-06: 54/60 found, 4/60 false alarms) and
 its misses and false alarms have been looked at since. **held-out-4** (scene seed 300,
-photo seed 19, ``NEWER_MODELS``) is the next blind split, fixed on 2026-12-06 before its
-first run, for the eleventh pass.
+photo seed 19, ``NEWER_MODELS``) was run blind once (751ca46, 2026-12-06: 45/60 found,
+8/60 false alarms); **held-out-5** (scene seed 510, photo seed 20, ``FRESH_MODELS``) was
+fixed before held-out-4's misses were looked at, and is the next blind split.
 Unrelated products of a split come from other scene seeds, never of a product model in
 the split.
 """
@@ -100,6 +101,21 @@ NEWER_MODELS: Catalogue = (
     ("Wall clock 30 cm", (228, 228, 225)),
     ("Dog leash 2 m", (50, 50, 150)),
 )
+# For held-out-5: eight more models none of the catalogues has, chosen on 2026-12-06 (the
+# second session) before held-out-4's misses were looked at and before any run of this
+# split; a near-white, a near-black and a light grey card among them. Its scene seed is the
+# first from 500 whose 8 orders show 5 or more models (510: baby bottle, bike light, hair
+# dryer, lunch box, pillowcase); its photo seed is the next unused one.
+FRESH_MODELS: Catalogue = (
+    ("Baby bottle 260 ml", (235, 230, 220)),
+    ("Garden gloves, L", (60, 150, 60)),
+    ("Bike light, rear", (20, 20, 24)),
+    ("Lunch box 1.2 l", (200, 160, 120)),
+    ("Hair dryer 1800 W", (120, 40, 160)),
+    ("Spice set x6", (30, 90, 180)),
+    ("Pillowcase, linen", (205, 215, 215)),
+    ("Screwdriver set", (0, 110, 200)),
+)
 # split -> (scene seed, photo seed, scene seeds of the unrelated products, catalogue)
 SPLITS: dict[str, tuple[int, int, tuple[int, ...], Catalogue | None]] = {
     "calibration": (1, 14, (2, 3), None),
@@ -108,6 +124,7 @@ SPLITS: dict[str, tuple[int, int, tuple[int, ...], Catalogue | None]] = {
     "held-out-2": (95, 17, (1, 7), None),
     "held-out-3": (201, 18, (1, 7), NEW_MODELS),
     "held-out-4": (300, 19, (1, 7), NEWER_MODELS),
+    "held-out-5": (510, 20, (1, 7), FRESH_MODELS),
 }
 
 
