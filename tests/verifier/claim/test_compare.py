@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from verifier.claim.compare import MIN_REGION, MIN_STRENGTH, SAME_STRUCTURE, STRONG, _regions
+from verifier.claim.compare import (
+    MIN_INLIERS,
+    MIN_REGION,
+    MIN_STRENGTH,
+    SAME_STRUCTURE,
+    STRONG,
+    Features,
+    _regions,
+    match,
+)
 
 
 def test_a_small_region_is_kept_only_if_it_differs_strongly() -> None:
@@ -62,3 +71,40 @@ def test_a_colour_cast_on_unchanged_print_is_not_reported_unless_strong() -> Non
     regions = _regions(mask, dist, dissim, product, 1.0)
     assert sorted(r.x for r in regions) == [70, 130]
     assert not mask[:, :50].any()
+
+
+def _features(points: np.ndarray, descriptors: np.ndarray) -> Features:
+    return Features(points.astype(np.float32), descriptors.astype(np.float32), 1000, 1000)
+
+
+def test_many_photo_points_on_a_few_points_of_the_reference_are_not_a_match() -> None:
+    """Four clusters of the photo's keypoints, each on one keypoint of a pattern the
+    reference shows twenty times smaller (another order's barcode at the back of a
+    frame): a homography shrinking the photo onto it fits all of them, yet only four
+    points of the reference agree."""
+    rng = np.random.default_rng(3)
+    spots = np.array([[500, 500], [520, 500], [520, 520], [500, 520]], np.float64)
+    ref_desc = rng.uniform(0, 255, (4, 128))
+    corners = (spots - 500) * 20 + 300  # the same square, twenty times larger
+    pts, desc = [], []
+    for k in range(4):
+        for _ in range(20):
+            pts.append(corners[k] + rng.uniform(-40, 40, 2))
+            desc.append(ref_desc[k] + rng.normal(0, 2, 128))
+    m = match(_features(np.array(pts), np.array(desc)), _features(spots, ref_desc))
+    assert not m.found
+    assert "on only 4 points of the reference" in m.why_not
+    # The same photo against a reference that has every point: found.
+    scale = np.array(pts) / 2 + 100
+    m = match(_features(np.array(pts), np.array(desc)), _features(scale, np.array(desc)))
+    assert m.found and m.inliers >= MIN_INLIERS
+
+
+def test_a_match_spanning_a_few_pixels_of_the_reference_is_not_found() -> None:
+    """Every point distinct, but the photo shrunk to a speck of the reference."""
+    rng = np.random.default_rng(4)
+    pts = rng.uniform(100, 500, (60, 2))
+    desc = rng.uniform(0, 255, (60, 128))
+    m = match(_features(pts, desc), _features(pts / 20 + 10, desc))
+    assert not m.found
+    assert "pixels of the reference" in m.why_not
