@@ -40,21 +40,24 @@ _BARS_RESIDUAL = 12.0  # grey levels of unevenness along the bars beyond the ref
 _BARS_WEIGHT = 20.0 / _BARS_RESIDUAL
 
 
-def differences(claim: U8, ref: U8, product: U8) -> tuple[U8, F32, F32]:
+def differences(
+    claim: U8, ref: U8, product: U8
+) -> tuple[U8, F32, F32, npt.NDArray[np.bool_]]:
     """Pixels of ``claim`` that differ from ``ref`` (aligned) beyond lighting and
-    compression, and the per-pixel colour distance and structural dissimilarity
-    ((1 - SSIM) / 2) behind it."""
+    compression, the per-pixel colour distance and structural dissimilarity
+    ((1 - SSIM) / 2) behind it, and where the reference is plain (no print)."""
     inside = product > 0
     if int(inside.sum()) < 64:
         zero = np.zeros(product.shape, np.float32)
-        return np.zeros(product.shape, np.uint8), zero, zero
+        return np.zeros(product.shape, np.uint8), zero, zero, np.zeros(product.shape, bool)
     a = cv2.GaussianBlur(claim, (0, 0), _BLUR).astype(np.float32)
     b = cv2.GaussianBlur(ref, (0, 0), _BLUR).astype(np.float32)
     b = relight(a, b, inside)
     b = _local_align(a, b, inside)
     lab_a = cv2.cvtColor(a.astype(np.uint8), cv2.COLOR_RGB2LAB).astype(np.float32)
     lab_b = cv2.cvtColor(b.astype(np.uint8), cv2.COLOR_RGB2LAB).astype(np.float32)
-    lab_b = _area_offsets(lab_a, lab_b, inside)
+    plain = _plain(lab_b[..., 0])
+    lab_b = _area_offsets(lab_a, lab_b, inside, plain)
     # Each claim pixel against the nearest colour the reference has around it: a stroke
     # printed a pixel bolder, an edge a pixel off after alignment, or a sharper lens finds
     # its colour close by; a crack across a plain surface does not. (A per-channel min/max
@@ -91,7 +94,7 @@ def differences(claim: U8, ref: U8, product: U8) -> tuple[U8, F32, F32]:
     mask = np.asarray(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, ellipse), np.uint8)
     mask = np.asarray(cv2.bitwise_and(mask, product), np.uint8)
     mask = _off_the_outline(mask, product)
-    return mask, dist, dissim
+    return mask, dist, dissim, plain
 
 
 def _along_bars(
@@ -187,7 +190,16 @@ def _off_the_outline(mask: U8, product: U8) -> U8:
     return (keep * 255).astype(np.uint8)
 
 
-def _area_offsets(lab_a: F32, lab_b: F32, inside: npt.NDArray[np.bool_]) -> F32:
+def _plain(lightness: F32) -> npt.NDArray[np.bool_]:
+    """Where the reference has no print: its lightness (8-bit Lab) within a few levels of
+    its own local mean."""
+    blur = cv2.GaussianBlur(lightness, (0, 0), 2)
+    return np.asarray(cv2.GaussianBlur(np.abs(lightness - blur), (0, 0), 2) < 4, bool)
+
+
+def _area_offsets(
+    lab_a: F32, lab_b: F32, inside: npt.NDArray[np.bool_], plain: npt.NDArray[np.bool_]
+) -> F32:
     """``lab_b`` with each flat colour area of the reference (a connected part of the
     product without print, such as a band of the card) moved by its own offset to the
     photo: one gain and offset per channel cannot follow a camera that clips or bends its
@@ -197,9 +209,7 @@ def _area_offsets(lab_a: F32, lab_b: F32, inside: npt.NDArray[np.bool_]) -> F32:
     ``_PLANE_KEEP`` of them that it fits best, so damage over less than a third of the
     area is not taken for lighting; areas under ``_MIN_AREA`` of the product keep the
     global fit."""
-    gray = lab_b[..., 0]
-    busy = cv2.GaussianBlur(np.abs(gray - cv2.GaussianBlur(gray, (0, 0), 2)), (0, 0), 2)
-    flat = (inside & (busy < 4)).astype(np.uint8)
+    flat = (inside & plain).astype(np.uint8)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(flat, connectivity=4)
     out = lab_b.copy()
     least = _MIN_AREA * int(inside.sum())

@@ -73,6 +73,22 @@ def test_a_colour_cast_on_unchanged_print_is_not_reported_unless_strong() -> Non
     assert not mask[:, :50].any()
 
 
+def test_a_uniform_stain_on_a_plain_band_is_not_taken_for_a_tone() -> None:
+    # A dark stain over a navy band: uniform inside, the band plain in the reference, so
+    # its structure is "the same" as well; but the reference has no print there for a
+    # cast to lie on (measured: such a stain, strength 17, missed on held-out-4).
+    product = np.full((200, 200), 255, np.uint8)
+    mask = np.zeros_like(product)
+    mask[20:120, 10:50] = mask[20:120, 70:110] = 255
+    dist = np.full(product.shape, MIN_STRENGTH + 3, np.float32)
+    dissim = np.full(product.shape, SAME_STRUCTURE / 3, np.float32)
+    plain = np.zeros(product.shape, bool)
+    plain[:, :60] = True  # the left one on a plain band, the right one on print
+    regions = _regions(mask, dist, dissim, product, 1.0, plain)
+    assert [r.x for r in regions] == [10]
+    assert not mask[:, 60:].any()
+
+
 def _features(points: np.ndarray, descriptors: np.ndarray) -> Features:
     return Features(points.astype(np.float32), descriptors.astype(np.float32), 1000, 1000)
 
