@@ -70,10 +70,10 @@ MIN_STRENGTH = 14.0  # mean colour distance (CIE Lab, beyond the reference's ran
 # card is small but unmistakable (measured: two such cracks were missed at MIN_REGION, and
 # halving it for them adds no false alarm on bench claim's calibration split).
 STRONG = 20.0
-# A region weaker than STRONG, on print, whose structure is the frame's, (1 - SSIM) / 2 under this on
-# average, is a tone: the photo's colour cast on black print, every bar in place. Damage
-# brings edges of its own (measured: both calibration false alarms were such bars,
-# no damage found there was lost).
+# A region weaker than STRONG, on print, whose structure is the frame's, (1 - SSIM) / 2
+# under this on average, is a tone: the photo's colour cast on black print, every bar in
+# place. Damage brings edges of its own (measured: both calibration false alarms were
+# such bars, no damage found there was lost).
 SAME_STRUCTURE = 0.03
 _RATIO = 0.75  # Lowe's ratio test
 # The matched points must span this many pixels of the reference (the square root of
