@@ -40,9 +40,7 @@ _BARS_RESIDUAL = 12.0  # grey levels of unevenness along the bars beyond the ref
 _BARS_WEIGHT = 20.0 / _BARS_RESIDUAL
 
 
-def differences(
-    claim: U8, ref: U8, product: U8
-) -> tuple[U8, F32, F32, npt.NDArray[np.bool_]]:
+def differences(claim: U8, ref: U8, product: U8) -> tuple[U8, F32, F32, npt.NDArray[np.bool_]]:
     """Pixels of ``claim`` that differ from ``ref`` (aligned) beyond lighting and
     compression, the per-pixel colour distance and structural dissimilarity
     ((1 - SSIM) / 2) behind it, and where the reference is plain (no print)."""
