@@ -9,7 +9,9 @@ them finds the product at full size, the next ones in coarse order are tried, up
 that shows the product best. When none finds the product, the outcome is
 ``not-found``: packseal says so rather than guess.
 
-Coarse candidates are ranked by a plausible geometry first, then by inliers.
+Coarse candidates are ranked by a plausible geometry first, then by inliers, then by
+feature matches (when no frame finds the product at 480 px, the frames it matches
+most, not the clip's last ones).
 
 A hand holding the product hides part of it in any one frame. Where the reference leaves
 part of the product in the photo unseen (``UNSEEN_SAID`` or more), each piece of that
@@ -221,12 +223,12 @@ def _against_footage(image: U8, cands: _Candidates) -> Against:
     # A plausible geometry first: chance matches on a barcode's bars give many inliers
     # under a homography that folds or mirrors the picture (measured: they outranked
     # every frame showing the product for one honest photo in bench claim).
-    scored = sorted(((r.found, r.inliers, k) for k, r in enumerate(rough)), reverse=True)
+    scored = sorted(((r.found, r.inliers, r.matches, k) for k, r in enumerate(rough)), reverse=True)
     fine = features(image)
     best: tuple[int, int, Any] | None = None
     tried = []
     matched: dict[int, Match] = {}
-    for n, (_, _, k) in enumerate(scored[: REFINE + FALLBACK]):
+    for n, (*_, k) in enumerate(scored[: REFINE + FALLBACK]):
         if n >= REFINE and best is not None:
             break
         m = matched[k] = match(fine, cands.fine(k))
@@ -267,7 +269,7 @@ def _against_footage(image: U8, cands: _Candidates) -> Against:
         own = likeness(image, frame.image, m, hidden, shown)
         best_j: tuple[float, int] | None = None
         moved: tuple[float, int] | None = None
-        for _, _, j in scored[:LOOK]:
+        for *_, j in scored[:LOOK]:
             used = j == k or any(
                 v.reference.frame is cands.frames[j] for v in (*rechecked, *covers)
             )
