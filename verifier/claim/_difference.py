@@ -7,6 +7,7 @@ and structural dissimilarity (1 - SSIM) with some colour change."""
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -40,14 +41,23 @@ _BARS_RESIDUAL = 12.0  # grey levels of unevenness along the bars beyond the ref
 _BARS_WEIGHT = 20.0 / _BARS_RESIDUAL
 
 
-def differences(claim: U8, ref: U8, product: U8) -> tuple[U8, F32, F32, npt.NDArray[np.bool_]]:
+class Differences(NamedTuple):
+    mask: U8  # the pixels that differ (255)
+    dist: F32  # colour distance beyond the reference's (CIE Lab)
+    dissim: F32  # structural dissimilarity, (1 - SSIM) / 2
+    plain: npt.NDArray[np.bool_]  # where the reference has no print
+    steps: F32  # colour edges the photo has beyond the reference's (Lab units per pixel)
+
+
+def differences(claim: U8, ref: U8, product: U8) -> Differences:
     """Pixels of ``claim`` that differ from ``ref`` (aligned) beyond lighting and
-    compression, the per-pixel colour distance and structural dissimilarity
-    ((1 - SSIM) / 2) behind it, and where the reference is plain (no print)."""
+    compression, and what is behind them."""
     inside = product > 0
     if int(inside.sum()) < 64:
         zero = np.zeros(product.shape, np.float32)
-        return np.zeros(product.shape, np.uint8), zero, zero, np.zeros(product.shape, bool)
+        return Differences(
+            np.zeros(product.shape, np.uint8), zero, zero, np.zeros(product.shape, bool), zero
+        )
     a = cv2.GaussianBlur(claim, (0, 0), _BLUR).astype(np.float32)
     b = cv2.GaussianBlur(ref, (0, 0), _BLUR).astype(np.float32)
     b = relight(a, b, inside)
@@ -92,7 +102,18 @@ def differences(claim: U8, ref: U8, product: U8) -> tuple[U8, F32, F32, npt.NDAr
     mask = np.asarray(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, ellipse), np.uint8)
     mask = np.asarray(cv2.bitwise_and(mask, product), np.uint8)
     mask = _off_the_outline(mask, product)
-    return mask, dist, dissim, plain
+    steps = np.maximum(_edges(lab_a) - _edges(lab_b), 0)
+    return Differences(mask, dist, dissim, plain, steps)
+
+
+def _edges(lab: F32) -> F32:
+    """Colour gradient magnitude (Lab units per pixel)."""
+    total = np.zeros(lab.shape[:2], np.float32)
+    for c in range(3):
+        gx = cv2.Sobel(lab[..., c], cv2.CV_32F, 1, 0, scale=0.125)
+        gy = cv2.Sobel(lab[..., c], cv2.CV_32F, 0, 1, scale=0.125)
+        total += gx * gx + gy * gy
+    return np.sqrt(total)
 
 
 def _along_bars(
