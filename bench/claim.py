@@ -24,8 +24,9 @@ them in its eight orders, among them a dark grey card), fixed before the split's
 It was run blind once (53192ed, 2026-12-06: 54/60 found, 4/60 false alarms) and
 its misses and false alarms have been looked at since. **held-out-4** (scene seed 300,
 photo seed 19, ``NEWER_MODELS``) was run blind once (751ca46, 2026-12-06: 45/60 found,
-8/60 false alarms); **held-out-5** (scene seed 510, photo seed 20, ``FRESH_MODELS``) was
-fixed before held-out-4's misses were looked at, and is the next blind split.
+8/60 false alarms) and its misses and false alarms have been looked at since.
+**held-out-5** (scene seed 510, photo seed 20, ``FRESH_MODELS``) was fixed before
+held-out-4's misses were looked at, and is the next blind split.
 Unrelated products of a split come from other scene seeds, never of a product model in
 the split.
 """
