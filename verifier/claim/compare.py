@@ -3,8 +3,9 @@ photo): find the product, align, and localise what differs.
 
 1. **Find**: SIFT keypoints, Lowe's ratio test, a MAGSAC++ homography from the claim
    photo to the reference. The product counts as found only with ``MIN_INLIERS`` inliers
-   making up ``MIN_INLIER_RATIO`` of the ratio-test matches and a homography that keeps
-   orientation and does not collapse the photo; otherwise the answer is "not found",
+   (each point of the reference counted once) making up ``MIN_INLIER_RATIO`` of the
+   ratio-test matches and a homography that keeps orientation, does not collapse the
+   photo and spans ``MIN_SEEN`` pixels of the reference; otherwise the answer is "not found",
    never a guess (an unrelated product gives a few chance inliers, measured in
    ``bench claim``).
 2. **Align**: the reference is warped into the claim photo's frame and refined with ECC
