@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from verifier.claim.compare import (
+    FEW,
+    FEW_RATIO,
     MIN_INLIERS,
     MIN_REGION,
     MIN_STRENGTH,
@@ -134,3 +136,20 @@ def test_a_match_spanning_a_few_pixels_of_the_reference_is_not_found() -> None:
     m = match(_features(pts, desc), _features(pts / 20 + 10, desc))
     assert not m.found
     assert "pixels of the reference" in m.why_not
+
+
+def test_few_inliers_must_be_most_of_the_matches() -> None:
+    """35 matches agreeing on one geometry among 100 (an unrelated card of the same
+    layout: guard bars, the EAN's first digits, the label's corners) are not a match;
+    the same 35 among 60 are."""
+    rng = np.random.default_rng(5)
+    agree = rng.uniform(100, 900, (35, 2))
+    for others in (65, 25):
+        noise = rng.uniform(100, 900, (others, 2))
+        pts = np.vstack([agree, noise])
+        desc = rng.uniform(0, 255, (len(pts), 128))
+        ref = np.vstack([agree / 2 + 50, rng.uniform(0, 500, (others, 2))])
+        m = match(_features(pts, desc), _features(ref, desc))
+        assert m.inliers == 35
+        assert FEW > 35
+        assert m.found == (FEW_RATIO * len(pts) <= 35), m.why_not
