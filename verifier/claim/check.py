@@ -237,7 +237,13 @@ def _against_footage(image: U8, cands: _Candidates) -> Against:
             best = (m.inliers, k, m)
     tried.sort(key=lambda t: -t[1])
     if best is None:
-        why = "the product was not found in any sealed frame"
+        # The closest frame's own reason: a reviewer reading "33 inliers" beside "not
+        # found" learns why that is not a match.
+        k = max(matched, key=lambda j: (matched[j].inliers, matched[j].matches))
+        why = (
+            "the product was not found in any sealed frame "
+            f"(closest, {_name(cands.frames[k])}: {matched[k].why_not})"
+        )
         return Against(None, "not-found", None, why, tuple(tried))
     _, k, m = best
     frame = cands.frames[k]
