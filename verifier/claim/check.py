@@ -241,8 +241,8 @@ def _against_footage(image: U8, cands: _Candidates) -> Against:
         # found" learns why that is not a match.
         k = max(matched, key=lambda j: (matched[j].inliers, matched[j].matches))
         why = (
-            "the product was not found in any sealed frame "
-            f"(closest, {_name(cands.frames[k])}: {matched[k].why_not})"
+            "the product was not found in any sealed frame; the closest, "
+            f"{_name(cands.frames[k])}: {matched[k].why_not}"
         )
         return Against(None, "not-found", None, why, tuple(tried))
     _, k, m = best

@@ -236,9 +236,9 @@ def test_an_unrelated_product_is_not_found(footage: Footage) -> None:
     assert a.reference is None
     assert a.comparison is None
     # Why, from the frame that came closest: that frame, one of those tried, and its reason.
-    closest, reason = a.why_not_found.split("(closest, ", 1)[1].split(": ", 1)
+    closest, reason = a.why_not_found.split("; the closest, ", 1)[1].split(": ", 1)
     assert closest in [name for name, _ in a.candidates]
-    assert len(reason) > 10, a.why_not_found  # e.g. "8 feature matches, 30 needed)"
+    assert len(reason) > 10, a.why_not_found  # e.g. "8 feature matches, 30 needed"
 
 
 def test_a_segment_that_does_not_rehash_is_never_used(
