@@ -42,7 +42,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from verifier.claim._difference import differences
+from verifier.claim._difference import Differences, differences
 from verifier.claim._region import product_region
 
 __all__ = [
@@ -206,6 +206,7 @@ def match(claim: Features, reference: Features) -> Match:
     if h is None or inl is None:
         return Match(0, len(good), None, empty, "no consistent homography")
     keep = inl.ravel().astype(bool)
+    agree = int(keep.sum())
     # Inliers count once per point of the reference: many of the photo's keypoints on
     # one point each of a pattern the frame shows tiny (another order's barcode, held up
     # at the back) fit a homography that shrinks the photo onto it (measured: an
@@ -213,9 +214,9 @@ def match(claim: Features, reference: Features) -> Match:
     n = len({good[i].trainIdx for i in np.flatnonzero(keep)})
     pts = src[keep]
     why = ""
-    if n < MIN_INLIERS <= int(keep.sum()):
+    if n < MIN_INLIERS <= agree:
         why = (
-            f"{int(keep.sum())} matches agree on one geometry, but on only {n} points of "
+            f"{agree} matches agree on one geometry, but on only {n} points of "
             f"the reference ({MIN_INLIERS} needed)"
         )
     elif n < MIN_INLIERS:
@@ -238,11 +239,11 @@ def _implausible(h: npt.NDArray[Any], pts: F32) -> str:
     if area < 1.0:
         return "the matching points are all in one spot"
     warped = cv2.perspectiveTransform(hull.astype(np.float64), h)
-    ratio = float(cv2.contourArea(warped.astype(np.float32))) / area
-    if not 1e-3 < ratio < 1e3 or not cv2.isContourConvex(warped.astype(np.float32)):
+    seen = float(cv2.contourArea(warped.astype(np.float32)))  # px² of the reference
+    if not 1e-3 < seen / area < 1e3 or not cv2.isContourConvex(warped.astype(np.float32)):
         return "the matching geometry folds or collapses the picture"
-    if area * ratio < MIN_SEEN**2:
-        side = math.sqrt(area * ratio)
+    if seen < MIN_SEEN**2:
+        side = math.sqrt(seen)
         return (
             f"the matching points would span {side:.0f} pixels of the reference, "
             f"{MIN_SEEN} needed to compare anything"
@@ -280,7 +281,7 @@ def compare(claim: U8, reference: U8, m: Match) -> Comparison:
     product, unseen = product_region(small, np.asarray(warped, np.uint8), product, valid)
     d = differences(small, np.asarray(warped, np.uint8), product)
     mask = d.mask
-    regions = _regions(mask, d.dist, d.dissim, product, 1.0 / s, d.plain, d.steps)
+    regions = _regions(d, product, 1.0 / s)
     up = (cw, ch)
     return Comparison(
         m,
@@ -334,18 +335,9 @@ def _refine(
     return out64, True
 
 
-def _regions(
-    mask: U8,
-    dist: F32,
-    dissim: F32,
-    product: U8,
-    up: float,
-    plain: npt.NDArray[np.bool_] | None = None,
-    steps: F32 | None = None,
-) -> tuple[Region, ...]:
-    """The regions of ``mask`` worth reporting (the others are cleared from it);
-    ``plain``: where the reference has no print, ``steps``: colour edges the photo has
-    beyond the reference's (see ``_difference.Differences``)."""
+def _regions(d: Differences, product: U8, up: float) -> tuple[Region, ...]:
+    """The regions of ``d.mask`` worth reporting (the others are cleared from it)."""
+    mask, dist = d.mask, d.dist
     total = int(np.count_nonzero(product))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     out = []
@@ -356,7 +348,7 @@ def _regions(
         strong = strength >= STRONG
         least = MIN_REGION * total / (2 if strong else 1)
         # Below MIN_STRENGTH: a faint change over a large area (lighting, focus).
-        tone = not strong and _tone(here, (x, y, w, h), dissim, plain, steps)
+        tone = not strong and _tone(here, (x, y, w, h), d)
         if area < least or strength < MIN_STRENGTH or tone:
             mask[here] = 0
             continue
@@ -374,13 +366,7 @@ def _regions(
     return tuple(out)
 
 
-def _tone(
-    here: npt.NDArray[np.bool_],
-    box: tuple[int, int, int, int],
-    dissim: F32,
-    plain: npt.NDArray[np.bool_] | None,
-    steps: F32 | None,
-) -> bool:
+def _tone(here: npt.NDArray[np.bool_], box: tuple[int, int, int, int], d: Differences) -> bool:
     """Whether a region (``here``, within ``box``) is a tone, not damage. On print: its
     structure is the reference's (``SAME_STRUCTURE``), a cast with every bar in place. On
     a plain band structure says nothing (a uniform stain keeps the band's lack of it):
@@ -388,14 +374,14 @@ def _tone(
     offset did not follow fades out (``OWN_EDGE``; measured on held-out-4: a dark stain
     on a navy band 1.9, a lighting residue on a white label 0.2)."""
     x, y, w, h = box
-    if plain is None or steps is None or 2 * int(plain[here].sum()) < int(here.sum()):
-        return float(dissim[here].mean()) < SAME_STRUCTURE
+    if 2 * int(d.plain[here].sum()) < int(here.sum()):
+        return float(d.dissim[here].mean()) < SAME_STRUCTURE
     pad = 3
     y0, x0 = max(0, y - pad), max(0, x - pad)
     part = here[y0 : y + h + pad, x0 : x + w + pad].astype(np.uint8)
     square = np.ones((5, 5), np.uint8)
     ring = (cv2.dilate(part, square) > 0) & ~(cv2.erode(part, square) > 0)
-    return float(steps[y0 : y + h + pad, x0 : x + w + pad][ring].mean()) < OWN_EDGE
+    return float(d.steps[y0 : y + h + pad, x0 : x + w + pad][ring].mean()) < OWN_EDGE
 
 
 def cover(first: Comparison, other: Comparison) -> tuple[Comparison, U8, tuple[Region, ...]]:

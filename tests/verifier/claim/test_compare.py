@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from verifier.claim._difference import Differences
 from verifier.claim.compare import (
     FEW,
     FEW_RATIO,
@@ -18,6 +19,11 @@ from verifier.claim.compare import (
     _regions,
     match,
 )
+
+
+def _on_print(mask: np.ndarray, dist: np.ndarray, dissim: np.ndarray) -> Differences:
+    """Differences where the reference has print everywhere (no plain band)."""
+    return Differences(mask, dist, dissim, np.zeros(mask.shape, bool), np.zeros_like(dist))
 
 
 def test_a_small_region_is_kept_only_if_it_differs_strongly() -> None:
@@ -38,7 +44,7 @@ def test_a_small_region_is_kept_only_if_it_differs_strongly() -> None:
     dist[100:110, 10:30] = MIN_STRENGTH + 1
     assert least / 2 <= 100 < least <= 200
     edges = np.full(product.shape, 0.2, np.float32)  # structure changed everywhere
-    regions = _regions(mask, dist, edges, product, 1.0)
+    regions = _regions(_on_print(mask, dist, edges), product, 1.0)
     assert sorted((r.x, r.y, r.area) for r in regions) == [(10, 10, 100), (10, 100, 200)]
     # What is not reported is not marked either.
     assert mask[10:20, 60:70].max() == 0
@@ -51,7 +57,7 @@ def test_a_faint_region_is_not_reported_however_large() -> None:
     mask[20:180, 20:180] = 255
     dist = np.full(product.shape, MIN_STRENGTH - 1, np.float32)
     edges = np.full(product.shape, 0.2, np.float32)
-    assert _regions(mask, dist, edges, product, 1.0) == ()
+    assert _regions(_on_print(mask, dist, edges), product, 1.0) == ()
     assert not mask.any()
 
 
@@ -71,7 +77,7 @@ def test_a_colour_cast_on_unchanged_print_is_not_reported_unless_strong() -> Non
         mask[20:120, x : x + 40] = 255
         dist[20:120, x : x + 40] = strength
         dissim[20:120, x : x + 40] = structure
-    regions = _regions(mask, dist, dissim, product, 1.0)
+    regions = _regions(_on_print(mask, dist, dissim), product, 1.0)
     assert sorted(r.x for r in regions) == [70, 130]
     assert not mask[:, :50].any()
 
@@ -92,12 +98,12 @@ def test_on_a_plain_band_a_stain_is_told_from_light_by_its_own_edge() -> None:
         mask[20:120, x : x + 40] = 255
     steps[18:122, 8:52] = 2 * OWN_EDGE  # the stain's edge all round
     steps[22:118, 12:48] = 0
-    regions = _regions(mask, dist, dissim, product, 1.0, plain, steps)
+    regions = _regions(Differences(mask, dist, dissim, plain, steps), product, 1.0)
     assert [r.x for r in regions] == [10]
     assert not mask[:, 60:].any()
-    # Without the maps (a caller that has none), structure decides as on print.
+    # The same stain on print: structure decides.
     mask[20:120, 10:50] = 255
-    assert _regions(mask, dist, dissim, product, 1.0) == ()
+    assert _regions(_on_print(mask, dist, dissim), product, 1.0) == ()
 
 
 def _features(points: np.ndarray, descriptors: np.ndarray) -> Features:
