@@ -27,8 +27,9 @@ photo seed 19, ``NEWER_MODELS``) was run blind once (751ca46, 2026-12-06: 45/60 
 8/60 false alarms) and its misses and false alarms have been looked at since.
 **held-out-5** (scene seed 510, photo seed 20, ``FRESH_MODELS``) was fixed before
 held-out-4's misses were looked at and run blind once (ff283f4, 2026-12-06: 51/60 found,
-4/60 false alarms); its false alarms have been looked at since, so the next change needs
-a new blind split.
+4/60 false alarms); its false alarms have been looked at since. **held-out-6** (scene
+seed 608, photo seed 21, ``SIXTH_MODELS``) was fixed on 2026-12-06 before the change
+that followed held-out-5, to be run blind once after it.
 Unrelated products of a split come from other scene seeds, never of a product model in
 the split.
 """
@@ -119,6 +120,22 @@ FRESH_MODELS: Catalogue = (
     ("Pillowcase, linen", (205, 215, 215)),
     ("Screwdriver set", (0, 110, 200)),
 )
+# For held-out-6: eight more models none of the catalogues has, chosen on 2026-12-06 (the
+# third session) before anything of this session was run or changed; an orange, a rose
+# and a yellow card (bright channels a phone clips), a near-white and a near-black among
+# them. Its scene seed is the first from 600 whose 8 orders show 5 or more models (608:
+# bath towel, camping stove, pencil case, running shorts, umbrella); its photo seed is the
+# next unused one.
+SIXTH_MODELS: Catalogue = (
+    ("Electric kettle 1.7 l", (30, 120, 240)),
+    ("Bath towel, rose", (170, 100, 230)),
+    ("Travel adapter", (242, 242, 240)),
+    ("Camping stove", (30, 60, 25)),
+    ("Ceramic bowls x4", (175, 205, 225)),
+    ("Running shorts, teal", (140, 130, 20)),
+    ("Umbrella, compact", (28, 26, 30)),
+    ("Pencil case, yellow", (40, 215, 250)),
+)
 # split -> (scene seed, photo seed, scene seeds of the unrelated products, catalogue)
 SPLITS: dict[str, tuple[int, int, tuple[int, ...], Catalogue | None]] = {
     "calibration": (1, 14, (2, 3), None),
@@ -128,6 +145,7 @@ SPLITS: dict[str, tuple[int, int, tuple[int, ...], Catalogue | None]] = {
     "held-out-3": (201, 18, (1, 7), NEW_MODELS),
     "held-out-4": (300, 19, (1, 7), NEWER_MODELS),
     "held-out-5": (510, 20, (1, 7), FRESH_MODELS),
+    "held-out-6": (608, 21, (1, 7), SIXTH_MODELS),
 }
 
 
