@@ -258,7 +258,11 @@ def _run(split: str, args: argparse.Namespace) -> tuple[list[Any], list[Any]]:
                 clock=clock,
             )
             took, cpu_took = time.perf_counter() - t, time.process_time() - c0
-            per_photo = [b - a for a, b in zip(cpu[::2], cpu[1::2], strict=True)]
+            # Two clock pairs a photo: its reading (all photos first), then its matching.
+            pairs = [b - a for a, b in zip(cpu[::2], cpu[1::2], strict=True)]
+            per_photo = [
+                r + m for r, m in zip(pairs[: len(batch)], pairs[len(batch) :], strict=True)
+            ]
             spent = sum(r.seconds for r in report.photos)
             prep.append((took - spent, len(footage.frames), cpu_took - sum(per_photo)))
             results.extend(

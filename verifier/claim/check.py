@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -50,7 +51,7 @@ from verifier.claim.compare import (
     likeness,
     match,
 )
-from verifier.claim.footage import Footage, FootageFrame
+from verifier.claim.footage import WORKERS, Footage, FootageFrame
 from verifier.claim.photo import ClaimPhoto, read_photo
 
 __all__ = [
@@ -208,7 +209,11 @@ class _Candidates:
 
     def __init__(self, footage: Footage) -> None:
         self.frames = footage.frames
-        self.coarse = [features(f.image, max_side=COARSE, nfeatures=1000) for f in self.frames]
+        # Side by side (SIFT releases the GIL): 1.10 -> 0.71 s for 34 frames on 2 cores.
+        with ThreadPoolExecutor(WORKERS, "packseal-claim-features") as pool:
+            self.coarse = list(
+                pool.map(lambda f: features(f.image, max_side=COARSE, nfeatures=1000), self.frames)
+            )
         self._fine: dict[int, Features] = {}
 
     def fine(self, k: int) -> Features:
@@ -216,15 +221,31 @@ class _Candidates:
             self._fine[k] = features(self.frames[k].image)
         return self._fine[k]
 
+    def prefetch(self, ks: Sequence[int], pool: ThreadPoolExecutor) -> None:
+        """The full-size features of frames ``ks``, found side by side (for :meth:`fine`)."""
+        todo = [k for k in ks if k not in self._fine]
+        for k, f in zip(
+            todo, pool.map(lambda k: features(self.frames[k].image), todo), strict=True
+        ):
+            self._fine[k] = f
+
 
 def _against_footage(image: U8, cands: _Candidates) -> Against:
-    coarse = features(image, max_side=COARSE, nfeatures=1000)
-    rough = [match(coarse, c) for c in cands.coarse]
-    # A plausible geometry first: chance matches on a barcode's bars give many inliers
-    # under a homography that folds or mirrors the picture (measured: they outranked
-    # every frame showing the product for one honest photo in bench claim).
-    scored = sorted(((r.found, r.inliers, r.matches, k) for k, r in enumerate(rough)), reverse=True)
-    fine = features(image)
+    # The photo's full-size features side by side with its coarse matching, then the
+    # first candidates' (SIFT and the matcher release the GIL; measured 0.49-0.54 ->
+    # 0.39-0.41 s a photo for the three full-size feature sets on 2 cores).
+    with ThreadPoolExecutor(WORKERS, "packseal-claim-features") as pool:
+        fine_soon = pool.submit(features, image)
+        coarse = features(image, max_side=COARSE, nfeatures=1000)
+        rough = [match(coarse, c) for c in cands.coarse]
+        # A plausible geometry first: chance matches on a barcode's bars give many
+        # inliers under a homography that folds or mirrors the picture (measured: they
+        # outranked every frame showing the product for one honest photo in bench claim).
+        scored = sorted(
+            ((r.found, r.inliers, r.matches, k) for k, r in enumerate(rough)), reverse=True
+        )
+        cands.prefetch([k for *_, k in scored[:REFINE]], pool)
+        fine = fine_soon.result()
     best: tuple[int, int, Any] | None = None
     tried = []
     matched: dict[int, Match] = {}
@@ -399,16 +420,21 @@ def check_photos(
     loader, called once every photo has been read: a bomb or a wrong file is refused
     without the seconds of re-hashing and decoding the clip.
     """
-    read = [(read_photo(data, name=name, c2pa_roots=c2pa_roots)) for name, data in photos]
+    read = []
+    for name, data in photos:  # each photo's seconds count its reading too
+        start = clock()
+        photo, image = read_photo(data, name=name, c2pa_roots=c2pa_roots)
+        read.append((photo, image, clock() - start))
     listed = read_photo(listing[1], name=listing[0], c2pa_roots=c2pa_roots) if listing else None
     footage = footage() if callable(footage) else footage
     cands = _Candidates(footage)
     results = []
-    for photo, image in read:
+    for photo, image, reading in read:
         start = clock()
         on_footage = _against_footage(image, cands)
         on_listing = _against_listing(image, *listed) if listed else None
-        results.append(PhotoResult(photo, image, on_footage, on_listing, clock() - start))
+        took = reading + clock() - start
+        results.append(PhotoResult(photo, image, on_footage, on_listing, took))
     clip = footage.clip
     return ClaimReport(
         clip.order_id,
