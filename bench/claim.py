@@ -7,7 +7,8 @@ damaged ones with known masks, honest ones, and unrelated products - and runs th
 check of each against its order's sealed clip. Prints localisation precision/recall/IoU
 (pixels, and per damage region), the false-alarm rate on honest photos, matches on
 unrelated products, and seconds per photo; the baseline is the cost of preparing one
-clip's candidate frames (re-hash, decode, features), measured in the same run.
+clip's candidate frames (re-hash, decode, coarse features), measured in the same run; a
+photo's seconds count its reading.
 
 Four splits, so that the figures are not those the thresholds were tuned on:
 **calibration** (demo scene seed 1: tea sampler, phone case, notebook, USB-C cable;
