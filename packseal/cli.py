@@ -108,7 +108,9 @@ def _unavailable(name: str, e: ImportError) -> click.Command:
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path | None, data_dir: Path | None) -> None:
     """Record packing video as evidence: seal, export and verify order clips."""
-    lazy = Lazy(config_path, data_dir)
+    # A path typed on the command line is the shell's: relative to where it is typed, not
+    # to the config's data directory.
+    lazy = Lazy(config_path, data_dir.absolute() if data_dir is not None else None)
     _LAZY.set(lazy)
     ctx.obj = lazy
     ctx.call_on_close(lazy.close)

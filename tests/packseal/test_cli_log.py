@@ -114,6 +114,18 @@ def test_usage_and_unusable_input_exit_2(
     assert message in capsys.readouterr().err
 
 
+def test_a_relative_data_dir_is_where_it_is_typed(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `packseal --data-dir data claim ...` run beside a copied store looked for it in the
+    # config's directory (here, elsewhere/), or in ~/.local/share/packseal without one.
+    elsewhere = workdir / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "config.yaml").write_text("merchant: {name: Test Shop, id: test}\n")
+    assert main(["--config", str(elsewhere / "config.yaml"), "--data-dir", "here", "clips"]) == 2
+    assert f"no packseal store in {workdir / 'here'} (" in capsys.readouterr().err
+
+
 def test_commands_before_init(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for argv in (["log", "checkpoint"], ["clips"], ["audit"]):
         assert main(argv) == 2
