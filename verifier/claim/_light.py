@@ -54,10 +54,10 @@ def tone_curve(x: F32, y: F32) -> npt.NDArray[np.float64]:
     of ``x`` that hold ``_TONE_LEAST`` of the pixels, made monotone (weighted isotonic
     regression), straight between them and, beyond them, a gain and offset fitted by least
     squares without the worst 20 % (damage is not lighting). One gain and offset could not
-    follow a phone that clips its bright channel: on an orange card it took the gain from
-    the card and the white, both clipped, and tinted the black bars by 16 Lab units
-    (measured: the commonest false alarm left). A median per level keeps damage, which
-    covers a small part of any level, out of the curve."""
+    follow a phone that clips its bright channel: on the magenta hair-dryer card of bench
+    claim it took its slope from the card and the clipped label and relit the black bars'
+    red to 92 where the photo had 56 (the commonest false alarm left). A median per level
+    keeps damage, which covers a small part of any level, out of the curve."""
     gain, offset = gain_offset(x, y)
     if float(x.std()) > 1:
         resid = np.abs(gain * x + offset - y)

@@ -8,16 +8,25 @@ import numpy as np
 
 from verifier.claim._difference import differences
 
+Colour = tuple[int, int, int]
 
-def _card() -> tuple[np.ndarray, np.ndarray]:
-    """A 200x300 card of two flat colour bands (green above, dark green below) with a
-    white label and black bars, on a brown table; and the product region."""
+
+def _card(
+    body: Colour = (110, 160, 70),
+    band: Colour | None = (50, 80, 40),
+    label: Colour = (235, 235, 230),
+    bars: Colour = (20, 20, 20),
+) -> tuple[np.ndarray, np.ndarray]:
+    """A 200x300 card of two flat colour bands (green above, dark green below: ``body``
+    and ``band``, or one colour without ``band``) with a white label and black bars, on a
+    brown table; and the product region."""
     ref = np.full((260, 360, 3), (120, 90, 60), np.uint8)
-    ref[30:230, 30:330] = (110, 160, 70)
-    ref[160:230, 30:330] = (50, 80, 40)
-    ref[50:120, 60:300] = (235, 235, 230)
+    ref[30:230, 30:330] = body
+    if band is not None:
+        ref[160:230, 30:330] = band
+    ref[50:120, 60:300] = label
     for x in range(70, 290, 12):
-        ref[60:100, x : x + 5] = (20, 20, 20)
+        ref[60:100, x : x + 5] = bars
     product = np.zeros(ref.shape[:2], np.uint8)
     product[34:226, 34:326] = 255
     return ref, product
@@ -65,13 +74,7 @@ def _magenta_card() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A magenta card with a white label and grey-black bars (the colours of a packing
     frame's hair-dryer card), its product region, and a photo of it by a phone that
     clips: red and blue x1.35, green x1.15, so the label and the bright parts saturate."""
-    ref = np.full((260, 360, 3), (120, 90, 60), np.uint8)
-    ref[30:230, 30:330] = (130, 38, 99)
-    ref[50:120, 60:300] = (237, 233, 236)
-    for x in range(70, 290, 12):
-        ref[60:100, x : x + 5] = (44, 40, 45)
-    product = np.zeros(ref.shape[:2], np.uint8)
-    product[34:226, 34:326] = 255
+    ref, product = _card(body=(130, 38, 99), band=None, label=(237, 233, 236), bars=(44, 40, 45))
     photo = np.clip(ref.astype(np.float32) * np.array([1.35, 1.15, 1.35]), 0, 255)
     return ref, product, photo.astype(np.uint8)
 
