@@ -17,6 +17,8 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from multiprocessing import connection, popen_forkserver
+from multiprocessing.context import ForkServerProcess
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
@@ -34,6 +36,7 @@ PRELOAD = [
     "packseal.hub.portal",
 ]
 _STARTING = threading.Lock()  # tests start processes from several threads (test_crash.py)
+_READING = threading.Lock()  # one reader at a time of an exit code (_Popen)
 
 
 def packseal_process(
@@ -53,12 +56,34 @@ def forked(
 ) -> BaseProcess:
     """``target(*args)`` as a started process, as :func:`packseal_process` runs ``main``;
     ``target`` is a module-level function (the child imports its module by name)."""
-    forks = multiprocessing.get_context("forkserver")
-    forks.set_forkserver_preload(PRELOAD)
-    proc = forks.Process(target=_run, args=(target, args, output, env), daemon=True)
+    multiprocessing.get_context("forkserver").set_forkserver_preload(PRELOAD)
+    proc = _Process(target=_run, args=(target, args, output, env), daemon=True)
     with _STARTING, _root_on_pythonpath():
         proc.start()
     return proc
+
+
+class _Popen(popen_forkserver.Popen):
+    """The forkserver writes a child's exit code once, to a pipe. Every ``start`` polls all
+    the children not yet known to have ended (multiprocessing.process._cleanup), from the
+    starting thread; a poll that found the pipe readable in one thread and read it after
+    another thread had emptied it took the closed pipe for a dead forkserver and set the
+    exit code to 255 (a SIGKILLed station "exited with 255" in tests/recorder/test_crash.py;
+    4 threads each starting, killing and joining 40 sleeping children: 5 of 480 exit codes
+    were 255, and 0 of 960 with this). Reading under one lock ends it; waiting for the pipe
+    is still done outside it."""
+
+    def poll(self, flag: int = os.WNOHANG) -> int | None:
+        if flag != os.WNOHANG and self.returncode is None:
+            connection.wait([self.sentinel])
+        with _READING:
+            return super().poll(os.WNOHANG)
+
+
+class _Process(ForkServerProcess):
+    @staticmethod
+    def _Popen(process_obj: BaseProcess) -> _Popen:
+        return _Popen(process_obj)
 
 
 @contextmanager
