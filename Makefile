@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # One worker per core; worksteal keeps the long end-to-end tests from finishing last.
-PYTEST_ARGS ?= -n auto --dist worksteal
+PYTEST_ARGS ?= -n auto --dist worksteal --durations=25
 export PYTHON VENV
 
 .PHONY: setup test-deps demo test lint typecheck pytest bench clean

@@ -109,6 +109,7 @@ async function runOnce() {
   api.state = "running";
   api.report = null;
   api.error = null;
+  api.timings = {}; // each step's end, in ms from the start, as it happens
   $("result").hidden = true;
   $("error").hidden = true;
   setStatus(t("Checking {name}…", { name: bundle.name }));
@@ -123,6 +124,7 @@ async function runOnce() {
     }
     const report = await verifyBundle(bundle, trust, (done) => setStatus(t("Hashing the video: {n} fragments…", { n: done })), {
       bufferBytes: api.bufferBytes,
+      timings: api.timings,
     });
     report.seconds = (performance.now() - started) / 1000;
     report.verified = report.facts !== null && report.checks.every((c) => c.ok === true);

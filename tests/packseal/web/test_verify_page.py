@@ -111,7 +111,7 @@ def _where(page: Page) -> dict[str, Any]:
         """() => { const a = window.packsealVerify || {};
         const text = (id) => document.getElementById(id)?.textContent ?? null;
         return {state: a.state, runs: a.runs, error: a.error, status: text('status'),
-          trust: text('trust-name'), bundle: text('bundle-name')}; }"""
+          trust: text('trust-name'), bundle: text('bundle-name'), steps_done: a.timings}; }"""
     )
     return where
 
