@@ -38,6 +38,7 @@ from packseal.web._login import page, record
 from packseal.web._templates import page_language
 from storage import ClipRow
 from storage.zones import local_zone
+from verifier._claim_words import why_not_from_dict
 
 router = APIRouter(include_in_schema=False)
 
@@ -269,7 +270,7 @@ def claim_page(clip_id: str, claim_id: str, request: Request, who: Reader) -> Re
             "r": row,
             "claim_id": claim_id,
             "doc": doc,
-            "photos": [_shown(p) for p in doc["photos"]],
+            "photos": [_shown(p, page_language(request)) for p in doc["photos"]],
             "photos_deleted": deleted_note(where),
         },
     )
@@ -297,9 +298,10 @@ def _also(v: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _shown(p: dict[str, Any]) -> dict[str, Any]:
+def _shown(p: dict[str, Any], language: str) -> dict[str, Any]:
     """What the page lists of one photo: its labels (facts apart) and the comparison."""
     footage = p.get("footage") or {}
+    english = footage.get("why_not_found", "")
     return {
         "name": p["name"],
         "annotated": p.get("annotated"),
@@ -310,7 +312,7 @@ def _shown(p: dict[str, Any]) -> dict[str, Any]:
         "labels": [f for f in p["findings"] if f["kind"] != "fact"],
         "facts": [f for f in p["findings"] if f["kind"] == "fact"],
         "outcome": footage.get("outcome"),
-        "why_not_found": footage.get("why_not_found", ""),
+        "why_not_found": why_not_from_dict(footage.get("why_not"), language) or english,
         "regions": len(footage.get("regions", [])),
         "unseen": _unseen_said(float(footage.get("unseen_fraction") or 0)),
         "reference": footage.get("reference"),

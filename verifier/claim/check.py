@@ -37,6 +37,7 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
+from verifier._claim_words import Reason, why_not_said, why_not_to_dict
 from verifier.claim.compare import (
     U8,
     UNSEEN_SAID,
@@ -139,11 +140,23 @@ class Against:
     reference: Reference | None  # None: the product was found in no candidate
     outcome: Outcome
     comparison: Comparison | None = field(repr=False, compare=False)
-    why_not_found: str = ""
+    why_not_found: str = ""  # in English (claim.json); ``why`` and ``closest`` say it in others
     candidates: tuple[tuple[str, int], ...] = ()  # (frame name, inliers), best first
     # other frames compared where the reference hides part of the product; their
     # regions and parts are merged into ``comparison``
     covers: tuple[Cover, ...] = ()
+    why: Reason | None = None  # not found: why not, in the closest picture
+    closest: FootageFrame | None = field(default=None, repr=False, compare=False)
+
+    def why_not_said(self, language: str) -> str:
+        """``why_not_found`` in ``language``."""
+        if self.why is None:
+            return self.why_not_found
+        return why_not_said(self.why, self._closest(), language)
+
+    def _closest(self) -> tuple[int, int, int] | None:
+        f = self.closest
+        return None if f is None else (f.segment, f.segments, f.frame)
 
     def to_dict(self) -> dict[str, Any]:
         c = self.comparison
@@ -154,6 +167,8 @@ class Against:
         }
         if self.why_not_found:
             out["why_not_found"] = self.why_not_found
+        if self.why is not None:  # the same, as a key and numbers a page words in its language
+            out["why_not"] = why_not_to_dict(self.why, self._closest())
         if c is not None and c.match.found:
             out |= {
                 "inliers": c.match.inliers,
@@ -265,7 +280,15 @@ def _against_footage(image: U8, cands: _Candidates) -> Against:
             "the product was not found in any sealed frame; the closest, "
             f"{_name(cands.frames[k])}: {matched[k].why_not}"
         )
-        return Against(None, "not-found", None, why, tuple(tried))
+        return Against(
+            None,
+            "not-found",
+            None,
+            why,
+            tuple(tried),
+            why=matched[k].why,
+            closest=cands.frames[k],
+        )
     _, k, m = best
     frame = cands.frames[k]
     c = compare(image, frame.image, m)
@@ -397,7 +420,7 @@ def _against_listing(image: U8, listing: ClaimPhoto, picture: U8) -> Against:
     m = match(features(image), features(picture))
     ref = Reference("listing", listing=listing, image=picture)
     if not m.found:
-        return Against(ref, "not-found", None, m.why_not, (("listing", m.inliers),))
+        return Against(ref, "not-found", None, m.why_not, (("listing", m.inliers),), why=m.why)
     c = compare(image, picture, m)
     return Against(
         ref, "differs" if c.regions else "no-difference", c, "", (("listing", m.inliers),)

@@ -42,6 +42,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from verifier._claim_words import Reason
 from verifier.claim._difference import Differences, differences
 from verifier.claim._region import product_region
 
@@ -109,11 +110,16 @@ class Match:
     matches: int  # after the ratio test
     homography: npt.NDArray[np.float64] | None  # claim pixels -> reference pixels
     inlier_points: F32  # (k, 2) claim-photo pixels of the inliers
-    why_not: str = ""  # set when the product is not found
+    why: Reason | None = None  # set when the product is not found
 
     @property
     def found(self) -> bool:
-        return not self.why_not
+        return self.why is None
+
+    @property
+    def why_not(self) -> str:
+        """Why the product is not found, in English; '' if it is."""
+        return "" if self.why is None else self.why.say()
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,19 +198,18 @@ def match(claim: Features, reference: Features) -> Match:
     """The homography from the claim photo to the reference, if the product is there."""
     empty = np.zeros((0, 2), np.float32)
     if len(claim.points) < 2 or len(reference.points) < 2:
-        return Match(0, 0, None, empty, "too few keypoints to match")
+        return Match(0, 0, None, empty, Reason.of("few_keypoints"))
     matcher = cv2.BFMatcher(cv2.NORM_L2)
     pairs = matcher.knnMatch(claim.descriptors, reference.descriptors, k=2)
     good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < _RATIO * p[1].distance]
     if len(good) < MIN_INLIERS:
-        return Match(
-            0, len(good), None, empty, f"{len(good)} feature matches, {MIN_INLIERS} needed"
-        )
+        few = Reason.of("few_matches", n=len(good), need=MIN_INLIERS)
+        return Match(0, len(good), None, empty, few)
     src = claim.points[[m.queryIdx for m in good]]
     dst = reference.points[[m.trainIdx for m in good]]
     h, inl = cv2.findHomography(src, dst, cv2.USAC_MAGSAC, 4.0, maxIters=5000, confidence=0.999)
     if h is None or inl is None:
-        return Match(0, len(good), None, empty, "no consistent homography")
+        return Match(0, len(good), None, empty, Reason.of("no_homography"))
     keep = inl.ravel().astype(bool)
     agree = int(keep.sum())
     # Inliers count once per point of the reference: many of the photo's keypoints on
@@ -213,42 +218,35 @@ def match(claim: Features, reference: Features) -> Match:
     # unrelated product "matched" with 50 inliers on 4 points of a frame in bench claim).
     n = len({good[i].trainIdx for i in np.flatnonzero(keep)})
     pts = src[keep]
-    why = ""
+    why: Reason | None
     if n < MIN_INLIERS <= agree:
-        why = (
-            f"{agree} matches agree on one geometry, but on only {n} points of "
-            f"the reference ({MIN_INLIERS} needed)"
-        )
+        why = Reason.of("few_points", agree=agree, n=n, need=MIN_INLIERS)
     elif n < MIN_INLIERS:
-        why = f"{n} geometrically consistent matches, {MIN_INLIERS} needed"
+        why = Reason.of("few_consistent", n=n, need=MIN_INLIERS)
     elif n < MIN_INLIER_RATIO * len(good) or (n < FEW and n < FEW_RATIO * len(good)):
-        why = f"only {n} of {len(good)} matches agree on one geometry"
+        why = Reason.of("few_agree", n=n, matches=len(good))
     else:
         why = _implausible(h, pts)
     return Match(n, len(good), np.asarray(h, np.float64), pts, why)
 
 
-def _implausible(h: npt.NDArray[Any], pts: F32) -> str:
-    """Why a homography cannot be a view of the same flat-ish product, or ''."""
+def _implausible(h: npt.NDArray[Any], pts: F32) -> Reason | None:
+    """Why a homography cannot be a view of the same flat-ish product, or None."""
     a = h[:2, :2] / h[2, 2]
     det = float(np.linalg.det(a))
     if det <= 0:
-        return "the matching geometry mirrors the picture"
+        return Reason.of("mirrors")
     hull = cv2.convexHull(pts.reshape(-1, 1, 2))
     area = float(cv2.contourArea(hull))
     if area < 1.0:
-        return "the matching points are all in one spot"
+        return Reason.of("one_spot")
     warped = cv2.perspectiveTransform(hull.astype(np.float64), h)
     seen = float(cv2.contourArea(warped.astype(np.float32)))  # px² of the reference
     if not 1e-3 < seen / area < 1e3 or not cv2.isContourConvex(warped.astype(np.float32)):
-        return "the matching geometry folds or collapses the picture"
+        return Reason.of("folds")
     if seen < MIN_SEEN**2:
-        side = math.sqrt(seen)
-        return (
-            f"the matching points would span {side:.0f} pixels of the reference, "
-            f"{MIN_SEEN} needed to compare anything"
-        )
-    return ""
+        return Reason.of("too_small", side=round(math.sqrt(seen)), need=MIN_SEEN)
+    return None
 
 
 def compare(claim: U8, reference: U8, m: Match) -> Comparison:

@@ -24,6 +24,7 @@ from PIL import ImageDraw
 from storage.facts import rfc3339
 from storage.text import printable
 from verifier import _sheet_fonts
+from verifier._claim_words import words
 from verifier._page import (
     CONTENT_W,
     INK,
@@ -47,7 +48,6 @@ from verifier._page import (
     _wrap,
     render_pdf_page,
 )
-from verifier.claim._words import words
 from verifier.claim.check import Against, ClaimReport, PhotoResult
 from verifier.claim.compare import U8, UNSEEN_SAID, Match
 from verifier.claim.footage import FootageFrame
@@ -108,7 +108,7 @@ def write_report(
     doc = claim_json(report, [p.name for p in annotated])
     json_path = out_dir / "claim.json"
     json_path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    ops = _with_font_note(_layout(report, thumbs, merchant, zone, w))
+    ops = _with_font_note(_layout(report, thumbs, merchant, zone, language))
     fit = partial(_fit, page="the claim report", hint="check fewer photos at once")
     png = fit("PNG", MAX_PAGE_BYTES, [partial(_render_png, ops, d, p) for d, p in PNG_ATTEMPTS])
     pdf_page = partial(
@@ -224,8 +224,9 @@ def _png_font(face: _sheet_fonts.Face) -> Any:
 
 
 def _layout(
-    report: ClaimReport, thumbs: list[U8], merchant: str, zone: dt.tzinfo, w: dict[str, str]
+    report: ClaimReport, thumbs: list[U8], merchant: str, zone: dt.tzinfo, language: str
 ) -> list[_Op]:
+    w = words(language)
     ops = _Ops()
     x0 = MARGIN
     ops.text(x0, 16.5, w["kicker"], "bold", 7.5, MUTED)
@@ -245,7 +246,7 @@ def _layout(
     shown = report.photos[:_ON_PAGE]
     block = (footer_top - top - 2) / max(1, len(shown))
     for n, (result, thumb) in enumerate(zip(shown, thumbs, strict=False), start=1):
-        _photo_block(ops, n, result, thumb, top, block - 3, zone, w)
+        _photo_block(ops, n, result, thumb, top, block - 3, zone, language)
         top += block
     if len(report.photos) > _ON_PAGE:
         ops.text(
@@ -271,8 +272,9 @@ def _photo_block(
     top: float,
     height: float,
     zone: dt.tzinfo,
-    w: dict[str, str],
+    language: str,
 ) -> None:
+    w = words(language)
     ops.text(MARGIN, top + 3, w["photo"].format(n=n), "bold", 7.5, MUTED)
     name = printable(r.photo.name, 80)
     ops.text(MARGIN + 18, top + 3, _fit_text(name, "bold", 9, CONTENT_W - 18), "bold", 9)
@@ -285,10 +287,10 @@ def _photo_block(
     rows: list[tuple[str, list[tuple[str, Any]]]] = [
         ("file", [(_file_line(r), INK)]),
         ("labels", _label_lines(r, w)),
-        ("footage", _against_lines(r.footage, w, zone, listing=False)),
+        ("footage", _against_lines(r.footage, language, zone, listing=False)),
     ]
     if r.listing is not None:
-        rows.append(("listing", _against_lines(r.listing, w, zone, listing=True)))
+        rows.append(("listing", _against_lines(r.listing, language, zone, listing=True)))
     bottom = top + height
     for key, texts in rows:
         ops.text(MARGIN, y, w[key], "bold", 6.5, MUTED)
@@ -328,13 +330,15 @@ def _label_lines(r: PhotoResult, w: dict[str, str]) -> list[tuple[str, Any]]:
 
 
 def _against_lines(
-    a: Against | None, w: dict[str, str], zone: dt.tzinfo, *, listing: bool
+    a: Against | None, language: str, zone: dt.tzinfo, *, listing: bool
 ) -> list[tuple[str, Any]]:
     if a is None:
         return []
+    w = words(language)
     c = a.comparison
     if a.outcome == "not-found":
-        text = w["listing_not_found"] if listing else w["not_found"].format(why=a.why_not_found)
+        why = a.why_not_said(language)
+        text = w["listing_not_found"] if listing else w["not_found"].format(why=why)
         return [(text, MUTED)]
     n = len(c.regions) if c is not None else 0
     if listing:

@@ -428,3 +428,28 @@ def test_the_page_mentions_the_part_not_compared_as_the_cli_does(fraction: float
     cli = f"{100 * fraction:.0f}" if fraction >= said else "0"
     assert str(_unseen_said(fraction)) == cli
     assert (_unseen_said(fraction) > 0) == (fraction >= said)
+
+
+def test_why_a_product_was_not_found_is_said_in_the_page_language() -> None:
+    from packseal.web._claims import _shown
+
+    english = (
+        "the product was not found in any sealed frame; the closest, segment 2/5 frame 9: "
+        "12 feature matches, 30 needed"
+    )
+    photo = {
+        "name": "other.jpg", "size": 1, "format": "JPEG", "width": 4, "height": 3,
+        "findings": [],
+        "footage": {
+            "outcome": "not-found",
+            "why_not_found": english,
+            "why_not": {"reason": "few_matches", "n": 12, "need": 30,
+                        "closest": {"segment": 2, "segments": 5, "frame": 9}},
+        },
+    }  # fmt: skip
+    zh = _shown(photo, "zh-CN")["why_not_found"]
+    assert zh == "最接近的是分段 2/5 第 9 帧：12 个特征匹配，需要 30 个"
+    assert _shown(photo, "en")["why_not_found"] == english.split("; ", 1)[1]
+    # A report kept before the reasons were: its English, as it was
+    del photo["footage"]["why_not"]  # type: ignore[attr-defined]
+    assert _shown(photo, "zh-CN")["why_not_found"] == english

@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -22,8 +23,8 @@ from storage.entries import Clip
 from tests.recording import SIZE, Recording, copy_store, make_app
 from tests.verifier.claim import scene
 from tests.verifier.claim.hostile import HOSTILE
+from verifier._claim_words import why_not_from_dict, words
 from verifier.claim import ClaimError, check, check_claim
-from verifier.claim._words import words
 from verifier.claim.check import check_photos
 from verifier.claim.compare import Features
 from verifier.claim.footage import Footage, sealed_frames
@@ -152,10 +153,10 @@ def test_a_stain_under_the_packers_hand_is_found_in_another_frame(
     # One panel more per frame used: the other frame (16:9), its part outlined in blue.
     more = strip.shape[1] - annotate(alone, words("en")).shape[1]
     assert more == len(a.covers) * (round(480 * 16 / 9) + 8)
-    said = " ".join(t for t, _ in _against_lines(a, words("en"), dt.UTC, listing=False))
+    said = " ".join(t for t, _ in _against_lines(a, "en", dt.UTC, listing=False))
     f = v.reference.frame
     assert f"of the product: segment {f.segment}/{f.segments} (sha256 {f.sha256[:16]}" in said
-    zh = " ".join(t for t, _ in _against_lines(a, words("zh-CN"), dt.UTC, listing=False))
+    zh = " ".join(t for t, _ in _against_lines(a, "zh-CN", dt.UTC, listing=False))
     assert f"分段 {f.segment}/{f.segments}（sha256 {f.sha256[:16]}" in zh
 
 
@@ -215,7 +216,7 @@ def test_a_stain_no_sealed_frame_shows_is_named_not_compared(
     strip = cv2.imread(str(files.annotated[0]))
     yellow = (strip[..., 0] < 60) & (strip[..., 1] > 170) & (strip[..., 2] > 210)
     assert yellow.sum() > 100, "the part not compared is outlined in yellow"
-    said = " ".join(t for t, _ in _against_lines(a, words("en"), dt.UTC, listing=False))
+    said = " ".join(t for t, _ in _against_lines(a, "en", dt.UTC, listing=False))
     assert f"{100 * c.unseen_fraction:.0f} % of the product in the photo was not compared" in said
 
 
@@ -239,6 +240,17 @@ def test_an_unrelated_product_is_not_found(footage: Footage) -> None:
     closest, reason = a.why_not_found.split("; the closest, ", 1)[1].split(": ", 1)
     assert closest in [name for name, _ in a.candidates]
     assert len(reason) > 10, a.why_not_found  # e.g. "8 feature matches, 30 needed"
+    # The same reason in Chinese for a report in Chinese, from claim.json's keys and numbers
+    # as from the result (the portal's claim page reads claim.json).
+    zh = a.why_not_said("zh-CN")
+    assert zh.startswith("最接近的是分段 "), zh
+    assert not re.search("[A-Za-z]", zh), zh
+    assert a.why_not_said("en") == a.why_not_found.split("; ", 1)[1]
+    said = a.to_dict()["why_not"]
+    assert why_not_from_dict(said, "zh-CN") == zh
+    assert why_not_from_dict(said, "en") == a.why_not_said("en")
+    line = " ".join(t for t, _ in _against_lines(a, "zh-CN", dt.UTC, listing=False))
+    assert line == f"在封存视频中未找到该商品（{zh}）"
 
 
 def test_a_segment_that_does_not_rehash_is_never_used(
@@ -476,7 +488,7 @@ def test_fingers_over_the_card_in_the_reference_alone_are_compared_with_another_
     assert v.regions == ()
     doc = a.to_dict()
     assert [d["why"] for d in doc["also_compared"]] == [v.why for v in a.covers]
-    said = " ".join(t for t, _ in _against_lines(a, words("en"), dt.UTC, listing=False))
+    said = " ".join(t for t, _ in _against_lines(a, "en", dt.UTC, listing=False))
     assert "shows something over" in said
     assert "of the product that the photo and this frame do not" in said
     # Without the second look the fingers are a difference: the test can fail.
