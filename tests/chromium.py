@@ -5,12 +5,15 @@ Screenshots go to test-artifacts/ (gitignored): look at them.
 
 from __future__ import annotations
 
+import json
+import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Error, Page, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -25,6 +28,9 @@ ARGS = [
     "--autoplay-policy=no-user-gesture-required",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+# Pages that never finished and were run again (record_stall); tests/conftest.py prints
+# them after the run, so a stall that a second try hid is still seen.
+STALLS = ARTIFACTS / "page-stalls.jsonl"
 
 
 @contextmanager
@@ -37,3 +43,17 @@ def launch(artifacts: Path) -> Iterator[Browser]:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
         b.close()
+
+
+def record_stall(page: Page, what: str, why: str) -> None:
+    """Keep a page that never finished: the test, what it was given, where the page stopped
+    (``why``) and a screenshot."""
+    STALLS.parent.mkdir(parents=True, exist_ok=True)
+    shot: Path | None = STALLS.parent / f"stall-{time.time_ns()}.png"
+    try:
+        page.screenshot(path=shot, full_page=True)
+    except Error:
+        shot = None
+    line = {"test": os.environ.get("PYTEST_CURRENT_TEST"), "what": what, "why": why}
+    with open(STALLS, "a", encoding="utf-8") as f:
+        f.write(json.dumps(line | {"screenshot": str(shot)}, ensure_ascii=False) + "\n")

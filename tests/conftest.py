@@ -15,7 +15,21 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from storage import Ed25519Signer, Store
+from tests.chromium import STALLS
 from tests.objectstore import Seaweed, weed_binary
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):  # the run itself, not an xdist worker
+        STALLS.unlink(missing_ok=True)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if STALLS.exists():
+        terminalreporter.section("pages that stalled and were run again (tests/chromium.py)")
+        for line in STALLS.read_text(encoding="utf-8").splitlines():
+            terminalreporter.write_line(line)
+
 
 # Speed is measured in bench/, not asserted in tests: on a loaded 2-core machine
 # hypothesis' per-example deadline and its too-slow health check fail correct code.

@@ -33,7 +33,7 @@ from playwright.sync_api import Page
 
 from storage import TrustFile
 from tests.anchored import Anchored
-from tests.chromium import launch
+from tests.chromium import launch, record_stall
 from tests.packseal.web.test_browser import ARTIFACTS
 from tests.verifier.attacks import Attack
 from tests.verifier.attacks_bundle import BUNDLE_ATTACKS, add_claim
@@ -121,6 +121,7 @@ class VerifyPage:
 
     def __init__(self, page: Page) -> None:
         self.page = page
+        self.submitted: tuple[Path, TrustFile, int | None] | None = None
 
     def run(
         self, bundle: Path, trust: TrustFile, buffer_bytes: int | None = None
@@ -131,6 +132,7 @@ class VerifyPage:
     def submit(self, bundle: Path, trust: TrustFile, buffer_bytes: int | None = None) -> None:
         """Open the page, paste the trust file and pick the bundle; the page verifies it
         while the caller does something else (`packseal verify` on it, say)."""
+        self.submitted = (bundle, trust, buffer_bytes)
         page = self.page
         page.goto(PAGE.as_uri())
         wait_for(page, "window.packsealVerify && window.packsealVerify.state === 'ready'")
@@ -143,7 +145,18 @@ class VerifyPage:
     def report(self) -> dict[str, Any]:
         """The report of the bundle :meth:`submit` gave the page, once it is done."""
         page = self.page
-        wait_for(page, "window.packsealVerify.runs >= 1 && window.packsealVerify.state === 'done'")
+        done = "window.packsealVerify.runs >= 1 && window.packsealVerify.state === 'done'"
+        try:
+            wait_for(page, done)
+        except AssertionError as stalled:
+            # The page has sat in "running" for 60 s, in CI only and rarely (twice in ~8
+            # full runs, both cores busy; never in 5 runs of this test alone under load):
+            # kept with where it stopped (tests/chromium.py, shown after the run), then the
+            # same bundle once more on a fresh page. A second stall fails the test.
+            assert self.submitted is not None
+            record_stall(page, self.submitted[0].name, str(stalled))
+            self.submit(*self.submitted)
+            wait_for(page, done)
         result: dict[str, Any] = page.evaluate(
             """() => { const a = window.packsealVerify; const r = a.report;
             return {error: a.error, report: r && {verified: r.verified,
@@ -440,3 +453,36 @@ def test_the_page_speaks_the_browsers_language(
             p.screenshot(path=ARTIFACTS / f"verify-{shots}-2-tampered.png", full_page=True)
         finally:
             context.close()
+
+
+def test_a_page_that_stalls_is_kept_and_run_again(
+    verify_page: VerifyPage,
+    attack_ctx: AttackContext,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    # The first wait for the report gives up at once, as a page stuck in "running" does
+    # after 60 s: the stall is kept (where the page was, a screenshot) and the bundle is
+    # checked again on a fresh page.
+    import tests.chromium
+    import tests.packseal.web.test_verify_page as module
+
+    stalls = tmp_path / "stalls.jsonl"
+    monkeypatch.setattr(tests.chromium, "STALLS", stalls)
+    real = module.wait_for
+    gave_up: list[str] = []
+
+    def impatient(page: Page, condition: str, timeout: float = 60.0) -> None:
+        if "runs >= 1" in condition and not gave_up:
+            gave_up.append(condition)
+            real(page, "false", 0.0)  # times out, wherever the page is
+        real(page, condition, timeout)
+
+    monkeypatch.setattr(module, "wait_for", impatient)
+    got = verify_page.run(attack_ctx.bundle, attack_ctx.recording.app.trust_file())
+    assert got["verified"], got
+    (kept,) = [json.loads(line) for line in stalls.read_text().splitlines()]
+    assert kept["what"] == attack_ctx.bundle.name
+    assert "'steps_done': {" in kept["why"], kept
+    assert "test_a_page_that_stalls_is_kept_and_run_again" in kept["test"]
+    assert Path(kept["screenshot"]).stat().st_size > 0
