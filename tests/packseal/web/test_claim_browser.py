@@ -50,7 +50,10 @@ def test_a_claim_photo_uploaded_on_the_clip_page(
         expect(page.locator("#claim")).to_be_visible()
         page.set_input_files(
             "#claim-photos",
-            files=[{"name": "buyer-cracked.jpg", "mimeType": "image/jpeg", "buffer": photo}],
+            files=[
+                {"name": "buyer-cracked.jpg", "mimeType": "image/jpeg", "buffer": photo},
+                {"name": "other.jpg", "mimeType": "image/jpeg", "buffer": scene.unrelated()},
+            ],
         )
         page.locator("#claim").screenshot(path=ARTIFACTS / f"claim-portal-{locale}-form.png")
         # The form's POST answers once the check has run: under a load of 30-40 on two
@@ -64,6 +67,13 @@ def test_a_claim_photo_uploaded_on_the_clip_page(
         # says how much of the product in the photo was not compared.
         unseen = {"en": "of the product in the photo was not compared", "zh-CN": "未比对"}
         expect(page.locator("#unseen-1")).to_contain_text(unseen[locale])
+        # Another product: not found, and why (the closest frame and its reason), in the
+        # page's language, not claim.json's English.
+        why = {
+            "en": r"^the closest, segment \d+/\d+ frame \d+: \w.+$",
+            "zh-CN": r"^最接近的是分段 \d+/\d+ 第 \d+ 帧：[^A-Za-z]+$",
+        }
+        expect(page.locator("#why-not-2")).to_have_text(re.compile(why[locale]))
         report = page.locator("#claim-report")
         expect(report).to_be_visible()
         assert page.evaluate("document.getElementById('claim-report').naturalWidth") > 500
