@@ -111,7 +111,7 @@ def _print(report: ClaimReport, files: ReportFiles) -> None:
         if a is None:
             continue
         if a.outcome == "not-found":
-            click.echo(f"  footage: product not found ({a.why_not_found})")
+            click.echo(f"  footage: product not found ({a.why_not_said('en')})")
         elif a.comparison is not None and a.reference is not None and a.reference.frame:
             frame = a.reference.frame
             n = len(a.comparison.regions)

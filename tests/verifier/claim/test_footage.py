@@ -357,7 +357,7 @@ def test_cli_zh_cn_and_hostile_input(
     out = tmp_path / "zh"
     args = [*cli, "claim", "SO-2026-815961", str(unrelated), "-o", str(out), "--language", "zh-CN"]
     assert main(args) == 0
-    assert "product not found" in capsys.readouterr().out
+    assert "footage: product not found (the closest, segment " in capsys.readouterr().out
     assert (out / "claim.pdf").stat().st_size < 2_000_000
     assert b"\xe7\xb4\xa2" not in (out / "claim.json").read_bytes()  # claim.json stays English
 
