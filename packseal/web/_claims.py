@@ -263,6 +263,7 @@ def claim_page(clip_id: str, claim_id: str, request: Request, who: Reader) -> Re
     where = kept_claim(ctx, row, claim_id)
     doc: dict[str, Any] = json.loads((where / "claim.json").read_text(encoding="utf-8"))
     record(ctx, request, who, "claim-view", row, detail=f"claim {claim_id}")
+    language = page_language(request)
     return page(
         request,
         "claim.html",
@@ -270,7 +271,7 @@ def claim_page(clip_id: str, claim_id: str, request: Request, who: Reader) -> Re
             "r": row,
             "claim_id": claim_id,
             "doc": doc,
-            "photos": [_shown(p, page_language(request)) for p in doc["photos"]],
+            "photos": [_shown(p, language) for p in doc["photos"]],
             "photos_deleted": deleted_note(where),
         },
     )

@@ -140,7 +140,6 @@ class Against:
     reference: Reference | None  # None: the product was found in no candidate
     outcome: Outcome
     comparison: Comparison | None = field(repr=False, compare=False)
-    why_not_found: str = ""  # in English (claim.json); ``why`` and ``closest`` say it in others
     candidates: tuple[tuple[str, int], ...] = ()  # (frame name, inliers), best first
     # other frames compared where the reference hides part of the product; their
     # regions and parts are merged into ``comparison``
@@ -148,11 +147,21 @@ class Against:
     why: Reason | None = None  # not found: why not, in the closest picture
     closest: FootageFrame | None = field(default=None, repr=False, compare=False)
 
-    def why_not_said(self, language: str) -> str:
-        """``why_not_found`` in ``language``."""
+    @property
+    def why_not_found(self) -> str:
+        """Why the product was not found, in English as claim.json says it; '' if it was."""
         if self.why is None:
-            return self.why_not_found
-        return why_not_said(self.why, self._closest(), language)
+            return ""
+        said = self.why_not_said("en")
+        return (
+            said
+            if self.closest is None
+            else f"the product was not found in any sealed frame; {said}"
+        )
+
+    def why_not_said(self, language: str) -> str:
+        """Why the product was not found (the closest frame first), in ``language``."""
+        return "" if self.why is None else why_not_said(self.why, self._closest(), language)
 
     def _closest(self) -> tuple[int, int, int] | None:
         f = self.closest
@@ -276,18 +285,8 @@ def _against_footage(image: U8, cands: _Candidates) -> Against:
         # The closest frame's own reason: a reviewer reading "33 inliers" beside "not
         # found" learns why that is not a match.
         k = max(matched, key=lambda j: (matched[j].inliers, matched[j].matches))
-        why = (
-            "the product was not found in any sealed frame; the closest, "
-            f"{_name(cands.frames[k])}: {matched[k].why_not}"
-        )
         return Against(
-            None,
-            "not-found",
-            None,
-            why,
-            tuple(tried),
-            why=matched[k].why,
-            closest=cands.frames[k],
+            None, "not-found", None, tuple(tried), why=matched[k].why, closest=cands.frames[k]
         )
     _, k, m = best
     frame = cands.frames[k]
@@ -347,7 +346,7 @@ def _against_footage(image: U8, cands: _Candidates) -> Against:
         c = merged
     outcome: Outcome = "differs" if c.regions else "no-difference"
     also = (*rechecked, *covers)
-    return Against(Reference("footage", frame), outcome, c, "", tuple(tried), also)
+    return Against(Reference("footage", frame), outcome, c, tuple(tried), also)
 
 
 def _recheck(
@@ -420,11 +419,9 @@ def _against_listing(image: U8, listing: ClaimPhoto, picture: U8) -> Against:
     m = match(features(image), features(picture))
     ref = Reference("listing", listing=listing, image=picture)
     if not m.found:
-        return Against(ref, "not-found", None, m.why_not, (("listing", m.inliers),), why=m.why)
+        return Against(ref, "not-found", None, (("listing", m.inliers),), why=m.why)
     c = compare(image, picture, m)
-    return Against(
-        ref, "differs" if c.regions else "no-difference", c, "", (("listing", m.inliers),)
-    )
+    return Against(ref, "differs" if c.regions else "no-difference", c, (("listing", m.inliers),))
 
 
 def check_photos(
