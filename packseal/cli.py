@@ -49,7 +49,7 @@ COMMANDS: dict[str, str] = {
 _OPENCV_MODULES = frozenset({"_cli_station", "_cli_replay", "_cli_web", "_cli_claim"})
 # Each command's summary (the first sentence of its help), for `packseal --help` without
 # importing every module: that import (FastAPI, OpenCV) was ~2.5 s of its 4.1 s.
-# tests/packseal/test_cli.py checks that the list is the one the commands' help would give.
+# tests/packseal/test_cli_help.py checks that the list is the one the commands' help gives.
 SUMMARIES: dict[str, str] = {
     "audit": "Audit the whole store: log, checkpoints, blobs, gaps.",
     "claim": "Check claim PHOTOS against the sealed footage of ORDER_OR_CLIP and write a report.",
