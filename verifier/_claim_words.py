@@ -199,7 +199,7 @@ def why_not_from_dict(d: object, language: str) -> str | None:
         return None
     try:
         return why_not_said(Reason(str(d["reason"]), tuple(args.items())), spot, language)  # type: ignore[arg-type]
-    except (KeyError, IndexError):  # numbers the words do not name
+    except (KeyError, IndexError, ValueError):  # numbers the words do not name, or cannot print
         return None
 
 

@@ -62,6 +62,7 @@ def test_a_reason_is_said_in_both_languages_from_claim_json(key: str) -> None:
             "closest": {"segment": 1, "segments": 2, "frame": 1.5},
         },
         {"reason": ["few_matches"]},
+        {"reason": "few_matches", "n": 10**5000, "need": 30},  # past int's printing limit
     ],
 )
 def test_a_reason_claim_json_does_not_hold_is_left_to_the_english(kept: object) -> None:
